@@ -1,0 +1,112 @@
+#include "lifetime/lifetime_tracker.h"
+
+#include <algorithm>
+
+namespace memnb {
+
+void LifetimeTracker::begin_gc(uint32_t condemned, std::vector<GenerationRange> ranges) {
+  ranges_ = std::move(ranges);
+  std::sort(ranges_.begin(), ranges_.end(), [](const GenerationRange& a, const GenerationRange& b) { return a.start < b.start; });
+  survivors_.clear();
+  condemned_ = condemned;
+  in_gc_ = true;
+}
+
+void LifetimeTracker::add(const TrackedObject* objects, size_t count) {
+  young_.insert(young_.end(), objects, objects + count);
+  for (size_t i = 0; i < count; ++i) live_bytes_ += objects[i].size;
+}
+
+void LifetimeTracker::moved(const uint64_t* old_starts, const uint64_t* new_starts, const uint64_t* lengths, size_t count) {
+  for (size_t i = 0; i < count; ++i) survivors_.push_back({old_starts[i], new_starts[i], lengths[i]});
+}
+
+void LifetimeTracker::survived(const uint64_t* starts, const uint64_t* lengths, size_t count) {
+  for (size_t i = 0; i < count; ++i) survivors_.push_back({starts[i], starts[i], lengths[i]});
+}
+
+const GenerationRange* LifetimeTracker::find_range(uint64_t address) const {
+  auto it = std::upper_bound(ranges_.begin(), ranges_.end(), address,
+                             [](uint64_t a, const GenerationRange& r) { return a < r.start; });
+  if (it == ranges_.begin()) return nullptr;
+  --it;
+  return address < it->end ? &*it : nullptr;
+}
+
+const LifetimeTracker::Survivor* LifetimeTracker::find_survivor(uint64_t address) const {
+  auto it = std::upper_bound(survivors_.begin(), survivors_.end(), address,
+                             [](uint64_t a, const Survivor& s) { return a < s.old_start; });
+  if (it == survivors_.begin()) return nullptr;
+  --it;
+  return address < it->old_start + it->length ? &*it : nullptr;
+}
+
+bool LifetimeTracker::settle(TrackedObject& object, bool* now_old) {
+  const GenerationRange* range = find_range(object.address);
+  if (!range) {
+    // Outside the GC heap's ranges (frozen objects): never collected.
+    *now_old = true;
+    return true;
+  }
+  if (!(condemned_ & (1u << range->generation))) {
+    *now_old = range->generation >= 2;
+    return true;
+  }
+  const Survivor* s = find_survivor(object.address);
+  if (!s) return false;
+  object.address = s->new_start + (object.address - s->old_start);
+  *now_old = false;  // its new generation is known at the next GC
+  return true;
+}
+
+void LifetimeTracker::end_gc(std::vector<TrackedObject>* dead) {
+  if (!in_gc_) return;
+  std::sort(survivors_.begin(), survivors_.end(), [](const Survivor& a, const Survivor& b) { return a.old_start < b.old_start; });
+
+  std::vector<TrackedObject> keep_young;
+  keep_young.reserve(young_.size());
+  for (TrackedObject& o : young_) {
+    bool now_old = false;
+    if (!settle(o, &now_old)) {
+      live_bytes_ -= o.size;
+      dead->push_back(o);
+    } else if (now_old) {
+      old_.push_back(o);
+    } else {
+      keep_young.push_back(o);
+    }
+  }
+  young_.swap(keep_young);
+
+  // Old objects only die when generation 2, LOH or POH is condemned.
+  if (condemned_ & ~3u) {
+    size_t kept = 0;
+    for (size_t i = 0; i < old_.size(); ++i) {
+      TrackedObject o = old_[i];
+      bool now_old = false;
+      if (!settle(o, &now_old)) {
+        live_bytes_ -= o.size;
+        dead->push_back(o);
+      } else {
+        old_[kept++] = o;
+      }
+    }
+    old_.resize(kept);
+  }
+  survivors_.clear();
+  ranges_.clear();
+  in_gc_ = false;
+}
+
+void LifetimeTracker::clear() {
+  young_.clear();
+  young_.shrink_to_fit();
+  old_.clear();
+  old_.shrink_to_fit();
+  survivors_.clear();
+  ranges_.clear();
+  live_bytes_ = 0;
+  in_gc_ = false;
+}
+
+}  // namespace memnb

@@ -1,0 +1,64 @@
+// Turns GC survivor reports into object deaths. Every tracked object in a condemned
+// generation that no MovedReferences2/SurvivingReferences2 range covers died in that GC;
+// survivors of a compacting GC follow their range to the new address. Runs only on the
+// thread that runs GC callbacks, while managed threads are suspended.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace memnb {
+
+struct TrackedObject {
+  uint64_t address;
+  uint64_t id;  // (thread stream << 40) | sequence number
+  uint64_t size;
+};
+
+constexpr int kStreamShift = 40;
+inline uint64_t make_object_id(uint32_t stream, uint64_t seq) { return (static_cast<uint64_t>(stream) << kStreamShift) | seq; }
+inline uint32_t object_stream(uint64_t id) { return static_cast<uint32_t>(id >> kStreamShift); }
+inline uint64_t object_seq(uint64_t id) { return id & ((1ull << kStreamShift) - 1); }
+
+struct GenerationRange {
+  uint64_t start;
+  uint64_t end;  // start + reserved length: an object anywhere in the range belongs to it
+  int generation;  // 0, 1, 2, 3 = LOH, 4 = POH
+};
+
+class LifetimeTracker {
+ public:
+  // condemned: bit n set when generation n (3 = LOH, 4 = POH) is collected.
+  void begin_gc(uint32_t condemned, std::vector<GenerationRange> ranges);
+  void add(const TrackedObject* objects, size_t count);
+  void moved(const uint64_t* old_starts, const uint64_t* new_starts, const uint64_t* lengths, size_t count);
+  void survived(const uint64_t* starts, const uint64_t* lengths, size_t count);
+  // Settles the GC: appends the dead objects to `dead` and forgets them.
+  void end_gc(std::vector<TrackedObject>* dead);
+  void clear();
+
+  size_t live_count() const { return young_.size() + old_.size(); }
+  uint64_t live_bytes() const { return live_bytes_; }
+  bool in_gc() const { return in_gc_; }
+
+ private:
+  struct Survivor {
+    uint64_t old_start;
+    uint64_t new_start;
+    uint64_t length;
+  };
+  const GenerationRange* find_range(uint64_t address) const;
+  const Survivor* find_survivor(uint64_t address) const;
+  // Returns true if the object stays tracked (possibly moved); false if it died.
+  bool settle(TrackedObject& object, bool* now_old);
+
+  std::vector<TrackedObject> young_;  // gen0/gen1 (or unknown) when last seen
+  std::vector<TrackedObject> old_;    // gen2, LOH, POH, or outside every range (frozen)
+  std::vector<GenerationRange> ranges_;
+  std::vector<Survivor> survivors_;
+  uint32_t condemned_ = 0;
+  bool in_gc_ = false;
+  uint64_t live_bytes_ = 0;
+};
+
+}  // namespace memnb

@@ -1,0 +1,74 @@
+// The C ABI Recorder calls through P/Invoke: start, stop, status.
+#include <stdio.h>
+
+#include <mutex>
+#include <string>
+
+#include "profiler/profiler.h"
+#include "profiler/recorder.h"
+
+namespace memnb {
+SymbolSource* runtime_names();
+}
+
+namespace {
+std::mutex g_error_mutex;
+thread_local std::string t_last_error;
+
+int fail(int code, const std::string& message) {
+  t_last_error = message;
+  return code;
+}
+}  // namespace
+
+enum MemnbStatus : int {
+  kStatusProfilerLoaded = 1,  // Initialize ran: managed allocations can be recorded
+  kStatusRecording = 2,
+};
+
+extern "C" {
+
+// options: reserved, may be null. Returns 0, or a negative code with memnb_last_error().
+__attribute__((visibility("default"))) int memnb_start(const char* path, const char* options) {
+  using namespace memnb;
+  if (!path || !*path) return fail(-4, "no capture path given");
+  if (!profiler_info()) {
+    return fail(-1,
+                "the tracer is not this process's profiler: start the process with `memnb run` "
+                "(or the tracer kernel) to record managed allocations");
+  }
+  if (recorder().recording()) return fail(-2, "already recording");
+  std::string error;
+  RecorderOptions opts;
+  if (!set_allocation_events(true)) return fail(-5, "the runtime refused the allocation event mask");
+  if (!recorder().start(path, opts, runtime_names(), &error)) {
+    set_allocation_events(false);
+    return fail(-3, error);
+  }
+  return 0;
+}
+
+__attribute__((visibility("default"))) int memnb_stop(void) {
+  using namespace memnb;
+  if (!recorder().recording()) return fail(-2, "not recording");
+  set_allocation_events(false);
+  std::string error;
+  if (!recorder().stop(&error)) return fail(-3, error);
+  return 0;
+}
+
+__attribute__((visibility("default"))) int memnb_status(void) {
+  using namespace memnb;
+  int status = 0;
+  if (profiler_info()) status |= kStatusProfilerLoaded;
+  if (recorder().recording()) status |= kStatusRecording;
+  return status;
+}
+
+// The message of the calling thread's last failed call (valid until its next call).
+__attribute__((visibility("default"))) const char* memnb_last_error(void) { return t_last_error.c_str(); }
+
+__attribute__((visibility("default"))) unsigned long long memnb_recorded_allocations(void) {
+  return memnb::recorder().allocations();
+}
+}

@@ -1,0 +1,21 @@
+// The CoreCLR profiler object: a COM-shaped vtable whose callbacks dispatch into the
+// recorder. Shared by the class factory and the control API.
+#pragma once
+#include "clr/corprof.h"
+
+namespace memnb {
+
+// {6A1B7C3E-2D4F-4E59-8A0B-9C1D2E3F4A5B}: the CLSID in CORECLR_PROFILER.
+inline constexpr GUID kProfilerClsid = {0x6A1B7C3E, 0x2D4F, 0x4E59, {0x8A, 0x0B, 0x9C, 0x1D, 0x2E, 0x3F, 0x4A, 0x5B}};
+
+// The profiler instance handed to the runtime (one per process).
+void* profiler_instance();
+
+// Set once Initialize accepted the runtime; null when the tracer was only loaded as a
+// plain library (then recording managed allocations is impossible).
+ICorProfilerInfo5* profiler_info();
+
+// Switches the mutable event-mask bits for recording on or off.
+bool set_allocation_events(bool on);
+
+}  // namespace memnb

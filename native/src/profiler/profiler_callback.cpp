@@ -1,0 +1,208 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include <atomic>
+#include <string>
+#include <vector>
+
+#include "profiler/names.h"
+#include "profiler/profiler.h"
+#include "profiler/recorder.h"
+#include "stacks/frame_walker.h"
+#include "stacks/module_map.h"
+
+namespace memnb {
+
+namespace {
+
+struct Profiler {
+  void** vtable;
+  std::atomic<ULONG> refs;
+};
+
+void* g_vtable[kCallbackSlotCount];
+Profiler g_profiler{g_vtable, {1}};
+ICorProfilerInfo5* g_info = nullptr;
+RuntimeNames* g_names = nullptr;
+bool g_autostarted = false;
+
+constexpr DWORD kAlwaysOn = COR_PRF_ENABLE_OBJECT_ALLOCATED | COR_PRF_MONITOR_GC | COR_PRF_MONITOR_THREADS | COR_PRF_MONITOR_SUSPENDS;
+constexpr DWORD kRecordingOn = kAlwaysOn | COR_PRF_MONITOR_OBJECT_ALLOCATED;
+
+// Every callback we do not handle: SysV x64 leaves the arguments to the caller.
+HRESULT ignored(void*) { return S_OK; }
+
+HRESULT query_interface(void* self, REFIID iid, void** out) {
+  if (iid == IID_IUnknown || iid == IID_ICorProfilerCallback || iid == IID_ICorProfilerCallback2 ||
+      iid == IID_ICorProfilerCallback3 || iid == IID_ICorProfilerCallback4) {
+    *out = self;
+    static_cast<Profiler*>(self)->refs.fetch_add(1);
+    return S_OK;
+  }
+  *out = nullptr;
+  return E_NOINTERFACE;
+}
+
+ULONG add_ref(void* self) { return static_cast<Profiler*>(self)->refs.fetch_add(1) + 1; }
+// The instance is static: the runtime's last Release never frees it.
+ULONG release(void* self) { return static_cast<Profiler*>(self)->refs.fetch_sub(1) - 1; }
+
+const char* const kInheritedVariables[] = {
+    "CORECLR_ENABLE_PROFILING", "CORECLR_PROFILER", "CORECLR_PROFILER_PATH", "CORECLR_PROFILER_PATH_64",
+    "DOTNET_ENABLE_PROFILING",  "DOTNET_PROFILER",  "DOTNET_PROFILER_PATH",  "DOTNET_PROFILER_PATH_64",
+    "MEMNB_OUTPUT",
+};
+
+HRESULT initialize(void* self, IUnknown* unknown) {
+  std::string output = getenv("MEMNB_OUTPUT") ? getenv("MEMNB_OUTPUT") : "";
+  // This process is the target; its children must start without the tracer (NuGet
+  // restores, tools the program starts). The runtime has read these already.
+  for (const char* name : kInheritedVariables) unsetenv(name);
+
+  void* info = nullptr;
+  if (unknown->QueryInterface(IID_ICorProfilerInfo5, &info) != S_OK || !info) return E_FAIL;
+  g_info = static_cast<ICorProfilerInfo5*>(info);
+  if (g_info->SetEventMask(kAlwaysOn) != S_OK) return E_FAIL;
+  g_names = new RuntimeNames(g_info);
+  module_map().refresh();
+
+  if (!output.empty()) {
+    std::string error;
+    RecorderOptions options;
+    if (set_allocation_events(true) && recorder().start(output.c_str(), options, g_names, &error)) {
+      g_autostarted = true;
+    } else {
+      set_allocation_events(false);
+      fprintf(stderr, "memnb: cannot record: %s\n", error.c_str());
+    }
+  }
+  return S_OK;
+}
+
+HRESULT shutdown(void*) {
+  if (recorder().recording()) {
+    std::string error;
+    set_allocation_events(false);
+    if (!recorder().stop(&error)) fprintf(stderr, "memnb: %s\n", error.c_str());
+  }
+  return S_OK;
+}
+
+uint64_t current_managed_thread() {
+  ThreadID id = 0;
+  if (g_info) g_info->GetCurrentThreadID(&id);
+  return id;
+}
+
+HRESULT object_allocated(void*, ObjectID object, ClassID cls) {
+  Recorder& rec = recorder();
+  if (!rec.recording()) return S_OK;
+  ThreadState* ts = rec.thread_state(&current_managed_thread);
+  if (!ts) return S_OK;
+  ts->in_hook.store(1, std::memory_order_relaxed);
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  if (rec.recording()) {
+    SIZE_T size = 0;
+    g_info->GetObjectSize2(object, &size);
+    uintptr_t ips[kMaxFrames];
+    int depth = walk_from_first_managed(ips, kMaxFrames, ts->bounds);
+    rec.record_allocation(ts, object, cls, size, ips, depth);
+  }
+  ts->in_hook.store(0, std::memory_order_release);
+  return S_OK;
+}
+
+std::vector<GenerationRange> generation_ranges(uint64_t heap_bytes[kHeapParts]) {
+  std::vector<GenerationRange> out;
+  ULONG count = 0;
+  if (!g_info || g_info->GetGenerationBounds(0, &count, nullptr) != S_OK || count == 0) return out;
+  std::vector<COR_PRF_GC_GENERATION_RANGE> ranges(count);
+  ULONG got = 0;
+  if (g_info->GetGenerationBounds(count, &got, ranges.data()) != S_OK) return out;
+  for (ULONG i = 0; i < got && i < count; ++i) {
+    const auto& r = ranges[i];
+    uint64_t reserved = r.rangeLengthReserved > r.rangeLength ? r.rangeLengthReserved : r.rangeLength;
+    int gen = static_cast<int>(r.generation);
+    out.push_back({r.rangeStart, r.rangeStart + reserved, gen});
+    if (heap_bytes && gen >= 0 && gen < kHeapParts) heap_bytes[gen] += r.rangeLength;
+  }
+  return out;
+}
+
+HRESULT gc_started(void*, int generations, BOOL collected[], COR_PRF_GC_REASON reason) {
+  if (!recorder().recording()) return S_OK;
+  uint32_t condemned = 0;
+  for (int i = 0; i < generations && i < kHeapParts; ++i)
+    if (collected[i]) condemned |= 1u << i;
+  recorder().gc_started(condemned, static_cast<uint8_t>(reason), generation_ranges(nullptr));
+  return S_OK;
+}
+
+HRESULT moved_references2(void*, ULONG count, ObjectID old_starts[], ObjectID new_starts[], SIZE_T lengths[]) {
+  recorder().gc_moved(old_starts, new_starts, lengths, count);
+  return S_OK;
+}
+
+HRESULT surviving_references2(void*, ULONG count, ObjectID starts[], SIZE_T lengths[]) {
+  recorder().gc_survived(starts, lengths, count);
+  return S_OK;
+}
+
+HRESULT gc_finished(void*) {
+  uint64_t heap[kHeapParts] = {};
+  generation_ranges(heap);
+  recorder().gc_finished(heap);
+  return S_OK;
+}
+
+HRESULT suspend_started(void*, COR_PRF_SUSPEND_REASON) {
+  recorder().runtime_suspend_started();
+  return S_OK;
+}
+
+HRESULT resume_finished(void*) {
+  recorder().runtime_resume_finished();
+  return S_OK;
+}
+
+HRESULT thread_name_changed(void*, ThreadID thread, ULONG length, WCHAR name[]) {
+  recorder().thread_named(thread, name ? utf16_to_utf8(name, length) : std::string());
+  return S_OK;
+}
+
+template <typename F>
+void set_slot(int slot, F fn) {
+  g_vtable[slot] = reinterpret_cast<void*>(fn);
+}
+
+struct VtableInit {
+  VtableInit() {
+    for (auto& slot : g_vtable) slot = reinterpret_cast<void*>(&ignored);
+    set_slot(kSlot_QueryInterface, &query_interface);
+    set_slot(kSlot_AddRef, &add_ref);
+    set_slot(kSlot_Release, &release);
+    set_slot(kSlot_Initialize, &initialize);
+    set_slot(kSlot_Shutdown, &shutdown);
+    set_slot(kSlot_ObjectAllocated, &object_allocated);
+    set_slot(kSlot_GarbageCollectionStarted, &gc_started);
+    set_slot(kSlot_GarbageCollectionFinished, &gc_finished);
+    set_slot(kSlot_MovedReferences2, &moved_references2);
+    set_slot(kSlot_SurvivingReferences2, &surviving_references2);
+    set_slot(kSlot_RuntimeSuspendStarted, &suspend_started);
+    set_slot(kSlot_RuntimeResumeFinished, &resume_finished);
+    set_slot(kSlot_ThreadNameChanged, &thread_name_changed);
+  }
+} g_vtable_init;
+
+}  // namespace
+
+void* profiler_instance() { return &g_profiler; }
+ICorProfilerInfo5* profiler_info() { return g_info; }
+SymbolSource* runtime_names() { return g_names; }
+
+bool set_allocation_events(bool on) {
+  if (!g_info) return false;
+  return g_info->SetEventMask(on ? kRecordingOn : kAlwaysOn) == S_OK;
+}
+
+}  // namespace memnb

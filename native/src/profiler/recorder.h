@@ -1,0 +1,132 @@
+// The recording session: hot-path encoding into per-thread rings, GC lifetime
+// bookkeeping, and the writer thread that turns rings and tables into capture chunks.
+// Independent of the CLR interfaces (names come through SymbolSource), so tests drive it
+// directly.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "common/spsc_ring.h"
+#include "lifetime/lifetime_tracker.h"
+#include "profiler/thread_registry.h"
+#include "stacks/intern_tables.h"
+#include "writer/capture_writer.h"
+#include "writer/record_buffer.h"
+
+namespace memnb {
+
+enum FrameKind : uint8_t { kFrameManaged = 0, kFrameNative = 1, kFrameUnknown = 2 };
+
+struct FrameDescription {
+  FrameKind kind = kFrameUnknown;
+  std::string function;
+  std::string module;
+  uint64_t offset = 0;
+};
+
+// Resolves names on the writer thread (never inside a hook).
+class SymbolSource {
+ public:
+  virtual ~SymbolSource() = default;
+  virtual std::string type_name(uint64_t class_id) = 0;
+  virtual FrameDescription describe_frame(uint64_t ip) = 0;
+};
+
+struct RecorderOptions {
+  size_t thread_ring_bytes = 4u << 20;
+  size_t gc_ring_bytes = 16u << 20;
+  int flush_interval_ms = 10;
+  int compression_level = 3;
+};
+
+constexpr int kHeapParts = 5;  // gen0, gen1, gen2, LOH, POH
+
+class Recorder {
+ public:
+  bool start(const char* path, const RecorderOptions& options, SymbolSource* symbols, std::string* error);
+  // Stops recording, waits for hooks in flight, writes everything and END. Returns false
+  // (with the reason) if the file could not be written completely.
+  bool stop(std::string* error);
+  bool recording() const { return recording_.load(std::memory_order_relaxed); }
+  uint32_t session() const { return session_.load(std::memory_order_relaxed); }
+
+  // Hot path, on the allocating thread. ips are innermost first.
+  // managed_id is called only when the thread gets its state (first allocation).
+  ThreadState* thread_state(uint64_t (*managed_id)());
+  void record_allocation(ThreadState* ts, uint64_t address, uint64_t class_id, uint64_t size, const uintptr_t* ips, int depth);
+
+  // GC callbacks (one GC at a time, managed threads suspended).
+  void gc_started(uint32_t condemned, uint8_t reason, std::vector<GenerationRange> ranges);
+  void gc_moved(const uint64_t* old_starts, const uint64_t* new_starts, const uint64_t* lengths, size_t count);
+  void gc_survived(const uint64_t* starts, const uint64_t* lengths, size_t count);
+  void gc_finished(const uint64_t heap_bytes[kHeapParts]);
+  void runtime_suspend_started();
+  void runtime_resume_finished();
+
+  void thread_named(uint64_t managed_id, const std::string& name);
+
+  uint64_t allocations() const;
+  uint64_t frees() const { return frees_.load(std::memory_order_relaxed); }
+
+ private:
+  void writer_main();
+  void writer_cycle(bool final);
+  void emit_meta();
+  void emit_snapshot();
+  void emit_clock();
+  void flush_meta();
+  void push_gc(const RecordBuffer& record);
+  void wake_writer();
+  void wait_for_hooks();
+  uint32_t intern_stack(ThreadState* ts, const uintptr_t* ips, int depth);
+  uint64_t tracked_live_bytes() const;
+
+  std::atomic<bool> recording_{false};
+  std::atomic<uint32_t> session_{0};
+  std::atomic<bool> stop_requested_{false};
+  std::atomic<uint32_t> wake_word_{0};
+  std::mutex control_mutex_;
+  std::mutex gc_mutex_;
+  RecorderOptions options_;
+  SymbolSource* symbols_ = nullptr;
+  std::thread writer_;
+
+  ThreadRegistry threads_;
+  StackTable stacks_;
+  TypeTable types_;
+  CaptureWriter file_;
+
+  // GC stream (producer: the thread running GC callbacks, under gc_mutex_).
+  SpscRing gc_ring_;
+  uint64_t gc_prev_ticks_ = 0;
+  uint64_t gc_index_ = 0;
+  bool gc_active_ = false;
+  LifetimeTracker lifetimes_;
+  std::vector<TrackedObject> dead_;
+  std::atomic<uint64_t> frees_{0};
+  std::atomic<uint64_t> freed_bytes_{0};
+  std::atomic<uint64_t> heap_bytes_[kHeapParts] = {};
+  std::atomic<uint64_t> dropped_{0};
+
+  // Writer-thread state.
+  RecordBuffer meta_;
+  uint64_t meta_prev_ticks_ = 0;
+  uint32_t types_written_ = 0;
+  uint32_t nodes_written_ = 0;
+  std::unordered_map<uint64_t, bool> frames_written_;
+  std::vector<uint8_t> scratch_;
+  uint64_t last_snapshot_ns_ = 0;
+
+  std::mutex names_mutex_;
+  std::unordered_map<uint64_t, std::string> thread_names_;  // managed id -> name
+  std::unordered_map<uint32_t, std::string> names_written_;  // os tid -> name
+};
+
+Recorder& recorder();
+
+}  // namespace memnb

@@ -1,0 +1,76 @@
+// Per-thread recording state. Each thread that allocates while recording gets one
+// ThreadState (its own record ring, encoder state and lifetime log), reached through an
+// initial-exec thread_local pointer, so the hot path touches nothing shared. States are
+// owned by the registry and outlive their threads until recording stops.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+
+#include "common/spsc_ring.h"
+#include "lifetime/lifetime_tracker.h"
+#include "stacks/frame_walker.h"
+
+namespace memnb {
+
+constexpr int kMaxFrames = 128;
+constexpr uint32_t kFirstThreadStream = 2;
+
+// Append-only log of the objects a thread allocated since the last GC. The owning
+// thread appends; the GC thread takes the blocks while every managed thread is suspended.
+struct LifetimeBlock {
+  static constexpr size_t kCapacity = 32768;
+  LifetimeBlock* next;
+  size_t count;
+  TrackedObject objects[kCapacity];
+};
+
+struct ThreadState {
+  uint32_t stream;
+  uint32_t os_tid;
+  uint64_t managed_id;
+  StackBounds bounds;
+  SpscRing ring;
+
+  // Encoder state of the thread stream (owner thread only).
+  uint64_t prev_ticks = 0;
+  uint64_t prev_end_address = 0;
+  uint32_t prev_stack = 0;
+  uint64_t next_seq = 0;
+
+  // Last stack seen, for reusing the outer part of the prefix tree path.
+  int last_depth = 0;
+  uintptr_t last_ips[kMaxFrames];
+  uint32_t last_nodes[kMaxFrames];
+
+  std::atomic<uint64_t> allocated_bytes{0};  // written by the owner only
+  std::atomic<uint64_t> allocations{0};
+  std::atomic<uint32_t> in_hook{0};
+
+  LifetimeBlock* log_head = nullptr;  // newest block first
+  LifetimeBlock* log_free = nullptr;  // emptied blocks for reuse
+
+  ThreadState* next_registered = nullptr;
+  bool described = false;  // THREAD record written (writer thread only)
+};
+
+class ThreadRegistry {
+ public:
+  // Creates and registers a state for the calling thread (not on the per-allocation path).
+  ThreadState* create(size_t ring_capacity, uint64_t managed_id);
+  ThreadState* first() const { return head_.load(std::memory_order_acquire); }
+  uint32_t count() const { return next_stream_.load(std::memory_order_acquire) - kFirstThreadStream; }
+  // Frees every state. Only once no thread can touch them (recording stopped and quiesced).
+  void destroy_all();
+
+ private:
+  std::atomic<ThreadState*> head_{nullptr};
+  std::atomic<uint32_t> next_stream_{kFirstThreadStream};
+};
+
+// Appends to the thread's lifetime log; a new block comes from an anonymous mapping.
+bool log_object(ThreadState* ts, uint64_t address, uint64_t id, uint64_t size);
+LifetimeBlock* new_lifetime_block();
+void free_lifetime_block(LifetimeBlock* block);
+
+}  // namespace memnb

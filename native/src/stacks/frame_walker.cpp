@@ -1,0 +1,144 @@
+#include "stacks/frame_walker.h"
+
+#include <pthread.h>
+
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
+#include <atomic>
+
+#include "stacks/module_map.h"
+
+namespace memnb {
+
+namespace {
+
+// Cache of native return address -> frame kind. Values: 1 = frame pointer, 2 = unknown,
+// (k << 2) | 3 = frameless with CFA = SP + k. Fixed size; a full table just recomputes.
+constexpr size_t kCacheSlots = 8192;
+struct CacheSlot {
+  std::atomic<uint64_t> ip;
+  std::atomic<uint64_t> value;
+};
+CacheSlot g_cache[kCacheSlots];
+
+long classify_with_libunwind(uintptr_t ret) {
+  unw_context_t ctx;
+  unw_cursor_t cursor;
+  if (unw_getcontext(&ctx) != 0 || unw_init_local(&cursor, &ctx) != 0) return -1;
+  for (int depth = 0; depth < 256; ++depth) {
+    if (unw_step(&cursor) <= 0) return -1;
+    unw_word_t ip = 0, sp = 0, bp = 0;
+    unw_get_reg(&cursor, UNW_REG_IP, &ip);
+    if (ip != ret) continue;
+    unw_get_reg(&cursor, UNW_REG_SP, &sp);
+    unw_get_reg(&cursor, UNW_X86_64_RBP, &bp);
+    if (unw_step(&cursor) <= 0) return -1;
+    unw_word_t cfa = 0;
+    unw_get_reg(&cursor, UNW_REG_SP, &cfa);
+    if (cfa == bp + 16) return 0;
+    if (cfa > sp && cfa - sp < 65536) return static_cast<long>(cfa - sp);
+    return -1;
+  }
+  return -1;
+}
+
+inline bool frame_ok(uintptr_t fp, const StackBounds& b) {
+  return fp >= b.lo && fp + 16 <= b.hi && (fp & 7) == 0;
+}
+
+}  // namespace
+
+long native_frame_cfa_offset(uintptr_t ret) {
+  size_t at = (ret * 0x9E3779B97F4A7C15ull >> 40) & (kCacheSlots - 1);
+  for (size_t probe = 0; probe < 16; ++probe, at = (at + 1) & (kCacheSlots - 1)) {
+    uint64_t key = g_cache[at].ip.load(std::memory_order_acquire);
+    if (key == ret) {
+      uint64_t v;
+      while ((v = g_cache[at].value.load(std::memory_order_acquire)) == 0) {
+      }
+      if (v == 1) return 0;
+      if (v == 2) return -1;
+      return static_cast<long>(v >> 2);
+    }
+    if (key == 0) break;
+  }
+  long k = classify_with_libunwind(ret);
+  uint64_t value = k == 0 ? 1 : k < 0 ? 2 : (static_cast<uint64_t>(k) << 2) | 3;
+  at = (ret * 0x9E3779B97F4A7C15ull >> 40) & (kCacheSlots - 1);
+  for (size_t probe = 0; probe < 16; ++probe, at = (at + 1) & (kCacheSlots - 1)) {
+    uint64_t key = 0;
+    if (g_cache[at].ip.compare_exchange_strong(key, ret, std::memory_order_acq_rel)) {
+      g_cache[at].value.store(value, std::memory_order_release);
+      break;
+    }
+    if (key == ret) break;
+  }
+  return k;
+}
+
+StackBounds current_stack_bounds() {
+  StackBounds b;
+  pthread_attr_t attr;
+  if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+    void* addr = nullptr;
+    size_t size = 0;
+    if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
+      b.lo = reinterpret_cast<uintptr_t>(addr);
+      b.hi = b.lo + size;
+    }
+    pthread_attr_destroy(&attr);
+  }
+  return b;
+}
+
+int walk_from_first_managed(uintptr_t* ips, int max, const StackBounds& bounds) {
+  const ModuleMap& modules = module_map();
+  uintptr_t fp = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+  int n = 0;
+  bool managed = false;
+  while (n < max && frame_ok(fp, bounds)) {
+    const uintptr_t* frame = reinterpret_cast<const uintptr_t*>(fp);
+    uintptr_t next = frame[0];
+    uintptr_t ret = frame[1];
+    if (ret == 0) break;
+    if (managed) {
+      ips[n++] = ret;
+    } else if (!modules.is_native(ret)) {
+      managed = true;
+      ips[n++] = ret;
+    } else {
+      long k = native_frame_cfa_offset(ret);
+      if (k > 0) {
+        // The caller of this frame runs without a frame pointer: its return address
+        // sits at CFA - 8, and its stack pointer is just above our frame record.
+        uintptr_t slot = fp + 16 + static_cast<uintptr_t>(k) - 8;
+        if (slot + 8 <= bounds.hi) {
+          uintptr_t outer = *reinterpret_cast<const uintptr_t*>(slot);
+          if (outer != 0 && !modules.is_native(outer)) {
+            managed = true;
+            ips[n++] = outer;
+          }
+        }
+      }
+    }
+    if (next <= fp) break;
+    fp = next;
+  }
+  return n;
+}
+
+int walk_all(uintptr_t* ips, int max, const StackBounds& bounds) {
+  uintptr_t fp = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+  int n = 0;
+  while (n < max && frame_ok(fp, bounds)) {
+    const uintptr_t* frame = reinterpret_cast<const uintptr_t*>(fp);
+    if (frame[1] == 0) break;
+    ips[n++] = frame[1];
+    if (frame[0] <= fp) break;
+    fp = frame[0];
+  }
+  return n;
+}
+
+}  // namespace memnb

@@ -1,0 +1,31 @@
+// The executable ranges of the loaded ELF objects, to tell native code (in a module)
+// from managed code (JIT-compiled, or ReadyToRun images the runtime maps itself, which
+// are not ELF objects). A snapshot is immutable; refresh() publishes a new one.
+#pragma once
+#include <atomic>
+#include <cstdint>
+
+namespace memnb {
+
+struct ModuleRange {
+  uint64_t start;
+  uint64_t end;
+};
+
+class ModuleMap {
+ public:
+  // Re-reads the loaded objects (takes the loader lock: never call from a hook).
+  void refresh();
+  bool is_native(uint64_t ip) const;
+
+ private:
+  struct Snapshot {
+    uint32_t count;
+    ModuleRange ranges[1];
+  };
+  std::atomic<Snapshot*> current_{nullptr};
+};
+
+ModuleMap& module_map();
+
+}  // namespace memnb

@@ -1,0 +1,93 @@
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace MemNotebook.Recorder.Tracing;
+
+/// <summary>
+/// The C ABI of libmemnb_tracer.so. When the runtime loaded the tracer as this process's
+/// profiler, calls must reach that same copy (two copies would be two tracers that do not
+/// know each other), so the mapped file wins over the packaged one. Exports are bound
+/// once to function pointers: a lazily bound P/Invoke would build its stub, and allocate,
+/// inside the first recorded region.
+/// </summary>
+internal static unsafe class NativeTracer
+{
+    internal const string FileName = "libmemnb_tracer.so";
+
+    [Flags]
+    internal enum Status
+    {
+        None = 0,
+        ProfilerLoaded = 1,
+        Recording = 2,
+    }
+
+    private static readonly Lazy<Exports> s_exports = new(Bind, LazyThreadSafetyMode.ExecutionAndPublication);
+
+    private sealed class Exports
+    {
+        public required string Path;
+        public required delegate* unmanaged<byte*, byte*, int> Start;
+        public required delegate* unmanaged<int> Stop;
+        public required delegate* unmanaged<int> GetStatus;
+        public required delegate* unmanaged<byte*> LastError;
+        public required delegate* unmanaged<ulong> RecordedAllocations;
+    }
+
+    private static Exports Bind()
+    {
+        string? path = FindMappedTracer() ?? Environment.GetEnvironmentVariable("MEMNB_TRACER_PATH");
+        if (path is null || !File.Exists(path))
+        {
+            string beside = System.IO.Path.Combine(AppContext.BaseDirectory, FileName);
+            path = File.Exists(beside) ? beside : null;
+        }
+        if (path is null)
+            throw new DllNotFoundException($"{FileName} is not loaded in this process and was not found in {AppContext.BaseDirectory}");
+        IntPtr handle = NativeLibrary.Load(path);
+        return new Exports
+        {
+            Path = path,
+            Start = (delegate* unmanaged<byte*, byte*, int>)NativeLibrary.GetExport(handle, "memnb_start"),
+            Stop = (delegate* unmanaged<int>)NativeLibrary.GetExport(handle, "memnb_stop"),
+            GetStatus = (delegate* unmanaged<int>)NativeLibrary.GetExport(handle, "memnb_status"),
+            LastError = (delegate* unmanaged<byte*>)NativeLibrary.GetExport(handle, "memnb_last_error"),
+            RecordedAllocations = (delegate* unmanaged<ulong>)NativeLibrary.GetExport(handle, "memnb_recorded_allocations"),
+        };
+    }
+
+    /// <summary>The path of the tracer if it is mapped into this process already.</summary>
+    internal static string? FindMappedTracer()
+    {
+        try
+        {
+            foreach (string line in File.ReadLines("/proc/self/maps"))
+            {
+                int slash = line.IndexOf('/');
+                if (slash >= 0 && line.EndsWith("/" + FileName, StringComparison.Ordinal))
+                    return line[slash..];
+            }
+        }
+        catch (IOException)
+        {
+        }
+        return null;
+    }
+
+    internal static string LoadedPath => s_exports.Value.Path;
+
+    internal static int Start(string path)
+    {
+        byte[] utf8 = Encoding.UTF8.GetBytes(path + "\0");
+        var exports = s_exports.Value;
+        fixed (byte* p = utf8) return exports.Start(p, null);
+    }
+
+    internal static int Stop() => s_exports.Value.Stop();
+
+    internal static Status GetStatus() => (Status)s_exports.Value.GetStatus();
+
+    internal static ulong RecordedAllocations() => s_exports.Value.RecordedAllocations();
+
+    internal static string LastError() => Marshal.PtrToStringUTF8((IntPtr)s_exports.Value.LastError()) ?? "unknown error";
+}

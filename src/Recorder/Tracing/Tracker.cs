@@ -1,0 +1,96 @@
+namespace MemNotebook.Recorder.Tracing;
+
+public sealed record TrackerOptions
+{
+    /// <summary>
+    /// Run a full blocking GC before recording stops, so that objects still alive at the
+    /// end (the leaks view) are the reachable ones, not garbage the GC has not met yet.
+    /// </summary>
+    public bool CollectBeforeStop { get; init; } = true;
+
+    /// <summary>Replace an existing capture file.</summary>
+    public bool Overwrite { get; init; }
+}
+
+/// <summary>
+/// A recorded region: <c>using (Tracker.Start("out.memnb")) { ... }</c> records every
+/// managed allocation made inside it (in a process started with the tracer).
+/// </summary>
+public sealed class Tracker : IDisposable
+{
+    private readonly TrackerOptions _options;
+    private bool _stopped;
+
+    private Tracker(string path, TrackerOptions options)
+    {
+        Path = path;
+        _options = options;
+    }
+
+    public string Path { get; }
+
+    /// <summary>True when this process was started with the tracer as its profiler.</summary>
+    public static bool IsAvailable
+    {
+        get
+        {
+            try
+            {
+                return (NativeTracer.GetStatus() & NativeTracer.Status.ProfilerLoaded) != 0;
+            }
+            catch (DllNotFoundException)
+            {
+                return false;
+            }
+        }
+    }
+
+    public static bool IsRecording
+    {
+        get
+        {
+            try
+            {
+                return (NativeTracer.GetStatus() & NativeTracer.Status.Recording) != 0;
+            }
+            catch (DllNotFoundException)
+            {
+                return false;
+            }
+        }
+    }
+
+    public static Tracker Start(string path, TrackerOptions? options = null)
+    {
+        options ??= new TrackerOptions();
+        string full = System.IO.Path.GetFullPath(path);
+        if (File.Exists(full) && !options.Overwrite)
+            throw new IOException($"{full} exists already (set Overwrite to replace it)");
+        string? dir = System.IO.Path.GetDirectoryName(full);
+        if (dir is not null && !Directory.Exists(dir))
+            throw new DirectoryNotFoundException($"the folder of the capture does not exist: {dir}");
+        var tracker = new Tracker(full, options);
+        int rc = NativeTracer.Start(full);
+        if (rc != 0) throw new TracerException(NativeTracer.LastError());
+        return tracker;
+    }
+
+    /// <summary>Allocations recorded so far in this region.</summary>
+    public static ulong RecordedAllocations => NativeTracer.RecordedAllocations();
+
+    public void Stop()
+    {
+        if (_stopped) return;
+        _stopped = true;
+        if (_options.CollectBeforeStop)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            GC.Collect();
+        }
+        int rc = NativeTracer.Stop();
+        if (rc != 0) throw new TracerException(NativeTracer.LastError());
+    }
+
+    public void Dispose() => Stop();
+}

@@ -1,0 +1,213 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using MemNotebook.Recorder.Tracing;
+
+namespace MemNotebook.TestTarget;
+
+public sealed class Payload
+{
+    public long Value;
+}
+
+public sealed class Marker
+{
+    public int Id;
+}
+
+public sealed class StackProbe
+{
+    public int Id;
+}
+
+public sealed class Survivor
+{
+    public long A, B, C;
+}
+
+public static class Scenarios
+{
+    static readonly Dictionary<string, object?> Facts = new();
+
+    public static int Main(string[] args)
+    {
+        if (args.Length == 0)
+        {
+            Console.Error.WriteLine("usage: MemNotebook.TestTarget SCENARIO [CAPTURE]");
+            return 2;
+        }
+        string scenario = args[0];
+        string? capture = args.Length > 1 ? args[1] : null;
+        switch (scenario)
+        {
+            case "bytes": Bytes(capture!); break;
+            case "compact": Compact(capture!); break;
+            case "threads": Threads(capture!); break;
+            case "region": Region(capture!); break;
+            case "stack": Stack(capture!); break;
+            case "status": Facts["available"] = Tracker.IsAvailable; break;
+            case "spawn-child": SpawnChild(); break;
+            case "child-env": ChildEnv(); break;
+            case "whole-process": WholeProcess(); break;
+            case "crash": Crash(); break;
+            case "exit-code": return 7;
+            default:
+                Console.Error.WriteLine($"unknown scenario {scenario}");
+                return 2;
+        }
+        Console.WriteLine(JsonSerializer.Serialize(Facts));
+        return 0;
+    }
+
+    static TrackerOptions Exact => new() { CollectBeforeStop = false, Overwrite = true };
+
+    // 1,000 byte[4096]: rooted through one GC, then dropped and collected.
+    static void Bytes(string capture)
+    {
+        var roots = new byte[1000][];
+        var tracker = Tracker.Start(capture, Exact);
+        long allocated = FillBytes(roots);
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+        int alive = CountAlive(roots);
+        Array.Clear(roots);
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+        tracker.Stop();
+        Facts["allocated_bytes"] = allocated;
+        Facts["alive_after_first_gc"] = alive;
+    }
+
+    // Separate methods, so no stack slot of the caller keeps an array reachable.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static long FillBytes(byte[][] roots)
+    {
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < roots.Length; i++) roots[i] = new byte[4096];
+        return GC.GetAllocatedBytesForCurrentThread() - before;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static int CountAlive(byte[][] roots)
+    {
+        int alive = 0;
+        foreach (var r in roots) if (r is not null) alive++;
+        return alive;
+    }
+
+    // Survivors of compacting GCs move; they stay tracked and die when dropped.
+    static void Compact(string capture)
+    {
+        var keep = new Survivor[5000];
+        var tracker = Tracker.Start(capture, Exact);
+        for (int i = 0; i < 10000; i++)
+        {
+            var s = new Survivor { A = i };
+            if (i % 2 == 0) keep[i / 2] = s;
+        }
+        GC.Collect(0, GCCollectionMode.Forced, blocking: true, compacting: true);
+        GC.Collect(1, GCCollectionMode.Forced, blocking: true, compacting: true);
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+        long sum = 0;
+        foreach (var s in keep) sum += s.A;
+        Array.Clear(keep, 0, 2500);
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+        tracker.Stop();
+        GC.KeepAlive(keep);
+        Facts["sum"] = sum;
+    }
+
+    static void Threads(string capture)
+    {
+        const int threadCount = 16, perThread = 100_000;
+        var threads = new Thread[threadCount];
+        using var ready = new Barrier(threadCount + 1);
+        for (int t = 0; t < threadCount; t++)
+        {
+            threads[t] = new Thread(() =>
+            {
+                ready.SignalAndWait();
+                ready.SignalAndWait();
+                for (int i = 0; i < perThread; i++) Sink = new Payload { Value = i };
+            }) { Name = $"worker-{t}" };
+            threads[t].Start();
+        }
+        ready.SignalAndWait();
+        var tracker = Tracker.Start(capture, Exact);
+        ready.SignalAndWait();
+        foreach (var th in threads) th.Join();
+        tracker.Stop();
+        Facts["threads"] = threadCount;
+    }
+
+    public static object? Sink;
+
+    // Only the 10 Markers inside the region are recorded.
+    static void Region(string capture)
+    {
+        for (int i = 0; i < 100; i++) Sink = new Payload { Value = i };
+        var markers = new Marker[10];
+        var tracker = Tracker.Start(capture, Exact);
+        for (int i = 0; i < markers.Length; i++) markers[i] = new Marker { Id = i };
+        tracker.Stop();
+        for (int i = 0; i < 100; i++) Sink = new Payload { Value = i };
+        GC.KeepAlive(markers);
+    }
+
+    static void Stack(string capture)
+    {
+        var keep = new StackProbe[100];
+        var tracker = Tracker.Start(capture, Exact);
+        OuterCaller(keep);
+        tracker.Stop();
+        GC.KeepAlive(keep);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void OuterCaller(StackProbe[] keep) => AllocateInNamedMethod(keep);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void AllocateInNamedMethod(StackProbe[] keep)
+    {
+        for (int i = 0; i < keep.Length; i++) keep[i] = new StackProbe { Id = i };
+    }
+
+    // Started by `memnb run`: the whole process is recorded.
+    static void WholeProcess()
+    {
+        var keep = new List<Marker>();
+        for (int i = 0; i < 250; i++) keep.Add(new Marker { Id = i });
+        Facts["markers"] = keep.Count;
+        Facts["recording"] = Tracker.IsRecording;
+    }
+
+    static void Crash()
+    {
+        var keep = new Marker[50];
+        for (int i = 0; i < keep.Length; i++) keep[i] = new Marker { Id = i };
+        Thread.Sleep(200);  // let the writer flush at least one cycle
+        Environment.FailFast("crash scenario");
+    }
+
+    static void SpawnChild()
+    {
+        var psi = new ProcessStartInfo(Environment.ProcessPath!)
+        {
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        };
+        foreach (string a in Environment.GetCommandLineArgs().Length > 0 && Environment.ProcessPath!.EndsWith("dotnet")
+                     ? new[] { typeof(Scenarios).Assembly.Location, "child-env" }
+                     : new[] { "child-env" })
+            psi.ArgumentList.Add(a);
+        using var child = Process.Start(psi)!;
+        string output = child.StandardOutput.ReadToEnd();
+        child.WaitForExit();
+        Facts["child"] = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(output);
+        Facts["parent_available"] = Tracker.IsAvailable;
+    }
+
+    static void ChildEnv()
+    {
+        Facts["profiling_variable"] = Environment.GetEnvironmentVariable("CORECLR_ENABLE_PROFILING");
+        Facts["tracer_mapped"] = File.ReadLines("/proc/self/maps").Any(l => l.EndsWith("/libmemnb_tracer.so"));
+    }
+}
