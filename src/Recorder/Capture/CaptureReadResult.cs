@@ -1,0 +1,63 @@
+namespace MemNotebook.Recorder.Capture;
+
+/// <summary>What a read found besides the records: completeness, truncation, tables and clock.</summary>
+public sealed class CaptureReadResult
+{
+    internal CaptureReadResult(string path, CaptureHeader header, CaptureTables tables)
+    {
+        Path = path;
+        Header = header;
+        Tables = tables;
+        Clock = new TickClock(0, 16, true);
+    }
+
+    public string Path { get; }
+    public CaptureHeader Header { get; }
+    public CaptureTables Tables { get; }
+
+    /// <summary>True when the END record was read.</summary>
+    public bool Complete => End is not null;
+
+    public EndRecord? End { get; internal set; }
+
+    /// <summary>True when the file ends inside a chunk; the records of the whole chunks before it were read.</summary>
+    public bool Truncated { get; internal set; }
+
+    /// <summary>File offset of the cut-short chunk when <see cref="Truncated"/>.</summary>
+    public long? TruncatedAtOffset { get; internal set; }
+
+    /// <summary>Why the tail was not read, e.g. "truncated chunk: payload needs 812 bytes, 20 remain".</summary>
+    public string? TruncationReason { get; internal set; }
+
+    public long ChunkCount { get; internal set; }
+
+    /// <summary>Number of bytes read as whole chunks (header included).</summary>
+    public long BytesRead { get; internal set; }
+
+    public TickClock Clock { get; internal set; }
+
+    /// <summary>Smallest and largest timestamp of any record (ticks), null when no record carries one.</summary>
+    public long? FirstTicks { get; internal set; }
+    public long? LastTicks { get; internal set; }
+
+    /// <summary>First CLOCK (or SNAPSHOT) timestamp, if any.</summary>
+    public long? FirstClockTicks { get; internal set; }
+
+    /// <summary>END's timestamp, or the last timestamp of the capture.</summary>
+    public long? StopTicks => End is EndRecord end ? end.Ticks : LastTicks;
+
+    /// <summary>Nanoseconds from the first CLOCK to END (or to the last timestamp); 0 if unknown.</summary>
+    public long DurationNs => StopTicks is long stop ? Math.Max(0, Clock.ToNanoseconds(stop)) : 0;
+}
+
+public sealed class CaptureReaderOptions
+{
+    public static readonly CaptureReaderOptions Default = new();
+
+    /// <summary>
+    /// When true (the default) a file whose last chunk is cut short (the traced process was killed) is
+    /// read up to the last whole chunk and reported via <see cref="CaptureReadResult.Truncated"/>; when
+    /// false that is a <see cref="CaptureFormatException"/>. A cut-short header is always an error.
+    /// </summary>
+    public bool AllowTruncated { get; init; } = true;
+}

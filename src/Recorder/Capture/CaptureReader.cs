@@ -1,0 +1,559 @@
+using System.Buffers.Binary;
+using ZstdSharp;
+
+namespace MemNotebook.Recorder.Capture;
+
+/// <summary>
+/// Streams a capture front to back into a <see cref="CaptureVisitor"/>, validating every length,
+/// index and reference (docs/capture-format.md). Memory is bounded by one chunk (≤ 64 MiB raw), the
+/// tables (types, stack nodes, frames, threads) and one bit per allocation for double-free checks.
+/// Any violation is a <see cref="CaptureFormatException"/>; a cut-short last chunk is reported via
+/// <see cref="CaptureReadResult.Truncated"/> (or thrown, see <see cref="CaptureReaderOptions.AllowTruncated"/>).
+/// </summary>
+public sealed class CaptureReader
+{
+    // Larger than any managed object the runtime can make; anything above is corruption.
+    private const long MaxAllocationSize = 1L << 40;
+
+    private readonly Stream stream;
+    private readonly string path;
+    private readonly CaptureVisitor visitor;
+    private readonly CaptureReaderOptions options;
+    private readonly CaptureTables tables = new();
+    private readonly StreamState metaState = new(CaptureFormat.MetaStream);
+    private readonly StreamState gcState = new(CaptureFormat.GcStream);
+    private readonly Dictionary<int, StreamState> threadStates = new();
+    private readonly List<int> stackDepths = new();
+    private readonly List<int> stackWalk = new();
+    private readonly byte[] chunkHeader = new byte[CaptureFormat.ChunkHeaderSize];
+
+    private CaptureReadResult result = null!;
+    private Decompressor? decompressor;
+    private byte[] storedBuffer = [];
+    private byte[] rawBuffer = [];
+    private long position;
+    private long chunkOffset;
+    private StreamState? chunkStream;
+    private int recordStart;
+    private byte? currentTag;
+    private ClockRecord? firstClock;
+    private ClockRecord? lastClock;
+    private long? minTicks;
+    private long? maxTicks;
+    private long? lastGcEndTicks;
+    private long lastGcEndIndex;
+
+    private CaptureReader(Stream stream, string path, CaptureVisitor visitor, CaptureReaderOptions options)
+    {
+        this.stream = stream;
+        this.path = path;
+        this.visitor = visitor;
+        this.options = options;
+    }
+
+    /// <summary>Opens <paramref name="path"/> for sequential reading (a capture still being written can be read).</summary>
+    public static FileStream OpenFile(string path) =>
+        new(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16, FileOptions.SequentialScan);
+
+    public static CaptureReadResult Read(string path, CaptureVisitor visitor, CaptureReaderOptions? options = null)
+    {
+        using var file = OpenFile(path);
+        return Read(file, path, visitor, options);
+    }
+
+    /// <param name="path">The name used in error messages.</param>
+    public static CaptureReadResult Read(Stream stream, string path, CaptureVisitor visitor, CaptureReaderOptions? options = null)
+    {
+        var reader = new CaptureReader(stream, path, visitor, options ?? CaptureReaderOptions.Default);
+        try
+        {
+            return reader.Run();
+        }
+        finally
+        {
+            reader.decompressor?.Dispose();
+        }
+    }
+
+    private CaptureReadResult Run()
+    {
+        var header = ReadHeader();
+        result = new CaptureReadResult(path, header, tables);
+        visitor.OnHeader(header);
+        while (ReadChunk())
+        {
+            result.ChunkCount++;
+            result.BytesRead = position;
+        }
+        result.BytesRead = position;
+        result.Clock = TickClock.FromPairs(firstClock, lastClock, minTicks ?? 0);
+        result.FirstTicks = minTicks;
+        result.LastTicks = maxTicks;
+        result.FirstClockTicks = firstClock?.Ticks;
+        visitor.OnFinished(result);
+        return result;
+    }
+
+    private CaptureHeader ReadHeader()
+    {
+        Span<byte> header = stackalloc byte[CaptureFormat.HeaderSize];
+        var got = ReadFully(header);
+        var magic = CaptureFormat.Magic;
+        var compared = Math.Min(got, magic.Length);
+        if (got == 0)
+            throw new CaptureFormatException(path, 0, "not a MemNotebook capture: the file is empty");
+        if (!header[..compared].SequenceEqual(magic[..compared]))
+            throw new CaptureFormatException(path, 0, "not a MemNotebook capture: the file does not start with MEMNBCAP");
+        if (got < CaptureFormat.HeaderSize)
+            throw new CaptureFormatException(path, got,
+                $"truncated header: needs {CaptureFormat.HeaderSize} bytes, {got} present");
+        var version = BinaryPrimitives.ReadUInt16LittleEndian(header[8..]);
+        if (version > CaptureFormat.Version)
+            throw new CaptureFormatException(path, 8,
+                $"written by a newer MemNotebook (format version {version}, this reader knows {CaptureFormat.Version})");
+        if (version == 0)
+            throw new CaptureFormatException(path, 8, "unsupported format version 0");
+        var flags = BinaryPrimitives.ReadUInt16LittleEndian(header[10..]);
+        var headerSize = BinaryPrimitives.ReadUInt32LittleEndian(header[12..]);
+        if (headerSize != CaptureFormat.HeaderSize)
+            throw new CaptureFormatException(path, 12,
+                $"bad header size: {headerSize}, a version 1 header is {CaptureFormat.HeaderSize} bytes");
+        var pid = BinaryPrimitives.ReadInt32LittleEndian(header[16..]);
+        var wallClock = BinaryPrimitives.ReadInt64LittleEndian(header[24..]);
+        return new CaptureHeader(version, flags, pid, wallClock);
+    }
+
+    /// <summary>Reads and decodes one chunk; false at end of file or at a cut-short chunk.</summary>
+    private bool ReadChunk()
+    {
+        chunkOffset = position;
+        chunkStream = null;
+        currentTag = null;
+        var got = ReadFully(chunkHeader);
+        if (got == 0)
+            return false;
+        Span<byte> magicBytes = stackalloc byte[4];
+        BinaryPrimitives.WriteUInt32LittleEndian(magicBytes, CaptureFormat.ChunkMagic);
+        var compared = Math.Min(got, 4);
+        if (!chunkHeader.AsSpan(0, compared).SequenceEqual(magicBytes[..compared]))
+            throw FailChunk($"bad chunk magic: 0x{ReadMagicForMessage(got):X8}, expected 0x{CaptureFormat.ChunkMagic:X8} (CHNK)");
+        if (got < CaptureFormat.ChunkHeaderSize)
+            return Truncate($"truncated chunk header: needs {CaptureFormat.ChunkHeaderSize} bytes, {got} remain");
+
+        var header = chunkHeader.AsSpan();
+        var streamId = BinaryPrimitives.ReadUInt32LittleEndian(header[4..]);
+        var storedSize = BinaryPrimitives.ReadUInt32LittleEndian(header[8..]);
+        var rawSize = BinaryPrimitives.ReadUInt32LittleEndian(header[12..]);
+        var codec = header[16];
+        if (storedSize > CaptureFormat.MaxChunkPayload)
+            throw FailChunk($"chunk too large: stored payload size {storedSize} exceeds the 64 MiB limit");
+        if (rawSize > CaptureFormat.MaxChunkPayload)
+            throw FailChunk($"chunk too large: raw payload size {rawSize} exceeds the 64 MiB limit");
+        if (codec > CaptureFormat.CodecZstd)
+            throw FailChunk($"unknown codec: {codec} (0 = stored, 1 = zstd)");
+        if (codec == CaptureFormat.CodecStored && storedSize != rawSize)
+            throw FailChunk($"chunk sizes disagree: stored size {storedSize}, raw size {rawSize}, codec 0 stores as is");
+        chunkStream = StreamFor(streamId);
+
+        var payloadProblem = ReadPayload((int)storedSize);
+        if (payloadProblem is not null)
+            return Truncate(payloadProblem);
+        var raw = codec == CaptureFormat.CodecStored
+            ? storedBuffer.AsSpan(0, (int)storedSize)
+            : Decompress((int)storedSize, (int)rawSize);
+        DecodeRecords(raw, chunkStream);
+        return true;
+    }
+
+    private uint ReadMagicForMessage(int got)
+    {
+        Span<byte> padded = stackalloc byte[4];
+        chunkHeader.AsSpan(0, Math.Min(got, 4)).CopyTo(padded);
+        return BinaryPrimitives.ReadUInt32LittleEndian(padded);
+    }
+
+    private StreamState StreamFor(uint streamId)
+    {
+        if (streamId == CaptureFormat.MetaStream)
+            return metaState;
+        if (streamId == CaptureFormat.GcStream)
+            return gcState;
+        if (streamId <= int.MaxValue && threadStates.TryGetValue((int)streamId, out var state))
+            return state;
+        throw FailChunk($"undefined stream: chunk of stream {streamId}, which no THREAD record defines");
+    }
+
+    /// <summary>Reads the payload into <see cref="storedBuffer"/>; returns why it could not (cut short) or null.</summary>
+    private string? ReadPayload(int size)
+    {
+        if (stream.CanSeek)
+        {
+            // Known length: refuse before allocating for a payload the file does not hold.
+            var remain = Math.Max(0, stream.Length - stream.Position);
+            if (remain < size)
+                return $"truncated chunk: payload needs {size} bytes, {remain} remain";
+            EnsureCapacity(ref storedBuffer, size);
+            var read = ReadFully(storedBuffer.AsSpan(0, size));
+            return read == size ? null : $"truncated chunk: payload needs {size} bytes, {read} remain";
+        }
+        // Unknown length: grow the buffer only as bytes actually arrive.
+        var total = 0;
+        while (total < size)
+        {
+            EnsureCapacity(ref storedBuffer, Math.Min(size, Math.Max(total * 2, 1 << 20)));
+            var want = Math.Min(size, storedBuffer.Length) - total;
+            var got = ReadFully(storedBuffer.AsSpan(total, want));
+            total += got;
+            if (got < want)
+                return $"truncated chunk: payload needs {size} bytes, {total} remain";
+        }
+        return null;
+    }
+
+    private Span<byte> Decompress(int storedSize, int rawSize)
+    {
+        EnsureCapacity(ref rawBuffer, rawSize);
+        decompressor ??= new Decompressor();
+        int written;
+        try
+        {
+            if (!decompressor.TryUnwrap(storedBuffer.AsSpan(0, storedSize), rawBuffer.AsSpan(0, rawSize), out written))
+                throw FailChunk($"zstd payload does not match its raw size: it decompresses to more than {rawSize} bytes");
+        }
+        catch (Exception ex) when (ex is not CaptureFormatException)
+        {
+            throw FailChunk($"corrupt zstd payload: {ex.Message}", ex);
+        }
+        if (written != rawSize)
+            throw FailChunk($"zstd payload does not match its raw size: it decompresses to {written} bytes, the chunk says {rawSize}");
+        return rawBuffer.AsSpan(0, rawSize);
+    }
+
+    private bool Truncate(string problem)
+    {
+        if (!options.AllowTruncated)
+            throw FailChunk(problem);
+        result.Truncated = true;
+        result.TruncatedAtOffset = chunkOffset;
+        result.TruncationReason = problem;
+        return false;
+    }
+
+    private void DecodeRecords(ReadOnlySpan<byte> payload, StreamState state)
+    {
+        var reader = new PayloadReader(payload, this);
+        while (!reader.AtEnd)
+        {
+            recordStart = reader.Position;
+            currentTag = null;
+            var tag = reader.ReadByte();
+            currentTag = tag;
+            if (state.Id == CaptureFormat.MetaStream)
+                DecodeMetaRecord(ref reader, tag);
+            else if (state.Id == CaptureFormat.GcStream)
+                DecodeGcRecord(ref reader, tag);
+            else if (tag == CaptureFormat.TagAlloc)
+                DecodeAlloc(ref reader, state);
+            else
+                throw UnknownTag(tag);
+        }
+        currentTag = null;
+    }
+
+    private void DecodeMetaRecord(ref PayloadReader reader, byte tag)
+    {
+        switch (tag)
+        {
+            case CaptureFormat.TagClock:
+            {
+                var ticks = ReadTicks(ref reader, metaState);
+                var mono = reader.ReadLong("mono_ns");
+                var shift = reader.ReadByte();
+                var clock = new ClockRecord(ticks, mono, shift);
+                NoteClockPair(clock);
+                visitor.OnClock(clock);
+                break;
+            }
+            case CaptureFormat.TagType:
+            {
+                var index = reader.ReadIndex("type index");
+                var classId = reader.ReadVarint();
+                var name = reader.ReadString("type name");
+                var flags = reader.ReadVarint();
+                var type = new TypeRecord(index, classId, name, (flags & 1) != 0);
+                if (!tables.TypesByIndex.TryAdd(index, type))
+                    throw Fail($"duplicate type: type index {index} is defined twice");
+                visitor.OnType(type);
+                break;
+            }
+            case CaptureFormat.TagStackNode:
+            {
+                var id = reader.ReadIndex("stack node id");
+                var parent = reader.ReadIndex("stack node parent");
+                var ip = reader.ReadVarint();
+                var expected = tables.StackNodeList.Count + 1;
+                if (id != expected)
+                    throw Fail($"stack node out of order: id {id}, expected {expected} (ids are dense from 1)");
+                if (parent == id)
+                    throw Fail($"stack cycle: stack node {id} is its own parent");
+                var node = new StackNodeRecord(id, parent, ip);
+                tables.StackNodeList.Add(node);
+                stackDepths.Add(0);
+                visitor.OnStackNode(node);
+                break;
+            }
+            case CaptureFormat.TagFrame:
+            {
+                var ip = reader.ReadVarint();
+                var kind = reader.ReadByte();
+                if (kind > (byte)FrameKind.Unknown)
+                    throw Fail($"bad frame kind: {kind} (0 managed, 1 native, 2 unknown)");
+                var function = reader.ReadString("function name");
+                var module = reader.ReadString("module name");
+                var offset = reader.ReadVarint();
+                var frame = new FrameRecord(ip, (FrameKind)kind, function, module, offset);
+                tables.FramesByIp[ip] = frame;
+                visitor.OnFrame(frame);
+                break;
+            }
+            case CaptureFormat.TagThread:
+            {
+                var streamId = reader.ReadIndex("thread stream id");
+                var osTid = reader.ReadVarint();
+                var managedId = reader.ReadVarint();
+                if (streamId < CaptureFormat.FirstThreadStream)
+                    throw Fail($"bad thread stream: stream id {streamId}, thread streams start at 2");
+                var thread = new ThreadRecord(streamId, osTid, managedId);
+                if (!tables.ThreadsByStream.TryAdd(streamId, thread))
+                    throw Fail($"duplicate thread: stream {streamId} is defined twice");
+                threadStates.Add(streamId, new StreamState(streamId));
+                visitor.OnThread(thread);
+                break;
+            }
+            case CaptureFormat.TagThreadName:
+            {
+                var osTid = reader.ReadVarint();
+                var name = reader.ReadString("thread name");
+                tables.ThreadNamesByOsTid[osTid] = name;
+                visitor.OnThreadName(new ThreadNameRecord(osTid, name));
+                break;
+            }
+            case CaptureFormat.TagSnapshot:
+            {
+                var ticks = ReadTicks(ref reader, metaState);
+                var snapshot = new SnapshotRecord(ticks, reader.ReadLong("mono_ns"), reader.ReadLong("rss_bytes"),
+                    reader.ReadLong("gen0"), reader.ReadLong("gen1"), reader.ReadLong("gen2"),
+                    reader.ReadLong("loh"), reader.ReadLong("poh"), reader.ReadLong("tracked_live_bytes"));
+                NoteClockPair(new ClockRecord(snapshot.Ticks, snapshot.MonotonicNs, 4));
+                visitor.OnSnapshot(snapshot);
+                break;
+            }
+            case CaptureFormat.TagEnd:
+            {
+                var ticks = ReadTicks(ref reader, metaState);
+                var end = new EndRecord(ticks, reader.ReadLong("allocations"), reader.ReadLong("frees"),
+                    reader.ReadLong("live_bytes"), reader.ReadLong("dropped"));
+                if (result.End is not null)
+                    throw Fail("duplicate END: the capture has two END records");
+                result.End = end;
+                visitor.OnEnd(end);
+                break;
+            }
+            default:
+                throw UnknownTag(tag);
+        }
+    }
+
+    private void DecodeGcRecord(ref PayloadReader reader, byte tag)
+    {
+        switch (tag)
+        {
+            case CaptureFormat.TagGcStart:
+            {
+                var ticks = ReadTicks(ref reader, gcState);
+                var generations = reader.ReadByte();
+                var reason = reader.ReadByte();
+                var gc = new GcStartRecord(ticks, generations, reason, reader.ReadLong("gc index"), reader.ReadLong("live_bytes"));
+                visitor.OnGcStart(gc);
+                break;
+            }
+            case CaptureFormat.TagGcEnd:
+            {
+                var ticks = ReadTicks(ref reader, gcState);
+                var gc = new GcEndRecord(ticks, reader.ReadLong("gc index"), reader.ReadLong("gen0"), reader.ReadLong("gen1"),
+                    reader.ReadLong("gen2"), reader.ReadLong("loh"), reader.ReadLong("poh"));
+                lastGcEndTicks = ticks;
+                lastGcEndIndex = gc.GcIndex;
+                visitor.OnGcEnd(gc);
+                break;
+            }
+            case CaptureFormat.TagSuspend:
+                visitor.OnSuspend(ReadTicks(ref reader, gcState));
+                break;
+            case CaptureFormat.TagResume:
+                visitor.OnResume(ReadTicks(ref reader, gcState));
+                break;
+            case CaptureFormat.TagFree:
+                DecodeFree(ref reader);
+                break;
+            default:
+                throw UnknownTag(tag);
+        }
+    }
+
+    private void DecodeFree(ref PayloadReader reader)
+    {
+        var streamId = reader.ReadIndex("thread stream");
+        if (!threadStates.TryGetValue(streamId, out var state))
+            throw Fail($"undefined stream: FREE names thread stream {streamId}, which no THREAD record defines");
+        var count = reader.ReadVarint();
+        // Each sequence number takes at least one byte: a larger count cannot be honest.
+        if (count > (ulong)reader.Remaining)
+            throw Fail($"count too large: FREE of {count} objects, but only {reader.Remaining} bytes remain in the chunk");
+        if (count > 0 && lastGcEndTicks is null)
+            throw Fail("FREE before any GC_END: a FREE names objects that died in the GC of the GC_END before it");
+        long sequence = 0;
+        for (ulong i = 0; i < count; i++)
+        {
+            if (i == 0)
+            {
+                sequence = reader.ReadLong("sequence number");
+            }
+            else
+            {
+                var step = reader.ReadLong("sequence number difference");
+                if (step == 0)
+                    throw Fail($"FREE sequence numbers not ascending: {sequence} of stream {streamId} appears twice");
+                if (step > long.MaxValue - sequence)
+                    throw Fail("value out of range: FREE sequence number overflows 63 bits");
+                sequence += step;
+            }
+            if (sequence >= state.Allocations)
+                throw Fail($"FREE of a non-existent allocation: sequence {sequence} of thread stream {streamId}, which has {state.Allocations} allocations so far");
+            state.Freed ??= new FreedSet();
+            if (!state.Freed.TryMarkFreed(sequence))
+                throw Fail($"FREE of an already freed allocation: sequence {sequence} of thread stream {streamId}");
+            visitor.OnFree(new FreeRecord(streamId, sequence, lastGcEndTicks!.Value, lastGcEndIndex));
+        }
+    }
+
+    private void DecodeAlloc(ref PayloadReader reader, StreamState state)
+    {
+        var ticks = ReadTicks(ref reader, state);
+        var typeIndex = reader.ReadIndex("type index");
+        if (!tables.TypesByIndex.ContainsKey(typeIndex))
+            throw Fail($"undefined type: type index {typeIndex} has no TYPE record");
+        var size = reader.ReadLong("size");
+        if (size > MaxAllocationSize)
+            throw Fail($"size out of range: an allocation of {size} bytes");
+        var stackDelta = reader.ReadSignedVarint();
+        var nodeCount = tables.StackNodeList.Count;
+        if (stackDelta > (long)nodeCount || stackDelta < -(long)nodeCount - state.Stack)
+            throw Fail($"undefined stack: stack id delta {stackDelta} from {state.Stack} leaves the {nodeCount} defined stack nodes");
+        var stackId = state.Stack + stackDelta;
+        if (stackId < 0 || stackId > nodeCount)
+            throw Fail($"undefined stack: stack id {stackId}, only {nodeCount} stack nodes are defined");
+        ValidateStack((int)stackId);
+        var addressDelta = reader.ReadSignedVarint();
+        var address = unchecked(state.NextAddress + (ulong)addressDelta);
+        state.NextAddress = unchecked(address + (ulong)size);
+        state.Stack = stackId;
+        var sequence = state.Allocations++;
+        visitor.OnAllocation(new AllocationRecord(state.Id, sequence, ticks, typeIndex, size, (int)stackId, address));
+    }
+
+    /// <summary>Checks a stack's parent chain once: every node defined, no cycle, at most 1024 frames.</summary>
+    private void ValidateStack(int stackId)
+    {
+        if (stackId == 0 || stackDepths[stackId - 1] != 0)
+            return;
+        stackWalk.Clear();
+        var current = stackId;
+        while (current != 0 && stackDepths[current - 1] == 0)
+        {
+            if (stackWalk.Count >= CaptureFormat.MaxStackDepth)
+            {
+                throw stackWalk.Count != stackWalk.Distinct().Count()
+                    ? Fail($"stack cycle: the parent chain of stack {stackId} loops")
+                    : Fail($"stack too deep: stack {stackId} has more than {CaptureFormat.MaxStackDepth} frames");
+            }
+            stackWalk.Add(current);
+            var parent = tables.StackNodeList[current - 1].ParentId;
+            if (parent > tables.StackNodeList.Count)
+                throw Fail($"undefined stack: stack node {current} has parent {parent}, which is not defined");
+            current = parent;
+        }
+        var baseDepth = current == 0 ? 0 : stackDepths[current - 1];
+        if (baseDepth + stackWalk.Count > CaptureFormat.MaxStackDepth)
+            throw Fail($"stack too deep: stack {stackId} has more than {CaptureFormat.MaxStackDepth} frames");
+        for (var i = stackWalk.Count - 1; i >= 0; i--)
+            stackDepths[stackWalk[i] - 1] = baseDepth + (stackWalk.Count - i);
+    }
+
+    private long ReadTicks(ref PayloadReader reader, StreamState state)
+    {
+        var dt = reader.ReadVarint();
+        if (dt > (ulong)long.MaxValue - state.Ticks)
+            throw Fail($"timestamp out of range: {state.Ticks} + dt {dt} overflows 63 bits");
+        state.Ticks += dt;
+        var ticks = (long)state.Ticks;
+        if (minTicks is null || ticks < minTicks)
+            minTicks = ticks;
+        if (maxTicks is null || ticks > maxTicks)
+            maxTicks = ticks;
+        return ticks;
+    }
+
+    private void NoteClockPair(ClockRecord pair)
+    {
+        firstClock ??= pair;
+        if (lastClock is null || pair.Ticks >= lastClock.Value.Ticks)
+            lastClock = pair;
+    }
+
+    private int ReadFully(Span<byte> buffer)
+    {
+        var total = 0;
+        while (total < buffer.Length)
+        {
+            var n = stream.Read(buffer[total..]);
+            if (n == 0)
+                break;
+            total += n;
+        }
+        position += total;
+        return total;
+    }
+
+    private static void EnsureCapacity(ref byte[] buffer, int size)
+    {
+        if (buffer.Length < size)
+            buffer = new byte[Math.Max(size, Math.Min(CaptureFormat.MaxChunkPayload, buffer.Length * 2))];
+    }
+
+    private CaptureFormatException FailChunk(string problem, Exception? inner = null) =>
+        new(path, chunkOffset, problem, null, inner);
+
+    private CaptureFormatException UnknownTag(byte tag) =>
+        Fail($"unknown record tag: 0x{tag:X2} is not a record of the {CaptureFormat.StreamName(chunkStream!.Id)}");
+
+    /// <summary>An error in the record being decoded, located by its chunk, stream and payload byte.</summary>
+    internal CaptureFormatException Fail(string problem)
+    {
+        var where = chunkStream is null ? "" : $" ({CaptureFormat.StreamName(chunkStream.Id)}, record at payload byte {recordStart})";
+        return new CaptureFormatException(path, chunkOffset, problem + where, currentTag);
+    }
+
+    internal CaptureFormatException RecordPastEnd() =>
+        Fail("record runs past the end of its chunk: a chunk holds whole records only");
+
+    private sealed class StreamState(int id)
+    {
+        public int Id { get; } = id;
+        public ulong Ticks;
+        public ulong NextAddress;
+        public long Stack;
+        public long Allocations;
+        public FreedSet? Freed;
+    }
+}

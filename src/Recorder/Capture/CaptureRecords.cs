@@ -1,0 +1,45 @@
+namespace MemNotebook.Recorder.Capture;
+
+// Decoded records as the reader hands them to a CaptureVisitor. Timestamps are absolute ticks
+// (the per-stream deltas already summed); convert with TickClock.
+
+public readonly record struct CaptureHeader(int FormatVersion, int Flags, int ProcessId, long StartWallClockNs);
+
+public enum FrameKind : byte
+{
+    Managed = 0,
+    Native = 1,
+    Unknown = 2,
+}
+
+public readonly record struct ClockRecord(long Ticks, long MonotonicNs, byte TscShift);
+
+public readonly record struct TypeRecord(int Index, ulong ClassId, string Name, bool IsArray);
+
+/// <summary>A prefix-tree node: <see cref="Id"/> names the innermost frame, <see cref="ParentId"/> 0 is the root.</summary>
+public readonly record struct StackNodeRecord(int Id, int ParentId, ulong Ip);
+
+public readonly record struct FrameRecord(ulong Ip, FrameKind Kind, string Function, string Module, ulong Offset);
+
+public readonly record struct ThreadRecord(int StreamId, ulong OsThreadId, ulong ManagedThreadId);
+
+public readonly record struct ThreadNameRecord(ulong OsThreadId, string Name);
+
+public readonly record struct SnapshotRecord(
+    long Ticks, long MonotonicNs, long RssBytes, long Gen0Bytes, long Gen1Bytes, long Gen2Bytes,
+    long LohBytes, long PohBytes, long TrackedLiveBytes);
+
+public readonly record struct EndRecord(long Ticks, long Allocations, long Frees, long LiveBytes, long Dropped);
+
+/// <summary>Generations: bit n = generation n collected; bit 3 LOH, bit 4 POH. Reason as COR_PRF_GC_REASON.</summary>
+public readonly record struct GcStartRecord(long Ticks, byte Generations, byte Reason, long GcIndex, long LiveBytes);
+
+public readonly record struct GcEndRecord(
+    long Ticks, long GcIndex, long Gen0Bytes, long Gen1Bytes, long Gen2Bytes, long LohBytes, long PohBytes);
+
+/// <summary>One ALLOC; <see cref="Sequence"/> is its index within its thread stream. StackId 0 means no stack.</summary>
+public readonly record struct AllocationRecord(
+    int ThreadStream, long Sequence, long Ticks, int TypeIndex, long Size, int StackId, ulong Address);
+
+/// <summary>One allocation named by a FREE record; <see cref="Ticks"/> is the time of the GC_END before it.</summary>
+public readonly record struct FreeRecord(int ThreadStream, long Sequence, long Ticks, long GcIndex);

@@ -1,0 +1,45 @@
+namespace MemNotebook.Recorder.Capture;
+
+/// <summary>
+/// The dictionaries of a capture (types, stack nodes, frames, threads, thread names), kept by the
+/// reader as it goes. Their size is bounded by the distinct stacks and types, not by allocations.
+/// </summary>
+public sealed class CaptureTables
+{
+    internal readonly Dictionary<int, TypeRecord> TypesByIndex = new();
+    internal readonly List<StackNodeRecord> StackNodeList = new();
+    internal readonly Dictionary<ulong, FrameRecord> FramesByIp = new();
+    internal readonly Dictionary<int, ThreadRecord> ThreadsByStream = new();
+    internal readonly Dictionary<ulong, string> ThreadNamesByOsTid = new();
+
+    public IReadOnlyDictionary<int, TypeRecord> Types => TypesByIndex;
+
+    /// <summary>Stack nodes by id − 1 (ids are dense, starting at 1).</summary>
+    public IReadOnlyList<StackNodeRecord> StackNodes => StackNodeList;
+
+    public IReadOnlyDictionary<ulong, FrameRecord> Frames => FramesByIp;
+    public IReadOnlyDictionary<int, ThreadRecord> Threads => ThreadsByStream;
+    public IReadOnlyDictionary<ulong, string> ThreadNames => ThreadNamesByOsTid;
+
+    public string? ThreadName(ulong osThreadId) => ThreadNamesByOsTid.GetValueOrDefault(osThreadId);
+
+    public string TypeName(int typeIndex) =>
+        TypesByIndex.TryGetValue(typeIndex, out var type) ? type.Name : $"[type {typeIndex}]";
+
+    /// <summary>The instruction pointers of a stack, innermost first (empty for stack id 0).</summary>
+    public IEnumerable<ulong> StackIps(int stackId)
+    {
+        // The reader has validated every stack an allocation refers to (defined, acyclic, ≤ 1024 deep).
+        var depth = 0;
+        for (var id = stackId; id != 0 && id <= StackNodeList.Count && depth <= CaptureFormat.MaxStackDepth; depth++)
+        {
+            var node = StackNodeList[id - 1];
+            yield return node.Ip;
+            id = node.ParentId;
+        }
+    }
+
+    /// <summary>The frame of an ip, or an unknown frame when no FRAME record named it.</summary>
+    public FrameRecord Frame(ulong ip) =>
+        FramesByIp.TryGetValue(ip, out var frame) ? frame : new FrameRecord(ip, FrameKind.Unknown, "", "", 0);
+}

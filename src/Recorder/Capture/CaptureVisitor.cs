@@ -1,0 +1,30 @@
+namespace MemNotebook.Recorder.Capture;
+
+/// <summary>
+/// Receives the records of a capture in file order from <see cref="CaptureReader"/>. Override what
+/// you need; a sink that keeps only aggregates stays bounded however large the capture is.
+/// Records are validated before they are delivered.
+/// </summary>
+public abstract class CaptureVisitor
+{
+    public virtual void OnHeader(in CaptureHeader header) { }
+    public virtual void OnClock(in ClockRecord clock) { }
+    public virtual void OnType(in TypeRecord type) { }
+    public virtual void OnStackNode(in StackNodeRecord node) { }
+    public virtual void OnFrame(in FrameRecord frame) { }
+    public virtual void OnThread(in ThreadRecord thread) { }
+    public virtual void OnThreadName(in ThreadNameRecord name) { }
+    public virtual void OnSnapshot(in SnapshotRecord snapshot) { }
+    public virtual void OnEnd(in EndRecord end) { }
+    public virtual void OnGcStart(in GcStartRecord gc) { }
+    public virtual void OnGcEnd(in GcEndRecord gc) { }
+    public virtual void OnSuspend(long ticks) { }
+    public virtual void OnResume(long ticks) { }
+    public virtual void OnAllocation(in AllocationRecord allocation) { }
+
+    /// <summary>Called once per allocation a FREE record names.</summary>
+    public virtual void OnFree(in FreeRecord free) { }
+
+    /// <summary>Called after the last whole chunk, with the tables and the clock (frames resolve only now).</summary>
+    public virtual void OnFinished(CaptureReadResult result) { }
+}

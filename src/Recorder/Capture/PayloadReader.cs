@@ -1,0 +1,83 @@
+using System.Text;
+
+namespace MemNotebook.Recorder.Capture;
+
+/// <summary>Decodes the primitive fields of one chunk payload; every read is bounds-checked.</summary>
+internal ref struct PayloadReader
+{
+    private readonly ReadOnlySpan<byte> data;
+    private readonly CaptureReader owner;
+    private int position;
+
+    public PayloadReader(ReadOnlySpan<byte> data, CaptureReader owner)
+    {
+        this.data = data;
+        this.owner = owner;
+        position = 0;
+    }
+
+    public readonly bool AtEnd => position >= data.Length;
+    public readonly int Position => position;
+    public readonly int Remaining => data.Length - position;
+
+    public byte ReadByte()
+    {
+        if (position >= data.Length)
+            throw owner.RecordPastEnd();
+        return data[position++];
+    }
+
+    public ulong ReadVarint()
+    {
+        ulong value = 0;
+        for (var i = 0; i < 10; i++)
+        {
+            if (position >= data.Length)
+                throw owner.RecordPastEnd();
+            var b = data[position++];
+            // The 10th byte holds bit 63 only; anything more does not fit in 64 bits.
+            if (i == 9 && b > 1)
+                throw owner.Fail("varint overflow: a varint does not fit in 64 bits");
+            value |= (ulong)(b & 0x7F) << (7 * i);
+            if ((b & 0x80) == 0)
+                return value;
+        }
+        throw owner.Fail("varint overflow: a varint does not fit in 64 bits");
+    }
+
+    /// <summary>A varint that must fit in a signed 64-bit value.</summary>
+    public long ReadLong(string field)
+    {
+        var value = ReadVarint();
+        if (value > long.MaxValue)
+            throw owner.Fail($"value out of range: {field} {value} does not fit in 63 bits");
+        return (long)value;
+    }
+
+    /// <summary>A varint used as an index (type index, stream id, stack id): at most 2^31 − 1.</summary>
+    public int ReadIndex(string field)
+    {
+        var value = ReadVarint();
+        if (value > int.MaxValue)
+            throw owner.Fail($"index out of range: {field} {value} is larger than {int.MaxValue}");
+        return (int)value;
+    }
+
+    public long ReadSignedVarint()
+    {
+        var raw = ReadVarint();
+        return (long)(raw >> 1) ^ -(long)(raw & 1);
+    }
+
+    public string ReadString(string field)
+    {
+        var length = ReadVarint();
+        if (length > CaptureFormat.MaxStringBytes)
+            throw owner.Fail($"string too long: {field} is {length} bytes, the limit is {CaptureFormat.MaxStringBytes}");
+        if ((int)length > Remaining)
+            throw owner.RecordPastEnd();
+        var text = Encoding.UTF8.GetString(data.Slice(position, (int)length));
+        position += (int)length;
+        return text;
+    }
+}
