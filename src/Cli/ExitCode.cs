@@ -1,0 +1,11 @@
+namespace MemNotebook.Cli;
+
+/// <summary>memnb's own exit codes; <c>run</c> passes the traced program's code through instead.</summary>
+public enum ExitCode
+{
+    Ok = 0,
+    Usage = 1,
+    BadCapture = 2,
+    IoError = 3,
+    TracerMissing = 4,
+}

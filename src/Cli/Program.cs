@@ -1,0 +1,6 @@
+namespace MemNotebook.Cli;
+
+public static class Program
+{
+    public static int Main(string[] args) => MemnbCommandLine.Run(args, Console.Out, Console.Error);
+}

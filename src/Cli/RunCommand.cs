@@ -1,0 +1,73 @@
+using System.CommandLine;
+using MemNotebook.Recorder.Launching;
+
+namespace MemNotebook.Cli;
+
+/// <summary><c>memnb run [-o|--output FILE] [--force] [--] COMMAND [ARGS...]</c></summary>
+internal static class RunCommand
+{
+    public static Command Create(TextWriter output, TextWriter error)
+    {
+        var outputFile = new Option<string?>("--output", "-o") { Description = "The capture to write (default memnb-<program>-<pid>.memnb)" };
+        var force = new Option<bool>("--force") { Description = "Overwrite an existing capture" };
+        var commandLine = new Argument<string[]>("COMMAND")
+        {
+            Description = "The program to trace and its arguments (put them after --)",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
+        var command = new Command("run", "Run a .NET program with the tracer loaded and write a capture") { outputFile, force, commandLine };
+        command.SetAction(parse => Execute(parse.GetValue(commandLine) ?? [], parse.GetValue(outputFile), parse.GetValue(force), error));
+        return command;
+    }
+
+    private static int Execute(string[] commandLine, string? outputPath, bool force, TextWriter error)
+    {
+        if (commandLine.Length == 0)
+        {
+            error.WriteLine("memnb: no command given: memnb run [-o FILE] [--force] -- COMMAND [ARGS...]");
+            return (int)ExitCode.Usage;
+        }
+        TracedRunResult result;
+        try
+        {
+            var launch = TracedProcess.Prepare(new TracedLaunchOptions
+            {
+                Command = commandLine[0],
+                Arguments = commandLine[1..],
+                OutputPath = outputPath,
+                Force = force,
+            });
+            result = TracedProcess.Run(launch);
+        }
+        catch (LaunchException ex)
+        {
+            error.WriteLine($"memnb: {ex.Message}");
+            return (int)(ex.Failure switch
+            {
+                LaunchFailure.MissingCommand or LaunchFailure.OutputExists => ExitCode.Usage,
+                LaunchFailure.TracerMissing => ExitCode.TracerMissing,
+                _ => ExitCode.IoError,
+            });
+        }
+        Report(result, commandLine[0], error);
+        return result.ExitCode;
+    }
+
+    private static void Report(TracedRunResult result, string program, TextWriter error)
+    {
+        var relative = Path.GetRelativePath(Environment.CurrentDirectory, result.OutputPath);
+        var name = relative.StartsWith("..", StringComparison.Ordinal) ? result.OutputPath : relative;
+        if (result.Signal is int signal)
+            error.WriteLine($"memnb: {program} was killed by signal {signal} (exit code {result.ExitCode})");
+        if (!result.CaptureExists)
+            error.WriteLine($"memnb: warning: no capture was written to {name} (did the tracer load?)");
+        else if (result.CaptureAllocations is null)
+            error.WriteLine($"memnb: warning: the capture {name} is unreadable: {result.CaptureProblem}");
+        else if (result.CaptureTruncated)
+            error.WriteLine($"memnb: warning: wrote a truncated capture {name} ({result.CaptureAllocations} allocations; {result.CaptureProblem})");
+        else if (!result.CaptureComplete)
+            error.WriteLine($"memnb: warning: wrote an incomplete capture {name} ({result.CaptureAllocations} allocations; no END record)");
+        else
+            error.WriteLine($"memnb: wrote {name} ({result.CaptureAllocations} allocations)");
+    }
+}

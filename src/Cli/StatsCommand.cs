@@ -1,0 +1,66 @@
+using System.CommandLine;
+using MemNotebook.Recorder.Analysis;
+using MemNotebook.Recorder.Capture;
+
+namespace MemNotebook.Cli;
+
+/// <summary><c>memnb stats [--json] [--top N] FILE</c></summary>
+internal static class StatsCommand
+{
+    public static Command Create(TextWriter output, TextWriter error)
+    {
+        var file = new Argument<string>("FILE") { Description = "The capture (.memnb) to summarize" };
+        var json = new Option<bool>("--json") { Description = "Print JSON instead of text" };
+        var top = new Option<int>("--top")
+        {
+            Description = "How many functions (and, in text, types) to list",
+            DefaultValueFactory = _ => CaptureStats.DefaultTop,
+        };
+        top.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() < 0)
+                result.AddError("--top must be 0 or more");
+        });
+        var command = new Command("stats", "Totals, peak, leaks, top types, functions and threads of a capture") { file, json, top };
+        command.SetAction(parse => Execute(parse.GetValue(file)!, parse.GetValue(json), parse.GetValue(top), output, error));
+        return command;
+    }
+
+    private static int Execute(string path, bool json, int top, TextWriter output, TextWriter error)
+    {
+        if (!File.Exists(path))
+        {
+            error.WriteLine(Directory.Exists(path) ? $"memnb: {path} is a directory, not a capture" : $"memnb: {path}: no such file");
+            return (int)ExitCode.IoError;
+        }
+        CaptureStats stats;
+        try
+        {
+            stats = CaptureStats.Compute(path, top);
+        }
+        catch (CaptureFormatException ex)
+        {
+            error.WriteLine($"memnb: {ex.Message}");
+            return (int)ExitCode.BadCapture;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            error.WriteLine($"memnb: cannot read {path}: {ex.Message}");
+            return (int)ExitCode.IoError;
+        }
+        if (stats.Truncated)
+            error.WriteLine($"memnb: warning: {path} is truncated at offset {stats.TruncatedAtOffset} ({stats.TruncationReason}); showing the data before it");
+        else if (!stats.Complete)
+            error.WriteLine($"memnb: warning: {path} has no END record (recording did not stop cleanly); showing what it holds");
+        if (json)
+        {
+            output.WriteLine(StatsJson.ToJson(stats));
+        }
+        else
+        {
+            output.Write(StatsText.ToText(stats, top));
+        }
+        output.Flush();
+        return (int)ExitCode.Ok;
+    }
+}

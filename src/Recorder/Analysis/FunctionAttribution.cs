@@ -1,0 +1,35 @@
+using MemNotebook.Recorder.Capture;
+
+namespace MemNotebook.Recorder.Analysis;
+
+/// <summary>
+/// Names the function an allocation is charged to: the innermost managed frame with a name that is
+/// not allocation machinery (<see cref="AllocationMachinery"/>), else "[unknown]". Cached per stack id.
+/// </summary>
+public sealed class FunctionAttribution
+{
+    public const string Unknown = "[unknown]";
+
+    private readonly CaptureTables tables;
+    private readonly Dictionary<int, string> byStack = new();
+
+    public FunctionAttribution(CaptureTables tables) => this.tables = tables;
+
+    public string FunctionOf(int stackId)
+    {
+        if (byStack.TryGetValue(stackId, out var name))
+            return name;
+        name = Unknown;
+        foreach (var ip in tables.StackIps(stackId))
+        {
+            var frame = tables.Frame(ip);
+            if (frame.Kind == FrameKind.Managed && frame.Function.Length > 0 && !AllocationMachinery.IsMachinery(frame.Function))
+            {
+                name = frame.Function;
+                break;
+            }
+        }
+        byStack.Add(stackId, name);
+        return name;
+    }
+}

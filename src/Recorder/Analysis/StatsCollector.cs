@@ -1,0 +1,137 @@
+using MemNotebook.Recorder.Capture;
+
+namespace MemNotebook.Recorder.Analysis;
+
+/// <summary>
+/// Computes <see cref="CaptureStats"/> in one pass over the reader. Keeps per live object its size and
+/// type (to charge a free back), and aggregates per type, stack and thread; nothing per dead object.
+/// Functions are resolved at the end because FRAME records may follow the allocations that use them.
+/// </summary>
+public sealed class StatsCollector : CaptureVisitor
+{
+    private readonly int top;
+    private readonly Dictionary<int, Dictionary<long, LiveObject>> liveByStream = new();
+    private readonly Dictionary<int, TypeTotals> byType = new();
+    private readonly Dictionary<int, Totals> byStack = new();
+    private readonly Dictionary<int, Totals> byThread = new();
+    private long totalAllocations;
+    private long totalBytes;
+    private long freedAllocations;
+    private long freedBytes;
+    private long gcCount;
+    private long maxGcStartLive;
+    private CaptureStats? result;
+
+    public StatsCollector(int top = CaptureStats.DefaultTop)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(top);
+        this.top = top;
+    }
+
+    public CaptureStats Result => result ?? throw new InvalidOperationException("the capture has not been read");
+
+    public override void OnAllocation(in AllocationRecord a)
+    {
+        totalAllocations++;
+        totalBytes += a.Size;
+        if (!liveByStream.TryGetValue(a.ThreadStream, out var live))
+            liveByStream.Add(a.ThreadStream, live = new Dictionary<long, LiveObject>());
+        live.Add(a.Sequence, new LiveObject(a.Size, a.TypeIndex));
+        var type = Get(byType, a.TypeIndex);
+        type.Count++;
+        type.Bytes += a.Size;
+        var stack = Get(byStack, a.StackId);
+        stack.Count++;
+        stack.Bytes += a.Size;
+        var thread = Get(byThread, a.ThreadStream);
+        thread.Count++;
+        thread.Bytes += a.Size;
+    }
+
+    public override void OnFree(in FreeRecord free)
+    {
+        // The reader guarantees the allocation exists and is freed once.
+        liveByStream[free.ThreadStream].Remove(free.Sequence, out var dead);
+        freedAllocations++;
+        freedBytes += dead.Size;
+        var type = byType[dead.TypeIndex];
+        type.FreedCount++;
+        type.FreedBytes += dead.Size;
+    }
+
+    public override void OnGcStart(in GcStartRecord gc)
+    {
+        gcCount++;
+        maxGcStartLive = Math.Max(maxGcStartLive, gc.LiveBytes);
+    }
+
+    public override void OnFinished(CaptureReadResult read)
+    {
+        var tables = read.Tables;
+        var endLive = read.End is EndRecord end ? end.LiveBytes : totalBytes - freedBytes;
+        var types = byType
+            .Select(kv => new TypeStats(tables.TypeName(kv.Key), kv.Value.Count, kv.Value.Bytes,
+                kv.Value.Count - kv.Value.FreedCount, kv.Value.Bytes - kv.Value.FreedBytes))
+            .OrderByDescending(t => t.Bytes).ThenByDescending(t => t.Count).ThenBy(t => t.Type, StringComparer.Ordinal)
+            .ToArray();
+        var attribution = new FunctionAttribution(tables);
+        var functions = byStack
+            .GroupBy(kv => attribution.FunctionOf(kv.Key))
+            .Select(g => new FunctionStats(g.Key, g.Sum(kv => kv.Value.Count), g.Sum(kv => kv.Value.Bytes)))
+            .OrderByDescending(f => f.Bytes).ThenByDescending(f => f.Count).ThenBy(f => f.Function, StringComparer.Ordinal)
+            .Take(top)
+            .ToArray();
+        var threads = tables.Threads.Values
+            .Select(t =>
+            {
+                var totals = byThread.GetValueOrDefault(t.StreamId);
+                return new ThreadStats(t.OsThreadId, tables.ThreadName(t.OsThreadId), totals?.Count ?? 0, totals?.Bytes ?? 0);
+            })
+            .OrderByDescending(t => t.Bytes).ThenByDescending(t => t.Count).ThenBy(t => t.Id)
+            .ToArray();
+        result = new CaptureStats
+        {
+            Path = read.Path,
+            FormatVersion = read.Header.FormatVersion,
+            Complete = read.Complete,
+            Truncated = read.Truncated,
+            TruncatedAtOffset = read.TruncatedAtOffset,
+            TruncationReason = read.TruncationReason,
+            TotalAllocations = totalAllocations,
+            TotalBytes = totalBytes,
+            PeakBytes = Math.Max(maxGcStartLive, endLive),
+            LeakedAllocations = totalAllocations - freedAllocations,
+            LeakedBytes = totalBytes - freedBytes,
+            FreedAllocations = freedAllocations,
+            FreedBytes = freedBytes,
+            DurationMs = read.DurationNs / 1e6,
+            DurationEstimated = read.Clock.IsEstimated,
+            GcCount = gcCount,
+            Dropped = read.End?.Dropped ?? 0,
+            ByType = types,
+            TopFunctions = functions,
+            Threads = threads,
+        };
+    }
+
+    private static T Get<T>(Dictionary<int, T> map, int key) where T : class, new()
+    {
+        if (!map.TryGetValue(key, out var value))
+            map.Add(key, value = new T());
+        return value;
+    }
+
+    private readonly record struct LiveObject(long Size, int TypeIndex);
+
+    private class Totals
+    {
+        public long Count;
+        public long Bytes;
+    }
+
+    private sealed class TypeTotals : Totals
+    {
+        public long FreedCount;
+        public long FreedBytes;
+    }
+}
