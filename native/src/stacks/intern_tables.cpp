@@ -24,6 +24,8 @@ bool StackTable::init(size_t slot_capacity, size_t node_capacity) {
   if (!slots_ || !nodes_) return false;
   slot_mask_ = slot_capacity - 1;
   node_capacity_ = node_capacity;
+  next_id_.store(1, std::memory_order_relaxed);
+  overflowed_.store(false, std::memory_order_relaxed);
   return true;
 }
 
@@ -70,6 +72,7 @@ bool TypeTable::init(size_t slot_capacity, size_t type_capacity) {
   if (!slots_ || !types_) return false;
   slot_mask_ = slot_capacity - 1;
   type_capacity_ = type_capacity;
+  next_index_.store(0, std::memory_order_relaxed);
   return true;
 }
 

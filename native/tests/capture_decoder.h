@@ -1,0 +1,134 @@
+// A minimal decoder of docs/capture-format.md for native tests (the real reader is in
+// Recorder). Counts records per tag and collects what the tests check.
+#pragma once
+#include <zstd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/varint.h"
+
+struct DecodedCapture {
+  bool ok = false;
+  std::string error;
+  uint16_t version = 0;
+  uint32_t pid = 0;
+  std::map<uint8_t, size_t> tags;
+  std::map<uint32_t, uint64_t> allocs_per_stream;
+  std::set<std::pair<uint32_t, uint64_t>> freed;
+  std::map<uint64_t, std::string> type_names;
+  std::map<uint64_t, std::pair<uint64_t, uint64_t>> nodes;  // id -> (parent, ip)
+  std::vector<uint64_t> alloc_sizes;
+  std::vector<uint64_t> alloc_stacks;
+  std::vector<uint64_t> alloc_types;
+  uint64_t end_allocations = 0, end_frees = 0, end_live = 0, end_dropped = 0;
+};
+
+inline DecodedCapture decode_capture(const std::string& path) {
+  using namespace memnb;
+  DecodedCapture c;
+  FILE* f = fopen(path.c_str(), "rb");
+  if (!f) {
+    c.error = "cannot open";
+    return c;
+  }
+  std::vector<uint8_t> d;
+  uint8_t buf[65536];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0) d.insert(d.end(), buf, buf + n);
+  fclose(f);
+  if (d.size() < 32 || memcmp(d.data(), "MEMNBCAP", 8) != 0) {
+    c.error = "bad header";
+    return c;
+  }
+  memcpy(&c.version, d.data() + 8, 2);
+  memcpy(&c.pid, d.data() + 16, 4);
+  size_t off = 32;
+  std::map<uint32_t, uint64_t> prev_stack;
+  while (off + 20 <= d.size()) {
+    uint32_t h[4];
+    memcpy(h, d.data() + off, 16);
+    uint8_t codec = d[off + 16];
+    if (h[0] != 0x4B4E4843 || off + 20 + h[2] > d.size()) {
+      c.error = "bad chunk";
+      return c;
+    }
+    std::vector<uint8_t> p(h[3]);
+    if (codec == 1) {
+      if (ZSTD_decompress(p.data(), p.size(), d.data() + off + 20, h[2]) != h[3]) {
+        c.error = "bad zstd";
+        return c;
+      }
+    } else {
+      memcpy(p.data(), d.data() + off + 20, h[3]);
+    }
+    off += 20 + h[2];
+    uint32_t stream = h[1];
+    const uint8_t* q = p.data();
+    const uint8_t* e = q + p.size();
+    auto v = [&]() {
+      uint64_t x = 0;
+      q = get_varint(q, e, &x);
+      if (!q) throw 1;
+      return x;
+    };
+    auto s = [&]() {
+      uint64_t len = v();
+      std::string str(reinterpret_cast<const char*>(q), len);
+      q += len;
+      return str;
+    };
+    try {
+      while (q < e) {
+        uint8_t tag = *q++;
+        c.tags[tag]++;
+        switch (tag) {
+          case 0x01: {
+            v();
+            uint64_t type = v(), size = v();
+            int64_t ds = unzigzag(v());
+            v();
+            prev_stack[stream] += ds;
+            c.alloc_types.push_back(type);
+            c.alloc_sizes.push_back(size);
+            c.alloc_stacks.push_back(prev_stack[stream]);
+            c.allocs_per_stream[stream]++;
+            break;
+          }
+          case 0x10: v(); v(); q++; break;
+          case 0x11: { uint64_t i = v(); v(); c.type_names[i] = s(); v(); break; }
+          case 0x12: { uint64_t id = v(); uint64_t parent = v(); uint64_t ip = v(); c.nodes[id] = {parent, ip}; break; }
+          case 0x13: v(); q++; s(); s(); v(); break;
+          case 0x14: v(); v(); v(); break;
+          case 0x15: v(); s(); break;
+          case 0x16: for (int i = 0; i < 9; ++i) v(); break;
+          case 0x17: v(); c.end_allocations = v(); c.end_frees = v(); c.end_live = v(); c.end_dropped = v(); break;
+          case 0x20: v(); q += 2; v(); v(); break;
+          case 0x21: for (int i = 0; i < 7; ++i) v(); break;
+          case 0x22: case 0x23: v(); break;
+          case 0x24: {
+            uint32_t st = static_cast<uint32_t>(v());
+            uint64_t count = v(), seq = 0;
+            for (uint64_t i = 0; i < count; ++i) {
+              uint64_t x = v();
+              seq = i == 0 ? x : seq + x;
+              c.freed.insert({st, seq});
+            }
+            break;
+          }
+          default: c.error = "bad tag " + std::to_string(tag); return c;
+        }
+      }
+    } catch (int) {
+      c.error = "bad varint";
+      return c;
+    }
+  }
+  c.ok = off == d.size();
+  if (!c.ok) c.error = "trailing bytes";
+  return c;
+}

@@ -1,0 +1,166 @@
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "capture_decoder.h"
+#include "profiler/recorder.h"
+#include "writer/capture_writer.h"
+
+using namespace memnb;
+
+namespace {
+
+struct FakeSymbols : SymbolSource {
+  std::string type_name(uint64_t class_id) override { return "Type" + std::to_string(class_id); }
+  FrameDescription describe_frame(uint64_t ip) override {
+    FrameDescription f;
+    f.kind = kFrameManaged;
+    f.function = "Fn" + std::to_string(ip);
+    return f;
+  }
+};
+
+std::string temp_path(const char* name) { return std::string("/tmp/memnb-native-test-") + std::to_string(getpid()) + "-" + name; }
+
+const uintptr_t kStackA[] = {0x1000, 0x2000, 0x3000};
+const uintptr_t kStackB[] = {0x1100, 0x2000, 0x3000};
+
+}  // namespace
+
+TEST(CaptureWriter, writes_header_and_compressed_and_stored_chunks) {
+  std::string path = temp_path("writer.memnb");
+  CaptureWriter w;
+  std::string error;
+  ASSERT_TRUE(w.open(path.c_str(), 4242, 1, &error)) << error;
+  std::vector<uint8_t> record;
+  for (int i = 0; i < 1000; ++i) record.insert(record.end(), {0x10, 0x01, 0x02, 0x04});
+  ASSERT_TRUE(w.write_chunk(kMetaStream, record.data(), record.size()));
+  uint8_t one[] = {0x10, 0x00, 0x05, 0x04};
+  ASSERT_TRUE(w.write_chunk(kMetaStream, one, sizeof one));
+  w.close();
+  DecodedCapture c = decode_capture(path);
+  ASSERT_TRUE(c.ok) << c.error;
+  EXPECT_EQ(c.version, 1);
+  EXPECT_EQ(c.pid, 4242u);
+  EXPECT_EQ(c.tags[0x10], 1001u);
+  unlink(path.c_str());
+}
+
+TEST(CaptureWriter, reports_a_full_disk_by_name) {
+  std::string error;
+  // /dev/full accepts open() and fails every write with ENOSPC: the header write fails.
+  CaptureWriter full;
+  bool opened = full.open("/dev/full", 1, 1, &error);
+  EXPECT_FALSE(opened);
+  EXPECT_NE(error.find("No space left"), std::string::npos) << error;
+}
+
+TEST(Recorder, records_allocations_frees_and_end_from_several_threads) {
+  std::string path = temp_path("recorder.memnb");
+  FakeSymbols symbols;
+  std::string error;
+  Recorder& rec = recorder();
+  ASSERT_TRUE(rec.start(path.c_str(), RecorderOptions{}, &symbols, &error)) << error;
+
+  constexpr int kThreads = 4, kPerThread = 50000;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      ThreadState* ts = rec.thread_state(nullptr);
+      for (int i = 0; i < kPerThread; ++i) {
+        uint64_t address = 0x10000000ull * (t + 1) + static_cast<uint64_t>(i) * 32;
+        rec.record_allocation(ts, address, 0xC0 + (i % 3), 32, i % 2 ? kStackA : kStackB, 3);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+
+  // A gen0 GC where only the first thread's objects survive.
+  std::vector<GenerationRange> ranges;
+  for (int t = 0; t < kThreads; ++t) ranges.push_back({0x10000000ull * (t + 1), 0x10000000ull * (t + 1) + 0x1000000, 0});
+  rec.gc_started(1, 1, ranges);
+  uint64_t start = 0x10000000ull, len = kPerThread * 32ull;
+  rec.gc_survived(&start, &len, 1);
+  uint64_t heap[kHeapParts] = {1, 2, 3, 4, 5};
+  rec.gc_finished(heap);
+  ASSERT_TRUE(rec.stop(&error)) << error;
+
+  DecodedCapture c = decode_capture(path);
+  ASSERT_TRUE(c.ok) << c.error;
+  EXPECT_EQ(c.tags[0x01], static_cast<size_t>(kThreads * kPerThread));
+  EXPECT_EQ(c.allocs_per_stream.size(), static_cast<size_t>(kThreads));
+  for (auto& [stream, count] : c.allocs_per_stream) EXPECT_EQ(count, static_cast<uint64_t>(kPerThread)) << stream;
+  EXPECT_EQ(c.freed.size(), static_cast<size_t>((kThreads - 1) * kPerThread));
+  EXPECT_EQ(c.end_allocations, static_cast<uint64_t>(kThreads * kPerThread));
+  EXPECT_EQ(c.end_frees, static_cast<uint64_t>((kThreads - 1) * kPerThread));
+  EXPECT_EQ(c.end_live, kPerThread * 32ull);
+  EXPECT_EQ(c.end_dropped, 0u);
+  EXPECT_EQ(c.type_names.size(), 3u);
+  EXPECT_EQ(c.type_names[0], "Type" + std::to_string(0xC0 + 0));
+  // Two distinct stacks share their two outer frames: 4 nodes reachable in the tree.
+  // (Racing threads may publish an extra unreferenced node; it is never reachable.)
+  std::set<uint64_t> reachable;
+  for (uint64_t id : std::set<uint64_t>(c.alloc_stacks.begin(), c.alloc_stacks.end()))
+    for (uint64_t n = id; n != 0; n = c.nodes.at(n).first) reachable.insert(n);
+  EXPECT_EQ(reachable.size(), 4u);
+  EXPECT_EQ(c.tags[0x20], 1u);
+  EXPECT_EQ(c.tags[0x21], 1u);
+  EXPECT_EQ(c.tags[0x17], 1u);
+  unlink(path.c_str());
+}
+
+TEST(Recorder, keeps_the_records_of_threads_that_exited_while_recording) {
+  std::string path = temp_path("exited.memnb");
+  FakeSymbols symbols;
+  std::string error;
+  Recorder& rec = recorder();
+  ASSERT_TRUE(rec.start(path.c_str(), RecorderOptions{}, &symbols, &error)) << error;
+  for (int t = 0; t < 8; ++t) {
+    std::thread([&] {
+      ThreadState* ts = rec.thread_state(nullptr);
+      for (int i = 0; i < 1000; ++i) rec.record_allocation(ts, 0x5000 + i * 16, 0xAA, 16, kStackA, 3);
+    }).join();
+  }
+  ASSERT_TRUE(rec.stop(&error)) << error;
+  DecodedCapture c = decode_capture(path);
+  ASSERT_TRUE(c.ok) << c.error;
+  EXPECT_EQ(c.tags[0x01], 8000u);
+  EXPECT_EQ(c.tags[0x14], 8u);
+  unlink(path.c_str());
+}
+
+TEST(Recorder, starts_and_stops_a_hundred_times_with_exact_counts_each_time) {
+  FakeSymbols symbols;
+  std::string error;
+  Recorder& rec = recorder();
+  std::string path = temp_path("cycles.memnb");
+  for (int round = 0; round < 100; ++round) {
+    ASSERT_TRUE(rec.start(path.c_str(), RecorderOptions{}, &symbols, &error)) << error;
+    ThreadState* ts = rec.thread_state(nullptr);
+    for (int i = 0; i <= round; ++i) rec.record_allocation(ts, 0x7000 + i * 24, 0xBB, 24, kStackB, 3);
+    ASSERT_TRUE(rec.stop(&error)) << error;
+    DecodedCapture c = decode_capture(path);
+    ASSERT_TRUE(c.ok) << c.error;
+    ASSERT_EQ(c.tags[0x01], static_cast<size_t>(round + 1));
+  }
+  unlink(path.c_str());
+}
+
+TEST(Recorder, refuses_a_second_start_and_a_stop_when_idle) {
+  FakeSymbols symbols;
+  std::string error;
+  Recorder& rec = recorder();
+  std::string path = temp_path("twice.memnb");
+  EXPECT_FALSE(rec.stop(&error));
+  EXPECT_EQ(error, "not recording");
+  ASSERT_TRUE(rec.start(path.c_str(), RecorderOptions{}, &symbols, &error));
+  EXPECT_FALSE(rec.start(path.c_str(), RecorderOptions{}, &symbols, &error));
+  EXPECT_EQ(error, "already recording");
+  EXPECT_TRUE(rec.stop(&error));
+  EXPECT_FALSE(rec.start("/nonexistent-dir/x.memnb", RecorderOptions{}, &symbols, &error));
+  EXPECT_NE(error.find("/nonexistent-dir/x.memnb"), std::string::npos) << error;
+  unlink(path.c_str());
+}
