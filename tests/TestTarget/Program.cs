@@ -50,6 +50,7 @@ public static class Scenarios
             case "child-env": ChildEnv(); break;
             case "whole-process": WholeProcess(); break;
             case "crash": Crash(); break;
+            case "native-abort": NativeAbort(); break;
             case "exit-code": return 7;
             default:
                 Console.Error.WriteLine($"unknown scenario {scenario}");
@@ -183,8 +184,18 @@ public static class Scenarios
     {
         var keep = new Marker[50];
         for (int i = 0; i < keep.Length; i++) keep[i] = new Marker { Id = i };
-        Thread.Sleep(200);  // let the writer flush at least one cycle
         Environment.FailFast("crash scenario");
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "abort")]
+    static extern void LibcAbort();
+
+    // A native library aborting the process (an assert in C code).
+    static void NativeAbort()
+    {
+        var keep = new Marker[50];
+        for (int i = 0; i < keep.Length; i++) keep[i] = new Marker { Id = i };
+        LibcAbort();
     }
 
     static void SpawnChild()

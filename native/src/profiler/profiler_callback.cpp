@@ -1,4 +1,10 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/file.h>
+#include <unistd.h>
 #include <string.h>
 
 #include <atomic>
@@ -53,10 +59,53 @@ const char* const kInheritedVariables[] = {
     "MEMNB_OUTPUT",
 };
 
+struct sigaction g_previous_abort;
+
+// abort() (an unhandled exception, FailFast) would lose what the writer has not written
+// yet: let it write, then let the previous handler run.
+void on_abort(int signo, siginfo_t* info, void* context) {
+  recorder().flush_for_crash(2000);
+  sigaction(SIGABRT, &g_previous_abort, nullptr);
+  raise(signo);
+}
+
+// Children inherit the profiler variables (the runtime gives child processes the
+// environment it read at startup; unsetenv here does not reach it). Only one process
+// may be the target: the one that creates the capture file (MEMNB_OUTPUT), or the one
+// that holds the claim file (MEMNB_CLAIM: first live pid written there wins).
+bool claim_target(const std::string& output) {
+  const char* claim = getenv("MEMNB_CLAIM");
+  if (!output.empty()) {
+    int fd = open(output.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) return false;
+    close(fd);
+  }
+  if (claim && *claim) {
+    int fd = open(claim, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return false;
+    bool mine = false;
+    if (flock(fd, LOCK_EX) == 0) {
+      char buf[32] = {};
+      ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+      long owner = n > 0 ? strtol(buf, nullptr, 10) : 0;
+      if (owner <= 0 || owner == getpid() || (kill(static_cast<pid_t>(owner), 0) != 0 && errno == ESRCH)) {
+        char pid[32];
+        int len = snprintf(pid, sizeof pid, "%d\n", getpid());
+        mine = ftruncate(fd, 0) == 0 && pwrite(fd, pid, static_cast<size_t>(len), 0) == len;
+      }
+      flock(fd, LOCK_UN);
+    }
+    close(fd);
+    return mine;
+  }
+  return true;
+}
+
 HRESULT initialize(void* self, IUnknown* unknown) {
   std::string output = getenv("MEMNB_OUTPUT") ? getenv("MEMNB_OUTPUT") : "";
-  // This process is the target; its children must start without the tracer (NuGet
-  // restores, tools the program starts). The runtime has read these already.
+  // Not the target (a child that inherited the variables): refuse, so the runtime
+  // unloads the tracer and the child runs at full speed.
+  if (!claim_target(output)) return E_FAIL;
   for (const char* name : kInheritedVariables) unsetenv(name);
 
   void* info = nullptr;
@@ -65,6 +114,11 @@ HRESULT initialize(void* self, IUnknown* unknown) {
   if (g_info->SetEventMask(kAlwaysOn) != S_OK) return E_FAIL;
   g_names = new RuntimeNames(g_info);
   module_map().refresh();
+  struct sigaction action {};
+  action.sa_sigaction = &on_abort;
+  action.sa_flags = SA_SIGINFO;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGABRT, &action, &g_previous_abort);
 
   if (!output.empty()) {
     std::string error;

@@ -1,5 +1,6 @@
 #include "profiler/recorder.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <linux/membarrier.h>
@@ -98,6 +99,8 @@ bool Recorder::start(const char* path, const RecorderOptions& options, SymbolSou
   flush_meta();
 
   stop_requested_.store(false);
+  crash_flush_requested_.store(0);
+  crash_flush_done_.store(0);
   session_.fetch_add(1);
   writer_ = std::thread([this] { writer_main(); });
   {
@@ -154,6 +157,16 @@ uint64_t Recorder::tracked_live_bytes() const {
   for (ThreadState* ts = threads_.first(); ts; ts = ts->next_registered) allocated += ts->allocated_bytes.load(std::memory_order_relaxed);
   uint64_t freed = freed_bytes_.load(std::memory_order_relaxed);
   return allocated > freed ? allocated - freed : 0;
+}
+
+void Recorder::flush_for_crash(int timeout_ms) {
+  if (!recording_.load(std::memory_order_relaxed)) return;
+  crash_flush_requested_.store(1, std::memory_order_release);
+  wake_writer();
+  timespec timeout{timeout_ms / 1000, static_cast<long>(timeout_ms % 1000) * 1000000L};
+  while (crash_flush_done_.load(std::memory_order_acquire) == 0) {
+    if (futex(&crash_flush_done_, FUTEX_WAIT_PRIVATE, 0, &timeout) != 0 && errno == ETIMEDOUT) break;
+  }
 }
 
 void Recorder::wake_writer() {
@@ -497,6 +510,13 @@ void Recorder::writer_main() {
     timespec timeout{0, static_cast<long>(options_.flush_interval_ms) * 1000000L};
     futex(&wake_word_, FUTEX_WAIT_PRIVATE, seen, &timeout);
     writer_cycle(false);
+    if (crash_flush_requested_.load(std::memory_order_acquire)) {
+      // The process is going down: one more cycle for what was committed meanwhile.
+      writer_cycle(true);
+      crash_flush_done_.store(1, std::memory_order_release);
+      futex(&crash_flush_done_, FUTEX_WAKE_PRIVATE, 1, nullptr);
+      return;
+    }
   }
   // Hooks are quiesced: drain what is left, then close the capture.
   writer_cycle(true);

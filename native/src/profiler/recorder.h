@@ -52,6 +52,9 @@ class Recorder {
   // Stops recording, waits for hooks in flight, writes everything and END. Returns false
   // (with the reason) if the file could not be written completely.
   bool stop(std::string* error);
+  // From a fatal-signal handler: asks the writer to write out everything committed so
+  // far and waits for it (bounded). Async-signal-safe. The capture then has no END.
+  void flush_for_crash(int timeout_ms);
   bool recording() const { return recording_.load(std::memory_order_relaxed); }
   uint32_t session() const { return session_.load(std::memory_order_relaxed); }
 
@@ -89,6 +92,8 @@ class Recorder {
   std::atomic<bool> recording_{false};
   std::atomic<uint32_t> session_{0};
   std::atomic<bool> stop_requested_{false};
+  std::atomic<uint32_t> crash_flush_requested_{0};
+  std::atomic<uint32_t> crash_flush_done_{0};
   std::atomic<uint32_t> wake_word_{0};
   std::mutex control_mutex_;
   std::mutex gc_mutex_;
