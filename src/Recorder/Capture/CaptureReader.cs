@@ -448,8 +448,9 @@ public sealed class CaptureReader
             throw Fail($"size out of range: an allocation of {size} bytes");
         var stackDelta = reader.ReadSignedVarint();
         var nodeCount = tables.StackNodeList.Count;
-        if (stackDelta > (long)nodeCount || stackDelta < -(long)nodeCount - state.Stack)
-            throw Fail($"undefined stack: stack id delta {stackDelta} from {state.Stack} leaves the {nodeCount} defined stack nodes");
+        // Both terms are within ±2^32 after this check, so the sum cannot overflow.
+        if (stackDelta > uint.MaxValue || stackDelta < -(long)uint.MaxValue)
+            throw Fail($"undefined stack: stack id delta {stackDelta} from {state.Stack} is out of range");
         var stackId = state.Stack + stackDelta;
         if (stackId < 0 || stackId > nodeCount)
             throw Fail($"undefined stack: stack id {stackId}, only {nodeCount} stack nodes are defined");
