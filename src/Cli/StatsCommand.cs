@@ -10,6 +10,13 @@ internal static class StatsCommand
     public static Command Create(TextWriter output, TextWriter error)
     {
         var file = new Argument<string>("FILE") { Description = "The capture (.memnb) to summarize" };
+        // System.CommandLine binds an unknown "--x" to FILE; name it as the unknown option it is.
+        file.Validators.Add(result =>
+        {
+            var value = result.GetValueOrDefault<string>();
+            if (value is { Length: > 1 } && value[0] == '-')
+                result.AddError($"Unrecognized option '{value}'.");
+        });
         var json = new Option<bool>("--json") { Description = "Print JSON instead of text" };
         var top = new Option<int>("--top")
         {

@@ -1,0 +1,207 @@
+using MemNotebook.Recorder.Launching;
+using MemNotebook.Recorder.Tests.Capture;
+using Xunit;
+
+namespace MemNotebook.Recorder.Tests.Cli;
+
+/// <summary>These tests set MEMNB_TRACER_PATH, so they share one collection and never run in parallel.</summary>
+[CollectionDefinition("environment", DisableParallelization = true)]
+public sealed class EnvironmentCollection;
+
+[Collection("environment")]
+public class RunCommandTests : IDisposable
+{
+    private readonly CliHarness cli = new();
+    private readonly string? savedTracerPath = Environment.GetEnvironmentVariable(TracedProcess.TracerPathVariable);
+    private readonly string fakeTracer;
+
+    public RunCommandTests()
+    {
+        // Stands in for libmemnb_tracer.so: the commands below are not .NET programs and never load it.
+        fakeTracer = cli.File("libmemnb_tracer.so", [0x7F, (byte)'E', (byte)'L', (byte)'F']);
+        Environment.SetEnvironmentVariable(TracedProcess.TracerPathVariable, fakeTracer);
+    }
+
+    public void Dispose()
+    {
+        Environment.SetEnvironmentVariable(TracedProcess.TracerPathVariable, savedTracerPath);
+        cli.Dispose();
+    }
+
+    [Fact]
+    public void Run_without_a_command_is_a_usage_error()
+    {
+        var result = CliHarness.Run("run", "-o", cli.PathOf("x.memnb"));
+        Assert.Equal(1, result.ExitCode);
+        Assert.StartsWith("memnb: no command given", result.Err);
+    }
+
+    [Fact]
+    public void Run_refuses_an_existing_output_without_force_and_names_it()
+    {
+        var existing = cli.File("old.memnb", [1, 2, 3]);
+        var result = CliHarness.Run("run", "-o", existing, "--", "sh", "-c", "exit 0");
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal($"memnb: output {existing} already exists (use --force to overwrite it)\n", result.Err);
+        Assert.Equal(new byte[] { 1, 2, 3 }, File.ReadAllBytes(existing));
+    }
+
+    [Fact]
+    public void Run_with_force_removes_the_old_capture_and_reports_that_none_was_written()
+    {
+        var existing = cli.File("old.memnb", [1, 2, 3]);
+        var result = CliHarness.Run("run", "--force", "-o", existing, "--", "sh", "-c", "exit 0");
+        Assert.Equal(0, result.ExitCode);
+        Assert.False(File.Exists(existing));
+        Assert.Equal($"memnb: warning: no capture was written to {existing} (did the tracer load?)\n", result.Err);
+    }
+
+    [Fact]
+    public void Run_into_a_missing_directory_is_an_io_error_naming_the_path()
+    {
+        var output = Path.Combine(cli.Root, "no", "such", "dir", "out.memnb");
+        var result = CliHarness.Run("run", "-o", output, "--", "sh", "-c", "exit 0");
+        Assert.Equal(3, result.ExitCode);
+        Assert.Contains(output, result.Err);
+        Assert.Contains("does not exist", result.Err);
+    }
+
+    [Fact]
+    public void Run_into_a_path_below_a_file_is_an_io_error()
+    {
+        var file = cli.File("plain", [0]);
+        var result = CliHarness.Run("run", "-o", Path.Combine(file, "out.memnb"), "--", "sh", "-c", "exit 0");
+        Assert.Equal(3, result.ExitCode);
+    }
+
+    [Fact]
+    public void Run_without_the_tracer_library_exits_four()
+    {
+        var missing = cli.PathOf("gone/libmemnb_tracer.so");
+        Environment.SetEnvironmentVariable(TracedProcess.TracerPathVariable, missing);
+        var result = CliHarness.Run("run", "-o", cli.PathOf("x.memnb"), "--", "sh", "-c", "exit 0");
+        Assert.Equal(4, result.ExitCode);
+        Assert.Equal($"memnb: tracer library not found at {missing} (build native/ or set MEMNB_TRACER_PATH)\n", result.Err);
+    }
+
+    [Fact]
+    public void Run_of_a_command_that_cannot_start_is_an_io_error()
+    {
+        var result = CliHarness.Run("run", "-o", cli.PathOf("x.memnb"), "--", cli.PathOf("no-such-program"));
+        Assert.Equal(3, result.ExitCode);
+        Assert.StartsWith($"memnb: cannot start {cli.PathOf("no-such-program")}", result.Err);
+    }
+
+    [Fact]
+    public void Run_passes_the_profiler_environment_to_the_child_and_its_exit_code_back()
+    {
+        var output = cli.PathOf("out.memnb");
+        var envFile = cli.PathOf("env.txt");
+        var script = $"printf '%s\\n' \"$CORECLR_ENABLE_PROFILING\" \"$CORECLR_PROFILER\" \"$CORECLR_PROFILER_PATH\" \"$MEMNB_OUTPUT\" > '{envFile}'; exit 7";
+        var result = CliHarness.Run("run", "-o", output, "--", "sh", "-c", script);
+        Assert.Equal(7, result.ExitCode);
+        Assert.Equal(new[] { "1", "{6A1B7C3E-2D4F-4E59-8A0B-9C1D2E3F4A5B}", fakeTracer, output }, File.ReadAllLines(envFile));
+    }
+
+    [Fact]
+    public void Run_reports_the_capture_the_child_wrote_with_its_allocation_count()
+    {
+        var source = cli.File("source.memnb", StatsCapture.Create().ToArray());
+        var output = cli.PathOf("out.memnb");
+        var result = CliHarness.Run("run", "-o", output, "--", "sh", "-c", $"cp '{source}' \"$MEMNB_OUTPUT\"");
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal($"memnb: wrote {output} (7 allocations)\n", result.Err);
+    }
+
+    [Fact]
+    public void Run_warns_about_a_truncated_capture()
+    {
+        var writer = StatsCapture.Create();
+        var source = cli.File("source.memnb", writer.ToArray()[..(int)(writer.Boundaries[^2] + 25)]);
+        var output = cli.PathOf("out.memnb");
+        var result = CliHarness.Run("run", "-o", output, "--", "sh", "-c", $"cp '{source}' \"$MEMNB_OUTPUT\"");
+        Assert.Equal(0, result.ExitCode);
+        Assert.StartsWith($"memnb: warning: wrote a truncated capture {output} (7 allocations; truncated chunk", result.Err);
+    }
+
+    [Fact]
+    public void Run_reports_a_child_killed_by_a_signal_as_128_plus_the_signal()
+    {
+        var result = CliHarness.Run("run", "-o", cli.PathOf("x.memnb"), "--", "sh", "-c", "kill -KILL $$");
+        Assert.Equal(137, result.ExitCode);
+        Assert.StartsWith("memnb: sh was killed by signal 9 (exit code 137)\n", result.Err);
+    }
+}
+
+public class TracedProcessTests
+{
+    [Fact]
+    public void Tracer_environment_enables_the_profiler_with_absolute_paths()
+    {
+        var env = TracedProcess.TracerEnvironment("/opt/memnb/libmemnb_tracer.so", "/tmp/out.memnb");
+        Assert.Equal(new Dictionary<string, string>
+        {
+            ["CORECLR_ENABLE_PROFILING"] = "1",
+            ["CORECLR_PROFILER"] = "{6A1B7C3E-2D4F-4E59-8A0B-9C1D2E3F4A5B}",
+            ["CORECLR_PROFILER_PATH"] = "/opt/memnb/libmemnb_tracer.so",
+            ["MEMNB_OUTPUT"] = "/tmp/out.memnb",
+        }, env);
+    }
+
+    [Fact]
+    public void Default_output_is_named_after_the_program_and_pid()
+    {
+        Assert.Equal("memnb-myapp-42.memnb", TracedProcess.DefaultOutputFileName("/usr/bin/myapp", [], 42));
+        Assert.Equal("memnb-Server-42.memnb", TracedProcess.DefaultOutputFileName("dotnet", ["bin/Server.dll", "--port"], 42));
+        Assert.Equal("memnb-dotnet-42.memnb", TracedProcess.DefaultOutputFileName("dotnet", ["run"], 42));
+        Assert.Equal("memnb-a_b-1.memnb", TracedProcess.DefaultOutputFileName("a b", [], 1));
+    }
+
+    [Fact]
+    public void Tracer_path_comes_from_the_override_or_beside_the_assembly()
+    {
+        Assert.Equal("/x/y.so", TracedProcess.ResolveTracerPath("/x/y.so"));
+        Assert.Equal("/base/libmemnb_tracer.so", TracedProcess.ResolveTracerPath("", "/base"));
+    }
+
+    [Fact]
+    public void Prepare_resolves_a_relative_output_against_the_working_directory()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), $"memnb-prep-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        try
+        {
+            var tracer = Path.Combine(dir, "t.so");
+            File.WriteAllBytes(tracer, [0]);
+            var launch = TracedProcess.Prepare(new TracedLaunchOptions
+            {
+                Command = "dotnet",
+                Arguments = ["app.dll", "a"],
+                OutputPath = "cap.memnb",
+                TracerPath = tracer,
+                WorkingDirectory = dir,
+            });
+            Assert.Equal(Path.Combine(dir, "cap.memnb"), launch.OutputPath);
+            Assert.Equal(Path.Combine(dir, "cap.memnb"), launch.Environment["MEMNB_OUTPUT"]);
+            var info = TracedProcess.StartInfo(launch);
+            Assert.Equal(new[] { "app.dll", "a" }, info.ArgumentList);
+            Assert.False(info.UseShellExecute);
+            Assert.False(info.RedirectStandardOutput);
+            Assert.Equal(tracer, info.Environment["CORECLR_PROFILER_PATH"]);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
+    public void Signal_is_read_from_exit_codes_above_128()
+    {
+        Assert.Equal(9, TracedProcess.SignalOf(137));
+        Assert.Equal(15, TracedProcess.SignalOf(143));
+        Assert.Null(TracedProcess.SignalOf(1));
+        Assert.Null(TracedProcess.SignalOf(128));
+        Assert.Null(TracedProcess.SignalOf(255));
+    }
+}
