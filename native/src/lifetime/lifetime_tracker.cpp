@@ -13,7 +13,8 @@ void LifetimeTracker::begin_gc(uint32_t condemned, std::vector<GenerationRange> 
 }
 
 void LifetimeTracker::add(const TrackedObject* objects, size_t count) {
-  young_.insert(young_.end(), objects, objects + count);
+  if (count == 0) return;
+  pending_.emplace_back(objects, count);
   for (size_t i = 0; i < count; ++i) live_bytes_ += objects[i].size;
 }
 
@@ -59,24 +60,30 @@ bool LifetimeTracker::settle(TrackedObject& object, bool* now_old) {
   return true;
 }
 
+void LifetimeTracker::settle_into(const TrackedObject& object, std::vector<TrackedObject>* young, std::vector<TrackedObject>* dead) {
+  TrackedObject o = object;
+  bool now_old = false;
+  if (!settle(o, &now_old)) {
+    live_bytes_ -= o.size;
+    dead->push_back(o);
+  } else if (now_old) {
+    old_.push_back(o);
+  } else {
+    young->push_back(o);
+  }
+}
+
 void LifetimeTracker::end_gc(std::vector<TrackedObject>* dead) {
   if (!in_gc_) return;
-  std::sort(survivors_.begin(), survivors_.end(), [](const Survivor& a, const Survivor& b) { return a.old_start < b.old_start; });
+  if (!std::is_sorted(survivors_.begin(), survivors_.end(), [](const Survivor& a, const Survivor& b) { return a.old_start < b.old_start; }))
+    std::sort(survivors_.begin(), survivors_.end(), [](const Survivor& a, const Survivor& b) { return a.old_start < b.old_start; });
 
-  std::vector<TrackedObject> keep_young;
-  keep_young.reserve(young_.size());
-  for (TrackedObject& o : young_) {
-    bool now_old = false;
-    if (!settle(o, &now_old)) {
-      live_bytes_ -= o.size;
-      dead->push_back(o);
-    } else if (now_old) {
-      old_.push_back(o);
-    } else {
-      keep_young.push_back(o);
-    }
-  }
-  young_.swap(keep_young);
+  next_young_.clear();
+  for (const TrackedObject& o : young_) settle_into(o, &next_young_, dead);
+  for (auto& [objects, count] : pending_)
+    for (size_t i = 0; i < count; ++i) settle_into(objects[i], &next_young_, dead);
+  pending_.clear();
+  young_.swap(next_young_);
 
   // Old objects only die when generation 2, LOH or POH is condemned.
   if (condemned_ & ~3u) {
@@ -99,6 +106,9 @@ void LifetimeTracker::end_gc(std::vector<TrackedObject>* dead) {
 }
 
 void LifetimeTracker::clear() {
+  pending_.clear();
+  next_young_.clear();
+  next_young_.shrink_to_fit();
   young_.clear();
   young_.shrink_to_fit();
   old_.clear();

@@ -30,6 +30,8 @@ class LifetimeTracker {
  public:
   // condemned: bit n set when generation n (3 = LOH, 4 = POH) is collected.
   void begin_gc(uint32_t condemned, std::vector<GenerationRange> ranges);
+  // Objects allocated since the last GC. The span must stay valid until end_gc(): it is
+  // read in place, so the many objects that die young are never copied.
   void add(const TrackedObject* objects, size_t count);
   void moved(const uint64_t* old_starts, const uint64_t* new_starts, const uint64_t* lengths, size_t count);
   void survived(const uint64_t* starts, const uint64_t* lengths, size_t count);
@@ -37,7 +39,11 @@ class LifetimeTracker {
   void end_gc(std::vector<TrackedObject>* dead);
   void clear();
 
-  size_t live_count() const { return young_.size() + old_.size(); }
+  size_t live_count() const {
+    size_t n = young_.size() + old_.size();
+    for (auto& span : pending_) n += span.second;
+    return n;
+  }
   uint64_t live_bytes() const { return live_bytes_; }
   bool in_gc() const { return in_gc_; }
 
@@ -51,9 +57,12 @@ class LifetimeTracker {
   const Survivor* find_survivor(uint64_t address) const;
   // Returns true if the object stays tracked (possibly moved); false if it died.
   bool settle(TrackedObject& object, bool* now_old);
+  void settle_into(const TrackedObject& object, std::vector<TrackedObject>* young, std::vector<TrackedObject>* dead);
 
   std::vector<TrackedObject> young_;  // gen0/gen1 (or unknown) when last seen
   std::vector<TrackedObject> old_;    // gen2, LOH, POH, or outside every range (frozen)
+  std::vector<std::pair<const TrackedObject*, size_t>> pending_;
+  std::vector<TrackedObject> next_young_;
   std::vector<GenerationRange> ranges_;
   std::vector<Survivor> survivors_;
   uint32_t condemned_ = 0;

@@ -139,6 +139,7 @@ bool Recorder::stop(std::string* error) {
   if (!ok) *error = file_.error();
   file_.close();
   lifetimes_.clear();
+  recycle_gc_blocks();
   threads_.destroy_all();
   stacks_.destroy();
   types_.destroy();
@@ -269,27 +270,17 @@ void Recorder::gc_started(uint32_t condemned, uint8_t reason, std::vector<Genera
   std::lock_guard<std::mutex> gc(gc_mutex_);
   if (!recording_.load(std::memory_order_relaxed)) return;
   gc_active_ = true;
+  recycle_gc_blocks();
   // Every managed thread is suspended: take the objects they logged since the last GC.
+  // The blocks are read in place and go back to their threads when the GC is settled.
   for (ThreadState* ts = threads_.first(); ts; ts = ts->next_registered) {
-    LifetimeBlock* block = ts->log_head;
-    // Blocks are newest first; add oldest first to keep allocation order.
-    std::vector<LifetimeBlock*> blocks;
-    for (; block; block = block->next) blocks.push_back(block);
-    for (auto it = blocks.rbegin(); it != blocks.rend(); ++it) {
-      lifetimes_.add((*it)->objects, (*it)->count);
-      (*it)->count = 0;
-    }
-    if (!blocks.empty()) {
-      // Keep the newest block in place, recycle the rest.
-      LifetimeBlock* keep = blocks.front();
-      for (size_t i = 1; i < blocks.size(); ++i) {
-        blocks[i]->next = ts->log_free;
-        ts->log_free = blocks[i];
-      }
-      keep->next = nullptr;
-      ts->log_head = keep;
-    }
+    size_t first = gc_blocks_.size();
+    for (LifetimeBlock* block = ts->log_head; block; block = block->next) gc_blocks_.emplace_back(ts, block);
+    ts->log_head = nullptr;
+    // Newest first in the log: hand them over oldest first, in allocation order.
+    std::reverse(gc_blocks_.begin() + static_cast<long>(first), gc_blocks_.end());
   }
+  for (auto& [ts, block] : gc_blocks_) lifetimes_.add(block->objects, block->count);
   lifetimes_.begin_gc(condemned, std::move(ranges));
   ++gc_index_;
   RecordBuffer r;
@@ -302,6 +293,37 @@ void Recorder::gc_started(uint32_t condemned, uint8_t reason, std::vector<Genera
   r.varint(lifetimes_.live_bytes());
   gc_prev_ticks_ = ticks;
   push_gc(r);
+}
+
+void Recorder::recycle_gc_blocks() {
+  for (auto& [ts, block] : gc_blocks_) {
+    block->count = 0;
+    block->next = ts->log_free;
+    ts->log_free = block;
+  }
+  gc_blocks_.clear();
+}
+
+// FREE records list each stream's sequence numbers ascending. The dead come out of the
+// tracker ascending within each stream but with streams interleaved: group them by
+// stream keeping that order (sorting a stream only if it is not ascending).
+void Recorder::sort_by_id(std::vector<TrackedObject>* objects, std::vector<TrackedObject>* scratch) {
+  if (objects->empty()) return;
+  uint32_t max_stream = 0;
+  for (const auto& o : *objects) max_stream = std::max(max_stream, object_stream(o.id));
+  std::vector<size_t> start(max_stream + 2, 0);
+  for (const auto& o : *objects) ++start[object_stream(o.id) + 1];
+  for (size_t i = 1; i < start.size(); ++i) start[i] += start[i - 1];
+  scratch->resize(objects->size());
+  std::vector<size_t> at(start.begin(), start.end() - 1);
+  for (const auto& o : *objects) (*scratch)[at[object_stream(o.id)]++] = o;
+  auto by_id = [](const TrackedObject& a, const TrackedObject& b) { return a.id < b.id; };
+  for (uint32_t s = 0; s <= max_stream; ++s) {
+    auto first = scratch->begin() + static_cast<long>(start[s]);
+    auto last = scratch->begin() + static_cast<long>(start[s + 1]);
+    if (!std::is_sorted(first, last, by_id)) std::sort(first, last, by_id);
+  }
+  objects->swap(*scratch);
 }
 
 void Recorder::gc_moved(const uint64_t* old_starts, const uint64_t* new_starts, const uint64_t* lengths, size_t count) {
@@ -321,6 +343,7 @@ void Recorder::gc_finished(const uint64_t heap_bytes[kHeapParts]) {
   gc_active_ = false;
   dead_.clear();
   lifetimes_.end_gc(&dead_);
+  recycle_gc_blocks();
 
   RecordBuffer r;
   uint64_t ticks = now_ticks();
@@ -331,7 +354,7 @@ void Recorder::gc_finished(const uint64_t heap_bytes[kHeapParts]) {
   gc_prev_ticks_ = ticks;
   push_gc(r);
 
-  std::sort(dead_.begin(), dead_.end(), [](const TrackedObject& a, const TrackedObject& b) { return a.id < b.id; });
+  sort_by_id(&dead_, &dead_sorted_);
   uint64_t freed = 0;
   size_t i = 0;
   while (i < dead_.size()) {

@@ -88,6 +88,8 @@ class Recorder {
   void wait_for_hooks();
   uint32_t intern_stack(ThreadState* ts, const uintptr_t* ips, int depth);
   uint64_t tracked_live_bytes() const;
+  void recycle_gc_blocks();
+  static void sort_by_id(std::vector<TrackedObject>* objects, std::vector<TrackedObject>* scratch);
 
   std::atomic<bool> recording_{false};
   std::atomic<uint32_t> session_{0};
@@ -113,6 +115,8 @@ class Recorder {
   bool gc_active_ = false;
   LifetimeTracker lifetimes_;
   std::vector<TrackedObject> dead_;
+  std::vector<TrackedObject> dead_sorted_;
+  std::vector<std::pair<ThreadState*, LifetimeBlock*>> gc_blocks_;
   std::atomic<uint64_t> frees_{0};
   std::atomic<uint64_t> freed_bytes_{0};
   std::atomic<uint64_t> heap_bytes_[kHeapParts] = {};

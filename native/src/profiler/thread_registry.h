@@ -43,6 +43,8 @@ struct ThreadState {
   uintptr_t last_ips[kMaxFrames];
   uint32_t last_nodes[kMaxFrames];
 
+  PrefixMemo prefix;
+
   std::atomic<uint64_t> allocated_bytes{0};  // written by the owner only
   std::atomic<uint64_t> allocations{0};
   std::atomic<uint32_t> in_hook{0};

@@ -92,10 +92,20 @@ StackBounds current_stack_bounds() {
   return b;
 }
 
-int walk_from_first_managed(uintptr_t* ips, int max, const StackBounds& bounds) {
+namespace {
+
+long classify(uintptr_t ret, const ModuleMap& modules) {
+  if (!modules.is_native(ret)) return -1;
+  return native_frame_cfa_offset(ret);
+}
+
+}  // namespace
+
+int walk_from_first_managed(uintptr_t* ips, int max, const StackBounds& bounds, PrefixMemo* memo) {
   const ModuleMap& modules = module_map();
   uintptr_t fp = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
   int n = 0;
+  int prefix = 0;  // native frames seen before the first managed one
   bool managed = false;
   while (n < max && frame_ok(fp, bounds)) {
     const uintptr_t* frame = reinterpret_cast<const uintptr_t*>(fp);
@@ -104,15 +114,26 @@ int walk_from_first_managed(uintptr_t* ips, int max, const StackBounds& bounds) 
     if (ret == 0) break;
     if (managed) {
       ips[n++] = ret;
-    } else if (!modules.is_native(ret)) {
-      managed = true;
-      ips[n++] = ret;
     } else {
-      long k = native_frame_cfa_offset(ret);
-      if (k > 0) {
+      long action;
+      if (prefix < memo->len && memo->ret[prefix] == ret) {
+        action = memo->action[prefix];
+      } else {
+        action = classify(ret, modules);
+        if (prefix < PrefixMemo::kMax) {
+          memo->ret[prefix] = ret;
+          memo->action[prefix] = action;
+          memo->len = prefix + 1;
+        }
+      }
+      ++prefix;
+      if (action < 0) {
+        managed = true;
+        ips[n++] = ret;
+      } else if (action > 0) {
         // The caller of this frame runs without a frame pointer: its return address
         // sits at CFA - 8, and its stack pointer is just above our frame record.
-        uintptr_t slot = fp + 16 + static_cast<uintptr_t>(k) - 8;
+        uintptr_t slot = fp + 16 + static_cast<uintptr_t>(action) - 8;
         if (slot + 8 <= bounds.hi) {
           uintptr_t outer = *reinterpret_cast<const uintptr_t*>(slot);
           if (outer != 0 && !modules.is_native(outer)) {

@@ -21,10 +21,20 @@ struct StackBounds {
 // The calling thread's stack (reads pthread attributes; call once per thread).
 StackBounds current_stack_bounds();
 
+// What the walker learned about the native frames before the first managed one, for the
+// calling thread's previous walk. Allocation after allocation the runtime's path to our
+// hook is the same, so comparing return addresses replaces the lookups.
+struct PrefixMemo {
+  static constexpr int kMax = 16;
+  int len = 0;
+  uintptr_t ret[kMax];
+  long action[kMax];  // -1 managed, 0 frame-pointer native, k > 0 frameless native
+};
+
 // Fills ips (innermost first) with the return addresses from the first managed frame
 // outward, skipping the native frames between the caller and that frame (the runtime's
 // allocation machinery). Returns the number of frames written (0 if none is managed).
-int walk_from_first_managed(uintptr_t* ips, int max, const StackBounds& bounds) __attribute__((noinline));
+int walk_from_first_managed(uintptr_t* ips, int max, const StackBounds& bounds, PrefixMemo* memo) __attribute__((noinline));
 
 // Same walk without skipping: every frame from the caller outward (tests, native hooks).
 int walk_all(uintptr_t* ips, int max, const StackBounds& bounds) __attribute__((noinline));
