@@ -8,6 +8,8 @@ void LifetimeTracker::begin_gc(uint32_t condemned, std::vector<GenerationRange> 
   ranges_ = std::move(ranges);
   std::sort(ranges_.begin(), ranges_.end(), [](const GenerationRange& a, const GenerationRange& b) { return a.start < b.start; });
   survivors_.clear();
+  range_hint_ = 0;
+  survivor_hint_ = 0;
   condemned_ = condemned;
   in_gc_ = true;
 }
@@ -27,18 +29,34 @@ void LifetimeTracker::survived(const uint64_t* starts, const uint64_t* lengths, 
 }
 
 const GenerationRange* LifetimeTracker::find_range(uint64_t address) const {
+  if (range_hint_ < ranges_.size()) {
+    const GenerationRange& r = ranges_[range_hint_];
+    if (r.start <= address && address < r.end) return &r;
+  }
   auto it = std::upper_bound(ranges_.begin(), ranges_.end(), address,
                              [](uint64_t a, const GenerationRange& r) { return a < r.start; });
   if (it == ranges_.begin()) return nullptr;
   --it;
-  return address < it->end ? &*it : nullptr;
+  if (address >= it->end) return nullptr;
+  range_hint_ = static_cast<size_t>(it - ranges_.begin());
+  return &*it;
 }
 
 const LifetimeTracker::Survivor* LifetimeTracker::find_survivor(uint64_t address) const {
+  // Dead objects between two survivor ranges are the common case: check the gap after
+  // the last range found before searching.
+  if (survivor_hint_ < survivors_.size()) {
+    const Survivor& s = survivors_[survivor_hint_];
+    if (s.old_start <= address) {
+      if (address < s.old_start + s.length) return &s;
+      if (survivor_hint_ + 1 == survivors_.size() || address < survivors_[survivor_hint_ + 1].old_start) return nullptr;
+    }
+  }
   auto it = std::upper_bound(survivors_.begin(), survivors_.end(), address,
                              [](uint64_t a, const Survivor& s) { return a < s.old_start; });
   if (it == survivors_.begin()) return nullptr;
   --it;
+  survivor_hint_ = static_cast<size_t>(it - survivors_.begin());
   return address < it->old_start + it->length ? &*it : nullptr;
 }
 
@@ -78,6 +96,7 @@ void LifetimeTracker::end_gc(std::vector<TrackedObject>* dead) {
   if (!std::is_sorted(survivors_.begin(), survivors_.end(), [](const Survivor& a, const Survivor& b) { return a.old_start < b.old_start; }))
     std::sort(survivors_.begin(), survivors_.end(), [](const Survivor& a, const Survivor& b) { return a.old_start < b.old_start; });
 
+  survivor_hint_ = 0;
   next_young_.clear();
   for (const TrackedObject& o : young_) settle_into(o, &next_young_, dead);
   for (auto& [objects, count] : pending_)

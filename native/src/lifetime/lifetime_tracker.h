@@ -64,6 +64,10 @@ class LifetimeTracker {
   std::vector<std::pair<const TrackedObject*, size_t>> pending_;
   std::vector<TrackedObject> next_young_;
   std::vector<GenerationRange> ranges_;
+  // Objects come in address order within each allocation context: the last hit is the
+  // likely next hit.
+  mutable size_t range_hint_ = 0;
+  mutable size_t survivor_hint_ = 0;
   std::vector<Survivor> survivors_;
   uint32_t condemned_ = 0;
   bool in_gc_ = false;

@@ -217,7 +217,12 @@ uint32_t Recorder::intern_stack(ThreadState* ts, const uintptr_t* ips, int depth
 
 void Recorder::record_allocation(ThreadState* ts, uint64_t address, uint64_t class_id, uint64_t size, const uintptr_t* ips,
                                  int depth) {
-  int64_t type = types_.intern(class_id);
+  int64_t type = ts->last_type;
+  if (class_id != ts->last_class_id || type < 0) {
+    type = types_.intern(class_id);
+    ts->last_class_id = class_id;
+    ts->last_type = type;
+  }
   if (type < 0) {
     dropped_.fetch_add(1, std::memory_order_relaxed);
     return;
@@ -308,7 +313,8 @@ void Recorder::recycle_gc_blocks() {
 // tracker ascending within each stream but with streams interleaved: group them by
 // stream keeping that order (sorting a stream only if it is not ascending).
 void Recorder::sort_by_id(std::vector<TrackedObject>* objects, std::vector<TrackedObject>* scratch) {
-  if (objects->empty()) return;
+  auto by_id = [](const TrackedObject& a, const TrackedObject& b) { return a.id < b.id; };
+  if (objects->empty() || std::is_sorted(objects->begin(), objects->end(), by_id)) return;
   uint32_t max_stream = 0;
   for (const auto& o : *objects) max_stream = std::max(max_stream, object_stream(o.id));
   std::vector<size_t> start(max_stream + 2, 0);
@@ -317,7 +323,6 @@ void Recorder::sort_by_id(std::vector<TrackedObject>* objects, std::vector<Track
   scratch->resize(objects->size());
   std::vector<size_t> at(start.begin(), start.end() - 1);
   for (const auto& o : *objects) (*scratch)[at[object_stream(o.id)]++] = o;
-  auto by_id = [](const TrackedObject& a, const TrackedObject& b) { return a.id < b.id; };
   for (uint32_t s = 0; s <= max_stream; ++s) {
     auto first = scratch->begin() + static_cast<long>(start[s]);
     auto last = scratch->begin() + static_cast<long>(start[s + 1]);

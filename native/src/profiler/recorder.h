@@ -41,7 +41,7 @@ struct RecorderOptions {
   size_t thread_ring_bytes = 4u << 20;
   size_t gc_ring_bytes = 16u << 20;
   int flush_interval_ms = 10;
-  int compression_level = 3;
+  int compression_level = 1;
 };
 
 constexpr int kHeapParts = 5;  // gen0, gen1, gen2, LOH, POH

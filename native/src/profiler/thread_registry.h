@@ -44,6 +44,8 @@ struct ThreadState {
   uint32_t last_nodes[kMaxFrames];
 
   PrefixMemo prefix;
+  uint64_t last_class_id = 0;  // one-entry cache in front of the type table
+  int64_t last_type = -1;
 
   std::atomic<uint64_t> allocated_bytes{0};  // written by the owner only
   std::atomic<uint64_t> allocations{0};

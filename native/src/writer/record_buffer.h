@@ -13,9 +13,10 @@ class RecordBuffer {
  public:
   void u8(uint8_t v) { bytes_.push_back(v); }
   void varint(uint64_t v) {
-    uint8_t tmp[kMaxVarintBytes];
-    uint8_t* end = put_varint(tmp, v);
-    bytes_.insert(bytes_.end(), tmp, end);
+    size_t at = bytes_.size();
+    bytes_.resize(at + kMaxVarintBytes);
+    uint8_t* end = put_varint(bytes_.data() + at, v);
+    bytes_.resize(static_cast<size_t>(end - bytes_.data()));
   }
   void string(const std::string& s) {
     size_t n = s.size() > 65535 ? 65535 : s.size();

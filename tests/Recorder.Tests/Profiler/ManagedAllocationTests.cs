@@ -1,0 +1,130 @@
+using MemNotebook.Recorder.Analysis;
+using MemNotebook.Recorder.Capture;
+using Xunit;
+
+namespace MemNotebook.Recorder.Tests.Profiler;
+
+// Each test starts tests/TestTarget with the tracer loaded and checks the capture against
+// what the program did, exactly.
+public class ManagedAllocationTests
+{
+    static int[] RowsOfType(CaptureData data, string type)
+    {
+        var rows = new List<int>();
+        var types = data.Allocations.TypeIndex.Span;
+        for (int i = 0; i < data.Allocations.Count; i++)
+            if (data.TypeName(types[i]) == type) rows.Add(i);
+        return rows.ToArray();
+    }
+
+    static string InnermostFunction(CaptureData data, int row) =>
+        data.StackFrames(data.Allocations.StackId.Span[row]).First().Function;
+
+    [Fact]
+    public void A_thousand_byte_arrays_are_a_thousand_records_of_the_runtime_size_freed_only_when_dropped()
+    {
+        string capture = TracedTarget.TempCapture("bytes.memnb");
+        var run = TracedTarget.Start("bytes", capture);
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        long allocatedBytes = run.Facts.GetProperty("allocated_bytes").GetInt64();
+        Assert.Equal(1000, run.Facts.GetProperty("alive_after_first_gc").GetInt32());
+
+        var data = CaptureData.Load(capture);
+        Assert.True(data.Complete);
+        var rows = RowsOfType(data, "System.Byte[]");
+        Assert.Equal(1000, rows.Length);
+        Assert.All(rows, r => Assert.Equal(4096 + 24, data.Allocations.Size.Span[r]));
+        Assert.All(rows, r => Assert.Equal("MemNotebook.TestTarget.Scenarios.FillBytes", InnermostFunction(data, r)));
+        // The recorded bytes of the region equal the runtime's own count for the thread.
+        Assert.Equal(allocatedBytes, rows.Sum(r => data.Allocations.Size.Span[r]));
+
+        // Two induced GCs: none freed by the first (rooted), all by the second (dropped).
+        Assert.Equal(2, data.GcEvents.Count);
+        long secondGcEnd = data.GcEvents[1].EndNs!.Value;
+        Assert.All(rows, r => Assert.Equal(secondGcEnd, data.Allocations.FreeTimeNs.Span[r]));
+    }
+
+    [Fact]
+    public void Survivors_of_compacting_gcs_stay_tracked_and_die_when_later_dropped()
+    {
+        string capture = TracedTarget.TempCapture("compact.memnb");
+        var run = TracedTarget.Start("compact", capture);
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        var data = CaptureData.Load(capture);
+        var rows = RowsOfType(data, "MemNotebook.TestTarget.Survivor");
+        Assert.Equal(10000, rows.Length);
+        Assert.Equal(4, data.GcEvents.Count);
+        long firstGcEnd = data.GcEvents[0].EndNs!.Value, lastGcEnd = data.GcEvents[3].EndNs!.Value;
+        var free = data.Allocations.FreeTimeNs.Span;
+        // Every odd object was garbage at once; the first 2500 kept ones were dropped
+        // after three compacting GCs had moved them; the other 2500 are still alive.
+        for (int i = 0; i < rows.Length; i++)
+        {
+            long expected = i % 2 == 1 ? firstGcEnd : i / 2 < 2500 ? lastGcEnd : -1;
+            Assert.True(expected == free[rows[i]], $"Survivor #{i}: freed at {free[rows[i]]}, expected {expected}");
+        }
+        var stats = CaptureStats.Compute(capture);
+        var survivor = stats.ByType.Single(t => t.Type == "MemNotebook.TestTarget.Survivor");
+        Assert.Equal(2500, survivor.LeakedCount);
+        Assert.Equal(2500 * 40, survivor.LeakedBytes);
+    }
+
+    [Fact]
+    public void Sixteen_threads_of_a_hundred_thousand_allocations_are_exactly_one_million_six_hundred_thousand_records()
+    {
+        string capture = TracedTarget.TempCapture("threads.memnb");
+        var run = TracedTarget.Start("threads", capture);
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        var stats = CaptureStats.Compute(capture);
+        var payload = stats.ByType.Single(t => t.Type == "MemNotebook.TestTarget.Payload");
+        Assert.Equal(1_600_000, payload.Count);
+        Assert.Equal(1_600_000L * 24, payload.Bytes);
+        var workers = stats.Threads.Where(t => t.Name?.StartsWith("worker-", StringComparison.Ordinal) == true).ToList();
+        Assert.Equal(16, workers.Count);
+        Assert.All(workers, w => Assert.True(w.Count >= 100_000, $"{w.Name}: {w.Count}"));
+        Assert.Equal(Enumerable.Range(0, 16).Select(i => $"worker-{i}").Order(), workers.Select(w => w.Name!).Order());
+    }
+
+    [Fact]
+    public void A_region_records_nothing_outside_itself()
+    {
+        string capture = TracedTarget.TempCapture("region.memnb");
+        var run = TracedTarget.Start("region", capture);
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        var stats = CaptureStats.Compute(capture);
+        Assert.Equal(10, stats.TotalAllocations);
+        var marker = Assert.Single(stats.ByType);
+        Assert.Equal("MemNotebook.TestTarget.Marker", marker.Type);
+        Assert.Equal(10 * 24, marker.Bytes);
+    }
+
+    [Fact]
+    public void Stacks_name_the_allocating_method_and_its_callers_in_order()
+    {
+        string capture = TracedTarget.TempCapture("stack.memnb");
+        var run = TracedTarget.Start("stack", capture);
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        var data = CaptureData.Load(capture);
+        var rows = RowsOfType(data, "MemNotebook.TestTarget.StackProbe");
+        Assert.Equal(100, rows.Length);
+        var frames = data.StackFrames(data.Allocations.StackId.Span[rows[0]]).Take(4).Select(f => f.Function).ToArray();
+        Assert.Equal(new[]
+        {
+            "MemNotebook.TestTarget.Scenarios.AllocateInNamedMethod",
+            "MemNotebook.TestTarget.Scenarios.OuterCaller",
+            "MemNotebook.TestTarget.Scenarios.Stack",
+            "MemNotebook.TestTarget.Scenarios.Main",
+        }, frames);
+        var stats = CaptureStats.Compute(capture);
+        var top = stats.TopFunctions.Single(f => f.Function == "MemNotebook.TestTarget.Scenarios.AllocateInNamedMethod");
+        Assert.Equal(100, top.Count);
+        Assert.Equal(100 * 24, top.Bytes);
+    }
+
+    [Fact]
+    public void The_tracer_is_available_only_in_a_process_started_with_it()
+    {
+        Assert.True(TracedTarget.Start("status").Facts.GetProperty("available").GetBoolean());
+        Assert.False(TracedTarget.Start("status", withTracer: false).Facts.GetProperty("available").GetBoolean());
+    }
+}

@@ -1,0 +1,54 @@
+using MemNotebook.Recorder.Analysis;
+using MemNotebook.Recorder.Capture;
+using Xunit;
+
+namespace MemNotebook.Recorder.Tests.Profiler;
+
+public class ProcessHazardTests
+{
+    [Fact]
+    public void A_child_process_that_inherits_the_variables_runs_without_the_tracer()
+    {
+        string capture = TracedTarget.TempCapture("parent.memnb");
+        var run = TracedTarget.Start("spawn-child", environment: new Dictionary<string, string> { ["MEMNB_OUTPUT"] = capture });
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        var child = run.Facts.GetProperty("child");
+        Assert.Equal("1", child.GetProperty("profiling_variable").GetString());  // inherited...
+        Assert.False(child.GetProperty("tracer_mapped").GetBoolean());            // ...but inert
+        Assert.True(run.Facts.GetProperty("parent_available").GetBoolean());
+        Assert.True(CaptureData.Load(capture).Complete);
+    }
+
+    [Fact]
+    public void With_a_claim_file_only_the_first_process_is_the_target()
+    {
+        string claim = TracedTarget.TempCapture("claim");
+        var run = TracedTarget.Start("spawn-child", environment: new Dictionary<string, string> { ["MEMNB_CLAIM"] = claim });
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        Assert.False(run.Facts.GetProperty("child").GetProperty("tracer_mapped").GetBoolean());
+        Assert.True(run.Facts.GetProperty("parent_available").GetBoolean());
+    }
+
+    [Fact]
+    public void A_native_abort_still_leaves_every_allocation_made_before_it()
+    {
+        string capture = TracedTarget.TempCapture("abort.memnb");
+        var run = TracedTarget.Start("native-abort", environment: new Dictionary<string, string> { ["MEMNB_OUTPUT"] = capture });
+        Assert.Equal(134, run.ExitCode);  // SIGABRT
+        var data = CaptureData.Load(capture);
+        Assert.False(data.Complete);
+        var stats = CaptureStats.Compute(capture);
+        Assert.Equal(50, stats.ByType.Single(t => t.Type == "MemNotebook.TestTarget.Marker").Count);
+    }
+
+    [Fact]
+    public void A_process_killed_by_fail_fast_leaves_a_readable_capture_without_end()
+    {
+        string capture = TracedTarget.TempCapture("failfast.memnb");
+        var run = TracedTarget.Start("crash", environment: new Dictionary<string, string> { ["MEMNB_OUTPUT"] = capture });
+        Assert.Equal(134, run.ExitCode);
+        var data = CaptureData.Load(capture);
+        Assert.False(data.Complete);
+        Assert.True(data.Types.Count > 0);
+    }
+}
