@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs what building MemNotebook needs on a fresh Debian machine (the .NET SDK 10 is
+# expected on PATH). Idempotent: does nothing when everything is there.
+set -euo pipefail
+
+packages=(cmake g++ make pkg-config libzstd-dev libunwind-dev libgtest-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+command -v dotnet >/dev/null || { echo "setup: the .NET 10 SDK (dotnet) is required" >&2; exit 1; }
