@@ -70,6 +70,9 @@ public static class TracedProcess
             ["CORECLR_PROFILER"] = ProfilerClsid,
             ["CORECLR_PROFILER_PATH"] = Path.GetFullPath(tracerPath),
             [OutputVariable] = Path.GetFullPath(outputPath),
+            // Blocking GCs report every survivor; the tracer then needs survivor reports
+            // only while recording (docs/architecture.md, "Masks").
+            ["DOTNET_gcConcurrent"] = "0",
         };
 
     /// <summary>MEMNB_TRACER_PATH if set, else libmemnb_tracer.so in <paramref name="baseDirectory"/> (default AppContext.BaseDirectory).</summary>

@@ -145,6 +145,7 @@ public class TracedProcessTests
             ["CORECLR_PROFILER"] = "{6A1B7C3E-2D4F-4E59-8A0B-9C1D2E3F4A5B}",
             ["CORECLR_PROFILER_PATH"] = "/opt/memnb/libmemnb_tracer.so",
             ["MEMNB_OUTPUT"] = "/tmp/out.memnb",
+            ["DOTNET_gcConcurrent"] = "0",
         }, env);
     }
 
