@@ -69,6 +69,8 @@ public static class Program
         psi.ArgumentList.Add(mode);
         string capture = Path.Combine(Path.GetTempPath(), $"memnb-bench-{Environment.ProcessId}-{workload}.memnb");
         if (mode == "traced") psi.ArgumentList.Add(capture);
+        // As `memnb run` does, for every mode alike: blocking GCs (see docs/architecture.md).
+        psi.Environment["DOTNET_gcConcurrent"] = "0";
         if (mode != "untraced")
         {
             psi.Environment["CORECLR_ENABLE_PROFILING"] = "1";
@@ -98,8 +100,8 @@ public static class Program
             "mixed" => MixedWorkload,
             _ => throw new ArgumentException(workload),
         };
-        long size = workload == "alloc" ? allocCount : 30;
-        body(Math.Max(1, size / 50));  // warm-up: JIT tiers settle before timing
+        long size = workload == "alloc" ? allocCount : 200;
+        body(Math.Max(1, size / 10));  // warm-up: JIT tiers settle before timing
         Tracker? tracker = mode == "traced" ? Tracker.Start(capture!, new TrackerOptions { CollectBeforeStop = false, Overwrite = true }) : null;
         var sw = Stopwatch.StartNew();
         body(size);

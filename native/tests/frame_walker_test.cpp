@@ -46,6 +46,7 @@ TEST(FrameWalker, classifies_a_frameless_function_with_its_frame_size) {
 }
 
 TEST(FrameWalker, classifies_a_frame_pointer_function_as_such) {
+  module_map().refresh();
   frame_pointer_caller(1);
   EXPECT_EQ(g_offset_seen, 0);
 }

@@ -384,27 +384,19 @@ void Recorder::gc_finished(const uint64_t heap_bytes[kHeapParts]) {
   freed_bytes_.fetch_add(freed, std::memory_order_relaxed);
 }
 
-void Recorder::runtime_suspend_started() {
+void Recorder::push_gc_mark(uint8_t tag) {
   std::lock_guard<std::mutex> gc(gc_mutex_);
   if (!recording_.load(std::memory_order_relaxed)) return;
   RecordBuffer r;
   uint64_t ticks = now_ticks();
-  r.u8(kTagSuspend);
+  r.u8(tag);
   r.varint(ticks - gc_prev_ticks_);
   gc_prev_ticks_ = ticks;
   push_gc(r);
 }
 
-void Recorder::runtime_resume_finished() {
-  std::lock_guard<std::mutex> gc(gc_mutex_);
-  if (!recording_.load(std::memory_order_relaxed)) return;
-  RecordBuffer r;
-  uint64_t ticks = now_ticks();
-  r.u8(kTagResume);
-  r.varint(ticks - gc_prev_ticks_);
-  gc_prev_ticks_ = ticks;
-  push_gc(r);
-}
+void Recorder::runtime_suspend_started() { push_gc_mark(kTagSuspend); }
+void Recorder::runtime_resume_finished() { push_gc_mark(kTagResume); }
 
 void Recorder::thread_named(uint64_t managed_id, const std::string& name) {
   std::lock_guard<std::mutex> lock(names_mutex_);

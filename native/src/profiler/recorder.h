@@ -84,6 +84,7 @@ class Recorder {
   void emit_clock();
   void flush_meta();
   void push_gc(const RecordBuffer& record);
+  void push_gc_mark(uint8_t tag);
   void wake_writer();
   void wait_for_hooks();
   uint32_t intern_stack(ThreadState* ts, const uintptr_t* ips, int depth);

@@ -11,11 +11,15 @@
 
 namespace memnb {
 
+// classify() result for native code whose frame layout libunwind could not tell.
+constexpr long kUnknownFrame = -2;
+
 namespace {
 
-// Cache of native return address -> frame kind. Values: 1 = frame pointer, 2 = unknown,
-// (k << 2) | 3 = frameless with CFA = SP + k. Fixed size; a full table just recomputes.
-constexpr size_t kCacheSlots = 8192;
+// Cache of return address -> frame kind. Values: 1 = native with frame pointer,
+// 2 = native unknown, (k << 2) | 3 = native frameless with CFA = SP + k, 4 = managed.
+// Fixed size; a full neighbourhood just recomputes.
+constexpr size_t kCacheSlots = 16384;
 struct CacheSlot {
   std::atomic<uint64_t> ip;
   std::atomic<uint64_t> value;
@@ -49,7 +53,8 @@ inline bool frame_ok(uintptr_t fp, const StackBounds& b) {
 
 }  // namespace
 
-long native_frame_cfa_offset(uintptr_t ret) {
+// Returns -1 for managed code, else as native_frame_cfa_offset.
+long classify(uintptr_t ret) {
   size_t at = (ret * 0x9E3779B97F4A7C15ull >> 40) & (kCacheSlots - 1);
   for (size_t probe = 0; probe < 16; ++probe, at = (at + 1) & (kCacheSlots - 1)) {
     uint64_t key = g_cache[at].ip.load(std::memory_order_acquire);
@@ -58,13 +63,22 @@ long native_frame_cfa_offset(uintptr_t ret) {
       while ((v = g_cache[at].value.load(std::memory_order_acquire)) == 0) {
       }
       if (v == 1) return 0;
-      if (v == 2) return -1;
+      if (v == 2) return kUnknownFrame;
+      if (v == 4) return -1;
       return static_cast<long>(v >> 2);
     }
     if (key == 0) break;
   }
-  long k = classify_with_libunwind(ret);
-  uint64_t value = k == 0 ? 1 : k < 0 ? 2 : (static_cast<uint64_t>(k) << 2) | 3;
+  uint64_t value;
+  long k;
+  if (!module_map().is_native(ret)) {
+    k = -1;
+    value = 4;
+  } else {
+    k = classify_with_libunwind(ret);
+    value = k == 0 ? 1 : k < 0 ? 2 : (static_cast<uint64_t>(k) << 2) | 3;
+    if (k < 0) k = kUnknownFrame;
+  }
   at = (ret * 0x9E3779B97F4A7C15ull >> 40) & (kCacheSlots - 1);
   for (size_t probe = 0; probe < 16; ++probe, at = (at + 1) & (kCacheSlots - 1)) {
     uint64_t key = 0;
@@ -75,6 +89,11 @@ long native_frame_cfa_offset(uintptr_t ret) {
     if (key == ret) break;
   }
   return k;
+}
+
+long native_frame_cfa_offset(uintptr_t ret) {
+  long k = classify(ret);
+  return k == kUnknownFrame || k < 0 ? -1 : k;
 }
 
 StackBounds current_stack_bounds() {
@@ -92,17 +111,7 @@ StackBounds current_stack_bounds() {
   return b;
 }
 
-namespace {
-
-long classify(uintptr_t ret, const ModuleMap& modules) {
-  if (!modules.is_native(ret)) return -1;
-  return native_frame_cfa_offset(ret);
-}
-
-}  // namespace
-
 int walk_from_first_managed(uintptr_t* ips, int max, const StackBounds& bounds, PrefixMemo* memo) {
-  const ModuleMap& modules = module_map();
   uintptr_t fp = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
   int n = 0;
   int prefix = 0;  // native frames seen before the first managed one
@@ -119,7 +128,8 @@ int walk_from_first_managed(uintptr_t* ips, int max, const StackBounds& bounds, 
       if (prefix < memo->len && memo->ret[prefix] == ret) {
         action = memo->action[prefix];
       } else {
-        action = classify(ret, modules);
+        action = classify(ret);
+        if (action == kUnknownFrame) action = 0;
         if (prefix < PrefixMemo::kMax) {
           memo->ret[prefix] = ret;
           memo->action[prefix] = action;
@@ -136,7 +146,7 @@ int walk_from_first_managed(uintptr_t* ips, int max, const StackBounds& bounds, 
         uintptr_t slot = fp + 16 + static_cast<uintptr_t>(action) - 8;
         if (slot + 8 <= bounds.hi) {
           uintptr_t outer = *reinterpret_cast<const uintptr_t*>(slot);
-          if (outer != 0 && !modules.is_native(outer)) {
+          if (outer != 0 && classify(outer) < 0) {
             managed = true;
             ips[n++] = outer;
           }
