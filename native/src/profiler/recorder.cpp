@@ -29,6 +29,7 @@ constexpr size_t kTypeSlots = 1u << 18;
 constexpr size_t kTypes = 1u << 17;
 constexpr size_t kMaxFreesPerRecord = 8192;
 constexpr size_t kMaxMetaChunk = 1u << 20;
+constexpr size_t kGcChunkBytes = 4u << 20;
 
 long futex(std::atomic<uint32_t>* word, int op, uint32_t value, const timespec* timeout) {
   return syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), op, value, timeout, nullptr, 0);
@@ -64,18 +65,18 @@ bool Recorder::start(const char* path, const RecorderOptions& options, SymbolSou
   }
   options_ = options;
   symbols_ = symbols;
-  if (!stacks_.init(kStackSlots, kStackNodes) || !types_.init(kTypeSlots, kTypes) || !gc_ring_.init(options.gc_ring_bytes)) {
+  if (!stacks_.init(kStackSlots, kStackNodes) || !types_.init(kTypeSlots, kTypes)) {
     *error = "cannot reserve memory for the tracer's tables";
     stacks_.destroy();
     types_.destroy();
-    gc_ring_.destroy();
     return false;
   }
+  gc_pending_.clear();
+  gc_chunks_.clear();
   file_.compression_level = options.compression_level;
   if (!file_.open(path, static_cast<uint32_t>(getpid()), realtime_ns(), error)) {
     stacks_.destroy();
     types_.destroy();
-    gc_ring_.destroy();
     return false;
   }
   if (!g_membarrier_registered) {
@@ -143,7 +144,6 @@ bool Recorder::stop(std::string* error) {
   threads_.destroy_all();
   stacks_.destroy();
   types_.destroy();
-  gc_ring_.destroy();
   return ok;
 }
 
@@ -264,11 +264,8 @@ void Recorder::record_allocation(ThreadState* ts, uint64_t address, uint64_t cla
 // ---------------------------------------------------------------- GC callbacks
 
 void Recorder::push_gc(const RecordBuffer& record) {
-  while (gc_ring_.free_space() < record.size()) {
-    wake_writer();
-    sched_yield();
-  }
-  gc_ring_.push(record.data(), record.size());
+  if (gc_pending_.empty() || gc_pending_.back().size() >= kGcChunkBytes) gc_pending_.emplace_back();
+  gc_pending_.back().append(record);
 }
 
 void Recorder::gc_started(uint32_t condemned, uint8_t reason, std::vector<GenerationRange> ranges) {
@@ -496,7 +493,10 @@ void Recorder::emit_meta() {
 
 void Recorder::writer_cycle(bool final) {
   // Order matters (docs/capture-format.md): GC extent, thread extents, meta, threads, GC.
-  uint64_t gc_upto = gc_ring_.published();
+  {
+    std::lock_guard<std::mutex> gc(gc_mutex_);
+    gc_chunks_.swap(gc_pending_);
+  }
   std::vector<std::pair<ThreadState*, uint64_t>> extents;
   for (ThreadState* ts = threads_.first(); ts; ts = ts->next_registered) extents.emplace_back(ts, ts->ring.published());
   emit_meta();
@@ -514,13 +514,8 @@ void Recorder::writer_cycle(bool final) {
     file_.write_chunk(ts->stream, scratch_.data(), scratch_.size());
     ts->ring.release(upto);
   }
-  uint64_t from = gc_ring_.consumed();
-  if (gc_upto != from) {
-    scratch_.resize(gc_upto - from);
-    gc_ring_.copy_out(gc_upto, scratch_.data());
-    file_.write_chunk(kGcStream, scratch_.data(), scratch_.size());
-    gc_ring_.release(gc_upto);
-  }
+  for (const RecordBuffer& chunk : gc_chunks_) file_.write_chunk(kGcStream, chunk.data(), chunk.size());
+  gc_chunks_.clear();
 }
 
 void Recorder::writer_main() {

@@ -39,7 +39,6 @@ class SymbolSource {
 
 struct RecorderOptions {
   size_t thread_ring_bytes = 4u << 20;
-  size_t gc_ring_bytes = 16u << 20;
   int flush_interval_ms = 10;
   int compression_level = 1;
 };
@@ -109,8 +108,12 @@ class Recorder {
   TypeTable types_;
   CaptureWriter file_;
 
-  // GC stream (producer: the thread running GC callbacks, under gc_mutex_).
-  SpscRing gc_ring_;
+  // GC stream: records appended under gc_mutex_ by the thread running GC callbacks and
+  // taken whole by the writer. Unbounded on purpose: a GC never waits for the writer
+  // (the writer may be inside the runtime, which may be waiting for the GC).
+  // Blocks of at most kGcChunkBytes (plus one record) so each fits a chunk.
+  std::vector<RecordBuffer> gc_pending_;
+  std::vector<RecordBuffer> gc_chunks_;
   uint64_t gc_prev_ticks_ = 0;
   uint64_t gc_index_ = 0;
   bool gc_active_ = false;

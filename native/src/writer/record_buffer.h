@@ -27,6 +27,15 @@ class RecordBuffer {
     memcpy(bytes_.data() + size_, s.data(), n);
     size_ += n;
   }
+  void append(const RecordBuffer& other) {
+    reserve(other.size_);
+    memcpy(bytes_.data() + size_, other.bytes_.data(), other.size_);
+    size_ += other.size_;
+  }
+  void swap(RecordBuffer& other) {
+    bytes_.swap(other.bytes_);
+    std::swap(size_, other.size_);
+  }
   const uint8_t* data() const { return bytes_.data(); }
   size_t size() const { return size_; }
   void clear() { size_ = 0; }
