@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test: the native tests (plain and under AddressSanitizer + UBSan) and the
+# Runs every test: the native tests (plain, under AddressSanitizer + UBSan, and under
+# ThreadSanitizer) and the
 # managed tests (which start traced child processes). Prints one closing line.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +20,11 @@ cmake -S native -B artifacts/native-asan -DCMAKE_BUILD_TYPE=Debug -DMEMNB_SANITI
   cmake --build artifacts/native-asan -j 2 >"$log/asan-build.txt" 2>&1 || { cat "$log/asan-build.txt"; status=1; }
 ASAN_OPTIONS=detect_leaks=1 ctest --test-dir artifacts/native-asan --output-on-failure -j 2 | tee "$log/asan.txt" || status=1
 
+echo "== native tests under ThreadSanitizer"
+cmake -S native -B artifacts/native-tsan -DCMAKE_BUILD_TYPE=Debug -DMEMNB_SANITIZE=thread >/dev/null &&
+  cmake --build artifacts/native-tsan -j 2 >"$log/tsan-build.txt" 2>&1 || { cat "$log/tsan-build.txt"; status=1; }
+ctest --test-dir artifacts/native-tsan --output-on-failure -j 2 | tee "$log/tsan.txt" || status=1
+
 echo "== managed tests"
 dotnet test MemNotebook.sln -c Release --no-build -nologo 2>&1 | tee "$log/managed.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
@@ -28,10 +34,12 @@ native_total=$(count 'out of [0-9]+' "$log/native.txt")
 native_failed=$(count '[0-9]+ tests failed' "$log/native.txt")
 asan_total=$(count 'out of [0-9]+' "$log/asan.txt")
 asan_failed=$(count '[0-9]+ tests failed' "$log/asan.txt")
+tsan_total=$(count 'out of [0-9]+' "$log/tsan.txt")
+tsan_failed=$(count '[0-9]+ tests failed' "$log/tsan.txt")
 managed_passed=$(count 'Passed: +[0-9]+' "$log/managed.txt")
 managed_failed=$(count 'Failed: +[0-9]+' "$log/managed.txt")
-passed=$((native_total - native_failed + asan_total - asan_failed + managed_passed))
-failed=$((native_failed + asan_failed + managed_failed))
+passed=$((native_total - native_failed + asan_total - asan_failed + tsan_total - tsan_failed + managed_passed))
+failed=$((native_failed + asan_failed + tsan_failed + managed_failed))
 if ((passed == 0)); then status=1; fi
 ((failed > 0)) && status=1
 echo
