@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <sys/mman.h>
+
+#include <cstring>
 #include <memory>
 
 #include "stacks/frame_walker.h"
@@ -68,4 +71,81 @@ TEST(FrameWalker, module_map_knows_native_code_and_rejects_anonymous_memory) {
   EXPECT_TRUE(module_map().is_native(reinterpret_cast<uintptr_t>(&probe)));
   auto heap = std::make_unique<int>(1);
   EXPECT_FALSE(module_map().is_native(reinterpret_cast<uintptr_t>(heap.get())));
+}
+
+namespace {
+
+// Code outside every ELF module stands in for JIT-compiled code: a trampoline that
+// keeps a frame pointer and calls the function in rdi, with the argument in rsi.
+using Trampoline = void (*)(void (*)(void*), void*);
+
+Trampoline make_trampoline() {
+  static const uint8_t code[] = {
+      0x55,              // push rbp
+      0x48, 0x89, 0xe5,  // mov rbp, rsp
+      0x48, 0x89, 0xf8,  // mov rax, rdi
+      0x48, 0x89, 0xf7,  // mov rdi, rsi
+      0xff, 0xd0,        // call rax
+      0x5d,              // pop rbp
+      0xc3,              // ret
+  };
+  void* mem = mmap(nullptr, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED) return nullptr;
+  memcpy(mem, code, sizeof code);
+  return reinterpret_cast<Trampoline>(mem);
+}
+
+struct WalkResult {
+  int depth;
+  uintptr_t ips[16];
+};
+
+struct WalkContext {
+  Trampoline inner;
+  PrefixMemo memo;
+  ThreadBase base;
+  WalkResult result;
+};
+
+__attribute__((noinline)) void walking_probe(void* arg) {
+  auto* ctx = static_cast<WalkContext*>(arg);
+  ctx->result.depth = walk_from_first_managed(ctx->result.ips, 16, current_stack_bounds(), &ctx->memo, &ctx->base);
+  asm volatile("" ::: "memory");
+}
+
+// Native code between two "managed" frames.
+__attribute__((noinline)) void native_middle(void* arg) {
+  auto* ctx = static_cast<WalkContext*>(arg);
+  ctx->inner(&walking_probe, arg);
+  asm volatile("" ::: "memory");
+}
+
+}  // namespace
+
+TEST(FrameWalker, keeps_native_frames_between_managed_ones_and_drops_the_thread_start) {
+  module_map().refresh();
+  Trampoline outer = make_trampoline();
+  Trampoline inner = make_trampoline();
+  ASSERT_TRUE(outer && inner);
+  WalkContext ctx{};
+  ctx.inner = inner;
+  outer(&native_middle, &ctx);
+  // inner trampoline, native_middle, outer trampoline; the test's own frames beyond the
+  // outermost "managed" frame are the thread's start and are dropped.
+  ASSERT_EQ(ctx.result.depth, 3);
+  uintptr_t middle = reinterpret_cast<uintptr_t>(&native_middle);
+  EXPECT_GE(ctx.result.ips[0], reinterpret_cast<uintptr_t>(inner));
+  EXPECT_LT(ctx.result.ips[0], reinterpret_cast<uintptr_t>(inner) + 16);
+  EXPECT_GT(ctx.result.ips[1], middle);
+  EXPECT_LT(ctx.result.ips[1], middle + 128);
+  EXPECT_GE(ctx.result.ips[2], reinterpret_cast<uintptr_t>(outer));
+  EXPECT_LT(ctx.result.ips[2], reinterpret_cast<uintptr_t>(outer) + 16);
+  EXPECT_EQ(ctx.base.ret, ctx.result.ips[2]);
+
+  // The same path again stops at the remembered base and gives the same stack.
+  WalkResult first = ctx.result;
+  ctx.result = WalkResult{};
+  outer(&native_middle, &ctx);
+  ASSERT_EQ(ctx.result.depth, 3);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(ctx.result.ips[i], first.ips[i]);
 }

@@ -174,7 +174,7 @@ HRESULT object_allocated(void*, ObjectID object, ClassID cls) {
     SIZE_T size = 0;
     g_info->GetObjectSize2(object, &size);
     uintptr_t ips[kMaxFrames];
-    int depth = walk_from_first_managed(ips, kMaxFrames, ts->bounds, &ts->prefix);
+    int depth = walk_from_first_managed(ips, kMaxFrames, ts->bounds, &ts->prefix, &ts->base);
     rec.record_allocation(ts, object, cls, size, ips, depth);
   }
   ts->in_hook.store(0, std::memory_order_release);

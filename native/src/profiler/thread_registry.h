@@ -44,6 +44,7 @@ struct ThreadState {
   uint32_t last_nodes[kMaxFrames];
 
   PrefixMemo prefix;
+  ThreadBase base;
   uint64_t last_class_id = 0;  // one-entry cache in front of the type table
   int64_t last_type = -1;
 

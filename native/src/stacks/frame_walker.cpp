@@ -111,17 +111,37 @@ StackBounds current_stack_bounds() {
   return b;
 }
 
-int walk_from_first_managed(uintptr_t* ips, int max, const StackBounds& bounds, PrefixMemo* memo) {
+int walk_from_first_managed(uintptr_t* ips, int max, const StackBounds& bounds, PrefixMemo* memo, ThreadBase* base) {
   uintptr_t fp = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
   int n = 0;
   int prefix = 0;  // native frames seen before the first managed one
   bool managed = false;
-  while (n < max && frame_ok(fp, bounds)) {
+  // Where each recorded frame was read, to remember the thread's base frame.
+  uintptr_t frame_at[kMaxWalk], caller_at[kMaxWalk];
+  bool first_was_frameless = false;
+  if (max > kMaxWalk) max = kMaxWalk;
+  bool complete = false;
+  while (n < max) {
+    if (!frame_ok(fp, bounds)) {
+      complete = true;
+      break;
+    }
     const uintptr_t* frame = reinterpret_cast<const uintptr_t*>(fp);
     uintptr_t next = frame[0];
     uintptr_t ret = frame[1];
-    if (ret == 0) break;
+    if (ret == 0) {
+      complete = true;
+      break;
+    }
     if (managed) {
+      if (ret == base->ret && fp == base->frame && next == base->caller) {
+        // The thread's outermost managed frame, still the same activation: what lies
+        // beyond it is the native start of the thread, which is not recorded.
+        ips[n++] = ret;
+        return n;
+      }
+      frame_at[n] = fp;
+      caller_at[n] = next;
       ips[n++] = ret;
     } else {
       long action;
@@ -139,6 +159,8 @@ int walk_from_first_managed(uintptr_t* ips, int max, const StackBounds& bounds, 
       ++prefix;
       if (action < 0) {
         managed = true;
+        frame_at[n] = fp;
+        caller_at[n] = next;
         ips[n++] = ret;
       } else if (action > 0) {
         // The caller of this frame runs without a frame pointer: its return address
@@ -146,15 +168,36 @@ int walk_from_first_managed(uintptr_t* ips, int max, const StackBounds& bounds, 
         uintptr_t slot = fp + 16 + static_cast<uintptr_t>(action) - 8;
         if (slot + 8 <= bounds.hi) {
           uintptr_t outer = *reinterpret_cast<const uintptr_t*>(slot);
-          if (outer != 0 && classify(outer) < 0) {
+          bool outer_managed = outer != 0 && (outer == memo->last_managed_outer || classify(outer) == -1);
+          if (outer_managed) {
+            memo->last_managed_outer = outer;
             managed = true;
+            first_was_frameless = true;
+            frame_at[n] = fp;
+            caller_at[n] = next;
             ips[n++] = outer;
           }
         }
       }
     }
-    if (next <= fp) break;
+    if (next <= fp) {
+      complete = true;
+      break;
+    }
     fp = next;
+  }
+  if (!complete || n == 0) return n;
+  // The whole chain was read: drop the native frames beyond the outermost managed one
+  // (the host and runtime start-up, the same for every allocation of the thread) and
+  // remember that frame, so later walks stop there.
+  int outermost = n - 1;
+  while (outermost > 0 && classify(ips[outermost]) != -1) --outermost;
+  n = outermost + 1;
+  if (outermost == 0 && first_was_frameless) {
+    // Its ip is a call site inside the allocating method, which varies: no base.
+    *base = ThreadBase{};
+  } else {
+    *base = ThreadBase{frame_at[outermost], ips[outermost], caller_at[outermost]};
   }
   return n;
 }

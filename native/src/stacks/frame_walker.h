@@ -29,12 +29,27 @@ struct PrefixMemo {
   int len = 0;
   uintptr_t ret[kMax];
   long action[kMax];  // -1 managed, 0 frame-pointer native, k > 0 frameless native
+  uintptr_t last_managed_outer = 0;  // the last call site read from a frameless stub
 };
 
+// The outermost managed frame of a thread (Main, a thread's start method): where the
+// frame record was, its return address and its caller's frame. Found by a complete walk.
+struct ThreadBase {
+  uintptr_t frame = 0;
+  uintptr_t ret = 0;
+  uintptr_t caller = 0;
+};
+
+constexpr int kMaxWalk = 256;
+
 // Fills ips (innermost first) with the return addresses from the first managed frame
-// outward, skipping the native frames between the caller and that frame (the runtime's
-// allocation machinery). Returns the number of frames written (0 if none is managed).
-int walk_from_first_managed(uintptr_t* ips, int max, const StackBounds& bounds, PrefixMemo* memo) __attribute__((noinline));
+// to the outermost managed one, skipping the native frames before the first (the
+// runtime's allocation machinery) and after the last (the host starting the thread);
+// native frames between managed ones are kept. Stops at the thread's remembered base
+// frame when it is still the same activation. Returns the number of frames written
+// (0 if none is managed).
+int walk_from_first_managed(uintptr_t* ips, int max, const StackBounds& bounds, PrefixMemo* memo, ThreadBase* base)
+    __attribute__((noinline));
 
 // Same walk without skipping: every frame from the caller outward (tests, native hooks).
 int walk_all(uintptr_t* ips, int max, const StackBounds& bounds) __attribute__((noinline));
