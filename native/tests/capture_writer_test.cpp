@@ -1,4 +1,6 @@
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -146,6 +148,40 @@ TEST(Recorder, starts_and_stops_a_hundred_times_with_exact_counts_each_time) {
     ASSERT_TRUE(c.ok) << c.error;
     ASSERT_EQ(c.tags[0x01], static_cast<size_t>(round + 1));
   }
+  unlink(path.c_str());
+}
+
+TEST(Recorder, a_full_disk_fails_the_stop_by_name_keeps_whole_chunks_and_never_blocks_hooks) {
+  std::string path = temp_path("full.memnb");
+  FakeSymbols symbols;
+  std::string error;
+  Recorder& rec = recorder();
+  // A file-size limit stands in for a full disk: writes past it fail with EFBIG.
+  struct sigaction ignore {}, previous {};
+  ignore.sa_handler = SIG_IGN;
+  sigaction(SIGXFSZ, &ignore, &previous);
+  rlimit old{};
+  getrlimit(RLIMIT_FSIZE, &old);
+  ASSERT_TRUE(rec.start(path.c_str(), RecorderOptions{}, &symbols, &error)) << error;
+  rlimit small = old;
+  small.rlim_cur = 64 * 1024;
+  setrlimit(RLIMIT_FSIZE, &small);
+  ThreadState* ts = rec.thread_state(nullptr);
+  // Distinct stacks and sizes so the data does not compress away.
+  for (uint64_t i = 0; i < 2000000; ++i) {
+    uintptr_t stack[3] = {0x1000 + (i % 5000) * 16, 0x2000, 0x3000};
+    rec.record_allocation(ts, 0x10000000 + i * 64 + (i * 7919 % 61), 0xC0 + i % 50, 24 + (i * 31 % 4000), stack, 3);
+  }
+  bool stopped = rec.stop(&error);
+  setrlimit(RLIMIT_FSIZE, &old);
+  sigaction(SIGXFSZ, &previous, nullptr);
+  EXPECT_FALSE(stopped);
+  EXPECT_NE(error.find(path), std::string::npos) << error;
+  EXPECT_NE(error.find("File too large"), std::string::npos) << error;
+  DecodedCapture c = decode_capture(path, /*allow_truncated_tail=*/true);
+  ASSERT_TRUE(c.ok) << c.error;
+  EXPECT_GT(c.tags[0x01], 0u);
+  EXPECT_LT(c.tags[0x01], 2000000u);
   unlink(path.c_str());
 }
 
