@@ -52,6 +52,7 @@ public static class Scenarios
             case "crash": Crash(); break;
             case "native-abort": NativeAbort(); break;
             case "exit-code": return 7;
+            case "environment-exit": EnvironmentExit(); break;
             default:
                 Console.Error.WriteLine($"unknown scenario {scenario}");
                 return 2;
@@ -178,6 +179,13 @@ public static class Scenarios
         for (int i = 0; i < 250; i++) keep.Add(new Marker { Id = i });
         Facts["markers"] = keep.Count;
         Facts["recording"] = Tracker.IsRecording;
+    }
+
+    static void EnvironmentExit()
+    {
+        var keep = new Marker[20];
+        for (int i = 0; i < keep.Length; i++) keep[i] = new Marker { Id = i };
+        Environment.Exit(5);
     }
 
     static void Crash()

@@ -42,6 +42,17 @@ public class ProcessHazardTests
     }
 
     [Fact]
+    public void Environment_exit_still_completes_the_capture()
+    {
+        string capture = TracedTarget.TempCapture("exit.memnb");
+        var run = TracedTarget.Start("environment-exit", environment: new Dictionary<string, string> { ["MEMNB_OUTPUT"] = capture });
+        Assert.Equal(5, run.ExitCode);
+        var stats = CaptureStats.Compute(capture);
+        Assert.True(stats.Complete);
+        Assert.Equal(20, stats.ByType.Single(t => t.Type == "MemNotebook.TestTarget.Marker").Count);
+    }
+
+    [Fact]
     public void A_process_killed_by_fail_fast_leaves_a_readable_capture_without_end()
     {
         string capture = TracedTarget.TempCapture("failfast.memnb");
