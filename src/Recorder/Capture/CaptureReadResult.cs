@@ -60,4 +60,11 @@ public sealed class CaptureReaderOptions
     /// false that is a <see cref="CaptureFormatException"/>. A cut-short header is always an error.
     /// </summary>
     public bool AllowTruncated { get; init; } = true;
+
+    /// <summary>
+    /// Skips thread-stream chunks (ALLOC records) unread: the meta and GC streams only, for a first
+    /// pass that needs frees and the clock. A FREE's sequence number cannot be checked against the
+    /// allocations then; a full read does that.
+    /// </summary>
+    internal bool SkipAllocations { get; init; }
 }

@@ -155,6 +155,11 @@ public sealed class CaptureReader
             throw FailChunk($"chunk sizes disagree: stored size {storedSize}, raw size {rawSize}, codec 0 stores as is");
         chunkStream = StreamFor(streamId);
 
+        if (options.SkipAllocations && chunkStream.Id >= CaptureFormat.FirstThreadStream)
+        {
+            var skipProblem = SkipPayload((int)storedSize);
+            return skipProblem is null || Truncate(skipProblem);
+        }
         var payloadProblem = ReadPayload((int)storedSize);
         if (payloadProblem is not null)
             return Truncate(payloadProblem);
@@ -207,6 +212,19 @@ public sealed class CaptureReader
             if (got < want)
                 return $"truncated chunk: payload needs {size} bytes, {total} remain";
         }
+        return null;
+    }
+
+    /// <summary>Moves past a payload without reading it when the stream can seek; returns why it could not (cut short) or null.</summary>
+    private string? SkipPayload(int size)
+    {
+        if (!stream.CanSeek)
+            return ReadPayload(size);
+        var remain = Math.Max(0, stream.Length - stream.Position);
+        if (remain < size)
+            return $"truncated chunk: payload needs {size} bytes, {remain} remain";
+        stream.Seek(size, SeekOrigin.Current);
+        position += size;
         return null;
     }
 
@@ -428,7 +446,7 @@ public sealed class CaptureReader
                     throw Fail("value out of range: FREE sequence number overflows 63 bits");
                 sequence += step;
             }
-            if (sequence >= state.Allocations)
+            if (sequence >= state.Allocations && !options.SkipAllocations)
                 throw Fail($"FREE of a non-existent allocation: sequence {sequence} of thread stream {streamId}, which has {state.Allocations} allocations so far");
             state.Freed ??= new FreedSet();
             if (!state.Freed.TryMarkFreed(sequence))

@@ -1,0 +1,192 @@
+using System.Runtime.InteropServices;
+using Apache.Arrow;
+using MemNotebook.Recorder.Arrow;
+
+namespace MemNotebook.Recorder.Analysis;
+
+/// <summary>
+/// Typed views of the allocations, stacks, frames and types tables of a loaded capture, over the same
+/// Arrow buffers its DataFrames wrap, plus the lookups the views need (function per stack, rows per
+/// thread), built once on first use.
+/// </summary>
+public sealed class AllocationColumns
+{
+    private readonly RecordBatch allocations;
+    private readonly RecordBatch stacks;
+    private readonly RecordBatch frames;
+    private readonly RecordBatch types;
+    private readonly RecordBatch threads;
+    private string[]? ownFunctionByStack;
+    private int[][]? inclusiveByStack;
+    private List<string>? inclusiveNames;
+    private Dictionary<int, int[]>? rowsByStream;
+    private Dictionary<int, string>? typeNames;
+
+    internal AllocationColumns(RecordBatch allocations, RecordBatch stacks, RecordBatch frames, RecordBatch types, RecordBatch threads)
+    {
+        this.allocations = allocations;
+        this.stacks = stacks;
+        this.frames = frames;
+        this.types = types;
+        this.threads = threads;
+        Count = allocations.Length;
+    }
+
+    public int Count { get; }
+
+    public ReadOnlySpan<long> TimestampNs => Int64("timestamp_ns");
+    public ReadOnlySpan<int> ThreadStream => Int32("thread_stream");
+    public ReadOnlySpan<long> Size => Int64("size");
+    public ReadOnlySpan<int> TypeId => Int32("type_id");
+    public ReadOnlySpan<int> StackId => Int32("stack_id");
+
+    /// <summary>Free time in ns; −1 where the object was alive at the end (the column's null).</summary>
+    public ReadOnlySpan<long> FreedAtNs => Int64("freed_at_ns");
+
+    private ReadOnlySpan<long> Int64(string column) => Values<long>(allocations, column);
+    private ReadOnlySpan<int> Int32(string column) => Values<int>(allocations, column);
+
+    private static ReadOnlySpan<T> Values<T>(RecordBatch batch, string column) where T : struct
+    {
+        var data = batch.Column(column).Data;
+        return MemoryMarshal.Cast<byte, T>(data.Buffers[1].Span).Slice(data.Offset, data.Length);
+    }
+
+    public string TypeName(int typeId)
+    {
+        if (typeNames is null)
+        {
+            var ids = Values<int>(types, "type_id");
+            var names = (StringArray)types.Column("name");
+            var map = new Dictionary<int, string>();
+            for (var i = 0; i < ids.Length; i++)
+                map[ids[i]] = names.GetString(i) ?? "";
+            typeNames = map;
+        }
+        return typeNames.TryGetValue(typeId, out var name) ? name : $"[type {typeId}]";
+    }
+
+    /// <summary>The function an allocation with this stack is charged to (the stacks table's function column).</summary>
+    public string OwnFunction(int stackId)
+    {
+        if (ownFunctionByStack is null)
+        {
+            var ids = Values<int>(stacks, "stack_id");
+            var names = (StringArray)stacks.Column("function");
+            var byStack = new string[ids.Length + 1];
+            byStack[0] = FunctionAttribution.Unknown;
+            for (var i = 0; i < ids.Length; i++)
+                byStack[ids[i]] = names.GetString(i) ?? FunctionAttribution.Unknown;
+            ownFunctionByStack = byStack;
+        }
+        return (uint)stackId < (uint)ownFunctionByStack.Length ? ownFunctionByStack[stackId] : FunctionAttribution.Unknown;
+    }
+
+    /// <summary>
+    /// Indexes into <see cref="InclusiveNames"/> of every distinct named managed function on the stack
+    /// (allocation machinery left out), or of "[unknown]" when there is none.
+    /// </summary>
+    public int[] InclusiveFunctions(int stackId)
+    {
+        BuildInclusive();
+        return (uint)stackId < (uint)inclusiveByStack!.Length ? inclusiveByStack[stackId] : inclusiveByStack[0];
+    }
+
+    public IReadOnlyList<string> InclusiveNames
+    {
+        get
+        {
+            BuildInclusive();
+            return inclusiveNames!;
+        }
+    }
+
+    private void BuildInclusive()
+    {
+        if (inclusiveByStack is not null)
+            return;
+        var frameIps = Values<ulong>(frames, "ip");
+        var kinds = (StringArray)frames.Column("kind");
+        var functions = (StringArray)frames.Column("function");
+        var functionOfIp = new Dictionary<ulong, string>();
+        for (var i = 0; i < frameIps.Length; i++)
+        {
+            var name = functions.GetString(i) ?? "";
+            if (kinds.GetString(i) == "managed" && name.Length > 0 && !AllocationMachinery.IsMachinery(name))
+                functionOfIp[frameIps[i]] = name;
+        }
+        var ids = Values<int>(stacks, "stack_id");
+        var parents = Values<int>(stacks, "parent_id");
+        var ips = Values<ulong>(stacks, "ip");
+        var names = new List<string> { FunctionAttribution.Unknown };
+        var indexOfName = new Dictionary<string, int> { [FunctionAttribution.Unknown] = 0 };
+        var parentOf = new int[ids.Length + 1];
+        var ipOf = new ulong[ids.Length + 1];
+        for (var i = 0; i < ids.Length; i++)
+        {
+            parentOf[ids[i]] = parents[i];
+            ipOf[ids[i]] = ips[i];
+        }
+        var result = new int[ids.Length + 1][];
+        result[0] = [0];
+        var seen = new List<int>();
+        for (var id = 1; id <= ids.Length; id++)
+        {
+            seen.Clear();
+            var depth = 0;
+            for (var at = id; at > 0 && at <= ids.Length && depth <= Capture.CaptureFormat.MaxStackDepth; at = parentOf[at], depth++)
+            {
+                if (!functionOfIp.TryGetValue(ipOf[at], out var name))
+                    continue;
+                if (!indexOfName.TryGetValue(name, out var index))
+                {
+                    index = names.Count;
+                    names.Add(name);
+                    indexOfName.Add(name, index);
+                }
+                if (!seen.Contains(index))
+                    seen.Add(index);
+            }
+            result[id] = seen.Count == 0 ? [0] : seen.ToArray();
+        }
+        inclusiveNames = names;
+        inclusiveByStack = result;
+    }
+
+    /// <summary>The rows of each thread stream in allocation order: row k of a stream has sequence number k.</summary>
+    public IReadOnlyDictionary<int, int[]> RowsByStream
+    {
+        get
+        {
+            if (rowsByStream is not null)
+                return rowsByStream;
+            var streams = ThreadStream;
+            var counts = new Dictionary<int, int>();
+            foreach (var s in streams)
+                counts[s] = counts.GetValueOrDefault(s) + 1;
+            var map = counts.ToDictionary(kv => kv.Key, kv => new int[kv.Value]);
+            var filled = counts.Keys.ToDictionary(k => k, _ => 0);
+            for (var row = 0; row < streams.Length; row++)
+            {
+                var s = streams[row];
+                map[s][filled[s]++] = row;
+            }
+            return rowsByStream = map;
+        }
+    }
+
+    /// <summary>(stream, os thread id, name) of every thread in the threads table, by stream.</summary>
+    public IReadOnlyList<(int Stream, long OsThreadId, string? Name)> Threads
+    {
+        get
+        {
+            var streams = Values<int>(threads, "thread_stream");
+            var tids = Values<long>(threads, "os_thread_id");
+            var names = (StringArray)threads.Column("name");
+            var list = new List<(int, long, string?)>();
+            for (var i = 0; i < streams.Length; i++)
+                list.Add((streams[i], tids[i], names.IsNull(i) ? null : names.GetString(i)));
+            return list;
+        }
+    }
+}

@@ -1,0 +1,118 @@
+using System.Runtime.InteropServices;
+using Apache.Arrow;
+using Apache.Arrow.Ipc;
+using MemNotebook.Recorder.Capture;
+
+namespace MemNotebook.Recorder.Arrow;
+
+/// <summary>
+/// The second conversion pass: every ALLOC becomes a row of the allocations table, written as record
+/// batches of <see cref="ArrowLayout.BatchRows"/> rows from buffers reused for each batch, so memory
+/// is one batch (~5 MiB) plus the free runs of the first pass, whatever the capture's size.
+/// </summary>
+internal sealed class AllocationBatchWriter : CaptureVisitor
+{
+    private const string Allocator = "managed";
+
+    private readonly ArrowFileWriter writer;
+    private readonly FreeTimes.Lookup frees;
+    private readonly TickClock clock;
+    private readonly Dictionary<int, long> osThreadByStream;
+    private readonly byte[] ids = new byte[ArrowLayout.BatchRows * 8];
+    private readonly byte[] streams = new byte[ArrowLayout.BatchRows * 4];
+    private readonly byte[] osThreads = new byte[ArrowLayout.BatchRows * 8];
+    private readonly byte[] times = new byte[ArrowLayout.BatchRows * 8];
+    private readonly byte[] sizes = new byte[ArrowLayout.BatchRows * 8];
+    private readonly byte[] types = new byte[ArrowLayout.BatchRows * 4];
+    private readonly byte[] stacks = new byte[ArrowLayout.BatchRows * 4];
+    private readonly byte[] addresses = new byte[ArrowLayout.BatchRows * 8];
+    private readonly byte[] freedAt = new byte[ArrowLayout.BatchRows * 8];
+    private readonly byte[] freedValid = new byte[ArrowLayout.BatchRows / 8];
+    private readonly byte[] allocatorOffsets = new byte[(ArrowLayout.BatchRows + 1) * 4];
+    private readonly byte[] allocatorData = new byte[ArrowLayout.BatchRows * Allocator.Length];
+    private int rows;
+    private int nulls;
+    private long nextId;
+    private int lastStream = -1;
+    private long lastOsThread;
+
+    public AllocationBatchWriter(ArrowFileWriter writer, FreeTimes.Lookup frees, TickClock clock,
+        Dictionary<int, long> osThreadByStream)
+    {
+        this.writer = writer;
+        this.frees = frees;
+        this.clock = clock;
+        this.osThreadByStream = osThreadByStream;
+        // Every row's allocator is "managed" for now: the offsets and bytes are the same for every batch.
+        var offsets = MemoryMarshal.Cast<byte, int>(allocatorOffsets.AsSpan());
+        for (var i = 0; i < offsets.Length; i++)
+            offsets[i] = i * Allocator.Length;
+        for (var i = 0; i < ArrowLayout.BatchRows; i++)
+            System.Text.Encoding.ASCII.GetBytes(Allocator, allocatorData.AsSpan(i * Allocator.Length));
+    }
+
+    public long Rows => nextId;
+
+    public override void OnAllocation(in AllocationRecord a)
+    {
+        if (a.ThreadStream != lastStream)
+        {
+            lastStream = a.ThreadStream;
+            lastOsThread = osThreadByStream.GetValueOrDefault(a.ThreadStream);
+        }
+        var row = rows;
+        MemoryMarshal.Cast<byte, long>(ids.AsSpan())[row] = nextId++;
+        MemoryMarshal.Cast<byte, int>(streams.AsSpan())[row] = a.ThreadStream;
+        MemoryMarshal.Cast<byte, long>(osThreads.AsSpan())[row] = lastOsThread;
+        MemoryMarshal.Cast<byte, long>(times.AsSpan())[row] = clock.ToNanoseconds(a.Ticks);
+        MemoryMarshal.Cast<byte, long>(sizes.AsSpan())[row] = a.Size;
+        MemoryMarshal.Cast<byte, int>(types.AsSpan())[row] = a.TypeIndex;
+        MemoryMarshal.Cast<byte, int>(stacks.AsSpan())[row] = a.StackId;
+        MemoryMarshal.Cast<byte, ulong>(addresses.AsSpan())[row] = a.Address;
+        var freed = frees.FreedAtNs(a.ThreadStream, a.Sequence);
+        MemoryMarshal.Cast<byte, long>(freedAt.AsSpan())[row] = freed;
+        var bit = (byte)(1 << (row & 7));
+        if (freed == -1)
+        {
+            freedValid[row >> 3] &= (byte)~bit;
+            nulls++;
+        }
+        else
+        {
+            freedValid[row >> 3] |= bit;
+        }
+        if (++rows == ArrowLayout.BatchRows)
+            Flush();
+    }
+
+    /// <summary>Writes the rows gathered so far as one record batch.</summary>
+    public void Flush()
+    {
+        if (rows == 0)
+            return;
+        var n = rows;
+        var bitmapBytes = (n + 7) / 8;
+        IArrowArray[] columns =
+        [
+            new Int64Array(Buffer(ids, n * 8), ArrowBuffer.Empty, n, 0, 0),
+            new Int32Array(Buffer(streams, n * 4), ArrowBuffer.Empty, n, 0, 0),
+            new Int64Array(Buffer(osThreads, n * 8), ArrowBuffer.Empty, n, 0, 0),
+            new Int64Array(Buffer(times, n * 8), ArrowBuffer.Empty, n, 0, 0),
+            new StringArray(n, Buffer(allocatorOffsets, (n + 1) * 4), Buffer(allocatorData, n * Allocator.Length), ArrowBuffer.Empty),
+            new Int64Array(Buffer(sizes, n * 8), ArrowBuffer.Empty, n, 0, 0),
+            new Int32Array(Buffer(types, n * 4), ArrowBuffer.Empty, n, 0, 0),
+            new Int32Array(Buffer(stacks, n * 4), ArrowBuffer.Empty, n, 0, 0),
+            new UInt64Array(Buffer(addresses, n * 8), ArrowBuffer.Empty, n, 0, 0),
+            new Int64Array(Buffer(freedAt, n * 8), nulls == 0 ? ArrowBuffer.Empty : Buffer(freedValid, bitmapBytes), n, nulls, 0),
+        ];
+        // Bits past the last row of a partial batch must be zero in the validity bitmap.
+        if ((n & 7) != 0)
+            freedValid[n >> 3] &= (byte)((1 << (n & 7)) - 1);
+        using var batch = new RecordBatch(ArrowLayout.AllocationsSchema, columns, n);
+        writer.WriteRecordBatch(batch);
+        rows = 0;
+        nulls = 0;
+    }
+
+    private static ArrowBuffer Buffer(byte[] bytes, int length) => new(bytes.AsMemory(0, length));
+}

@@ -1,0 +1,185 @@
+using Apache.Arrow.Ipc;
+using MemNotebook.Recorder.Capture;
+
+namespace MemNotebook.Recorder.Arrow;
+
+/// <summary>What a conversion wrote.</summary>
+public sealed record ArrowConversion(string Folder, CaptureMetadata Metadata, long FreeRuns, bool FromCache);
+
+/// <summary>
+/// Converts a capture to Arrow IPC files (<see cref="ArrowLayout"/>) in two streaming passes: the first
+/// reads only the meta and GC streams (thread chunks are skipped unread) to learn the clock and when
+/// each object died, kept as runs (<see cref="FreeTimes"/>); the second decodes every allocation and
+/// writes it with its free time, one record batch at a time. Memory: one batch, the free runs, and
+/// the dictionaries (types, stacks, frames) — never a row per allocation.
+/// </summary>
+public static class ArrowConverter
+{
+    /// <summary>Writes the tables of <paramref name="capturePath"/> into <paramref name="folder"/> (created if needed).</summary>
+    public static ArrowConversion Convert(string capturePath, string folder, IProgress<double>? progress = null,
+        CaptureReaderOptions? options = null)
+    {
+        options ??= CaptureReaderOptions.Default;
+        Directory.CreateDirectory(folder);
+
+        var first = new FirstPass();
+        var firstRead = ReadPass(capturePath, first, new CaptureReaderOptions { AllowTruncated = options.AllowTruncated, SkipAllocations = true },
+            progress, 0);
+        if (firstRead.FirstClockTicks is null)
+        {
+            // No clock pair: the time origin is the earliest timestamp of any record, allocations included.
+            first = new FirstPass();
+            firstRead = ReadPass(capturePath, first, options, progress, 0);
+        }
+        var gcData = first.Build();
+        var lookup = first.Frees.Seal(firstRead.Clock);
+        var osThreads = firstRead.Tables.Threads.Values.ToDictionary(t => t.StreamId, t => (long)t.OsThreadId);
+
+        CaptureReadResult secondRead;
+        long rows;
+        using (var file = File.Create(ArrowLayout.TablePath(folder, ArrowLayout.Allocations)))
+        using (var writer = new ArrowFileWriter(file, ArrowLayout.AllocationsSchema))
+        {
+            var batches = new AllocationBatchWriter(writer, lookup, firstRead.Clock, osThreads);
+            secondRead = ReadPass(capturePath, batches, options, progress, 0.5);
+            batches.Flush();
+            writer.WriteEnd();
+            rows = batches.Rows;
+        }
+        SmallTables.WriteAll(folder, secondRead, gcData.Snapshots, gcData.GcEvents);
+        var metadata = CaptureMetadata.From(secondRead, rows, first.Frees.FreedCount);
+        metadata.Write(Path.Combine(folder, ArrowLayout.MetadataFile));
+        progress?.Report(1);
+        return new ArrowConversion(folder, metadata, first.Frees.RunCount, FromCache: false);
+    }
+
+    /// <summary>
+    /// The Arrow folder of a capture: <c>x.memnb.arrow/</c> beside it, reused when it is newer than the
+    /// capture and of this layout version, else (re)built. Where the capture's folder is not writable
+    /// the tables go to a folder under the temporary directory.
+    /// </summary>
+    public static ArrowConversion EnsureConverted(string capturePath, IProgress<double>? progress = null)
+    {
+        if (!File.Exists(capturePath))
+            throw new FileNotFoundException($"{capturePath}: no such capture", capturePath);
+        var folder = ArrowLayout.CacheFolder(capturePath);
+        if (IsFresh(folder, capturePath, out var cached))
+            return new ArrowConversion(folder, cached!, 0, FromCache: true);
+        try
+        {
+            return ConvertAtomically(capturePath, folder, progress);
+        }
+        catch (Exception ex) when (ex is UnauthorizedAccessException or IOException && !File.Exists(folder))
+        {
+            var fallback = Path.Combine(Path.GetTempPath(), "memnb-arrow",
+                System.Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(
+                    System.Text.Encoding.UTF8.GetBytes(Path.GetFullPath(capturePath))))[..16]);
+            if (IsFresh(fallback, capturePath, out cached))
+                return new ArrowConversion(fallback, cached!, 0, FromCache: true);
+            Directory.CreateDirectory(Path.GetDirectoryName(fallback)!);
+            return ConvertAtomically(capturePath, fallback, progress);
+        }
+    }
+
+    private static ArrowConversion ConvertAtomically(string capturePath, string folder, IProgress<double>? progress)
+    {
+        var staging = folder + ".tmp-" + Guid.NewGuid().ToString("N")[..8];
+        try
+        {
+            var conversion = Convert(capturePath, staging, progress);
+            if (Directory.Exists(folder))
+                Directory.Delete(folder, recursive: true);
+            Directory.Move(staging, folder);
+            return conversion with { Folder = folder };
+        }
+        finally
+        {
+            if (Directory.Exists(staging))
+                Directory.Delete(staging, recursive: true);
+        }
+    }
+
+    private static bool IsFresh(string folder, string capturePath, out CaptureMetadata? metadata)
+    {
+        metadata = null;
+        var metadataPath = Path.Combine(folder, ArrowLayout.MetadataFile);
+        if (!File.Exists(metadataPath) || ArrowLayout.TableNames.Any(t => !File.Exists(ArrowLayout.TablePath(folder, t))))
+            return false;
+        if (File.GetLastWriteTimeUtc(metadataPath) < File.GetLastWriteTimeUtc(capturePath))
+            return false;
+        try
+        {
+            metadata = CaptureMetadata.Read(metadataPath);
+        }
+        catch (InvalidDataException)
+        {
+            return false;
+        }
+        return metadata.ArrowLayoutVersion == ArrowLayout.Version;
+    }
+
+    private static CaptureReadResult ReadPass(string path, CaptureVisitor visitor, CaptureReaderOptions options,
+        IProgress<double>? progress, double start)
+    {
+        using var file = CaptureReader.OpenFile(path);
+        Stream stream = progress is null ? file : new ProgressStream(file, progress, start, 0.5);
+        return CaptureReader.Read(stream, path, visitor, options);
+    }
+
+    /// <summary>Frees, GC events and snapshots; allocations are skipped (or ignored when decoded).</summary>
+    private sealed class FirstPass : CaptureVisitor
+    {
+        private readonly CaptureDataBuilder gcs = new();
+        public FreeTimes Frees { get; } = new();
+
+        public CaptureData Build() => gcs.Build();
+        public override void OnFree(in FreeRecord free) => Frees.Add(free);
+        public override void OnSnapshot(in SnapshotRecord snapshot) => gcs.OnSnapshot(snapshot);
+        public override void OnSuspend(long ticks) => gcs.OnSuspend(ticks);
+        public override void OnResume(long ticks) => gcs.OnResume(ticks);
+        public override void OnGcStart(in GcStartRecord gc) => gcs.OnGcStart(gc);
+        public override void OnGcEnd(in GcEndRecord gc) => gcs.OnGcEnd(gc);
+        public override void OnFinished(CaptureReadResult result) => gcs.OnFinished(result);
+    }
+
+    /// <summary>Reports the read position of a file as a fraction of <c>[start, start + span]</c>, at most every 1%.</summary>
+    private sealed class ProgressStream(FileStream inner, IProgress<double> progress, double start, double span) : Stream
+    {
+        private readonly long length = Math.Max(1, inner.Length);
+        private long reportedAt = -1;
+
+        public override int Read(Span<byte> buffer)
+        {
+            var n = inner.Read(buffer);
+            Report();
+            return n;
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override long Seek(long offset, SeekOrigin origin)
+        {
+            var p = inner.Seek(offset, origin);
+            Report();
+            return p;
+        }
+
+        private void Report()
+        {
+            var step = inner.Position * 100 / length;
+            if (step == reportedAt)
+                return;
+            reportedAt = step;
+            progress.Report(start + span * Math.Min(1.0, (double)inner.Position / length));
+        }
+
+        public override bool CanRead => true;
+        public override bool CanSeek => true;
+        public override bool CanWrite => false;
+        public override long Length => inner.Length;
+        public override long Position { get => inner.Position; set => inner.Position = value; }
+        public override void Flush() { }
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+}

@@ -1,0 +1,124 @@
+using Apache.Arrow;
+using Apache.Arrow.Types;
+
+namespace MemNotebook.Recorder.Arrow;
+
+/// <summary>
+/// The Arrow tables of a converted capture (docs/capture-format.md, "Arrow tables"): one IPC file per
+/// table in a folder, plus capture.json with what is not a table (header, END, truncation, clock).
+/// </summary>
+public static class ArrowLayout
+{
+    /// <summary>Bumped when a table or column changes; a cached folder of another version is rebuilt.</summary>
+    public const int Version = 1;
+
+    public const string Allocations = "allocations";
+    public const string Stacks = "stacks";
+    public const string Frames = "frames";
+    public const string Types = "types";
+    public const string Threads = "threads";
+    public const string Timeline = "timeline";
+    public const string GcEvents = "gc_events";
+    public const string MetadataFile = "capture.json";
+    public const string FileExtension = ".arrow";
+
+    public static readonly string[] TableNames = [Allocations, Stacks, Frames, Types, Threads, Timeline, GcEvents];
+
+    /// <summary>Rows per record batch of the allocations table: the conversion holds one batch at a time.</summary>
+    public const int BatchRows = 64 * 1024;
+
+    public static string TablePath(string folder, string table) => Path.Combine(folder, table + FileExtension);
+
+    /// <summary>The cache folder of a capture: <c>x.memnb</c> → <c>x.memnb.arrow/</c>.</summary>
+    public static string CacheFolder(string capturePath) => Path.GetFullPath(capturePath) + ".arrow";
+
+    public static readonly Schema AllocationsSchema = new Schema.Builder()
+        .Field(F("id", Int64Type.Default))
+        .Field(F("thread_stream", Int32Type.Default))
+        .Field(F("os_thread_id", Int64Type.Default))
+        .Field(F("timestamp_ns", Int64Type.Default))
+        .Field(F("allocator", StringType.Default))
+        .Field(F("size", Int64Type.Default))
+        .Field(F("type_id", Int32Type.Default))
+        .Field(F("stack_id", Int32Type.Default))
+        .Field(F("address", UInt64Type.Default))
+        .Field(F("freed_at_ns", Int64Type.Default, nullable: true))
+        .Build();
+
+    public static readonly Schema StacksSchema = new Schema.Builder()
+        .Field(F("stack_id", Int32Type.Default))
+        .Field(F("parent_id", Int32Type.Default))
+        .Field(F("ip", UInt64Type.Default))
+        .Field(F("depth", Int32Type.Default))
+        .Field(F("function", StringType.Default))
+        .Build();
+
+    public static readonly Schema FramesSchema = new Schema.Builder()
+        .Field(F("ip", UInt64Type.Default))
+        .Field(F("kind", StringType.Default))
+        .Field(F("function", StringType.Default))
+        .Field(F("module", StringType.Default))
+        .Field(F("offset", UInt64Type.Default))
+        .Build();
+
+    public static readonly Schema TypesSchema = new Schema.Builder()
+        .Field(F("type_id", Int32Type.Default))
+        .Field(F("class_id", UInt64Type.Default))
+        .Field(F("name", StringType.Default))
+        .Field(F("is_array", BooleanType.Default))
+        .Build();
+
+    public static readonly Schema ThreadsSchema = new Schema.Builder()
+        .Field(F("thread_stream", Int32Type.Default))
+        .Field(F("os_thread_id", Int64Type.Default))
+        .Field(F("managed_thread_id", UInt64Type.Default))
+        .Field(F("name", StringType.Default, nullable: true))
+        .Build();
+
+    public static readonly Schema TimelineSchema = new Schema.Builder()
+        .Field(F("time_ns", Int64Type.Default))
+        .Field(F("rss_bytes", Int64Type.Default))
+        .Field(F("gen0_bytes", Int64Type.Default))
+        .Field(F("gen1_bytes", Int64Type.Default))
+        .Field(F("gen2_bytes", Int64Type.Default))
+        .Field(F("loh_bytes", Int64Type.Default))
+        .Field(F("poh_bytes", Int64Type.Default))
+        .Field(F("tracked_live_bytes", Int64Type.Default))
+        .Build();
+
+    public static readonly Schema GcEventsSchema = new Schema.Builder()
+        .Field(F("gc_index", Int64Type.Default))
+        .Field(F("start_ns", Int64Type.Default, nullable: true))
+        .Field(F("end_ns", Int64Type.Default, nullable: true))
+        .Field(F("generations", Int32Type.Default))
+        .Field(F("reason", Int32Type.Default))
+        .Field(F("pause_ns", Int64Type.Default, nullable: true))
+        .Field(F("live_bytes_at_start", Int64Type.Default))
+        .Field(F("gen0_bytes", Int64Type.Default))
+        .Field(F("gen1_bytes", Int64Type.Default))
+        .Field(F("gen2_bytes", Int64Type.Default))
+        .Field(F("loh_bytes", Int64Type.Default))
+        .Field(F("poh_bytes", Int64Type.Default))
+        .Build();
+
+    public static Schema SchemaOf(string table) => table switch
+    {
+        Allocations => AllocationsSchema,
+        Stacks => StacksSchema,
+        Frames => FramesSchema,
+        Types => TypesSchema,
+        Threads => ThreadsSchema,
+        Timeline => TimelineSchema,
+        GcEvents => GcEventsSchema,
+        _ => throw new ArgumentException($"no table named {table}", nameof(table)),
+    };
+
+    public static string KindName(Capture.FrameKind kind) => kind switch
+    {
+        Capture.FrameKind.Managed => "managed",
+        Capture.FrameKind.Native => "native",
+        _ => "unknown",
+    };
+
+    private static Field F(string name, IArrowType type, bool nullable = false) => new(name, type, nullable);
+}

@@ -1,0 +1,76 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using MemNotebook.Recorder.Capture;
+
+namespace MemNotebook.Recorder.Arrow;
+
+/// <summary>capture.json of an Arrow folder: what a converted capture knows besides its tables.</summary>
+public sealed record CaptureMetadata
+{
+    public int ArrowLayoutVersion { get; init; } = ArrowLayout.Version;
+    public required string Source { get; init; }
+    public required int FormatVersion { get; init; }
+    public required int ProcessId { get; init; }
+    public required long StartWallClockNs { get; init; }
+    public required bool Complete { get; init; }
+    public required bool Truncated { get; init; }
+    public long? TruncatedAtOffset { get; init; }
+    public string? TruncationReason { get; init; }
+
+    /// <summary>Nanoseconds from the first CLOCK to END (or to the last timestamp).</summary>
+    public required long DurationNs { get; init; }
+
+    /// <summary>True when times rest on an assumed tick rate (fewer than two clock pairs).</summary>
+    public required bool ClockEstimated { get; init; }
+
+    /// <summary>END's fields; null when the capture has no END.</summary>
+    public long? EndAllocations { get; init; }
+    public long? EndFrees { get; init; }
+    public long? EndLiveBytes { get; init; }
+    public long? EndDropped { get; init; }
+
+    public required long Allocations { get; init; }
+    public required long Frees { get; init; }
+
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+    };
+
+    public static CaptureMetadata From(CaptureReadResult read, long allocations, long frees) => new()
+    {
+        Source = read.Path,
+        FormatVersion = read.Header.FormatVersion,
+        ProcessId = read.Header.ProcessId,
+        StartWallClockNs = read.Header.StartWallClockNs,
+        Complete = read.Complete,
+        Truncated = read.Truncated,
+        TruncatedAtOffset = read.TruncatedAtOffset,
+        TruncationReason = read.TruncationReason,
+        DurationNs = read.DurationNs,
+        ClockEstimated = read.Clock.IsEstimated,
+        EndAllocations = read.End?.Allocations,
+        EndFrees = read.End?.Frees,
+        EndLiveBytes = read.End?.LiveBytes,
+        EndDropped = read.End?.Dropped,
+        Allocations = allocations,
+        Frees = frees,
+    };
+
+    public void Write(string path) => File.WriteAllText(path, JsonSerializer.Serialize(this, Json));
+
+    public static CaptureMetadata Read(string path)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<CaptureMetadata>(File.ReadAllText(path), Json)
+                ?? throw new InvalidDataException($"{path}: empty capture metadata");
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidDataException($"{path}: not the capture.json of a MemNotebook Arrow folder: {ex.Message}", ex);
+        }
+    }
+}

@@ -1,0 +1,100 @@
+using MemNotebook.Recorder.Capture;
+
+namespace MemNotebook.Recorder.Arrow;
+
+/// <summary>
+/// When each allocation died, kept compactly for the second conversion pass: per thread stream a
+/// list of runs (first sequence number, length, GC), because objects that die together were mostly
+/// allocated together. 16 bytes per run; the worst case (every other object survives) is 16 bytes
+/// per freed object. The free times themselves are one entry per GC.
+/// </summary>
+internal sealed class FreeTimes
+{
+    private readonly Dictionary<int, List<FreeRun>> runsByStream = new();
+    private readonly List<long> gcEndTicks = new();
+    private readonly Dictionary<long, int> epochByTicks = new();
+    private List<FreeRun>? lastRuns;
+    private int lastStream = -1;
+
+    public long RunCount { get; private set; }
+    public long FreedCount { get; private set; }
+
+    public void Add(in FreeRecord free)
+    {
+        if (!epochByTicks.TryGetValue(free.Ticks, out var epoch))
+        {
+            epoch = gcEndTicks.Count;
+            gcEndTicks.Add(free.Ticks);
+            epochByTicks.Add(free.Ticks, epoch);
+        }
+        if (free.ThreadStream != lastStream)
+        {
+            if (!runsByStream.TryGetValue(free.ThreadStream, out lastRuns))
+                runsByStream.Add(free.ThreadStream, lastRuns = new List<FreeRun>());
+            lastStream = free.ThreadStream;
+        }
+        FreedCount++;
+        var runs = lastRuns!;
+        if (runs.Count > 0)
+        {
+            var last = runs[^1];
+            if (last.Epoch == epoch && last.Start + last.Length == free.Sequence && last.Length < int.MaxValue)
+            {
+                runs[^1] = last with { Length = last.Length + 1 };
+                return;
+            }
+        }
+        runs.Add(new FreeRun(free.Sequence, 1, epoch));
+        RunCount++;
+    }
+
+    /// <summary>Sorts each stream's runs by sequence and converts the GC times with the capture's clock.</summary>
+    public Lookup Seal(TickClock clock)
+    {
+        var epochNs = gcEndTicks.Select(t => Math.Max(0, clock.ToNanoseconds(t))).ToArray();
+        var sorted = new Dictionary<int, FreeRun[]>();
+        foreach (var (stream, runs) in runsByStream)
+        {
+            var array = runs.ToArray();
+            Array.Sort(array, (a, b) => a.Start.CompareTo(b.Start));
+            sorted.Add(stream, array);
+        }
+        runsByStream.Clear();
+        return new Lookup(sorted, epochNs);
+    }
+
+    /// <param name="Epoch">Index of the GC (its end time) that freed the run.</param>
+    internal readonly record struct FreeRun(long Start, int Length, int Epoch);
+
+    /// <summary>Answers "when did (stream, sequence) die" for sequences asked in ascending order per stream.</summary>
+    internal sealed class Lookup(Dictionary<int, FreeRun[]> runs, long[] epochNs)
+    {
+        private readonly Dictionary<int, Cursor> cursors = new();
+        private Cursor? last;
+        private int lastStream = -1;
+
+        /// <summary>The free time in ns, or −1 for an object alive at the end.</summary>
+        public long FreedAtNs(int stream, long sequence)
+        {
+            if (stream != lastStream)
+            {
+                if (!cursors.TryGetValue(stream, out last))
+                    cursors.Add(stream, last = new Cursor(runs.GetValueOrDefault(stream) ?? []));
+                lastStream = stream;
+            }
+            var cursor = last!;
+            var list = cursor.Runs;
+            while (cursor.Index < list.Length && list[cursor.Index].Start + list[cursor.Index].Length <= sequence)
+                cursor.Index++;
+            if (cursor.Index < list.Length && list[cursor.Index].Start <= sequence)
+                return epochNs[list[cursor.Index].Epoch];
+            return -1;
+        }
+
+        private sealed class Cursor(FreeRun[] runs)
+        {
+            public readonly FreeRun[] Runs = runs;
+            public int Index;
+        }
+    }
+}

@@ -1,0 +1,192 @@
+using Apache.Arrow;
+using Apache.Arrow.Ipc;
+using MemNotebook.Recorder.Analysis;
+using MemNotebook.Recorder.Capture;
+
+namespace MemNotebook.Recorder.Arrow;
+
+/// <summary>
+/// The tables whose size follows distinct stacks, types, threads, snapshots and GCs, not allocations:
+/// built in memory at the end of the conversion, each written as one record batch.
+/// </summary>
+internal static class SmallTables
+{
+    public static void WriteAll(string folder, CaptureReadResult read, IReadOnlyList<MemorySnapshot> snapshots,
+        IReadOnlyList<GcEvent> gcEvents)
+    {
+        var tables = read.Tables;
+        Write(folder, ArrowLayout.Stacks, Stacks(tables));
+        Write(folder, ArrowLayout.Frames, Frames(tables));
+        Write(folder, ArrowLayout.Types, Types(tables));
+        Write(folder, ArrowLayout.Threads, Threads(tables));
+        Write(folder, ArrowLayout.Timeline, Timeline(snapshots));
+        Write(folder, ArrowLayout.GcEvents, GcEventsBatch(gcEvents));
+    }
+
+    public static void Write(string folder, string table, RecordBatch batch)
+    {
+        using var file = File.Create(ArrowLayout.TablePath(folder, table));
+        using var writer = new ArrowFileWriter(file, batch.Schema);
+        writer.WriteRecordBatch(batch);
+        writer.WriteEnd();
+    }
+
+    private static RecordBatch Stacks(CaptureTables tables)
+    {
+        var nodes = tables.StackNodes;
+        var attribution = new FunctionAttribution(tables);
+        var id = new Int32Array.Builder();
+        var parent = new Int32Array.Builder();
+        var ip = new UInt64Array.Builder();
+        var depth = new Int32Array.Builder();
+        var function = new StringArray.Builder();
+        var depths = StackDepths(nodes);
+        foreach (var node in nodes)
+        {
+            id.Append(node.Id);
+            parent.Append(node.ParentId);
+            ip.Append(node.Ip);
+            depth.Append(depths[node.Id]);
+            function.Append(attribution.FunctionOf(node.Id));
+        }
+        return Batch(ArrowLayout.StacksSchema, nodes.Count, id.Build(), parent.Build(), ip.Build(), depth.Build(), function.Build());
+    }
+
+    /// <summary>Frames from each node to the root, by id; a chain that never ends (unused, unvalidated) stops at the depth limit.</summary>
+    private static int[] StackDepths(IReadOnlyList<StackNodeRecord> nodes)
+    {
+        var depths = new int[nodes.Count + 1];
+        var chain = new List<int>();
+        for (var start = 1; start <= nodes.Count; start++)
+        {
+            chain.Clear();
+            var id = start;
+            while (id != 0 && id <= nodes.Count && depths[id] == 0 && chain.Count <= CaptureFormat.MaxStackDepth)
+            {
+                chain.Add(id);
+                id = nodes[id - 1].ParentId;
+            }
+            var depth = id != 0 && id <= nodes.Count ? depths[id] : 0;
+            for (var i = chain.Count - 1; i >= 0; i--)
+                depths[chain[i]] = ++depth;
+        }
+        return depths;
+    }
+
+    /// <summary>Every ip of a stack node or a FRAME record, by ip; an ip without FRAME is an unknown frame.</summary>
+    private static RecordBatch Frames(CaptureTables tables)
+    {
+        var ips = new SortedSet<ulong>(tables.Frames.Keys);
+        foreach (var node in tables.StackNodes)
+            ips.Add(node.Ip);
+        var ip = new UInt64Array.Builder();
+        var kind = new StringArray.Builder();
+        var function = new StringArray.Builder();
+        var module = new StringArray.Builder();
+        var offset = new UInt64Array.Builder();
+        foreach (var address in ips)
+        {
+            var frame = tables.Frame(address);
+            ip.Append(address);
+            kind.Append(ArrowLayout.KindName(frame.Kind));
+            function.Append(frame.Function);
+            module.Append(frame.Module);
+            offset.Append(frame.Offset);
+        }
+        return Batch(ArrowLayout.FramesSchema, ips.Count, ip.Build(), kind.Build(), function.Build(), module.Build(), offset.Build());
+    }
+
+    private static RecordBatch Types(CaptureTables tables)
+    {
+        var types = tables.Types.Values.OrderBy(t => t.Index).ToArray();
+        var id = new Int32Array.Builder();
+        var classId = new UInt64Array.Builder();
+        var name = new StringArray.Builder();
+        var isArray = new BooleanArray.Builder();
+        foreach (var t in types)
+        {
+            id.Append(t.Index);
+            classId.Append(t.ClassId);
+            name.Append(t.Name);
+            isArray.Append(t.IsArray);
+        }
+        return Batch(ArrowLayout.TypesSchema, types.Length, id.Build(), classId.Build(), name.Build(), isArray.Build());
+    }
+
+    private static RecordBatch Threads(CaptureTables tables)
+    {
+        var threads = tables.Threads.Values.OrderBy(t => t.StreamId).ToArray();
+        var stream = new Int32Array.Builder();
+        var osTid = new Int64Array.Builder();
+        var managed = new UInt64Array.Builder();
+        var name = new StringArray.Builder();
+        foreach (var t in threads)
+        {
+            stream.Append(t.StreamId);
+            osTid.Append((long)t.OsThreadId);
+            managed.Append(t.ManagedThreadId);
+            if (tables.ThreadName(t.OsThreadId) is string n)
+                name.Append(n);
+            else
+                name.AppendNull();
+        }
+        return Batch(ArrowLayout.ThreadsSchema, threads.Length, stream.Build(), osTid.Build(), managed.Build(), name.Build());
+    }
+
+    private static RecordBatch Timeline(IReadOnlyList<MemorySnapshot> snapshots)
+    {
+        var columns = Enumerable.Range(0, 8).Select(_ => new Int64Array.Builder()).ToArray();
+        foreach (var s in snapshots)
+        {
+            columns[0].Append(s.TimeNs);
+            columns[1].Append(s.RssBytes);
+            columns[2].Append(s.Gen0Bytes);
+            columns[3].Append(s.Gen1Bytes);
+            columns[4].Append(s.Gen2Bytes);
+            columns[5].Append(s.LohBytes);
+            columns[6].Append(s.PohBytes);
+            columns[7].Append(s.TrackedLiveBytes);
+        }
+        return Batch(ArrowLayout.TimelineSchema, snapshots.Count, columns.Select(c => (IArrowArray)c.Build()).ToArray());
+    }
+
+    private static RecordBatch GcEventsBatch(IReadOnlyList<GcEvent> gcs)
+    {
+        var index = new Int64Array.Builder();
+        var start = new Int64Array.Builder();
+        var end = new Int64Array.Builder();
+        var generations = new Int32Array.Builder();
+        var reason = new Int32Array.Builder();
+        var pause = new Int64Array.Builder();
+        var live = new Int64Array.Builder();
+        var heap = Enumerable.Range(0, 5).Select(_ => new Int64Array.Builder()).ToArray();
+        foreach (var gc in gcs)
+        {
+            index.Append(gc.GcIndex);
+            Append(start, gc.StartNs);
+            Append(end, gc.EndNs);
+            generations.Append(gc.Generations);
+            reason.Append(gc.Reason);
+            Append(pause, gc.PauseNs);
+            live.Append(gc.LiveBytesAtStart);
+            heap[0].Append(gc.Gen0Bytes);
+            heap[1].Append(gc.Gen1Bytes);
+            heap[2].Append(gc.Gen2Bytes);
+            heap[3].Append(gc.LohBytes);
+            heap[4].Append(gc.PohBytes);
+        }
+        IArrowArray[] columns = [index.Build(), start.Build(), end.Build(), generations.Build(), reason.Build(), pause.Build(), live.Build(),
+            .. heap.Select(h => (IArrowArray)h.Build())];
+        return Batch(ArrowLayout.GcEventsSchema, gcs.Count, columns);
+    }
+
+    private static void Append(Int64Array.Builder builder, long? value)
+    {
+        if (value is long v)
+            builder.Append(v);
+        else
+            builder.AppendNull();
+    }
+
+    private static RecordBatch Batch(Schema schema, int length, params IArrowArray[] columns) => new(schema, columns, length);
+}
