@@ -44,6 +44,7 @@ public static class Scenarios
             case "compact": Compact(capture!); break;
             case "threads": Threads(capture!); break;
             case "region": Region(capture!); break;
+            case "sizes": Sizes(capture!); break;
             case "stack": Stack(capture!); break;
             case "status": Facts["available"] = Tracker.IsAvailable; break;
             case "spawn-child": SpawnChild(); break;
@@ -76,6 +77,42 @@ public static class Scenarios
         tracker.Stop();
         Facts["allocated_bytes"] = allocated;
         Facts["alive_after_first_gc"] = alive;
+    }
+
+    // Many more objects than the tracer compares with the runtime's own size, of every
+    // shape: arrays of several element sizes and lengths, strings, plain objects.
+    static void Sizes(string capture)
+    {
+        var keep = new object[20_000];
+        // Warm up first: the first calls resolve lazily and may create frozen string
+        // literals, which the runtime's byte count leaves out.
+        FillShapes(new object[100]);
+        var tracker = Tracker.Start(capture, Exact);
+        long allocated = FillShapes(keep);
+        tracker.Stop();
+        Facts["allocated_bytes"] = allocated;
+        Facts["reads_sizes_directly"] = Tracker.ReadsSizesDirectly;
+        // new string('x', 0) is string.Empty: no allocation.
+        Facts["objects"] = keep.Count(o => !ReferenceEquals(o, string.Empty));
+        GC.KeepAlive(keep);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static long FillShapes(object[] keep)
+    {
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < keep.Length; i++)
+        {
+            keep[i] = (i % 5) switch
+            {
+                0 => new byte[i % 977],
+                1 => new long[i % 131],
+                2 => new string('x', i % 313),
+                3 => new Marker { Id = i },
+                _ => new Survivor[i % 17],
+            };
+        }
+        return GC.GetAllocatedBytesForCurrentThread() - before;
     }
 
     // Separate methods, so no stack slot of the caller keeps an array reachable.

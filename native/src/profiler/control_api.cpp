@@ -24,6 +24,7 @@ int fail(int code, const std::string& message) {
 enum MemnbStatus : int {
   kStatusProfilerLoaded = 1,  // Initialize ran: managed allocations can be recorded
   kStatusRecording = 2,
+  kStatusSizeShortcut = 4,  // object sizes are read from method tables (checked against the runtime)
 };
 
 extern "C" {
@@ -62,6 +63,7 @@ __attribute__((visibility("default"))) int memnb_status(void) {
   int status = 0;
   if (profiler_info()) status |= kStatusProfilerLoaded;
   if (recorder().recording()) status |= kStatusRecording;
+  if (size_shortcut_enabled()) status |= kStatusSizeShortcut;
   return status;
 }
 

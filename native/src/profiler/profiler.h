@@ -15,6 +15,9 @@ void* profiler_instance();
 // plain library (then recording managed allocations is impossible).
 ICorProfilerInfo5* profiler_info();
 
+// False once a size read from a method table disagreed with the runtime's.
+bool size_shortcut_enabled();
+
 // Switches the mutable event-mask bits for recording on or off.
 bool set_allocation_events(bool on);
 

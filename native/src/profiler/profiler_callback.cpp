@@ -163,6 +163,50 @@ uint64_t current_managed_thread() {
   return id;
 }
 
+// Object size from the object's MethodTable, as the runtime lays it out: the first
+// 32-bit word holds the flags (bit 31: has a component size, in the low 16 bits), the
+// second the base size; arrays and strings keep their length right after the
+// MethodTable pointer. Asking the runtime (GetObjectSize2) costs more than the rest of
+// the hook, so this reads it directly -- but only after the runtime's answer agreed for
+// the type (first allocation of every type, and every allocation while fewer than
+// kSizeChecks have been compared). One disagreement turns the shortcut off for good.
+constexpr uint32_t kHasComponentSize = 0x80000000u;
+constexpr int kSizeChecks = 4096;
+std::atomic<bool> g_size_shortcut{true};
+std::atomic<int> g_size_checks_left{kSizeChecks};
+
+inline uint64_t size_from_method_table(ObjectID object) {
+  uintptr_t mt = *reinterpret_cast<const uintptr_t*>(object);
+  uint32_t flags = *reinterpret_cast<const uint32_t*>(mt);
+  uint64_t size = *reinterpret_cast<const uint32_t*>(mt + 4);
+  if (flags & kHasComponentSize)
+    size += static_cast<uint64_t>(flags & 0xFFFFu) * *reinterpret_cast<const uint32_t*>(object + sizeof(uintptr_t));
+  return size;
+}
+
+// The bytes an object takes in the GC heap: its size rounded up to the heap's 8-byte
+// alignment (what GC.GetAllocatedBytesForCurrentThread counts; strings and byte arrays
+// have sizes that are not multiples of 8).
+inline uint64_t heap_size(uint64_t size) { return (size + 7) & ~uint64_t{7}; }
+
+uint64_t object_size(Recorder& rec, ObjectID object, int64_t type) {
+  SIZE_T runtime_size = 0;
+  if (!g_size_shortcut.load(std::memory_order_relaxed)) {
+    g_info->GetObjectSize2(object, &runtime_size);
+    return heap_size(runtime_size);
+  }
+  uint64_t size = size_from_method_table(object);
+  if (rec.size_checked(type) && g_size_checks_left.load(std::memory_order_relaxed) <= 0) return heap_size(size);
+  g_info->GetObjectSize2(object, &runtime_size);
+  if (runtime_size != size) {
+    g_size_shortcut.store(false, std::memory_order_relaxed);
+    return heap_size(runtime_size);
+  }
+  rec.mark_size_checked(type);
+  g_size_checks_left.fetch_sub(1, std::memory_order_relaxed);
+  return heap_size(size);
+}
+
 HRESULT object_allocated(void*, ObjectID object, ClassID cls) {
   Recorder& rec = recorder();
   if (!rec.recording()) return S_OK;
@@ -171,11 +215,11 @@ HRESULT object_allocated(void*, ObjectID object, ClassID cls) {
   ts->in_hook.store(1, std::memory_order_relaxed);
   std::atomic_signal_fence(std::memory_order_seq_cst);
   if (rec.recording()) {
-    SIZE_T size = 0;
-    g_info->GetObjectSize2(object, &size);
+    int64_t type = rec.intern_type(ts, cls);
+    uint64_t size = object_size(rec, object, type);
     uintptr_t ips[kMaxFrames];
     int depth = walk_from_first_managed(ips, kMaxFrames, ts->bounds, &ts->prefix, &ts->base);
-    rec.record_allocation(ts, object, cls, size, ips, depth);
+    rec.record_typed_allocation(ts, object, type, size, ips, depth);
   }
   ts->in_hook.store(0, std::memory_order_release);
   return S_OK;
@@ -268,6 +312,8 @@ struct VtableInit {
 void* profiler_instance() { return &g_profiler; }
 ICorProfilerInfo5* profiler_info() { return g_info; }
 SymbolSource* runtime_names() { return g_names; }
+
+bool size_shortcut_enabled() { return g_size_shortcut.load(std::memory_order_relaxed); }
 
 bool set_allocation_events(bool on) {
   if (!g_info) return false;

@@ -215,14 +215,23 @@ uint32_t Recorder::intern_stack(ThreadState* ts, const uintptr_t* ips, int depth
   return parent;
 }
 
-void Recorder::record_allocation(ThreadState* ts, uint64_t address, uint64_t class_id, uint64_t size, const uintptr_t* ips,
-                                 int depth) {
+int64_t Recorder::intern_type(ThreadState* ts, uint64_t class_id) {
   int64_t type = ts->last_type;
   if (class_id != ts->last_class_id || type < 0) {
     type = types_.intern(class_id);
     ts->last_class_id = class_id;
     ts->last_type = type;
   }
+  return type;
+}
+
+void Recorder::record_allocation(ThreadState* ts, uint64_t address, uint64_t class_id, uint64_t size, const uintptr_t* ips,
+                                 int depth) {
+  record_typed_allocation(ts, address, intern_type(ts, class_id), size, ips, depth);
+}
+
+void Recorder::record_typed_allocation(ThreadState* ts, uint64_t address, int64_t type, uint64_t size, const uintptr_t* ips,
+                                       int depth) {
   if (type < 0) {
     dropped_.fetch_add(1, std::memory_order_relaxed);
     return;

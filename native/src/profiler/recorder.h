@@ -61,6 +61,12 @@ class Recorder {
   // managed_id is called only when the thread gets its state (first allocation).
   ThreadState* thread_state(uint64_t (*managed_id)());
   void record_allocation(ThreadState* ts, uint64_t address, uint64_t class_id, uint64_t size, const uintptr_t* ips, int depth);
+  // The same in two steps: the type index first (-1 when the type table is full).
+  int64_t intern_type(ThreadState* ts, uint64_t class_id);
+  void record_typed_allocation(ThreadState* ts, uint64_t address, int64_t type, uint64_t size, const uintptr_t* ips, int depth);
+  // Whether the object-size shortcut was checked against the runtime for this type.
+  bool size_checked(int64_t type) const { return types_.size_checked(type); }
+  void mark_size_checked(int64_t type) { types_.mark_size_checked(type); }
 
   // GC callbacks (one GC at a time, managed threads suspended).
   void gc_started(uint32_t condemned, uint8_t reason, std::vector<GenerationRange> ranges);

@@ -40,6 +40,7 @@ class StackTable {
 
 struct TypeEntry {
   std::atomic<uint64_t> class_id;  // 0 until published
+  std::atomic<uint8_t> size_checked;
 };
 
 class TypeTable {
@@ -52,6 +53,12 @@ class TypeTable {
 
   uint32_t count() const { return next_index_.load(std::memory_order_acquire); }
   uint64_t class_id(uint32_t index) const { return types_[index].class_id.load(std::memory_order_acquire); }
+  bool size_checked(int64_t index) const {
+    return index >= 0 && types_[index].size_checked.load(std::memory_order_relaxed) != 0;
+  }
+  void mark_size_checked(int64_t index) {
+    if (index >= 0) types_[index].size_checked.store(1, std::memory_order_relaxed);
+  }
 
  private:
   struct Slot {

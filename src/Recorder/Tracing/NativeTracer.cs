@@ -20,6 +20,7 @@ internal static unsafe class NativeTracer
         None = 0,
         ProfilerLoaded = 1,
         Recording = 2,
+        SizeShortcut = 4,
     }
 
     private static readonly Lazy<Exports> s_exports = new(Bind, LazyThreadSafetyMode.ExecutionAndPublication);

@@ -60,6 +60,12 @@ public sealed class Tracker : IDisposable
         }
     }
 
+    /// <summary>
+    /// True while the tracer reads object sizes from the runtime's type layout (it checks
+    /// them against the runtime first, and falls back for good on any difference).
+    /// </summary>
+    public static bool ReadsSizesDirectly => IsAvailable && (NativeTracer.GetStatus() & NativeTracer.Status.SizeShortcut) != 0;
+
     public static Tracker Start(string path, TrackerOptions? options = null)
     {
         options ??= new TrackerOptions();

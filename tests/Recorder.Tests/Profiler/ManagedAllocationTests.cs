@@ -45,6 +45,28 @@ public class ManagedAllocationTests
     }
 
     [Fact]
+    public void Sizes_of_twenty_thousand_objects_of_every_shape_add_up_to_the_runtimes_count()
+    {
+        string capture = TracedTarget.TempCapture("sizes.memnb");
+        var run = TracedTarget.Start("sizes", capture);
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        // Past the checks against the runtime, sizes come from the type layout: still exact.
+        Assert.True(run.Facts.GetProperty("reads_sizes_directly").GetBoolean());
+        var data = CaptureData.Load(capture);
+        var sizes = data.Allocations.Size.Span;
+        long recorded = 0;
+        int count = 0;
+        for (int r = 0; r < data.Allocations.Count; r++)
+        {
+            if (!data.StackFrames(data.Allocations.StackId.Span[r]).Any(f => f.Function == "MemNotebook.TestTarget.Scenarios.FillShapes")) continue;
+            recorded += sizes[r];
+            count++;
+        }
+        Assert.Equal(run.Facts.GetProperty("allocated_bytes").GetInt64(), recorded);
+        Assert.Equal(run.Facts.GetProperty("objects").GetInt32(), count);
+    }
+
+    [Fact]
     public void Survivors_of_compacting_gcs_stay_tracked_and_die_when_later_dropped()
     {
         string capture = TracedTarget.TempCapture("compact.memnb");
