@@ -45,6 +45,7 @@ public static class Scenarios
             case "threads": Threads(capture!); break;
             case "region": Region(capture!); break;
             case "sizes": Sizes(capture!); break;
+            case "timeline": Timeline(capture!); break;
             case "stack": Stack(capture!); break;
             case "status": Facts["available"] = Tracker.IsAvailable; break;
             case "spawn-child": SpawnChild(); break;
@@ -77,6 +78,22 @@ public static class Scenarios
         tracker.Stop();
         Facts["allocated_bytes"] = allocated;
         Facts["alive_after_first_gc"] = alive;
+    }
+
+    // 30 MiB kept over ~300 ms: the memory snapshots (every 10 ms) follow it.
+    static void Timeline(string capture)
+    {
+        var keep = new List<byte[]>();
+        var tracker = Tracker.Start(capture, Exact);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        for (int i = 0; i < 30; i++)
+        {
+            keep.Add(new byte[1 << 20]);
+            Thread.Sleep(10);
+        }
+        Facts["elapsed_ms"] = clock.ElapsedMilliseconds;
+        tracker.Stop();
+        GC.KeepAlive(keep);
     }
 
     // Many more objects than the tracer compares with the runtime's own size, of every

@@ -40,6 +40,17 @@ public class ManagedAllocationTests
 
         // Two induced GCs: none freed by the first (rooted), all by the second (dropped).
         Assert.Equal(2, data.GcEvents.Count);
+        Assert.All(data.GcEvents, gc =>
+        {
+            Assert.True(gc.IsInduced);
+            Assert.Equal(0b11111, gc.Generations);  // gen0, gen1, gen2, LOH, POH
+            Assert.True(gc.PauseNs > 0 && gc.PauseNs < gc.EndNs, $"pause {gc.PauseNs}");
+        });
+        // Both GCs started with the 1,000 arrays alive (freed only in the second): the peak.
+        long arrays = 1000 * 4120L;
+        Assert.InRange(data.GcEvents[0].LiveBytesAtStart, arrays, arrays + 4096);
+        Assert.InRange(data.GcEvents[1].LiveBytesAtStart, arrays, arrays + 4096);
+        Assert.InRange(CaptureStats.Compute(capture).PeakBytes, arrays, arrays + 4096);
         long secondGcEnd = data.GcEvents[1].EndNs!.Value;
         Assert.All(rows, r => Assert.Equal(secondGcEnd, data.Allocations.FreeTimeNs.Span[r]));
     }
@@ -89,6 +100,26 @@ public class ManagedAllocationTests
         var survivor = stats.ByType.Single(t => t.Type == "MemNotebook.TestTarget.Survivor");
         Assert.Equal(2500, survivor.LeakedCount);
         Assert.Equal(2500 * 40, survivor.LeakedBytes);
+    }
+
+    [Fact]
+    public void Memory_snapshots_every_ten_milliseconds_follow_the_live_bytes()
+    {
+        string capture = TracedTarget.TempCapture("timeline.memnb");
+        var run = TracedTarget.Start("timeline", capture);
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        long elapsedMs = run.Facts.GetProperty("elapsed_ms").GetInt64();
+        var data = CaptureData.Load(capture);
+        var snapshots = data.Snapshots;
+        // One every 10 ms (the writer may be a little late, never early).
+        Assert.InRange(snapshots.Count, (int)(elapsedMs / 10) / 2, (int)(elapsedMs / 10) + 3);
+        Assert.All(snapshots.Zip(snapshots.Skip(1)), pair => Assert.True(pair.Second.TimeNs > pair.First.TimeNs));
+        Assert.All(snapshots.Zip(snapshots.Skip(1)), pair => Assert.True(pair.Second.TrackedLiveBytes >= pair.First.TrackedLiveBytes));
+        var last = snapshots[^1];
+        Assert.True(last.TrackedLiveBytes >= 30L * ((1 << 20) + 24), $"tracked {last.TrackedLiveBytes}");
+        // Fresh GC memory is not resident until touched, so RSS is no upper bound of it;
+        // a running .NET process is always well above 10 MiB.
+        Assert.All(snapshots, s => Assert.True(s.RssBytes > 10 << 20, $"rss {s.RssBytes}"));
     }
 
     [Fact]
