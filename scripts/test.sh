@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh || exit 1
 
 log=$(mktemp -d)
+if ! (cd tests/interop-js && npm ci --no-audit --no-fund --loglevel=error) >"$log/npm.txt" 2>&1; then
+  cat "$log/npm.txt"; echo "npm ci in tests/interop-js failed"; exit 1
+fi
 if ! dotnet build MemNotebook.sln -c Release -nologo -v q >"$log/build.txt" 2>&1; then
   cat "$log/build.txt"; echo "build failed"; exit 1
 fi

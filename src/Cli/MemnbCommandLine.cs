@@ -11,6 +11,7 @@ public static class MemnbCommandLine
         {
             StatsCommand.Create(output, error),
             RunCommand.Create(output, error),
+            TransformCommand.Create(output, error),
         };
         var parse = root.Parse(args);
         return parse.Invoke(new InvocationConfiguration { Output = output, Error = error });

@@ -175,6 +175,48 @@ public sealed class AllocationColumns
         }
     }
 
+    /// <summary>Parent of each stack id (index = id; 0 is the root).</summary>
+    public int[] StackParents()
+    {
+        var ids = Values<int>(stacks, "stack_id");
+        var parents = Values<int>(stacks, "parent_id");
+        var result = new int[ids.Length + 1];
+        for (var i = 0; i < ids.Length; i++)
+            result[ids[i]] = parents[i];
+        return result;
+    }
+
+    /// <summary>The ip of each stack id (index = id).</summary>
+    public ulong[] StackIps()
+    {
+        var ids = Values<int>(stacks, "stack_id");
+        var ips = Values<ulong>(stacks, "ip");
+        var result = new ulong[ids.Length + 1];
+        for (var i = 0; i < ids.Length; i++)
+            result[ids[i]] = ips[i];
+        return result;
+    }
+
+    /// <summary>A display name per ip: the function, else module+0xoffset; ips without a name are left out.</summary>
+    public Dictionary<ulong, string> FrameNames()
+    {
+        var ips = Values<ulong>(frames, "ip");
+        var functions = (StringArray)frames.Column("function");
+        var modules = (StringArray)frames.Column("module");
+        var offsets = Values<ulong>(frames, "offset");
+        var names = new Dictionary<ulong, string>();
+        for (var i = 0; i < ips.Length; i++)
+        {
+            var function = functions.GetString(i) ?? "";
+            var module = modules.GetString(i) ?? "";
+            if (function.Length > 0)
+                names[ips[i]] = function;
+            else if (module.Length > 0)
+                names[ips[i]] = $"{Path.GetFileName(module)}+0x{offsets[i]:x}";
+        }
+        return names;
+    }
+
     /// <summary>(stream, os thread id, name) of every thread in the threads table, by stream.</summary>
     public IReadOnlyList<(int Stream, long OsThreadId, string? Name)> Threads
     {

@@ -311,6 +311,15 @@ public sealed class AllocationView
         sum = new Totals(sum.Count + t.Count, sum.Bytes + t.Bytes);
     }
 
+    /// <summary>Count and bytes per stack id.</summary>
+    internal Dictionary<int, Totals> ByStack()
+    {
+        var totals = new Dictionary<int, Totals>();
+        foreach (var ((stack, _), t) in ByStackAndType())
+            Add(totals, stack, t);
+        return totals;
+    }
+
     /// <summary>Count and bytes per (stack id, type id): the one pass over rows every ranking starts from.</summary>
     private Dictionary<(int Stack, int Type), Totals> ByStackAndType()
     {

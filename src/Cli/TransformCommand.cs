@@ -1,0 +1,93 @@
+using System.CommandLine;
+using MemNotebook.Recorder.Arrow;
+using MemNotebook.Recorder.Capture;
+using MemNotebook.Recorder.Exports;
+
+namespace MemNotebook.Cli;
+
+/// <summary><c>memnb transform arrow|csv FILE -o DIR</c>, <c>memnb transform speedscope FILE -o OUT.json</c></summary>
+internal static class TransformCommand
+{
+    public static Command Create(TextWriter output, TextWriter error) => new("transform", "Convert a capture to other formats")
+    {
+        Format("arrow", "Arrow IPC files, one per table (allocations, stacks, frames, types, threads, timeline, gc_events)", "DIR",
+            (capture, target) =>
+            {
+                var conversion = ArrowConverter.Convert(capture, target, Progress(error));
+                return $"{conversion.Metadata.Allocations} allocations";
+            }, error),
+        Format("csv", "CSV files, one per table", "DIR",
+            (capture, target) =>
+            {
+                var folder = ArrowConverter.EnsureConverted(capture, Progress(error)).Folder;
+                return $"{CsvExport.WriteAll(folder, target).Count} tables";
+            }, error),
+        Format("speedscope", "speedscope JSON: allocated, peak and leaked bytes by stack", "OUT.json",
+            (capture, target) =>
+            {
+                var loaded = MemNotebook.Capture.Load(capture, Progress(error));
+                using var file = File.Create(target);
+                SpeedscopeExport.Write(loaded, file);
+                return $"{loaded.All.Count} allocations";
+            }, error),
+    };
+
+    private static Command Format(string name, string description, string targetName, Func<string, string, string> convert, TextWriter error)
+    {
+        var file = new Argument<string>("FILE") { Description = "The capture (.memnb)" };
+        var target = new Option<string>("--output", "-o") { Description = $"Where to write ({targetName})", Required = true };
+        var command = new Command(name, description) { file, target };
+        command.SetAction(parse => Execute(parse.GetValue(file)!, parse.GetValue(target)!, convert, error));
+        return command;
+    }
+
+    private static int Execute(string path, string target, Func<string, string, string> convert, TextWriter error)
+    {
+        if (!File.Exists(path))
+        {
+            error.WriteLine(Directory.Exists(path) ? $"memnb: {path} is a directory, not a capture" : $"memnb: {path}: no such file");
+            return (int)ExitCode.IoError;
+        }
+        try
+        {
+            var what = convert(path, target);
+            error.WriteLine($"memnb: wrote {target} ({what})");
+            return (int)ExitCode.Ok;
+        }
+        catch (CaptureFormatException ex)
+        {
+            error.WriteLine($"memnb: {ex.Message}");
+            return (int)ExitCode.BadCapture;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            error.WriteLine($"memnb: cannot write {target}: {ex.Message}");
+            return (int)ExitCode.IoError;
+        }
+    }
+
+    /// <summary>Percent steps on stderr when it is a terminal; nothing otherwise.</summary>
+    private static IProgress<double>? Progress(TextWriter error)
+    {
+        if (!ReferenceEquals(error, Console.Error) || Console.IsErrorRedirected)
+            return null;
+        return new TerminalProgress(error);
+    }
+
+    /// <summary>Reports on the converting thread (Progress&lt;T&gt; would post to the thread pool and print late).</summary>
+    private sealed class TerminalProgress(TextWriter error) : IProgress<double>
+    {
+        private int last = -1;
+
+        public void Report(double value)
+        {
+            var percent = (int)(value * 100);
+            if (percent / 10 == last / 10)
+                return;
+            last = percent;
+            error.Write($"\rmemnb: converting {percent}%");
+            if (percent == 100)
+                error.WriteLine();
+        }
+    }
+}

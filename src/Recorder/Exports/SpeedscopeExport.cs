@@ -1,0 +1,95 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using MemNotebook.Recorder.Analysis;
+using MemNotebook.Recorder.Arrow;
+
+namespace MemNotebook.Recorder.Exports;
+
+/// <summary>
+/// Writes a capture as speedscope's file format (https://www.speedscope.app/file-format-schema.json):
+/// three sampled profiles — allocated bytes, bytes alive at the peak, leaked bytes — each with one
+/// sample per distinct stack (frames root first) weighted by its bytes.
+/// </summary>
+public static class SpeedscopeExport
+{
+    public static void Write(global::MemNotebook.Capture capture, Stream output)
+    {
+        var parents = capture.Columns.StackParents();
+        var frameIndex = new Dictionary<ulong, int>();
+        var frameNames = new List<string>();
+        var names = capture.Columns.FrameNames();
+        var ipOf = capture.Columns.StackIps();
+
+        int FrameOf(ulong ip)
+        {
+            if (!frameIndex.TryGetValue(ip, out var index))
+            {
+                index = frameNames.Count;
+                frameNames.Add(names.TryGetValue(ip, out var name) ? name : $"0x{ip:x}");
+                frameIndex.Add(ip, index);
+            }
+            return index;
+        }
+
+        List<int> SampleOf(int stackId)
+        {
+            var frames = new List<int>();
+            for (var id = stackId; id > 0 && id < parents.Length && frames.Count <= Capture.CaptureFormat.MaxStackDepth; id = parents[id])
+                frames.Add(FrameOf(ipOf[id]));
+            frames.Reverse();
+            return frames;
+        }
+
+        var profiles = new (string Name, AllocationView View)[]
+        {
+            ("allocated bytes", capture.All),
+            ("alive at the peak", capture.Peak()),
+            ("leaked (alive at the end)", capture.Leaks()),
+        };
+        var samples = profiles.Select(p => p.View.ByStack().OrderBy(kv => kv.Key)
+            .Select(kv => (Frames: SampleOf(kv.Key), kv.Value.Bytes)).ToArray()).ToArray();
+
+        using var json = new Utf8JsonWriter(output, new JsonWriterOptions { Encoder = JavaScriptEncoder.Default });
+        json.WriteStartObject();
+        json.WriteString("$schema", "https://www.speedscope.app/file-format-schema.json");
+        json.WriteString("name", Path.GetFileName(capture.Path));
+        json.WriteString("exporter", "memnb");
+        json.WriteNumber("activeProfileIndex", 1);
+        json.WriteStartObject("shared");
+        json.WriteStartArray("frames");
+        foreach (var name in frameNames)
+        {
+            json.WriteStartObject();
+            json.WriteString("name", name);
+            json.WriteEndObject();
+        }
+        json.WriteEndArray();
+        json.WriteEndObject();
+        json.WriteStartArray("profiles");
+        for (var p = 0; p < profiles.Length; p++)
+        {
+            json.WriteStartObject();
+            json.WriteString("type", "sampled");
+            json.WriteString("name", profiles[p].Name);
+            json.WriteString("unit", "bytes");
+            json.WriteNumber("startValue", 0);
+            json.WriteNumber("endValue", samples[p].Sum(s => s.Bytes));
+            json.WriteStartArray("samples");
+            foreach (var (frames, _) in samples[p])
+            {
+                json.WriteStartArray();
+                foreach (var f in frames)
+                    json.WriteNumberValue(f);
+                json.WriteEndArray();
+            }
+            json.WriteEndArray();
+            json.WriteStartArray("weights");
+            foreach (var (_, bytes) in samples[p])
+                json.WriteNumberValue(bytes);
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+        json.WriteEndArray();
+        json.WriteEndObject();
+    }
+}

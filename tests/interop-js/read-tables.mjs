@@ -1,0 +1,34 @@
+// Reads every table of a MemNotebook Arrow folder with apache-arrow and prints, as one JSON
+// object per table, the row count, the column names and types, and the first and last rows.
+// 64-bit integers are printed as strings so no digit is lost.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { tableFromIPC } from "apache-arrow";
+
+const folder = process.argv[2];
+if (!folder) {
+  console.error("usage: node read-tables.mjs ARROW_FOLDER");
+  process.exit(2);
+}
+const tables = ["allocations", "stacks", "frames", "types", "threads", "timeline", "gc_events"];
+const plain = (value) => (typeof value === "bigint" ? value.toString() : value ?? null);
+const row = (table, index) => {
+  if (index < 0 || index >= table.numRows) return null;
+  const out = {};
+  for (const field of table.schema.fields) out[field.name] = plain(table.getChild(field.name).get(index));
+  return out;
+};
+const result = {};
+for (const name of tables) {
+  const table = tableFromIPC(readFileSync(join(folder, `${name}.arrow`)));
+  let sizeSum = 0n;
+  if (name === "allocations") for (const size of table.getChild("size")) sizeSum += size;
+  result[name] = {
+    rows: table.numRows,
+    columns: table.schema.fields.map((f) => `${f.name}:${f.type}`),
+    first: row(table, 0),
+    last: row(table, table.numRows - 1),
+    ...(name === "allocations" ? { size_sum: sizeSum.toString(), freed_nulls: table.getChild("freed_at_ns").nullCount } : {}),
+  };
+}
+console.log(JSON.stringify(result));
