@@ -15,6 +15,8 @@ public static class Program
     public static int Main(string[] args)
     {
         if (args.Length >= 3 && args[0] == "child") return Child(args[1], args[2], args.Length > 3 ? args[3] : null);
+        if (args.Length >= 1 && args[0] == "arrow")
+            return ArrowBench.Run(args.Length >= 3 && args[1] == "--records" ? long.Parse(args[2], CultureInfo.InvariantCulture) : 10_000_000);
         int repeats = 3;
         long allocCount = 50_000_000;
         for (int i = 0; i < args.Length; i++)

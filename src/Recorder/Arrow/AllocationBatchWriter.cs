@@ -53,6 +53,7 @@ internal sealed class AllocationBatchWriter : CaptureVisitor
 
     public long Rows => nextId;
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public override void OnAllocation(in AllocationRecord a)
     {
         if (a.ThreadStream != lastStream)

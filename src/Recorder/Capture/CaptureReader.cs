@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using ZstdSharp;
 
 namespace MemNotebook.Recorder.Capture;
@@ -257,6 +258,9 @@ public sealed class CaptureReader
         return false;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    // The decoding loop runs once per chunk: tiered compilation would keep it in slower code (OSR)
+    // for a large part of a big capture, so it and its per-record callees are optimized up front.
     private void DecodeRecords(ReadOnlySpan<byte> payload, StreamState state)
     {
         var reader = new PayloadReader(payload, this);
@@ -419,6 +423,7 @@ public sealed class CaptureReader
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void DecodeFree(ref PayloadReader reader)
     {
         var streamId = reader.ReadIndex("thread stream");
@@ -455,6 +460,7 @@ public sealed class CaptureReader
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void DecodeAlloc(ref PayloadReader reader, StreamState state)
     {
         var ticks = ReadTicks(ref reader, state);
@@ -509,6 +515,7 @@ public sealed class CaptureReader
             stackDepths[stackWalk[i] - 1] = baseDepth + (stackWalk.Count - i);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private long ReadTicks(ref PayloadReader reader, StreamState state)
     {
         var dt = reader.ReadVarint();

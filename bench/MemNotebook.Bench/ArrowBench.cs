@@ -1,0 +1,210 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Globalization;
+using MemNotebook.Recorder.Arrow;
+using ZstdSharp;
+
+namespace MemNotebook.Bench;
+
+// `arrow [--records N]`: generates a capture of N allocation records (zstd chunks, four threads, a
+// GC every 500K allocations freeing most of what came before, in runs as a real GC does), then
+// times raw → Arrow (ArrowConverter.Convert) and Arrow → DataFrames (Capture.Load of the folder),
+// with the peak working set of each step.
+public static class ArrowBench
+{
+    public static int Run(long records)
+    {
+        var dir = Path.Combine(Path.GetTempPath(), $"memnb-arrow-bench-{Environment.ProcessId}");
+        Directory.CreateDirectory(dir);
+        try
+        {
+            var capture = Path.Combine(dir, "bench.memnb");
+            var sw = Stopwatch.StartNew();
+            Generate(capture, records);
+            Console.WriteLine($"generated {records:N0} records in {sw.Elapsed.TotalSeconds:F1} s ({new FileInfo(capture).Length / (double)records:F2} B/record)");
+
+            var (readSeconds, _) = Measure(() => MemNotebook.Recorder.Capture.CaptureReader.Read(capture, new NullVisitor()));
+            Console.WriteLine($"read only, first run: {readSeconds:F2} s");
+            (readSeconds, _) = Measure(() => MemNotebook.Recorder.Capture.CaptureReader.Read(capture, new NullVisitor()));
+            Console.WriteLine($"read only (no visitor work): {readSeconds:F2} s, {records / 1e6 / readSeconds:F1} M records/s");
+            var folder = Path.Combine(dir, "bench.memnb.arrow");
+            var (convertSeconds, convertPeak) = Measure(() => ArrowConverter.Convert(capture, folder));
+            var arrowBytes = Directory.GetFiles(folder).Sum(f => new FileInfo(f).Length);
+            Capture? loaded = null;
+            var (loadSeconds, loadPeak) = Measure(() => loaded = Capture.Load(folder));
+            var frame = loaded!.Allocations;
+            var (peakSeconds, _) = Measure(() => loaded.Peak().TopFunctions(1));
+            var millions = records / 1e6;
+            Console.WriteLine();
+            Console.WriteLine($"{"step",-28} {"seconds",8} {"M records/s",12} {"peak working set",17} {"MiB per M records",18}");
+            Console.WriteLine($"{"raw -> Arrow (convert)",-28} {convertSeconds,8:F2} {millions / convertSeconds,12:F1} {convertPeak / 1048576.0,13:F0} MiB {convertPeak / 1048576.0 / millions,18:F1}");
+            Console.WriteLine($"{"Arrow -> DataFrame (Load)",-28} {loadSeconds,8:F2} {millions / loadSeconds,12:F1} {loadPeak / 1048576.0,13:F0} MiB {loadPeak / 1048576.0 / millions,18:F1}");
+            Console.WriteLine($"{"Peak().TopFunctions(1)",-28} {peakSeconds,8:F2} {millions / peakSeconds,12:F1}");
+            Console.WriteLine();
+            Console.WriteLine($"Arrow folder: {arrowBytes / 1048576.0:F0} MiB ({arrowBytes / (double)records:F1} B/record); DataFrame rows: {frame.Rows.Count:N0}");
+            Console.WriteLine("peak working set = largest process working set sampled every 5 ms during the step (the process's baseline included).");
+            return 0;
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    static (double Seconds, long PeakWorkingSet) Measure(Action action)
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        long peak = 0;
+        var done = false;
+        var sampler = new Thread(() =>
+        {
+            using var self = Process.GetCurrentProcess();
+            while (!Volatile.Read(ref done))
+            {
+                self.Refresh();
+                peak = Math.Max(peak, self.WorkingSet64);
+                Thread.Sleep(5);
+            }
+        }) { IsBackground = true };
+        sampler.Start();
+        var sw = Stopwatch.StartNew();
+        action();
+        sw.Stop();
+        Volatile.Write(ref done, true);
+        sampler.Join();
+        return (sw.Elapsed.TotalSeconds, peak);
+    }
+
+    sealed class NullVisitor : MemNotebook.Recorder.Capture.CaptureVisitor;
+
+    const int Threads = 4;
+    const int PerChunk = 50_000;
+    const int GcEvery = 500_000;
+
+    static void Generate(string path, long records)
+    {
+        using var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
+        var header = new byte[32];
+        "MEMNBCAP"u8.CopyTo(header);
+        BinaryPrimitives.WriteUInt16LittleEndian(header.AsSpan(8), 1);
+        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(12), 32);
+        BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(16), 1);
+        file.Write(header);
+        using var compressor = new Compressor(1);
+        var meta = new Payload();
+        meta.Byte(0x10).V(1000).V(0).Byte(4);
+        for (var t = 0; t < 20; t++)
+            meta.Byte(0x11).V((ulong)t).V((ulong)(0x1000 + t)).S($"Bench.Type{t}").V(t % 4 == 0 ? 1UL : 0);
+        for (var s = 1; s <= 200; s++)
+            meta.Byte(0x12).V((ulong)s).V(s <= 10 ? 0UL : (ulong)(s % 10 + 1)).V((ulong)(0x10000 + s * 16));
+        for (var s = 1; s <= 200; s++)
+            meta.Byte(0x13).V((ulong)(0x10000 + s * 16)).Byte(0).S($"Bench.Method{s}").S("Bench.dll").V((ulong)(s * 16));
+        for (var t = 0; t < Threads; t++)
+            meta.Byte(0x14).V((ulong)(2 + t)).V((ulong)(5000 + t)).V((ulong)(t + 1));
+        meta.Flush(file, 0, compressor);
+
+        var ticks = new ulong[Threads];
+        var stacks = new long[Threads];
+        var next = new ulong[Threads];
+        var counts = new long[Threads];
+        var freedUpTo = new long[Threads];
+        var thread = new Payload[Threads];
+        for (var t = 0; t < Threads; t++)
+        {
+            thread[t] = new Payload();
+            next[t] = (ulong)(t + 1) << 32;
+        }
+        ulong now = 1000, gcIndex = 0;
+        var gc = new Payload();
+        ulong gcTicks = 0;
+        var random = new Random(42);
+        for (long i = 0; i < records;)
+        {
+            var t = (int)(i / PerChunk % Threads);
+            var p = thread[t];
+            for (var k = 0; k < PerChunk && i < records; k++, i++)
+            {
+                now += 3;
+                var size = (ulong)(24 + random.Next(0, 8) * 8);
+                long stack = 1 + random.Next(0, 200);
+                var address = next[t] + (ulong)(random.Next(0, 4) == 0 ? 64 : 0);
+                p.Byte(0x01).V(now - ticks[t]).V((ulong)random.Next(0, 20)).V(size).Z(stack - stacks[t]).Z((long)(address - next[t]));
+                ticks[t] = now;
+                stacks[t] = stack;
+                next[t] = address + size;
+                counts[t]++;
+                if ((i + 1) % GcEvery == 0)
+                {
+                    for (var u = 0; u < Threads; u++)
+                        thread[u].Flush(file, (uint)(2 + u), compressor);
+                    gcIndex++;
+                    now += 10;
+                    gc.Byte(0x20).V(now - gcTicks).Byte(1).Byte(0).V(gcIndex).V(0);
+                    gcTicks = now;
+                    now += 10;
+                    gc.Byte(0x21).V(now - gcTicks).V(gcIndex).V(0).V(0).V(0).V(0).V(0);
+                    gcTicks = now;
+                    // Nine of ten objects since the last GC die, in runs of nine.
+                    for (var u = 0; u < Threads; u++)
+                    {
+                        var dead = new List<long>();
+                        for (var s = freedUpTo[u]; s < counts[u]; s++)
+                            if (s % 10 != 9) dead.Add(s);
+                        freedUpTo[u] = counts[u];
+                        if (dead.Count == 0) continue;
+                        gc.Byte(0x24).V((ulong)(2 + u)).V((ulong)dead.Count).V((ulong)dead[0]);
+                        for (var d = 1; d < dead.Count; d++)
+                            gc.V((ulong)(dead[d] - dead[d - 1]));
+                    }
+                    gc.Flush(file, 1, compressor);
+                }
+            }
+            p.Flush(file, (uint)(2 + t), compressor);
+        }
+        meta.Byte(0x10).V(now + 10 - 1000).V((now + 10 - 1000) * 16).Byte(4);
+        meta.Byte(0x17).V(0).V((ulong)records).V(0).V(0).V(0);
+        meta.Flush(file, 0, compressor);
+    }
+
+    sealed class Payload
+    {
+        readonly MemoryStream bytes = new();
+
+        public Payload Byte(byte b) { bytes.WriteByte(b); return this; }
+
+        public Payload V(ulong value)
+        {
+            while (value >= 0x80) { bytes.WriteByte((byte)(value | 0x80)); value >>= 7; }
+            bytes.WriteByte((byte)value);
+            return this;
+        }
+
+        public Payload Z(long value) => V((ulong)((value << 1) ^ (value >> 63)));
+
+        public Payload S(string value)
+        {
+            var utf8 = System.Text.Encoding.UTF8.GetBytes(value);
+            V((ulong)utf8.Length);
+            bytes.Write(utf8);
+            return this;
+        }
+
+        public void Flush(Stream file, uint stream, Compressor compressor)
+        {
+            if (bytes.Length == 0) return;
+            var raw = bytes.ToArray();
+            var stored = compressor.Wrap(raw).ToArray();
+            var header = new byte[20];
+            BinaryPrimitives.WriteUInt32LittleEndian(header, 0x4B4E4843);
+            BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(4), stream);
+            BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(8), (uint)stored.Length);
+            BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(12), (uint)raw.Length);
+            header[16] = 1;
+            file.Write(header);
+            file.Write(stored);
+            bytes.SetLength(0);
+        }
+    }
+}
