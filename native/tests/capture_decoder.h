@@ -27,6 +27,13 @@ struct DecodedCapture {
   std::vector<uint64_t> alloc_types;
   uint64_t end_allocations = 0, end_frees = 0, end_live = 0, end_dropped = 0;
   bool truncated = false;  // the last chunk was cut short (with allow_truncated_tail)
+  uint16_t flags = 0;
+  struct AggRow {
+    uint64_t stack, type, count, bytes, peak_count, peak_bytes, leaked_count, leaked_bytes;
+  };
+  std::vector<AggRow> agg;  // the last AGG_TABLE
+  bool agg_final = false;
+  uint64_t agg_peak = 0;
 };
 
 inline DecodedCapture decode_capture(const std::string& path, bool allow_truncated_tail = false) {
@@ -48,6 +55,7 @@ inline DecodedCapture decode_capture(const std::string& path, bool allow_truncat
   }
   memcpy(&c.version, d.data() + 8, 2);
   memcpy(&c.pid, d.data() + 16, 4);
+  memcpy(&c.flags, d.data() + 10, 2);
   size_t off = 32;
   std::map<uint32_t, uint64_t> prev_stack;
   while (off + 20 <= d.size()) {
@@ -123,6 +131,20 @@ inline DecodedCapture decode_capture(const std::string& path, bool allow_truncat
               uint64_t x = v();
               seq = i == 0 ? x : seq + x;
               c.freed.insert({st, seq});
+            }
+            break;
+          }
+          case 0x30: {
+            v();
+            c.agg_final = *q++ != 0;
+            c.agg_peak = v();
+            uint64_t n = v();
+            c.agg.clear();
+            for (uint64_t i = 0; i < n; ++i) {
+              DecodedCapture::AggRow r{};
+              r.stack = v(); r.type = v(); r.count = v(); r.bytes = v();
+              r.peak_count = v(); r.peak_bytes = v(); r.leaked_count = v(); r.leaked_bytes = v();
+              c.agg.push_back(r);
             }
             break;
           }

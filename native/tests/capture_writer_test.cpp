@@ -36,7 +36,7 @@ TEST(CaptureWriter, writes_header_and_compressed_and_stored_chunks) {
   std::string path = temp_path("writer.memnb");
   CaptureWriter w;
   std::string error;
-  ASSERT_TRUE(w.open(path.c_str(), 4242, 1, &error)) << error;
+  ASSERT_TRUE(w.open(path.c_str(), 4242, 1, 0, &error)) << error;
   std::vector<uint8_t> record;
   for (int i = 0; i < 1000; ++i) record.insert(record.end(), {0x10, 0x01, 0x02, 0x04});
   ASSERT_TRUE(w.write_chunk(kMetaStream, record.data(), record.size()));
@@ -55,7 +55,7 @@ TEST(CaptureWriter, reports_a_full_disk_by_name) {
   std::string error;
   // /dev/full accepts open() and fails every write with ENOSPC: the header write fails.
   CaptureWriter full;
-  bool opened = full.open("/dev/full", 1, 1, &error);
+  bool opened = full.open("/dev/full", 1, 1, 0, &error);
   EXPECT_FALSE(opened);
   EXPECT_NE(error.find("No space left"), std::string::npos) << error;
 }

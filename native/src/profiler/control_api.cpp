@@ -15,6 +15,24 @@ namespace {
 std::mutex g_error_mutex;
 thread_local std::string t_last_error;
 
+bool parse_options(const char* text, memnb::RecorderOptions* options, std::string* error) {
+  std::string all = text ? text : "";
+  size_t at = 0;
+  while (at <= all.size()) {
+    size_t comma = all.find(',', at);
+    std::string word = all.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+    if (word == "aggregate") {
+      options->aggregate = true;
+    } else if (!word.empty()) {
+      *error = "unknown tracer option '" + word + "' (known: aggregate)";
+      return false;
+    }
+    if (comma == std::string::npos) break;
+    at = comma + 1;
+  }
+  return true;
+}
+
 int fail(int code, const std::string& message) {
   t_last_error = message;
   return code;
@@ -29,7 +47,8 @@ enum MemnbStatus : int {
 
 extern "C" {
 
-// options: reserved, may be null. Returns 0, or a negative code with memnb_last_error().
+// options: null, or comma-separated words: "aggregate" writes per-(stack, type) totals
+// instead of every allocation. Returns 0, or a negative code with memnb_last_error().
 __attribute__((visibility("default"))) int memnb_start(const char* path, const char* options) {
   using namespace memnb;
   if (!path || !*path) return fail(-4, "no capture path given");
@@ -41,6 +60,7 @@ __attribute__((visibility("default"))) int memnb_start(const char* path, const c
   if (recorder().recording()) return fail(-2, "already recording");
   std::string error;
   RecorderOptions opts;
+  if (!parse_options(options, &opts, &error)) return fail(-6, error);
   if (!set_allocation_events(true)) return fail(-5, "the runtime refused the allocation event mask");
   if (!recorder().start(path, opts, runtime_names(), &error)) {
     set_allocation_events(false);

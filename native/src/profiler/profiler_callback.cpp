@@ -71,6 +71,7 @@ const char* const kInheritedVariables[] = {
     "CORECLR_ENABLE_PROFILING", "CORECLR_PROFILER", "CORECLR_PROFILER_PATH", "CORECLR_PROFILER_PATH_64",
     "DOTNET_ENABLE_PROFILING",  "DOTNET_PROFILER",  "DOTNET_PROFILER_PATH",  "DOTNET_PROFILER_PATH_64",
     "MEMNB_OUTPUT",
+    "MEMNB_AGGREGATE",
 };
 
 struct sigaction g_previous_abort;
@@ -117,6 +118,8 @@ bool claim_target(const std::string& output) {
 
 HRESULT initialize(void* self, IUnknown* unknown) {
   std::string output = getenv("MEMNB_OUTPUT") ? getenv("MEMNB_OUTPUT") : "";
+  const char* aggregate = getenv("MEMNB_AGGREGATE");
+  bool aggregated = aggregate && strcmp(aggregate, "1") == 0;
   // Not the target (a child that inherited the variables): refuse, so the runtime
   // unloads the tracer and the child runs at full speed.
   if (!claim_target(output)) return E_FAIL;
@@ -138,6 +141,7 @@ HRESULT initialize(void* self, IUnknown* unknown) {
   if (!output.empty()) {
     std::string error;
     RecorderOptions options;
+    options.aggregate = aggregated;
     if (set_allocation_events(true) && recorder().start(output.c_str(), options, g_names, &error)) {
       g_autostarted = true;
     } else {

@@ -74,7 +74,9 @@ bool Recorder::start(const char* path, const RecorderOptions& options, SymbolSou
   gc_pending_.clear();
   gc_chunks_.clear();
   file_.compression_level = options.compression_level;
-  if (!file_.open(path, static_cast<uint32_t>(getpid()), realtime_ns(), error)) {
+  aggregator_.clear();
+  last_table_ns_ = monotonic_ns();
+  if (!file_.open(path, static_cast<uint32_t>(getpid()), realtime_ns(), options.aggregate ? kFlagAggregated : 0, error)) {
     stacks_.destroy();
     types_.destroy();
     return false;
@@ -520,10 +522,30 @@ void Recorder::writer_cycle(bool final) {
     if (upto == from) continue;
     scratch_.resize(upto - from);
     ts->ring.copy_out(upto, scratch_.data());
-    file_.write_chunk(ts->stream, scratch_.data(), scratch_.size());
+    if (options_.aggregate) {
+      if (!aggregator_.take_thread_records(ts->stream, scratch_.data(), scratch_.size())) dropped_.fetch_add(1);
+    } else {
+      file_.write_chunk(ts->stream, scratch_.data(), scratch_.size());
+    }
     ts->ring.release(upto);
   }
-  for (const RecordBuffer& chunk : gc_chunks_) file_.write_chunk(kGcStream, chunk.data(), chunk.size());
+  if (options_.aggregate) {
+    // Fold this cycle's allocations and frees into the totals; keep the GC events.
+    gc_kept_.clear();
+    for (const RecordBuffer& chunk : gc_chunks_)
+      if (!aggregator_.apply_gc_records(chunk.data(), chunk.size(), &gc_kept_)) dropped_.fetch_add(1);
+    aggregator_.finish_cycle();
+    file_.write_chunk(kGcStream, gc_kept_.data(), gc_kept_.size());
+    if (final || mono - last_table_ns_ >= static_cast<uint64_t>(options_.aggregate_table_interval_ms) * 1000000ull) {
+      uint64_t ticks = now_ticks();
+      aggregator_.write_table(&meta_, ticks - meta_prev_ticks_, final);
+      meta_prev_ticks_ = ticks;
+      last_table_ns_ = mono;
+      flush_meta();
+    }
+  } else {
+    for (const RecordBuffer& chunk : gc_chunks_) file_.write_chunk(kGcStream, chunk.data(), chunk.size());
+  }
   gc_chunks_.clear();
 }
 

@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "aggregate/aggregator.h"
 #include "common/spsc_ring.h"
 #include "lifetime/lifetime_tracker.h"
 #include "profiler/thread_registry.h"
@@ -41,6 +42,9 @@ struct RecorderOptions {
   size_t thread_ring_bytes = 4u << 20;
   int flush_interval_ms = 10;
   int compression_level = 1;
+  // Write per-(stack, type) totals instead of every allocation (docs/capture-format.md).
+  bool aggregate = false;
+  int aggregate_table_interval_ms = 10000;
 };
 
 constexpr int kHeapParts = 5;  // gen0, gen1, gen2, LOH, POH
@@ -133,6 +137,9 @@ class Recorder {
   std::atomic<uint64_t> dropped_{0};
 
   // Writer-thread state.
+  Aggregator aggregator_;
+  uint64_t last_table_ns_ = 0;
+  RecordBuffer gc_kept_;
   RecordBuffer meta_;
   uint64_t meta_prev_ticks_ = 0;
   uint32_t types_written_ = 0;

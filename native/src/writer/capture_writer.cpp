@@ -10,7 +10,7 @@ namespace memnb {
 
 CaptureWriter::~CaptureWriter() { close(); }
 
-bool CaptureWriter::open(const char* path, uint32_t pid, uint64_t start_realtime_ns, std::string* error) {
+bool CaptureWriter::open(const char* path, uint32_t pid, uint64_t start_realtime_ns, uint16_t flags, std::string* error) {
   fd_ = ::open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd_ < 0) {
     *error = std::string("cannot create capture file '") + path + "': " + strerror(errno);
@@ -22,6 +22,7 @@ bool CaptureWriter::open(const char* path, uint32_t pid, uint64_t start_realtime
   memcpy(header, kCaptureMagic, 8);
   uint16_t version = kFormatVersion;
   memcpy(header + 8, &version, 2);
+  memcpy(header + 10, &flags, 2);
   uint32_t header_size = 32;
   memcpy(header + 12, &header_size, 4);
   memcpy(header + 16, &pid, 4);

@@ -31,13 +31,16 @@ enum RecordTag : uint8_t {
   kTagSuspend = 0x22,
   kTagResume = 0x23,
   kTagFree = 0x24,
+  kTagAggTable = 0x30,
 };
+
+constexpr uint16_t kFlagAggregated = 1;  // header flags: AGG_TABLE instead of ALLOC/FREE
 
 class CaptureWriter {
  public:
   ~CaptureWriter();
   // Creates (or truncates) the file and writes the header.
-  bool open(const char* path, uint32_t pid, uint64_t start_realtime_ns, std::string* error);
+  bool open(const char* path, uint32_t pid, uint64_t start_realtime_ns, uint16_t flags, std::string* error);
   // Compresses and appends one chunk. False once a write failed (disk full…); the
   // file then keeps every whole chunk written before.
   bool write_chunk(uint32_t stream, const uint8_t* data, size_t len);

@@ -27,6 +27,11 @@ class RecordBuffer {
     memcpy(bytes_.data() + size_, s.data(), n);
     size_ += n;
   }
+  void raw(const uint8_t* data, size_t n) {
+    reserve(n);
+    memcpy(bytes_.data() + size_, data, n);
+    size_ += n;
+  }
   void append(const RecordBuffer& other) {
     reserve(other.size_);
     memcpy(bytes_.data() + size_, other.bytes_.data(), other.size_);
