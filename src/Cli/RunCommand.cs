@@ -3,28 +3,33 @@ using MemNotebook.Recorder.Launching;
 
 namespace MemNotebook.Cli;
 
-/// <summary><c>memnb run [-o|--output FILE] [--force] [--] COMMAND [ARGS...]</c></summary>
+/// <summary><c>memnb run [-o|--output FILE] [--force] [--aggregate] [--] COMMAND [ARGS...]</c></summary>
 internal static class RunCommand
 {
     public static Command Create(TextWriter output, TextWriter error)
     {
         var outputFile = new Option<string?>("--output", "-o") { Description = "The capture to write (default memnb-<program>-<pid>.memnb)" };
         var force = new Option<bool>("--force") { Description = "Overwrite an existing capture" };
+        var aggregate = new Option<bool>("--aggregate")
+        {
+            Description = "Keep totals per stack and type (allocated, alive at the peak, leaked) instead of every allocation",
+        };
         var commandLine = new Argument<string[]>("COMMAND")
         {
             Description = "The program to trace and its arguments (put them after --)",
             Arity = ArgumentArity.ZeroOrMore,
         };
-        var command = new Command("run", "Run a .NET program with the tracer loaded and write a capture") { outputFile, force, commandLine };
-        command.SetAction(parse => Execute(parse.GetValue(commandLine) ?? [], parse.GetValue(outputFile), parse.GetValue(force), error));
+        var command = new Command("run", "Run a .NET program with the tracer loaded and write a capture") { outputFile, force, aggregate, commandLine };
+        command.SetAction(parse => Execute(parse.GetValue(commandLine) ?? [], parse.GetValue(outputFile), parse.GetValue(force),
+            parse.GetValue(aggregate), error));
         return command;
     }
 
-    private static int Execute(string[] commandLine, string? outputPath, bool force, TextWriter error)
+    private static int Execute(string[] commandLine, string? outputPath, bool force, bool aggregate, TextWriter error)
     {
         if (commandLine.Length == 0)
         {
-            error.WriteLine("memnb: no command given: memnb run [-o FILE] [--force] -- COMMAND [ARGS...]");
+            error.WriteLine("memnb: no command given: memnb run [-o FILE] [--force] [--aggregate] -- COMMAND [ARGS...]");
             return (int)ExitCode.Usage;
         }
         TracedRunResult result;
@@ -36,6 +41,7 @@ internal static class RunCommand
                 Arguments = commandLine[1..],
                 OutputPath = outputPath,
                 Force = force,
+                Aggregate = aggregate,
             });
             result = TracedProcess.Run(launch);
         }

@@ -40,7 +40,7 @@ public static class Scenarios
         string? capture = args.Length > 1 ? args[1] : null;
         switch (scenario)
         {
-            case "bytes": Bytes(capture!); break;
+            case "bytes": Bytes(capture!, aggregate: args.Length > 2 && args[2] == "aggregate"); break;
             case "compact": Compact(capture!); break;
             case "threads": Threads(capture!); break;
             case "region": Region(capture!); break;
@@ -66,10 +66,10 @@ public static class Scenarios
     static TrackerOptions Exact => new() { CollectBeforeStop = false, Overwrite = true };
 
     // 1,000 byte[4096]: rooted through one GC, then dropped and collected.
-    static void Bytes(string capture)
+    static void Bytes(string capture, bool aggregate)
     {
         var roots = new byte[1000][];
-        var tracker = Tracker.Start(capture, Exact);
+        var tracker = Tracker.Start(capture, Exact with { Aggregate = aggregate });
         long allocated = FillBytes(roots);
         GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
         int alive = CountAlive(roots);

@@ -37,6 +37,12 @@ public sealed record TracedLaunchOptions
     /// <summary>Overwrite an existing output.</summary>
     public bool Force { get; init; }
 
+    /// <summary>
+    /// Write totals per (stack, type) -- allocated, alive at the peak, leaked -- instead of every
+    /// allocation: for runs too long to keep every record (docs/capture-format.md).
+    /// </summary>
+    public bool Aggregate { get; init; }
+
     /// <summary>The tracer library; default MEMNB_TRACER_PATH, else libmemnb_tracer.so beside this assembly.</summary>
     public string? TracerPath { get; init; }
 
@@ -61,6 +67,7 @@ public static class TracedProcess
     public const string TracerFileName = "libmemnb_tracer.so";
     public const string TracerPathVariable = "MEMNB_TRACER_PATH";
     public const string OutputVariable = "MEMNB_OUTPUT";
+    public const string AggregateVariable = "MEMNB_AGGREGATE";
 
     /// <summary>The variables that load the tracer into the child.</summary>
     public static IReadOnlyDictionary<string, string> TracerEnvironment(string tracerPath, string outputPath) =>
@@ -117,7 +124,9 @@ public static class TracedProcess
             throw new LaunchException(LaunchFailure.TracerMissing,
                 $"tracer library not found at {tracer} (build native/ or set {TracerPathVariable})");
 
-        return new TracedLaunch(options.Command, options.Arguments, output, tracer, TracerEnvironment(tracer, output), workingDirectory);
+        var environment = new Dictionary<string, string>(TracerEnvironment(tracer, output));
+        if (options.Aggregate) environment[AggregateVariable] = "1";
+        return new TracedLaunch(options.Command, options.Arguments, output, tracer, environment, workingDirectory);
     }
 
     private static void CheckWritableDirectory(string output)

@@ -77,11 +77,14 @@ internal static unsafe class NativeTracer
 
     internal static string LoadedPath => s_exports.Value.Path;
 
-    internal static int Start(string path)
+    internal static int Start(string path, string? options = null)
     {
         byte[] utf8 = Encoding.UTF8.GetBytes(path + "\0");
+        byte[]? optionBytes = options is null ? null : Encoding.UTF8.GetBytes(options + "\0");
         var exports = s_exports.Value;
-        fixed (byte* p = utf8) return exports.Start(p, null);
+        fixed (byte* p = utf8)
+        fixed (byte* o = optionBytes)
+            return exports.Start(p, o);
     }
 
     internal static int Stop() => s_exports.Value.Stop();

@@ -10,6 +10,12 @@ public sealed record TrackerOptions
 
     /// <summary>Replace an existing capture file.</summary>
     public bool Overwrite { get; init; }
+
+    /// <summary>
+    /// Keep totals per (stack, type) -- allocated, alive at the peak, leaked -- instead of every
+    /// allocation, for regions too long to keep every record.
+    /// </summary>
+    public bool Aggregate { get; init; }
 }
 
 /// <summary>
@@ -76,7 +82,7 @@ public sealed class Tracker : IDisposable
         if (dir is not null && !Directory.Exists(dir))
             throw new DirectoryNotFoundException($"the folder of the capture does not exist: {dir}");
         var tracker = new Tracker(full, options);
-        int rc = NativeTracer.Start(full);
+        int rc = NativeTracer.Start(full, options.Aggregate ? "aggregate" : null);
         if (rc != 0) throw new TracerException(NativeTracer.LastError());
         return tracker;
     }

@@ -23,7 +23,8 @@ internal static class TracedTarget
         public JsonElement Facts => JsonDocument.Parse(Stdout.Trim().Split('\n').Last()).RootElement;
     }
 
-    public static Run Start(string scenario, string? capture = null, IDictionary<string, string>? environment = null, bool withTracer = true)
+    public static Run Start(string scenario, string? capture = null, IDictionary<string, string>? environment = null,
+        bool withTracer = true, string[]? arguments = null)
     {
         Assert.True(File.Exists(TargetPath), $"test target missing: {TargetPath}");
         Assert.True(File.Exists(TracerPath), $"tracer missing: {TracerPath}");
@@ -36,7 +37,8 @@ internal static class TracedTarget
         psi.ArgumentList.Add(TargetPath);
         psi.ArgumentList.Add(scenario);
         if (capture is not null) psi.ArgumentList.Add(capture);
-        foreach (string name in new[] { "CORECLR_ENABLE_PROFILING", "CORECLR_PROFILER", "CORECLR_PROFILER_PATH", "MEMNB_OUTPUT", "MEMNB_CLAIM" })
+        foreach (string a in arguments ?? []) psi.ArgumentList.Add(a);
+        foreach (string name in new[] { "CORECLR_ENABLE_PROFILING", "CORECLR_PROFILER", "CORECLR_PROFILER_PATH", "MEMNB_OUTPUT", "MEMNB_CLAIM", "MEMNB_AGGREGATE" })
             psi.Environment.Remove(name);
         if (withTracer)
         {
