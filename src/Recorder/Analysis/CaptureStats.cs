@@ -18,6 +18,13 @@ public sealed record CaptureStats
 {
     public required string Path { get; init; }
     public required int FormatVersion { get; init; }
+
+    /// <summary>
+    /// True for an aggregated capture: the numbers come from its last AGG_TABLE, leaked = alive when it
+    /// was written, and <see cref="Threads"/> is empty. <see cref="Complete"/> is false unless that
+    /// table is the final one and END was read.
+    /// </summary>
+    public bool Aggregated { get; init; }
     public required bool Complete { get; init; }
     public required bool Truncated { get; init; }
     public long? TruncatedAtOffset { get; init; }

@@ -67,20 +67,15 @@ public sealed class StatsCollector : CaptureVisitor
 
     public override void OnFinished(CaptureReadResult read)
     {
+        if (read.IsAggregated)
+        {
+            result = FromAggregateTable(read, top, gcCount);
+            return;
+        }
         var tables = read.Tables;
         var endLive = read.End is EndRecord end ? end.LiveBytes : totalBytes - freedBytes;
-        var types = byType
-            .Select(kv => new TypeStats(tables.TypeName(kv.Key), kv.Value.Count, kv.Value.Bytes,
-                kv.Value.Count - kv.Value.FreedCount, kv.Value.Bytes - kv.Value.FreedBytes))
-            .OrderByDescending(t => t.Bytes).ThenByDescending(t => t.Count).ThenBy(t => t.Type, StringComparer.Ordinal)
-            .ToArray();
-        var attribution = new FunctionAttribution(tables);
-        var functions = byStack
-            .GroupBy(kv => attribution.FunctionOf(kv.Key))
-            .Select(g => new FunctionStats(g.Key, g.Sum(kv => kv.Value.Count), g.Sum(kv => kv.Value.Bytes)))
-            .OrderByDescending(f => f.Bytes).ThenByDescending(f => f.Count).ThenBy(f => f.Function, StringComparer.Ordinal)
-            .Take(top)
-            .ToArray();
+        var types = RankTypes(byType, tables);
+        var functions = RankFunctions(byStack, tables, top);
         var threads = tables.Threads.Values
             .Select(t =>
             {
@@ -112,6 +107,73 @@ public sealed class StatsCollector : CaptureVisitor
             TopFunctions = functions,
             Threads = threads,
         };
+    }
+
+    /// <summary>The stats of an aggregated capture, from its last table (none read: all zero, not complete).</summary>
+    internal static CaptureStats FromAggregateTable(CaptureReadResult read, int top, long gcCount)
+    {
+        var tables = read.Tables;
+        var rows = read.AggregateTable?.Rows ?? [];
+        long count = 0, bytes = 0, aliveCount = 0, aliveBytes = 0;
+        var byType = new Dictionary<int, TypeTotals>();
+        var byStack = new Dictionary<int, Totals>();
+        foreach (var row in rows)
+        {
+            count += row.Count;
+            bytes += row.Bytes;
+            aliveCount += row.AliveCount;
+            aliveBytes += row.AliveBytes;
+            var type = Get(byType, row.TypeIndex);
+            type.Count += row.Count;
+            type.Bytes += row.Bytes;
+            type.FreedCount += row.Count - row.AliveCount;
+            type.FreedBytes += row.Bytes - row.AliveBytes;
+            var stack = Get(byStack, row.StackId);
+            stack.Count += row.Count;
+            stack.Bytes += row.Bytes;
+        }
+        return new CaptureStats
+        {
+            Path = read.Path,
+            FormatVersion = read.Header.FormatVersion,
+            Aggregated = true,
+            Complete = read.Complete && read.AggregateTable is { Final: true },
+            Truncated = read.Truncated,
+            TruncatedAtOffset = read.TruncatedAtOffset,
+            TruncationReason = read.TruncationReason,
+            TotalAllocations = count,
+            TotalBytes = bytes,
+            PeakBytes = read.AggregateTable?.PeakBytes ?? 0,
+            LeakedAllocations = aliveCount,
+            LeakedBytes = aliveBytes,
+            FreedAllocations = count - aliveCount,
+            FreedBytes = bytes - aliveBytes,
+            DurationMs = read.DurationNs / 1e6,
+            DurationEstimated = read.Clock.IsEstimated,
+            GcCount = gcCount,
+            Dropped = read.End?.Dropped ?? 0,
+            ByType = RankTypes(byType, tables),
+            TopFunctions = RankFunctions(byStack, tables, top),
+            Threads = [],
+        };
+    }
+
+    private static TypeStats[] RankTypes(Dictionary<int, TypeTotals> byType, CaptureTables tables) =>
+        byType
+            .Select(kv => new TypeStats(tables.TypeName(kv.Key), kv.Value.Count, kv.Value.Bytes,
+                kv.Value.Count - kv.Value.FreedCount, kv.Value.Bytes - kv.Value.FreedBytes))
+            .OrderByDescending(t => t.Bytes).ThenByDescending(t => t.Count).ThenBy(t => t.Type, StringComparer.Ordinal)
+            .ToArray();
+
+    private static FunctionStats[] RankFunctions(Dictionary<int, Totals> byStack, CaptureTables tables, int top)
+    {
+        var attribution = new FunctionAttribution(tables);
+        return byStack
+            .GroupBy(kv => attribution.FunctionOf(kv.Key))
+            .Select(g => new FunctionStats(g.Key, g.Sum(kv => kv.Value.Count), g.Sum(kv => kv.Value.Bytes)))
+            .OrderByDescending(f => f.Bytes).ThenByDescending(f => f.Count).ThenBy(f => f.Function, StringComparer.Ordinal)
+            .Take(top)
+            .ToArray();
     }
 
     private static T Get<T>(Dictionary<int, T> map, int key) where T : class, new()

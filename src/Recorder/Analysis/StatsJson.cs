@@ -12,6 +12,7 @@ public static class StatsJson
         using var json = new Utf8JsonWriter(output, new JsonWriterOptions { Indented = indented, Encoder = JavaScriptEncoder.Default });
         json.WriteStartObject();
         json.WriteNumber("format_version", stats.FormatVersion);
+        json.WriteBoolean("aggregated", stats.Aggregated);
         json.WriteBoolean("complete", stats.Complete);
         json.WriteBoolean("truncated", stats.Truncated);
         json.WriteNumber("total_allocations", stats.TotalAllocations);

@@ -19,6 +19,9 @@ public static class StatsText
                 + (stats.DurationEstimated ? " (estimated: fewer than two clock records)" : "")),
             ("GCs", N(stats.GcCount)),
         };
+        if (stats.Aggregated)
+            summary.Insert(1, ("Aggregated", "yes: totals per stack and type, no per-allocation data or threads"
+                + (stats.Complete ? "" : "; the last table is not the final one (recording did not stop cleanly)")));
         if (stats.Dropped > 0)
             summary.Add(("Dropped", $"{N(stats.Dropped)} records lost by the tracer"));
         var labelWidth = summary.Max(s => s.Item1.Length);

@@ -16,6 +16,9 @@ public static class CaptureFormat
     public const byte CodecStored = 0;
     public const byte CodecZstd = 1;
 
+    /// <summary>Header flag bit 0: an aggregated capture (AGG_TABLE records instead of ALLOC and FREE).</summary>
+    public const int FlagAggregated = 1;
+
     public static ReadOnlySpan<byte> Magic => "MEMNBCAP"u8;
 
     public const byte TagAlloc = 0x01;
@@ -32,6 +35,7 @@ public static class CaptureFormat
     public const byte TagSuspend = 0x22;
     public const byte TagResume = 0x23;
     public const byte TagFree = 0x24;
+    public const byte TagAggTable = 0x30;
 
     public static string TagName(byte tag) => tag switch
     {
@@ -49,6 +53,7 @@ public static class CaptureFormat
         TagSuspend => "SUSPEND",
         TagResume => "RESUME",
         TagFree => "FREE",
+        TagAggTable => "AGG_TABLE",
         _ => "unknown",
     };
 

@@ -20,6 +20,12 @@ public sealed class CaptureReadResult
 
     public EndRecord? End { get; internal set; }
 
+    /// <summary>True for an aggregated capture (header flag bit 0).</summary>
+    public bool IsAggregated => Header.IsAggregated;
+
+    /// <summary>The last AGG_TABLE of an aggregated capture (null when none was read, and for a normal capture).</summary>
+    public AggregateTableRecord? AggregateTable { get; internal set; }
+
     /// <summary>True when the file ends inside a chunk; the records of the whole chunks before it were read.</summary>
     public bool Truncated { get; internal set; }
 

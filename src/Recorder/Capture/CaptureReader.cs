@@ -115,6 +115,9 @@ public sealed class CaptureReader
         if (version == 0)
             throw new CaptureFormatException(path, 8, "unsupported format version 0");
         var flags = BinaryPrimitives.ReadUInt16LittleEndian(header[10..]);
+        if ((flags & ~CaptureFormat.FlagAggregated) != 0)
+            throw new CaptureFormatException(path, 10,
+                $"unknown header flags: 0x{flags:X4}, only bit 0 (aggregated capture) is defined");
         var headerSize = BinaryPrimitives.ReadUInt32LittleEndian(header[12..]);
         if (headerSize != CaptureFormat.HeaderSize)
             throw new CaptureFormatException(path, 12,
@@ -156,7 +159,8 @@ public sealed class CaptureReader
             throw FailChunk($"chunk sizes disagree: stored size {storedSize}, raw size {rawSize}, codec 0 stores as is");
         chunkStream = StreamFor(streamId);
 
-        if (options.SkipAllocations && chunkStream.Id >= CaptureFormat.FirstThreadStream)
+        // An aggregated capture has no thread chunks: one is decoded so that its ALLOC is reported.
+        if (options.SkipAllocations && chunkStream.Id >= CaptureFormat.FirstThreadStream && !result.IsAggregated)
         {
             var skipProblem = SkipPayload((int)storedSize);
             return skipProblem is null || Truncate(skipProblem);
@@ -274,8 +278,10 @@ public sealed class CaptureReader
                 DecodeMetaRecord(ref reader, tag);
             else if (state.Id == CaptureFormat.GcStream)
                 DecodeGcRecord(ref reader, tag);
-            else if (tag == CaptureFormat.TagAlloc)
+            else if (tag == CaptureFormat.TagAlloc && !result.IsAggregated)
                 DecodeAlloc(ref reader, state);
+            else if (tag == CaptureFormat.TagAlloc)
+                throw Fail("ALLOC in an aggregated capture: an aggregated capture (header flag bit 0) has no ALLOC records");
             else
                 throw UnknownTag(tag);
         }
@@ -370,6 +376,9 @@ public sealed class CaptureReader
                 visitor.OnSnapshot(snapshot);
                 break;
             }
+            case CaptureFormat.TagAggTable:
+                DecodeAggregateTable(ref reader);
+                break;
             case CaptureFormat.TagEnd:
             {
                 var ticks = ReadTicks(ref reader, metaState);
@@ -416,11 +425,61 @@ public sealed class CaptureReader
                 visitor.OnResume(ReadTicks(ref reader, gcState));
                 break;
             case CaptureFormat.TagFree:
+                if (result.IsAggregated)
+                    throw Fail("FREE in an aggregated capture: an aggregated capture (header flag bit 0) has no FREE records");
                 DecodeFree(ref reader);
                 break;
             default:
                 throw UnknownTag(tag);
         }
+    }
+
+    /// <summary>
+    /// AGG_TABLE: dt, final, peak_bytes, count, then count rows of 8 varints. Every stack id and type
+    /// index must be defined (their records come before the table), each (stack, type) pair appears
+    /// once, and no peak or alive column exceeds its total.
+    /// </summary>
+    private void DecodeAggregateTable(ref PayloadReader reader)
+    {
+        if (!result.IsAggregated)
+            throw Fail("AGG_TABLE in a capture that is not aggregated: header flag bit 0 is not set");
+        if (result.AggregateTable is { Final: true })
+            throw Fail("AGG_TABLE after the final table: the table written at stop is the last one");
+        var ticks = ReadTicks(ref reader, metaState);
+        var final = reader.ReadByte();
+        if (final > 1)
+            throw Fail($"bad final flag: {final} (0 = periodic table, 1 = written at stop)");
+        var peakBytes = reader.ReadLong("peak_bytes");
+        var count = reader.ReadVarint();
+        // A row is 8 varints of at least one byte each: a larger count cannot be honest.
+        if (count > (ulong)reader.Remaining / 8)
+            throw Fail($"count too large: AGG_TABLE of {count} rows, but only {reader.Remaining} bytes remain in the chunk (8 bytes at least per row)");
+        var rows = new AggregateRow[(int)count];
+        var seen = new HashSet<(int, int)>();
+        var nodeCount = tables.StackNodeList.Count;
+        for (var i = 0; i < rows.Length; i++)
+        {
+            var stackId = reader.ReadIndex("stack id");
+            var typeIndex = reader.ReadIndex("type index");
+            var row = new AggregateRow(stackId, typeIndex, reader.ReadLong("allocations"), reader.ReadLong("bytes"),
+                reader.ReadLong("peak count"), reader.ReadLong("peak bytes"), reader.ReadLong("alive count"),
+                reader.ReadLong("alive bytes"));
+            if (stackId > nodeCount)
+                throw Fail($"undefined stack: row {i} names stack id {stackId}, only {nodeCount} stack nodes are defined");
+            ValidateStack(stackId);
+            if (!tables.TypesByIndex.ContainsKey(typeIndex))
+                throw Fail($"undefined type: row {i} names type index {typeIndex}, which has no TYPE record");
+            if (!seen.Add((stackId, typeIndex)))
+                throw Fail($"duplicate row: stack {stackId} and type index {typeIndex} appear twice in one table");
+            if (row.PeakCount > row.Count || row.PeakBytes > row.Bytes)
+                throw Fail($"peak exceeds total: row {i} (stack {stackId}, type index {typeIndex}) has {row.PeakCount} objects ({row.PeakBytes} bytes) alive at the peak of {row.Count} ({row.Bytes} bytes) allocated");
+            if (row.AliveCount > row.Count || row.AliveBytes > row.Bytes)
+                throw Fail($"alive exceeds total: row {i} (stack {stackId}, type index {typeIndex}) has {row.AliveCount} objects ({row.AliveBytes} bytes) alive of {row.Count} ({row.Bytes} bytes) allocated");
+            rows[i] = row;
+        }
+        var table = new AggregateTableRecord(final == 1, peakBytes, rows) { Ticks = ticks };
+        result.AggregateTable = table;
+        visitor.OnAggregateTable(table);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

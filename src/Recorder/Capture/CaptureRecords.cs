@@ -3,7 +3,11 @@ namespace MemNotebook.Recorder.Capture;
 // Decoded records as the reader hands them to a CaptureVisitor. Timestamps are absolute ticks
 // (the per-stream deltas already summed); convert with TickClock.
 
-public readonly record struct CaptureHeader(int FormatVersion, int Flags, int ProcessId, long StartWallClockNs);
+public readonly record struct CaptureHeader(int FormatVersion, int Flags, int ProcessId, long StartWallClockNs)
+{
+    /// <summary>Header flag bit 0: totals per (stack, type) in AGG_TABLE records, no ALLOC or FREE records.</summary>
+    public bool IsAggregated => (Flags & CaptureFormat.FlagAggregated) != 0;
+}
 
 public enum FrameKind : byte
 {
@@ -43,3 +47,20 @@ public readonly record struct AllocationRecord(
 
 /// <summary>One allocation named by a FREE record; <see cref="Ticks"/> is the time of the GC_END before it.</summary>
 public readonly record struct FreeRecord(int ThreadStream, long Sequence, long Ticks, long GcIndex);
+
+/// <summary>
+/// One row of an AGG_TABLE: the allocations of one (stack, type) pair. Peak = alive at the high-water
+/// mark; alive = alive when the table was written (in the final table: leaked). StackId 0 means no stack.
+/// </summary>
+public sealed record AggregateRow(int StackId, int TypeIndex, long Count, long Bytes, long PeakCount, long PeakBytes,
+    long AliveCount, long AliveBytes);
+
+/// <summary>
+/// An AGG_TABLE record: totals per (stack, type) since the start. <see cref="Final"/> when written at
+/// stop; <see cref="PeakBytes"/> = tracked bytes alive at the high-water mark.
+/// </summary>
+public sealed record AggregateTableRecord(bool Final, long PeakBytes, IReadOnlyList<AggregateRow> Rows)
+{
+    /// <summary>When the table was written (absolute ticks).</summary>
+    public long Ticks { get; init; }
+}

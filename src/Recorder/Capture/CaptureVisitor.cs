@@ -25,6 +25,9 @@ public abstract class CaptureVisitor
     /// <summary>Called once per allocation a FREE record names.</summary>
     public virtual void OnFree(in FreeRecord free) { }
 
+    /// <summary>Called once per AGG_TABLE record of an aggregated capture; the last one holds the totals.</summary>
+    public virtual void OnAggregateTable(AggregateTableRecord table) { }
+
     /// <summary>Called after the last whole chunk, with the tables and the clock (frames resolve only now).</summary>
     public virtual void OnFinished(CaptureReadResult result) { }
 }
