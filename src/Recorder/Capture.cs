@@ -18,6 +18,10 @@ public sealed class Capture
 {
     private readonly Dictionary<string, DataFrame> frames = new();
     private readonly Dictionary<string, RecordBatch> batches;
+    private readonly AllocationColumns? columns;
+    private readonly AllocationView? all;
+    private AggregateEntry[]? aggregateRows;
+    private DataFrame? aggregates;
 
     private Capture(string path, string folder, CaptureMetadata metadata, Dictionary<string, RecordBatch> batches)
     {
@@ -25,9 +29,14 @@ public sealed class Capture
         ArrowFolder = folder;
         Metadata = metadata;
         this.batches = batches;
-        Columns = new AllocationColumns(batches[ArrowLayout.Allocations], batches[ArrowLayout.Stacks],
+        if (metadata.Aggregated)
+        {
+            (PeakBytes, PeakTimeNs, PeakIsAtEnd) = FindAggregatedPeak(metadata.AggregatePeakBytes ?? 0);
+            return;
+        }
+        columns = new AllocationColumns(batches[ArrowLayout.Allocations], batches[ArrowLayout.Stacks],
             batches[ArrowLayout.Frames], batches[ArrowLayout.Types], batches[ArrowLayout.Threads]);
-        All = new AllocationView(this, null, "all allocations");
+        all = new AllocationView(this, null, "all allocations");
         (PeakBytes, PeakTimeNs, PeakIsAtEnd) = FindPeak();
     }
 
@@ -52,7 +61,7 @@ public sealed class Capture
         if (metadata.ArrowLayoutVersion > ArrowLayout.Version)
             throw new InvalidDataException($"{metadataPath}: written by a newer MemNotebook (Arrow layout {metadata.ArrowLayoutVersion}, this one reads {ArrowLayout.Version})");
         var loaded = new Dictionary<string, RecordBatch>();
-        foreach (var table in ArrowLayout.TableNames)
+        foreach (var table in ArrowLayout.TableNamesFor(metadata.Aggregated))
         {
             var file = ArrowLayout.TablePath(folder, table);
             if (!File.Exists(file))
@@ -73,6 +82,13 @@ public sealed class Capture
     public bool Truncated => Metadata.Truncated;
     public long DurationNs => Metadata.DurationNs;
 
+    /// <summary>
+    /// True for an aggregated capture (recorded with <c>--aggregate</c>): it holds totals per (stack, type)
+    /// only, so <see cref="Aggregates"/> and the rankings over it work, and every per-allocation member
+    /// throws <see cref="NotSupportedException"/>.
+    /// </summary>
+    public bool IsAggregated => Metadata.Aggregated;
+
     /// <summary>Tracked bytes alive at the high-water mark: the largest GC_START live_bytes, or END's.</summary>
     public long PeakBytes { get; }
 
@@ -86,7 +102,17 @@ public sealed class Capture
     /// id, thread_stream, os_thread_id, timestamp_ns, allocator, size, type_id, stack_id, address,
     /// freed_at_ns (null: alive at the end). Join type_id with <see cref="Types"/>, stack_id with <see cref="Stacks"/>.
     /// </summary>
-    public DataFrame Allocations => Frame(ArrowLayout.Allocations);
+    public DataFrame Allocations => columns is null ? throw PerAllocation(nameof(Allocations)) : Frame(ArrowLayout.Allocations);
+
+    /// <summary>
+    /// Totals per (stack, type): stack_id, function, type, count, bytes, peak_count, peak_bytes (alive at
+    /// the high-water mark), leaked_count, leaked_bytes (alive when recording stopped); bytes descending.
+    /// For an aggregated capture these are its last AGG_TABLE (when that table is not the final one,
+    /// <see cref="Complete"/> is false and leaked means alive when it was written). For a normal capture
+    /// they are computed from the allocations (one pass, on first use; peak = alive at
+    /// <see cref="PeakTimeNs"/> as in <see cref="Peak"/>), so both kinds give the same numbers.
+    /// </summary>
+    public DataFrame Aggregates => aggregates ??= AggregatesFrame(AggregateRows);
 
     /// <summary>stack_id, parent_id (0: root), ip, depth, function (the function its allocations are charged to).</summary>
     public DataFrame Stacks => Frame(ArrowLayout.Stacks);
@@ -106,33 +132,55 @@ public sealed class Capture
     /// <summary>gc_index, start_ns, end_ns, generations, reason, pause_ns, live_bytes_at_start, gen0..poh_bytes (after).</summary>
     public DataFrame GcEvents => Frame(ArrowLayout.GcEvents);
 
-    /// <summary>Every allocation.</summary>
-    public AllocationView All { get; }
+    /// <summary>Every allocation (not available for an aggregated capture).</summary>
+    public AllocationView All => all ?? throw PerAllocation(nameof(All));
 
-    internal AllocationColumns Columns { get; }
+    internal AllocationColumns Columns => columns ?? throw PerAllocation("the allocations table");
 
     /// <summary>The Arrow record batch of a table (one per table, as loaded).</summary>
     public RecordBatch ArrowTable(string table) => batches[table];
 
-    public AllocationView Peak() => All.Peak();
-    public AllocationView Leaks() => All.Leaks();
-    public AllocationView Temporary(int threshold = 1) => All.Temporary(threshold);
-    public AllocationView Between(long t0Ns, long t1Ns) => All.Between(t0Ns, t1Ns);
-    public AllocationView AliveAt(long timeNs) => All.AliveAt(timeNs);
+    public AllocationView Peak() => AllFor(nameof(Peak)).Peak();
+    public AllocationView Leaks() => AllFor(nameof(Leaks)).Leaks();
+    public AllocationView Temporary(int threshold = 1) => AllFor(nameof(Temporary)).Temporary(threshold);
+    public AllocationView Between(long t0Ns, long t1Ns) => AllFor(nameof(Between)).Between(t0Ns, t1Ns);
+    public AllocationView AliveAt(long timeNs) => AllFor(nameof(AliveAt)).AliveAt(timeNs);
 
+    /// <summary>
+    /// Functions ranked over all allocations: function, count, bytes. For an aggregated capture the own
+    /// attribution comes from <see cref="Aggregates"/> (the same numbers); inclusive needs allocations.
+    /// </summary>
     public DataFrame TopFunctions(int n = 10, Measure by = Measure.Bytes, Attribution attribution = Attribution.Own) =>
-        All.TopFunctions(n, by, attribution);
+        IsAggregated && attribution == Attribution.Own
+            ? TopFunctions(n, AggregateMeasure.Total, by)
+            : AllFor("TopFunctions with inclusive attribution").TopFunctions(n, by, attribution);
 
-    public DataFrame TopTypes(int n = 10, Measure by = Measure.Bytes) => All.TopTypes(n, by);
-    public DataFrame SizeHistogram() => All.SizeHistogram();
-    public DataFrame ByThread() => All.ByThread();
+    /// <summary>Types ranked over all allocations: type, count, bytes (from <see cref="Aggregates"/> for an aggregated capture).</summary>
+    public DataFrame TopTypes(int n = 10, Measure by = Measure.Bytes) =>
+        IsAggregated ? TopTypes(n, AggregateMeasure.Total, by) : All.TopTypes(n, by);
+
+    /// <summary>
+    /// Functions ranked by one measure of <see cref="Aggregates"/>: function, count, bytes; functions
+    /// with nothing in that measure left out. Works for both kinds of capture.
+    /// </summary>
+    public DataFrame TopFunctions(int n, AggregateMeasure measure, Measure by = Measure.Bytes) =>
+        RankAggregates(e => e.Function, "function", n, measure, by);
+
+    /// <summary>Types ranked by one measure of <see cref="Aggregates"/>: type, count, bytes. Works for both kinds of capture.</summary>
+    public DataFrame TopTypes(int n, AggregateMeasure measure, Measure by = Measure.Bytes) =>
+        RankAggregates(e => e.Type, "type", n, measure, by);
+
+    public DataFrame SizeHistogram() => AllFor(nameof(SizeHistogram)).SizeHistogram();
+    public DataFrame ByThread() => AllFor(nameof(ByThread)).ByThread();
 
     /// <summary>What grew or shrank from this capture to <paramref name="other"/>, by function and type (all allocations).</summary>
-    public DataFrame Diff(Capture other) => All.Diff(other.All);
+    public DataFrame Diff(Capture other) => AllFor(nameof(Diff)).Diff(other.AllFor(nameof(Diff)));
 
     /// <summary>The numbers of <c>memnb stats</c>, computed from the tables (they agree with the streaming <see cref="CaptureStats.Compute(string, int, Recorder.Capture.CaptureReaderOptions?)"/>).</summary>
     public CaptureStats Stats(int top = CaptureStats.DefaultTop)
     {
+        if (IsAggregated)
+            return AggregatedStats(top);
         var leaks = Leaks();
         var leakedByType = leaks.TopTypes(int.MaxValue);
         var leaked = Rows(leakedByType, "type");
@@ -184,8 +232,10 @@ public sealed class Capture
         };
     }
 
-    public override string ToString() =>
-        $"{Path}: {All.Count:N0} allocations ({ByteUnits.Format(All.Bytes)}), peak {ByteUnits.Format(PeakBytes)}, " +
+    public override string ToString() => IsAggregated
+        ? $"{Path} (aggregated): {Metadata.Allocations:N0} allocations ({ByteUnits.Format(AggregateRows.Sum(e => e.Bytes))}), " +
+          $"peak {ByteUnits.Format(PeakBytes)}, {Metadata.Allocations - Metadata.Frees:N0} leaked"
+        : $"{Path}: {All.Count:N0} allocations ({ByteUnits.Format(All.Bytes)}), peak {ByteUnits.Format(PeakBytes)}, " +
         $"{Leaks().Count:N0} leaked";
 
     private static Dictionary<string, (long Count, long Bytes)> Rows(DataFrame ranked, string key)
@@ -219,6 +269,165 @@ public sealed class Capture
         if (!found || endLive > bestBytes)
             return (endLive, Metadata.DurationNs, true);
         return (bestBytes, bestTime, false);
+    }
+
+    private AllocationView AllFor(string member) => all ?? throw PerAllocation(member);
+
+    private NotSupportedException PerAllocation(string member) => new(
+        $"{Path}: {member} needs individual allocations, but this is an aggregated capture (recorded with --aggregate): " +
+        "it holds totals per stack and type only. What works on it: Aggregates, TopFunctions(n, AggregateMeasure, Measure), " +
+        "TopTypes(n, AggregateMeasure, Measure), TopFunctions/TopTypes over all allocations, Stats(), PeakBytes, Stacks, " +
+        "Frames, Types, Threads, Timeline, GcEvents. Record without --aggregate for time windows, temporary objects, " +
+        "addresses, threads and sizes of single objects.");
+
+    internal readonly record struct AggregateEntry(int StackId, int TypeId, string Function, string Type, long Count, long Bytes,
+        long PeakCount, long PeakBytes, long LeakedCount, long LeakedBytes);
+
+    internal IReadOnlyList<AggregateEntry> AggregateRows => aggregateRows ??= IsAggregated ? ReadAggregates() : ComputeAggregates();
+
+    /// <summary>The aggregates table as written by the conversion (already in order).</summary>
+    private AggregateEntry[] ReadAggregates()
+    {
+        var batch = batches[ArrowLayout.Aggregates];
+        var stack = (Int32Array)batch.Column("stack_id");
+        var function = (StringArray)batch.Column("function");
+        var type = (StringArray)batch.Column("type");
+        Int64Array L(string name) => (Int64Array)batch.Column(name);
+        var (count, bytes, peakCount, peakBytes, leakedCount, leakedBytes) =
+            (L("count"), L("bytes"), L("peak_count"), L("peak_bytes"), L("leaked_count"), L("leaked_bytes"));
+        var rows = new AggregateEntry[batch.Length];
+        for (var i = 0; i < rows.Length; i++)
+            rows[i] = new AggregateEntry(stack.GetValue(i)!.Value, 0, function.GetString(i) ?? "", type.GetString(i) ?? "",
+                count.GetValue(i)!.Value, bytes.GetValue(i)!.Value, peakCount.GetValue(i)!.Value, peakBytes.GetValue(i)!.Value,
+                leakedCount.GetValue(i)!.Value, leakedBytes.GetValue(i)!.Value);
+        return rows;
+    }
+
+    /// <summary>One pass over the allocations: totals, alive at the peak and leaked per (stack, type id).</summary>
+    private AggregateEntry[] ComputeAggregates()
+    {
+        var c = Columns;
+        var size = c.Size;
+        var stacks = c.StackId;
+        var types = c.TypeId;
+        var time = c.TimestampNs;
+        var freed = c.FreedAtNs;
+        var peakAt = PeakTimeNs;
+        var totals = new Dictionary<(int Stack, int Type), long[]>();
+        for (var r = 0; r < c.Count; r++)
+        {
+            ref var t = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(totals, (stacks[r], types[r]), out _);
+            t ??= new long[6];
+            var leaked = freed[r] == -1;
+            var atPeak = PeakIsAtEnd ? leaked : time[r] <= peakAt && (leaked || freed[r] > peakAt);
+            t[0]++;
+            t[1] += size[r];
+            if (atPeak)
+            {
+                t[2]++;
+                t[3] += size[r];
+            }
+            if (leaked)
+            {
+                t[4]++;
+                t[5] += size[r];
+            }
+        }
+        return totals
+            .Select(kv => new AggregateEntry(kv.Key.Stack, kv.Key.Type, c.OwnFunction(kv.Key.Stack), c.TypeName(kv.Key.Type),
+                kv.Value[0], kv.Value[1], kv.Value[2], kv.Value[3], kv.Value[4], kv.Value[5]))
+            .OrderByDescending(e => e.Bytes).ThenByDescending(e => e.Count).ThenBy(e => e.StackId).ThenBy(e => e.TypeId)
+            .ToArray();
+    }
+
+    private static DataFrame AggregatesFrame(IReadOnlyList<AggregateEntry> rows) => new(
+        new Int32DataFrameColumn("stack_id", rows.Select(e => e.StackId)),
+        new StringDataFrameColumn("function", rows.Select(e => e.Function)),
+        new StringDataFrameColumn("type", rows.Select(e => e.Type)),
+        new Int64DataFrameColumn("count", rows.Select(e => e.Count)),
+        new Int64DataFrameColumn("bytes", rows.Select(e => e.Bytes)),
+        new Int64DataFrameColumn("peak_count", rows.Select(e => e.PeakCount)),
+        new Int64DataFrameColumn("peak_bytes", rows.Select(e => e.PeakBytes)),
+        new Int64DataFrameColumn("leaked_count", rows.Select(e => e.LeakedCount)),
+        new Int64DataFrameColumn("leaked_bytes", rows.Select(e => e.LeakedBytes)));
+
+    private static (long Count, long Bytes) Pick(AggregateEntry e, AggregateMeasure measure) => measure switch
+    {
+        AggregateMeasure.Total => (e.Count, e.Bytes),
+        AggregateMeasure.Peak => (e.PeakCount, e.PeakBytes),
+        AggregateMeasure.Leaked => (e.LeakedCount, e.LeakedBytes),
+        _ => throw new ArgumentOutOfRangeException(nameof(measure), measure, "Total, Peak or Leaked"),
+    };
+
+    private DataFrame RankAggregates(Func<AggregateEntry, string> key, string keyName, int n, AggregateMeasure measure, Measure by)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(n);
+        var totals = new Dictionary<string, AllocationView.Totals>(StringComparer.Ordinal);
+        foreach (var e in AggregateRows)
+        {
+            var (count, bytes) = Pick(e, measure);
+            if (count == 0)
+                continue;
+            var k = key(e);
+            var sum = totals.GetValueOrDefault(k);
+            totals[k] = new AllocationView.Totals(sum.Count + count, sum.Bytes + bytes);
+        }
+        return AllocationView.Ranked(totals, keyName, n, by);
+    }
+
+    /// <summary>The stats of an aggregated capture from its aggregates (as <c>memnb stats</c> computes them from the table).</summary>
+    private CaptureStats AggregatedStats(int top)
+    {
+        var rows = AggregateRows;
+        var types = rows.GroupBy(e => e.Type, StringComparer.Ordinal)
+            .Select(g => new TypeStats(g.Key, g.Sum(e => e.Count), g.Sum(e => e.Bytes), g.Sum(e => e.LeakedCount), g.Sum(e => e.LeakedBytes)))
+            .OrderByDescending(t => t.Bytes).ThenByDescending(t => t.Count).ThenBy(t => t.Type, StringComparer.Ordinal)
+            .ToArray();
+        var functions = rows.GroupBy(e => e.Function, StringComparer.Ordinal)
+            .Select(g => new FunctionStats(g.Key, g.Sum(e => e.Count), g.Sum(e => e.Bytes)))
+            .OrderByDescending(f => f.Bytes).ThenByDescending(f => f.Count).ThenBy(f => f.Function, StringComparer.Ordinal)
+            .Take(top)
+            .ToArray();
+        long count = rows.Sum(e => e.Count), bytes = rows.Sum(e => e.Bytes);
+        long leakedCount = rows.Sum(e => e.LeakedCount), leakedBytes = rows.Sum(e => e.LeakedBytes);
+        var gcStarts = GcEvents["start_ns"];
+        return new CaptureStats
+        {
+            Path = Path,
+            FormatVersion = Metadata.FormatVersion,
+            Aggregated = true,
+            Complete = Metadata.Complete,
+            Truncated = Metadata.Truncated,
+            TruncatedAtOffset = Metadata.TruncatedAtOffset,
+            TruncationReason = Metadata.TruncationReason,
+            TotalAllocations = count,
+            TotalBytes = bytes,
+            PeakBytes = PeakBytes,
+            LeakedAllocations = leakedCount,
+            LeakedBytes = leakedBytes,
+            FreedAllocations = count - leakedCount,
+            FreedBytes = bytes - leakedBytes,
+            DurationMs = Metadata.DurationNs / 1e6,
+            DurationEstimated = Metadata.ClockEstimated,
+            GcCount = gcStarts.Length - gcStarts.NullCount,
+            Dropped = Metadata.EndDropped ?? 0,
+            ByType = types,
+            TopFunctions = functions,
+            Threads = [],
+        };
+    }
+
+    /// <summary>An aggregated capture knows the peak's bytes, not its time: the first GC start with those live bytes, else the end.</summary>
+    private (long Bytes, long TimeNs, bool AtEnd) FindAggregatedPeak(long peak)
+    {
+        var gcs = batches[ArrowLayout.GcEvents];
+        var starts = (Int64Array)gcs.Column("start_ns");
+        var live = (Int64Array)gcs.Column("live_bytes_at_start");
+        long? best = null;
+        for (var i = 0; i < gcs.Length; i++)
+            if (starts.GetValue(i) is long start && live.GetValue(i) == peak && (best is null || start < best))
+                best = start;
+        return best is long time ? (peak, time, false) : (peak, Metadata.DurationNs, true);
     }
 
     private DataFrame Frame(string table)

@@ -11,6 +11,18 @@ public enum Measure
 }
 
 /// <summary>
+/// Which columns of <see cref="MemNotebook.Capture.Aggregates"/> a ranking adds up: every allocation
+/// (<see cref="Total"/>), those alive at the high-water mark (<see cref="Peak"/>), or those alive when
+/// recording stopped (<see cref="Leaked"/>).
+/// </summary>
+public enum AggregateMeasure
+{
+    Total,
+    Peak,
+    Leaked,
+}
+
+/// <summary>
 /// How allocations are charged to functions: <see cref="Own"/> to the one function that allocated
 /// (innermost managed frame that is not allocation machinery, as in <c>memnb stats</c>);
 /// <see cref="Inclusive"/> to every function on the stack, once per allocation.
@@ -379,7 +391,7 @@ public sealed class AllocationView
         return totals;
     }
 
-    private static DataFrame Ranked(Dictionary<string, Totals> totals, string keyName, int n, Measure by)
+    internal static DataFrame Ranked(Dictionary<string, Totals> totals, string keyName, int n, Measure by)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(n);
         var ordered = (by == Measure.Bytes

@@ -32,6 +32,18 @@ public static class ArrowConverter
             firstRead = ReadPass(capturePath, first, options, progress, 0);
         }
         var gcData = first.Build();
+        if (firstRead.IsAggregated)
+        {
+            // No allocations: the first pass read everything there is (an ALLOC would have been an error).
+            var table = SmallTables.Aggregates(firstRead);
+            SmallTables.Write(folder, ArrowLayout.Aggregates, table);
+            SmallTables.WriteAll(folder, firstRead, gcData.Snapshots, gcData.GcEvents);
+            var totals = firstRead.AggregateTable?.Rows ?? [];
+            var aggregated = CaptureMetadata.From(firstRead, totals.Sum(r => r.Count), totals.Sum(r => r.Count - r.AliveCount));
+            aggregated.Write(Path.Combine(folder, ArrowLayout.MetadataFile));
+            progress?.Report(1);
+            return new ArrowConversion(folder, aggregated, 0, FromCache: false);
+        }
         var lookup = first.Frees.Seal(firstRead.Clock);
         var osThreads = firstRead.Tables.Threads.Values.ToDictionary(t => t.StreamId, t => (long)t.OsThreadId);
 
@@ -103,7 +115,7 @@ public static class ArrowConverter
     {
         metadata = null;
         var metadataPath = Path.Combine(folder, ArrowLayout.MetadataFile);
-        if (!File.Exists(metadataPath) || ArrowLayout.TableNames.Any(t => !File.Exists(ArrowLayout.TablePath(folder, t))))
+        if (!File.Exists(metadataPath))
             return false;
         if (File.GetLastWriteTimeUtc(metadataPath) < File.GetLastWriteTimeUtc(capturePath))
             return false;
@@ -115,7 +127,8 @@ public static class ArrowConverter
         {
             return false;
         }
-        return metadata.ArrowLayoutVersion == ArrowLayout.Version;
+        var tables = ArrowLayout.TableNamesFor(metadata.Aggregated);
+        return metadata.ArrowLayoutVersion == ArrowLayout.Version && tables.All(t => File.Exists(ArrowLayout.TablePath(folder, t)));
     }
 
     private static CaptureReadResult ReadPass(string path, CaptureVisitor visitor, CaptureReaderOptions options,

@@ -19,10 +19,16 @@ public static class ArrowLayout
     public const string Threads = "threads";
     public const string Timeline = "timeline";
     public const string GcEvents = "gc_events";
+    public const string Aggregates = "aggregates";
     public const string MetadataFile = "capture.json";
     public const string FileExtension = ".arrow";
 
     public static readonly string[] TableNames = [Allocations, Stacks, Frames, Types, Threads, Timeline, GcEvents];
+
+    /// <summary>The tables of an aggregated capture: <see cref="Aggregates"/> instead of <see cref="Allocations"/>.</summary>
+    public static readonly string[] AggregatedTableNames = [Aggregates, Stacks, Frames, Types, Threads, Timeline, GcEvents];
+
+    public static string[] TableNamesFor(bool aggregated) => aggregated ? AggregatedTableNames : TableNames;
 
     /// <summary>Rows per record batch of the allocations table: the conversion holds one batch at a time.</summary>
     public const int BatchRows = 64 * 1024;
@@ -101,8 +107,22 @@ public static class ArrowLayout
         .Field(F("poh_bytes", Int64Type.Default))
         .Build();
 
+    /// <summary>One row per (stack, type) of an aggregated capture's last AGG_TABLE; leaked = alive when it was written.</summary>
+    public static readonly Schema AggregatesSchema = new Schema.Builder()
+        .Field(F("stack_id", Int32Type.Default))
+        .Field(F("function", StringType.Default))
+        .Field(F("type", StringType.Default))
+        .Field(F("count", Int64Type.Default))
+        .Field(F("bytes", Int64Type.Default))
+        .Field(F("peak_count", Int64Type.Default))
+        .Field(F("peak_bytes", Int64Type.Default))
+        .Field(F("leaked_count", Int64Type.Default))
+        .Field(F("leaked_bytes", Int64Type.Default))
+        .Build();
+
     public static Schema SchemaOf(string table) => table switch
     {
+        Aggregates => AggregatesSchema,
         Allocations => AllocationsSchema,
         Stacks => StacksSchema,
         Frames => FramesSchema,

@@ -32,6 +32,13 @@ public sealed record CaptureMetadata
     public required long Allocations { get; init; }
     public required long Frees { get; init; }
 
+    /// <summary>True for an aggregated capture: the folder has an aggregates table instead of allocations.</summary>
+    public bool Aggregated { get; init; }
+
+    /// <summary>Aggregated captures: whether the last AGG_TABLE is the final one, and its peak_bytes (null otherwise).</summary>
+    public bool? AggregateFinal { get; init; }
+    public long? AggregatePeakBytes { get; init; }
+
     private static readonly JsonSerializerOptions Json = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
@@ -45,7 +52,8 @@ public sealed record CaptureMetadata
         FormatVersion = read.Header.FormatVersion,
         ProcessId = read.Header.ProcessId,
         StartWallClockNs = read.Header.StartWallClockNs,
-        Complete = read.Complete,
+        // An aggregated capture is complete only when its last table is the one written at stop.
+        Complete = read.Complete && (!read.IsAggregated || read.AggregateTable is { Final: true }),
         Truncated = read.Truncated,
         TruncatedAtOffset = read.TruncatedAtOffset,
         TruncationReason = read.TruncationReason,
@@ -57,6 +65,9 @@ public sealed record CaptureMetadata
         EndDropped = read.End?.Dropped,
         Allocations = allocations,
         Frees = frees,
+        Aggregated = read.IsAggregated,
+        AggregateFinal = read.IsAggregated ? read.AggregateTable is { Final: true } : null,
+        AggregatePeakBytes = read.IsAggregated ? read.AggregateTable?.PeakBytes ?? 0 : null,
     };
 
     public void Write(string path) => File.WriteAllText(path, JsonSerializer.Serialize(this, Json));

@@ -23,6 +23,37 @@ internal static class SmallTables
         Write(folder, ArrowLayout.GcEvents, GcEventsBatch(gcEvents));
     }
 
+    /// <summary>
+    /// The aggregates table of an aggregated capture: its last AGG_TABLE, one row per (stack, type),
+    /// bytes descending (then count descending, stack id and type index ascending).
+    /// </summary>
+    public static RecordBatch Aggregates(CaptureReadResult read)
+    {
+        var tables = read.Tables;
+        var attribution = new FunctionAttribution(tables);
+        var rows = (read.AggregateTable?.Rows ?? [])
+            .OrderByDescending(r => r.Bytes).ThenByDescending(r => r.Count).ThenBy(r => r.StackId).ThenBy(r => r.TypeIndex)
+            .ToArray();
+        var stack = new Int32Array.Builder();
+        var function = new StringArray.Builder();
+        var type = new StringArray.Builder();
+        var longs = Enumerable.Range(0, 6).Select(_ => new Int64Array.Builder()).ToArray();
+        foreach (var r in rows)
+        {
+            stack.Append(r.StackId);
+            function.Append(attribution.FunctionOf(r.StackId));
+            type.Append(tables.TypeName(r.TypeIndex));
+            longs[0].Append(r.Count);
+            longs[1].Append(r.Bytes);
+            longs[2].Append(r.PeakCount);
+            longs[3].Append(r.PeakBytes);
+            longs[4].Append(r.AliveCount);
+            longs[5].Append(r.AliveBytes);
+        }
+        IArrowArray[] columns = [stack.Build(), function.Build(), type.Build(), .. longs.Select(b => (IArrowArray)b.Build())];
+        return Batch(ArrowLayout.AggregatesSchema, rows.Length, columns);
+    }
+
     public static void Write(string folder, string table, RecordBatch batch)
     {
         using var file = File.Create(ArrowLayout.TablePath(folder, table));
