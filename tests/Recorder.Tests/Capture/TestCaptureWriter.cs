@@ -16,10 +16,10 @@ internal sealed class TestCaptureWriter
     private readonly Dictionary<int, StreamState> streams = new();
 
     public TestCaptureWriter(int version = 1, int processId = 4242, long startWallClockNs = 1_700_000_000_000_000_000,
-        bool header = true)
+        bool header = true, ushort flags = 0)
     {
         if (header)
-            WriteHeader(version, processId, startWallClockNs);
+            WriteHeader(version, processId, startWallClockNs, flags: flags);
     }
 
     /// <summary>File offsets just after the header and after each whole chunk.</summary>
@@ -32,11 +32,12 @@ internal sealed class TestCaptureWriter
 
     public byte[] ToArray() => file.ToArray();
 
-    public void WriteHeader(int version, int processId, long startWallClockNs, uint headerSize = 32)
+    public void WriteHeader(int version, int processId, long startWallClockNs, uint headerSize = 32, ushort flags = 0)
     {
         var header = new byte[32];
         "MEMNBCAP"u8.CopyTo(header);
         BinaryPrimitives.WriteUInt16LittleEndian(header.AsSpan(8), (ushort)version);
+        BinaryPrimitives.WriteUInt16LittleEndian(header.AsSpan(10), flags);
         BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(12), headerSize);
         BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(16), processId);
         BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(24), startWallClockNs);
@@ -151,6 +152,16 @@ internal sealed class TestCaptureWriter
             return this;
         }
 
+        /// <summary>AGG_TABLE; <paramref name="count"/> overrides the row count written (for corrupt tables).</summary>
+        public ChunkBuilder AggTable(ulong ticks, bool final, ulong peakBytes, IReadOnlyList<AggRow> rows, ulong? count = null)
+        {
+            Record(0x30).Ticks(ticks).U8(final ? (byte)1 : (byte)0).Varint(peakBytes).Varint(count ?? (ulong)rows.Count);
+            foreach (var r in rows)
+                Varint(r.Stack).Varint(r.Type).Varint(r.Count).Varint(r.Bytes).Varint(r.PeakCount).Varint(r.PeakBytes)
+                    .Varint(r.AliveCount).Varint(r.AliveBytes);
+            return this;
+        }
+
         /// <summary>A record of raw bytes (counts as one record).</summary>
         public ChunkBuilder RawRecord(params byte[] bytes)
         {
@@ -230,6 +241,8 @@ internal sealed class RecordLog : CaptureVisitor
     public override void OnResume(long ticks) => Lines.Add($"Resume {ticks}");
     public override void OnAllocation(in AllocationRecord allocation) => Lines.Add(allocation.ToString());
     public override void OnFree(in FreeRecord free) => Lines.Add(free.ToString());
+    public override void OnAggregateTable(AggregateTableRecord table) =>
+        Lines.Add($"{table} [{string.Join(", ", table.Rows)}]");
     public override void OnFinished(CaptureReadResult result) => Result = result;
 
     public static RecordLog Read(byte[] bytes, CaptureReaderOptions? options = null, bool seekable = true)
@@ -264,3 +277,7 @@ internal sealed class NonSeekableStream(byte[] bytes) : Stream
     public override void SetLength(long value) => throw new NotSupportedException();
     public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }
+
+/// <summary>One AGG_TABLE row as written: stack id, type index, totals, alive at the peak, alive when written.</summary>
+public readonly record struct AggRow(ulong Stack, ulong Type, ulong Count, ulong Bytes, ulong PeakCount, ulong PeakBytes,
+    ulong AliveCount, ulong AliveBytes);
