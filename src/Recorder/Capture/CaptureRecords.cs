@@ -7,6 +7,13 @@ public readonly record struct CaptureHeader(int FormatVersion, int Flags, int Pr
 {
     /// <summary>Header flag bit 0: totals per (stack, type) in AGG_TABLE records, no ALLOC or FREE records.</summary>
     public bool IsAggregated => (Flags & CaptureFormat.FlagAggregated) != 0;
+
+    // ToString prints the header fields only (IsAggregated is read from Flags).
+    private bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        builder.Append($"FormatVersion = {FormatVersion}, Flags = {Flags}, ProcessId = {ProcessId}, StartWallClockNs = {StartWallClockNs}");
+        return true;
+    }
 }
 
 public enum FrameKind : byte
