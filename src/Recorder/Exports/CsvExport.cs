@@ -16,7 +16,10 @@ public static class CsvExport
     {
         Directory.CreateDirectory(outputFolder);
         var written = new List<string>();
-        foreach (var table in ArrowLayout.TableNames)
+        // An aggregated capture has an aggregates table instead of allocations.
+        bool aggregated = !File.Exists(ArrowLayout.TablePath(arrowFolder, ArrowLayout.Allocations))
+            && File.Exists(ArrowLayout.TablePath(arrowFolder, ArrowLayout.Aggregates));
+        foreach (var table in ArrowLayout.TableNamesFor(aggregated))
         {
             var path = Path.Combine(outputFolder, table + ".csv");
             using var input = File.OpenRead(ArrowLayout.TablePath(arrowFolder, table));

@@ -12,6 +12,25 @@ namespace MemNotebook.Recorder.Exports;
 /// </summary>
 public static class SpeedscopeExport
 {
+    // Bytes per stack from the aggregates table: total, alive at the peak, leaked.
+    private static Dictionary<int, long>[] AggregatedBytesByStack(global::MemNotebook.Capture capture)
+    {
+        var result = new[] { new Dictionary<int, long>(), new Dictionary<int, long>(), new Dictionary<int, long>() };
+        var table = capture.Aggregates;
+        var stacks = table.Columns["stack_id"];
+        string[] columns = ["bytes", "peak_bytes", "leaked_bytes"];
+        for (long row = 0; row < table.Rows.Count; row++)
+        {
+            int stack = Convert.ToInt32(stacks[row], System.Globalization.CultureInfo.InvariantCulture);
+            for (int p = 0; p < 3; p++)
+            {
+                long bytes = Convert.ToInt64(table.Columns[columns[p]][row], System.Globalization.CultureInfo.InvariantCulture);
+                result[p][stack] = result[p].GetValueOrDefault(stack) + bytes;
+            }
+        }
+        return result;
+    }
+
     public static void Write(global::MemNotebook.Capture capture, Stream output)
     {
         var parents = capture.Columns.StackParents();
@@ -40,14 +59,13 @@ public static class SpeedscopeExport
             return frames;
         }
 
-        var profiles = new (string Name, AllocationView View)[]
-        {
-            ("allocated bytes", capture.All),
-            ("alive at the peak", capture.Peak()),
-            ("leaked (alive at the end)", capture.Leaks()),
-        };
-        var samples = profiles.Select(p => p.View.ByStack().OrderBy(kv => kv.Key)
-            .Select(kv => (Frames: SampleOf(kv.Key), kv.Value.Bytes)).ToArray()).ToArray();
+        string[] profileNames = ["allocated bytes", "alive at the peak", "leaked (alive at the end)"];
+        var perStack = capture.IsAggregated
+            ? AggregatedBytesByStack(capture)
+            : new[] { capture.All, capture.Peak(), capture.Leaks() }
+                .Select(view => view.ByStack().ToDictionary(kv => kv.Key, kv => kv.Value.Bytes)).ToArray();
+        var samples = perStack.Select(bytes => bytes.Where(kv => kv.Value > 0).OrderBy(kv => kv.Key)
+            .Select(kv => (Frames: SampleOf(kv.Key), Bytes: kv.Value)).ToArray()).ToArray();
 
         using var json = new Utf8JsonWriter(output, new JsonWriterOptions { Encoder = JavaScriptEncoder.Default });
         json.WriteStartObject();
@@ -66,11 +84,11 @@ public static class SpeedscopeExport
         json.WriteEndArray();
         json.WriteEndObject();
         json.WriteStartArray("profiles");
-        for (var p = 0; p < profiles.Length; p++)
+        for (var p = 0; p < profileNames.Length; p++)
         {
             json.WriteStartObject();
             json.WriteString("type", "sampled");
-            json.WriteString("name", profiles[p].Name);
+            json.WriteString("name", profileNames[p]);
             json.WriteString("unit", "bytes");
             json.WriteNumber("startValue", 0);
             json.WriteNumber("endValue", samples[p].Sum(s => s.Bytes));
