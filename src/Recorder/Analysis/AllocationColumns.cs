@@ -176,7 +176,16 @@ public sealed class AllocationColumns
     }
 
     /// <summary>Parent of each stack id (index = id; 0 is the root).</summary>
-    public int[] StackParents()
+    public int[] StackParents() => StackParents(stacks);
+
+    /// <summary>The ip of each stack id (index = id).</summary>
+    public ulong[] StackIps() => StackIps(stacks);
+
+    /// <summary>A display name per ip: the function, else module+0xoffset; ips without a name are left out.</summary>
+    public Dictionary<ulong, string> FrameNames() => FrameNames(frames);
+
+    // The same from the stacks and frames tables alone (aggregated captures have no allocations table).
+    internal static int[] StackParents(RecordBatch stacks)
     {
         var ids = Values<int>(stacks, "stack_id");
         var parents = Values<int>(stacks, "parent_id");
@@ -186,8 +195,7 @@ public sealed class AllocationColumns
         return result;
     }
 
-    /// <summary>The ip of each stack id (index = id).</summary>
-    public ulong[] StackIps()
+    internal static ulong[] StackIps(RecordBatch stacks)
     {
         var ids = Values<int>(stacks, "stack_id");
         var ips = Values<ulong>(stacks, "ip");
@@ -197,8 +205,7 @@ public sealed class AllocationColumns
         return result;
     }
 
-    /// <summary>A display name per ip: the function, else module+0xoffset; ips without a name are left out.</summary>
-    public Dictionary<ulong, string> FrameNames()
+    internal static Dictionary<ulong, string> FrameNames(RecordBatch frames)
     {
         var ips = Values<ulong>(frames, "ip");
         var functions = (StringArray)frames.Column("function");

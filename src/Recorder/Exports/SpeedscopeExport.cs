@@ -33,11 +33,12 @@ public static class SpeedscopeExport
 
     public static void Write(global::MemNotebook.Capture capture, Stream output)
     {
-        var parents = capture.Columns.StackParents();
+        var stacks = capture.ArrowTable(ArrowLayout.Stacks);
+        var parents = AllocationColumns.StackParents(stacks);
         var frameIndex = new Dictionary<ulong, int>();
         var frameNames = new List<string>();
-        var names = capture.Columns.FrameNames();
-        var ipOf = capture.Columns.StackIps();
+        var names = AllocationColumns.FrameNames(capture.ArrowTable(ArrowLayout.Frames));
+        var ipOf = AllocationColumns.StackIps(stacks);
 
         int FrameOf(ulong ip)
         {
