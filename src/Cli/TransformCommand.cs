@@ -28,7 +28,7 @@ internal static class TransformCommand
                 var loaded = MemNotebook.Capture.Load(capture, Progress(error));
                 using var file = File.Create(target);
                 SpeedscopeExport.Write(loaded, file);
-                return $"{loaded.All.Count} allocations";
+                return loaded.IsAggregated ? "aggregated totals" : $"{loaded.All.Count} allocations";
             }, error),
     };
 
