@@ -1,0 +1,189 @@
+// The recorder's writer thread: meta records, ring contents and GC records to chunks.
+#include <linux/futex.h>
+#include <sched.h>
+
+#include <algorithm>
+#include <mutex>
+
+#include "common/clock.h"
+#include "common/varint.h"
+#include "profiler/recorder.h"
+#include "profiler/recorder_internal.h"
+
+namespace memnb {
+
+using namespace recorder_internal;
+
+void Recorder::emit_clock() {
+  uint64_t ticks = now_ticks();
+  meta_.u8(kTagClock);
+  meta_.varint(ticks - meta_prev_ticks_);
+  meta_.varint(monotonic_ns());
+  meta_.u8(kTickShift);
+  meta_prev_ticks_ = ticks;
+}
+
+void Recorder::emit_snapshot() {
+  uint64_t ticks = now_ticks();
+  uint64_t mono = monotonic_ns();
+  meta_.u8(kTagSnapshot);
+  meta_.varint(ticks - meta_prev_ticks_);
+  meta_.varint(mono);
+  meta_.varint(read_rss_bytes());
+  for (int i = 0; i < kHeapParts; ++i) meta_.varint(heap_bytes_[i].load(std::memory_order_relaxed));
+  meta_.varint(tracked_live_bytes());
+  meta_prev_ticks_ = ticks;
+  last_snapshot_ns_ = mono;
+}
+
+void Recorder::flush_meta() {
+  if (meta_.size() == 0) return;
+  file_.write_chunk(kMetaStream, meta_.data(), meta_.size());
+  meta_.clear();
+}
+
+void Recorder::emit_meta() {
+  // Threads first: their chunks follow in this cycle.
+  for (ThreadState* ts = threads_.first(); ts; ts = ts->next_registered) {
+    if (!ts->described) {
+      meta_.u8(kTagThread);
+      meta_.varint(ts->stream);
+      meta_.varint(ts->os_tid);
+      meta_.varint(ts->managed_id);
+      ts->described = true;
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(names_mutex_);
+    for (ThreadState* ts = threads_.first(); ts; ts = ts->next_registered) {
+      auto it = thread_names_.find(ts->managed_id);
+      if (it == thread_names_.end() || ts->managed_id == 0) continue;
+      auto& written = names_written_[ts->os_tid];
+      if (written == it->second) continue;
+      written = it->second;
+      meta_.u8(kTagThreadName);
+      meta_.varint(ts->os_tid);
+      meta_.string(it->second);
+    }
+  }
+  uint32_t type_count = types_.count();
+  for (; types_written_ < type_count && types_written_ < kTypes; ++types_written_) {
+    uint64_t class_id;
+    int spins = 0;
+    while ((class_id = types_.class_id(types_written_)) == 0 && spins++ < 100000) sched_yield();
+    std::string name = symbols_ && class_id ? symbols_->type_name(class_id) : std::string();
+    meta_.u8(kTagType);
+    meta_.varint(types_written_);
+    meta_.varint(class_id);
+    meta_.string(name);
+    meta_.varint(name.size() > 2 && name.compare(name.size() - 1, 1, "]") == 0 ? 1 : 0);
+    if (meta_.size() > kMaxMetaChunk) flush_meta();
+  }
+  uint32_t node_count = std::min<uint32_t>(stacks_.count(), kStackNodes - 1);
+  for (uint32_t id = nodes_written_ + 1; id <= node_count; ++id) {
+    const StackNode& node = stacks_.node(id);
+    uint64_t ip;
+    int spins = 0;
+    while ((ip = node.ip.load(std::memory_order_acquire)) == 0 && spins++ < 100000) sched_yield();
+    meta_.u8(kTagStackNode);
+    meta_.varint(id);
+    meta_.varint(ip == 0 ? 0 : node.parent);
+    meta_.varint(ip);
+    if (ip != 0 && frames_written_.emplace(ip, true).second) {
+      FrameDescription f = symbols_ ? symbols_->describe_frame(ip) : FrameDescription{};
+      meta_.u8(kTagFrame);
+      meta_.varint(ip);
+      meta_.u8(f.kind);
+      meta_.string(f.function);
+      meta_.string(f.module);
+      meta_.varint(f.offset);
+    }
+    nodes_written_ = id;
+    if (meta_.size() > kMaxMetaChunk) flush_meta();
+  }
+}
+
+void Recorder::writer_cycle(bool final) {
+  // Order matters (docs/capture-format.md): GC extent, thread extents, meta, threads, GC.
+  {
+    std::lock_guard<std::mutex> gc(gc_mutex_);
+    gc_chunks_.swap(gc_pending_);
+  }
+  std::vector<std::pair<ThreadState*, uint64_t>> extents;
+  for (ThreadState* ts = threads_.first(); ts; ts = ts->next_registered) extents.emplace_back(ts, ts->ring.published());
+  emit_meta();
+  uint64_t mono = monotonic_ns();
+  if (final || mono - last_snapshot_ns_ >= static_cast<uint64_t>(options_.flush_interval_ms) * 1000000ull) emit_snapshot();
+  flush_meta();
+  // Oldest thread first (the registry is newest first) so stream chunks read naturally.
+  for (auto it = extents.rbegin(); it != extents.rend(); ++it) {
+    ThreadState* ts = it->first;
+    uint64_t upto = it->second;
+    uint64_t from = ts->ring.consumed();
+    if (upto == from) continue;
+    scratch_.resize(upto - from);
+    ts->ring.copy_out(upto, scratch_.data());
+    if (options_.aggregate) {
+      if (!aggregator_.take_thread_records(ts->stream, scratch_.data(), scratch_.size())) dropped_.fetch_add(1);
+    } else {
+      file_.write_chunk(ts->stream, scratch_.data(), scratch_.size());
+    }
+    ts->ring.release(upto);
+  }
+  if (options_.aggregate) {
+    // Fold this cycle's allocations and frees into the totals; keep the GC events.
+    gc_kept_.clear();
+    for (const RecordBuffer& chunk : gc_chunks_)
+      if (!aggregator_.apply_gc_records(chunk.data(), chunk.size(), &gc_kept_)) dropped_.fetch_add(1);
+    aggregator_.finish_cycle();
+    file_.write_chunk(kGcStream, gc_kept_.data(), gc_kept_.size());
+    if (final || mono - last_table_ns_ >= static_cast<uint64_t>(options_.aggregate_table_interval_ms) * 1000000ull) {
+      uint64_t ticks = now_ticks();
+      aggregator_.write_table(&meta_, ticks - meta_prev_ticks_, final);
+      meta_prev_ticks_ = ticks;
+      last_table_ns_ = mono;
+      flush_meta();
+    }
+  } else {
+    for (const RecordBuffer& chunk : gc_chunks_) file_.write_chunk(kGcStream, chunk.data(), chunk.size());
+  }
+  gc_chunks_.clear();
+}
+
+void Recorder::writer_main() {
+  last_snapshot_ns_ = 0;
+  while (!stop_requested_.load(std::memory_order_acquire)) {
+    uint32_t seen = wake_word_.load(std::memory_order_acquire);
+    timespec timeout{0, static_cast<long>(options_.flush_interval_ms) * 1000000L};
+    futex(&wake_word_, FUTEX_WAIT_PRIVATE, seen, &timeout);
+    writer_cycle(false);
+    if (crash_flush_requested_.load(std::memory_order_acquire)) {
+      // The process is going down: one more cycle for what was committed meanwhile.
+      writer_cycle(true);
+      crash_flush_done_.store(1, std::memory_order_release);
+      futex(&crash_flush_done_, FUTEX_WAKE_PRIVATE, 1, nullptr);
+      return;
+    }
+  }
+  // Hooks are quiesced: drain what is left, then close the capture.
+  writer_cycle(true);
+  emit_clock();
+  uint64_t ticks = now_ticks();
+  meta_.u8(kTagEnd);
+  meta_.varint(ticks - meta_prev_ticks_);
+  meta_prev_ticks_ = ticks;
+  meta_.varint(allocations());
+  meta_.varint(frees_.load());
+  meta_.varint(lifetimes_.live_bytes() + [this] {
+    // Objects logged since the last GC are not in the tracker yet.
+    uint64_t pending = 0;
+    for (ThreadState* ts = threads_.first(); ts; ts = ts->next_registered)
+      for (LifetimeBlock* b = ts->log_head; b; b = b->next)
+        for (size_t i = 0; i < b->count; ++i) pending += b->objects[i].size;
+    return pending;
+  }());
+  meta_.varint(dropped_.load() + (stacks_.overflowed() ? 1 : 0));
+  flush_meta();
+}
+
+}  // namespace memnb
