@@ -1,0 +1,187 @@
+using Apache.Arrow;
+using MemNotebook.Recorder.Analysis;
+using MemNotebook.Recorder.Arrow;
+
+namespace MemNotebook.Recorder.Reports;
+
+/// <summary>What a node of a <see cref="FlameTree"/> stands for.</summary>
+public enum FlameNodeKind
+{
+    Root,
+    /// <summary>A thread, at the top of a tree split by thread.</summary>
+    Thread,
+    Managed,
+    Native,
+    /// <summary>A frame the capture has no name or kind for, or the stand-in for an allocation without a stack.</summary>
+    Unknown,
+}
+
+/// <summary>
+/// A frame in a <see cref="FlameTree"/>: the allocations whose stack passes through this path.
+/// <see cref="TotalBytes"/> includes every descendant; <see cref="OwnBytes"/> the allocations whose
+/// path ends here (the innermost frame, or the outermost one in an inverted tree).
+/// </summary>
+public sealed class FlameNode
+{
+    private readonly List<FlameNode> children = new();
+    private Dictionary<(string, FlameNodeKind), FlameNode>? byName;
+
+    internal FlameNode(string name, FlameNodeKind kind)
+    {
+        Name = name;
+        Kind = kind;
+    }
+
+    public string Name { get; }
+    public FlameNodeKind Kind { get; }
+    public long TotalBytes { get; private set; }
+    public long Count { get; private set; }
+    public long OwnBytes { get; private set; }
+    public long OwnCount { get; private set; }
+
+    /// <summary>Biggest first: bytes, then count descending, then name (ordinal).</summary>
+    public IReadOnlyList<FlameNode> Children => children;
+
+    /// <summary>The child with this name, or null.</summary>
+    public FlameNode? Child(string name) => children.Find(c => c.Name == name);
+
+    internal FlameNode ChildFor(string name, FlameNodeKind kind)
+    {
+        byName ??= new();
+        if (!byName.TryGetValue((name, kind), out var child))
+        {
+            child = new FlameNode(name, kind);
+            byName.Add((name, kind), child);
+            children.Add(child);
+        }
+        return child;
+    }
+
+    internal void Add(long count, long bytes)
+    {
+        Count += count;
+        TotalBytes += bytes;
+    }
+
+    internal void AddOwn(long count, long bytes)
+    {
+        OwnCount += count;
+        OwnBytes += bytes;
+    }
+
+    internal void Sort()
+    {
+        children.Sort((a, b) => b.TotalBytes != a.TotalBytes ? b.TotalBytes.CompareTo(a.TotalBytes)
+            : b.Count != a.Count ? b.Count.CompareTo(a.Count)
+            : string.CompareOrdinal(a.Name, b.Name));
+        byName = null;
+        foreach (var child in children)
+            child.Sort();
+    }
+}
+
+/// <summary>
+/// The allocations of a view as a tree of frames, root first (callers above callees), or inverted
+/// (allocating frames at the top, their callers below), optionally with a level of threads on top.
+/// The numbers every tree, flame graph and their JSON show; the root's totals are the view's.
+/// </summary>
+public sealed class FlameTree
+{
+    /// <summary>The name of the frame that stands for an allocation recorded without a stack.</summary>
+    public const string NoStack = "[no stack]";
+
+    private FlameTree(FlameNode root, string description, ReportSelection selection, bool inverted, bool splitThreads)
+    {
+        Root = root;
+        Description = description;
+        Selection = selection;
+        Inverted = inverted;
+        SplitThreads = splitThreads;
+    }
+
+    public FlameNode Root { get; }
+    public string Description { get; }
+    public ReportSelection Selection { get; }
+    public bool Inverted { get; }
+    public bool SplitThreads { get; }
+    public long TotalBytes => Root.TotalBytes;
+    public long Count => Root.Count;
+
+    /// <summary>The tree of <paramref name="selection"/>'s view of <paramref name="capture"/>.</summary>
+    public static FlameTree Build(global::MemNotebook.Capture capture, ReportSelection selection, bool inverted = false, bool splitThreads = false) =>
+        Build(selection.ViewOf(capture), selection, inverted, splitThreads, selection.Title);
+
+    /// <summary>The tree of any view (<paramref name="selection"/> only labels it).</summary>
+    /// <param name="description">What the view holds, for the heading (default: the view's own description).</param>
+    public static FlameTree Build(AllocationView view, ReportSelection selection, bool inverted = false, bool splitThreads = false,
+        string? description = null)
+    {
+        var capture = view.Capture;
+        var columns = capture.Columns;
+        var parents = columns.StackParents();
+        var ips = columns.StackIps();
+        var frames = FrameTable(capture.ArrowTable(ArrowLayout.Frames));
+        var threads = columns.Threads.ToDictionary(t => t.Stream, t => t.Name is null ? $"thread {t.OsThreadId}" : $"thread {t.OsThreadId} ({t.Name})");
+
+        // One pass over the rows; then one walk per distinct (thread, stack).
+        var size = columns.Size;
+        var stacks = columns.StackId;
+        var streams = columns.ThreadStream;
+        var totals = new Dictionary<(int Stream, int Stack), (long Count, long Bytes)>();
+        foreach (var r in view.Rows)
+        {
+            var key = (splitThreads ? streams[r] : 0, stacks[r]);
+            var t = totals.GetValueOrDefault(key);
+            totals[key] = (t.Count + 1, t.Bytes + size[r]);
+        }
+
+        var root = new FlameNode("all", FlameNodeKind.Root);
+        var path = new List<(string Name, FlameNodeKind Kind)>();
+        foreach (var ((stream, stack), (count, bytes)) in totals.OrderBy(kv => kv.Key.Stream).ThenBy(kv => kv.Key.Stack))
+        {
+            path.Clear();
+            for (var id = stack; id > 0 && id < parents.Length && path.Count < Capture.CaptureFormat.MaxStackDepth; id = parents[id])
+                path.Add(frames.TryGetValue(ips[id], out var frame) ? frame : ($"0x{ips[id]:x}", FlameNodeKind.Unknown));
+            if (path.Count == 0)
+                path.Add((NoStack, FlameNodeKind.Unknown));
+            if (!inverted)
+                path.Reverse(); // recorded innermost first
+            root.Add(count, bytes);
+            var node = root;
+            if (splitThreads)
+            {
+                node = root.ChildFor(threads.GetValueOrDefault(stream) ?? $"thread stream {stream}", FlameNodeKind.Thread);
+                node.Add(count, bytes);
+            }
+            foreach (var (name, kind) in path)
+            {
+                node = node.ChildFor(name, kind);
+                node.Add(count, bytes);
+            }
+            node.AddOwn(count, bytes);
+        }
+        root.Sort();
+        return new FlameTree(root, description ?? view.Description, selection, inverted, splitThreads);
+    }
+
+    /// <summary>Name and kind per ip: the function, else module+0xoffset, else the address.</summary>
+    private static Dictionary<ulong, (string, FlameNodeKind)> FrameTable(RecordBatch frames)
+    {
+        var names = AllocationColumns.FrameNames(frames);
+        var ips = (UInt64Array)frames.Column("ip");
+        var kinds = (StringArray)frames.Column("kind");
+        var table = new Dictionary<ulong, (string, FlameNodeKind)>();
+        for (var i = 0; i < frames.Length; i++)
+        {
+            var ip = ips.GetValue(i)!.Value;
+            var kind = kinds.GetString(i) switch
+            {
+                "managed" => FlameNodeKind.Managed,
+                "native" => FlameNodeKind.Native,
+                _ => FlameNodeKind.Unknown,
+            };
+            table[ip] = (names.TryGetValue(ip, out var name) ? name : $"0x{ip:x}", kind);
+        }
+        return table;
+    }
+}
