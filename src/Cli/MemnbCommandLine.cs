@@ -12,6 +12,9 @@ public static class MemnbCommandLine
             StatsCommand.Create(output, error),
             RunCommand.Create(output, error),
             TransformCommand.Create(output, error),
+            SummaryCommand.Create(output, error),
+            TreeCommand.Create(output, error),
+            TableCommand.Create(output, error),
         };
         var parse = root.Parse(args);
         return parse.Invoke(new InvocationConfiguration { Output = output, Error = error });
