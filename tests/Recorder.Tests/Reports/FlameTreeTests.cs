@@ -157,6 +157,33 @@ public class FlameTreeTests
     }
 
     [Fact]
+    public void Json_holds_the_deepest_stack_a_capture_can_record_split_by_thread()
+    {
+        var w = new MemNotebook.Recorder.Tests.Capture.TestCaptureWriter();
+        var meta = w.Chunk(0).Clock(0, 0).Type(0, 1, "App.Node").Thread(2, 100, 1);
+        var depth = MemNotebook.Recorder.Capture.CaptureFormat.MaxStackDepth;
+        for (var id = 1; id <= depth; id++)
+            meta.StackNode((ulong)id, (ulong)id - 1, 0x1000 + (ulong)id).Frame(0x1000 + (ulong)id, 0, $"App.Recurse{id}");
+        meta.Write();
+        w.Chunk(2).Alloc(10, 0, 24, depth, 0x100).Write();
+        w.Chunk(0).Clock(100, 100).End(100, 1, 0, 24).Write();
+        using var scratch = new ScratchFolder();
+        var tree = FlameTree.Build(LoadedCapture.Load(scratch.Write("deep.memnb", w)), new ReportSelection(ReportMode.Allocated), splitThreads: true);
+        using var parsed = JsonDocument.Parse(FlameJson.ToJson(tree), new JsonDocumentOptions { MaxDepth = 4 * depth });
+        var node = parsed.RootElement.GetProperty("root").GetProperty("children")[0];
+        Assert.Equal("thread 100", node.GetProperty("name").GetString());
+        var frames = 0;
+        while (node.TryGetProperty("children", out var children))
+        {
+            node = children[0];
+            frames++;
+            Assert.Equal(24, node.GetProperty("total").GetInt64());
+        }
+        Assert.Equal(depth, frames);
+        Assert.Equal(($"App.Recurse{depth}", 24L), (node.GetProperty("name").GetString(), node.GetProperty("own").GetInt64()));
+    }
+
+    [Fact]
     public void Json_of_a_temporary_tree_names_its_threshold()
     {
         using var scratch = new ScratchFolder();
