@@ -1,0 +1,152 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using MemNotebook.Recorder.Reports;
+using MemNotebook.Recorder.Tests.Arrow;
+using Xunit;
+using LoadedCapture = MemNotebook.Capture;
+
+namespace MemNotebook.Recorder.Tests.Reports;
+
+public class FlameGraphPageTests
+{
+    private const string DataOpen = "<script type=\"application/json\" id=\"fg-data\">";
+
+    private static LoadedCapture Load(ScratchFolder scratch) => LoadedCapture.Load(scratch.Write("r.memnb", ReportCaptures.Create()));
+
+    private static string Page(LoadedCapture capture, ReportSelection selection, bool inverted = false, bool splitThreads = false)
+    {
+        var writer = new StringWriter();
+        FlameGraphPage.Write(capture, selection, new FlameGraphOptions(inverted, splitThreads, "/tmp/r.memnb"), writer);
+        return writer.ToString();
+    }
+
+    /// <summary>The text of the page's JSON block.</summary>
+    internal static string EmbeddedJson(string page)
+    {
+        var start = page.IndexOf(DataOpen, StringComparison.Ordinal);
+        Assert.True(start >= 0, "no JSON block");
+        start += DataOpen.Length;
+        return page[start..page.IndexOf("</script>", start, StringComparison.Ordinal)];
+    }
+
+    private static (long Total, long Own, long Count, long OwnCount) Sums(JsonElement node)
+    {
+        var (own, ownCount) = (node.GetProperty("own").GetInt64(), node.GetProperty("own_count").GetInt64());
+        if (node.TryGetProperty("children", out var children))
+            foreach (var child in children.EnumerateArray())
+            {
+                var sums = Sums(child);
+                (own, ownCount) = (own + sums.Own, ownCount + sums.OwnCount);
+            }
+        return (node.GetProperty("total").GetInt64(), own, node.GetProperty("count").GetInt64(), ownCount);
+    }
+
+    public static TheoryData<ReportMode, int, bool, bool> Shapes()
+    {
+        var data = new TheoryData<ReportMode, int, bool, bool>();
+        foreach (var (mode, threshold) in new[] { (ReportMode.Peak, 1), (ReportMode.Allocated, 1), (ReportMode.Leaks, 1), (ReportMode.Temporary, 1), (ReportMode.Temporary, 2) })
+            foreach (var inverted in new[] { false, true })
+                foreach (var split in new[] { false, true })
+                    data.Add(mode, threshold, inverted, split);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Embedded_json_parses_back_to_the_tree_of_the_view(ReportMode mode, int threshold, bool inverted, bool split)
+    {
+        using var scratch = new ScratchFolder();
+        var capture = Load(scratch);
+        var selection = new ReportSelection(mode, threshold);
+        var view = selection.ViewOf(capture);
+        var json = EmbeddedJson(Page(capture, selection, inverted, split));
+
+        Assert.Equal(FlameJson.ToJson(FlameTree.Build(capture, selection, inverted, split)), json);
+        using var document = JsonDocument.Parse(json);
+        var data = document.RootElement;
+        Assert.Equal(view.Bytes, data.GetProperty("total_bytes").GetInt64());
+        Assert.Equal(view.Count, data.GetProperty("count").GetInt64());
+        Assert.Equal(inverted, data.GetProperty("inverted").GetBoolean());
+        Assert.Equal(split, data.GetProperty("split_threads").GetBoolean());
+        // Every byte is someone's own: the own bytes of all frames add up to the root's total.
+        Assert.Equal((view.Bytes, view.Bytes, (long)view.Count, (long)view.Count), Sums(data.GetProperty("root")));
+    }
+
+    [Fact]
+    public void Expected_totals_per_mode()
+    {
+        using var scratch = new ScratchFolder();
+        var capture = Load(scratch);
+        long Total(ReportSelection s) => JsonDocument.Parse(EmbeddedJson(Page(capture, s))).RootElement.GetProperty("root").GetProperty("total").GetInt64();
+        Assert.Equal(3136, Total(ReportSelection.Peak));
+        Assert.Equal(3152, Total(new ReportSelection(ReportMode.Allocated)));
+        Assert.Equal(1088, Total(new ReportSelection(ReportMode.Leaks)));
+        Assert.Equal(24, Total(new ReportSelection(ReportMode.Temporary, 1)));
+        Assert.Equal(64, Total(new ReportSelection(ReportMode.Temporary, 2)));
+    }
+
+    [Fact]
+    public void Markup_named_frames_appear_only_escaped()
+    {
+        using var scratch = new ScratchFolder();
+        var capture = Load(scratch);
+        foreach (var split in new[] { false, true })
+        {
+            var page = Page(capture, new ReportSelection(ReportMode.Allocated), splitThreads: split);
+            Assert.Contains(@"\u003C/script\u003E\u003Cscript\u003Ealert(1)\u003C/script\u003E.Run\u003C!--\u2028\u2029--\u003E", page);
+            Assert.DoesNotContain("<script>alert", page, StringComparison.OrdinalIgnoreCase);
+            Assert.DoesNotContain("alert(1)</script>", page, StringComparison.OrdinalIgnoreCase);
+            Assert.DoesNotContain("<!--", page);
+            Assert.DoesNotContain("\u2028", page);
+            // Exactly two script elements, each closed once: the JSON block and the page's script.
+            Assert.Equal(2, Regex.Matches(page, "<script", RegexOptions.IgnoreCase).Count);
+            Assert.Equal(2, Regex.Matches(page, "</script", RegexOptions.IgnoreCase).Count);
+            Assert.Single(Regex.Matches(page, "</style", RegexOptions.IgnoreCase));
+            // The page's script puts names into the DOM as text only.
+            var script = page[(page.LastIndexOf("<script>", StringComparison.Ordinal) + "<script>".Length)..];
+            Assert.DoesNotContain("innerHTML", script);
+            Assert.DoesNotContain("outerHTML", script);
+            Assert.DoesNotContain("insertAdjacentHTML", script);
+            Assert.DoesNotContain("document.write", script);
+            Assert.DoesNotContain("eval(", script);
+        }
+    }
+
+    [Fact]
+    public void Page_loads_nothing_external_and_its_policy_allows_only_its_own_script_and_style()
+    {
+        using var scratch = new ScratchFolder();
+        var page = Page(Load(scratch), ReportSelection.Peak, splitThreads: true);
+        Assert.StartsWith("<!DOCTYPE html>", page);
+        Assert.Empty(Regex.Matches(page, "https?:", RegexOptions.IgnoreCase));
+        Assert.Empty(Regex.Matches(page, @"\b(src|href|action)\s*=", RegexOptions.IgnoreCase));
+        Assert.DoesNotContain("url(", page, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("@import", page, StringComparison.OrdinalIgnoreCase);
+
+        var policy = Regex.Match(page, "<meta http-equiv=\"Content-Security-Policy\" content=\"([^\"]*)\">").Groups[1].Value;
+        Assert.Equal(FlameGraphPage.ContentSecurityPolicy, policy);
+        Assert.StartsWith("default-src 'none'; ", policy);
+        var script = Regex.Match(page, "<script>(.*)</script>", RegexOptions.Singleline).Groups[1].Value;
+        var style = Regex.Match(page, "<style>(.*)</style>", RegexOptions.Singleline).Groups[1].Value;
+        Assert.Equal(
+            $"default-src 'none'; script-src 'sha256-{Sha256(script)}'; style-src 'sha256-{Sha256(style)}'; base-uri 'none'; form-action 'none'",
+            policy);
+        Assert.Contains("addEventListener('click'", script);
+        Assert.Contains(".frame", style);
+    }
+
+    [Fact]
+    public void Heading_names_the_view_and_escapes_the_source()
+    {
+        using var scratch = new ScratchFolder();
+        var capture = Load(scratch);
+        var tree = FlameTree.Build(capture, new ReportSelection(ReportMode.Leaks), inverted: true);
+        var page = FlameGraphPage.ToHtml(tree, "/tmp/<b>.memnb");
+        Assert.Contains("<title>Allocating frames and their callers — &lt;b&gt;.memnb</title>", page);
+        Assert.Contains("<p class=\"meta\">/tmp/&lt;b&gt;.memnb: leaked (alive at the end) — 1.1 KiB in 4 allocations</p>", page);
+    }
+
+    private static string Sha256(string text) => Convert.ToBase64String(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+}
