@@ -15,6 +15,7 @@ public static class MemnbCommandLine
             SummaryCommand.Create(output, error),
             TreeCommand.Create(output, error),
             TableCommand.Create(output, error),
+            FlamegraphCommand.Create(output, error),
         };
         var parse = root.Parse(args);
         return parse.Invoke(new InvocationConfiguration { Output = output, Error = error });

@@ -15,10 +15,14 @@ internal sealed class ReportOptions
         Description = "Objects freed before N other allocations on the same thread",
         HelpName = "N",
     };
-    public Option<int> Top { get; }
+    private readonly Option<int>? top;
+
+    /// <summary>--top, for the verbs that list (not the flame graph, which has no such option).</summary>
+    public Option<int> Top => top ?? throw new InvalidOperationException("this verb has no --top");
     public Option<string?> Output { get; } = new("--output", "-o") { Description = "Write a self-contained HTML page instead", HelpName = "out.html" };
 
-    public ReportOptions(string topDescription, int defaultTop)
+    /// <param name="topDescription">What --top limits, or null for a verb without --top.</param>
+    public ReportOptions(string? topDescription, int defaultTop = 0)
     {
         // System.CommandLine binds an unknown "--x" to FILE; name it as the unknown option it is.
         File.Validators.Add(result =>
@@ -32,8 +36,10 @@ internal sealed class ReportOptions
             if (result.GetValueOrDefault<int?>() is < 1)
                 result.AddError("--temporary must be 1 or more");
         });
-        Top = new Option<int>("--top") { Description = topDescription, DefaultValueFactory = _ => defaultTop, HelpName = "N" };
-        Top.Validators.Add(result =>
+        if (topDescription is null)
+            return;
+        top = new Option<int>("--top") { Description = topDescription, DefaultValueFactory = _ => defaultTop, HelpName = "N" };
+        top.Validators.Add(result =>
         {
             if (result.GetValueOrDefault<int>() < 0)
                 result.AddError("--top must be 0 or more");
@@ -47,7 +53,8 @@ internal sealed class ReportOptions
         command.Add(All);
         command.Add(Leaks);
         command.Add(Temporary);
-        command.Add(Top);
+        if (top is not null)
+            command.Add(top);
         command.Add(Output);
         command.Validators.Add(result =>
         {

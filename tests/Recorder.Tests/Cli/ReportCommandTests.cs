@@ -138,4 +138,58 @@ public class ReportCommandTests : IDisposable
         Assert.Equal(3, unwritable.ExitCode);
         Assert.StartsWith($"memnb: cannot write {cli.PathOf("no/such/dir/x.html")}", unwritable.Err);
     }
+
+    [Theory]
+    [InlineData(new string[0], 3136L, false, false)]
+    [InlineData(new[] { "--leaks", "--inverted" }, 1088L, true, false)]
+    [InlineData(new[] { "--temporary", "2", "--split-threads" }, 64L, false, true)]
+    [InlineData(new[] { "--all", "--inverted", "--split-threads" }, 3152L, true, true)]
+    public void Flamegraph_writes_one_self_contained_page(string[] options, long total, bool inverted, bool split)
+    {
+        var html = cli.PathOf("flame.html");
+        var result = CliHarness.Run(["flamegraph", .. options, "-o", html, Capture()]);
+        Assert.Equal((0, "", $"memnb: wrote {html}\n"), (result.ExitCode, result.Out, result.Err));
+        var page = File.ReadAllText(html);
+        Assert.StartsWith("<!DOCTYPE html>", page);
+        using var data = System.Text.Json.JsonDocument.Parse(FlameGraphPageTests.EmbeddedJson(page));
+        Assert.Equal(total, data.RootElement.GetProperty("root").GetProperty("total").GetInt64());
+        Assert.Equal(inverted, data.RootElement.GetProperty("inverted").GetBoolean());
+        Assert.Equal(split, data.RootElement.GetProperty("split_threads").GetBoolean());
+        Assert.DoesNotContain("<script>alert", page);
+        Assert.DoesNotContain("http:", page);
+        Assert.DoesNotContain("https:", page);
+    }
+
+    [Theory]
+    [InlineData("--leaks --temporary 2", "--all, --leaks and --temporary exclude each other")]
+    [InlineData("--temporary 0", "--temporary must be 1 or more")]
+    [InlineData("--bogus", "Unrecognized option '--bogus'.")]
+    [InlineData("--top 3", "Unrecognized option '--top'")]
+    [InlineData("--depth 3", "Unrecognized option '--depth'")]
+    public void Flamegraph_bad_options_are_usage_errors(string options, string message)
+    {
+        var result = CliHarness.Run(["flamegraph", .. options.Split(' '), "-o", cli.PathOf("f.html"), Capture()]);
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains(message, result.Err);
+        Assert.False(File.Exists(cli.PathOf("f.html")));
+    }
+
+    [Fact]
+    public void Flamegraph_needs_an_output_file_a_capture_and_a_full_one()
+    {
+        var noOutput = CliHarness.Run("flamegraph", Capture());
+        Assert.Equal(1, noOutput.ExitCode);
+        Assert.Contains("flamegraph writes an HTML page: give -o out.html", noOutput.Err);
+        var missing = CliHarness.Run("flamegraph", "-o", cli.PathOf("f.html"), cli.PathOf("none.memnb"));
+        Assert.Equal((3, $"memnb: {cli.PathOf("none.memnb")}: no such file\n"), (missing.ExitCode, missing.Err));
+        var garbage = CliHarness.Run("flamegraph", "-o", cli.PathOf("f.html"), cli.File("bad.memnb", "not a capture at all, just text"u8.ToArray()));
+        Assert.Equal(2, garbage.ExitCode);
+        var aggregated = CliHarness.Run("flamegraph", "-o", cli.PathOf("f.html"), cli.File("agg.memnb", AggregatedWorkload.Create(aggregated: true).ToArray()));
+        Assert.Equal(1, aggregated.ExitCode);
+        Assert.Contains("aggregated capture", aggregated.Err);
+        Assert.False(File.Exists(cli.PathOf("f.html")));
+        var unwritable = CliHarness.Run("flamegraph", "-o", cli.PathOf("no/such/dir/f.html"), Capture());
+        Assert.Equal(3, unwritable.ExitCode);
+        Assert.StartsWith($"memnb: cannot write {cli.PathOf("no/such/dir/f.html")}", unwritable.Err);
+    }
 }
