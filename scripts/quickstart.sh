@@ -3,6 +3,8 @@
 #   out/sample.memnb        the capture
 #   out/sample-stats.txt    the readable summary (also printed)
 #   out/sample-stats.json   the same numbers as JSON
+#   out/sample-flamegraph.html  what was alive at the peak, as an interactive flame graph
+#   out/sample-summary.html     functions by bytes alive at the peak
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -12,4 +14,6 @@ memnb() { dotnet src/Cli/bin/Release/net10.0/memnb.dll "$@"; }
 memnb run --force -o out/sample.memnb -- dotnet samples/AllocationTour/bin/Release/net10.0/AllocationTour.dll
 memnb stats --top 15 out/sample.memnb | tee out/sample-stats.txt
 memnb stats --json out/sample.memnb > out/sample-stats.json
-echo "report: out/sample-stats.txt, out/sample-stats.json (capture: out/sample.memnb)"
+memnb flamegraph out/sample.memnb -o out/sample-flamegraph.html
+memnb summary out/sample.memnb -o out/sample-summary.html
+echo "report: out/sample-stats.txt, out/sample-stats.json, out/sample-flamegraph.html, out/sample-summary.html (capture: out/sample.memnb)"
