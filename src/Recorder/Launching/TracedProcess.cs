@@ -80,6 +80,10 @@ public static class TracedProcess
             // Blocking GCs report every survivor; the tracer then needs survivor reports
             // only while recording (docs/architecture.md, "Masks").
             ["DOTNET_gcConcurrent"] = "0",
+            // On-stack replacement moves a long-running loop into a new frame whose chain
+            // skips the method's callers; without it, methods with loops are optimized at once
+            // and every stack is whole.
+            ["DOTNET_TC_OnStackReplacement"] = "0",
         };
 
     /// <summary>MEMNB_TRACER_PATH if set, else libmemnb_tracer.so in <paramref name="baseDirectory"/> (default AppContext.BaseDirectory).</summary>

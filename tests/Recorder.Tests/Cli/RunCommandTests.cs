@@ -146,6 +146,7 @@ public class TracedProcessTests
             ["CORECLR_PROFILER_PATH"] = "/opt/memnb/libmemnb_tracer.so",
             ["MEMNB_OUTPUT"] = "/tmp/out.memnb",
             ["DOTNET_gcConcurrent"] = "0",
+            ["DOTNET_TC_OnStackReplacement"] = "0",
         }, env);
     }
 

@@ -45,6 +45,7 @@ internal static class TracedTarget
             psi.Environment["CORECLR_ENABLE_PROFILING"] = "1";
             psi.Environment["CORECLR_PROFILER"] = TracedProcess.ProfilerClsid;
             psi.Environment["CORECLR_PROFILER_PATH"] = TracerPath;
+            psi.Environment["DOTNET_TC_OnStackReplacement"] = "0";  // as memnb run does
         }
         if (environment is not null)
             foreach (var (k, v) in environment) psi.Environment[k] = v;
