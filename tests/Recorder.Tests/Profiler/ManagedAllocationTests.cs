@@ -136,6 +136,23 @@ public class ManagedAllocationTests
         Assert.Equal(16, workers.Count);
         Assert.All(workers, w => Assert.True(w.Count >= 100_000, $"{w.Name}: {w.Count}"));
         Assert.Equal(Enumerable.Range(0, 16).Select(i => $"worker-{i}").Order(), workers.Select(w => w.Name!).Order());
+
+        // A 100,000-iteration loop, and still the whole stack (on-stack replacement is off,
+        // as memnb run sets it): the lambda, then the thread's start.
+        var data = CaptureData.Load(capture);
+        var payloadStacks = new HashSet<int>();
+        var types = data.Allocations.TypeIndex.Span;
+        var stacks = data.Allocations.StackId.Span;
+        for (int r = 0; r < data.Allocations.Count; r++)
+            if (data.TypeName(types[r]) == "MemNotebook.TestTarget.Payload") payloadStacks.Add(stacks[r]);
+        Assert.All(payloadStacks, id =>
+        {
+            var frames = data.StackFrames(id).Select(f => f.Function).ToArray();
+            Assert.Equal(2, frames.Length);
+            Assert.StartsWith("MemNotebook.TestTarget.Scenarios+<>c__DisplayClass", frames[0]);
+            Assert.EndsWith(".<Threads>b__0", frames[0]);
+            Assert.Equal("System.Threading.Thread.StartCallback", frames[1]);
+        });
     }
 
     [Fact]
