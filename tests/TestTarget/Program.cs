@@ -154,21 +154,35 @@ public static class Scenarios
     {
         var keep = new Survivor[5000];
         var tracker = Tracker.Start(capture, Exact);
-        for (int i = 0; i < 10000; i++)
-        {
-            var s = new Survivor { A = i };
-            if (i % 2 == 0) keep[i / 2] = s;
-        }
+        FillSurvivors(keep);
         GC.Collect(0, GCCollectionMode.Forced, blocking: true, compacting: true);
         GC.Collect(1, GCCollectionMode.Forced, blocking: true, compacting: true);
         GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
-        long sum = 0;
-        foreach (var s in keep) sum += s.A;
+        long sum = SumSurvivors(keep);
         Array.Clear(keep, 0, 2500);
         GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
         tracker.Stop();
         GC.KeepAlive(keep);
         Facts["sum"] = sum;
+    }
+
+    // In their own frames, so no register or stack slot of Compact keeps a Survivor alive.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static void FillSurvivors(Survivor[] keep)
+    {
+        for (int i = 0; i < 10000; i++)
+        {
+            var s = new Survivor { A = i };
+            if (i % 2 == 0) keep[i / 2] = s;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static long SumSurvivors(Survivor[] keep)
+    {
+        long sum = 0;
+        foreach (var s in keep) sum += s.A;
+        return sum;
     }
 
     static void Threads(string capture)
