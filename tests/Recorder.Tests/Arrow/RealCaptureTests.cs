@@ -28,6 +28,6 @@ public class RealCaptureTests
         var atPeak = peakTypes.Filter(peakTypes["type"].ElementwiseEquals("MemNotebook.TestTarget.Survivor"));
         Assert.Equal(10_000L, atPeak["count"][0]);
         Assert.Equal(capture.PeakBytes, capture.Peak().Bytes);
-        Assert.Equal("MemNotebook.TestTarget.Scenarios.Compact", capture.Peak().TopFunctions(1)["function"][0]);
+        Assert.Equal("MemNotebook.TestTarget.Scenarios.FillSurvivors", capture.Peak().TopFunctions(1)["function"][0]);
     }
 }
