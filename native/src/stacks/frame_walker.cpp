@@ -133,10 +133,13 @@ int walk_from_first_managed(uintptr_t* ips, int max, const StackBounds& bounds, 
       break;
     }
     if (managed) {
-      if (ret == base->ret && fp == base->frame && next == base->caller) {
+      if (fp == base->frame && next == base->caller && base->ret != 0 &&
+          (ret == base->ret || classify(ret) != -1)) {
         // The thread's outermost managed frame, still the same activation: what lies
-        // beyond it is the native start of the thread, which is not recorded.
-        ips[n++] = ret;
+        // beyond it is the native start of the thread, which is not recorded. A native
+        // return address in its slot is the runtime's hijack for a GC suspension: the
+        // real one is the remembered one.
+        ips[n++] = base->ret;
         return n;
       }
       frame_at[n] = fp;
