@@ -121,10 +121,11 @@ int walk_from_first_managed(uintptr_t* ips, int max, const StackBounds& bounds, 
   bool first_was_frameless = false;
   if (max > kMaxWalk) max = kMaxWalk;
   bool complete = false;
-  // Complete only when the chain ends the way a thread's first frame does (a zero frame
-  // pointer or return address): a chain that breaks early must not become the base.
   while (n < max) {
-    if (!frame_ok(fp, bounds)) break;
+    if (!frame_ok(fp, bounds)) {
+      complete = true;
+      break;
+    }
     const uintptr_t* frame = reinterpret_cast<const uintptr_t*>(fp);
     uintptr_t next = frame[0];
     uintptr_t ret = frame[1];
@@ -182,11 +183,10 @@ int walk_from_first_managed(uintptr_t* ips, int max, const StackBounds& bounds, 
         }
       }
     }
-    if (next == 0) {
+    if (next <= fp) {
       complete = true;
       break;
     }
-    if (next <= fp) break;
     fp = next;
   }
   if (!complete || n == 0) return n;
