@@ -71,8 +71,10 @@ public static class Program
         psi.ArgumentList.Add(mode);
         string capture = Path.Combine(Path.GetTempPath(), $"memnb-bench-{Environment.ProcessId}-{workload}.memnb");
         if (mode == "traced") psi.ArgumentList.Add(capture);
-        // As `memnb run` does, for every mode alike: blocking GCs (see docs/architecture.md).
+        // As `memnb run` does, for every mode alike: blocking GCs, no on-stack replacement
+        // (see docs/architecture.md).
         psi.Environment["DOTNET_gcConcurrent"] = "0";
+        psi.Environment["DOTNET_TC_OnStackReplacement"] = "0";
         if (mode != "untraced")
         {
             psi.Environment["CORECLR_ENABLE_PROFILING"] = "1";
