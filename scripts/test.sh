@@ -10,6 +10,10 @@ log=$(mktemp -d)
 if ! (cd tests/interop-js && npm ci --no-audit --no-fund --loglevel=error) >"$log/npm.txt" 2>&1; then
   cat "$log/npm.txt"; echo "npm ci in tests/interop-js failed"; exit 1
 fi
+# playwright-core only (it downloads no browser); the test drives /usr/bin/chromium.
+if ! (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error) >"$log/npm-browser.txt" 2>&1; then
+  cat "$log/npm-browser.txt"; echo "npm ci in tests/browser failed"; exit 1
+fi
 if ! dotnet build MemNotebook.sln -c Release -nologo -v q >"$log/build.txt" 2>&1; then
   cat "$log/build.txt"; echo "build failed"; exit 1
 fi

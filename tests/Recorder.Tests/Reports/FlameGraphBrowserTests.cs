@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using System.Text.Json;
+using MemNotebook.Recorder.Reports;
+using MemNotebook.Recorder.Tests.Arrow;
+using Xunit;
+using LoadedCapture = MemNotebook.Capture;
+
+namespace MemNotebook.Recorder.Tests.Reports;
+
+/// <summary>
+/// The standalone flame-graph page in a real browser: tests/browser/flamegraph.mjs opens it in Debian's
+/// headless Chromium with every network request blocked, zooms into a frame, searches, and reports what
+/// the page shows (and saves a screenshot). Needs node, the npm package playwright-core (`npm ci` in
+/// tests/browser; scripts/test.sh does) and /usr/bin/chromium (scripts/setup.sh installs it): fails, never
+/// skips, when one is missing.
+/// </summary>
+public class FlameGraphBrowserTests
+{
+    private const string Chromium = "/usr/bin/chromium";
+
+    private static string BrowserFolder
+    {
+        get
+        {
+            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            {
+                var candidate = Path.Combine(dir.FullName, "tests", "browser");
+                if (File.Exists(Path.Combine(candidate, "flamegraph.mjs")))
+                    return candidate;
+            }
+            throw new InvalidOperationException("tests/browser not found above " + AppContext.BaseDirectory);
+        }
+    }
+
+    private static JsonElement Open(string page, string screenshot, string zoomFrame, string search, string markupName)
+    {
+        var folder = BrowserFolder;
+        Assert.True(Directory.Exists(Path.Combine(folder, "node_modules", "playwright-core")),
+            $"playwright-core is not installed in {folder}: run `npm ci` there (scripts/test.sh does)");
+        Assert.True(File.Exists(Chromium), $"{Chromium} is missing: install Debian's chromium package (scripts/setup.sh does)");
+        var psi = new ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = folder };
+        foreach (var argument in new[] { "flamegraph.mjs", page, screenshot, zoomFrame, search, markupName })
+            psi.ArgumentList.Add(argument);
+        Process process;
+        try
+        {
+            process = Process.Start(psi)!;
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            Assert.Fail($"node is required for the flame-graph browser test and could not be started: {ex.Message}");
+            throw;
+        }
+        using (process)
+        {
+            var stderr = process.StandardError.ReadToEndAsync();
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            if (!process.WaitForExit(TimeSpan.FromSeconds(60)))
+            {
+                process.Kill(entireProcessTree: true);
+                Assert.Fail($"node flamegraph.mjs did not finish within 60 s: {stderr.Result}");
+            }
+            process.WaitForExit();
+            Assert.True(process.ExitCode == 0, $"node flamegraph.mjs failed (exit {process.ExitCode}): {stderr.Result}");
+            return JsonDocument.Parse(stdout.Result).RootElement.Clone();
+        }
+    }
+
+    private static string[] Strings(JsonElement array) => array.EnumerateArray().Select(e => e.GetString()!).ToArray();
+
+    [Fact]
+    public void Page_zooms_searches_and_shows_names_as_text_in_headless_chromium_without_network()
+    {
+        using var scratch = new ScratchFolder();
+        var capture = LoadedCapture.Load(scratch.Write("r.memnb", ReportCaptures.Create()));
+        var page = Path.Combine(scratch.Root, "flame.html");
+        using (var writer = new StreamWriter(page))
+            FlameGraphPage.Write(capture, ReportSelection.Peak, new FlameGraphOptions(Source: "r.memnb"), writer);
+        var screenshot = Path.Combine(scratch.Root, "flame.png");
+
+        var facts = Open(page, screenshot, ReportCaptures.Lambda, "load", ReportCaptures.MarkupMethod);
+        var failure = $"facts: {facts}";
+
+        // No request but the page itself, and the blocking route really sees and stops loads.
+        Assert.True(facts.GetProperty("requests_attempted").GetArrayLength() == 0, failure);
+        Assert.True(facts.GetProperty("page_routed").GetInt32() >= 1, failure);
+        Assert.True(facts.GetProperty("probe_blocked").GetBoolean(), failure);
+        Assert.True(facts.GetProperty("probe_recorded").GetBoolean(), failure);
+        // The policy, the inlined script and style raise nothing; no name ran as script.
+        Assert.True(facts.GetProperty("console_errors").GetArrayLength() == 0, failure);
+        Assert.True(facts.GetProperty("page_errors").GetArrayLength() == 0, failure);
+        Assert.True(facts.GetProperty("dialogs").GetArrayLength() == 0, failure);
+
+        Assert.Equal("Memory flame graph", facts.GetProperty("header").GetString());
+        Assert.Equal("r.memnb: alive at the peak — 3.1 KiB in 6 allocations", facts.GetProperty("meta").GetString());
+        Assert.Equal(9, facts.GetProperty("frames").GetInt32());
+        Assert.Equal("all", facts.GetProperty("root_text").GetString());
+        // Frames wide enough for a label show their names; the markup-named one (64 of 3,136 bytes) is too narrow.
+        Assert.Equal(new[] { "all", "App.Main", ReportCaptures.Lambda, "App.Load", "App.Parse", "native_helper", "App.Load" },
+            Strings(facts.GetProperty("labels")));
+        Assert.True(facts.GetProperty("reset_disabled_initially").GetBoolean());
+
+        // Zoomed into the lambda: it spans the chart (its width is the chart's less the 1 px gap), its callers stay as bars.
+        var chartWidth = facts.GetProperty("chart_width").GetInt32();
+        Assert.True(chartWidth > 1000, failure);
+        var zoom = facts.GetProperty("zoom");
+        Assert.Equal(5, zoom.GetProperty("frames").GetInt32());
+        Assert.Equal(new[] { "all", "App.Main" }, Strings(zoom.GetProperty("ancestors")));
+        Assert.Equal(chartWidth - 1, zoom.GetProperty("zoomed_width").GetDouble());
+        Assert.False(zoom.GetProperty("reset_disabled").GetBoolean());
+        Assert.Equal(new[]
+        {
+            "Zoomed to: " + ReportCaptures.Lambda, "managed frame",
+            "total 1.0 KiB (1,064 bytes, 33.9% of total) in 2 allocations", "own 0 B (0 bytes, 0.0% of total) in 0 allocations",
+        }, Strings(zoom.GetProperty("details")));
+        // Now wide enough for a label: the markup-named frame shows its name as text.
+        Assert.Equal(new[] { "all", "App.Main", ReportCaptures.Lambda, ReportCaptures.MarkupMethod, "App.Load" },
+            Strings(zoom.GetProperty("labels")));
+
+        var markup = facts.GetProperty("markup");
+        Assert.True(markup.GetProperty("frame_text_matches").GetBoolean());
+        Assert.Equal(new[] { 0 }, markup.GetProperty("frame_child_elements").EnumerateArray().Select(e => e.GetInt32()).ToArray());
+        // Only the page's two scripts (the JSON data and the inlined code): the names opened none.
+        Assert.Equal(new[] { "application/json", "" }, Strings(markup.GetProperty("script_types")));
+        Assert.Equal(2, markup.GetProperty("script_elements").GetInt32());
+        Assert.Equal(0, markup.GetProperty("chart_script_elements").GetInt32());
+
+        // Search in the zoomed view: App.Load under the lambda, 1,000 of the view's 3,136 bytes.
+        var search = facts.GetProperty("search");
+        Assert.Equal(1, search.GetProperty("highlighted").GetInt32());
+        Assert.Equal(new[] { "App.Load" }, Strings(search.GetProperty("highlighted_labels")));
+        Assert.Equal("matched 1 frame: 1000 B (31.9% of total)", search.GetProperty("match_text").GetString());
+
+        var reset = facts.GetProperty("reset");
+        Assert.Equal(9, reset.GetProperty("frames").GetInt32());
+        Assert.True(reset.GetProperty("reset_disabled").GetBoolean());
+
+        // The screenshot is a PNG.
+        var png = File.ReadAllBytes(screenshot);
+        Assert.True(png.Length > 1000, $"screenshot of {png.Length} bytes");
+        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, png[..4]);
+    }
+}

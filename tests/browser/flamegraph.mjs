@@ -1,0 +1,137 @@
+// Opens a standalone flame-graph page (memnb flamegraph -o page.html) in headless Chromium with every
+// network request blocked, zooms into a frame, searches, and prints what the page shows as JSON;
+// saves a screenshot. Run by the xunit FlameGraphBrowserTests:
+//   node flamegraph.mjs PAGE.html SCREENSHOT.png ZOOM_FRAME SEARCH_TERM MARKUP_NAME
+// Uses the Debian chromium at /usr/bin/chromium (or MEMNB_CHROMIUM); never downloads a browser.
+import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const [pagePath, screenshotPath, zoomName, searchTerm, markupName] = process.argv.slice(2);
+if (!pagePath || !screenshotPath || !zoomName || !searchTerm || !markupName) {
+  console.error('usage: node flamegraph.mjs PAGE.html SCREENSHOT.png ZOOM_FRAME SEARCH_TERM MARKUP_NAME');
+  process.exit(2);
+}
+const executablePath = process.env.MEMNB_CHROMIUM || '/usr/bin/chromium';
+if (!existsSync(executablePath)) {
+  console.error(`${executablePath} not found: install Debian's chromium package (scripts/setup.sh does)`);
+  process.exit(3);
+}
+
+const pageUrl = pathToFileURL(resolve(pagePath)).href;
+const userDataDir = mkdtempSync(join(tmpdir(), 'memnb-chromium-'));
+const attempted = [];   // every request other than the page itself
+let pageRouted = 0;     // the page's own load went through the blocking route
+const consoleErrors = [];
+const pageErrors = [];
+const dialogs = [];
+let context;
+try {
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1200, height: 700 },
+    timeout: 15000,
+  });
+  context.setDefaultTimeout(5000);
+  await context.route('**/*', route => {
+    const url = route.request().url();
+    if (url === pageUrl) { pageRouted++; return route.continue(); }
+    attempted.push(url);
+    return route.abort('blockedbyclient');
+  });
+  context.on('request', request => {
+    if (request.url() !== pageUrl && !attempted.includes(request.url())) attempted.push(request.url());
+  });
+
+  const page = context.pages()[0] ?? await context.newPage();
+  page.on('console', message => { if (message.type() === 'error') consoleErrors.push(message.text()); });
+  page.on('pageerror', error => pageErrors.push(String(error)));
+  page.on('dialog', dialog => { dialogs.push(dialog.message()); dialog.dismiss().catch(() => {}); });
+
+  await page.goto(pageUrl, { waitUntil: 'load' });
+  await page.waitForSelector('#fg-chart .frame');
+
+  const frames = () => page.$$eval('#fg-chart .frame', els => els.map(el => ({
+    text: el.textContent,
+    className: el.className,
+    width: Math.round(el.getBoundingClientRect().width * 100) / 100,
+  })));
+
+  const initialFrames = await frames();
+  const facts = {
+    header: await page.textContent('h1'),
+    meta: await page.textContent('.meta'),
+    chart_width: await page.$eval('#fg-chart', el => el.clientWidth),
+    frames: initialFrames.length,
+    root_text: initialFrames.find(f => f.className.split(' ').includes('root'))?.text ?? null,
+    labels: initialFrames.map(f => f.text).filter(t => t !== ''),
+    reset_disabled_initially: await page.$eval('#fg-reset', el => el.disabled),
+  };
+
+  // Zoom: click the named frame; it becomes the full-width base of the drawing.
+  const zoomIndex = initialFrames.findIndex(f => f.text === zoomName);
+  if (zoomIndex < 0) throw new Error(`no frame labelled ${zoomName}`);
+  await page.locator('#fg-chart .frame').nth(zoomIndex).click();
+  const zoomed = await frames();
+  const zoomedFrame = zoomed.find(f => f.text === zoomName && !f.className.split(' ').includes('ancestor'));
+  facts.zoom = {
+    frames: zoomed.length,
+    ancestors: zoomed.filter(f => f.className.split(' ').includes('ancestor')).map(f => f.text),
+    zoomed_width: zoomedFrame ? zoomedFrame.width : null,
+    reset_disabled: await page.$eval('#fg-reset', el => el.disabled),
+    details: await page.$eval('#fg-details', el => Array.from(el.children, c => c.textContent)),
+    labels: zoomed.map(f => f.text).filter(t => t !== ''),
+  };
+
+  // The markup-named frame: drawn as text, never parsed as markup.
+  facts.markup = await page.evaluate(name => ({
+    frame_text_matches: Array.from(document.querySelectorAll('#fg-chart .frame')).some(el => el.textContent === name),
+    frame_child_elements: Array.from(document.querySelectorAll('#fg-chart .frame'))
+      .filter(el => el.textContent === name).map(el => el.childElementCount),
+    script_elements: document.querySelectorAll('script').length,
+    script_types: Array.from(document.querySelectorAll('script'), s => s.type),
+    chart_script_elements: document.querySelectorAll('#fg-chart script').length,
+  }), markupName);
+
+  // Search (in the zoomed view).
+  await page.fill('#fg-search', searchTerm);
+  const searched = await frames();
+  facts.search = {
+    highlighted: searched.filter(f => f.className.split(' ').includes('match')).length,
+    highlighted_labels: searched.filter(f => f.className.split(' ').includes('match')).map(f => f.text),
+    match_text: await page.textContent('#fg-match'),
+  };
+
+  // Reset zoom returns to the whole tree.
+  if (!await page.$eval('#fg-reset', el => el.disabled)) await page.click('#fg-reset');
+  facts.reset = {
+    frames: (await frames()).length,
+    reset_disabled: await page.$eval('#fg-reset', el => el.disabled),
+  };
+  await page.fill('#fg-search', searchTerm);
+  await page.screenshot({ path: screenshotPath, fullPage: true });
+
+  facts.requests_attempted = attempted.slice();
+  facts.page_routed = pageRouted;
+
+  // The blocker itself: a load of any other URL is stopped before it reaches the network.
+  const probe = await context.newPage();
+  const probeUrl = 'http://memnb.invalid/probe';
+  facts.probe_blocked = await probe.goto(probeUrl).then(() => false, error => /ERR_BLOCKED_BY_CLIENT/.test(String(error)));
+  facts.probe_recorded = attempted.includes(probeUrl);
+  facts.console_errors = consoleErrors;
+  facts.page_errors = pageErrors;
+  facts.dialogs = dialogs;
+  process.stdout.write(JSON.stringify(facts) + '\n');
+} catch (error) {
+  console.error(String(error && error.stack || error));
+  process.exitCode = 1;
+} finally {
+  if (context) await context.close().catch(() => {});
+  rmSync(userDataDir, { recursive: true, force: true });
+}
