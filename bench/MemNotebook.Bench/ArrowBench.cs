@@ -51,7 +51,7 @@ public static class ArrowBench
         }
     }
 
-    static (double Seconds, long PeakWorkingSet) Measure(Action action)
+    internal static (double Seconds, long PeakWorkingSet) Measure(Action action)
     {
         GC.Collect();
         GC.WaitForPendingFinalizers();
@@ -83,7 +83,12 @@ public static class ArrowBench
     const int PerChunk = 50_000;
     const int GcEvery = 500_000;
 
-    static void Generate(string path, long records)
+    /// <summary>
+    /// Writes a synthetic capture of <paramref name="records"/> allocations. By default 200 stacks of depth 1–2
+    /// over 200 functions; with <paramref name="leafStacks"/> a realistic call tree instead: that many distinct leaf
+    /// stacks of depth 5–30 over <paramref name="functions"/> names, sharing prefixes, used with a skewed frequency.
+    /// </summary>
+    internal static void Generate(string path, long records, int leafStacks = 0, int functions = 2_000)
     {
         using var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
         var header = new byte[32];
@@ -97,10 +102,46 @@ public static class ArrowBench
         meta.Byte(0x10).V(1000).V(0).Byte(4);
         for (var t = 0; t < 20; t++)
             meta.Byte(0x11).V((ulong)t).V((ulong)(0x1000 + t)).S($"Bench.Type{t}").V(t % 4 == 0 ? 1UL : 0);
-        for (var s = 1; s <= 200; s++)
-            meta.Byte(0x12).V((ulong)s).V(s <= 10 ? 0UL : (ulong)(s % 10 + 1)).V((ulong)(0x10000 + s * 16));
-        for (var s = 1; s <= 200; s++)
-            meta.Byte(0x13).V((ulong)(0x10000 + s * 16)).Byte(0).S($"Bench.Method{s}").S("Bench.dll").V((ulong)(s * 16));
+        int[] leaves;
+        var shape = new Random(7);
+        if (leafStacks == 0)
+        {
+            for (var s = 1; s <= 200; s++)
+                meta.Byte(0x12).V((ulong)s).V(s <= 10 ? 0UL : (ulong)(s % 10 + 1)).V((ulong)(0x10000 + s * 16));
+            for (var s = 1; s <= 200; s++)
+                meta.Byte(0x13).V((ulong)(0x10000 + s * 16)).Byte(0).S($"Bench.Method{s}").S("Bench.dll").V((ulong)(s * 16));
+            leaves = Enumerable.Range(1, 200).ToArray();
+        }
+        else
+        {
+            for (var f = 1; f <= functions; f++)
+                meta.Byte(0x13).V((ulong)(0x10000 + f * 16)).Byte(0).S($"Bench.Ns{f % 37}.Type{f % 211}.Method{f}").S("Bench.dll").V((ulong)(f * 16));
+            // A trie of stack nodes (index 0 = the root, not written): each leaf extends a random existing
+            // node (shortened to below its depth) with new frames, so stacks share prefixes as real ones do.
+            var parentOf = new List<int> { 0 };
+            var depthOf = new List<int> { 0 };
+            leaves = new int[leafStacks];
+            for (var l = 0; l < leafStacks; l++)
+            {
+                var depth = 5 + shape.Next(0, 26);
+                var at = shape.Next(0, parentOf.Count);
+                while (depthOf[at] >= depth)
+                    at = parentOf[at];
+                while (depthOf[at] < depth)
+                {
+                    var id = parentOf.Count;
+                    var r = shape.NextDouble();
+                    var function = 1 + (int)(functions * r * r);
+                    parentOf.Add(at);
+                    depthOf.Add(depthOf[at] + 1);
+                    meta.Byte(0x12).V((ulong)id).V((ulong)at).V((ulong)(0x10000 + function * 16));
+                    at = id;
+                }
+                leaves[l] = at;
+                if (l % 5_000 == 4_999)
+                    meta.Flush(file, 0, compressor);
+            }
+        }
         for (var t = 0; t < Threads; t++)
             meta.Byte(0x14).V((ulong)(2 + t)).V((ulong)(5000 + t)).V((ulong)(t + 1));
         meta.Flush(file, 0, compressor);
@@ -128,7 +169,14 @@ public static class ArrowBench
             {
                 now += 3;
                 var size = (ulong)(24 + random.Next(0, 8) * 8);
-                long stack = 1 + random.Next(0, 200);
+                long stack;
+                if (leafStacks == 0)
+                    stack = 1 + random.Next(0, 200);
+                else
+                {
+                    var pick = random.NextDouble();
+                    stack = leaves[(int)(leaves.Length * pick * pick)];
+                }
                 var address = next[t] + (ulong)(random.Next(0, 4) == 0 ? 64 : 0);
                 p.Byte(0x01).V(now - ticks[t]).V((ulong)random.Next(0, 20)).V(size).Z(stack - stacks[t]).Z((long)(address - next[t]));
                 ticks[t] = now;

@@ -17,6 +17,13 @@ public static class Program
         if (args.Length >= 3 && args[0] == "child") return Child(args[1], args[2], args.Length > 3 ? args[3] : null);
         if (args.Length >= 1 && args[0] == "arrow")
             return ArrowBench.Run(args.Length >= 3 && args[1] == "--records" ? long.Parse(args[2], CultureInfo.InvariantCulture) : 10_000_000);
+        if (args.Length >= 1 && args[0] == "reports")
+        {
+            var sizes = new List<long>();
+            for (var i = 1; i + 1 < args.Length; i += 2)
+                if (args[i] == "--records") sizes.Add(long.Parse(args[i + 1], CultureInfo.InvariantCulture));
+            return ReportsBench.Run(sizes.Count > 0 ? sizes : [1_000_000, 10_000_000]);
+        }
         int repeats = 3;
         long allocCount = 50_000_000;
         for (int i = 0; i < args.Length; i++)

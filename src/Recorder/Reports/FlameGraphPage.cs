@@ -8,7 +8,8 @@ using MemNotebook.Recorder.Analysis;
 namespace MemNotebook.Recorder.Reports;
 
 /// <summary>How a flame-graph page is built: the tree's shape and the capture's name for the heading.</summary>
-public sealed record FlameGraphOptions(bool Inverted = false, bool SplitThreads = false, string Source = "");
+/// <param name="MaxNodes">The most frames the page holds; a bigger tree is pruned (<see cref="FlameTree.Prune"/>).</param>
+public sealed record FlameGraphOptions(bool Inverted = false, bool SplitThreads = false, string Source = "", int MaxNodes = FlameGraphPage.DefaultMaxNodes);
 
 /// <summary>
 /// One self-contained, offline HTML page that draws a <see cref="FlameTree"/> as an interactive flame graph
@@ -25,11 +26,19 @@ public static class FlameGraphPage
     public static string ContentSecurityPolicy =>
         $"default-src 'none'; script-src '{Hash(Script.Value)}'; style-src '{Hash(Style.Value)}'; base-uri 'none'; form-action 'none'";
 
-    public static void Write(global::MemNotebook.Capture capture, ReportSelection selection, FlameGraphOptions options, TextWriter output) =>
-        Write(FlameTree.Build(capture, selection, options.Inverted, options.SplitThreads), options.Source, output);
+    /// <summary>The most frames a page holds unless told otherwise: the smallest ones beyond it are merged.</summary>
+    public const int DefaultMaxNodes = 20_000;
 
-    public static void Write(FlameTree tree, string source, TextWriter output)
+    public static void Write(global::MemNotebook.Capture capture, ReportSelection selection, FlameGraphOptions options, TextWriter output) =>
+        Write(FlameTree.Build(capture, selection, options.Inverted, options.SplitThreads), options.Source, output, options.MaxNodes);
+
+    /// <summary>Writes the page of <paramref name="tree"/>, pruned to at most <paramref name="maxNodes"/> frames.</summary>
+    public static void Write(FlameTree tree, string source, TextWriter output, int maxNodes = DefaultMaxNodes)
     {
+        var full = tree.NodeCount;
+        tree = tree.Prune(maxNodes);
+        var merged = tree.MergedFrames == 0 ? ""
+            : $"\n<p class=\"meta\" id=\"fg-merged\">{N(tree.MergedFrames)} of the tree's {N(full)} frames are merged into \"[N smaller frames]\" nodes (the smallest first) to keep the page at {N(tree.NodeCount)} frames; every total stays exact.</p>";
         var title = tree.Inverted ? "Allocating frames and their callers" : "Memory flame graph";
         var file = Path.GetFileName(source);
         output.Write($"""
@@ -44,7 +53,7 @@ public static class FlameGraphPage
             </head>
             <body>
             <h1>{E(title)}</h1>
-            <p class="meta">{(source.Length > 0 ? E(source) + ": " : "")}{E(tree.Description)} — {E(ByteUnits.Format(tree.TotalBytes))} in {tree.Count.ToString("N0", CultureInfo.InvariantCulture)} allocations</p>
+            <p class="meta">{(source.Length > 0 ? E(source) + ": " : "")}{E(tree.Description)} — {E(ByteUnits.Format(tree.TotalBytes))} in {N(tree.Count)} allocations</p>{merged}
             <div id="fg-toolbar">
             <button type="button" id="fg-orient">Icicle</button>
             <label><input type="checkbox" id="fg-runtime"> hide runtime frames</label>
@@ -66,10 +75,10 @@ public static class FlameGraphPage
         output.Write("</script>\n</body>\n</html>\n");
     }
 
-    public static string ToHtml(FlameTree tree, string source)
+    public static string ToHtml(FlameTree tree, string source, int maxNodes = DefaultMaxNodes)
     {
         var writer = new StringWriter();
-        Write(tree, source, writer);
+        Write(tree, source, writer, maxNodes);
         return writer.ToString();
     }
 
@@ -86,6 +95,8 @@ public static class FlameGraphPage
     }
 
     private static string Hash(string inline) => "sha256-" + Convert.ToBase64String(SHA256.HashData(Encoding.UTF8.GetBytes(inline)));
+
+    private static string N(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
 
     private static string E(string text) => HtmlEncoder.Default.Encode(text);
 }

@@ -57,6 +57,8 @@ public sealed class FlameNode
         return child;
     }
 
+    internal void AddChild(FlameNode child) => children.Add(child);
+
     internal void Add(long count, long bytes)
     {
         Count += count;
@@ -90,9 +92,11 @@ public sealed class FlameTree
     /// <summary>The name of the frame that stands for an allocation recorded without a stack.</summary>
     public const string NoStack = "[no stack]";
 
-    private FlameTree(FlameNode root, string description, ReportSelection selection, bool inverted, bool splitThreads)
+    private FlameTree(FlameNode root, string description, ReportSelection selection, bool inverted, bool splitThreads, int mergedFrames = 0)
     {
         Root = root;
+        MergedFrames = mergedFrames;
+        NodeCount = CountNodes(root);
         Description = description;
         Selection = selection;
         Inverted = inverted;
@@ -106,6 +110,154 @@ public sealed class FlameTree
     public bool SplitThreads { get; }
     public long TotalBytes => Root.TotalBytes;
     public long Count => Root.Count;
+
+    /// <summary>The number of nodes, the root included.</summary>
+    public int NodeCount { get; }
+
+    /// <summary>How many frames of the unpruned tree <see cref="Prune"/> folded into "[N smaller frames]" nodes (0 if none).</summary>
+    public int MergedFrames { get; }
+
+    /// <summary>The name of the node that stands for <paramref name="frames"/> sibling frames merged by <see cref="Prune"/>.</summary>
+    public static string SmallerFrames(int frames) => frames == 1 ? "[1 smaller frame]" : $"[{frames} smaller frames]";
+
+    /// <summary>
+    /// This tree with at most <paramref name="maxNodes"/> nodes (this tree itself if it has no more). The smallest
+    /// frames go first (total bytes, then count, ascending): each is merged, with everything below it, into one
+    /// "[N smaller frames]" node (kind unknown, no children) under its parent, holding the summed bytes and counts
+    /// as its own; so every node's totals, and the own bytes of all nodes together, stay exact.
+    /// </summary>
+    public FlameTree Prune(int maxNodes)
+    {
+        if (maxNodes < 2)
+            throw new ArgumentOutOfRangeException(nameof(maxNodes), maxNodes, "a pruned tree holds at least the root and one merged node");
+        if (NodeCount <= maxNodes)
+            return this;
+
+        // Pre-order flattening: index 0 is the root.
+        var nodes = new List<FlameNode>(NodeCount);
+        var parent = new List<int>(NodeCount);
+        var stack = new Stack<(FlameNode Node, int Parent)>();
+        stack.Push((Root, -1));
+        while (stack.Count > 0)
+        {
+            var (node, up) = stack.Pop();
+            var index = nodes.Count;
+            nodes.Add(node);
+            parent.Add(up);
+            for (var i = node.Children.Count - 1; i >= 0; i--)
+                stack.Push((node.Children[i], index));
+        }
+        var n = nodes.Count;
+        var size = new int[n];
+        for (var i = n - 1; i >= 0; i--)
+        {
+            size[i] += 1;
+            if (parent[i] >= 0)
+                size[parent[i]] += size[i];
+        }
+
+        // Smallest first; among equals the later sibling first, so a node's merged children are the tail of its list.
+        var order = Enumerable.Range(1, n - 1).ToArray();
+        System.Array.Sort(order, (a, b) =>
+        {
+            var x = nodes[a];
+            var y = nodes[b];
+            return x.TotalBytes != y.TotalBytes ? x.TotalBytes.CompareTo(y.TotalBytes)
+                : x.Count != y.Count ? x.Count.CompareTo(y.Count)
+                : a != b ? b.CompareTo(a) : 0;
+        });
+        var removed = new bool[n];
+        var merged = new int[n];
+        var mergedBytes = new long[n];
+        var mergedCount = new long[n];
+        var lastMerged = new int[n];
+        var count = n;
+        foreach (var c in order)
+        {
+            if (count <= maxNodes)
+                break;
+            var gone = false;
+            for (var a = parent[c]; a >= 0 && !gone; a = parent[a])
+                gone = removed[a];
+            if (gone)
+                continue;
+            var p = parent[c];
+            var delta = size[c] - (merged[p] == 0 ? 1 : 0);
+            removed[c] = true;
+            merged[p]++;
+            lastMerged[p] = c;
+            mergedBytes[p] += nodes[c].TotalBytes;
+            mergedCount[p] += nodes[c].Count;
+            count -= delta;
+            for (var a = p; a >= 0; a = parent[a])
+                size[a] -= delta;
+        }
+
+        // A "[1 smaller frame]" node that stands for a single leaf saves nothing: keep the leaf.
+        for (var p = 0; p < n; p++)
+            if (merged[p] == 1 && size[lastMerged[p]] == 1)
+            {
+                removed[lastMerged[p]] = false;
+                merged[p] = 0;
+                mergedBytes[p] = mergedCount[p] = 0;
+            }
+
+        FlameNode Copy(int i)
+        {
+            var source = nodes[i];
+            var copy = new FlameNode(source.Name, source.Kind);
+            copy.Add(source.Count, source.TotalBytes);
+            copy.AddOwn(source.OwnCount, source.OwnBytes);
+            return copy;
+        }
+        var copies = new FlameNode?[n];
+        copies[0] = Copy(0);
+        for (var i = 1; i < n; i++)
+        {
+            var p = parent[i];
+            if (removed[i] || copies[p] is null)
+                continue;
+            copies[i] = Copy(i);
+            copies[p]!.AddChild(copies[i]!);
+        }
+        var kept = 0;
+        for (var i = 0; i < n; i++)
+        {
+            if (copies[i] is null)
+                continue;
+            kept++;
+            if (merged[i] == 0)
+                continue;
+            var bucket = new FlameNode(SmallerFrames(merged[i]), FlameNodeKind.Unknown);
+            bucket.Add(mergedCount[i], mergedBytes[i]);
+            bucket.AddOwn(mergedCount[i], mergedBytes[i]);
+            copies[i]!.AddChild(bucket);
+        }
+        copies[0]!.Sort();
+        return new FlameTree(copies[0]!, Description, Selection, Inverted, SplitThreads, MergedFrames + n - kept);
+    }
+
+    /// <summary>A tree of hand-made nodes (for tests): sorted, labelled as the peak.</summary>
+    internal static FlameTree Of(FlameNode root)
+    {
+        root.Sort();
+        return new FlameTree(root, "test tree", ReportSelection.Peak, false, false);
+    }
+
+    private static int CountNodes(FlameNode root)
+    {
+        var count = 0;
+        var stack = new Stack<FlameNode>();
+        stack.Push(root);
+        while (stack.Count > 0)
+        {
+            var node = stack.Pop();
+            count++;
+            foreach (var child in node.Children)
+                stack.Push(child);
+        }
+        return count;
+    }
 
     /// <summary>The tree of <paramref name="selection"/>'s view of <paramref name="capture"/>.</summary>
     public static FlameTree Build(global::MemNotebook.Capture capture, ReportSelection selection, bool inverted = false, bool splitThreads = false) =>

@@ -1,0 +1,58 @@
+using System.Diagnostics;
+using System.Text;
+using MemNotebook.Recorder.Arrow;
+using MemNotebook.Recorder.Reports;
+
+namespace MemNotebook.Bench;
+
+// `reports [--records N]...`: for synthetic captures of 1M and 10M allocations (50,000 distinct stacks of
+// depth 5–30 over 2,000 functions), times raw → Arrow, Arrow → Capture.Load, the flame tree of every
+// allocation, pruning and writing the flame-graph page, and prints the page's size and node counts.
+public static class ReportsBench
+{
+    const int Stacks = 50_000;
+    const int Functions = 2_000;
+
+    public static int Run(IReadOnlyList<long> sizes)
+    {
+        var dir = Path.Combine(Path.GetTempPath(), $"memnb-reports-bench-{Environment.ProcessId}");
+        Directory.CreateDirectory(dir);
+        try
+        {
+            Console.WriteLine($"flame-graph page benchmark ({Stacks:N0} stacks of depth 5-30 over {Functions:N0} functions; every allocation; page limit {FlameGraphPage.DefaultMaxNodes:N0} frames)");
+            Console.WriteLine();
+            Console.WriteLine($"{"records",12} {"to Arrow s",11} {"load s",7} {"tree s",7} {"prune s",8} {"page s",7} {"HTML bytes",12} {"tree nodes",11} {"page nodes",11} {"merged",9}");
+            foreach (var records in sizes)
+            {
+                var capture = Path.Combine(dir, $"bench-{records}.memnb");
+                ArrowBench.Generate(capture, records, Stacks, Functions);
+                var folder = capture + ".arrow";
+                var (convert, _) = ArrowBench.Measure(() => ArrowConverter.Convert(capture, folder));
+                File.Delete(capture);
+                Capture? loaded = null;
+                var (load, _) = ArrowBench.Measure(() => loaded = Capture.Load(folder));
+                var selection = new ReportSelection(ReportMode.Allocated);
+                FlameTree? tree = null;
+                var (build, _) = ArrowBench.Measure(() => tree = FlameTree.Build(loaded!, selection));
+                FlameTree? pruned = null;
+                var (prune, _) = ArrowBench.Measure(() => pruned = tree!.Prune(FlameGraphPage.DefaultMaxNodes));
+                var html = Path.Combine(dir, $"bench-{records}.html");
+                var (page, _) = ArrowBench.Measure(() =>
+                {
+                    using var writer = new StreamWriter(html, false, new UTF8Encoding(false), 1 << 16);
+                    FlameGraphPage.Write(tree!, "bench.memnb", writer);
+                });
+                var bytes = new FileInfo(html).Length;
+                Console.WriteLine($"{records,12:N0} {convert,11:F2} {load,7:F2} {build,7:F2} {prune,8:F2} {page,7:F2} {bytes,12:N0} {tree!.NodeCount,11:N0} {pruned!.NodeCount,11:N0} {pruned.MergedFrames,9:N0}");
+                Directory.Delete(folder, recursive: true);
+            }
+            Console.WriteLine();
+            Console.WriteLine("page s = FlameGraphPage.Write of the built tree (pruning included) to a file; merged = frames folded into \"[N smaller frames]\" nodes.");
+            return 0;
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}
