@@ -1,7 +1,4 @@
 // The C ABI Recorder calls through P/Invoke: start, stop, status.
-#include <stdio.h>
-
-#include <mutex>
 #include <string>
 
 #include "profiler/profiler.h"
@@ -12,7 +9,6 @@ SymbolSource* runtime_names();
 }
 
 namespace {
-std::mutex g_error_mutex;
 thread_local std::string t_last_error;
 
 bool parse_options(const char* text, memnb::RecorderOptions* options, std::string* error) {

@@ -5,7 +5,6 @@
 #pragma once
 #include <atomic>
 #include <cstdint>
-#include <mutex>
 
 #include "common/spsc_ring.h"
 #include "lifetime/lifetime_tracker.h"

@@ -32,11 +32,7 @@ class RecordBuffer {
     memcpy(bytes_.data() + size_, data, n);
     size_ += n;
   }
-  void append(const RecordBuffer& other) {
-    reserve(other.size_);
-    memcpy(bytes_.data() + size_, other.bytes_.data(), other.size_);
-    size_ += other.size_;
-  }
+  void append(const RecordBuffer& other) { raw(other.data(), other.size()); }
   void swap(RecordBuffer& other) {
     bytes_.swap(other.bytes_);
     std::swap(size_, other.size_);

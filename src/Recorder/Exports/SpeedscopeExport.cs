@@ -12,21 +12,15 @@ namespace MemNotebook.Recorder.Exports;
 /// </summary>
 public static class SpeedscopeExport
 {
-    // Bytes per stack from the aggregates table: total, alive at the peak, leaked.
+    // Bytes per stack from an aggregated capture's totals: allocated, alive at the peak, leaked.
     private static Dictionary<int, long>[] AggregatedBytesByStack(global::MemNotebook.Capture capture)
     {
         var result = new[] { new Dictionary<int, long>(), new Dictionary<int, long>(), new Dictionary<int, long>() };
-        var table = capture.Aggregates;
-        var stacks = table.Columns["stack_id"];
-        string[] columns = ["bytes", "peak_bytes", "leaked_bytes"];
-        for (long row = 0; row < table.Rows.Count; row++)
+        foreach (var row in capture.AggregateRows)
         {
-            int stack = Convert.ToInt32(stacks[row], System.Globalization.CultureInfo.InvariantCulture);
-            for (int p = 0; p < 3; p++)
-            {
-                long bytes = Convert.ToInt64(table.Columns[columns[p]][row], System.Globalization.CultureInfo.InvariantCulture);
-                result[p][stack] = result[p].GetValueOrDefault(stack) + bytes;
-            }
+            long[] bytes = [row.Bytes, row.PeakBytes, row.LeakedBytes];
+            for (int p = 0; p < bytes.Length; p++)
+                result[p][row.StackId] = result[p].GetValueOrDefault(row.StackId) + bytes[p];
         }
         return result;
     }
