@@ -16,6 +16,10 @@ public sealed class MemProfileExtension : IKernelExtension
         var csharp = FindCSharpKernel(kernel)
             ?? throw new InvalidOperationException("MemNotebook needs a C# kernel: #!memprofile profiles C# cells");
         MemProfileMagic.Register(csharp);
+        // A capture or a view in a cell's result shows its summary (the default formatter would walk
+        // every property, DataFrames included).
+        Formatter.Register<Capture>((capture, writer) => writer.Write(NotebookRenderer.CaptureHtml(capture)), HtmlFormatter.MimeType);
+        Formatter.Register<Recorder.Analysis.AllocationView>((view, writer) => writer.Write(NotebookRenderer.ViewHtml(view)), HtmlFormatter.MimeType);
         KernelInvocationContext.Current?.Display(new HtmlString(Help.LoadedHtml()), HtmlFormatter.MimeType);
         return Task.CompletedTask;
     }

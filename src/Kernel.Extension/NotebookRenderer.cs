@@ -104,6 +104,35 @@ public static class NotebookRenderer
         return html.ToString();
     }
 
+    /// <summary>A capture as a cell's result: what it holds, in one block.</summary>
+    public static string CaptureHtml(Capture capture)
+    {
+        var html = new StringBuilder("<div class=\"memnb-capture\" style=\"font-family:sans-serif;font-size:13px\"><table><tbody>");
+        Row(html, "capture", capture.Path);
+        if (capture.Scope is not null)
+            Row(html, "scope", capture.Scope);
+        if (capture.IsAggregated)
+            Row(html, "allocations", $"{capture.Metadata.Allocations:N0} (aggregated: totals per stack and type)");
+        else
+            Row(html, "allocations", $"{capture.All.Count:N0} ({ByteUnits.Format(capture.All.Bytes)})");
+        Row(html, "peak alive", capture.PeakIsAtEnd ? $"{ByteUnits.Format(capture.PeakBytes)} at the end" : $"{ByteUnits.Format(capture.PeakBytes)} at {capture.PeakTimeNs / 1e6:N1} ms");
+        Row(html, "duration", $"{capture.DurationNs / 1e6:N1} ms{(capture.Complete ? "" : " (incomplete capture)")}");
+        html.Append("</tbody></table></div>");
+        return html.ToString();
+    }
+
+    /// <summary>A view as a cell's result: its description, totals and top types.</summary>
+    public static string ViewHtml(AllocationView view)
+    {
+        var html = new StringBuilder($"<div class=\"memnb-view\" style=\"font-family:sans-serif;font-size:13px\">{E(view.Description)}: {view.Count:N0} allocations, {E(ByteUnits.Format(view.Bytes))}");
+        var types = view.TopTypes(5);
+        html.Append("<table><thead><tr><th>Type</th><th>Count</th><th>Bytes</th></tr></thead><tbody>");
+        for (long i = 0; i < types.Rows.Count; i++)
+            html.Append($"<tr><td>{E((string)types["type"][i])}</td><td>{(long)types["count"][i]:N0}</td><td>{E(ByteUnits.Format((long)types["bytes"][i]))}</td></tr>");
+        html.Append("</tbody></table></div>");
+        return html.ToString();
+    }
+
     private static void Row(StringBuilder html, string name, string value) =>
         html.Append($"<tr><th style=\"text-align:left\">{E(name)}</th><td>{E(value)}</td></tr>");
 

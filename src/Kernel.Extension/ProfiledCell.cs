@@ -97,7 +97,7 @@ internal sealed class ProfiledCell
             live?.Stop();
             capture = Capture.Load(path);
             if (!capture.IsAggregated)
-                capture = capture.Within(IsCellCode, CellScope);
+                capture = capture.WithinSubmissions();
             foreach (var (html, _) in NotebookRenderer.Render(capture, options, Summary(failure)))
                 context.Display(new HtmlString(html), HtmlFormatter.MimeType);
         }
@@ -111,15 +111,6 @@ internal sealed class ProfiledCell
                 kernel.SetValueAsync(options.Variable, capture, typeof(Capture)).GetAwaiter().GetResult();
         }
     }
-
-    public const string CellScope = "allocations made by the cell's code";
-
-    /// <summary>
-    /// The cell's code: the kernel compiles each cell into a script class <c>Submission#N</c>; its methods,
-    /// lambdas, local functions and the types the cell declares are all named under it. The allocations of
-    /// the kernel itself (compiling the cell, formatting its result) have no such frame on their stack.
-    /// </summary>
-    internal static bool IsCellCode(string function) => function.StartsWith("Submission#", StringComparison.Ordinal);
 
     private NotebookRenderer.Heading Summary(string? failure) =>
         new(Mode: "exact", CapturePath: path, Variable: options.Variable, Started: started, Failure: failure, Warnings: warnings);

@@ -115,6 +115,20 @@ public sealed class Capture
         return new Capture(whole, rows.ToArray(), scope);
     }
 
+    /// <summary>What <see cref="WithinSubmissions"/> scopes to.</summary>
+    public const string SubmissionScope = "allocations made by the cell's code";
+
+    /// <summary>
+    /// The allocations made by C# script code: a notebook cell (.NET Interactive and every Roslyn-scripting
+    /// host compile each cell into a class <c>Submission#N</c>, under which its methods, lambdas, local
+    /// functions and declared types are named) and whatever it called. What a <c>#!memprofile</c> cell
+    /// shows; <c>Capture.Load(path).WithinSubmissions()</c> gives the same view of such a capture later.
+    /// </summary>
+    public Capture WithinSubmissions() => Within(IsSubmissionFrame, SubmissionScope);
+
+    /// <summary>True for a function of C# script code (<c>Submission#3.&lt;Initialize&gt;</c>, <c>Submission#3+Order..ctor</c>).</summary>
+    public static bool IsSubmissionFrame(string function) => function.StartsWith("Submission#", StringComparison.Ordinal);
+
     /// <summary>
     /// The high-water mark of <paramref name="rows"/> alone: their live bytes at each GC start (objects die
     /// only in a GC) and at the end; the earliest of equal candidates wins, the end only when greater.
