@@ -42,7 +42,7 @@ public static class NotebookRenderer
         if (options.Reports.HasFlag(NotebookReports.FlameGraph))
         {
             var tree = FlameTree.Build(view, options.Selection, options.Inverted, options.SplitThreads);
-            yield return (Frame(FlameGraphClass, FlameGraphPage.ToHtml(tree, source), 560), NotebookReports.FlameGraph);
+            yield return (Frame(FlameGraphClass, FlameGraphPage.ToHtml(tree, source), 600), NotebookReports.FlameGraph);
         }
         if (options.Reports.HasFlag(NotebookReports.Summary))
             yield return (Frame(SummaryClass, ReportHtml.Summary(SummaryReport.Build(view, 30, options.Selection.Title), source), 420), NotebookReports.Summary);
@@ -95,11 +95,11 @@ public static class NotebookRenderer
         html.Append("</tbody></table>");
         html.Append("<table style=\"display:inline-table;margin-right:2em;vertical-align:top\"><thead><tr><th>Type</th><th>Count</th><th>Bytes</th></tr></thead><tbody>");
         foreach (var type in stats.ByType.Take(top))
-            html.Append($"<tr><td>{E(type.Type)}</td><td>{type.Count:N0}</td><td>{E(ByteUnits.Format(type.Bytes))}</td></tr>");
+            html.Append($"<tr><td style=\"text-align:left\">{E(type.Type)}</td><td>{type.Count:N0}</td><td>{E(ByteUnits.Format(type.Bytes))}</td></tr>");
         html.Append("</tbody></table>");
         html.Append("<table style=\"display:inline-table;vertical-align:top\"><thead><tr><th>Function (own bytes)</th><th>Count</th><th>Bytes</th></tr></thead><tbody>");
         foreach (var function in stats.TopFunctions.Take(top))
-            html.Append($"<tr><td>{E(function.Function)}</td><td>{function.Count:N0}</td><td>{E(ByteUnits.Format(function.Bytes))}</td></tr>");
+            html.Append($"<tr><td style=\"text-align:left\">{E(function.Function)}</td><td>{function.Count:N0}</td><td>{E(ByteUnits.Format(function.Bytes))}</td></tr>");
         html.Append("</tbody></table></div>");
         return html.ToString();
     }
@@ -128,7 +128,7 @@ public static class NotebookRenderer
         var types = view.TopTypes(5);
         html.Append("<table><thead><tr><th>Type</th><th>Count</th><th>Bytes</th></tr></thead><tbody>");
         for (long i = 0; i < types.Rows.Count; i++)
-            html.Append($"<tr><td>{E((string)types["type"][i])}</td><td>{(long)types["count"][i]:N0}</td><td>{E(ByteUnits.Format((long)types["bytes"][i]))}</td></tr>");
+            html.Append($"<tr><td style=\"text-align:left\">{E((string)types["type"][i])}</td><td>{(long)types["count"][i]:N0}</td><td>{E(ByteUnits.Format((long)types["bytes"][i]))}</td></tr>");
         html.Append("</tbody></table></div>");
         return html.ToString();
     }

@@ -112,8 +112,14 @@ public sealed class Capture
         for (var r = 0; r < c.Count; r++)
             if (Matches(stacks[r]))
                 rows.Add(r);
-        return new Capture(whole, rows.ToArray(), scope);
+        return new Capture(whole, rows.ToArray(), scope) { ScopeFrame = function };
     }
+
+    /// <summary>
+    /// The frames a scoped capture is limited to (<see cref="Within"/>), null for a whole capture: flame
+    /// graphs and trees of a scoped capture start at the outermost such frame of each stack.
+    /// </summary>
+    public Func<string, bool>? ScopeFrame { get; private init; }
 
     /// <summary>What <see cref="WithinSubmissions"/> scopes to.</summary>
     public const string SubmissionScope = "allocations made by the cell's code";

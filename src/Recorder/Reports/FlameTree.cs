@@ -294,6 +294,14 @@ public sealed class FlameTree
             path.Clear();
             for (var id = stack; id > 0 && id < parents.Length && path.Count < Capture.CaptureFormat.MaxStackDepth; id = parents[id])
                 path.Add(frames.TryGetValue(ips[id], out var frame) ? frame : ($"0x{ips[id]:x}", FlameNodeKind.Unknown));
+            if (capture.ScopeFrame is { } scopeFrame)
+            {
+                // A scoped capture (a notebook cell's): each stack starts at its outermost frame of the
+                // scope, not at the host code that ran it.
+                var outermost = path.FindLastIndex(f => scopeFrame(f.Name));
+                if (outermost >= 0)
+                    path.RemoveRange(outermost + 1, path.Count - outermost - 1);
+            }
             if (path.Count == 0)
                 path.Add((NoStack, FlameNodeKind.Unknown));
             if (!inverted)
