@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <chrono>
 
 #include "common/clock.h"
@@ -196,10 +197,15 @@ uint32_t Recorder::intern_stack(ThreadState* ts, const uintptr_t* ips, int depth
   uint32_t parent = 0;
   if (shared > 0) parent = ts->last_nodes[last - shared];
   if (shared == depth && last == depth) return parent;
-  // ts->last_* are rewritten for the new stack, outermost first.
-  for (int i = 0; i < shared; ++i) {
-    ts->last_ips[depth - 1 - i] = ips[depth - 1 - i];
-    ts->last_nodes[depth - 1 - i] = ts->last_nodes[last - 1 - i];
+  // ts->last_* are rewritten for the new stack: the shared outer part moves from
+  // [last - shared, last) to [depth - shared, depth). The two ranges overlap when the
+  // depth changed by less than `shared`, so the move must run away from the direction
+  // of the shift (as memmove does): copied outermost first when the stack grew,
+  // innermost first when it shrank, else a node would be read after it was overwritten
+  // and later stacks would hang under the wrong parent, losing their middle frames.
+  if (depth != last && shared > 0) {
+    std::memmove(&ts->last_nodes[depth - shared], &ts->last_nodes[last - shared], shared * sizeof(ts->last_nodes[0]));
+    std::memcpy(&ts->last_ips[depth - shared], &ips[depth - shared], shared * sizeof(ts->last_ips[0]));
   }
   for (int i = depth - 1 - shared; i >= 0; --i) {
     uint32_t node = stacks_.intern(parent, ips[i]);
