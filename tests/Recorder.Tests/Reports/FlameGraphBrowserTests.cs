@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using MemNotebook.Recorder.Reports;
 using MemNotebook.Recorder.Tests.Arrow;
@@ -16,55 +15,8 @@ namespace MemNotebook.Recorder.Tests.Reports;
 /// </summary>
 public class FlameGraphBrowserTests
 {
-    private const string Chromium = "/usr/bin/chromium";
-
-    private static string BrowserFolder
-    {
-        get
-        {
-            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            {
-                var candidate = Path.Combine(dir.FullName, "tests", "browser");
-                if (File.Exists(Path.Combine(candidate, "flamegraph.mjs")))
-                    return candidate;
-            }
-            throw new InvalidOperationException("tests/browser not found above " + AppContext.BaseDirectory);
-        }
-    }
-
-    private static JsonElement Open(string page, string screenshot, string zoomFrame, string search, string markupName)
-    {
-        var folder = BrowserFolder;
-        Assert.True(Directory.Exists(Path.Combine(folder, "node_modules", "playwright-core")),
-            $"playwright-core is not installed in {folder}: run `npm ci` there (scripts/test.sh does)");
-        Assert.True(File.Exists(Chromium), $"{Chromium} is missing: install Debian's chromium package (scripts/setup.sh does)");
-        var psi = new ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = folder };
-        foreach (var argument in new[] { "flamegraph.mjs", page, screenshot, zoomFrame, search, markupName })
-            psi.ArgumentList.Add(argument);
-        Process process;
-        try
-        {
-            process = Process.Start(psi)!;
-        }
-        catch (System.ComponentModel.Win32Exception ex)
-        {
-            Assert.Fail($"node is required for the flame-graph browser test and could not be started: {ex.Message}");
-            throw;
-        }
-        using (process)
-        {
-            var stderr = process.StandardError.ReadToEndAsync();
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            if (!process.WaitForExit(TimeSpan.FromSeconds(60)))
-            {
-                process.Kill(entireProcessTree: true);
-                Assert.Fail($"node flamegraph.mjs did not finish within 60 s: {stderr.Result}");
-            }
-            process.WaitForExit();
-            Assert.True(process.ExitCode == 0, $"node flamegraph.mjs failed (exit {process.ExitCode}): {stderr.Result}");
-            return JsonDocument.Parse(stdout.Result).RootElement.Clone();
-        }
-    }
+    private static JsonElement Open(string page, string screenshot, string zoomFrame, string search, string markupName) =>
+        HeadlessBrowser.Run("flamegraph.mjs", page, screenshot, zoomFrame, search, markupName);
 
     private static string[] Strings(JsonElement array) => array.EnumerateArray().Select(e => e.GetString()!).ToArray();
 
@@ -76,7 +28,7 @@ public class FlameGraphBrowserTests
         var page = Path.Combine(scratch.Root, "flame.html");
         using (var writer = new StreamWriter(page))
             FlameGraphPage.Write(capture, ReportSelection.Peak, new FlameGraphOptions(Source: "r.memnb"), writer);
-        var screenshot = Path.Combine(scratch.Root, "flame.png");
+        var screenshot = HeadlessBrowser.ScreenshotPath("flame.png");
 
         var facts = Open(page, screenshot, ReportCaptures.Lambda, "load", ReportCaptures.MarkupMethod);
         var failure = $"facts: {facts}";
