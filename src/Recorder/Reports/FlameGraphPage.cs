@@ -49,9 +49,11 @@ public static class FlameGraphPage
         var tree = FlameTree.Build(capture, selection, options.Inverted, options.SplitThreads);
         var full = tree.NodeCount;
         tree = tree.Prune(options.MaxNodes);
-        if (options.TimeBuckets > 0)
+        // An aggregated capture keeps no allocation times: no memory chart.
+        var timed = options.TimeBuckets > 0 && !capture.IsAggregated;
+        if (timed)
             tree = tree.WithTimeBuckets(options.TimeBuckets, MaxTimeEntries);
-        WritePruned(tree, full, options.Source, output, options.TimeBuckets > 0 ? TimelineReport.Data(capture) : null);
+        WritePruned(tree, full, options.Source, output, timed ? TimelineReport.Data(capture) : null);
     }
 
     /// <summary>

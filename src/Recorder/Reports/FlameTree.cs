@@ -345,7 +345,36 @@ public sealed class FlameTree
     /// (<see cref="FlameNode.OwnByTimeBucket"/>): the capture's duration cut into this many equal parts.</param>
     public static FlameTree Build(global::MemNotebook.Capture capture, ReportSelection selection, bool inverted = false, bool splitThreads = false,
         int timeBuckets = 0) =>
-        Build(selection.ViewOf(capture), selection, inverted, splitThreads, selection.Title, timeBuckets);
+        capture.IsAggregated ? BuildFromAggregates(capture, selection, inverted, splitThreads)
+            : Build(selection.ViewOf(capture), selection, inverted, splitThreads, selection.Title, timeBuckets);
+
+    /// <summary>
+    /// The tree of an aggregated capture from its totals per stack (<see cref="AggregateReports"/>): all allocations,
+    /// the peak or the leaks; no threads, no time buckets (it keeps neither).
+    /// </summary>
+    private static FlameTree BuildFromAggregates(global::MemNotebook.Capture capture, ReportSelection selection, bool inverted, bool splitThreads)
+    {
+        if (splitThreads)
+            throw AggregateReports.Refuse(capture, "a tree split by thread (--split-threads)");
+        var perStack = AggregateReports.PerStack(capture, selection, "tree");
+        var paths = new PathResolver(capture, inverted, splitThreads: false);
+        var root = new FlameNode("all", FlameNodeKind.Root);
+        var path = new List<(string Name, FlameNodeKind Kind)>();
+        foreach (var (stack, count, bytes) in perStack)
+        {
+            paths.Fill(0, stack, path);
+            root.Add(count, bytes);
+            var node = root;
+            foreach (var (name, kind) in path)
+            {
+                node = node.ChildFor(name, kind);
+                node.Add(count, bytes);
+            }
+            node.AddOwn(count, bytes);
+        }
+        root.Sort();
+        return new FlameTree(root, AggregateReports.Description(selection), selection, inverted, false);
+    }
 
     /// <summary>The tree of any view (<paramref name="selection"/> only labels it).</summary>
     /// <param name="description">What the view holds, for the heading (default: the view's own description).</param>
@@ -404,11 +433,13 @@ public sealed class FlameTree
 
         public PathResolver(global::MemNotebook.Capture capture, bool inverted, bool splitThreads)
         {
-            var columns = capture.Columns;
-            parents = columns.StackParents();
-            ips = columns.StackIps();
+            // From the stacks and frames tables, which aggregated captures have too.
+            parents = AllocationColumns.StackParents(capture.ArrowTable(ArrowLayout.Stacks));
+            ips = AllocationColumns.StackIps(capture.ArrowTable(ArrowLayout.Stacks));
             frames = FrameTable(capture.ArrowTable(ArrowLayout.Frames));
-            threads = columns.Threads.ToDictionary(t => t.Stream, t => t.Name is null ? $"thread {t.OsThreadId}" : $"thread {t.OsThreadId} ({t.Name})");
+            threads = splitThreads
+                ? capture.Columns.Threads.ToDictionary(t => t.Stream, t => t.Name is null ? $"thread {t.OsThreadId}" : $"thread {t.OsThreadId} ({t.Name})")
+                : new Dictionary<int, string>();
             this.inverted = inverted;
             this.splitThreads = splitThreads;
         }
