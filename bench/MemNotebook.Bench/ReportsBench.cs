@@ -18,6 +18,7 @@ public static class ReportsBench
     {
         var dir = Path.Combine(Path.GetTempPath(), $"memnb-reports-bench-{Environment.ProcessId}");
         Directory.CreateDirectory(dir);
+        var browser = new List<(long Records, string Facts)>();
         try
         {
             Console.WriteLine($"flame-graph page benchmark ({Stacks:N0} stacks of depth 5-30 over {Functions:N0} functions; every allocation; page limit {FlameGraphPage.DefaultMaxNodes:N0} frames)");
@@ -45,6 +46,7 @@ public static class ReportsBench
                     FlameGraphPage.Write(loaded!, selection, new FlameGraphOptions(Source: "bench.memnb"), writer);
                 });
                 var bytes = new FileInfo(html).Length;
+                browser.Add((records, BrowserTiming(html)));
                 Console.WriteLine($"{records,12:N0} {convert,11:F2} {load,7:F2} {build,7:F2} {prune,8:F2} {time,7:F2} {page,7:F2} {bytes,12:N0} {tree!.NodeCount,11:N0} {pruned!.NodeCount,11:N0} {pruned.MergedFrames,9:N0} {pruned.Time!.Buckets,8:N0} {pruned.TimeEntries(),9:N0}");
                 Directory.Delete(folder, recursive: true);
             }
@@ -52,11 +54,41 @@ public static class ReportsBench
             Console.WriteLine("time s = WithTimeBuckets on the pruned tree (owner per stack, one pass over the rows, buckets widened to fit);");
             Console.WriteLine("page s = FlameGraphPage.Write(capture, ...) to a file, every step from the loaded capture; merged = frames folded into");
             Console.WriteLine("\"[N smaller frames]\" nodes; buckets = time buckets the page kept (of 256) to stay within " + $"{FlameGraphPage.MaxTimeEntries:N0} (frame, bucket) entries.");
+            Console.WriteLine();
+            Console.WriteLine("in headless Chromium (tests/browser/render-timing.mjs; ms, performance.now() around the page's own handlers):");
+            foreach (var (records, facts) in browser)
+                Console.WriteLine($"{records,12:N0} {facts}");
             return 0;
         }
         finally
         {
             Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    /// <summary>The page's render times in headless Chromium, as the JSON the script prints, or why they are missing.</summary>
+    static string BrowserTiming(string html)
+    {
+        string? folder = null;
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null && folder is null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "tests", "browser", "render-timing.mjs")))
+                folder = Path.Combine(dir.FullName, "tests", "browser");
+        if (folder is null || !Directory.Exists(Path.Combine(folder, "node_modules", "playwright-core")))
+            return "(not measured: run `npm ci` in tests/browser)";
+        var psi = new ProcessStartInfo("node") { WorkingDirectory = folder, RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add("render-timing.mjs");
+        psi.ArgumentList.Add(html);
+        try
+        {
+            using var process = Process.Start(psi)!;
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var stderr = process.StandardError.ReadToEndAsync();
+            process.WaitForExit();
+            return process.ExitCode == 0 ? stdout.Result.Trim() : $"(render-timing.mjs failed: {stderr.Result.Trim()})";
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            return $"(not measured: node did not start: {ex.Message})";
         }
     }
 }
