@@ -57,15 +57,20 @@ public static class FlameGraphPage
     }
 
     /// <summary>
-    /// Writes the page of <paramref name="tree"/>, pruned to at most <paramref name="maxNodes"/> frames. A tree with time
-    /// buckets gets the memory chart with range selection (its buckets widened to fit <see cref="MaxTimeEntries"/>);
-    /// <paramref name="memory"/> adds the tracked live bytes to that chart.
+    /// Writes the page of <paramref name="tree"/>, pruned to at most <paramref name="maxNodes"/> frames. With
+    /// <paramref name="timeBuckets"/> (or a tree built with time buckets) and a tree built from a view, the page gets
+    /// the memory chart with range selection, its buckets counted on the pruned tree and widened to fit
+    /// <see cref="MaxTimeEntries"/>; <paramref name="memory"/> (<see cref="TimelineReport.Data"/>) adds the tracked
+    /// live bytes to that chart. Pass the buckets here rather than to <see cref="FlameTree.Build(AllocationView, ReportSelection, bool, bool, string?, int)"/>:
+    /// they are then counted for the pruned tree only.
     /// </summary>
-    public static void Write(FlameTree tree, string source, TextWriter output, int maxNodes = DefaultMaxNodes, TimelineData? memory = null)
+    public static void Write(FlameTree tree, string source, TextWriter output, int maxNodes = DefaultMaxNodes, TimelineData? memory = null,
+        int timeBuckets = 0)
     {
+        var buckets = tree.Time?.Buckets ?? timeBuckets;
         var pruned = tree.Prune(maxNodes, keepTime: false);
-        if (tree.Time is not null)
-            pruned = pruned.WithTimeBuckets(tree.Time.Buckets, MaxTimeEntries);
+        if (buckets > 0 && tree.View is not null)
+            pruned = pruned.WithTimeBuckets(buckets, MaxTimeEntries);
         WritePruned(pruned, tree.NodeCount, source, output, memory);
     }
 
@@ -120,10 +125,11 @@ public static class FlameGraphPage
         output.Write("</script>\n</body>\n</html>\n");
     }
 
-    public static string ToHtml(FlameTree tree, string source, int maxNodes = DefaultMaxNodes, TimelineData? memory = null)
+    /// <summary>The page as a string (<see cref="Write(FlameTree, string, TextWriter, int, TimelineData?, int)"/>).</summary>
+    public static string ToHtml(FlameTree tree, string source, int maxNodes = DefaultMaxNodes, TimelineData? memory = null, int timeBuckets = 0)
     {
         var writer = new StringWriter();
-        Write(tree, source, writer, maxNodes, memory);
+        Write(tree, source, writer, maxNodes, memory, timeBuckets);
         return writer.ToString();
     }
 

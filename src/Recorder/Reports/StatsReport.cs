@@ -45,15 +45,15 @@ public sealed record StatsReport(CaptureStats Stats, IReadOnlyList<SizeBucket>? 
 
     private static AllocatorStats[] AllocatorsOf(global::MemNotebook.Capture capture)
     {
-        var batch = capture.ArrowTable(ArrowLayout.Allocations);
-        var kinds = (StringArray)batch.Column("allocator");
+        var kinds = (StringArray)capture.ArrowTable(ArrowLayout.Allocations).Column("allocator");
         var size = capture.Columns.Size;
         var totals = new Dictionary<string, (long Count, long Bytes)>(StringComparer.Ordinal);
+        // Runs of one kind are long (one allocator today): look the kind up when it changes.
         string? last = null;
         var lastTotals = (Count: 0L, Bytes: 0L);
-        for (var i = 0; i < batch.Length; i++)
+        foreach (var r in capture.All.Rows)
         {
-            var kind = kinds.GetString(i) ?? "";
+            var kind = kinds.GetString(r) ?? "";
             if (kind != last)
             {
                 if (last is not null)
@@ -61,7 +61,7 @@ public sealed record StatsReport(CaptureStats Stats, IReadOnlyList<SizeBucket>? 
                 last = kind;
                 lastTotals = totals.GetValueOrDefault(kind);
             }
-            lastTotals = (lastTotals.Count + 1, lastTotals.Bytes + size[i]);
+            lastTotals = (lastTotals.Count + 1, lastTotals.Bytes + size[r]);
         }
         if (last is not null)
             totals[last] = lastTotals;

@@ -136,6 +136,24 @@ public class FlameGraphPageTests
     }
 
     [Fact]
+    public void Page_of_a_tree_given_time_buckets_and_memory_equals_the_page_of_the_capture()
+    {
+        using var scratch = new ScratchFolder();
+        var capture = LoadedCapture.Load(scratch.Write("t.memnb", TimelineReportTests.Create()));
+        var fromCapture = new StringWriter();
+        FlameGraphPage.Write(capture, ReportSelection.Peak, new FlameGraphOptions(Source: "t.memnb"), fromCapture);
+        var tree = FlameTree.Build(capture.Peak(), ReportSelection.Peak, description: ReportSelection.Peak.Title);
+        var fromTree = FlameGraphPage.ToHtml(tree, "t.memnb", memory: TimelineReport.Data(capture), timeBuckets: FlameGraphPage.DefaultTimeBuckets);
+        Assert.Equal(fromCapture.ToString(), fromTree);
+        // The snapshots' tracked live bytes, for the chart's line.
+        Assert.Contains("<script type=\"application/json\" id=\"fg-memory\">{\"times_ms\":[10,20,30],\"tracked_live\":[10000,6000,6000]}</script>", fromTree);
+        Assert.True(JsonDocument.Parse(EmbeddedJson(fromTree)).RootElement.TryGetProperty("time", out _));
+        var untimed = FlameGraphPage.ToHtml(tree, "t.memnb");
+        Assert.False(JsonDocument.Parse(EmbeddedJson(untimed)).RootElement.TryGetProperty("time", out _));
+        Assert.DoesNotContain("fg-memory\">", untimed);
+    }
+
+    [Fact]
     public void Expected_totals_per_mode()
     {
         using var scratch = new ScratchFolder();
