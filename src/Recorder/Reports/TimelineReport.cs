@@ -240,15 +240,15 @@ public static class TimelineReport
             for (var i = 1; i < values.Count; i++)
                 if (values[i] > values[peakAt])
                     peakAt = i;
-            text.Append(CultureInfo.InvariantCulture,
-                $"{name,-14} {ByteUnits.Format(values[peakAt]),12} {Seconds(data["rss"].TimesMs[peakAt]),10} {ByteUnits.Format(values[^1]),12}\n");
+            var at = values[peakAt] == 0 ? "-" : Seconds(data["rss"].TimesMs[peakAt]);
+            text.Append(CultureInfo.InvariantCulture, $"{name,-14} {ByteUnits.Format(values[peakAt]),12} {at,10} {ByteUnits.Format(values[^1]),12}\n");
         }
         Row("RSS", data["rss"].Bytes);
         Row("managed heap", data.HeapBytes());
         foreach (var key in new[] { "gen0", "gen1", "gen2", "loh", "poh" })
             Row("  " + data[key].Name, data[key].Bytes);
         Row("tracked live", data["tracked_live"].Bytes);
-        text.Append('\n');
+        text.Append("(managed heap: its parts as the last GC before each snapshot left them; tracked live: bytes of recorded objects alive)\n\n");
         var byGeneration = Enumerable.Range(0, 3).Select(g => data.Gcs.Count(gc => gc.Generation == g)).ToArray();
         var pauses = data.Gcs.Where(gc => gc.PauseMs is not null).Select(gc => gc.PauseMs!.Value).ToArray();
         text.Append(CultureInfo.InvariantCulture,

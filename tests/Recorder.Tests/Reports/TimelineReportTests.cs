@@ -139,7 +139,8 @@ public class TimelineReportTests : IDisposable
             "  gen 2             2.9 KiB    10.0 ms       1000 B\n" +
             "  LOH               3.9 KiB    10.0 ms          0 B\n" +
             "  POH                 500 B    10.0 ms        500 B\n" +
-            "tracked live        9.8 KiB    10.0 ms      5.9 KiB\n\n" +
+            "tracked live        9.8 KiB    10.0 ms      5.9 KiB\n" +
+            "(managed heap: its parts as the last GC before each snapshot left them; tracked live: bytes of recorded objects alive)\n\n" +
             "GCs: 2 (gen 0: 1, gen 1: 0, gen 2: 1; induced: 1)\n" +
             "pauses: 1, total 1.500 ms, max 1.500 ms, mean 1.500 ms\n", text.Out);
 
