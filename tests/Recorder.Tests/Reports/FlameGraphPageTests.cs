@@ -136,6 +136,30 @@ public class FlameGraphPageTests
     }
 
     [Fact]
+    public void Merged_frames_carry_the_time_buckets_of_everything_they_stand_for()
+    {
+        using var scratch = new ScratchFolder();
+        var capture = Load(scratch);
+        var selection = new ReportSelection(ReportMode.Allocated);
+        var tree = FlameTree.Build(capture.All, selection, description: selection.Title);
+        var page = FlameGraphPage.ToHtml(tree, "r.memnb", maxNodes: 5, timeBuckets: FlameGraphPage.DefaultTimeBuckets);
+        using var document = JsonDocument.Parse(EmbeddedJson(page));
+        var root = document.RootElement.GetProperty("root");
+        Assert.Contains("smaller frame", root.GetRawText());
+        var time = TimeBucketing.For(capture.DurationNs, FlameGraphPage.DefaultTimeBuckets);
+        foreach (var (first, last) in new[] { (0, 255), (0, 3), (2, 5), (4, 4), (5, 8), (6, 40), (38, 255) })
+        {
+            var (t0, t1) = time.Window(first, last);
+            var expected = Paths(FlameTree.Build(capture.All.Between(t0, t1), selection).Root);
+            var shown = Windowed(root, first, last);
+            // Every kept frame's total is the whole tree's at that path; the merged nodes make up the rest.
+            foreach (var (path, totals) in shown.Where(kv => !kv.Key.Contains("smaller frame")))
+                Assert.Equal(expected[path], totals);
+            Assert.Equal(expected.GetValueOrDefault(""), shown.GetValueOrDefault(""));
+        }
+    }
+
+    [Fact]
     public void Page_of_a_tree_given_time_buckets_and_memory_equals_the_page_of_the_capture()
     {
         using var scratch = new ScratchFolder();
