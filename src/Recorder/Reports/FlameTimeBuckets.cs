@@ -10,10 +10,11 @@ namespace MemNotebook.Recorder.Reports;
 /// </summary>
 internal static class FlameTimeBuckets
 {
-    /// <summary>Above this many (owner, bucket) cells the table is sparse (a tree that was not pruned).</summary>
-    private const long MaxDenseCells = 16_000_000;
+    /// <summary>Above this many (node, bucket) cells (16 bytes each) the table is sparse: a tree that was not pruned.</summary>
+    public const long MaxDenseCells = 8_000_000;
 
-    public static TimeBucketing Attach(FlameTree tree, FlameNode root, AllocationView view, TimeBucketing fine, long maxEntries)
+    public static TimeBucketing Attach(FlameTree tree, FlameNode root, AllocationView view, TimeBucketing fine, long maxEntries,
+        long maxDenseCells = MaxDenseCells)
     {
         var columns = view.Capture.Columns;
         var paths = new FlameTree.PathResolver(view.Capture, tree.Inverted, tree.SplitThreads);
@@ -34,8 +35,18 @@ internal static class FlameTimeBuckets
             }
         }
 
+        // Every node may own allocations: slot = its index in this list.
         var owners = new List<FlameNode>();
         var slotOf = new Dictionary<FlameNode, int>();
+        stack.Push(root);
+        while (stack.Count > 0)
+        {
+            var node = stack.Pop();
+            slotOf[node] = owners.Count;
+            owners.Add(node);
+            foreach (var child in node.Children)
+                stack.Push(child);
+        }
         var path = new List<(string Name, FlameNodeKind Kind)>();
         int Owner(int stream, int stackId)
         {
@@ -52,13 +63,7 @@ internal static class FlameTimeBuckets
                     : throw new InvalidOperationException($"the tree has no frame {name} under {node.Name}: it was not built from this view");
                 break;
             }
-            if (!slotOf.TryGetValue(node, out var slot))
-            {
-                slot = owners.Count;
-                owners.Add(node);
-                slotOf[node] = slot;
-            }
-            return slot;
+            return slotOf[node];
         }
 
         // Owner slot per (thread, stack): arrays by stack id, one per thread stream when split (-1: not yet mapped).
@@ -74,52 +79,39 @@ internal static class FlameTimeBuckets
             }
             return slots;
         }
-        var rows = view.Rows;
-        var size = columns.Size;
-        var stacks = columns.StackId;
-        var streams = columns.ThreadStream;
-        var times = columns.TimestampNs;
-        var rowSlot = new int[rows.Count];
-        var rowBucket = new int[rows.Count];
+        var outOfRange = new Dictionary<(int, int), int>();
         var lastStream = int.MinValue;
         int[] current = [];
-        var outOfRange = new Dictionary<(int, int), int>();
-        for (var i = 0; i < rows.Count; i++)
+        int SlotOf(int stream, int stackId)
         {
-            var r = rows[i];
-            var stream = tree.SplitThreads ? streams[r] : 0;
             if (stream != lastStream)
                 (current, lastStream) = (SlotsOf(stream), stream);
-            var stackId = stacks[r];
-            int slot;
             if ((uint)stackId < (uint)current.Length)
             {
-                slot = current[stackId];
-                if (slot < 0)
-                    slot = current[stackId] = Owner(stream, stackId);
+                var slot = current[stackId];
+                return slot >= 0 ? slot : current[stackId] = Owner(stream, stackId);
             }
-            else if (!outOfRange.TryGetValue((stream, stackId), out slot))
-                slot = outOfRange[(stream, stackId)] = Owner(stream, stackId);
-            rowSlot[i] = slot;
-            rowBucket[i] = fine.BucketOf(times[r]);
+            return outOfRange.TryGetValue((stream, stackId), out var s) ? s : outOfRange[(stream, stackId)] = Owner(stream, stackId);
         }
 
+        var rows = view.Rows;
+        var streams = columns.ThreadStream;
+        var stacks = columns.StackId;
+        var split = tree.SplitThreads;
+        var size = columns.Size;
+        var times = columns.TimestampNs;
         var buckets = fine.Buckets;
         var cells = (long)owners.Count * buckets;
-        long[] counts, bytes;
-        if (cells <= MaxDenseCells)
+        if (cells > maxDenseCells)
+            return AttachSparse(owners, rows, SlotOf, split, streams, stacks, size, times, fine, maxEntries);
+        var counts = new long[cells];
+        var bytes = new long[cells];
+        foreach (var r in rows)
         {
-            counts = new long[cells];
-            bytes = new long[cells];
-            for (var i = 0; i < rowSlot.Length; i++)
-            {
-                var cell = rowSlot[i] * buckets + rowBucket[i];
-                counts[cell]++;
-                bytes[cell] += size[rows[i]];
-            }
+            var cell = SlotOf(split ? streams[r] : 0, stacks[r]) * buckets + fine.BucketOf(times[r]);
+            counts[cell]++;
+            bytes[cell] += size[r];
         }
-        else
-            return AttachSparse(owners, rowSlot, rowBucket, rows, size, fine, maxEntries);
 
         // The finest width (a power-of-two multiple of the fine one, dividing the bucket count) within the budget.
         var factor = 1;
@@ -127,6 +119,8 @@ internal static class FlameTimeBuckets
             factor *= 2;
         for (var slot = 0; slot < owners.Count; slot++)
         {
+            if (owners[slot].OwnCount == 0)
+                continue;
             var list = new List<(int Bucket, long Count, long Bytes)>();
             for (var b = 0; b < buckets; b++)
             {
@@ -161,25 +155,27 @@ internal static class FlameTimeBuckets
     }
 
     /// <summary>The same for a table too big to be dense: a dictionary per owner, buckets halved until within budget.</summary>
-    private static TimeBucketing AttachSparse(List<FlameNode> owners, int[] rowSlot, int[] rowBucket, IReadOnlyList<int> rows,
-        ReadOnlySpan<long> size, TimeBucketing fine, long maxEntries)
+    private static TimeBucketing AttachSparse(List<FlameNode> owners, IReadOnlyList<int> rows, Func<int, int, int> slotOf, bool split,
+        ReadOnlySpan<int> streams, ReadOnlySpan<int> stacks, ReadOnlySpan<long> size, ReadOnlySpan<long> times, TimeBucketing fine, long maxEntries)
     {
         var perOwner = new SortedDictionary<int, (long Count, long Bytes)>?[owners.Count];
-        for (var i = 0; i < rowSlot.Length; i++)
+        foreach (var r in rows)
         {
-            var d = perOwner[rowSlot[i]] ??= new();
-            var t = d.GetValueOrDefault(rowBucket[i]);
-            d[rowBucket[i]] = (t.Count + 1, t.Bytes + size[rows[i]]);
+            var d = perOwner[slotOf(split ? streams[r] : 0, stacks[r])] ??= new();
+            var bucket = fine.BucketOf(times[r]);
+            var t = d.GetValueOrDefault(bucket);
+            d[bucket] = (t.Count + 1, t.Bytes + size[r]);
         }
         var factor = 1;
         long Count(int f) => perOwner.Sum(d => d is null ? 0L : d.Keys.Select(b => b / f).Distinct().LongCount());
         while (factor < fine.Buckets && fine.Buckets % (factor * 2) == 0 && Count(factor) > maxEntries)
             factor *= 2;
         for (var slot = 0; slot < owners.Count; slot++)
-            owners[slot].OwnByTimeBucket = perOwner[slot]!
-                .GroupBy(kv => kv.Key / factor)
-                .Select(g => (g.Key, g.Sum(kv => kv.Value.Count), g.Sum(kv => kv.Value.Bytes)))
-                .ToArray();
+            if (perOwner[slot] is { } d)
+                owners[slot].OwnByTimeBucket = d
+                    .GroupBy(kv => kv.Key / factor)
+                    .Select(g => (g.Key, g.Sum(kv => kv.Value.Count), g.Sum(kv => kv.Value.Bytes)))
+                    .ToArray();
         return new TimeBucketing(fine.Buckets / factor, fine.BucketNs * factor, fine.DurationNs);
     }
 }

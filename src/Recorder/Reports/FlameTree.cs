@@ -283,12 +283,15 @@ public sealed class FlameTree
     /// buckets) when that many would give more than <paramref name="maxEntries"/> (node, bucket) pairs. Works on a pruned
     /// tree: the allocations of merged frames count for their "[N smaller frames]" node.
     /// </summary>
-    public FlameTree WithTimeBuckets(int buckets, long maxEntries = long.MaxValue)
+    public FlameTree WithTimeBuckets(int buckets, long maxEntries = long.MaxValue) =>
+        WithTimeBuckets(buckets, maxEntries, FlameTimeBuckets.MaxDenseCells);
+
+    internal FlameTree WithTimeBuckets(int buckets, long maxEntries, long maxDenseCells)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(buckets, 1);
         var view = View ?? throw new InvalidOperationException("time buckets need the view the tree was built from");
         var root = CopyWithoutTime(Root);
-        var time = FlameTimeBuckets.Attach(this, root, view, TimeBucketing.For(view.Capture.DurationNs, buckets), maxEntries);
+        var time = FlameTimeBuckets.Attach(this, root, view, TimeBucketing.For(view.Capture.DurationNs, buckets), maxEntries, maxDenseCells);
         return new FlameTree(root, Description, Selection, Inverted, SplitThreads, MergedFrames, time, view);
     }
 

@@ -135,6 +135,23 @@ public class FlameGraphPageTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Sparse_and_dense_time_tables_give_the_same_buckets_and_widen_alike(ReportMode mode, int threshold, bool inverted, bool split)
+    {
+        using var scratch = new ScratchFolder();
+        var capture = Load(scratch);
+        var selection = new ReportSelection(mode, threshold);
+        var tree = FlameTree.Build(selection.ViewOf(capture), selection, inverted, split).Prune(6);
+        foreach (var maxEntries in new[] { long.MaxValue, 4, 1 })
+        {
+            var dense = tree.WithTimeBuckets(FlameGraphPage.DefaultTimeBuckets, maxEntries);
+            var sparse = tree.WithTimeBuckets(FlameGraphPage.DefaultTimeBuckets, maxEntries, maxDenseCells: 0);
+            Assert.Equal(FlameJson.ToJson(dense), FlameJson.ToJson(sparse));
+            Assert.True(dense.TimeEntries() <= maxEntries || dense.Time!.Buckets == 1, $"{dense.TimeEntries()} entries in {dense.Time!.Buckets} buckets");
+        }
+    }
+
     [Fact]
     public void Merged_frames_carry_the_time_buckets_of_everything_they_stand_for()
     {
