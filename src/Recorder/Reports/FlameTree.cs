@@ -392,17 +392,43 @@ public sealed class FlameTree
         var frames = FrameTable(capture.ArrowTable(ArrowLayout.Frames));
         var threads = columns.Threads.ToDictionary(t => t.Stream, t => t.Name is null ? $"thread {t.OsThreadId}" : $"thread {t.OsThreadId} ({t.Name})");
 
-        // One pass over the rows; then one walk per distinct (thread, stack).
+        // One pass over the rows into arrays by stack id (one pair per thread stream when split); then one walk
+        // per distinct (thread, stack).
         var size = columns.Size;
         var stacks = columns.StackId;
         var streams = columns.ThreadStream;
-        var totals = new Dictionary<(int Stream, int Stack), (long Count, long Bytes)>();
+        var stackCount = columns.StackParents().Length + 1;
+        var byStream = new Dictionary<int, (long[] Counts, long[] Bytes)>();
+        var outOfRange = new Dictionary<(int Stream, int Stack), (long Count, long Bytes)>();
+        var lastStream = int.MinValue;
+        (long[] Counts, long[] Bytes) current = ([], []);
         foreach (var r in view.Rows)
         {
-            var key = (splitThreads ? streams[r] : 0, stacks[r]);
-            ref var t = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(totals, key, out _);
-            t = (t.Count + 1, t.Bytes + size[r]);
+            var stream = splitThreads ? streams[r] : 0;
+            if (stream != lastStream)
+            {
+                if (!byStream.TryGetValue(stream, out current))
+                    byStream[stream] = current = (new long[stackCount], new long[stackCount]);
+                lastStream = stream;
+            }
+            var stack = stacks[r];
+            if ((uint)stack < (uint)stackCount)
+            {
+                current.Counts[stack]++;
+                current.Bytes[stack] += size[r];
+            }
+            else
+            {
+                var t = outOfRange.GetValueOrDefault((stream, stack));
+                outOfRange[(stream, stack)] = (t.Count + 1, t.Bytes + size[r]);
+            }
         }
+        var totals = new List<((int Stream, int Stack) Key, (long Count, long Bytes) Value)>();
+        foreach (var (stream, (counts, bytes)) in byStream)
+            for (var stack = 0; stack < stackCount; stack++)
+                if (counts[stack] > 0)
+                    totals.Add(((stream, stack), (counts[stack], bytes[stack])));
+        totals.AddRange(outOfRange.Select(kv => (kv.Key, kv.Value)));
 
         var paths = new PathResolver(capture, inverted, splitThreads);
         var root = new FlameNode("all", FlameNodeKind.Root);
