@@ -23,7 +23,7 @@ public static class ReportsBench
         {
             Console.WriteLine($"flame-graph page benchmark ({Stacks:N0} stacks of depth 5-30 over {Functions:N0} functions; every allocation; page limit {FlameGraphPage.DefaultMaxNodes:N0} frames)");
             Console.WriteLine();
-            Console.WriteLine($"{"records",12} {"to Arrow s",11} {"load s",7} {"tree s",7} {"prune s",8} {"time s",7} {"page s",7} {"HTML bytes",12} {"tree nodes",11} {"page nodes",11} {"merged",9} {"buckets",8} {"entries",9}");
+            Console.WriteLine($"{"records",12} {"to Arrow s",11} {"load s",7} {"tree s",7} {"prune s",8} {"time s",7} {"page s",7} {"cpu s",6} {"HTML bytes",12} {"tree nodes",11} {"page nodes",11} {"merged",9} {"buckets",8} {"entries",9}");
             foreach (var records in sizes)
             {
                 var capture = Path.Combine(dir, $"bench-{records}.memnb");
@@ -40,19 +40,22 @@ public static class ReportsBench
                 var (prune, _) = ArrowBench.Measure(() => pruned = tree!.Prune(FlameGraphPage.DefaultMaxNodes));
                 var (time, _) = ArrowBench.Measure(() => pruned = pruned!.WithTimeBuckets(FlameGraphPage.DefaultTimeBuckets, FlameGraphPage.MaxTimeEntries));
                 var html = Path.Combine(dir, $"bench-{records}.html");
+                var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
                 var (page, _) = ArrowBench.Measure(() =>
                 {
                     using var writer = new StreamWriter(html, false, new UTF8Encoding(false), 1 << 16);
                     FlameGraphPage.Write(loaded!, selection, new FlameGraphOptions(Source: "bench.memnb"), writer);
                 });
+                var pageCpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
                 var bytes = new FileInfo(html).Length;
                 browser.Add((records, BrowserTiming(html)));
-                Console.WriteLine($"{records,12:N0} {convert,11:F2} {load,7:F2} {build,7:F2} {prune,8:F2} {time,7:F2} {page,7:F2} {bytes,12:N0} {tree!.NodeCount,11:N0} {pruned!.NodeCount,11:N0} {pruned.MergedFrames,9:N0} {pruned.Time!.Buckets,8:N0} {pruned.TimeEntries(),9:N0}");
+                Console.WriteLine($"{records,12:N0} {convert,11:F2} {load,7:F2} {build,7:F2} {prune,8:F2} {time,7:F2} {page,7:F2} {pageCpu,6:F2} {bytes,12:N0} {tree!.NodeCount,11:N0} {pruned!.NodeCount,11:N0} {pruned.MergedFrames,9:N0} {pruned.Time!.Buckets,8:N0} {pruned.TimeEntries(),9:N0}");
                 Directory.Delete(folder, recursive: true);
             }
             Console.WriteLine();
             Console.WriteLine("time s = WithTimeBuckets on the pruned tree (owner per stack, one pass over the rows, buckets widened to fit);");
-            Console.WriteLine("page s = FlameGraphPage.Write(capture, ...) to a file, every step from the loaded capture; merged = frames folded into");
+            Console.WriteLine("page s = FlameGraphPage.Write(capture, ...) to a file, every step from the loaded capture; cpu s = the process's CPU time");
+            Console.WriteLine("during it (all threads, the GC's included: less sensitive to other load on the machine); merged = frames folded into");
             Console.WriteLine("\"[N smaller frames]\" nodes; buckets = time buckets the page kept (of 256) to stay within " + $"{FlameGraphPage.MaxTimeEntries:N0} (frame, bucket) entries.");
             Console.WriteLine();
             Console.WriteLine("in headless Chromium (tests/browser/render-timing.mjs; ms, performance.now() around the page's own handlers):");
