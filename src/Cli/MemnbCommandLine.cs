@@ -17,6 +17,7 @@ public static class MemnbCommandLine
             TableCommand.Create(output, error),
             FlamegraphCommand.Create(output, error),
             TimelineCommand.Create(output, error),
+            JupyterCommand.Create(output, error),
         };
         var parse = root.Parse(args);
         return parse.Invoke(new InvocationConfiguration { Output = output, Error = error });

@@ -459,6 +459,7 @@ public sealed class FlameTree
         private readonly Dictionary<int, string> threads;
         private readonly bool inverted;
         private readonly bool splitThreads;
+        private readonly Func<string, bool>? scopeFrame;
 
         public PathResolver(global::MemNotebook.Capture capture, bool inverted, bool splitThreads)
         {
@@ -471,6 +472,7 @@ public sealed class FlameTree
                 : new Dictionary<int, string>();
             this.inverted = inverted;
             this.splitThreads = splitThreads;
+            scopeFrame = capture.ScopeFrame;
         }
 
         public void Fill(int stream, int stack, List<(string Name, FlameNodeKind Kind)> path)
@@ -478,6 +480,14 @@ public sealed class FlameTree
             path.Clear();
             for (var id = stack; id > 0 && id < parents.Length && path.Count < Capture.CaptureFormat.MaxStackDepth; id = parents[id])
                 path.Add(frames.TryGetValue(ips[id], out var frame) ? frame : ($"0x{ips[id]:x}", FlameNodeKind.Unknown));
+            if (scopeFrame is not null)
+            {
+                // A scoped capture (a notebook cell's): each stack starts at its outermost frame of the
+                // scope, not at the host code that ran it.
+                var outermost = path.FindLastIndex(f => scopeFrame(f.Name));
+                if (outermost >= 0)
+                    path.RemoveRange(outermost + 1, path.Count - outermost - 1);
+            }
             if (path.Count == 0)
                 path.Add((NoStack, FlameNodeKind.Unknown));
             if (!inverted)
