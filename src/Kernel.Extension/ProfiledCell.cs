@@ -98,7 +98,7 @@ internal sealed class ProfiledCell
             capture = Capture.Load(path);
             if (!capture.IsAggregated)
                 capture = capture.WithinSubmissions();
-            foreach (var (html, _) in NotebookRenderer.Render(capture, options, Summary(failure)))
+            foreach (var (html, _) in NotebookRenderer.Render(capture, options, Summary(failure), kernel))
                 context.Display(new HtmlString(html), HtmlFormatter.MimeType);
         }
         catch (Exception ex)

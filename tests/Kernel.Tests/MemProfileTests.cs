@@ -36,6 +36,8 @@ public sealed class MemProfileTests
         Assert.Single(cell.Outputs(NotebookRenderer.StatsClass));
         var flame = Page(Assert.Single(cell.Outputs(NotebookRenderer.FlameGraphClass)));
         Assert.Contains("Memory flame graph", flame);
+        Assert.Contains("<script type=\"application/json\" id=\"fg-memory\">", flame); // the memory chart above it
+        Assert.Contains("\"time\":{\"buckets\":", flame); // allocations per time bucket, for time-range selection
         // The flame graph starts at the cell's code: the kernel's frames that ran it are left out.
         var json = Regex.Match(flame, "<script type=\"application/json\" id=\"fg-data\">(.*?)</script>", RegexOptions.Singleline).Groups[1].Value;
         using (var data = System.Text.Json.JsonDocument.Parse(json))
@@ -71,6 +73,16 @@ public sealed class MemProfileTests
         Assert.Single(cell.Outputs(NotebookRenderer.FlameGraphClass));
         Assert.Contains("System.Int32[]", Page(Assert.Single(cell.Outputs(NotebookRenderer.TableClass))));
         Assert.Contains("Submission#", Page(Assert.Single(cell.Outputs(NotebookRenderer.SummaryClass))));
+
+        // The timeline: plotly.js once per kernel, then a chart per cell.
+        var timeline = await k.RunAsync($"#!memprofile --output {k.Folder}/t1.memnb --report timeline\nvar t1 = new int[100];");
+        var again = await k.RunAsync($"#!memprofile --output {k.Folder}/t2.memnb --report timeline\nvar t2 = new int[100];");
+        Assert.Null(timeline.Failure);
+        Assert.Contains("Plotly", Assert.Single(timeline.Outputs(NotebookRenderer.PlotlyClass)));
+        Assert.Contains("Plotly.newPlot", Assert.Single(timeline.Outputs(NotebookRenderer.TimelineClass)));
+        Assert.Empty(again.Outputs(NotebookRenderer.PlotlyClass));
+        Assert.Single(again.Outputs(NotebookRenderer.TimelineClass));
+        Assert.Empty(timeline.Outputs(NotebookRenderer.FlameGraphClass));
 
         var none = await k.RunAsync($"#!memprofile --output {k.Folder}/n.memnb --report none\nvar more = new int[10];");
         Assert.Null(none.Failure);
