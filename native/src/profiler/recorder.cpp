@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <cstdio>
 #include <chrono>
 
@@ -215,10 +216,11 @@ uint32_t Recorder::intern_stack(ThreadState* ts, const uintptr_t* ips, int depth
   uint32_t parent = 0;
   if (shared > 0) parent = ts->last_nodes[last - shared];
   if (shared == depth && last == depth) return parent;
-  // ts->last_* are rewritten for the new stack, outermost first.
-  for (int i = 0; i < shared; ++i) {
-    ts->last_ips[depth - 1 - i] = ips[depth - 1 - i];
-    ts->last_nodes[depth - 1 - i] = ts->last_nodes[last - 1 - i];
+  // ts->last_* are rewritten for the new stack: the shared outer frames move from
+  // [last - shared, last) to [depth - shared, depth); the ranges overlap, hence memmove.
+  if (shared > 0 && depth != last) {
+    memmove(&ts->last_ips[depth - shared], &ts->last_ips[last - shared], sizeof(uintptr_t) * static_cast<size_t>(shared));
+    memmove(&ts->last_nodes[depth - shared], &ts->last_nodes[last - shared], sizeof(uint32_t) * static_cast<size_t>(shared));
   }
   for (int i = depth - 1 - shared; i >= 0; --i) {
     uint32_t node = stacks_.intern(parent, ips[i]);
