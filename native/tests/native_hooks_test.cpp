@@ -6,7 +6,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
+#include <atomic>
 #include <map>
+#include <thread>
 #include <set>
 #include <string>
 
@@ -189,6 +193,23 @@ TEST(NativeHooks, a_library_dlopened_after_start_is_patched_and_found_through_th
   bool module_seen = false;
   for (const std::string& m : c.modules) module_seen |= m.find("libmemnb_testplugin.so") != std::string::npos;
   EXPECT_TRUE(module_seen);
+}
+
+TEST(NativeHooks, a_thread_whose_first_allocation_is_inside_pthread_getattr_np_does_not_deadlock) {
+  // Regression: pthread_getattr_np holds the thread's lock while it calls realloc; the hook
+  // set the new thread up with pthread_getattr_np and waited for that lock forever.
+  std::atomic<bool> done{false};
+  DecodedCapture c = record("getattr.memnb", [&] {
+    std::thread t([&] {
+      pthread_attr_t attr;
+      if (pthread_getattr_np(pthread_self(), &attr) == 0) pthread_attr_destroy(&attr);
+      done = true;
+    });
+    for (int i = 0; i < 500 && !done; ++i) usleep(10000);
+    ASSERT_TRUE(done.load()) << "the thread is stuck in pthread_getattr_np";
+    t.join();
+  });
+  ASSERT_TRUE(c.ok) << c.error;
 }
 
 TEST(NativeHooks, start_and_stop_a_hundred_times_restores_every_slot) {

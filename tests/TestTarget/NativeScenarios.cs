@@ -64,6 +64,15 @@ public static unsafe class NativeScenarios
         facts["loaded"] = true;
     }
 
+    // Started by `memnb run --native`: the whole process is recorded, native allocations too.
+    public static void WholeProcess(Dictionary<string, object?> facts)
+    {
+        library = NativeLibrary.Load(LibraryPath);
+        var leak = (delegate* unmanaged<int, void>)Export("memnb_test_leak");
+        leak(25);
+        facts["leaked"] = 25;
+    }
+
     // 100 recordings in a row, one C allocation of 78 bytes in each: CAPTURE.0 … CAPTURE.99.
     public static void Cycles(string capture, Dictionary<string, object?> facts)
     {

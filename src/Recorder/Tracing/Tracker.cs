@@ -99,6 +99,9 @@ public sealed class Tracker : IDisposable
     /// <summary>Allocations recorded so far in this region.</summary>
     public static ulong RecordedAllocations => NativeTracer.RecordedAllocations();
 
+    /// <summary>Native allocations recorded so far in this region (with <see cref="TrackerOptions.Native"/>).</summary>
+    public static ulong RecordedNativeAllocations => NativeTracer.RecordedNativeAllocations();
+
     public void Stop()
     {
         if (_stopped) return;
