@@ -11,7 +11,10 @@
 
 #define EXPORT __attribute__((visibility("default"), noinline))
 
-static volatile uintptr_t sink;
+/* Written by several threads: relaxed atomics keep the stores (and ThreadSanitizer quiet). */
+static uintptr_t sink;
+#define SINK(value) __atomic_store_n(&sink, (uintptr_t)(value), __ATOMIC_RELAXED)
+#define SINK_ADD(value) __atomic_fetch_add(&sink, (uintptr_t)(value), __ATOMIC_RELAXED)
 
 /* One of each allocator; everything freed. Returns the number of allocations made (10). */
 EXPORT int memnb_test_leaf_allocators(void) {
@@ -27,7 +30,7 @@ EXPORT int memnb_test_leaf_allocators(void) {
   p[7] = pvalloc(4097);
   p[8] = mmap(0, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   p[9] = mmap(0, 1 << 20, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0); /* not memory */
-  sink = (uintptr_t)p[0];
+  SINK(p[0]);
   for (int i = 0; i < 8; ++i) free(p[i]);
   /* Partial unmaps: middle page first, then both ends. */
   munmap((char*)p[8] + 4096, 4096);
@@ -39,18 +42,18 @@ EXPORT int memnb_test_leaf_allocators(void) {
 
 EXPORT void* memnb_test_chain_leaf(size_t size) {
   void* p = malloc(size);
-  sink = (uintptr_t)p;
+  SINK(p);
   return p;
 }
 EXPORT void* memnb_test_chain_middle(size_t size) {
   void* p = memnb_test_chain_leaf(size + 1);
-  sink += 1;
+  SINK_ADD(1);
   return p;
 }
 /* memnb_test_chain_outer -> memnb_test_chain_middle -> memnb_test_chain_leaf -> malloc(size + 1). */
 EXPORT void* memnb_test_chain_outer(size_t size) {
   void* p = memnb_test_chain_middle(size);
-  sink += 2;
+  SINK_ADD(2);
   return p;
 }
 
@@ -58,7 +61,7 @@ EXPORT void memnb_test_free(void* p) { free(p); }
 
 /* count mallocs of 333 bytes, kept alive (leaked). */
 EXPORT void memnb_test_leak(int count) {
-  for (int i = 0; i < count; ++i) sink = (uintptr_t)malloc(333);
+  for (int i = 0; i < count; ++i) SINK(malloc(333));
 }
 
 static void* thread_body(void* arg) {
@@ -95,7 +98,7 @@ EXPORT uint64_t memnb_test_malloc_loop(uint64_t count) {
   uint64_t total = 0;
   for (uint64_t i = 0; i < count; ++i) {
     void* p = malloc(sizes[i & 7]);
-    sink = (uintptr_t)p; /* the block escapes: the compiler may not elide the pair */
+    SINK(p); /* the block escapes: the compiler may not elide the pair */
     total += (uintptr_t)p & 1;
     free(p);
   }
