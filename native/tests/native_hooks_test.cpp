@@ -144,6 +144,17 @@ TEST(NativeHooks, a_free_is_recorded_before_the_block_can_be_reused) {
     }
   }
   EXPECT_EQ(allocs, 1000);
+  // The first walk learns the unwind rules with libunwind; the next 999 use the cached rules
+  // and must find the very same stack.
+  std::set<uint64_t> stacks;
+  for (const auto& e : c.native)
+    if (e.alloc && e.size == 4001) stacks.insert(e.stack);
+  ASSERT_EQ(stacks.size(), 1u);
+  std::vector<std::string> names = stack_names(c, *stacks.begin());
+  ASSERT_GE(names.size(), 3u);
+  EXPECT_EQ(names[0], "memnb_test_chain_leaf");
+  EXPECT_EQ(names[1], "memnb_test_chain_middle");
+  EXPECT_EQ(names[2], "memnb_test_chain_outer");
 }
 
 TEST(NativeHooks, stacks_through_code_without_frame_pointers_name_every_c_function_in_order) {

@@ -263,6 +263,7 @@ int hook_dlclose(void* handle) {
   }
   if (g_installed.load(std::memory_order_acquire)) {
     HookGuard guard;
+    native_walker_forget();
     module_map().refresh();
     g_module_generation.fetch_add(1, std::memory_order_release);
   }

@@ -12,6 +12,9 @@ namespace memnb {
 // Once per process before the first walk: per-thread unwind caches, no global lock.
 void native_walker_init();
 
+// Forgets the cached unwind rules (after a dlclose: another object may be mapped there).
+void native_walker_forget();
+
 // Return addresses innermost first, starting at the first frame outside [skip_lo, skip_hi)
 // (the tracer's own hook frames). Native frames beyond the outermost managed frame (the
 // host that started a managed thread) are dropped; a thread without managed frames keeps
