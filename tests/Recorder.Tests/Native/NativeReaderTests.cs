@@ -97,6 +97,8 @@ public class NativeReaderTests
         Assert.Equal(new[] { "c_leaf", "App.Main" }, top.Frames);
         Assert.Equal(2, top.Count);
         Assert.Equal(8292, top.Bytes);
+        var text = StatsText.ToText(stats);
+        Assert.Contains("Allocators\n    bytes  count  allocator\n  8.0 KiB      1  mmap\n    100 B      1  malloc\n     24 B      1  managed\n", text);
         var json = StatsJson.ToJson(stats);
         Assert.Contains("\"by_allocator\"", json);
         Assert.Contains("\"top_stacks\"", json);
