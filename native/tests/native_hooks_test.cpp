@@ -196,7 +196,12 @@ TEST(NativeHooks, a_library_dlopened_after_start_is_patched_and_found_through_th
   // Without the hook (the caller's RUNPATH applies): the baseline. AddressSanitizer's own
   // dlopen interceptor makes itself the caller, so the RUNPATH is lost before we come in.
   if (load(1) != 1) GTEST_SKIP() << "dlopen does not honour the caller's RUNPATH in this build (sanitizer interceptor)";
-  DecodedCapture c = record("dlopen.memnb", [&] { EXPECT_EQ(load(50), 50); });
+  auto loaded = function<int (*)()>("memnb_test_plugin_loaded");
+  DecodedCapture c = record("dlopen.memnb", [&] {
+    EXPECT_EQ(loaded(), 0) << "RTLD_NOLOAD must not load through the caller's RUNPATH";
+    EXPECT_EQ(load(50), 50);
+    EXPECT_EQ(loaded(), 0) << "closed again";
+  });
   ASSERT_TRUE(c.ok) << c.error;
   int plugin_allocs = 0;
   for (const auto& e : c.native)

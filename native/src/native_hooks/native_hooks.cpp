@@ -207,7 +207,8 @@ void patch_loaded_objects();
 // (RTLD_DI_SERINFO of the caller); the cache and system directories, which are the same
 // for every caller, are left to the real dlopen.
 void* dlopen_as(const char* file, int mode, void* caller) {
-  if (!file || strchr(file, '/')) return ::dlopen(file, mode);
+  // A path, the main program, or a question about loaded objects only: nothing is searched.
+  if (!file || strchr(file, '/') || (mode & RTLD_NOLOAD)) return ::dlopen(file, mode);
   if (void* loaded = ::dlopen(file, mode | RTLD_NOLOAD)) return loaded;
   Dl_info info{};
   link_map* caller_map = nullptr;

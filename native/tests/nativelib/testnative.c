@@ -92,6 +92,14 @@ EXPORT int memnb_test_dlopen_plugin(int count) {
   return made;
 }
 
+/* dlopen(RTLD_NOLOAD) of the plugin: 1 if it is loaded now, 0 if not (it is never loaded by this). */
+EXPORT int memnb_test_plugin_loaded(void) {
+  void* handle = dlopen("libmemnb_testplugin.so", RTLD_NOW | RTLD_NOLOAD);
+  if (!handle) return 0;
+  dlclose(handle);
+  return 1;
+}
+
 /* The benchmark loop: count malloc/free pairs of mixed sizes. */
 EXPORT uint64_t memnb_test_malloc_loop(uint64_t count) {
   static const size_t sizes[] = {16, 24, 40, 64, 100, 256, 1000, 4000};
