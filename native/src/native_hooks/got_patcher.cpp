@@ -128,7 +128,7 @@ bool write_slot(uintptr_t slot, uintptr_t value, const RelroRange& relro) {
 }
 
 struct WalkContext {
-  GotPatcher* patcher;
+  std::mutex* mutex;
   const PatchTarget* targets;
   size_t count;
   const void* self;
@@ -140,6 +140,9 @@ struct WalkContext {
 int visit_object(dl_phdr_info* info, size_t, void* data) {
   auto* ctx = static_cast<WalkContext*>(data);
   if (skipped_object(info, ctx->self)) return 0;
+  // Taken inside the loader lock (dl_iterate_phdr holds it around the callback): the one lock
+  // order there is. A dlopen from a library constructor patches while the loader lock is held.
+  std::lock_guard<std::mutex> lock(*ctx->mutex);
   RelroRange relro;
   const ElfW(Dyn)* dynamic = dynamic_of(info, &relro);
   for_each_slot(info->dlpi_addr, dynamic, ctx->targets, ctx->count, [&](uintptr_t slot, size_t k) {
@@ -161,16 +164,15 @@ int visit_object(dl_phdr_info* info, size_t, void* data) {
 void GotPatcher::set_self(const void* address_in_self) { self_ = address_in_self; }
 
 size_t GotPatcher::patch_all(const PatchTarget* targets, size_t count) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  WalkContext ctx{this, targets, count, self_ ? self_ : reinterpret_cast<const void*>(&visit_object), &originals_, 0, false};
+  WalkContext ctx{&mutex_, targets, count, self_ ? self_ : reinterpret_cast<const void*>(&visit_object), &originals_, 0, false};
   dl_iterate_phdr(visit_object, &ctx);
   return ctx.written;
 }
 
 size_t GotPatcher::restore_all(const PatchTarget* targets, size_t count) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  WalkContext ctx{this, targets, count, self_ ? self_ : reinterpret_cast<const void*>(&visit_object), &originals_, 0, true};
+  WalkContext ctx{&mutex_, targets, count, self_ ? self_ : reinterpret_cast<const void*>(&visit_object), &originals_, 0, true};
   dl_iterate_phdr(visit_object, &ctx);
+  std::lock_guard<std::mutex> lock(mutex_);
   originals_.clear();
   return ctx.written;
 }
