@@ -593,7 +593,7 @@ public sealed class CaptureReader
         var sequence = state.Allocations++;
         tables.NativeStackSet.Add(stackId);
         visitor.OnAllocation(new AllocationRecord(state.Id, sequence, ticks, -allocator, size, stackId, address));
-        var now = nativeHeap.Allocate(state.Id, sequence, ticks, allocator == 9, address, size, released);
+        var now = nativeHeap.Allocate(state.Id, sequence, ticks, allocator == 9, address, size);
         if (now is NativeHeap.Released r)
             DeliverNativeFree(r);
     }

@@ -36,11 +36,16 @@ internal sealed class NativeHeap
     public long LiveBlocks => blocks.Count + extraBlocks.Count + regions.Count;
 
     /// <summary>A native allocation was read; returns the release that frees it at once, if one was read earlier.</summary>
-    public Released? Allocate(int stream, long sequence, long ticks, bool mmap, ulong address, long size, List<Released> freed)
+    public Released? Allocate(int stream, long sequence, long ticks, bool mmap, ulong address, long size)
     {
         if (mmap)
         {
             var region = new Region(stream, sequence, ticks, address, unchecked(address + (ulong)size));
+            if (pendingUnmaps.Count == 0)
+            {
+                regions.Add(region);
+                return null;
+            }
             foreach (var pending in pendingUnmaps.Where(p => p.Ticks > ticks).OrderBy(p => p.Ticks).ToArray())
             {
                 if (Unmap(region, pending.Start, pending.End))
@@ -100,11 +105,13 @@ internal sealed class NativeHeap
         else
         {
             blocks.Remove(address);
-            var promote = extraBlocks.FindIndex(e => e.Address == address);
-            if (promote >= 0)
+            for (var i = 0; i < extraBlocks.Count; i++)
             {
-                blocks.Add(address, extraBlocks[promote].Block);
-                extraBlocks.RemoveAt(promote);
+                if (extraBlocks[i].Address != address)
+                    continue;
+                blocks.Add(address, extraBlocks[i].Block);
+                extraBlocks.RemoveAt(i);
+                break;
             }
         }
         return new Released(block.Stream, block.Sequence, ticks);
@@ -120,9 +127,7 @@ internal sealed class NativeHeap
             var region = regions[i];
             if (region.Ticks >= ticks)
                 continue;
-            var before = region.Mapped.Count;
-            var overlaps = region.Mapped.Exists(m => m.Start < end && address < m.End);
-            if (!overlaps)
+            if (!Overlaps(region, address, end))
                 continue;
             touched = true;
             if (Unmap(region, address, end))
@@ -137,6 +142,14 @@ internal sealed class NativeHeap
             if (pendingUnmaps.Count > MaxPendingUnmaps)
                 pendingUnmaps.RemoveFirst();
         }
+    }
+
+    private static bool Overlaps(Region region, ulong start, ulong end)
+    {
+        foreach (var (s, e) in region.Mapped)
+            if (s < end && start < e)
+                return true;
+        return false;
     }
 
     /// <summary>Removes [start, end) from a region; true when nothing of it is mapped any more.</summary>
