@@ -56,6 +56,11 @@ public static class Scenarios
             case "whole-process": WholeProcess(); break;
             case "crash": Crash(); break;
             case "native-abort": NativeAbort(); break;
+            case "native-allocators": NativeScenarios.Allocators(capture!, Facts); break;
+            case "native-late-load": NativeScenarios.LateLoad(capture!, Facts); break;
+            case "native-cycles": NativeScenarios.Cycles(capture!, Facts); break;
+            case "native-gc": NativeScenarios.GcAndThreadExit(capture!, Facts); break;
+            case "native-whole-process": NativeScenarios.WholeProcess(Facts); break;
             case "exit-code": return 7;
             case "environment-exit": EnvironmentExit(); break;
             default:

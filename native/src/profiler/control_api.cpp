@@ -2,6 +2,7 @@
 #include <string>
 
 #include "profiler/profiler.h"
+#include "native_hooks/hook_guard.h"
 #include "profiler/recorder.h"
 
 namespace memnb {
@@ -19,8 +20,10 @@ bool parse_options(const char* text, memnb::RecorderOptions* options, std::strin
     std::string word = all.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
     if (word == "aggregate") {
       options->aggregate = true;
+    } else if (word == "native") {
+      options->native = true;
     } else if (!word.empty()) {
-      *error = "unknown tracer option '" + word + "' (known: aggregate)";
+      *error = "unknown tracer option '" + word + "' (known: aggregate, native)";
       return false;
     }
     if (comma == std::string::npos) break;
@@ -44,9 +47,11 @@ enum MemnbStatus : int {
 extern "C" {
 
 // options: null, or comma-separated words: "aggregate" writes per-(stack, type) totals
-// instead of every allocation. Returns 0, or a negative code with memnb_last_error().
+// instead of every allocation; "native" records native allocations too (malloc & co.,
+// mmap) through GOT hooks. Returns 0, or a negative code with memnb_last_error().
 __attribute__((visibility("default"))) int memnb_start(const char* path, const char* options) {
   using namespace memnb;
+  HookGuard guard;
   if (!path || !*path) return fail(-4, "no capture path given");
   if (!profiler_info()) {
     return fail(-1,
@@ -67,6 +72,7 @@ __attribute__((visibility("default"))) int memnb_start(const char* path, const c
 
 __attribute__((visibility("default"))) int memnb_stop(void) {
   using namespace memnb;
+  HookGuard guard;
   if (!recorder().recording()) return fail(-2, "not recording");
   set_allocation_events(false);
   std::string error;
@@ -88,5 +94,9 @@ __attribute__((visibility("default"))) const char* memnb_last_error(void) { retu
 
 __attribute__((visibility("default"))) unsigned long long memnb_recorded_allocations(void) {
   return memnb::recorder().allocations();
+}
+
+__attribute__((visibility("default"))) unsigned long long memnb_recorded_native_allocations(void) {
+  return memnb::recorder().native_allocations();
 }
 }

@@ -17,6 +17,8 @@
 
 #include "common/clock.h"
 #include "common/varint.h"
+#include "native_hooks/hook_guard.h"
+#include "native_hooks/native_hooks.h"
 
 namespace memnb {
 
@@ -58,9 +60,14 @@ Recorder& recorder() {
 }
 
 bool Recorder::start(const char* path, const RecorderOptions& options, SymbolSource* symbols, std::string* error) {
+  HookGuard guard;
   std::lock_guard<std::mutex> control(control_mutex_);
   if (recording_.load()) {
     *error = "already recording";
+    return false;
+  }
+  if (options.native && options.aggregate) {
+    *error = "native allocations cannot be recorded in an aggregated capture";
     return false;
   }
   options_ = options;
@@ -76,7 +83,7 @@ bool Recorder::start(const char* path, const RecorderOptions& options, SymbolSou
   file_.compression_level = options.compression_level;
   aggregator_.clear();
   last_table_ns_ = monotonic_ns();
-  if (!file_.open(path, static_cast<uint32_t>(getpid()), realtime_ns(), options.aggregate ? kFlagAggregated : 0, error)) {
+  if (!file_.open(path, static_cast<uint32_t>(getpid()), realtime_ns(), static_cast<uint16_t>((options.aggregate ? kFlagAggregated : 0) | (options.native ? kFlagNative : 0)), error)) {
     stacks_.destroy();
     types_.destroy();
     return false;
@@ -90,6 +97,8 @@ bool Recorder::start(const char* path, const RecorderOptions& options, SymbolSou
   nodes_written_ = 0;
   frames_written_.clear();
   names_written_.clear();
+  modules_written_.clear();
+  modules_generation_written_ = 0;
   gc_prev_ticks_ = 0;
   gc_index_ = 0;
   gc_active_ = false;
@@ -110,6 +119,7 @@ bool Recorder::start(const char* path, const RecorderOptions& options, SymbolSou
     std::lock_guard<std::mutex> gc(gc_mutex_);
     recording_.store(true, std::memory_order_seq_cst);
   }
+  if (options.native) install_native_hooks(this);
   return true;
 }
 
@@ -125,6 +135,7 @@ void Recorder::wait_for_hooks() {
 }
 
 bool Recorder::stop(std::string* error) {
+  HookGuard guard;
   std::lock_guard<std::mutex> control(control_mutex_);
   if (!recording_.load()) {
     *error = "not recording";
@@ -134,6 +145,7 @@ bool Recorder::stop(std::string* error) {
     std::lock_guard<std::mutex> gc(gc_mutex_);
     recording_.store(false, std::memory_order_seq_cst);
   }
+  if (options_.native) uninstall_native_hooks();
   wait_for_hooks();
   stop_requested_.store(true);
   wake_writer();
@@ -152,6 +164,12 @@ bool Recorder::stop(std::string* error) {
 uint64_t Recorder::allocations() const {
   uint64_t n = 0;
   for (ThreadState* ts = threads_.first(); ts; ts = ts->next_registered) n += ts->allocations.load(std::memory_order_relaxed);
+  return n;
+}
+
+uint64_t Recorder::native_allocations() const {
+  uint64_t n = 0;
+  for (ThreadState* ts = threads_.first(); ts; ts = ts->next_registered) n += ts->native_allocations.load(std::memory_order_relaxed);
   return n;
 }
 
@@ -182,6 +200,7 @@ void Recorder::wake_writer() {
 ThreadState* Recorder::thread_state(uint64_t (*managed_id)()) {
   uint32_t session = session_.load(std::memory_order_relaxed);
   if (t_session == session && t_state) return t_state;
+  HookGuard guard;  // setting up the thread allocates (pthread attributes)
   ThreadState* ts = threads_.create(options_.thread_ring_bytes, managed_id ? managed_id() : 0);
   t_state = ts;
   t_session = session;
@@ -254,8 +273,18 @@ void Recorder::record_typed_allocation(ThreadState* ts, uint64_t address, int64_
   p = put_varint(p, size);
   p = put_svarint(p, static_cast<int64_t>(stack) - static_cast<int64_t>(ts->prev_stack));
   p = put_svarint(p, static_cast<int64_t>(address - ts->prev_end_address));
-  size_t len = static_cast<size_t>(p - record);
+  push_thread_record(ts, record, static_cast<size_t>(p - record));
 
+  ts->prev_ticks = ticks;
+  ts->prev_stack = stack;
+  ts->prev_end_address = address + size;
+  uint64_t seq = ts->next_seq++;
+  log_object(ts, address, make_object_id(ts->stream, seq), size);
+  ts->allocated_bytes.store(ts->allocated_bytes.load(std::memory_order_relaxed) + size, std::memory_order_relaxed);
+  ts->allocations.store(ts->allocations.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
+void Recorder::push_thread_record(ThreadState* ts, const uint8_t* record, size_t len) {
   SpscRing& ring = ts->ring;
   size_t half = ring.capacity() / 2;
   size_t used = ring.used();
@@ -267,14 +296,38 @@ void Recorder::record_typed_allocation(ThreadState* ts, uint64_t address, int64_
   }
   ring.push(record, len);
   if (used <= half && used + len > half) wake_writer();
+}
 
+void Recorder::record_native_alloc(ThreadState* ts, uint8_t allocator, uint64_t address, uint64_t size,
+                                   const uintptr_t* ips, int depth) {
+  uint32_t stack = intern_stack(ts, ips, depth);
+  uint8_t record[2 + 4 * kMaxVarintBytes];
+  uint8_t* p = record;
+  *p++ = kTagNativeAlloc;
+  uint64_t ticks = now_ticks();
+  p = put_varint(p, ticks - ts->prev_ticks);
+  *p++ = allocator;
+  p = put_varint(p, size);
+  p = put_svarint(p, static_cast<int64_t>(stack) - static_cast<int64_t>(ts->prev_stack));
+  p = put_varint(p, address);
+  push_thread_record(ts, record, static_cast<size_t>(p - record));
   ts->prev_ticks = ticks;
   ts->prev_stack = stack;
-  ts->prev_end_address = address + size;
-  uint64_t seq = ts->next_seq++;
-  log_object(ts, address, make_object_id(ts->stream, seq), size);
-  ts->allocated_bytes.store(ts->allocated_bytes.load(std::memory_order_relaxed) + size, std::memory_order_relaxed);
-  ts->allocations.store(ts->allocations.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  ts->next_seq++;  // NATIVE_ALLOC and ALLOC share the stream's sequence numbers
+  ts->native_allocations.store(ts->native_allocations.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
+void Recorder::record_native_free(ThreadState* ts, uint8_t kind, uint64_t address, uint64_t size) {
+  uint8_t record[2 + 3 * kMaxVarintBytes];
+  uint8_t* p = record;
+  *p++ = kTagNativeFree;
+  uint64_t ticks = now_ticks();
+  p = put_varint(p, ticks - ts->prev_ticks);
+  *p++ = kind;
+  p = put_varint(p, address);
+  p = put_varint(p, size);
+  push_thread_record(ts, record, static_cast<size_t>(p - record));
+  ts->prev_ticks = ticks;
 }
 
 // ---------------------------------------------------------------- GC callbacks

@@ -21,6 +21,7 @@ public sealed class AllocationColumns
     private List<string>? inclusiveNames;
     private Dictionary<int, int[]>? rowsByStream;
     private Dictionary<int, string>? typeNames;
+    private StackFrameNames? stackNames;
 
     internal AllocationColumns(RecordBatch allocations, RecordBatch stacks, RecordBatch frames, RecordBatch types, RecordBatch threads)
     {
@@ -63,8 +64,12 @@ public sealed class AllocationColumns
                 map[ids[i]] = names.GetString(i) ?? "";
             typeNames = map;
         }
-        return typeNames.TryGetValue(typeId, out var name) ? name : $"[type {typeId}]";
+        return typeNames.TryGetValue(typeId, out var name) ? name
+            : typeId < 0 ? Capture.CaptureTables.NativeTypeName(-typeId) : $"[type {typeId}]";
     }
+
+    /// <summary>Function names of a stack innermost first, "[unknown]" for a frame without a name (stats' top_stacks).</summary>
+    public IReadOnlyList<string> FrameNames(int stackId) => (stackNames ??= new StackFrameNames(stacks, frames)).Names(stackId);
 
     /// <summary>The function an allocation with this stack is charged to (the stacks table's function column).</summary>
     public string OwnFunction(int stackId)

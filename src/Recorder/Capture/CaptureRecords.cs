@@ -8,6 +8,9 @@ public readonly record struct CaptureHeader(int FormatVersion, int Flags, int Pr
     /// <summary>Header flag bit 0: totals per (stack, type) in AGG_TABLE records, no ALLOC or FREE records.</summary>
     public bool IsAggregated => (Flags & CaptureFormat.FlagAggregated) != 0;
 
+    /// <summary>Header flag bit 1: native allocations were recorded too.</summary>
+    public bool HasNative => (Flags & CaptureFormat.FlagNative) != 0;
+
     // ToString prints the header fields only (IsAggregated is read from Flags).
     private bool PrintMembers(System.Text.StringBuilder builder)
     {
@@ -48,11 +51,37 @@ public readonly record struct GcStartRecord(long Ticks, byte Generations, byte R
 public readonly record struct GcEndRecord(
     long Ticks, long GcIndex, long Gen0Bytes, long Gen1Bytes, long Gen2Bytes, long LohBytes, long PohBytes);
 
-/// <summary>One ALLOC; <see cref="Sequence"/> is its index within its thread stream. StackId 0 means no stack.</summary>
+/// <summary>
+/// One ALLOC or NATIVE_ALLOC; <see cref="Sequence"/> is its index within its thread stream (both kinds
+/// count). StackId 0 means no stack. A native allocation has no type: its <see cref="TypeIndex"/> is
+/// minus its allocator kind (−1 malloc … −9 mmap), which <see cref="CaptureTables.TypeName"/> names.
+/// </summary>
 public readonly record struct AllocationRecord(
-    int ThreadStream, long Sequence, long Ticks, int TypeIndex, long Size, int StackId, ulong Address);
+    int ThreadStream, long Sequence, long Ticks, int TypeIndex, long Size, int StackId, ulong Address)
+{
+    /// <summary>0 for a managed object, else the native allocator kind (1 malloc … 9 mmap).</summary>
+    public int Allocator => TypeIndex < 0 ? -TypeIndex : 0;
 
-/// <summary>One allocation named by a FREE record; <see cref="Ticks"/> is the time of the GC_END before it.</summary>
+    public bool IsNative => TypeIndex < 0;
+
+    /// <summary>"managed", "malloc", … (the allocations table's allocator column).</summary>
+    public string AllocatorName => CaptureFormat.AllocatorName(Allocator);
+
+    // ToString prints the record's fields only (the allocator is read from TypeIndex).
+    private bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        builder.Append($"ThreadStream = {ThreadStream}, Sequence = {Sequence}, Ticks = {Ticks}, TypeIndex = {TypeIndex}, Size = {Size}, StackId = {StackId}, Address = {Address}");
+        return true;
+    }
+}
+
+/// <summary>A MODULE record: an ELF object loaded in the traced process (native frames resolve against it).</summary>
+public readonly record struct ModuleRecord(string Path, ulong Base, ulong Size, string BuildId);
+
+/// <summary>
+/// One allocation named by a FREE record (<see cref="Ticks"/> is the time of the GC_END before it), or a
+/// native allocation released by NATIVE_FREE records (<see cref="GcIndex"/> −1, Ticks the release's time).
+/// </summary>
 public readonly record struct FreeRecord(int ThreadStream, long Sequence, long Ticks, long GcIndex);
 
 /// <summary>

@@ -33,6 +33,7 @@ internal static unsafe class NativeTracer
         public required delegate* unmanaged<int> GetStatus;
         public required delegate* unmanaged<byte*> LastError;
         public required delegate* unmanaged<ulong> RecordedAllocations;
+        public required delegate* unmanaged<ulong> RecordedNativeAllocations;
     }
 
     private static Exports Bind()
@@ -48,6 +49,7 @@ internal static unsafe class NativeTracer
             GetStatus = (delegate* unmanaged<int>)NativeLibrary.GetExport(handle, "memnb_status"),
             LastError = (delegate* unmanaged<byte*>)NativeLibrary.GetExport(handle, "memnb_last_error"),
             RecordedAllocations = (delegate* unmanaged<ulong>)NativeLibrary.GetExport(handle, "memnb_recorded_allocations"),
+            RecordedNativeAllocations = (delegate* unmanaged<ulong>)NativeLibrary.GetExport(handle, "memnb_recorded_native_allocations"),
         };
     }
 
@@ -107,6 +109,7 @@ internal static unsafe class NativeTracer
     internal static Status GetStatus() => (Status)s_exports.Value.GetStatus();
 
     internal static ulong RecordedAllocations() => s_exports.Value.RecordedAllocations();
+    internal static ulong RecordedNativeAllocations() => s_exports.Value.RecordedNativeAllocations();
 
     internal static string LastError() => Marshal.PtrToStringUTF8((IntPtr)s_exports.Value.LastError()) ?? "unknown error";
 }

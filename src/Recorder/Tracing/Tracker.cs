@@ -16,6 +16,12 @@ public sealed record TrackerOptions
     /// allocation, for regions too long to keep every record.
     /// </summary>
     public bool Aggregate { get; init; }
+
+    /// <summary>
+    /// Record native allocations too (malloc and its family, mmap; GOT hooks patched while the region
+    /// runs), each with its merged native + managed stack. Not with <see cref="Aggregate"/>.
+    /// </summary>
+    public bool Native { get; init; }
 }
 
 /// <summary>
@@ -88,13 +94,19 @@ public sealed class Tracker : IDisposable
         if (dir is not null && !Directory.Exists(dir))
             throw new DirectoryNotFoundException($"the folder of the capture does not exist: {dir}");
         var tracker = new Tracker(full, options);
-        int rc = NativeTracer.Start(full, options.Aggregate ? "aggregate" : null);
+        var words = new List<string>();
+        if (options.Aggregate) words.Add("aggregate");
+        if (options.Native) words.Add("native");
+        int rc = NativeTracer.Start(full, words.Count == 0 ? null : string.Join(",", words));
         if (rc != 0) throw new TracerException(NativeTracer.LastError());
         return tracker;
     }
 
     /// <summary>Allocations recorded so far in this region.</summary>
     public static ulong RecordedAllocations => NativeTracer.RecordedAllocations();
+
+    /// <summary>Native allocations recorded so far in this region (with <see cref="TrackerOptions.Native"/>).</summary>
+    public static ulong RecordedNativeAllocations => NativeTracer.RecordedNativeAllocations();
 
     public void Stop()
     {
