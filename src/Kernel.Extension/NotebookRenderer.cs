@@ -122,6 +122,9 @@ public static class NotebookRenderer
         Row(html, "freed", $"{stats.FreedAllocations:N0} ({ByteUnits.Format(stats.FreedBytes)})");
         Row(html, "garbage collections", $"{stats.GcCount:N0}");
         Row(html, "duration", $"{stats.DurationMs:N1} ms");
+        if (stats.ByAllocator.Any(a => a.Allocator != "managed"))
+            foreach (var allocator in stats.ByAllocator)
+                Row(html, allocator.Allocator, $"{allocator.Count:N0} ({ByteUnits.Format(allocator.Bytes)})");
         html.Append("</tbody></table>");
         html.Append("<table style=\"display:inline-table;margin-right:2em;vertical-align:top\"><thead><tr><th>Type</th><th>Count</th><th>Bytes</th></tr></thead><tbody>");
         foreach (var type in stats.ByType.Take(top))

@@ -51,13 +51,11 @@ internal sealed class ProfiledCell
             throw new InvalidOperationException("#!memprofile: a recording is already running in this kernel (a #!memprofile cell is still running, or code called Tracker.Start without stopping it)");
         if (!Tracker.IsAvailable)
             throw new InvalidOperationException(Help.NoTracerMessage());
-        if (options.Native)
-            throw new NotSupportedException("#!memprofile --native: native allocation tracking is not in this version of MemNotebook yet; profile without --native to see managed allocations");
 
         var cell = Interlocked.Increment(ref s_cells);
         var warnings = new List<string>();
         var path = CapturePath(options.Output, cell, warnings);
-        var tracker = Tracker.Start(path, new TrackerOptions { Overwrite = true, Aggregate = options.Aggregate });
+        var tracker = Tracker.Start(path, new TrackerOptions { Overwrite = true, Aggregate = options.Aggregate, Native = options.Native });
         var live = options.Live ? LiveMemoryDisplay.Start(context) : null;
         var profiled = new ProfiledCell(kernel, options, path, tracker, live, warnings);
         profiled.Watch(context);

@@ -383,7 +383,7 @@ public sealed class Capture
         var types = c.TypeId;
         var size = c.Size;
         var totals = new Dictionary<int, (long Count, long Bytes)>();
-        for (var r = 0; r < c.Count; r++)
+        foreach (var r in All.Rows)
         {
             ref var t = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(totals, Math.Max(0, -types[r]), out _);
             t = (t.Count + 1, t.Bytes + size[r]);
@@ -397,7 +397,7 @@ public sealed class Capture
         var stacks = c.StackId;
         var size = c.Size;
         var totals = new Dictionary<int, (long Count, long Bytes)>();
-        for (var r = 0; r < c.Count; r++)
+        foreach (var r in All.Rows)
         {
             ref var t = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(totals, stacks[r], out _);
             t = (t.Count + 1, t.Bytes + size[r]);

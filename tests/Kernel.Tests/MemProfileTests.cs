@@ -159,6 +159,37 @@ public sealed class MemProfileTests
     }
 
     [Fact]
+    public async Task Native_records_native_allocations_with_the_cells_frames_in_their_stacks()
+    {
+        using var k = await KernelHarness.StartAsync();
+        await k.RunAsync("using System.Runtime.InteropServices;");
+        var cell = await k.RunAsync($$"""
+            #!memprofile --native --all --output {{k.Folder}}/native.memnb
+            var blocks = new List<nint>();
+            for (var i = 0; i < 10; i++) blocks.Add(Marshal.AllocHGlobal(100_000 + i));
+            unsafe { for (var i = 0; i < 5; i++) NativeMemory.Free(NativeMemory.Alloc(70_000)); }
+            foreach (var b in blocks) Marshal.FreeHGlobal(b);
+            """);
+        Assert.Null(cell.Failure);
+        Assert.Contains("malloc", Assert.Single(cell.Outputs(NotebookRenderer.StatsClass)));
+        // Every native block of the cell: 10 from AllocHGlobal, 5 from NativeMemory.Alloc, all freed.
+        var blocks = await k.ValueAsync("""
+            var a = memprofile.Allocations;
+            var sizes = Enumerable.Range(0, (int)a.Rows.Count).Where(i => (string)a["allocator"][i] == "malloc").Select(i => (long)a["size"][i]).Where(s => s >= 70_000).Order();
+            string.Join(",", sizes)
+            """);
+        Assert.Equal("70000,70000,70000,70000,70000,100000,100001,100002,100003,100004,100005,100006,100007,100008,100009", blocks);
+        var freed = await k.LongAsync("""
+            var f = memprofile.Allocations;
+            Enumerable.Range(0, (int)f.Rows.Count).Count(i => (string)f["allocator"][i] == "malloc" && (long)f["size"][i] >= 70_000 && f["freed_at_ns"][i] is not null)
+            """);
+        Assert.Equal(15, freed);
+        Assert.Contains("Submission#", FlameGraphText(cell));
+    }
+
+    private static string FlameGraphText(CellResult cell) => Page(Assert.Single(cell.Outputs(NotebookRenderer.FlameGraphClass)));
+
+    [Fact]
     public async Task Live_updates_a_gauge_while_the_cell_runs()
     {
         using var k = await KernelHarness.StartAsync();
@@ -191,6 +222,7 @@ public sealed class MemProfileTests
     [InlineData("--name 1abc", "--name 1abc: not a C# variable name")]
     [InlineData("--name class", "--name class: not a C# variable name")]
     [InlineData("--leaks --all", "at most one of them")]
+    [InlineData("--native --aggregate", "--native keeps every native allocation")]
     public async Task Bad_options_fail_the_cell_before_its_code_runs(string options, string message)
     {
         using var k = await KernelHarness.StartAsync();
