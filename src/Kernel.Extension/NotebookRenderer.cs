@@ -25,6 +25,7 @@ public static class NotebookRenderer
     public const string TableClass = "memnb-table";
     public const string TimelineClass = "memnb-timeline";
     public const string PlotlyClass = "memnb-plotly";
+    public const string ChartClass = "memnb-chart";
 
     private static int s_timelines;
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<object, object> s_plotlyShown = new();
