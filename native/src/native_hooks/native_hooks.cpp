@@ -278,7 +278,7 @@ const PatchTarget kTargets[] = {
 };
 constexpr size_t kTargetCount = sizeof(kTargets) / sizeof(kTargets[0]);
 
-void patch_loaded_objects() { g_patcher.patch_all(kTargets, kTargetCount); }
+void patch_loaded_objects() { g_patcher.patch_new(kTargets, kTargetCount); }
 
 uint64_t (*g_thread_id_source)() = nullptr;
 
