@@ -73,6 +73,26 @@ public static unsafe class NativeScenarios
         facts["leaked"] = 25;
     }
 
+    // Started without the tracer as profiler: the packaged tracer is loaded as a plain library
+    // and records native allocations only.
+    public static void WithoutProfiler(string capture, Dictionary<string, object?> facts)
+    {
+        library = NativeLibrary.Load(LibraryPath);
+        facts["available"] = Tracker.IsAvailable;
+        var tracker = Tracker.Start(capture, Native);
+        ManagedOuter();
+        tracker.Stop();
+        try
+        {
+            Tracker.Start(capture, Native with { Native = false }).Stop();
+            facts["managed_refused"] = false;
+        }
+        catch (TracerException)
+        {
+            facts["managed_refused"] = true;
+        }
+    }
+
     // 100 recordings in a row, one C allocation of 78 bytes in each: CAPTURE.0 … CAPTURE.99.
     public static void Cycles(string capture, Dictionary<string, object?> facts)
     {

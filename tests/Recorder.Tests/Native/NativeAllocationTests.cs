@@ -159,6 +159,24 @@ public class NativeAllocationTests
     }
 
     [Fact]
+    public void Without_the_profiler_native_allocations_alone_are_recorded_with_c_frames_named()
+    {
+        string capture = Profiler.TracedTarget.TempCapture("plain.memnb");
+        var run = Start("native-without-profiler", capture, withTracer: false);
+        Assert.False(run.Facts.GetProperty("available").GetBoolean());
+        Assert.True(run.Facts.GetProperty("managed_refused").GetBoolean());
+        var data = CaptureData.Load(capture);
+        Assert.True(data.Complete);
+        Assert.All(Enumerable.Range(0, data.Allocations.Count), r => Assert.True(data.Allocations.TypeIndex.Span[r] < 0));
+        var row = Assert.Single(Rows(data, r => data.Allocations.Size.Span[r] == 1234 && Allocator(data, r) == "malloc"));
+        var names = Functions(data, row);
+        Assert.Equal(new[] { "memnb_test_chain_leaf", "memnb_test_chain_middle", "memnb_test_chain_outer" }, names.Take(3));
+        // The C# callers are there as addresses (no profiler to name them): at least ManagedCaller,
+        // ManagedOuter, WithoutProfiler and Main.
+        Assert.True(names.Count >= 7, string.Join(" <- ", names));
+    }
+
+    [Fact]
     public void The_arrow_allocations_table_names_every_allocator()
     {
         string capture = Profiler.TracedTarget.TempCapture("arrow.memnb");
