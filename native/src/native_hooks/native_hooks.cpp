@@ -75,7 +75,7 @@ __attribute__((noinline)) void record_alloc(uint8_t allocator, void* address, si
   std::atomic_signal_fence(std::memory_order_seq_cst);
   if (rec->recording()) {
     uintptr_t ips[kMaxFrames];
-    int depth = walk_native(ips, kMaxFrames, ts->bounds, g_self_lo, g_self_hi);
+    int depth = walk_native(ips, kMaxFrames, ts->bounds, g_self_lo, g_self_hi, &ts->base);
     rec->record_native_alloc(ts, allocator, reinterpret_cast<uint64_t>(address), size, ips, depth);
   }
   ts->in_hook.store(0, std::memory_order_release);
