@@ -30,6 +30,7 @@ public static unsafe class NativeScenarios
         var tracker = Tracker.Start(capture, Native);
         facts["leaf"] = leaf();
         ManagedOuter();
+        RepeatedCaller(100);
         facts["threads"] = threads(4, 1000);
         facts["plugin"] = plugin(50);
         nint hglobal = Marshal.AllocHGlobal(7777);
@@ -51,6 +52,15 @@ public static unsafe class NativeScenarios
         var outer = (delegate* unmanaged<nuint, void*>)Export("memnb_test_chain_outer");
         var free = (delegate* unmanaged<void*, void>)Export("memnb_test_free");
         free(outer(1233));
+    }
+
+    // count × malloc(2222) through the C chain from one C# call site: one stack for all.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void RepeatedCaller(int count)
+    {
+        var outer = (delegate* unmanaged<nuint, void*>)Export("memnb_test_chain_outer");
+        var free = (delegate* unmanaged<void*, void>)Export("memnb_test_free");
+        for (int i = 0; i < count; i++) free(outer(2221));
     }
 
     // The library is loaded (NativeLibrary.Load: the runtime's dlopen) after recording started.

@@ -55,6 +55,23 @@ public class NativeAllocationTests
     }
 
     [Fact]
+    public void Repeated_allocations_from_one_call_site_share_one_whole_stack()
+    {
+        // The first walk learns the unwind rules and the thread's outermost managed frame; the
+        // next 99 stop there and must give the very same stack.
+        var data = Allocators;
+        var rows = Rows(data, r => Allocator(data, r) == "malloc" && data.Allocations.Size.Span[r] == 2222).ToList();
+        Assert.Equal(100, rows.Count);
+        Assert.Single(rows.Select(r => data.Allocations.StackId.Span[r]).Distinct());
+        var names = Functions(data, rows[0]);
+        Assert.Equal(new[] { "memnb_test_chain_leaf", "memnb_test_chain_middle", "memnb_test_chain_outer" }, names.Take(3));
+        int caller = names.FindIndex(n => n.EndsWith("NativeScenarios.RepeatedCaller", StringComparison.Ordinal));
+        Assert.True(caller == 3, string.Join(" <- ", names));
+        Assert.EndsWith("NativeScenarios.Allocators", names[4]);
+        Assert.EndsWith("Scenarios.Main", names[^1]);
+    }
+
+    [Fact]
     public void Pthreads_created_in_c_while_recording_each_have_their_allocations_and_frees()
     {
         var data = Allocators;
