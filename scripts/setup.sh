@@ -10,6 +10,8 @@ packages+=(chromium)
 packages+=(heaptrack)
 # node and npm read the Arrow tables in the interop test (tests/interop-js); any install will do.
 command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
+# Jupyter runs the notebooks in notebooks/ end to end (nbconvert with the .net-csharp-memprofile kernel).
+packages+=(jupyter-nbconvert python3-nbclient python3-ipykernel jupyter-client)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -22,3 +24,8 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 command -v dotnet >/dev/null || { echo "setup: the .NET 10 SDK (dotnet) is required" >&2; exit 1; }
+# The .NET Interactive kernel (a dotnet tool) that the notebooks run in.
+if ! dotnet tool list -g | grep -qi '^microsoft.dotnet-interactive '; then
+  echo "setup: installing the dotnet-interactive tool"
+  dotnet tool install -g Microsoft.dotnet-interactive --version 1.0.712001 >/dev/null
+fi

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: the native tests (plain, under AddressSanitizer + UBSan, and under
-# ThreadSanitizer) and the
-# managed tests (which start traced child processes). Prints one closing line.
+# ThreadSanitizer), the managed tests (which start traced child processes), the in-process
+# kernel tests and the notebooks executed by Jupyter. Prints one closing line.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh || exit 1
@@ -16,6 +16,10 @@ if ! (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error) >"$log/n
 fi
 if ! dotnet build MemNotebook.sln -c Release -nologo -v q >"$log/build.txt" 2>&1; then
   cat "$log/build.txt"; echo "build failed"; exit 1
+fi
+# The package the notebook tests load into real Jupyter kernels (tests/Kernel.Tests/NotebookTests.cs).
+if ! bash scripts/pack.sh >"$log/pack.txt" 2>&1; then
+  cat "$log/pack.txt"; echo "pack failed"; exit 1
 fi
 
 status=0

@@ -16,6 +16,8 @@ public static class MemnbCommandLine
             TreeCommand.Create(output, error),
             TableCommand.Create(output, error),
             FlamegraphCommand.Create(output, error),
+            TimelineCommand.Create(output, error),
+            JupyterCommand.Create(output, error),
         };
         var parse = root.Parse(args);
         return parse.Invoke(new InvocationConfiguration { Output = output, Error = error });

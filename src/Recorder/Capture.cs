@@ -40,6 +40,142 @@ public sealed class Capture
         (PeakBytes, PeakTimeNs, PeakIsAtEnd) = FindPeak();
     }
 
+    /// <summary>A scoped capture: the same tables, with <see cref="All"/> limited to <paramref name="rows"/>.</summary>
+    private Capture(Capture whole, int[] rows, string scope)
+    {
+        Path = whole.Path;
+        ArrowFolder = whole.ArrowFolder;
+        Metadata = whole.Metadata;
+        batches = whole.batches;
+        columns = whole.columns;
+        frames[ArrowLayout.Stacks] = whole.Stacks;
+        frames[ArrowLayout.Frames] = whole.Frames;
+        frames[ArrowLayout.Types] = whole.Types;
+        frames[ArrowLayout.Threads] = whole.Threads;
+        unscoped = whole;
+        Scope = scope;
+        all = new AllocationView(this, rows, scope);
+        (PeakBytes, PeakTimeNs, PeakIsAtEnd) = FindScopedPeak(rows);
+    }
+
+    /// <summary>
+    /// What this capture is limited to, e.g. "allocations made by the cell's code"; null for the whole capture.
+    /// </summary>
+    public string? Scope { get; }
+
+    /// <summary>The whole capture this one is scoped from (itself when it is not scoped).</summary>
+    public Capture Unscoped => unscoped ?? this;
+
+    private readonly Capture? unscoped;
+
+    /// <summary>
+    /// The allocations made while a frame whose function matches <paramref name="function"/> was on the
+    /// stack, as a capture of their own: <see cref="All"/>, every view, ranking and report, the
+    /// <see cref="Allocations"/> table and the peak (the high-water mark of these allocations alone:
+    /// their live bytes at each GC start and at the end) cover those allocations only. The memory
+    /// timeline, GC events and metadata stay the process's. <c>#!memprofile</c> scopes a cell's capture
+    /// to the frames of the cell's code (<c>Submission#N…</c>), leaving out the kernel compiling it.
+    /// </summary>
+    public Capture Within(Func<string, bool> function, string scope)
+    {
+        ArgumentNullException.ThrowIfNull(function);
+        var whole = Unscoped;
+        var c = whole.Columns;
+        var parents = c.StackParents();
+        var ips = c.StackIps();
+        var names = c.FrameNames();
+        var matches = new sbyte[parents.Length]; // 0 unknown, 1 yes, -1 no
+        bool Matches(int stack)
+        {
+            var path = new List<int>();
+            var result = false;
+            for (var s = stack; s > 0 && s < parents.Length; s = parents[s])
+            {
+                if (matches[s] != 0)
+                {
+                    result = matches[s] > 0;
+                    break;
+                }
+                path.Add(s);
+                if (names.TryGetValue(ips[s], out var name) && function(name))
+                {
+                    result = true;
+                    break;
+                }
+            }
+            foreach (var s in path)
+                matches[s] = (sbyte)(result ? 1 : -1);
+            return result;
+        }
+        var stacks = c.StackId;
+        var rows = new List<int>();
+        for (var r = 0; r < c.Count; r++)
+            if (Matches(stacks[r]))
+                rows.Add(r);
+        return new Capture(whole, rows.ToArray(), scope) { ScopeFrame = function };
+    }
+
+    /// <summary>
+    /// The frames a scoped capture is limited to (<see cref="Within"/>), null for a whole capture: flame
+    /// graphs and trees of a scoped capture start at the outermost such frame of each stack.
+    /// </summary>
+    public Func<string, bool>? ScopeFrame { get; private init; }
+
+    /// <summary>What <see cref="WithinSubmissions"/> scopes to.</summary>
+    public const string SubmissionScope = "allocations made by the cell's code";
+
+    /// <summary>
+    /// The allocations made by C# script code: a notebook cell (.NET Interactive and every Roslyn-scripting
+    /// host compile each cell into a class <c>Submission#N</c>, under which its methods, lambdas, local
+    /// functions and declared types are named) and whatever it called. What a <c>#!memprofile</c> cell
+    /// shows; <c>Capture.Load(path).WithinSubmissions()</c> gives the same view of such a capture later.
+    /// </summary>
+    public Capture WithinSubmissions() => Within(IsSubmissionFrame, SubmissionScope);
+
+    /// <summary>True for a function of C# script code (<c>Submission#3.&lt;Initialize&gt;</c>, <c>Submission#3+Order..ctor</c>).</summary>
+    public static bool IsSubmissionFrame(string function) => function.StartsWith("Submission#", StringComparison.Ordinal);
+
+    /// <summary>
+    /// The high-water mark of <paramref name="rows"/> alone: their live bytes at each GC start (objects die
+    /// only in a GC) and at the end; the earliest of equal candidates wins, the end only when greater.
+    /// </summary>
+    private (long Bytes, long TimeNs, bool AtEnd) FindScopedPeak(int[] rows)
+    {
+        var c = Columns;
+        var time = c.TimestampNs;
+        var freed = c.FreedAtNs;
+        var size = c.Size;
+        var allocs = new List<(long Time, long Size)>(rows.Length);
+        var frees = new List<(long Time, long Size)>();
+        foreach (var r in rows)
+        {
+            allocs.Add((time[r], size[r]));
+            if (freed[r] != -1)
+                frees.Add((freed[r], size[r]));
+        }
+        allocs.Sort();
+        frees.Sort();
+        var starts = (Int64Array)batches[ArrowLayout.GcEvents].Column("start_ns");
+        var gcTimes = Enumerable.Range(0, starts.Length).Select(i => starts.GetValue(i)).OfType<long>().Order().ToArray();
+        long live = 0, bestBytes = 0, bestTime = 0;
+        var found = false;
+        int a = 0, f = 0;
+        foreach (var t in gcTimes)
+        {
+            while (a < allocs.Count && allocs[a].Time <= t) live += allocs[a++].Size;
+            while (f < frees.Count && frees[f].Time <= t) live -= frees[f++].Size;
+            if (!found || live > bestBytes)
+                (bestBytes, bestTime, found) = (live, t, true);
+        }
+        long endLive = 0;
+        foreach (var r in rows)
+            if (freed[r] == -1)
+                endLive += size[r];
+        if (!found || endLive > bestBytes)
+            return (endLive, Metadata.DurationNs, true);
+        return (bestBytes, bestTime, false);
+    }
+
     /// <summary>
     /// Loads a capture: a raw <c>.memnb</c> file (converted to Arrow once, cached in <c>x.memnb.arrow/</c>
     /// beside it) or such an Arrow folder. A bad capture throws <see cref="Recorder.Capture.CaptureFormatException"/>,
@@ -102,7 +238,13 @@ public sealed class Capture
     /// id, thread_stream, os_thread_id, timestamp_ns, allocator, size, type_id, stack_id, address,
     /// freed_at_ns (null: alive at the end). Join type_id with <see cref="Types"/>, stack_id with <see cref="Stacks"/>.
     /// </summary>
-    public DataFrame Allocations => columns is null ? throw PerAllocation(nameof(Allocations)) : Frame(ArrowLayout.Allocations);
+    public DataFrame Allocations => columns is null ? throw PerAllocation(nameof(Allocations))
+        : Scope is null ? Frame(ArrowLayout.Allocations) : scopedAllocations ??= All.Allocations;
+
+    private DataFrame? scopedAllocations;
+
+    /// <summary>The allocations table of the whole capture (views filter it by row).</summary>
+    internal DataFrame AllAllocationRows => columns is null ? throw PerAllocation(nameof(Allocations)) : Unscoped.Frame(ArrowLayout.Allocations);
 
     /// <summary>
     /// Totals per (stack, type): stack_id, function, type, count, bytes, peak_count, peak_bytes (alive at
@@ -241,7 +383,7 @@ public sealed class Capture
         var types = c.TypeId;
         var size = c.Size;
         var totals = new Dictionary<int, (long Count, long Bytes)>();
-        for (var r = 0; r < c.Count; r++)
+        foreach (var r in All.Rows)
         {
             ref var t = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(totals, Math.Max(0, -types[r]), out _);
             t = (t.Count + 1, t.Bytes + size[r]);
@@ -255,7 +397,7 @@ public sealed class Capture
         var stacks = c.StackId;
         var size = c.Size;
         var totals = new Dictionary<int, (long Count, long Bytes)>();
-        for (var r = 0; r < c.Count; r++)
+        foreach (var r in All.Rows)
         {
             ref var t = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(totals, stacks[r], out _);
             t = (t.Count + 1, t.Bytes + size[r]);
@@ -345,7 +487,7 @@ public sealed class Capture
         var freed = c.FreedAtNs;
         var peakAt = PeakTimeNs;
         var totals = new Dictionary<(int Stack, int Type), long[]>();
-        for (var r = 0; r < c.Count; r++)
+        foreach (var r in All.Rows)
         {
             ref var t = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(totals, (stacks[r], types[r]), out _);
             t ??= new long[6];

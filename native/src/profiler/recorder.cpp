@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <chrono>
 
 #include "common/clock.h"
@@ -216,11 +216,15 @@ uint32_t Recorder::intern_stack(ThreadState* ts, const uintptr_t* ips, int depth
   uint32_t parent = 0;
   if (shared > 0) parent = ts->last_nodes[last - shared];
   if (shared == depth && last == depth) return parent;
-  // ts->last_* are rewritten for the new stack: the shared outer frames move from
-  // [last - shared, last) to [depth - shared, depth); the ranges overlap, hence memmove.
-  if (shared > 0 && depth != last) {
-    memmove(&ts->last_ips[depth - shared], &ts->last_ips[last - shared], sizeof(uintptr_t) * static_cast<size_t>(shared));
-    memmove(&ts->last_nodes[depth - shared], &ts->last_nodes[last - shared], sizeof(uint32_t) * static_cast<size_t>(shared));
+  // ts->last_* are rewritten for the new stack: the shared outer part moves from
+  // [last - shared, last) to [depth - shared, depth). The two ranges overlap when the
+  // depth changed by less than `shared`, so the move must run away from the direction
+  // of the shift (as memmove does): copied outermost first when the stack grew,
+  // innermost first when it shrank, else a node would be read after it was overwritten
+  // and later stacks would hang under the wrong parent, losing their middle frames.
+  if (depth != last && shared > 0) {
+    std::memmove(&ts->last_nodes[depth - shared], &ts->last_nodes[last - shared], shared * sizeof(ts->last_nodes[0]));
+    std::memcpy(&ts->last_ips[depth - shared], &ips[depth - shared], shared * sizeof(ts->last_ips[0]));
   }
   for (int i = depth - 1 - shared; i >= 0; --i) {
     uint32_t node = stacks_.intern(parent, ips[i]);

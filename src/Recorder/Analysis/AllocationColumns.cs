@@ -110,6 +110,16 @@ public sealed class AllocationColumns
     {
         if (inclusiveByStack is not null)
             return;
+        (inclusiveByStack, inclusiveNames) = InclusiveTable(stacks, frames);
+    }
+
+    /// <summary>
+    /// The distinct named managed functions (allocation machinery left out) on each stack, as indexes into the names
+    /// (index 0 "[unknown]", for a stack without any); from the stacks and frames tables alone, so aggregated captures
+    /// get the same attribution.
+    /// </summary>
+    internal static (int[][] ByStack, List<string> Names) InclusiveTable(RecordBatch stacks, RecordBatch frames)
+    {
         var frameIps = Values<ulong>(frames, "ip");
         var kinds = (StringArray)frames.Column("kind");
         var functions = (StringArray)frames.Column("function");
@@ -154,8 +164,7 @@ public sealed class AllocationColumns
             }
             result[id] = seen.Count == 0 ? [0] : seen.ToArray();
         }
-        inclusiveNames = names;
-        inclusiveByStack = result;
+        return (result, names);
     }
 
     /// <summary>The rows of each thread stream in allocation order: row k of a stream has sequence number k.</summary>

@@ -81,13 +81,13 @@ public sealed class AllocationView
         get
         {
             if (rows is null)
-                return Capture.Allocations;
+                return Capture.AllAllocationRows;
             var mask = new BooleanDataFrameColumn("mask", Columns.Count);
             for (var i = 0; i < Columns.Count; i++)
                 mask[i] = false;
             foreach (var r in rows)
                 mask[r] = true;
-            return Capture.Allocations.Filter(mask);
+            return Capture.AllAllocationRows.Filter(mask);
         }
     }
 

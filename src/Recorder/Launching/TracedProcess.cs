@@ -78,14 +78,23 @@ public static class TracedProcess
     public const string AggregateVariable = "MEMNB_AGGREGATE";
     public const string NativeVariable = "MEMNB_NATIVE";
 
-    /// <summary>The variables that load the tracer into the child.</summary>
+    /// <summary>The variables that load the tracer into the child, which records from its start into <paramref name="outputPath"/>.</summary>
     public static IReadOnlyDictionary<string, string> TracerEnvironment(string tracerPath, string outputPath) =>
+        new Dictionary<string, string>(ProfilerEnvironment(tracerPath))
+        {
+            [OutputVariable] = Path.GetFullPath(outputPath),
+        };
+
+    /// <summary>
+    /// The variables that load the tracer as a process's profiler, idle until something calls
+    /// <c>Tracker.Start</c> (a notebook kernel started this way profiles <c>#!memprofile</c> cells exactly).
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> ProfilerEnvironment(string tracerPath) =>
         new Dictionary<string, string>
         {
             ["CORECLR_ENABLE_PROFILING"] = "1",
             ["CORECLR_PROFILER"] = ProfilerClsid,
             ["CORECLR_PROFILER_PATH"] = Path.GetFullPath(tracerPath),
-            [OutputVariable] = Path.GetFullPath(outputPath),
             // Blocking GCs report every survivor; the tracer then needs survivor reports
             // only while recording (docs/architecture.md, "Masks").
             ["DOTNET_gcConcurrent"] = "0",

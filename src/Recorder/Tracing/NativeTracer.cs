@@ -38,14 +38,8 @@ internal static unsafe class NativeTracer
 
     private static Exports Bind()
     {
-        string? path = FindMappedTracer() ?? Environment.GetEnvironmentVariable("MEMNB_TRACER_PATH");
-        if (path is null || !File.Exists(path))
-        {
-            string beside = System.IO.Path.Combine(AppContext.BaseDirectory, FileName);
-            path = File.Exists(beside) ? beside : null;
-        }
-        if (path is null)
-            throw new DllNotFoundException($"{FileName} is not loaded in this process and was not found in {AppContext.BaseDirectory}");
+        string path = FindMappedTracer() ?? FindTracerFile()
+            ?? throw new DllNotFoundException($"{FileName} is not loaded in this process and was not found in {string.Join(", ", Candidates())}");
         IntPtr handle = NativeLibrary.Load(path);
         return new Exports
         {
@@ -57,6 +51,27 @@ internal static unsafe class NativeTracer
             RecordedAllocations = (delegate* unmanaged<ulong>)NativeLibrary.GetExport(handle, "memnb_recorded_allocations"),
             RecordedNativeAllocations = (delegate* unmanaged<ulong>)NativeLibrary.GetExport(handle, "memnb_recorded_native_allocations"),
         };
+    }
+
+    /// <summary>
+    /// The tracer file to load: MEMNB_TRACER_PATH, else beside this assembly (a build or the CLI tool),
+    /// else in the NuGet package's runtimes/linux-x64/native (this assembly is in lib/net10.0), else
+    /// beside the application. Null when none exists.
+    /// </summary>
+    internal static string? FindTracerFile() => Candidates().FirstOrDefault(File.Exists);
+
+    private static IEnumerable<string> Candidates()
+    {
+        var fromEnvironment = Environment.GetEnvironmentVariable("MEMNB_TRACER_PATH");
+        if (!string.IsNullOrEmpty(fromEnvironment))
+            yield return System.IO.Path.GetFullPath(fromEnvironment);
+        var assemblyFolder = System.IO.Path.GetDirectoryName(typeof(NativeTracer).Assembly.Location);
+        if (!string.IsNullOrEmpty(assemblyFolder))
+        {
+            yield return System.IO.Path.Combine(assemblyFolder, FileName);
+            yield return System.IO.Path.GetFullPath(System.IO.Path.Combine(assemblyFolder, "..", "..", "runtimes", "linux-x64", "native", FileName));
+        }
+        yield return System.IO.Path.Combine(AppContext.BaseDirectory, FileName);
     }
 
     /// <summary>The path of the tracer if it is mapped into this process already.</summary>

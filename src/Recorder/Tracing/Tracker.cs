@@ -59,6 +59,12 @@ public sealed class Tracker : IDisposable
         }
     }
 
+    /// <summary>
+    /// The tracer library this process uses or would use: the copy mapped as its profiler, else the
+    /// file found beside this assembly or in its NuGet package; null when there is none.
+    /// </summary>
+    public static string? TracerFile => NativeTracer.FindMappedTracer() ?? NativeTracer.FindTracerFile();
+
     public static bool IsRecording
     {
         get

@@ -1,0 +1,41 @@
+using System.Net;
+using MemNotebook.Recorder.Launching;
+using MemNotebook.Recorder.Tracing;
+
+namespace MemNotebook.Kernel;
+
+/// <summary>The texts the extension shows: on loading, when the tracer is missing, after installing the kernel.</summary>
+internal static class Help
+{
+    public static string LoadedHtml()
+    {
+        var mode = Tracker.IsAvailable
+            ? "This kernel was started with the tracer: <b>exact mode</b> (every allocation, its stack and when it died)."
+            : $"This kernel was started without the tracer. Run <code>#!memprofile --install-kernel</code> once, then switch the kernel to <b>{E(JupyterKernelSpec.DisplayName)}</b> for exact mode.";
+        return $"""
+            <div style="font-family:sans-serif;font-size:13px">
+            <b>MemNotebook</b> loaded. Start a cell with <code>#!memprofile</code> to profile its memory; the reports render below it and the capture is set as the C# variable <code>memprofile</code>.<br>
+            {mode}<br>
+            Options: <code>--leaks</code>, <code>--temporary N</code>, <code>--all</code>, <code>--inverted</code>, <code>--split-threads</code>, <code>--name VAR</code>, <code>--output PATH</code>,
+            <code>--report stats,flamegraph,summary,table</code>, <code>--live</code>, <code>--aggregate</code>, <code>--install-kernel</code>. Later cells: <code>Capture.Load(path)</code>, <code>memprofile.Peak().TopFunctions(10)</code>.
+            </div>
+            """;
+    }
+
+    public static string NoTracerMessage() =>
+        "#!memprofile needs the tracer, and this kernel was started without it. " +
+        $"Run a cell with `#!memprofile --install-kernel` (or `memnb jupyter install` in a terminal), then switch the notebook's kernel to \"{JupyterKernelSpec.DisplayName}\" " +
+        "and run the cell again. In VS Code, set polyglot-notebook.kernelEnvironmentVariables as docs/notebooks.md shows.";
+
+    public static string KernelInstalled(KernelSpecInstallation installed) => $"""
+        <div style="font-family:sans-serif;font-size:13px">
+        Installed the Jupyter kernel <b>{E(JupyterKernelSpec.DisplayName)}</b> (<code>{E(JupyterKernelSpec.Name)}</code>) in <code>{E(installed.Folder)}</code>.
+        Switch this notebook's kernel to it (Kernel → Change kernel) and run <code>#!memprofile</code> cells in exact mode.
+        Every allocation of that kernel goes through the tracer's allocation hook, even when no cell is recorded: use it for profiling, not for everything.
+        </div>
+        """;
+
+    public static string Problem(string text) => $"<div style=\"font-family:sans-serif;font-size:13px;color:#b00\">{E(text)}</div>";
+
+    private static string E(string text) => WebUtility.HtmlEncode(text);
+}

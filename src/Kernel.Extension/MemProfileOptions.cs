@@ -1,0 +1,121 @@
+using MemNotebook.Recorder.Reports;
+using Microsoft.CodeAnalysis.CSharp;
+
+namespace MemNotebook.Kernel;
+
+/// <summary>The reports <c>--report</c> can name.</summary>
+[Flags]
+public enum NotebookReports
+{
+    None = 0,
+    FlameGraph = 1,
+    Timeline = 2,
+    Summary = 4,
+    Stats = 8,
+    Table = 16,
+}
+
+/// <summary>The checked options of one <c>#!memprofile</c> cell.</summary>
+public sealed record MemProfileOptions
+{
+    public const string DefaultVariable = "memprofile";
+    public const NotebookReports DefaultReports = NotebookReports.FlameGraph | NotebookReports.Stats;
+
+    /// <summary>The names <c>--report</c> accepts, in the order reports are shown.</summary>
+    public static readonly IReadOnlyList<(string Name, NotebookReports Report)> ReportNames =
+    [
+        ("stats", NotebookReports.Stats),
+        ("timeline", NotebookReports.Timeline),
+        ("flamegraph", NotebookReports.FlameGraph),
+        ("summary", NotebookReports.Summary),
+        ("table", NotebookReports.Table),
+    ];
+
+    public bool Native { get; init; }
+    public ReportSelection Selection { get; init; } = ReportSelection.Peak;
+    public bool Inverted { get; init; }
+    public bool SplitThreads { get; init; }
+    public string Variable { get; init; } = DefaultVariable;
+    public string? Output { get; init; }
+    public NotebookReports Reports { get; init; } = DefaultReports;
+    public bool Live { get; init; }
+    public bool Aggregate { get; init; }
+
+    /// <summary>Every problem with the options, each naming its option; empty when they are usable.</summary>
+    public static IEnumerable<string> Validate(MemProfileCommand command)
+    {
+        var views = (command.Leaks ? 1 : 0) + (command.Temporary is not null ? 1 : 0) + (command.All ? 1 : 0);
+        if (views > 1)
+            yield return "#!memprofile: --leaks, --temporary and --all pick one view each; give at most one of them";
+        if (command.Temporary is < 1)
+            yield return $"#!memprofile: --temporary {command.Temporary}: the threshold must be a whole number of at least 1 (freed before N other allocations on the same thread)";
+        if (command.Name is { } name && !IsIdentifier(name))
+            yield return $"#!memprofile: --name {name}: not a C# variable name (letters, digits and _, not starting with a digit, not a keyword)";
+        if (command.Output is { } output && string.IsNullOrWhiteSpace(output))
+            yield return "#!memprofile: --output: give a file path for the capture";
+        if (command.Report is { } report)
+        {
+            foreach (var problem in ParseReports(report, out _))
+                yield return problem;
+        }
+        if (command.Aggregate && command.Native)
+            yield return "#!memprofile: --native keeps every native allocation; it cannot be combined with --aggregate";
+        if (command.Aggregate && command.Temporary is not null)
+            yield return "#!memprofile: --temporary needs every allocation; it cannot be combined with --aggregate (which keeps totals per stack and type)";
+    }
+
+    /// <summary>The options of a command that passed <see cref="Validate"/>.</summary>
+    public static MemProfileOptions From(MemProfileCommand command)
+    {
+        var problems = Validate(command).ToList();
+        if (problems.Count > 0)
+            throw new ArgumentException(string.Join(Environment.NewLine, problems));
+        var selection = command.Leaks ? new ReportSelection(ReportMode.Leaks)
+            : command.Temporary is { } n ? new ReportSelection(ReportMode.Temporary, n)
+            : command.All ? new ReportSelection(ReportMode.Allocated)
+            : ReportSelection.Peak;
+        var reports = DefaultReports;
+        if (command.Report is { } report)
+            ParseReports(report, out reports);
+        return new MemProfileOptions
+        {
+            Native = command.Native,
+            Selection = selection,
+            Inverted = command.Inverted,
+            SplitThreads = command.SplitThreads,
+            Variable = command.Name ?? DefaultVariable,
+            Output = command.Output,
+            Reports = reports,
+            Live = command.Live,
+            Aggregate = command.Aggregate,
+        };
+    }
+
+    private static List<string> ParseReports(string value, out NotebookReports reports)
+    {
+        reports = NotebookReports.None;
+        var problems = new List<string>();
+        var names = value.Split(',', StringSplitOptions.TrimEntries);
+        foreach (var name in names)
+        {
+            if (name.Length == 0)
+            {
+                problems.Add($"#!memprofile: --report {value}: an empty report name; give a comma-separated list of {Known}");
+                continue;
+            }
+            if (name.Equals("none", StringComparison.OrdinalIgnoreCase) && names.Length == 1)
+                continue;
+            var match = ReportNames.FirstOrDefault(r => r.Name.Equals(name, StringComparison.OrdinalIgnoreCase));
+            if (match.Name is null)
+                problems.Add($"#!memprofile: --report {value}: unknown report '{name}'; known: {Known}, or none");
+            else
+                reports |= match.Report;
+        }
+        return problems;
+    }
+
+    private static string Known => string.Join(", ", ReportNames.Select(r => r.Name));
+
+    private static bool IsIdentifier(string name) =>
+        SyntaxFacts.IsValidIdentifier(name) && SyntaxFacts.GetKeywordKind(name) == Microsoft.CodeAnalysis.CSharp.SyntaxKind.None;
+}

@@ -1,0 +1,175 @@
+using System.Net;
+using System.Text;
+using MemNotebook.Recorder.Analysis;
+using MemNotebook.Recorder.Reports;
+
+namespace MemNotebook.Kernel;
+
+/// <summary>
+/// The reports of a profiled cell as notebook HTML outputs. Every page-sized report (flame graph,
+/// summary, table) is the same self-contained page the CLI writes, shown in a sandboxed
+/// <c>iframe srcdoc</c>: its script and style stay inside it, it needs no network, and it looks the same
+/// in Jupyter, VS Code and an exported notebook. Every name is HTML-encoded.
+/// </summary>
+public static class NotebookRenderer
+{
+    /// <summary>What the heading above the reports says.</summary>
+    public sealed record Heading(string Mode, string CapturePath, string Variable, DateTimeOffset Started, string? Failure,
+        IReadOnlyList<string> Warnings);
+
+    /// <summary>The class names of the outputs, one per report (tests and styles find them by these).</summary>
+    public const string HeadingClass = "memnb-heading";
+    public const string StatsClass = "memnb-stats";
+    public const string FlameGraphClass = "memnb-flamegraph";
+    public const string SummaryClass = "memnb-summary";
+    public const string TableClass = "memnb-table";
+    public const string TimelineClass = "memnb-timeline";
+    public const string PlotlyClass = "memnb-plotly";
+
+    private static int s_timelines;
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<object, object> s_plotlyShown = new();
+
+    /// <summary>
+    /// plotly.js for the timeline charts, once per kernel (<paramref name="kernel"/>): a script that defines the
+    /// global <c>Plotly</c> (hiding an AMD loader, as the classic notebook has, so that the bundle does not
+    /// register as a module instead). Null when that kernel has shown it already.
+    /// </summary>
+    internal static string? PlotlyOnce(object kernel) => !s_plotlyShown.TryAdd(kernel, kernel) ? null
+        : $"<div class=\"{PlotlyClass}\" style=\"display:none\"><script>(function (define, module, exports) {{\n{TimelineReport.PlotlyJs}\n}}).call(window);</script></div>";
+
+    /// <summary>RSS, managed heap per generation, tracked live bytes and the GCs as a plotly chart (needs <see cref="PlotlyOnce"/> shown before).</summary>
+    public static string TimelineHtml(Capture capture)
+    {
+        var id = $"memnb-timeline-{Environment.ProcessId}-{Interlocked.Increment(ref s_timelines)}";
+        return $"<div class=\"{TimelineClass}\">{TimelineReport.RenderFragment(capture, id)}</div>";
+    }
+
+    /// <summary>The outputs for <paramref name="capture"/>: the heading, then each report asked for.</summary>
+    /// <param name="kernel">The kernel the outputs go to (plotly.js is shown once per kernel).</param>
+    public static IEnumerable<(string Html, NotebookReports Report)> Render(Capture capture, MemProfileOptions options, Heading heading, object kernel)
+    {
+        yield return (HeadingHtml(capture, options, heading), NotebookReports.None);
+        var source = Path.GetFileName(capture.Path);
+        if (options.Reports.HasFlag(NotebookReports.Stats))
+            yield return (StatsHtml(capture), NotebookReports.Stats);
+        if (options.Reports.HasFlag(NotebookReports.Timeline))
+        {
+            if (PlotlyOnce(kernel) is { } plotly)
+                yield return (plotly, NotebookReports.None);
+            yield return (TimelineHtml(capture), NotebookReports.Timeline);
+        }
+        if (capture.IsAggregated)
+        {
+            if ((options.Reports & (NotebookReports.FlameGraph | NotebookReports.Summary | NotebookReports.Table)) != 0)
+                yield return (Note("The flame graph, summary and table need every allocation; this cell was recorded with --aggregate (totals per stack and type). " +
+                    $"{heading.Variable}.TopFunctions(10, AggregateMeasure.Peak) and {heading.Variable}.Aggregates hold its numbers."), NotebookReports.None);
+            yield break;
+        }
+        var view = options.Selection.ViewOf(capture);
+        if (options.Reports.HasFlag(NotebookReports.FlameGraph))
+        {
+            // With the memory chart above it: dragging across a time range redraws the graph for the
+            // allocations made in that window.
+            var tree = FlameTree.Build(view, options.Selection, options.Inverted, options.SplitThreads);
+            var page = FlameGraphPage.ToHtml(tree, source, memory: TimelineReport.Data(capture), timeBuckets: FlameGraphPage.DefaultTimeBuckets);
+            yield return (Frame(FlameGraphClass, page, 640), NotebookReports.FlameGraph);
+        }
+        if (options.Reports.HasFlag(NotebookReports.Summary))
+            yield return (Frame(SummaryClass, ReportHtml.Summary(SummaryReport.Build(view, 30, options.Selection.Title), source), 420), NotebookReports.Summary);
+        if (options.Reports.HasFlag(NotebookReports.Table))
+            yield return (Frame(TableClass, ReportHtml.Table(TableReport.Build(view, TableSort.Bytes, 200, options.Selection.Title), source), 420), NotebookReports.Table);
+    }
+
+    /// <summary>A whole HTML page in a sandboxed iframe (scripts run inside it, with no access to the notebook).</summary>
+    public static string Frame(string cssClass, string page, int height) =>
+        $"<div class=\"{cssClass}\"><iframe sandbox=\"allow-scripts\" style=\"width:100%;height:{height}px;border:1px solid #ddd;resize:vertical\" " +
+        $"srcdoc=\"{WebUtility.HtmlEncode(page)}\"></iframe></div>";
+
+    private static string HeadingHtml(Capture capture, MemProfileOptions options, Heading heading)
+    {
+        var html = new StringBuilder($"<div class=\"{HeadingClass}\" style=\"font-family:sans-serif;font-size:13px\">");
+        html.Append($"<b>#!memprofile</b> ({E(heading.Mode)} mode): ");
+        if (capture.IsAggregated)
+            html.Append($"{capture.Metadata.Allocations:N0} allocations (aggregated)");
+        else
+            html.Append($"{capture.All.Count:N0} allocations, {E(ByteUnits.Format(capture.All.Bytes))} allocated");
+        html.Append($", peak {E(ByteUnits.Format(capture.PeakBytes))} alive");
+        if (!capture.PeakIsAtEnd)
+            html.Append($" at {capture.PeakTimeNs / 1e6:N1} ms");
+        html.Append($", {capture.DurationNs / 1e6:N0} ms recorded. ");
+        html.Append($"Showing: {E(options.Selection.Title)}");
+        html.Append(capture.Scope is null ? ". " : $", {E(capture.Scope)} (<code>{E(heading.Variable)}.Unscoped</code> also has the kernel's own work during the cell). ");
+        html.Append($"The capture is in the C# variable <code>{E(heading.Variable)}</code> and at <code>{E(heading.CapturePath)}</code>.");
+        if (heading.Failure is not null)
+            html.Append($"<br><span style=\"color:#b00\">The cell failed ({E(heading.Failure)}); the reports cover what it did until then.</span>");
+        foreach (var warning in heading.Warnings)
+            html.Append($"<br><span style=\"color:#a60\">{E(warning)}</span>");
+        if (!capture.Complete)
+            html.Append("<br><span style=\"color:#a60\">The capture is incomplete (it has no END record): the numbers cover what was written.</span>");
+        html.Append("</div>");
+        return html.ToString();
+    }
+
+    /// <summary>Totals, the top types and the top functions, as one compact block.</summary>
+    public static string StatsHtml(Capture capture, int top = 10)
+    {
+        var stats = capture.Stats(top);
+        var html = new StringBuilder($"<div class=\"{StatsClass}\" style=\"font-family:sans-serif;font-size:13px\">");
+        html.Append("<table><tbody>");
+        Row(html, "allocations", $"{stats.TotalAllocations:N0} ({ByteUnits.Format(stats.TotalBytes)})");
+        Row(html, "peak alive", ByteUnits.Format(stats.PeakBytes));
+        Row(html, "leaked (alive at the end)", $"{stats.LeakedAllocations:N0} ({ByteUnits.Format(stats.LeakedBytes)})");
+        Row(html, "freed", $"{stats.FreedAllocations:N0} ({ByteUnits.Format(stats.FreedBytes)})");
+        Row(html, "garbage collections", $"{stats.GcCount:N0}");
+        Row(html, "duration", $"{stats.DurationMs:N1} ms");
+        if (stats.ByAllocator.Any(a => a.Allocator != "managed"))
+            foreach (var allocator in stats.ByAllocator)
+                Row(html, allocator.Allocator, $"{allocator.Count:N0} ({ByteUnits.Format(allocator.Bytes)})");
+        html.Append("</tbody></table>");
+        html.Append("<table style=\"display:inline-table;margin-right:2em;vertical-align:top\"><thead><tr><th>Type</th><th>Count</th><th>Bytes</th></tr></thead><tbody>");
+        foreach (var type in stats.ByType.Take(top))
+            html.Append($"<tr><td style=\"text-align:left\">{E(type.Type)}</td><td>{type.Count:N0}</td><td>{E(ByteUnits.Format(type.Bytes))}</td></tr>");
+        html.Append("</tbody></table>");
+        html.Append("<table style=\"display:inline-table;vertical-align:top\"><thead><tr><th>Function (own bytes)</th><th>Count</th><th>Bytes</th></tr></thead><tbody>");
+        foreach (var function in stats.TopFunctions.Take(top))
+            html.Append($"<tr><td style=\"text-align:left\">{E(function.Function)}</td><td>{function.Count:N0}</td><td>{E(ByteUnits.Format(function.Bytes))}</td></tr>");
+        html.Append("</tbody></table></div>");
+        return html.ToString();
+    }
+
+    /// <summary>A capture as a cell's result: what it holds, in one block.</summary>
+    public static string CaptureHtml(Capture capture)
+    {
+        var html = new StringBuilder("<div class=\"memnb-capture\" style=\"font-family:sans-serif;font-size:13px\"><table><tbody>");
+        Row(html, "capture", capture.Path);
+        if (capture.Scope is not null)
+            Row(html, "scope", capture.Scope);
+        if (capture.IsAggregated)
+            Row(html, "allocations", $"{capture.Metadata.Allocations:N0} (aggregated: totals per stack and type)");
+        else
+            Row(html, "allocations", $"{capture.All.Count:N0} ({ByteUnits.Format(capture.All.Bytes)})");
+        Row(html, "peak alive", capture.PeakIsAtEnd ? $"{ByteUnits.Format(capture.PeakBytes)} at the end" : $"{ByteUnits.Format(capture.PeakBytes)} at {capture.PeakTimeNs / 1e6:N1} ms");
+        Row(html, "duration", $"{capture.DurationNs / 1e6:N1} ms{(capture.Complete ? "" : " (incomplete capture)")}");
+        html.Append("</tbody></table></div>");
+        return html.ToString();
+    }
+
+    /// <summary>A view as a cell's result: its description, totals and top types.</summary>
+    public static string ViewHtml(AllocationView view)
+    {
+        var html = new StringBuilder($"<div class=\"memnb-view\" style=\"font-family:sans-serif;font-size:13px\">{E(view.Description)}: {view.Count:N0} allocations, {E(ByteUnits.Format(view.Bytes))}");
+        var types = view.TopTypes(5);
+        html.Append("<table><thead><tr><th>Type</th><th>Count</th><th>Bytes</th></tr></thead><tbody>");
+        for (long i = 0; i < types.Rows.Count; i++)
+            html.Append($"<tr><td style=\"text-align:left\">{E((string)types["type"][i])}</td><td>{(long)types["count"][i]:N0}</td><td>{E(ByteUnits.Format((long)types["bytes"][i]))}</td></tr>");
+        html.Append("</tbody></table></div>");
+        return html.ToString();
+    }
+
+    private static void Row(StringBuilder html, string name, string value) =>
+        html.Append($"<tr><th style=\"text-align:left\">{E(name)}</th><td>{E(value)}</td></tr>");
+
+    private static string Note(string text) => $"<div style=\"font-family:sans-serif;font-size:13px;color:#555\">{E(text)}</div>";
+
+    private static string E(string text) => WebUtility.HtmlEncode(text);
+}

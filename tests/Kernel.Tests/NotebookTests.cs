@@ -1,0 +1,231 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using MemNotebook.Recorder.Launching;
+using MemNotebook.Recorder.Tracing;
+
+namespace MemNotebook.Kernel.Tests;
+
+/// <summary>
+/// Every notebook in notebooks/ executed end to end by real Jupyter (nbconvert) in the
+/// ".net-csharp-memprofile" kernel, with the package from artifacts/packages (scripts/pack.sh): no cell
+/// fails, every #!memprofile cell shows its reports, and each notebook's answer is the expected one.
+/// </summary>
+[Collection(KernelCollection.Name)]
+public sealed class NotebookTests
+{
+    private static readonly string Repository = FindRepository();
+    private static readonly Lazy<string> JupyterData = new(InstallKernelSpec);
+
+    private static string[] NotebookNames() =>
+        Directory.GetFiles(Path.Combine(Repository, "notebooks"), "*.ipynb").Order().Select(p => Path.GetFileNameWithoutExtension(p)!).ToArray();
+
+    public static TheoryData<string> Notebooks() => new(NotebookNames());
+
+    [Fact]
+    public void Every_notebook_the_issue_names_is_there()
+    {
+        var names = NotebookNames();
+        Assert.Contains("quickstart", names);
+        Assert.Contains("leaks", names);
+        Assert.Contains("dataframe-analysis", names);
+        Assert.Contains("native", names);
+    }
+
+    [Theory]
+    [MemberData(nameof(Notebooks))]
+    public void Notebook_runs_in_Jupyter_with_its_reports(string name)
+    {
+        var executed = Execute(name);
+        var cells = Cells(executed);
+        foreach (var cell in cells)
+        {
+            var errors = cell.Outputs.Where(o => o.Type == "error").Select(o => o.Text).ToList();
+            Assert.True(errors.Count == 0, $"{name}: cell `{First(cell.Source)}` failed: {string.Join("\n", errors)}");
+            if (!cell.Source.StartsWith("#!memprofile", StringComparison.Ordinal))
+                continue;
+            var html = string.Join("\n", cell.Outputs.Select(o => o.Html));
+            Assert.Contains("class=\"memnb-heading\"", html);
+            Assert.Contains("(exact mode)", html);
+            var reports = Regex.Match(cell.Source, @"--report (\S+)") is { Success: true } m ? m.Groups[1].Value : "flamegraph,stats";
+            foreach (var report in reports.Split(','))
+                if (report != "none")
+                    Assert.True(html.Contains($"class=\"memnb-{report}\""), $"{name}: `{First(cell.Source)}` shows no {report}");
+        }
+        Check(name, cells);
+    }
+
+    /// <summary>What each notebook finds, as numbers that follow from its code.</summary>
+    private static void Check(string name, IReadOnlyList<Cell> cells)
+    {
+        string Result(string source) => Assert.Single(cells, c => c.Source.StartsWith(source, StringComparison.Ordinal)).Text;
+        switch (name)
+        {
+            case "quickstart":
+                // GroupBy grows an Order[] per customer: 11,954 resizes on this seeded data, most of the pipeline's bytes.
+                Assert.Matches(@"^\s*index function count bytes 0 System\.Array\.Resize 11954 2282416\b", Result("memprofile.All.TopFunctions(5)"));
+                Assert.Matches(@"^\s*index type count bytes 0 Submission#\d+\+Order\[\] 13954 2346416\b", Result("memprofile.TopTypes(5)"));
+                // 2,000 customers: one label string each, made by string interpolation.
+                Assert.Matches(@"System\.Runtime\.CompilerServices\.DefaultInterpolatedStringHandler\.ToStringAndClear 2000 143920\b", Result("memprofile.All.TopFunctions(5)"));
+                var flame = FlameGraph(cells, "#!memprofile --report stats,timeline,flamegraph");
+                var names = FrameNames(flame);
+                foreach (var frame in new[] { "System.Linq.Lookup`2.Create", "System.Linq.Enumerable+GroupByIterator`2.MoveNext", "System.Array.Resize" })
+                    Assert.Contains(frame, names);
+                var html = string.Join("\n", Assert.Single(cells, c => c.Source.StartsWith("#!memprofile --report stats,timeline", StringComparison.Ordinal)).Outputs.Select(o => o.Html));
+                Assert.Contains("class=\"memnb-plotly\"", html);
+                Assert.Contains("Plotly.newPlot", html);
+                Assert.Matches(@"^LINQ GroupBy: 2,8\d\d,\d{3} bytes in 22,0\d\d allocations; dictionary: 6\d\d,\d{3} bytes in 4,0\d\d allocations$", Result("$\"LINQ GroupBy"));
+                Assert.Matches(@"^\s*index function type count_before bytes_before count_after bytes_after count_delta bytes_delta 0 System\.Array\.Resize Submission#\d+\+Order\[\] 11954 2282416 0 0 -11954 -2282416\b", Result("memprofile.Diff(lean)"));
+                break;
+            case "leaks":
+                // 200 widgets, each with a 16 KiB buffer (16,384 + 24 bytes on the heap) kept by its handler.
+                Assert.Matches(@"System\.Byte\[\]\s+200\s+3281600\b", Result("memprofile.Leaks().TopTypes(5)"));
+                Assert.Matches(@"Submission#\d+\+PriceWidget\s+200\s", Result("memprofile.Leaks().TopTypes(5)"));
+                Assert.Matches(@"Submission#\d+\+PriceWidget\.\.ctor", Result("memprofile.Leaks().TopFunctions(3)"));
+                Assert.Matches(@"after: (\d\d?|[0-9],\d{3}) bytes in \d objects", Result("$\"leaked before the fix"));
+                Assert.Matches(@"leaked before the fix: 3,[0-9]{3},[0-9]{3} bytes in 60[0-9] objects", Result("$\"leaked before the fix"));
+                break;
+            case "native":
+                Assert.Matches(@"(?s)^malloc: \d+ allocations, [0-9,]+ bytes\n.*managed: \d+ allocations", Result("string.Join(\"\\n\", memprofile.Stats().ByAllocator"));
+                // The biggest stack: libzstd's workspace for level 19, under ZSTD_compressCCtx, called from the cell.
+                Assert.Matches(@"^[0-9,]+ bytes in 1 allocations:\s+(\[unknown\]\s+)*ZSTD_compress_usingDict\s+ZSTD_compressCCtx\s+(\S+\s+)*Submission#\d+\+<<Initialize>>d__0\.MoveNext\s",
+                    Result("string.Join(\"\\n\\n\", memprofile.Stats().TopStacks"));
+                Assert.Contains("malloc 1,048,576 bytes", Result("var leaked = memprofile.Leaks().Allocations;"));
+                Assert.Contains("ZSTD_compressCCtx", FrameNames(FlameGraph(cells, "#!memprofile --native")));
+                break;
+            case "dataframe-analysis":
+                // 2,000 lines of 8 columns: an interpolated string per column and a concatenation per column
+                // after the first (the first += on "" returns its argument): 15 strings a line.
+                Assert.Matches(@"System\.String\s+30000\s+1460816\b", Result("concat.TopTypes(5)"));
+                Assert.Matches(@"System\.String\s+1460816\s+30000\b", Result("using Microsoft.Data.Analysis;"));
+                // The builder makes none of them (one string per line instead): the biggest savings first.
+                var diff = Result("concat.Diff(builderRun)");
+                Assert.Matches(@"^\s*index function type count_before bytes_before count_after bytes_after count_delta bytes_delta 0 System\.String\.Concat System\.String 14000 941584 0 0 -14000 -941584 1 System\.Runtime\.CompilerServices\.DefaultInterpolatedStringHandler\.ToStringAndClear System\.String 16000 519232 0 0 -16000 -519232\b", diff);
+                Assert.Matches(@"StringBuilder: [0-9,]+ bytes in [0-9,]+ allocations", Result("$\"concatenation:"));
+                // A capture as a cell's result shows its summary.
+                Assert.Matches(@"capture \S*captures/concat\.memnb scope allocations made by the cell's code allocations 30,0\d\d \(", Result("var concat = Capture.Load"));
+                break;
+        }
+    }
+
+    private static string FlameGraph(IReadOnlyList<Cell> cells, string source)
+    {
+        var html = string.Join("\n", Assert.Single(cells, c => c.Source.StartsWith(source, StringComparison.Ordinal)).Outputs.Select(o => o.Html));
+        var match = Regex.Match(html, "class=\"memnb-flamegraph\"><iframe[^>]*srcdoc=\"([^\"]*)\"");
+        Assert.True(match.Success, "no flame graph");
+        return WebUtility.HtmlDecode(match.Groups[1].Value);
+    }
+
+    /// <summary>Every frame name in a flame-graph page's data.</summary>
+    private static HashSet<string> FrameNames(string page)
+    {
+        var json = Regex.Match(page, "<script type=\"application/json\" id=\"fg-data\">(.*?)</script>", RegexOptions.Singleline).Groups[1].Value;
+        using var data = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 1024 });
+        var names = new HashSet<string>();
+        void Visit(JsonElement node)
+        {
+            names.Add(node.GetProperty("name").GetString()!);
+            if (node.TryGetProperty("children", out var children))
+                foreach (var child in children.EnumerateArray())
+                    Visit(child);
+        }
+        Visit(data.RootElement.GetProperty("root"));
+        return names;
+    }
+
+    private static string Execute(string name)
+    {
+        var output = Directory.CreateTempSubdirectory($"memnb-nb-{name}-").FullName;
+        var start = new ProcessStartInfo("jupyter")
+        {
+            ArgumentList =
+            {
+                "nbconvert", "--to", "notebook", "--execute",
+                $"--ExecutePreprocessor.kernel_name={JupyterKernelSpec.Name}", "--ExecutePreprocessor.timeout=600",
+                "--output-dir", output, Path.Combine(Repository, "notebooks", name + ".ipynb"),
+            },
+            WorkingDirectory = Path.Combine(Repository, "notebooks"),
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        start.Environment["JUPYTER_DATA_DIR"] = JupyterData.Value;
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("jupyter did not start");
+        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(10)), $"{name}: nbconvert did not finish in 10 minutes");
+        Assert.True(process.ExitCode == 0, $"{name}: nbconvert exited with {process.ExitCode}\n{stdout.Result}\n{stderr.Result}");
+        var executed = Path.Combine(output, name + ".ipynb");
+        Assert.True(File.Exists(executed), $"{name}: no executed notebook in {output}");
+        return executed;
+    }
+
+    /// <summary>The kernelspec, installed into a Jupyter data folder of the test's own, with this build's tracer.</summary>
+    private static string InstallKernelSpec()
+    {
+        var packages = Path.Combine(Repository, "artifacts", "packages");
+        Assert.True(Directory.Exists(packages) && Directory.GetFiles(packages, "MemNotebook.*.nupkg").Length == 1,
+            $"{packages} must hold one MemNotebook package: run scripts/pack.sh after building");
+        var data = Directory.CreateTempSubdirectory("memnb-jupyter-").FullName;
+        JupyterKernelSpec.Install(Tracker.TracerFile!, kernelsFolder: Path.Combine(data, "kernels"));
+        return data;
+    }
+
+    private static string FindRepository()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "MemNotebook.sln")))
+                return dir.FullName;
+        throw new DirectoryNotFoundException("MemNotebook.sln not found above " + AppContext.BaseDirectory);
+    }
+
+    private static string First(string source) => source.Split('\n')[0];
+
+    private sealed record Output(string Type, string Html, string Text);
+
+    /// <summary>A code cell: its source and outputs; <see cref="Text"/> is every output as text (HTML tags dropped).</summary>
+    private sealed record Cell(string Source, IReadOnlyList<Output> Outputs)
+    {
+        public string Text => string.Join("\n", Outputs.Select(o => o.Text));
+    }
+
+    private static IReadOnlyList<Cell> Cells(string path)
+    {
+        using var document = JsonDocument.Parse(File.ReadAllText(path));
+        var cells = new List<Cell>();
+        foreach (var cell in document.RootElement.GetProperty("cells").EnumerateArray())
+        {
+            if (cell.GetProperty("cell_type").GetString() != "code")
+                continue;
+            var outputs = new List<Output>();
+            foreach (var output in cell.GetProperty("outputs").EnumerateArray())
+            {
+                var type = output.GetProperty("output_type").GetString()!;
+                if (type == "error")
+                {
+                    outputs.Add(new Output(type, "", output.GetProperty("ename").GetString() + ": " + output.GetProperty("evalue").GetString()));
+                    continue;
+                }
+                if (type == "stream")
+                {
+                    outputs.Add(new Output(type, "", Joined(output.GetProperty("text"))));
+                    continue;
+                }
+                var data = output.GetProperty("data");
+                var html = data.TryGetProperty("text/html", out var h) ? Joined(h) : "";
+                var text = html.Length > 0 ? AsText(html) : data.TryGetProperty("text/plain", out var t) ? Joined(t) : "";
+                outputs.Add(new Output(type, html, text));
+            }
+            cells.Add(new Cell(Joined(cell.GetProperty("source")), outputs));
+        }
+        return cells;
+    }
+
+    private static string Joined(JsonElement value) => value.ValueKind == JsonValueKind.Array
+        ? string.Concat(value.EnumerateArray().Select(e => e.GetString()))
+        : value.GetString() ?? "";
+
+    /// <summary>HTML as text: tags become spaces, entities are decoded, runs of blanks become one space.</summary>
+    private static string AsText(string html) =>
+        Regex.Replace(WebUtility.HtmlDecode(Regex.Replace(Regex.Replace(html, "<style>.*?</style>", " ", RegexOptions.Singleline), "<[^>]+>", " ")), @"\s+", " ");
+}
