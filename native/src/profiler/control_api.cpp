@@ -53,18 +53,22 @@ __attribute__((visibility("default"))) int memnb_start(const char* path, const c
   using namespace memnb;
   HookGuard guard;
   if (!path || !*path) return fail(-4, "no capture path given");
-  if (!profiler_info()) {
-    return fail(-1,
-                "the tracer is not this process's profiler: start the process with `memnb run` "
-                "(or the tracer kernel) to record managed allocations");
-  }
-  if (recorder().recording()) return fail(-2, "already recording");
   std::string error;
   RecorderOptions opts;
   if (!parse_options(options, &opts, &error)) return fail(-6, error);
-  if (!set_allocation_events(true)) return fail(-5, "the runtime refused the allocation event mask");
-  if (!recorder().start(path, opts, runtime_names(), &error)) {
-    set_allocation_events(false);
+  // Without the profiler (the tracer loaded as a plain library) only native allocations can
+  // be recorded: their stacks keep managed frames as raw addresses, without names.
+  bool profiler = profiler_info() != nullptr;
+  if (!profiler && !opts.native) {
+    return fail(-1,
+                "the tracer is not this process's profiler: start the process with `memnb run` "
+                "(or the tracer kernel) to record managed allocations (native ones alone can be "
+                "recorded with the \"native\" option)");
+  }
+  if (recorder().recording()) return fail(-2, "already recording");
+  if (profiler && !set_allocation_events(true)) return fail(-5, "the runtime refused the allocation event mask");
+  if (!recorder().start(path, opts, profiler ? runtime_names() : nullptr, &error)) {
+    if (profiler) set_allocation_events(false);
     return fail(-3, error);
   }
   return 0;
@@ -74,7 +78,7 @@ __attribute__((visibility("default"))) int memnb_stop(void) {
   using namespace memnb;
   HookGuard guard;
   if (!recorder().recording()) return fail(-2, "not recording");
-  set_allocation_events(false);
+  if (profiler_info()) set_allocation_events(false);
   std::string error;
   if (!recorder().stop(&error)) return fail(-3, error);
   return 0;

@@ -65,14 +65,13 @@ internal sealed class FreeTimes
     public Lookup Seal(TickClock clock)
     {
         var epochNs = gcEndTicks.Select(t => Math.Max(0, clock.ToNanoseconds(t))).ToArray();
-        var sorted = new Dictionary<int, FreeRun[]>();
-        foreach (var (stream, runs) in runsByStream)
-        {
-            var array = runs.ToArray();
-            Array.Sort(array, (a, b) => a.Start.CompareTo(b.Start));
-            sorted.Add(stream, array);
-        }
+        // Sorted in place: no second copy of the runs (a native capture has one per release).
+        foreach (var runs in runsByStream.Values)
+            System.Runtime.InteropServices.CollectionsMarshal.AsSpan(runs).Sort((a, b) => a.Start.CompareTo(b.Start));
+        var sorted = new Dictionary<int, List<FreeRun>>(runsByStream);
         runsByStream.Clear();
+        gcEndTicks.Clear();
+        gcEndTicks.TrimExcess();
         return new Lookup(sorted, epochNs);
     }
 
@@ -80,7 +79,7 @@ internal sealed class FreeTimes
     internal readonly record struct FreeRun(long Start, int Length, int Epoch);
 
     /// <summary>Answers "when did (stream, sequence) die" for sequences asked in ascending order per stream.</summary>
-    internal sealed class Lookup(Dictionary<int, FreeRun[]> runs, long[] epochNs)
+    internal sealed class Lookup(Dictionary<int, List<FreeRun>> runs, long[] epochNs)
     {
         private readonly Dictionary<int, Cursor> cursors = new();
         private Cursor? last;
@@ -97,16 +96,16 @@ internal sealed class FreeTimes
             }
             var cursor = last!;
             var list = cursor.Runs;
-            while (cursor.Index < list.Length && list[cursor.Index].Start + list[cursor.Index].Length <= sequence)
+            while (cursor.Index < list.Count && list[cursor.Index].Start + list[cursor.Index].Length <= sequence)
                 cursor.Index++;
-            if (cursor.Index < list.Length && list[cursor.Index].Start <= sequence)
+            if (cursor.Index < list.Count && list[cursor.Index].Start <= sequence)
                 return epochNs[list[cursor.Index].Epoch];
             return -1;
         }
 
-        private sealed class Cursor(FreeRun[] runs)
+        private sealed class Cursor(List<FreeRun> runs)
         {
-            public readonly FreeRun[] Runs = runs;
+            public readonly List<FreeRun> Runs = runs;
             public int Index;
         }
     }

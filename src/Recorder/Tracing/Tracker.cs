@@ -19,7 +19,9 @@ public sealed record TrackerOptions
 
     /// <summary>
     /// Record native allocations too (malloc and its family, mmap; GOT hooks patched while the region
-    /// runs), each with its merged native + managed stack. Not with <see cref="Aggregate"/>.
+    /// runs), each with its merged native + managed stack. Not with <see cref="Aggregate"/>. In a
+    /// process started without the tracer as profiler this alone works: native allocations only,
+    /// managed frames unnamed.
     /// </summary>
     public bool Native { get; init; }
 }
