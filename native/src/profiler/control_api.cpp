@@ -3,6 +3,7 @@
 
 #include "profiler/profiler.h"
 #include "profiler/recorder.h"
+#include "sampling/sampled_session.h"
 
 namespace memnb {
 SymbolSource* runtime_names();
@@ -19,8 +20,10 @@ bool parse_options(const char* text, memnb::RecorderOptions* options, std::strin
     std::string word = all.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
     if (word == "aggregate") {
       options->aggregate = true;
+    } else if (word == "sampled") {
+      options->sampled = true;
     } else if (!word.empty()) {
-      *error = "unknown tracer option '" + word + "' (known: aggregate)";
+      *error = "unknown tracer option '" + word + "' (known: aggregate, sampled)";
       return false;
     }
     if (comma == std::string::npos) break;
@@ -39,12 +42,15 @@ enum MemnbStatus : int {
   kStatusProfilerLoaded = 1,  // Initialize ran: managed allocations can be recorded
   kStatusRecording = 2,
   kStatusSizeShortcut = 4,  // object sizes are read from method tables (checked against the runtime)
+  kStatusAttached = 8,      // attached to the running process: sampled recording only
 };
 
 extern "C" {
 
 // options: null, or comma-separated words: "aggregate" writes per-(stack, type) totals
-// instead of every allocation. Returns 0, or a negative code with memnb_last_error().
+// instead of every allocation; "sampled" records the runtime's allocation samples
+// (AllocationSampled, one per ~100 KB) instead of every allocation -- the only mode of an
+// attached tracer. Returns 0, or a negative code with memnb_last_error().
 __attribute__((visibility("default"))) int memnb_start(const char* path, const char* options) {
   using namespace memnb;
   if (!path || !*path) return fail(-4, "no capture path given");
@@ -57,6 +63,21 @@ __attribute__((visibility("default"))) int memnb_start(const char* path, const c
   std::string error;
   RecorderOptions opts;
   if (!parse_options(options, &opts, &error)) return fail(-6, error);
+  if (opts.sampled) {
+    if (opts.aggregate) return fail(-6, "the tracer options 'sampled' and 'aggregate' do not go together");
+    if (!recorder().start(path, opts, runtime_names(), &error)) return fail(-3, error);
+    if (!start_sampled_session(&error)) {
+      std::string ignored;
+      recorder().stop(&ignored);
+      return fail(-8, error);
+    }
+    return 0;
+  }
+  if (profiler_attached()) {
+    return fail(-7,
+                "the tracer was attached to this running process: only sampled recording is possible (option "
+                "'sampled'); start the process with the tracer for every allocation");
+  }
   if (!set_allocation_events(true)) return fail(-5, "the runtime refused the allocation event mask");
   if (!recorder().start(path, opts, runtime_names(), &error)) {
     set_allocation_events(false);
@@ -68,7 +89,10 @@ __attribute__((visibility("default"))) int memnb_start(const char* path, const c
 __attribute__((visibility("default"))) int memnb_stop(void) {
   using namespace memnb;
   if (!recorder().recording()) return fail(-2, "not recording");
-  set_allocation_events(false);
+  if (sampled_session_active())
+    stop_sampled_session();
+  else
+    set_allocation_events(false);
   std::string error;
   if (!recorder().stop(&error)) return fail(-3, error);
   return 0;
@@ -77,7 +101,8 @@ __attribute__((visibility("default"))) int memnb_stop(void) {
 __attribute__((visibility("default"))) int memnb_status(void) {
   using namespace memnb;
   int status = 0;
-  if (profiler_info()) status |= kStatusProfilerLoaded;
+  if (profiler_info() && !profiler_attached()) status |= kStatusProfilerLoaded;
+  if (profiler_attached()) status |= kStatusAttached;
   if (recorder().recording()) status |= kStatusRecording;
   if (size_shortcut_enabled()) status |= kStatusSizeShortcut;
   return status;
@@ -88,5 +113,16 @@ __attribute__((visibility("default"))) const char* memnb_last_error(void) { retu
 
 __attribute__((visibility("default"))) unsigned long long memnb_recorded_allocations(void) {
   return memnb::recorder().allocations();
+}
+
+// Counters of sampled recording since the tracer was loaded: out[0] events recorded,
+// out[1] of them delivered off the allocating thread (no stack), out[2] payloads of an
+// unknown shape, out[3] events that came with a stack walked by the runtime.
+__attribute__((visibility("default"))) void memnb_sampled_counters(unsigned long long out[4]) {
+  memnb::SampledCounters c = memnb::sampled_counters();
+  out[0] = c.events;
+  out[1] = c.off_thread;
+  out[2] = c.unparsed;
+  out[3] = c.runtime_frames;
 }
 }

@@ -75,7 +75,7 @@ bool Recorder::start(const char* path, const RecorderOptions& options, SymbolSou
   file_.compression_level = options.compression_level;
   aggregator_.clear();
   last_table_ns_ = monotonic_ns();
-  if (!file_.open(path, static_cast<uint32_t>(getpid()), realtime_ns(), options.aggregate ? kFlagAggregated : 0, error)) {
+  if (!file_.open(path, static_cast<uint32_t>(getpid()), realtime_ns(), static_cast<uint16_t>((options.aggregate ? kFlagAggregated : 0) | (options.sampled ? kFlagSampled : 0)), error)) {
     stacks_.destroy();
     types_.destroy();
     return false;

@@ -18,6 +18,7 @@ constexpr uint32_t kGcStream = 1;
 
 enum RecordTag : uint8_t {
   kTagAlloc = 0x01,
+  kTagSampledAlloc = 0x04,
   kTagClock = 0x10,
   kTagType = 0x11,
   kTagStackNode = 0x12,
@@ -35,6 +36,7 @@ enum RecordTag : uint8_t {
 };
 
 constexpr uint16_t kFlagAggregated = 1;  // header flags: AGG_TABLE instead of ALLOC/FREE
+constexpr uint16_t kFlagSampled = 4;     // bit 2: SAMPLED_ALLOC instead of ALLOC, no FREE
 
 class CaptureWriter {
  public:
