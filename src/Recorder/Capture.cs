@@ -225,6 +225,20 @@ public sealed class Capture
     /// </summary>
     public bool IsAggregated => Metadata.Aggregated;
 
+    /// <summary>
+    /// True for a sampled capture (a kernel or process without the tracer at startup): each allocation row is
+    /// one object picked by the runtime's allocation sampling (about one per 100 KB allocated), not every
+    /// allocation, and it has no lifetimes. Counts and bytes of its views are of the sampled objects;
+    /// <see cref="EstimatedBytes"/> and <see cref="EstimatedTypes"/> estimate what they stand for.
+    /// </summary>
+    public bool IsSampled => Metadata.Sampled;
+
+    /// <summary>The estimated bytes allocated (every allocation; a sampled capture's estimate, an exact capture's total).</summary>
+    public long EstimatedBytes => All.EstimatedBytes;
+
+    /// <summary>Types by estimated bytes: type, samples, sampled_bytes, estimated_bytes, estimated_count.</summary>
+    public DataFrame EstimatedTypes(int n = 10) => All.EstimatedTypes(n);
+
     /// <summary>Tracked bytes alive at the high-water mark: the largest GC_START live_bytes, or END's.</summary>
     public long PeakBytes { get; }
 

@@ -115,9 +115,12 @@ public sealed class CaptureReader
         if (version == 0)
             throw new CaptureFormatException(path, 8, "unsupported format version 0");
         var flags = BinaryPrimitives.ReadUInt16LittleEndian(header[10..]);
-        if ((flags & ~CaptureFormat.FlagAggregated) != 0)
+        if ((flags & ~(CaptureFormat.FlagAggregated | CaptureFormat.FlagSampled)) != 0)
             throw new CaptureFormatException(path, 10,
-                $"unknown header flags: 0x{flags:X4}, only bit 0 (aggregated capture) is defined");
+                $"unknown header flags: 0x{flags:X4}, only bits 0 (aggregated capture) and 2 (sampled capture) are defined");
+        if ((flags & CaptureFormat.FlagAggregated) != 0 && (flags & CaptureFormat.FlagSampled) != 0)
+            throw new CaptureFormatException(path, 10,
+                $"bad header flags: 0x{flags:X4}, a capture cannot be aggregated (bit 0) and sampled (bit 2) at once");
         var headerSize = BinaryPrimitives.ReadUInt32LittleEndian(header[12..]);
         if (headerSize != CaptureFormat.HeaderSize)
             throw new CaptureFormatException(path, 12,
@@ -278,10 +281,16 @@ public sealed class CaptureReader
                 DecodeMetaRecord(ref reader, tag);
             else if (state.Id == CaptureFormat.GcStream)
                 DecodeGcRecord(ref reader, tag);
-            else if (tag == CaptureFormat.TagAlloc && !result.IsAggregated)
-                DecodeAlloc(ref reader, state);
+            else if (tag == CaptureFormat.TagAlloc && !result.IsAggregated && !result.Header.IsSampled)
+                DecodeAlloc(ref reader, state, sampled: false);
+            else if (tag == CaptureFormat.TagAlloc && result.Header.IsSampled)
+                throw Fail("ALLOC in a sampled capture: a sampled capture (header flag bit 2) has SAMPLED_ALLOC records instead");
             else if (tag == CaptureFormat.TagAlloc)
                 throw Fail("ALLOC in an aggregated capture: an aggregated capture (header flag bit 0) has no ALLOC records");
+            else if (tag == CaptureFormat.TagSampledAlloc && result.Header.IsSampled)
+                DecodeAlloc(ref reader, state, sampled: true);
+            else if (tag == CaptureFormat.TagSampledAlloc)
+                throw Fail("SAMPLED_ALLOC in a capture without header flag bit 2 (sampled capture)");
             else
                 throw UnknownTag(tag);
         }
@@ -520,7 +529,7 @@ public sealed class CaptureReader
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void DecodeAlloc(ref PayloadReader reader, StreamState state)
+    private void DecodeAlloc(ref PayloadReader reader, StreamState state, bool sampled)
     {
         var ticks = ReadTicks(ref reader, state);
         var typeIndex = reader.ReadIndex("type index");
@@ -540,10 +549,26 @@ public sealed class CaptureReader
         ValidateStack((int)stackId);
         var addressDelta = reader.ReadSignedVarint();
         var address = unchecked(state.NextAddress + (ulong)addressDelta);
+        long sampledOffset = 0;
+        byte heapKind = 0;
+        if (sampled)
+        {
+            sampledOffset = reader.ReadLong("sampled byte offset");
+            if (sampledOffset >= size)
+                throw Fail($"sampled byte offset out of range: {sampledOffset} in an object of {size} bytes");
+            heapKind = reader.ReadByte();
+            if (heapKind > 2)
+                throw Fail($"unknown heap kind {heapKind} (0 small object heap, 1 LOH, 2 POH)");
+        }
         state.NextAddress = unchecked(address + (ulong)size);
         state.Stack = stackId;
         var sequence = state.Allocations++;
-        visitor.OnAllocation(new AllocationRecord(state.Id, sequence, ticks, typeIndex, size, (int)stackId, address));
+        visitor.OnAllocation(new AllocationRecord(state.Id, sequence, ticks, typeIndex, size, (int)stackId, address)
+        {
+            IsSampled = sampled,
+            SampledByteOffset = sampledOffset,
+            HeapKind = heapKind,
+        });
     }
 
     /// <summary>Checks a stack's parent chain once: every node defined, no cycle, at most 1024 frames.</summary>

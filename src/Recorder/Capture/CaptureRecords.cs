@@ -8,6 +8,9 @@ public readonly record struct CaptureHeader(int FormatVersion, int Flags, int Pr
     /// <summary>Header flag bit 0: totals per (stack, type) in AGG_TABLE records, no ALLOC or FREE records.</summary>
     public bool IsAggregated => (Flags & CaptureFormat.FlagAggregated) != 0;
 
+    /// <summary>Header flag bit 2: SAMPLED_ALLOC records (the runtime's allocation samples), no ALLOC or FREE.</summary>
+    public bool IsSampled => (Flags & CaptureFormat.FlagSampled) != 0;
+
     // ToString prints the header fields only (IsAggregated is read from Flags).
     private bool PrintMembers(System.Text.StringBuilder builder)
     {
@@ -48,9 +51,30 @@ public readonly record struct GcStartRecord(long Ticks, byte Generations, byte R
 public readonly record struct GcEndRecord(
     long Ticks, long GcIndex, long Gen0Bytes, long Gen1Bytes, long Gen2Bytes, long LohBytes, long PohBytes);
 
-/// <summary>One ALLOC; <see cref="Sequence"/> is its index within its thread stream. StackId 0 means no stack.</summary>
+/// <summary>
+/// One ALLOC or SAMPLED_ALLOC; <see cref="Sequence"/> is its index within its thread stream. StackId 0 means no stack.
+/// </summary>
 public readonly record struct AllocationRecord(
-    int ThreadStream, long Sequence, long Ticks, int TypeIndex, long Size, int StackId, ulong Address);
+    int ThreadStream, long Sequence, long Ticks, int TypeIndex, long Size, int StackId, ulong Address)
+{
+    /// <summary>A SAMPLED_ALLOC: one object the runtime's allocation sampling picked.</summary>
+    public bool IsSampled { get; init; }
+
+    /// <summary>SAMPLED_ALLOC: the 0-based offset in the object of the byte whose trial succeeded.</summary>
+    public long SampledByteOffset { get; init; }
+
+    /// <summary>SAMPLED_ALLOC: 0 small object heap, 1 large object heap, 2 pinned object heap.</summary>
+    public byte HeapKind { get; init; }
+
+    // ToString prints the sampled fields of a SAMPLED_ALLOC only, so an ALLOC prints as before.
+    private bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        builder.Append($"ThreadStream = {ThreadStream}, Sequence = {Sequence}, Ticks = {Ticks}, TypeIndex = {TypeIndex}, Size = {Size}, StackId = {StackId}, Address = {Address}");
+        if (IsSampled)
+            builder.Append($", IsSampled = True, SampledByteOffset = {SampledByteOffset}, HeapKind = {HeapKind}");
+        return true;
+    }
+}
 
 /// <summary>One allocation named by a FREE record; <see cref="Ticks"/> is the time of the GC_END before it.</summary>
 public readonly record struct FreeRecord(int ThreadStream, long Sequence, long Ticks, long GcIndex);

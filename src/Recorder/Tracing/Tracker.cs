@@ -16,6 +16,12 @@ public sealed record TrackerOptions
     /// allocation, for regions too long to keep every record.
     /// </summary>
     public bool Aggregate { get; init; }
+
+    /// <summary>
+    /// Record the runtime's allocation samples (.NET 10 AllocationSampled, about one object per 100 KB) instead
+    /// of every allocation: the mode of a process started without the tracer (see <see cref="SampledMode"/>).
+    /// </summary>
+    public bool Sampled { get; init; }
 }
 
 /// <summary>
@@ -88,7 +94,7 @@ public sealed class Tracker : IDisposable
         if (dir is not null && !Directory.Exists(dir))
             throw new DirectoryNotFoundException($"the folder of the capture does not exist: {dir}");
         var tracker = new Tracker(full, options);
-        int rc = NativeTracer.Start(full, options.Aggregate ? "aggregate" : null);
+        int rc = NativeTracer.Start(full, options.Sampled ? "sampled" : options.Aggregate ? "aggregate" : null);
         if (rc != 0) throw new TracerException(NativeTracer.LastError());
         return tracker;
     }

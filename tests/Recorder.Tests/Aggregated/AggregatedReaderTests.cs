@@ -63,7 +63,7 @@ public class AggregatedReaderTests
     {
         var error = Reject(new TestCaptureWriter(flags: 3));
         Assert.Equal(10, error.Offset);
-        Assert.Equal("test.memnb: unknown header flags at offset 10: 0x0003, only bit 0 (aggregated capture) is defined", error.Message);
+        Assert.Equal("test.memnb: unknown header flags at offset 10: 0x0003, only bits 0 (aggregated capture) and 2 (sampled capture) are defined", error.Message);
     }
 
     public static TheoryData<string, AggRow[], ulong?, string> CorruptTables => new()
