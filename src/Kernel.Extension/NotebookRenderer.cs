@@ -58,6 +58,8 @@ public static class NotebookRenderer
     private static string HeadingHtml(Capture capture, MemProfileOptions options, Heading heading)
     {
         var html = new StringBuilder($"<div class=\"{HeadingClass}\" style=\"font-family:sans-serif;font-size:13px\">");
+        if (capture.IsSampled)
+            return SampledHeadingHtml(capture, options, heading, html);
         html.Append($"<b>#!memprofile</b> ({E(heading.Mode)} mode): ");
         if (capture.IsAggregated)
             html.Append($"{capture.Metadata.Allocations:N0} allocations (aggregated)");
@@ -80,9 +82,32 @@ public static class NotebookRenderer
         return html.ToString();
     }
 
+    /// <summary>
+    /// The heading of a sampled capture: what the samples stand for (estimates), that there are no lifetimes,
+    /// and how to get exact mode.
+    /// </summary>
+    private static string SampledHeadingHtml(Capture capture, MemProfileOptions options, Heading heading, StringBuilder html)
+    {
+        html.Append($"<b>#!memprofile</b> ({E(Help.SampledModeText())}). ");
+        html.Append($"Estimated {E(ByteUnits.Format(capture.EstimatedBytes))} allocated (from {capture.All.Count:N0} sampled objects of {E(ByteUnits.Format(capture.All.Bytes))}), ");
+        html.Append($"{capture.DurationNs / 1e6:N0} ms recorded");
+        html.Append(capture.Scope is null ? ". " : $", {E(capture.Scope)}. ");
+        html.Append("The flame graph and tables below count the sampled objects themselves; sampled mode has no lifetimes, so every view holds all samples. ");
+        html.Append($"Estimates per type: <code>{E(heading.Variable)}.EstimatedTypes()</code>. ");
+        html.Append($"The capture is in the C# variable <code>{E(heading.Variable)}</code> and at <code>{E(heading.CapturePath)}</code>.");
+        if (heading.Failure is not null)
+            html.Append($"<br><span style=\"color:#b00\">The cell failed ({E(heading.Failure)}); the reports cover what it did until then.</span>");
+        foreach (var warning in heading.Warnings)
+            html.Append($"<br><span style=\"color:#a60\">{E(warning)}</span>");
+        html.Append("</div>");
+        return html.ToString();
+    }
+
     /// <summary>Totals, the top types and the top functions, as one compact block.</summary>
     public static string StatsHtml(Capture capture, int top = 10)
     {
+        if (capture.IsSampled)
+            return SampledStatsHtml(capture, top);
         var stats = capture.Stats(top);
         var html = new StringBuilder($"<div class=\"{StatsClass}\" style=\"font-family:sans-serif;font-size:13px\">");
         html.Append("<table><tbody>");
@@ -100,6 +125,24 @@ public static class NotebookRenderer
         html.Append("<table style=\"display:inline-table;vertical-align:top\"><thead><tr><th>Function (own bytes)</th><th>Count</th><th>Bytes</th></tr></thead><tbody>");
         foreach (var function in stats.TopFunctions.Take(top))
             html.Append($"<tr><td style=\"text-align:left\">{E(function.Function)}</td><td>{function.Count:N0}</td><td>{E(ByteUnits.Format(function.Bytes))}</td></tr>");
+        html.Append("</tbody></table></div>");
+        return html.ToString();
+    }
+
+    /// <summary>A sampled capture's block: estimates per type, each labelled as one.</summary>
+    private static string SampledStatsHtml(Capture capture, int top)
+    {
+        var html = new StringBuilder($"<div class=\"{StatsClass}\" style=\"font-family:sans-serif;font-size:13px\">");
+        html.Append("<table><tbody>");
+        Row(html, "allocated (estimate)", ByteUnits.Format(capture.EstimatedBytes));
+        Row(html, "sampled objects", $"{capture.All.Count:N0} ({ByteUnits.Format(capture.All.Bytes)})");
+        Row(html, "duration", $"{capture.DurationNs / 1e6:N1} ms");
+        html.Append("</tbody></table>");
+        var types = capture.EstimatedTypes(top);
+        html.Append("<table><thead><tr><th>Type</th><th>Samples</th><th>Estimated count</th><th>Estimated bytes</th></tr></thead><tbody>");
+        for (long i = 0; i < types.Rows.Count; i++)
+            html.Append($"<tr><td style=\"text-align:left\">{E((string)types["type"][i])}</td><td>{(long)types["samples"][i]:N0}</td>" +
+                $"<td>~{(long)types["estimated_count"][i]:N0}</td><td>~{E(ByteUnits.Format((long)types["estimated_bytes"][i]))}</td></tr>");
         html.Append("</tbody></table></div>");
         return html.ToString();
     }
