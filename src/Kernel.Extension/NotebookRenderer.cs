@@ -38,16 +38,18 @@ public static class NotebookRenderer
                     $"{heading.Variable}.TopFunctions(10, AggregateMeasure.Peak) and {heading.Variable}.Aggregates hold its numbers."), NotebookReports.None);
             yield break;
         }
-        var view = options.Selection.ViewOf(capture);
+        // A sampled capture has no lifetimes: every view would hold all samples, so it is shown as such.
+        var selection = capture.IsSampled ? new ReportSelection(ReportMode.Allocated) : options.Selection;
+        var view = selection.ViewOf(capture);
         if (options.Reports.HasFlag(NotebookReports.FlameGraph))
         {
-            var tree = FlameTree.Build(view, options.Selection, options.Inverted, options.SplitThreads);
+            var tree = FlameTree.Build(view, selection, options.Inverted, options.SplitThreads);
             yield return (Frame(FlameGraphClass, FlameGraphPage.ToHtml(tree, source), 600), NotebookReports.FlameGraph);
         }
         if (options.Reports.HasFlag(NotebookReports.Summary))
-            yield return (Frame(SummaryClass, ReportHtml.Summary(SummaryReport.Build(view, 30, options.Selection.Title), source), 420), NotebookReports.Summary);
+            yield return (Frame(SummaryClass, ReportHtml.Summary(SummaryReport.Build(view, 30, selection.Title), source), 420), NotebookReports.Summary);
         if (options.Reports.HasFlag(NotebookReports.Table))
-            yield return (Frame(TableClass, ReportHtml.Table(TableReport.Build(view, TableSort.Bytes, 200, options.Selection.Title), source), 420), NotebookReports.Table);
+            yield return (Frame(TableClass, ReportHtml.Table(TableReport.Build(view, TableSort.Bytes, 200, selection.Title), source), 420), NotebookReports.Table);
     }
 
     /// <summary>A whole HTML page in a sandboxed iframe (scripts run inside it, with no access to the notebook).</summary>
@@ -92,7 +94,7 @@ public static class NotebookRenderer
         html.Append($"Estimated {E(ByteUnits.Format(capture.EstimatedBytes))} allocated (from {capture.All.Count:N0} sampled objects of {E(ByteUnits.Format(capture.All.Bytes))}), ");
         html.Append($"{capture.DurationNs / 1e6:N0} ms recorded");
         html.Append(capture.Scope is null ? ". " : $", {E(capture.Scope)}. ");
-        html.Append("The flame graph and tables below count the sampled objects themselves; sampled mode has no lifetimes, so every view holds all samples. ");
+        html.Append("The flame graph weighs each sample by the bytes it stands for (estimates; its counts are samples); sampled mode has no lifetimes, so every view holds all samples. ");
         html.Append($"Estimates per type: <code>{E(heading.Variable)}.EstimatedTypes()</code>. ");
         html.Append($"The capture is in the C# variable <code>{E(heading.Variable)}</code> and at <code>{E(heading.CapturePath)}</code>.");
         if (heading.Failure is not null)

@@ -280,11 +280,13 @@ public sealed class FlameTree
         var stacks = columns.StackId;
         var streams = columns.ThreadStream;
         var totals = new Dictionary<(int Stream, int Stack), (long Count, long Bytes)>();
+        // A sampled capture's tree weighs each sample by the bytes it stands for (counts stay samples).
+        var sampled = capture.IsSampled;
         foreach (var r in view.Rows)
         {
             var key = (splitThreads ? streams[r] : 0, stacks[r]);
             var t = totals.GetValueOrDefault(key);
-            totals[key] = (t.Count + 1, t.Bytes + size[r]);
+            totals[key] = (t.Count + 1, t.Bytes + (sampled ? (long)Math.Round(Capture.CaptureFormat.SampledWeight(size[r])) : size[r]));
         }
 
         var root = new FlameNode("all", FlameNodeKind.Root);

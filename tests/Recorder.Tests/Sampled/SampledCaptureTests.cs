@@ -1,4 +1,6 @@
+using MemNotebook.Recorder.Analysis;
 using MemNotebook.Recorder.Capture;
+using MemNotebook.Recorder.Reports;
 using MemNotebook.Recorder.Tests.Capture;
 using MemNotebook.Recorder.Tests.Cli;
 using Xunit;
@@ -138,6 +140,31 @@ public class SampledCaptureTests : IDisposable
         Assert.Equal("System.String", types["type"][1]);
         Assert.Equal((long)Math.Round(text), types["estimated_bytes"][1]);
         Assert.Equal((long)Math.Round(text / 64), types["estimated_count"][1]);
+    }
+
+    [Fact]
+    public void Stats_of_a_sampled_capture_are_labelled_as_samples_with_the_estimate_and_agree_streamed_and_loaded()
+    {
+        var path = files.File("stats.memnb", Sampled().ToArray());
+        var streamed = CaptureStats.Compute(path);
+        var loaded = LoadedCapture.Load(path).Stats();
+        Assert.True(streamed.Sampled);
+        Assert.Equal((long)Math.Round(2 * CaptureFormat.SampledWeight(1_048_600) + CaptureFormat.SampledWeight(64)), streamed.EstimatedBytes);
+        Assert.Equal(StatsJson.ToJson(streamed), StatsJson.ToJson(loaded));
+        Assert.Contains("\"sampled\": true", StatsJson.ToJson(streamed));
+        var text = new StringWriter();
+        StatsText.Write(streamed, text);
+        Assert.Contains("Sampled      yes: the runtime's allocation samples (one per ~100 KB)", text.ToString());
+        Assert.Contains($"Allocations  3 sampled objects (2.0 MiB); estimated {ByteUnits.Format(streamed.EstimatedBytes)} allocated", text.ToString());
+    }
+
+    [Fact]
+    public void The_flame_tree_of_a_sampled_capture_weighs_samples_by_their_estimate()
+    {
+        var capture = LoadedCapture.Load(files.File("flame.memnb", Sampled().ToArray()));
+        var tree = FlameTree.Build(capture.All, new ReportSelection(ReportMode.Allocated));
+        Assert.Equal(3, tree.Root.Count);
+        Assert.Equal(2 * (long)Math.Round(CaptureFormat.SampledWeight(1_048_600)) + (long)Math.Round(CaptureFormat.SampledWeight(64)), tree.Root.TotalBytes);
     }
 
     [Fact]
