@@ -46,12 +46,15 @@ public sealed class SampledNotebookTests
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
+        // The .net-csharp kernelspec starts the dotnet-interactive tool by name.
+        var tools = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".dotnet", "tools");
+        start.Environment["PATH"] = $"{Environment.GetEnvironmentVariable("PATH")}:{tools}";
         using var process = Process.Start(start) ?? throw new InvalidOperationException("jupyter did not start");
         var stderr = process.StandardError.ReadToEndAsync();
         var stdout = process.StandardOutput.ReadToEndAsync();
         using (var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(10)))
             await process.WaitForExitAsync(timeout.Token);
-        Assert.True(process.ExitCode == 0, $"nbconvert exited with {process.ExitCode} (is the .net-csharp kernel installed?)\n{await stdout}\n{await stderr}");
+        Assert.True(process.ExitCode == 0, $"nbconvert exited with {process.ExitCode} (is the .net-csharp kernel installed: `dotnet interactive jupyter install`?)\n{await stdout}\n{await stderr}");
 
         using var executed = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "executed.ipynb")));
         var outputs = executed.RootElement.GetProperty("cells").EnumerateArray()
