@@ -22,11 +22,6 @@ internal static class Help
             """;
     }
 
-    public static string NoTracerMessage() =>
-        "#!memprofile needs the tracer, and this kernel was started without it. " +
-        $"Run a cell with `#!memprofile --install-kernel` (or `memnb jupyter install` in a terminal), then switch the notebook's kernel to \"{JupyterKernelSpec.DisplayName}\" " +
-        "and run the cell again. In VS Code, set polyglot-notebook.kernelEnvironmentVariables as docs/notebooks.md shows.";
-
     /// <summary>How to get exact mode, for the texts of sampled mode.</summary>
     public static string ExactModeHint() =>
         $"for every allocation, run `#!memprofile --install-kernel` and switch the kernel to '{JupyterKernelSpec.DisplayName}'";
