@@ -158,9 +158,15 @@ public static class NotebookRenderer
             Row(html, "scope", capture.Scope);
         if (capture.IsAggregated)
             Row(html, "allocations", $"{capture.Metadata.Allocations:N0} (aggregated: totals per stack and type)");
+        else if (capture.IsSampled)
+        {
+            Row(html, "allocated (estimate)", ByteUnits.Format(capture.EstimatedBytes));
+            Row(html, "sampled objects", $"{capture.All.Count:N0} ({ByteUnits.Format(capture.All.Bytes)}; the runtime's allocation samples, one per ~100 KB)");
+        }
         else
             Row(html, "allocations", $"{capture.All.Count:N0} ({ByteUnits.Format(capture.All.Bytes)})");
-        Row(html, "peak alive", capture.PeakIsAtEnd ? $"{ByteUnits.Format(capture.PeakBytes)} at the end" : $"{ByteUnits.Format(capture.PeakBytes)} at {capture.PeakTimeNs / 1e6:N1} ms");
+        if (!capture.IsSampled)
+            Row(html, "peak alive", capture.PeakIsAtEnd ? $"{ByteUnits.Format(capture.PeakBytes)} at the end" : $"{ByteUnits.Format(capture.PeakBytes)} at {capture.PeakTimeNs / 1e6:N1} ms");
         Row(html, "duration", $"{capture.DurationNs / 1e6:N1} ms{(capture.Complete ? "" : " (incomplete capture)")}");
         html.Append("</tbody></table></div>");
         return html.ToString();

@@ -390,7 +390,9 @@ public sealed class Capture
         };
     }
 
-    public override string ToString() => IsAggregated
+    public override string ToString() => IsSampled
+        ? $"{Path} (sampled): {All.Count:N0} sampled objects ({ByteUnits.Format(All.Bytes)}), estimated {ByteUnits.Format(EstimatedBytes)} allocated"
+        : IsAggregated
         ? $"{Path} (aggregated): {Metadata.Allocations:N0} allocations ({ByteUnits.Format(AggregateRows.Sum(e => e.Bytes))}), " +
           $"peak {ByteUnits.Format(PeakBytes)}, {Metadata.Allocations - Metadata.Frees:N0} leaked"
         : $"{Path}: {All.Count:N0} allocations ({ByteUnits.Format(All.Bytes)}), peak {ByteUnits.Format(PeakBytes)}, " +

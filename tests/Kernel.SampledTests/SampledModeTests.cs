@@ -107,6 +107,11 @@ public sealed class SampledModeCellTests
         // The runtime attached the tracer once (a second attach would fail: one profiler per process).
         Assert.NotNull(SampledMode.AttachTime);
         Assert.Equal("True True", await k.ValueAsync("""$"{run0.IsSampled} {run0.Path != run2.Path}" """));
+        // The capture as a cell's result says it is sampled and gives the estimate.
+        var shown = WebUtility.HtmlDecode(string.Join("\n", (await k.RunAsync("run1")).Html));
+        Assert.Contains("allocated (estimate)", shown);
+        Assert.Contains("the runtime's allocation samples, one per ~100 KB", shown);
+        Assert.DoesNotContain("peak alive", shown);
         // 2,000,000 strings of 1-7 digits a cell, 22 + 2 * digits bytes rounded up to 8 on the heap (the runtime
         // caches the strings of 0-299): ~79 MB, ~770 samples, a standard deviation of at most 3.6%.
         var truth = Enumerable.Range(300, 2_000_000 - 300).Sum(i => (22L + 2 * i.ToString().Length + 7) / 8 * 8);

@@ -140,6 +140,7 @@ public class SampledCaptureTests : IDisposable
         Assert.Equal("System.String", types["type"][1]);
         Assert.Equal((long)Math.Round(text), types["estimated_bytes"][1]);
         Assert.Equal((long)Math.Round(text / 64), types["estimated_count"][1]);
+        Assert.EndsWith($"sampled.memnb (sampled): 3 sampled objects (2.0 MiB), estimated {ByteUnits.Format(capture.EstimatedBytes)} allocated", capture.ToString());
     }
 
     [Fact]
