@@ -6,6 +6,8 @@ set -euo pipefail
 packages=(cmake g++ make pkg-config libzstd-dev libunwind-dev libgtest-dev)
 # Debian's chromium (/usr/bin/chromium) runs the headless flame-graph test (tests/browser); no browser is downloaded.
 packages+=(chromium)
+# heaptrack is the reference the native benchmark compares with (bench/MemNotebook.Bench native).
+packages+=(heaptrack)
 # node and npm read the Arrow tables in the interop test (tests/interop-js); any install will do.
 command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 # Jupyter runs the notebooks in notebooks/ end to end (nbconvert with the .net-csharp-memprofile kernel).

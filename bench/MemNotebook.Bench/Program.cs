@@ -17,6 +17,8 @@ public static class Program
         if (args.Length >= 3 && args[0] == "child") return Child(args[1], args[2], args.Length > 3 ? args[3] : null);
         if (args.Length >= 1 && args[0] == "arrow")
             return ArrowBench.Run(args.Length >= 3 && args[1] == "--records" ? long.Parse(args[2], CultureInfo.InvariantCulture) : 10_000_000);
+        if (args.Length >= 1 && args[0] == "native")
+            return NativeBench.Run(args.Length >= 3 && args[1] == "--pairs" ? long.Parse(args[2], CultureInfo.InvariantCulture) : 10_000_000);
         if (args.Length >= 1 && args[0] == "reports")
         {
             var sizes = new List<long>();
@@ -34,7 +36,7 @@ public static class Program
         return Parent(repeats, allocCount);
     }
 
-    sealed record Result(double LoopMs, double StopMs, ulong Allocations, long CaptureBytes);
+    internal sealed record Result(double LoopMs, double StopMs, ulong Allocations, long CaptureBytes);
 
     static int Parent(int repeats, long allocCount)
     {
@@ -63,13 +65,13 @@ public static class Program
         return 0;
     }
 
-    static Result Median(int repeats, Func<Result> run)
+    internal static Result Median(int repeats, Func<Result> run)
     {
         var results = Enumerable.Range(0, repeats).Select(_ => run()).OrderBy(r => r.LoopMs).ToList();
         return results[results.Count / 2];
     }
 
-    static Result Run(string workload, string mode, string tracer)
+    internal static Result Run(string workload, string mode, string tracer, IDictionary<string, string>? environment = null)
     {
         var psi = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, UseShellExecute = false };
         if (Environment.ProcessPath!.EndsWith("dotnet", StringComparison.Ordinal)) psi.ArgumentList.Add(typeof(Program).Assembly.Location);
@@ -77,7 +79,8 @@ public static class Program
         psi.ArgumentList.Add(workload);
         psi.ArgumentList.Add(mode);
         string capture = Path.Combine(Path.GetTempPath(), $"memnb-bench-{Environment.ProcessId}-{workload}.memnb");
-        if (mode == "traced") psi.ArgumentList.Add(capture);
+        if (mode.StartsWith("traced", StringComparison.Ordinal)) psi.ArgumentList.Add(capture);
+        foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
         // As `memnb run` does, for every mode alike: blocking GCs, no on-stack replacement
         // (see docs/architecture.md).
         psi.Environment["DOTNET_gcConcurrent"] = "0";
@@ -109,15 +112,18 @@ public static class Program
         {
             "alloc" => AllocationLoop,
             "mixed" => MixedWorkload,
+            "native" => NativeBench.MallocLoop,
             _ => throw new ArgumentException(workload),
         };
-        long size = workload == "alloc" ? allocCount : 200;
+        long size = workload is "alloc" or "native" ? allocCount : 200;
         body(Math.Max(1, size / 10));  // warm-up: JIT tiers settle before timing
-        Tracker? tracker = mode == "traced" ? Tracker.Start(capture!, new TrackerOptions { CollectBeforeStop = false, Overwrite = true }) : null;
+        Tracker? tracker = mode.StartsWith("traced", StringComparison.Ordinal)
+            ? Tracker.Start(capture!, new TrackerOptions { CollectBeforeStop = false, Overwrite = true, Native = mode == "traced-native" })
+            : null;
         var sw = Stopwatch.StartNew();
         body(size);
         double loop = sw.Elapsed.TotalMilliseconds;
-        ulong allocations = tracker is null ? 0 : Tracker.RecordedAllocations;
+        ulong allocations = tracker is null ? 0 : Tracker.RecordedAllocations + Tracker.RecordedNativeAllocations;
         sw.Restart();
         tracker?.Stop();
         double stop = sw.Elapsed.TotalMilliseconds;

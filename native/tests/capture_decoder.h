@@ -35,6 +35,15 @@ struct DecodedCapture {
   };
   std::vector<AggRow> agg;  // the last AGG_TABLE
   bool agg_final = false;
+  struct NativeEvent {
+    uint32_t stream;
+    bool alloc;
+    uint8_t kind;  // allocator, or release kind
+    uint64_t address, size, stack, ticks;
+  };
+  std::vector<NativeEvent> native;
+  std::map<uint64_t, std::string> frame_names;  // ip -> function
+  std::vector<std::string> modules;
   uint64_t agg_peak = 0;
 };
 
@@ -60,6 +69,7 @@ inline DecodedCapture decode_capture(const std::string& path, bool allow_truncat
   memcpy(&c.flags, d.data() + 10, 2);
   size_t off = 32;
   std::map<uint32_t, uint64_t> prev_stack;
+  std::map<uint32_t, uint64_t> prev_ticks;
   while (off + 20 <= d.size()) {
     uint32_t h[4];
     memcpy(h, d.data() + off, 16);
@@ -104,7 +114,7 @@ inline DecodedCapture decode_capture(const std::string& path, bool allow_truncat
         c.tags[tag]++;
         switch (tag) {
           case 0x01: {
-            v();
+            prev_ticks[stream] += v();
             uint64_t type = v(), size = v();
             int64_t ds = unzigzag(v());
             v();
@@ -116,7 +126,7 @@ inline DecodedCapture decode_capture(const std::string& path, bool allow_truncat
             break;
           }
           case 0x04: {
-            v();
+            prev_ticks[stream] += v();
             uint64_t type = v(), size = v();
             int64_t ds = unzigzag(v());
             v();
@@ -129,10 +139,31 @@ inline DecodedCapture decode_capture(const std::string& path, bool allow_truncat
             c.allocs_per_stream[stream]++;
             break;
           }
+          case 0x02: {
+            uint64_t dt = v();
+            uint8_t kind = *q++;
+            uint64_t size = v();
+            int64_t ds = unzigzag(v());
+            uint64_t address = v();
+            prev_stack[stream] += ds;
+            prev_ticks[stream] += dt;
+            c.native.push_back({stream, true, kind, address, size, prev_stack[stream], prev_ticks[stream]});
+            c.allocs_per_stream[stream]++;
+            break;
+          }
+          case 0x03: {
+            uint64_t dt = v();
+            uint8_t kind = *q++;
+            uint64_t address = v(), size = v();
+            prev_ticks[stream] += dt;
+            c.native.push_back({stream, false, kind, address, size, 0, prev_ticks[stream]});
+            break;
+          }
+          case 0x18: v(); v(); c.modules.push_back(s()); s(); break;
           case 0x10: v(); v(); q++; break;
           case 0x11: { uint64_t i = v(); v(); c.type_names[i] = s(); v(); break; }
           case 0x12: { uint64_t id = v(); uint64_t parent = v(); uint64_t ip = v(); c.nodes[id] = {parent, ip}; break; }
-          case 0x13: v(); q++; s(); s(); v(); break;
+          case 0x13: { uint64_t ip = v(); q++; c.frame_names[ip] = s(); s(); v(); break; }
           case 0x14: v(); v(); v(); break;
           case 0x15: v(); s(); break;
           case 0x16: for (int i = 0; i < 9; ++i) v(); break;

@@ -207,3 +207,31 @@ TEST(Recorder, refuses_a_second_start_and_a_stop_when_idle) {
   EXPECT_NE(error.find("/nonexistent-dir/x.memnb"), std::string::npos) << error;
   unlink(path.c_str());
 }
+
+TEST(Recorder, a_shallower_stack_sharing_outer_frames_keeps_the_next_stacks_right) {
+  // Regression: the per-thread cache of the last stack was shifted in place, and a shorter
+  // stack sharing two or more outer frames with a deeper one corrupted it for the next one.
+  std::string path = temp_path("stack-cache.memnb");
+  FakeSymbols symbols;
+  std::string error;
+  Recorder& rec = recorder();
+  ASSERT_TRUE(rec.start(path.c_str(), RecorderOptions{}, &symbols, &error)) << error;
+  const uintptr_t deep[] = {0xA, 0xB, 0xC, 0xD};
+  const uintptr_t shallow[] = {0xE, 0xC, 0xD};
+  const uintptr_t next[] = {0xF, 0xC, 0xD};
+  const uintptr_t deeper[] = {0x1, 0x2, 0x3, 0x4, 0x5, 0xC, 0xD};
+  const uintptr_t* stacks[] = {deep, shallow, next, deeper, next, deep};
+  const int depths[] = {4, 3, 3, 7, 3, 4};
+  ThreadState* ts = rec.thread_state(nullptr);
+  for (int i = 0; i < 6; ++i) rec.record_allocation(ts, 0x1000 + i * 64, 0xC0, 32, stacks[i], depths[i]);
+  ASSERT_TRUE(rec.stop(&error)) << error;
+  DecodedCapture c = decode_capture(path);
+  ASSERT_TRUE(c.ok) << c.error;
+  ASSERT_EQ(c.alloc_stacks.size(), 6u);
+  for (int i = 0; i < 6; ++i) {
+    std::vector<uintptr_t> got;
+    for (uint64_t s = c.alloc_stacks[i]; s != 0; s = c.nodes[s].first) got.push_back(c.nodes[s].second);
+    EXPECT_EQ(got, std::vector<uintptr_t>(stacks[i], stacks[i] + depths[i])) << "allocation " << i;
+  }
+  unlink(path.c_str());
+}

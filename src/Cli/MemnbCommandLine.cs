@@ -16,6 +16,7 @@ public static class MemnbCommandLine
             TreeCommand.Create(output, error),
             TableCommand.Create(output, error),
             FlamegraphCommand.Create(output, error),
+            TimelineCommand.Create(output, error),
             JupyterCommand.Create(output, error),
         };
         var parse = root.Parse(args);

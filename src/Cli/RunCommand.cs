@@ -3,7 +3,7 @@ using MemNotebook.Recorder.Launching;
 
 namespace MemNotebook.Cli;
 
-/// <summary><c>memnb run [-o|--output FILE] [--force] [--aggregate] [--] COMMAND [ARGS...]</c></summary>
+/// <summary><c>memnb run [-o|--output FILE] [--force] [--aggregate|--native] [--] COMMAND [ARGS...]</c></summary>
 internal static class RunCommand
 {
     public static Command Create(TextWriter output, TextWriter error)
@@ -14,22 +14,26 @@ internal static class RunCommand
         {
             Description = "Keep totals per stack and type (allocated, alive at the peak, leaked) instead of every allocation",
         };
+        var native = new Option<bool>("--native")
+        {
+            Description = "Record native allocations too (malloc, calloc, realloc, mmap, ...) with merged C and C# stacks",
+        };
         var commandLine = new Argument<string[]>("COMMAND")
         {
             Description = "The program to trace and its arguments (put them after --)",
             Arity = ArgumentArity.ZeroOrMore,
         };
-        var command = new Command("run", "Run a .NET program with the tracer loaded and write a capture") { outputFile, force, aggregate, commandLine };
+        var command = new Command("run", "Run a .NET program with the tracer loaded and write a capture") { outputFile, force, aggregate, native, commandLine };
         command.SetAction(parse => Execute(parse.GetValue(commandLine) ?? [], parse.GetValue(outputFile), parse.GetValue(force),
-            parse.GetValue(aggregate), error));
+            parse.GetValue(aggregate), parse.GetValue(native), error));
         return command;
     }
 
-    private static int Execute(string[] commandLine, string? outputPath, bool force, bool aggregate, TextWriter error)
+    private static int Execute(string[] commandLine, string? outputPath, bool force, bool aggregate, bool native, TextWriter error)
     {
         if (commandLine.Length == 0)
         {
-            error.WriteLine("memnb: no command given: memnb run [-o FILE] [--force] [--aggregate] -- COMMAND [ARGS...]");
+            error.WriteLine("memnb: no command given: memnb run [-o FILE] [--force] [--aggregate|--native] -- COMMAND [ARGS...]");
             return (int)ExitCode.Usage;
         }
         TracedRunResult result;
@@ -42,6 +46,7 @@ internal static class RunCommand
                 OutputPath = outputPath,
                 Force = force,
                 Aggregate = aggregate,
+                Native = native,
             });
             result = TracedProcess.Run(launch);
         }
@@ -50,7 +55,7 @@ internal static class RunCommand
             error.WriteLine($"memnb: {ex.Message}");
             return (int)(ex.Failure switch
             {
-                LaunchFailure.MissingCommand or LaunchFailure.OutputExists => ExitCode.Usage,
+                LaunchFailure.MissingCommand or LaunchFailure.OutputExists or LaunchFailure.ConflictingOptions => ExitCode.Usage,
                 LaunchFailure.TracerMissing => ExitCode.TracerMissing,
                 _ => ExitCode.IoError,
             });

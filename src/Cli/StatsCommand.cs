@@ -1,10 +1,11 @@
 using System.CommandLine;
 using MemNotebook.Recorder.Analysis;
 using MemNotebook.Recorder.Capture;
+using MemNotebook.Recorder.Reports;
 
 namespace MemNotebook.Cli;
 
-/// <summary><c>memnb stats [--json] [--top N] FILE</c></summary>
+/// <summary><c>memnb stats [--json | -o stats.html] [--top N] FILE</c></summary>
 internal static class StatsCommand
 {
     public static Command Create(TextWriter output, TextWriter error)
@@ -28,8 +29,28 @@ internal static class StatsCommand
             if (result.GetValueOrDefault<int>() < 0)
                 result.AddError("--top must be 0 or more");
         });
-        var command = new Command("stats", "Totals, peak, leaks, top types, functions and threads of a capture") { file, json, top };
-        command.SetAction(parse => Execute(parse.GetValue(file)!, parse.GetValue(json), parse.GetValue(top), output, error));
+        var html = new Option<string?>("--output", "-o")
+        {
+            Description = "Write a self-contained HTML page (size histogram, types, functions by bytes and by count) instead",
+            HelpName = "stats.html",
+        };
+        var command = new Command("stats", "Totals, peak, leaks, top types, functions and threads of a capture") { file, json, top, html };
+        command.Validators.Add(result =>
+        {
+            if (result.GetValue(json) && result.GetValue(html) is not null)
+                result.AddError("--json and -o exclude each other");
+        });
+        command.SetAction(parse =>
+        {
+            var path = parse.GetValue(file)!;
+            if (parse.GetValue(html) is { } page)
+            {
+                // The page needs the loaded tables (sizes, rankings by count), not the streaming pass.
+                var n = parse.GetValue(top);
+                return ReportOptions.Run(path, page, output, error, (capture, _) => ReportHtml.Stats(StatsReport.Build(capture, n), path));
+            }
+            return Execute(path, parse.GetValue(json), parse.GetValue(top), output, error);
+        });
         return command;
     }
 

@@ -58,6 +58,8 @@ public sealed record MemProfileOptions
             foreach (var problem in ParseReports(report, out _))
                 yield return problem;
         }
+        if (command.Aggregate && command.Native)
+            yield return "#!memprofile: --native keeps every native allocation; it cannot be combined with --aggregate";
         if (command.Aggregate && command.Temporary is not null)
             yield return "#!memprofile: --temporary needs every allocation; it cannot be combined with --aggregate (which keeps totals per stack and type)";
     }

@@ -23,14 +23,42 @@ public static class NotebookRenderer
     public const string FlameGraphClass = "memnb-flamegraph";
     public const string SummaryClass = "memnb-summary";
     public const string TableClass = "memnb-table";
+    public const string TimelineClass = "memnb-timeline";
+    public const string PlotlyClass = "memnb-plotly";
+    public const string ChartClass = "memnb-chart";
+
+    private static int s_timelines;
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<object, object> s_plotlyShown = new();
+
+    /// <summary>
+    /// plotly.js for the timeline charts, once per kernel (<paramref name="kernel"/>): a script that defines the
+    /// global <c>Plotly</c> (hiding an AMD loader, as the classic notebook has, so that the bundle does not
+    /// register as a module instead). Null when that kernel has shown it already.
+    /// </summary>
+    internal static string? PlotlyOnce(object kernel) => !s_plotlyShown.TryAdd(kernel, kernel) ? null
+        : $"<div class=\"{PlotlyClass}\" style=\"display:none\"><script>(function (define, module, exports) {{\n{TimelineReport.PlotlyJs}\n}}).call(window);</script></div>";
+
+    /// <summary>RSS, managed heap per generation, tracked live bytes and the GCs as a plotly chart (needs <see cref="PlotlyOnce"/> shown before).</summary>
+    public static string TimelineHtml(Capture capture)
+    {
+        var id = $"memnb-timeline-{Environment.ProcessId}-{Interlocked.Increment(ref s_timelines)}";
+        return $"<div class=\"{TimelineClass}\">{TimelineReport.RenderFragment(capture, id)}</div>";
+    }
 
     /// <summary>The outputs for <paramref name="capture"/>: the heading, then each report asked for.</summary>
-    public static IEnumerable<(string Html, NotebookReports Report)> Render(Capture capture, MemProfileOptions options, Heading heading)
+    /// <param name="kernel">The kernel the outputs go to (plotly.js is shown once per kernel).</param>
+    public static IEnumerable<(string Html, NotebookReports Report)> Render(Capture capture, MemProfileOptions options, Heading heading, object kernel)
     {
         yield return (HeadingHtml(capture, options, heading), NotebookReports.None);
         var source = Path.GetFileName(capture.Path);
         if (options.Reports.HasFlag(NotebookReports.Stats))
             yield return (StatsHtml(capture), NotebookReports.Stats);
+        if (options.Reports.HasFlag(NotebookReports.Timeline))
+        {
+            if (PlotlyOnce(kernel) is { } plotly)
+                yield return (plotly, NotebookReports.None);
+            yield return (TimelineHtml(capture), NotebookReports.Timeline);
+        }
         if (capture.IsAggregated)
         {
             if ((options.Reports & (NotebookReports.FlameGraph | NotebookReports.Summary | NotebookReports.Table)) != 0)
@@ -43,8 +71,11 @@ public static class NotebookRenderer
         var view = selection.ViewOf(capture);
         if (options.Reports.HasFlag(NotebookReports.FlameGraph))
         {
+            // With the memory chart above it: dragging across a time range redraws the graph for the
+            // allocations made in that window.
             var tree = FlameTree.Build(view, selection, options.Inverted, options.SplitThreads);
-            yield return (Frame(FlameGraphClass, FlameGraphPage.ToHtml(tree, source), 600), NotebookReports.FlameGraph);
+            var page = FlameGraphPage.ToHtml(tree, source, memory: TimelineReport.Data(capture), timeBuckets: FlameGraphPage.DefaultTimeBuckets);
+            yield return (Frame(FlameGraphClass, page, 640), NotebookReports.FlameGraph);
         }
         if (options.Reports.HasFlag(NotebookReports.Summary))
             yield return (Frame(SummaryClass, ReportHtml.Summary(SummaryReport.Build(view, 30, selection.Title), source), 420), NotebookReports.Summary);
@@ -119,6 +150,9 @@ public static class NotebookRenderer
         Row(html, "freed", $"{stats.FreedAllocations:N0} ({ByteUnits.Format(stats.FreedBytes)})");
         Row(html, "garbage collections", $"{stats.GcCount:N0}");
         Row(html, "duration", $"{stats.DurationMs:N1} ms");
+        if (stats.ByAllocator.Any(a => a.Allocator != "managed"))
+            foreach (var allocator in stats.ByAllocator)
+                Row(html, allocator.Allocator, $"{allocator.Count:N0} ({ByteUnits.Format(allocator.Bytes)})");
         html.Append("</tbody></table>");
         html.Append("<table style=\"display:inline-table;margin-right:2em;vertical-align:top\"><thead><tr><th>Type</th><th>Count</th><th>Bytes</th></tr></thead><tbody>");
         foreach (var type in stats.ByType.Take(top))

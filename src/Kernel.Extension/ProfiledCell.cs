@@ -54,15 +54,15 @@ internal sealed class ProfiledCell
         var sampled = !Tracker.IsAvailable;
         if (sampled && options.Aggregate)
             throw new NotSupportedException("#!memprofile --aggregate needs exact mode; " + Help.ExactModeHint());
+        if (sampled && options.Native)
+            throw new NotSupportedException("#!memprofile --native is not in sampled mode yet; " + Help.ExactModeHint());
         if (sampled)
             SampledMode.EnsureAttached();
-        if (options.Native)
-            throw new NotSupportedException("#!memprofile --native: native allocation tracking is not in this version of MemNotebook yet; profile without --native to see managed allocations");
 
         var cell = Interlocked.Increment(ref s_cells);
         var warnings = new List<string>();
         var path = CapturePath(options.Output, cell, warnings);
-        var tracker = Tracker.Start(path, new TrackerOptions { Overwrite = true, Aggregate = options.Aggregate, Sampled = sampled });
+        var tracker = Tracker.Start(path, new TrackerOptions { Overwrite = true, Aggregate = options.Aggregate, Native = options.Native, Sampled = sampled });
         var live = options.Live ? LiveMemoryDisplay.Start(context) : null;
         var profiled = new ProfiledCell(kernel, options, path, tracker, live, warnings) { sampled = sampled };
         profiled.Watch(context);
@@ -103,7 +103,7 @@ internal sealed class ProfiledCell
             capture = Capture.Load(path);
             if (!capture.IsAggregated)
                 capture = capture.WithinSubmissions();
-            foreach (var (html, _) in NotebookRenderer.Render(capture, options, Summary(failure)))
+            foreach (var (html, _) in NotebookRenderer.Render(capture, options, Summary(failure), kernel))
                 context.Display(new HtmlString(html), HtmlFormatter.MimeType);
         }
         catch (Exception ex)

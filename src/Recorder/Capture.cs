@@ -387,7 +387,38 @@ public sealed class Capture
             ByType = types,
             TopFunctions = functions,
             Threads = threads,
+            ByAllocator = AllocatorTotals(),
+            TopStacks = CaptureStats.RankStacks(StackTotals(), Columns.FrameNames),
         };
+    }
+
+    /// <summary>Count and bytes per allocator (type ids below 0 are native allocators).</summary>
+    private AllocatorStats[] AllocatorTotals()
+    {
+        var c = Columns;
+        var types = c.TypeId;
+        var size = c.Size;
+        var totals = new Dictionary<int, (long Count, long Bytes)>();
+        foreach (var r in All.Rows)
+        {
+            ref var t = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(totals, Math.Max(0, -types[r]), out _);
+            t = (t.Count + 1, t.Bytes + size[r]);
+        }
+        return CaptureStats.RankAllocators(totals.Select(kv => new AllocatorStats(Recorder.Capture.CaptureFormat.AllocatorName(kv.Key), kv.Value.Count, kv.Value.Bytes)));
+    }
+
+    private List<(int StackId, long Count, long Bytes)> StackTotals()
+    {
+        var c = Columns;
+        var stacks = c.StackId;
+        var size = c.Size;
+        var totals = new Dictionary<int, (long Count, long Bytes)>();
+        foreach (var r in All.Rows)
+        {
+            ref var t = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(totals, stacks[r], out _);
+            t = (t.Count + 1, t.Bytes + size[r]);
+        }
+        return totals.Select(kv => (kv.Key, kv.Value.Count, kv.Value.Bytes)).ToList();
     }
 
     public override string ToString() => IsSampled
@@ -575,6 +606,10 @@ public sealed class Capture
             ByType = types,
             TopFunctions = functions,
             Threads = [],
+            ByAllocator = count == 0 ? [] : [new AllocatorStats(Recorder.Capture.CaptureFormat.AllocatorName(0), count, bytes)],
+            TopStacks = CaptureStats.RankStacks(
+                rows.GroupBy(e => e.StackId).Select(g => (g.Key, g.Sum(e => e.Count), g.Sum(e => e.Bytes))),
+                new StackFrameNames(batches[ArrowLayout.Stacks], batches[ArrowLayout.Frames]).Names),
         };
     }
 

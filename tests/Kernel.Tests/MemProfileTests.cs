@@ -36,6 +36,8 @@ public sealed class MemProfileTests
         Assert.Single(cell.Outputs(NotebookRenderer.StatsClass));
         var flame = Page(Assert.Single(cell.Outputs(NotebookRenderer.FlameGraphClass)));
         Assert.Contains("Memory flame graph", flame);
+        Assert.Contains("<script type=\"application/json\" id=\"fg-memory\">", flame); // the memory chart above it
+        Assert.Contains("\"time\":{\"buckets\":", flame); // allocations per time bucket, for time-range selection
         // The flame graph starts at the cell's code: the kernel's frames that ran it are left out.
         var json = Regex.Match(flame, "<script type=\"application/json\" id=\"fg-data\">(.*?)</script>", RegexOptions.Singleline).Groups[1].Value;
         using (var data = System.Text.Json.JsonDocument.Parse(json))
@@ -71,6 +73,16 @@ public sealed class MemProfileTests
         Assert.Single(cell.Outputs(NotebookRenderer.FlameGraphClass));
         Assert.Contains("System.Int32[]", Page(Assert.Single(cell.Outputs(NotebookRenderer.TableClass))));
         Assert.Contains("Submission#", Page(Assert.Single(cell.Outputs(NotebookRenderer.SummaryClass))));
+
+        // The timeline: plotly.js once per kernel, then a chart per cell.
+        var timeline = await k.RunAsync($"#!memprofile --output {k.Folder}/t1.memnb --report timeline\nvar t1 = new int[100];");
+        var again = await k.RunAsync($"#!memprofile --output {k.Folder}/t2.memnb --report timeline\nvar t2 = new int[100];");
+        Assert.Null(timeline.Failure);
+        Assert.Contains("Plotly", Assert.Single(timeline.Outputs(NotebookRenderer.PlotlyClass)));
+        Assert.Contains("Plotly.newPlot", Assert.Single(timeline.Outputs(NotebookRenderer.TimelineClass)));
+        Assert.Empty(again.Outputs(NotebookRenderer.PlotlyClass));
+        Assert.Single(again.Outputs(NotebookRenderer.TimelineClass));
+        Assert.Empty(timeline.Outputs(NotebookRenderer.FlameGraphClass));
 
         var none = await k.RunAsync($"#!memprofile --output {k.Folder}/n.memnb --report none\nvar more = new int[10];");
         Assert.Null(none.Failure);
@@ -147,6 +159,37 @@ public sealed class MemProfileTests
     }
 
     [Fact]
+    public async Task Native_records_native_allocations_with_the_cells_frames_in_their_stacks()
+    {
+        using var k = await KernelHarness.StartAsync();
+        await k.RunAsync("using System.Runtime.InteropServices;");
+        var cell = await k.RunAsync($$"""
+            #!memprofile --native --all --output {{k.Folder}}/native.memnb
+            var blocks = new List<nint>();
+            for (var i = 0; i < 10; i++) blocks.Add(Marshal.AllocHGlobal(100_000 + i));
+            unsafe { for (var i = 0; i < 5; i++) NativeMemory.Free(NativeMemory.Alloc(70_000)); }
+            foreach (var b in blocks) Marshal.FreeHGlobal(b);
+            """);
+        Assert.Null(cell.Failure);
+        Assert.Contains("malloc", Assert.Single(cell.Outputs(NotebookRenderer.StatsClass)));
+        // Every native block of the cell: 10 from AllocHGlobal, 5 from NativeMemory.Alloc, all freed.
+        var blocks = await k.ValueAsync("""
+            var a = memprofile.Allocations;
+            var sizes = Enumerable.Range(0, (int)a.Rows.Count).Where(i => (string)a["allocator"][i] == "malloc").Select(i => (long)a["size"][i]).Where(s => s >= 70_000).Order();
+            string.Join(",", sizes)
+            """);
+        Assert.Equal("70000,70000,70000,70000,70000,100000,100001,100002,100003,100004,100005,100006,100007,100008,100009", blocks);
+        var freed = await k.LongAsync("""
+            var f = memprofile.Allocations;
+            Enumerable.Range(0, (int)f.Rows.Count).Count(i => (string)f["allocator"][i] == "malloc" && (long)f["size"][i] >= 70_000 && f["freed_at_ns"][i] is not null)
+            """);
+        Assert.Equal(15, freed);
+        Assert.Contains("Submission#", FlameGraphText(cell));
+    }
+
+    private static string FlameGraphText(CellResult cell) => Page(Assert.Single(cell.Outputs(NotebookRenderer.FlameGraphClass)));
+
+    [Fact]
     public async Task Live_updates_a_gauge_while_the_cell_runs()
     {
         using var k = await KernelHarness.StartAsync();
@@ -179,6 +222,7 @@ public sealed class MemProfileTests
     [InlineData("--name 1abc", "--name 1abc: not a C# variable name")]
     [InlineData("--name class", "--name class: not a C# variable name")]
     [InlineData("--leaks --all", "at most one of them")]
+    [InlineData("--native --aggregate", "--native keeps every native allocation")]
     public async Task Bad_options_fail_the_cell_before_its_code_runs(string options, string message)
     {
         using var k = await KernelHarness.StartAsync();

@@ -30,6 +30,7 @@ public sealed class NotebookTests
         Assert.Contains("quickstart", names);
         Assert.Contains("leaks", names);
         Assert.Contains("dataframe-analysis", names);
+        Assert.Contains("native", names);
     }
 
     [Theory]
@@ -62,11 +63,20 @@ public sealed class NotebookTests
         switch (name)
         {
             case "quickstart":
+                // GroupBy grows an Order[] per customer: 11,954 resizes on this seeded data, most of the pipeline's bytes.
+                Assert.Matches(@"^\s*index function count bytes 0 System\.Array\.Resize 11954 2282416\b", Result("memprofile.All.TopFunctions(5)"));
+                Assert.Matches(@"^\s*index type count bytes 0 Submission#\d+\+Order\[\] 13954 2346416\b", Result("memprofile.TopTypes(5)"));
                 // 2,000 customers: one label string each, made by string interpolation.
-                var functions = Result("memprofile.All.TopFunctions(5)");
-                Assert.Matches(@"System\.Runtime\.CompilerServices\.DefaultInterpolatedStringHandler\.ToStringAndClear\s+2000\s", functions);
-                Assert.Matches(@"<>f__AnonymousType\S*\s+2000\s+96000\b", Result("memprofile.TopTypes(5)"));
-                Assert.Contains("DefaultInterpolatedStringHandler.ToStringAndClear", FlameGraph(cells, "#!memprofile\nvar report"));
+                Assert.Matches(@"System\.Runtime\.CompilerServices\.DefaultInterpolatedStringHandler\.ToStringAndClear 2000 143920\b", Result("memprofile.All.TopFunctions(5)"));
+                var flame = FlameGraph(cells, "#!memprofile --report stats,timeline,flamegraph");
+                var names = FrameNames(flame);
+                foreach (var frame in new[] { "System.Linq.Lookup`2.Create", "System.Linq.Enumerable+GroupByIterator`2.MoveNext", "System.Array.Resize" })
+                    Assert.Contains(frame, names);
+                var html = string.Join("\n", Assert.Single(cells, c => c.Source.StartsWith("#!memprofile --report stats,timeline", StringComparison.Ordinal)).Outputs.Select(o => o.Html));
+                Assert.Contains("class=\"memnb-plotly\"", html);
+                Assert.Contains("Plotly.newPlot", html);
+                Assert.Matches(@"^LINQ GroupBy: 2,8\d\d,\d{3} bytes in 22,0\d\d allocations; dictionary: 6\d\d,\d{3} bytes in 4,0\d\d allocations$", Result("$\"LINQ GroupBy"));
+                Assert.Matches(@"^\s*index function type count_before bytes_before count_after bytes_after count_delta bytes_delta 0 System\.Array\.Resize Submission#\d+\+Order\[\] 11954 2282416 0 0 -11954 -2282416\b", Result("memprofile.Diff(lean)"));
                 break;
             case "leaks":
                 // 200 widgets, each with a 16 KiB buffer (16,384 + 24 bytes on the heap) kept by its handler.
@@ -76,11 +86,22 @@ public sealed class NotebookTests
                 Assert.Matches(@"after: (\d\d?|[0-9],\d{3}) bytes in \d objects", Result("$\"leaked before the fix"));
                 Assert.Matches(@"leaked before the fix: 3,[0-9]{3},[0-9]{3} bytes in 60[0-9] objects", Result("$\"leaked before the fix"));
                 break;
+            case "native":
+                Assert.Matches(@"(?s)^malloc: \d+ allocations, [0-9,]+ bytes\n.*managed: \d+ allocations", Result("string.Join(\"\\n\", memprofile.Stats().ByAllocator"));
+                // The biggest stack: libzstd's workspace for level 19, under ZSTD_compressCCtx, called from the cell.
+                Assert.Matches(@"^[0-9,]+ bytes in 1 allocations:\s+(\[unknown\]\s+)*ZSTD_compress_usingDict\s+ZSTD_compressCCtx\s+(\S+\s+)*Submission#\d+\+<<Initialize>>d__0\.MoveNext\s",
+                    Result("string.Join(\"\\n\\n\", memprofile.Stats().TopStacks"));
+                Assert.Contains("malloc 1,048,576 bytes", Result("var leaked = memprofile.Leaks().Allocations;"));
+                Assert.Contains("ZSTD_compressCCtx", FrameNames(FlameGraph(cells, "#!memprofile --native")));
+                break;
             case "dataframe-analysis":
                 // 2,000 lines of 8 columns: an interpolated string per column and a concatenation per column
                 // after the first (the first += on "" returns its argument): 15 strings a line.
                 Assert.Matches(@"System\.String\s+30000\s+1460816\b", Result("concat.TopTypes(5)"));
                 Assert.Matches(@"System\.String\s+1460816\s+30000\b", Result("using Microsoft.Data.Analysis;"));
+                var chart = string.Join("\n", Assert.Single(cells, c => c.Source.StartsWith("Charts.TopTypes(concat.All, 5)", StringComparison.Ordinal)).Outputs.Select(o => o.Html));
+                Assert.Contains("class=\"memnb-plotly\"", chart);
+                Assert.Contains("\"x\":[1460816,", chart);
                 // The builder makes none of them (one string per line instead): the biggest savings first.
                 var diff = Result("concat.Diff(builderRun)");
                 Assert.Matches(@"^\s*index function type count_before bytes_before count_after bytes_after count_delta bytes_delta 0 System\.String\.Concat System\.String 14000 941584 0 0 -14000 -941584 1 System\.Runtime\.CompilerServices\.DefaultInterpolatedStringHandler\.ToStringAndClear System\.String 16000 519232 0 0 -16000 -519232\b", diff);
@@ -97,6 +118,23 @@ public sealed class NotebookTests
         var match = Regex.Match(html, "class=\"memnb-flamegraph\"><iframe[^>]*srcdoc=\"([^\"]*)\"");
         Assert.True(match.Success, "no flame graph");
         return WebUtility.HtmlDecode(match.Groups[1].Value);
+    }
+
+    /// <summary>Every frame name in a flame-graph page's data.</summary>
+    private static HashSet<string> FrameNames(string page)
+    {
+        var json = Regex.Match(page, "<script type=\"application/json\" id=\"fg-data\">(.*?)</script>", RegexOptions.Singleline).Groups[1].Value;
+        using var data = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 1024 });
+        var names = new HashSet<string>();
+        void Visit(JsonElement node)
+        {
+            names.Add(node.GetProperty("name").GetString()!);
+            if (node.TryGetProperty("children", out var children))
+                foreach (var child in children.EnumerateArray())
+                    Visit(child);
+        }
+        Visit(data.RootElement.GetProperty("root"));
+        return names;
     }
 
     private static string Execute(string name)

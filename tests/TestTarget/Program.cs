@@ -25,6 +25,8 @@ public sealed class Survivor
     public long A, B, C;
 }
 
+public sealed record Order(int Id, string Customer, int Amount);
+
 public static class Scenarios
 {
     static readonly Dictionary<string, object?> Facts = new();
@@ -47,12 +49,18 @@ public static class Scenarios
             case "sizes": Sizes(capture!); break;
             case "timeline": Timeline(capture!); break;
             case "stack": Stack(capture!); break;
+            case "linq": Linq(capture!); break;
             case "status": Facts["available"] = Tracker.IsAvailable; break;
             case "spawn-child": SpawnChild(); break;
             case "child-env": ChildEnv(); break;
             case "whole-process": WholeProcess(); break;
             case "crash": Crash(); break;
             case "native-abort": NativeAbort(); break;
+            case "native-allocators": NativeScenarios.Allocators(capture!, Facts); break;
+            case "native-late-load": NativeScenarios.LateLoad(capture!, Facts); break;
+            case "native-cycles": NativeScenarios.Cycles(capture!, Facts); break;
+            case "native-gc": NativeScenarios.GcAndThreadExit(capture!, Facts); break;
+            case "native-whole-process": NativeScenarios.WholeProcess(Facts); break;
             case "exit-code": return 7;
             case "environment-exit": EnvironmentExit(); break;
             default:
@@ -230,6 +238,59 @@ public static class Scenarios
         tracker.Stop();
         GC.KeepAlive(keep);
     }
+
+    // A LINQ pipeline as in an application: Select/ToList whose lambda allocates at two
+    // depths (an Order, and its string through the interpolation handler), then
+    // Where/GroupBy/Select/OrderByDescending/ToList. Warmed up first so that what is recorded
+    // runs optimized code. Inside the recorded run the two lambdas take the runtime's own
+    // stack trace once: the frames every allocation made there must show, in order.
+    static void Linq(string capture)
+    {
+        for (int round = 0; round < 60; round++)
+        {
+            LinqPipeline(500);
+            if (round % 10 == 9) Thread.Sleep(200);  // lets the background JIT tier the methods up
+        }
+        TraceAt = 5_000;
+        var tracker = Tracker.Start(capture, Exact);
+        int groups = LinqPipeline(20_000);
+        tracker.Stop();
+        Facts["groups"] = groups;
+        Facts["select_trace"] = RuntimeFrames(SelectTrace!);
+        Facts["group_trace"] = RuntimeFrames(GroupTrace!);
+    }
+
+    static int TraceAt = -1;
+    static StackTrace? SelectTrace, GroupTrace;
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static int LinqPipeline(int count)
+    {
+        var random = new Random(42);
+        var orders = Enumerable.Range(0, count).Select(i =>
+        {
+            if (i == TraceAt) SelectTrace = new StackTrace();
+            return new Order(i, $"customer-{random.Next(200)}", random.Next(1, 500));
+        }).ToList();
+        int seen = 0;
+        var report = orders.Where(o => o.Amount > 50).GroupBy(o =>
+            {
+                if (++seen == TraceAt) GroupTrace = new StackTrace();
+                return o.Customer;
+            })
+            .Select(g => new { Customer = g.Key, Total = g.Sum(o => o.Amount) })
+            .OrderByDescending(x => x.Total).ToList();
+        return report.Count;
+    }
+
+    // "Namespace.Type+Nested`1.Method", as the tracer names managed frames, innermost first.
+    static string[] RuntimeFrames(StackTrace trace) =>
+        trace.GetFrames().Select(f => f.GetMethod()!).Select(m =>
+        {
+            var type = m.DeclaringType!;
+            if (type.IsGenericType) type = type.GetGenericTypeDefinition();
+            return type.FullName + "." + m.Name;
+        }).ToArray();
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static void OuterCaller(StackProbe[] keep) => AllocateInNamedMethod(keep);

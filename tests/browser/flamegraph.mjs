@@ -1,7 +1,8 @@
 // Opens a standalone flame-graph page (memnb flamegraph -o page.html) in headless Chromium with every
-// network request blocked, zooms into a frame, searches, and prints what the page shows as JSON;
-// saves a screenshot. Run by the xunit FlameGraphBrowserTests:
-//   node flamegraph.mjs PAGE.html SCREENSHOT.png ZOOM_FRAME SEARCH_TERM MARKUP_NAME
+// network request blocked, zooms into a frame, searches, drags across the memory chart to select time
+// buckets FIRST..LAST, and prints what the page shows as JSON; saves a screenshot. Run by the xunit
+// FlameGraphBrowserTests:
+//   node flamegraph.mjs PAGE.html SCREENSHOT.png ZOOM_FRAME SEARCH_TERM MARKUP_NAME [FIRST LAST]
 // Uses the Debian chromium at /usr/bin/chromium (or MEMNB_CHROMIUM); never downloads a browser.
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 
-const [pagePath, screenshotPath, zoomName, searchTerm, markupName] = process.argv.slice(2);
+const [pagePath, screenshotPath, zoomName, searchTerm, markupName, firstBucket, lastBucket] = process.argv.slice(2);
 if (!pagePath || !screenshotPath || !zoomName || !searchTerm || !markupName) {
   console.error('usage: node flamegraph.mjs PAGE.html SCREENSHOT.png ZOOM_FRAME SEARCH_TERM MARKUP_NAME');
   process.exit(2);
@@ -109,12 +110,40 @@ try {
 
   // Reset zoom returns to the whole tree.
   if (!await page.$eval('#fg-reset', el => el.disabled)) await page.click('#fg-reset');
+  await page.fill('#fg-search', '');
   facts.reset = {
     frames: (await frames()).length,
     reset_disabled: await page.$eval('#fg-reset', el => el.disabled),
   };
-  await page.fill('#fg-search', searchTerm);
-  await page.screenshot({ path: screenshotPath, fullPage: true });
+  if (firstBucket !== undefined) {
+    // Drag across the memory chart from the middle of bucket FIRST to the middle of bucket LAST.
+    const box = await page.$eval('#fg-time-chart', el => { const r = el.getBoundingClientRect(); return { x: r.left, y: r.top, w: r.width, h: r.height }; });
+    const buckets = await page.evaluate(() => JSON.parse(document.getElementById('fg-data').textContent).time.buckets);
+    const at = b => box.x + (Number(b) + 0.5) * box.w / buckets;
+    await page.mouse.move(at(firstBucket), box.y + box.h / 2);
+    await page.mouse.down();
+    await page.mouse.move(at(lastBucket), box.y + box.h / 2, { steps: 5 });
+    await page.mouse.up();
+    const shownFrames = () => page.evaluate(() => Array.from(document.querySelectorAll('#fg-chart .frame'), el => ({
+      path: el.fgBox.path.map(k => k.split('\u0000')[1]),
+      total: el.fgBox.node.total,
+      count: el.fgBox.node.count,
+    })));
+    facts.window = {
+      frames: await shownFrames(),
+      text: await page.textContent('#fg-window'),
+      reset_disabled: await page.$eval('#fg-time-reset', el => el.disabled),
+      selection_rects: await page.$$eval('#fg-time-svg .fg-selection', els => els.length),
+    };
+    await page.screenshot({ path: screenshotPath, fullPage: true });
+    await page.click('#fg-time-reset');
+    facts.window_reset = {
+      frames: (await shownFrames()).length,
+      reset_disabled: await page.$eval('#fg-time-reset', el => el.disabled),
+    };
+  } else {
+    await page.screenshot({ path: screenshotPath, fullPage: true });
+  }
 
   facts.requests_attempted = attempted.slice();
   facts.page_routed = pageRouted;

@@ -2,6 +2,7 @@
 #include <string>
 
 #include "profiler/profiler.h"
+#include "native_hooks/hook_guard.h"
 #include "profiler/recorder.h"
 #include "sampling/sampled_session.h"
 
@@ -22,8 +23,10 @@ bool parse_options(const char* text, memnb::RecorderOptions* options, std::strin
       options->aggregate = true;
     } else if (word == "sampled") {
       options->sampled = true;
+    } else if (word == "native") {
+      options->native = true;
     } else if (!word.empty()) {
-      *error = "unknown tracer option '" + word + "' (known: aggregate, sampled)";
+      *error = "unknown tracer option '" + word + "' (known: aggregate, native, sampled)";
       return false;
     }
     if (comma == std::string::npos) break;
@@ -48,11 +51,13 @@ enum MemnbStatus : int {
 extern "C" {
 
 // options: null, or comma-separated words: "aggregate" writes per-(stack, type) totals
-// instead of every allocation; "sampled" records the runtime's allocation samples
+// instead of every allocation; "native" records native allocations too (malloc & co.,
+// mmap) through GOT hooks; "sampled" records the runtime's allocation samples
 // (AllocationSampled, one per ~100 KB) instead of every allocation -- the only mode of an
 // attached tracer. Returns 0, or a negative code with memnb_last_error().
 __attribute__((visibility("default"))) int memnb_start(const char* path, const char* options) {
   using namespace memnb;
+  HookGuard guard;
   if (!path || !*path) return fail(-4, "no capture path given");
   if (!profiler_info()) {
     return fail(-1,
@@ -88,6 +93,7 @@ __attribute__((visibility("default"))) int memnb_start(const char* path, const c
 
 __attribute__((visibility("default"))) int memnb_stop(void) {
   using namespace memnb;
+  HookGuard guard;
   if (!recorder().recording()) return fail(-2, "not recording");
   if (sampled_session_active())
     stop_sampled_session();
@@ -124,5 +130,9 @@ __attribute__((visibility("default"))) void memnb_sampled_counters(unsigned long
   out[1] = c.off_thread;
   out[2] = c.unparsed;
   out[3] = c.runtime_frames;
+}
+
+__attribute__((visibility("default"))) unsigned long long memnb_recorded_native_allocations(void) {
+  return memnb::recorder().native_allocations();
 }
 }

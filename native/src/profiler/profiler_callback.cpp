@@ -17,6 +17,8 @@
 #include "sampling/sampled_session.h"
 #include "stacks/frame_walker.h"
 #include "stacks/module_map.h"
+#include "native_hooks/hook_guard.h"
+#include "native_hooks/native_hooks.h"
 
 namespace memnb {
 
@@ -78,6 +80,7 @@ const char* const kInheritedVariables[] = {
     "DOTNET_ENABLE_PROFILING",  "DOTNET_PROFILER",  "DOTNET_PROFILER_PATH",  "DOTNET_PROFILER_PATH_64",
     "MEMNB_OUTPUT",
     "MEMNB_AGGREGATE",
+    "MEMNB_NATIVE",
 };
 
 struct sigaction g_previous_abort;
@@ -122,10 +125,15 @@ bool claim_target(const std::string& output) {
   return true;
 }
 
+uint64_t current_managed_thread();
+
 HRESULT initialize(void* self, IUnknown* unknown) {
   std::string output = getenv("MEMNB_OUTPUT") ? getenv("MEMNB_OUTPUT") : "";
+  HookGuard guard;
   const char* aggregate = getenv("MEMNB_AGGREGATE");
   bool aggregated = aggregate && strcmp(aggregate, "1") == 0;
+  const char* native = getenv("MEMNB_NATIVE");
+  bool native_allocations = native && strcmp(native, "1") == 0;
   // Not the target (a child that inherited the variables): refuse, so the runtime
   // unloads the tracer and the child runs at full speed.
   if (!claim_target(output)) return E_FAIL;
@@ -138,6 +146,7 @@ HRESULT initialize(void* self, IUnknown* unknown) {
   if (g_info->SetEventMask(g_idle_mask) != S_OK) return E_FAIL;
   g_names = new RuntimeNames(g_info);
   module_map().refresh();
+  set_native_thread_id_source(&current_managed_thread);
   struct sigaction action {};
   action.sa_sigaction = &on_abort;
   action.sa_flags = SA_SIGINFO;
@@ -148,6 +157,7 @@ HRESULT initialize(void* self, IUnknown* unknown) {
     std::string error;
     RecorderOptions options;
     options.aggregate = aggregated;
+    options.native = native_allocations;
     if (set_allocation_events(true) && recorder().start(output.c_str(), options, g_names, &error)) {
       g_autostarted = true;
     } else {
@@ -174,6 +184,7 @@ HRESULT initialize_for_attach(void* self, IUnknown* unknown, void* client_data, 
 }
 
 HRESULT shutdown(void*) {
+  HookGuard guard;  // the tracer's own allocations are not recorded
   if (recorder().recording()) {
     std::string error;
     stop_sampled_session();
@@ -236,6 +247,7 @@ uint64_t object_size(Recorder& rec, ObjectID object, int64_t type) {
 HRESULT object_allocated(void*, ObjectID object, ClassID cls) {
   Recorder& rec = recorder();
   if (!rec.recording()) return S_OK;
+  HookGuard guard;
   ThreadState* ts = rec.thread_state(&current_managed_thread);
   if (!ts) return S_OK;
   ts->in_hook.store(1, std::memory_order_relaxed);
@@ -269,6 +281,7 @@ std::vector<GenerationRange> generation_ranges(uint64_t heap_bytes[kHeapParts]) 
 }
 
 HRESULT gc_started(void*, int generations, BOOL collected[], COR_PRF_GC_REASON reason) {
+  HookGuard guard;  // the tracer's own allocations are not recorded
   if (!recorder().recording()) return S_OK;
   uint32_t condemned = 0;
   for (int i = 0; i < generations && i < kHeapParts; ++i)
@@ -278,16 +291,19 @@ HRESULT gc_started(void*, int generations, BOOL collected[], COR_PRF_GC_REASON r
 }
 
 HRESULT moved_references2(void*, ULONG count, ObjectID old_starts[], ObjectID new_starts[], SIZE_T lengths[]) {
+  HookGuard guard;  // the tracer's own allocations are not recorded
   recorder().gc_moved(old_starts, new_starts, lengths, count);
   return S_OK;
 }
 
 HRESULT surviving_references2(void*, ULONG count, ObjectID starts[], SIZE_T lengths[]) {
+  HookGuard guard;  // the tracer's own allocations are not recorded
   recorder().gc_survived(starts, lengths, count);
   return S_OK;
 }
 
 HRESULT gc_finished(void*) {
+  HookGuard guard;  // the tracer's own allocations are not recorded
   uint64_t heap[kHeapParts] = {};
   generation_ranges(heap);
   recorder().gc_finished(heap);
@@ -295,16 +311,19 @@ HRESULT gc_finished(void*) {
 }
 
 HRESULT suspend_started(void*, COR_PRF_SUSPEND_REASON) {
+  HookGuard guard;  // the tracer's own allocations are not recorded
   recorder().runtime_suspend_started();
   return S_OK;
 }
 
 HRESULT resume_finished(void*) {
+  HookGuard guard;  // the tracer's own allocations are not recorded
   recorder().runtime_resume_finished();
   return S_OK;
 }
 
 HRESULT thread_name_changed(void*, ThreadID thread, ULONG length, WCHAR name[]) {
+  HookGuard guard;  // the tracer's own allocations are not recorded
   recorder().thread_named(thread, name ? utf16_to_utf8(name, length) : std::string());
   return S_OK;
 }

@@ -12,10 +12,13 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <chrono>
 
 #include "common/clock.h"
 #include "common/varint.h"
+#include "native_hooks/hook_guard.h"
+#include "native_hooks/native_hooks.h"
 
 namespace memnb {
 
@@ -57,9 +60,14 @@ Recorder& recorder() {
 }
 
 bool Recorder::start(const char* path, const RecorderOptions& options, SymbolSource* symbols, std::string* error) {
+  HookGuard guard;
   std::lock_guard<std::mutex> control(control_mutex_);
   if (recording_.load()) {
     *error = "already recording";
+    return false;
+  }
+  if (options.native && options.aggregate) {
+    *error = "native allocations cannot be recorded in an aggregated capture";
     return false;
   }
   options_ = options;
@@ -75,7 +83,9 @@ bool Recorder::start(const char* path, const RecorderOptions& options, SymbolSou
   file_.compression_level = options.compression_level;
   aggregator_.clear();
   last_table_ns_ = monotonic_ns();
-  if (!file_.open(path, static_cast<uint32_t>(getpid()), realtime_ns(), static_cast<uint16_t>((options.aggregate ? kFlagAggregated : 0) | (options.sampled ? kFlagSampled : 0)), error)) {
+  uint16_t flags = static_cast<uint16_t>((options.aggregate ? kFlagAggregated : 0) | (options.native ? kFlagNative : 0) |
+                                         (options.sampled ? kFlagSampled : 0));
+  if (!file_.open(path, static_cast<uint32_t>(getpid()), realtime_ns(), flags, error)) {
     stacks_.destroy();
     types_.destroy();
     return false;
@@ -89,6 +99,8 @@ bool Recorder::start(const char* path, const RecorderOptions& options, SymbolSou
   nodes_written_ = 0;
   frames_written_.clear();
   names_written_.clear();
+  modules_written_.clear();
+  modules_generation_written_ = 0;
   gc_prev_ticks_ = 0;
   gc_index_ = 0;
   gc_active_ = false;
@@ -109,6 +121,7 @@ bool Recorder::start(const char* path, const RecorderOptions& options, SymbolSou
     std::lock_guard<std::mutex> gc(gc_mutex_);
     recording_.store(true, std::memory_order_seq_cst);
   }
+  if (options.native) install_native_hooks(this);
   return true;
 }
 
@@ -124,6 +137,7 @@ void Recorder::wait_for_hooks() {
 }
 
 bool Recorder::stop(std::string* error) {
+  HookGuard guard;
   std::lock_guard<std::mutex> control(control_mutex_);
   if (!recording_.load()) {
     *error = "not recording";
@@ -133,6 +147,7 @@ bool Recorder::stop(std::string* error) {
     std::lock_guard<std::mutex> gc(gc_mutex_);
     recording_.store(false, std::memory_order_seq_cst);
   }
+  if (options_.native) uninstall_native_hooks();
   wait_for_hooks();
   stop_requested_.store(true);
   wake_writer();
@@ -151,6 +166,12 @@ bool Recorder::stop(std::string* error) {
 uint64_t Recorder::allocations() const {
   uint64_t n = 0;
   for (ThreadState* ts = threads_.first(); ts; ts = ts->next_registered) n += ts->allocations.load(std::memory_order_relaxed);
+  return n;
+}
+
+uint64_t Recorder::native_allocations() const {
+  uint64_t n = 0;
+  for (ThreadState* ts = threads_.first(); ts; ts = ts->next_registered) n += ts->native_allocations.load(std::memory_order_relaxed);
   return n;
 }
 
@@ -181,6 +202,7 @@ void Recorder::wake_writer() {
 ThreadState* Recorder::thread_state(uint64_t (*managed_id)()) {
   uint32_t session = session_.load(std::memory_order_relaxed);
   if (t_session == session && t_state) return t_state;
+  HookGuard guard;  // setting up the thread allocates (pthread attributes)
   ThreadState* ts = threads_.create(options_.thread_ring_bytes, managed_id ? managed_id() : 0);
   t_state = ts;
   t_session = session;
@@ -196,10 +218,15 @@ uint32_t Recorder::intern_stack(ThreadState* ts, const uintptr_t* ips, int depth
   uint32_t parent = 0;
   if (shared > 0) parent = ts->last_nodes[last - shared];
   if (shared == depth && last == depth) return parent;
-  // ts->last_* are rewritten for the new stack, outermost first.
-  for (int i = 0; i < shared; ++i) {
-    ts->last_ips[depth - 1 - i] = ips[depth - 1 - i];
-    ts->last_nodes[depth - 1 - i] = ts->last_nodes[last - 1 - i];
+  // ts->last_* are rewritten for the new stack: the shared outer part moves from
+  // [last - shared, last) to [depth - shared, depth). The two ranges overlap when the
+  // depth changed by less than `shared`, so the move must run away from the direction
+  // of the shift (as memmove does): copied outermost first when the stack grew,
+  // innermost first when it shrank, else a node would be read after it was overwritten
+  // and later stacks would hang under the wrong parent, losing their middle frames.
+  if (depth != last && shared > 0) {
+    std::memmove(&ts->last_nodes[depth - shared], &ts->last_nodes[last - shared], shared * sizeof(ts->last_nodes[0]));
+    std::memcpy(&ts->last_ips[depth - shared], &ips[depth - shared], shared * sizeof(ts->last_ips[0]));
   }
   for (int i = depth - 1 - shared; i >= 0; --i) {
     uint32_t node = stacks_.intern(parent, ips[i]);
@@ -248,8 +275,18 @@ void Recorder::record_typed_allocation(ThreadState* ts, uint64_t address, int64_
   p = put_varint(p, size);
   p = put_svarint(p, static_cast<int64_t>(stack) - static_cast<int64_t>(ts->prev_stack));
   p = put_svarint(p, static_cast<int64_t>(address - ts->prev_end_address));
-  size_t len = static_cast<size_t>(p - record);
+  push_thread_record(ts, record, static_cast<size_t>(p - record));
 
+  ts->prev_ticks = ticks;
+  ts->prev_stack = stack;
+  ts->prev_end_address = address + size;
+  uint64_t seq = ts->next_seq++;
+  log_object(ts, address, make_object_id(ts->stream, seq), size);
+  ts->allocated_bytes.store(ts->allocated_bytes.load(std::memory_order_relaxed) + size, std::memory_order_relaxed);
+  ts->allocations.store(ts->allocations.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
+void Recorder::push_thread_record(ThreadState* ts, const uint8_t* record, size_t len) {
   SpscRing& ring = ts->ring;
   size_t half = ring.capacity() / 2;
   size_t used = ring.used();
@@ -261,14 +298,38 @@ void Recorder::record_typed_allocation(ThreadState* ts, uint64_t address, int64_
   }
   ring.push(record, len);
   if (used <= half && used + len > half) wake_writer();
+}
 
+void Recorder::record_native_alloc(ThreadState* ts, uint8_t allocator, uint64_t address, uint64_t size,
+                                   const uintptr_t* ips, int depth) {
+  uint32_t stack = intern_stack(ts, ips, depth);
+  uint8_t record[2 + 4 * kMaxVarintBytes];
+  uint8_t* p = record;
+  *p++ = kTagNativeAlloc;
+  uint64_t ticks = now_ticks();
+  p = put_varint(p, ticks - ts->prev_ticks);
+  *p++ = allocator;
+  p = put_varint(p, size);
+  p = put_svarint(p, static_cast<int64_t>(stack) - static_cast<int64_t>(ts->prev_stack));
+  p = put_varint(p, address);
+  push_thread_record(ts, record, static_cast<size_t>(p - record));
   ts->prev_ticks = ticks;
   ts->prev_stack = stack;
-  ts->prev_end_address = address + size;
-  uint64_t seq = ts->next_seq++;
-  log_object(ts, address, make_object_id(ts->stream, seq), size);
-  ts->allocated_bytes.store(ts->allocated_bytes.load(std::memory_order_relaxed) + size, std::memory_order_relaxed);
-  ts->allocations.store(ts->allocations.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  ts->next_seq++;  // NATIVE_ALLOC and ALLOC share the stream's sequence numbers
+  ts->native_allocations.store(ts->native_allocations.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
+void Recorder::record_native_free(ThreadState* ts, uint8_t kind, uint64_t address, uint64_t size) {
+  uint8_t record[2 + 3 * kMaxVarintBytes];
+  uint8_t* p = record;
+  *p++ = kTagNativeFree;
+  uint64_t ticks = now_ticks();
+  p = put_varint(p, ticks - ts->prev_ticks);
+  *p++ = kind;
+  p = put_varint(p, address);
+  p = put_varint(p, size);
+  push_thread_record(ts, record, static_cast<size_t>(p - record));
+  ts->prev_ticks = ticks;
 }
 
 // ---------------------------------------------------------------- GC callbacks

@@ -16,6 +16,7 @@
 #include "lifetime/lifetime_tracker.h"
 #include "profiler/thread_registry.h"
 #include "stacks/intern_tables.h"
+#include "stacks/module_map.h"
 #include "writer/capture_writer.h"
 #include "writer/record_buffer.h"
 
@@ -47,6 +48,8 @@ struct RecorderOptions {
   int aggregate_table_interval_ms = 10000;
   // SAMPLED_ALLOC records from the runtime's allocation sampling (header flag bit 2).
   bool sampled = false;
+  // Record native allocations too (GOT hooks, native_hooks/); not with aggregate.
+  bool native = false;
 };
 
 constexpr int kHeapParts = 5;  // gen0, gen1, gen2, LOH, POH
@@ -77,6 +80,15 @@ class Recorder {
   bool size_checked(int64_t type) const { return types_.size_checked(type); }
   void mark_size_checked(int64_t type) { types_.mark_size_checked(type); }
 
+  // Native hooks (native_hooks/), on the allocating or freeing thread.
+  void record_native_alloc(ThreadState* ts, uint8_t allocator, uint64_t address, uint64_t size, const uintptr_t* ips,
+                           int depth);
+  void record_native_free(ThreadState* ts, uint8_t kind, uint64_t address, uint64_t size);
+  uint64_t native_allocations() const;
+  // After a dlopen: the objects loaded now are described in the next cycle even if
+  // they are gone by then.
+  void modules_changed();
+
   // GC callbacks (one GC at a time, managed threads suspended).
   void gc_started(uint32_t condemned, uint8_t reason, std::vector<GenerationRange> ranges);
   void gc_moved(const uint64_t* old_starts, const uint64_t* new_starts, const uint64_t* lengths, size_t count);
@@ -98,6 +110,8 @@ class Recorder {
   void emit_clock();
   void flush_meta();
   void push_gc(const RecordBuffer& record);
+  void push_thread_record(ThreadState* ts, const uint8_t* record, size_t len);
+  void emit_modules();
   void push_gc_mark(uint8_t tag);
   void wake_writer();
   void wait_for_hooks();
@@ -152,6 +166,10 @@ class Recorder {
   std::unordered_map<uint64_t, bool> frames_written_;
   std::vector<uint8_t> scratch_;
   uint64_t last_snapshot_ns_ = 0;
+  uint64_t modules_generation_written_ = 0;
+  std::unordered_map<std::string, uint64_t> modules_written_;  // path -> load base
+  std::mutex modules_mutex_;
+  std::vector<LoadedModule> pending_modules_;
 
   std::mutex names_mutex_;
   std::unordered_map<uint64_t, std::string> thread_names_;  // managed id -> name

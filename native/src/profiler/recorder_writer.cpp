@@ -2,11 +2,20 @@
 #include <linux/futex.h>
 #include <sched.h>
 
+#include <dlfcn.h>
+#include <elf.h>
+#include <link.h>
+#include <string.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <mutex>
 
 #include "common/clock.h"
 #include "common/varint.h"
+#include "native_hooks/hook_guard.h"
+#include "native_hooks/native_hooks.h"
+#include "stacks/module_map.h"
 #include "profiler/recorder.h"
 #include "profiler/recorder_internal.h"
 
@@ -42,7 +51,38 @@ void Recorder::flush_meta() {
   meta_.clear();
 }
 
+void Recorder::modules_changed() {
+  std::vector<LoadedModule> now = loaded_modules();
+  std::lock_guard<std::mutex> lock(modules_mutex_);
+  pending_modules_.insert(pending_modules_.end(), now.begin(), now.end());
+}
+
+void Recorder::emit_modules() {
+  std::vector<LoadedModule> modules;
+  {
+    std::lock_guard<std::mutex> lock(modules_mutex_);
+    modules.swap(pending_modules_);
+  }
+  uint64_t generation = module_generation();
+  if (generation != modules_generation_written_) {
+    modules_generation_written_ = generation;
+    std::vector<LoadedModule> now = loaded_modules();
+    modules.insert(modules.end(), now.begin(), now.end());
+  }
+  for (const LoadedModule& m : modules) {
+    auto it = modules_written_.find(m.path);
+    if (it != modules_written_.end() && it->second == m.base) continue;
+    modules_written_[m.path] = m.base;
+    meta_.u8(kTagModule);
+    meta_.varint(m.base);
+    meta_.varint(m.size);
+    meta_.string(m.path);
+    meta_.string(m.build_id);
+  }
+}
+
 void Recorder::emit_meta() {
+  if (options_.native) emit_modules();
   // Threads first: their chunks follow in this cycle.
   for (ThreadState* ts = threads_.first(); ts; ts = ts->next_registered) {
     if (!ts->described) {
@@ -151,6 +191,7 @@ void Recorder::writer_cycle(bool final) {
 }
 
 void Recorder::writer_main() {
+  HookGuard guard;  // for the whole thread: its allocations are the tracer's
   last_snapshot_ns_ = 0;
   while (!stop_requested_.load(std::memory_order_acquire)) {
     uint32_t seen = wake_word_.load(std::memory_order_acquire);

@@ -49,6 +49,7 @@ struct ThreadState {
 
   std::atomic<uint64_t> allocated_bytes{0};  // written by the owner only
   std::atomic<uint64_t> allocations{0};
+  std::atomic<uint64_t> native_allocations{0};  // written by the owner only
   std::atomic<uint32_t> in_hook{0};
 
   LifetimeBlock* log_head = nullptr;  // newest block first

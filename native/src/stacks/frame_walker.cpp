@@ -1,6 +1,8 @@
 #include "stacks/frame_walker.h"
 
+#include <fcntl.h>
 #include <pthread.h>
+#include <unistd.h>
 
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
@@ -96,18 +98,48 @@ long native_frame_cfa_offset(uintptr_t ret) {
   return k == kUnknownFrame || k < 0 ? -1 : k;
 }
 
+// The mapping that holds the calling thread's stack pointer, from /proc/self/maps, read
+// with plain system calls into a fixed buffer. Not pthread_getattr_np: it holds the thread's
+// lock while it calls realloc, and a thread's first allocation hook gets here (a hooked
+// realloc inside pthread_getattr_np would wait for that lock forever).
 StackBounds current_stack_bounds() {
   StackBounds b;
-  pthread_attr_t attr;
-  if (pthread_getattr_np(pthread_self(), &attr) == 0) {
-    void* addr = nullptr;
-    size_t size = 0;
-    if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
-      b.lo = reinterpret_cast<uintptr_t>(addr);
-      b.hi = b.lo + size;
+  uintptr_t sp = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+  int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return b;
+  char buf[4096];
+  // Per line: the start address, '-', the end address, then anything up to the newline.
+  enum { kStart, kEnd, kRest } state = kStart;
+  uintptr_t start = 0, end = 0;
+  bool found = false;
+  ssize_t n;
+  while (!found && (n = read(fd, buf, sizeof buf)) > 0) {
+    for (ssize_t i = 0; i < n && !found; ++i) {
+      char c = buf[i];
+      if (state == kRest) {
+        if (c == '\n') {
+          state = kStart;
+          start = end = 0;
+        }
+        continue;
+      }
+      int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+      if (digit >= 0) {
+        (state == kStart ? start : end) = ((state == kStart ? start : end) << 4) | static_cast<uintptr_t>(digit);
+      } else if (state == kStart && c == '-') {
+        state = kEnd;
+      } else {
+        if (state == kEnd && sp >= start && sp < end) {
+          b.lo = start;
+          b.hi = end;
+          found = true;
+        }
+        state = c == '\n' ? kStart : kRest;
+        if (state == kStart) start = end = 0;
+      }
     }
-    pthread_attr_destroy(&attr);
   }
+  close(fd);
   return b;
 }
 

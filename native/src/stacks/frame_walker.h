@@ -18,7 +18,8 @@ struct StackBounds {
   uintptr_t hi = 0;
 };
 
-// The calling thread's stack (reads pthread attributes; call once per thread).
+// The calling thread's stack mapping (reads /proc/self/maps; call once per thread).
+// Safe inside an allocation hook: no lock, no allocation.
 StackBounds current_stack_bounds();
 
 // What the walker learned about the native frames before the first managed one, for the

@@ -1,6 +1,8 @@
 #include "stacks/module_map.h"
 
 #include <link.h>
+#include <string.h>
+#include <unistd.h>
 #include <sys/mman.h>
 
 #include <algorithm>
@@ -46,6 +48,65 @@ bool ModuleMap::is_native(uint64_t ip) const {
   }
   return lo < snap->count && snap->ranges[lo].start <= ip && ip < snap->ranges[lo].end;
 }
+
+// The GNU build-id note of a loaded object, as hex ("" if it has none).
+namespace {
+
+std::string build_id_of(const dl_phdr_info* info) {
+  static const char kHex[] = "0123456789abcdef";
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    if (ph.p_type != PT_NOTE) continue;
+    const uint8_t* at = reinterpret_cast<const uint8_t*>(info->dlpi_addr + ph.p_vaddr);
+    const uint8_t* end = at + ph.p_memsz;
+    while (at + sizeof(ElfW(Nhdr)) <= end) {
+      const auto* note = reinterpret_cast<const ElfW(Nhdr)*>(at);
+      const uint8_t* name = at + sizeof(ElfW(Nhdr));
+      const uint8_t* desc = name + ((note->n_namesz + 3) & ~3u);
+      if (desc + note->n_descsz > end) break;
+      if (note->n_type == NT_GNU_BUILD_ID && note->n_namesz == 4 && memcmp(name, "GNU", 4) == 0) {
+        std::string hex;
+        for (uint32_t k = 0; k < note->n_descsz; ++k) {
+          hex += kHex[desc[k] >> 4];
+          hex += kHex[desc[k] & 15];
+        }
+        return hex;
+      }
+      at = desc + ((note->n_descsz + 3) & ~3u);
+    }
+  }
+  return std::string();
+}
+
+}  // namespace
+
+std::vector<LoadedModule> loaded_modules() {
+  std::vector<LoadedModule> out;
+  dl_iterate_phdr(
+      [](dl_phdr_info* info, size_t, void* data) {
+        auto* list = static_cast<std::vector<LoadedModule>*>(data);
+        uint64_t lo = ~uint64_t{0}, hi = 0;
+        for (int i = 0; i < info->dlpi_phnum; ++i) {
+          const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+          if (ph.p_type != PT_LOAD) continue;
+          lo = std::min<uint64_t>(lo, info->dlpi_addr + ph.p_vaddr);
+          hi = std::max<uint64_t>(hi, info->dlpi_addr + ph.p_vaddr + ph.p_memsz);
+        }
+        if (hi == 0) return 0;
+        std::string path = info->dlpi_name ? info->dlpi_name : "";
+        if (path.empty()) {
+          // The executable: its path from /proc.
+          char buf[4096];
+          ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+          if (n > 0) path.assign(buf, static_cast<size_t>(n));
+        }
+        list->push_back({path, info->dlpi_addr, hi - info->dlpi_addr, build_id_of(info)});
+        return 0;
+      },
+      &out);
+  return out;
+}
+
 
 ModuleMap& module_map() {
   static ModuleMap map;

@@ -4,6 +4,8 @@
 #pragma once
 #include <atomic>
 #include <cstdint>
+#include <string>
+#include <vector>
 
 namespace memnb {
 
@@ -27,5 +29,17 @@ class ModuleMap {
 };
 
 ModuleMap& module_map();
+
+// A loaded ELF object as MODULE records describe it: path, load base, extent of its
+// PT_LOAD segments from the base, GNU build-id as hex ("" if none).
+struct LoadedModule {
+  std::string path;
+  uint64_t base;
+  uint64_t size;
+  std::string build_id;
+};
+
+// Takes the loader lock: never from an allocation hook.
+std::vector<LoadedModule> loaded_modules();
 
 }  // namespace memnb

@@ -19,6 +19,8 @@ constexpr uint32_t kGcStream = 1;
 enum RecordTag : uint8_t {
   kTagAlloc = 0x01,
   kTagSampledAlloc = 0x04,
+  kTagNativeAlloc = 0x02,
+  kTagNativeFree = 0x03,
   kTagClock = 0x10,
   kTagType = 0x11,
   kTagStackNode = 0x12,
@@ -27,6 +29,7 @@ enum RecordTag : uint8_t {
   kTagThreadName = 0x15,
   kTagSnapshot = 0x16,
   kTagEnd = 0x17,
+  kTagModule = 0x18,
   kTagGcStart = 0x20,
   kTagGcEnd = 0x21,
   kTagSuspend = 0x22,
@@ -37,6 +40,7 @@ enum RecordTag : uint8_t {
 
 constexpr uint16_t kFlagAggregated = 1;  // header flags: AGG_TABLE instead of ALLOC/FREE
 constexpr uint16_t kFlagSampled = 4;     // bit 2: SAMPLED_ALLOC instead of ALLOC, no FREE
+constexpr uint16_t kFlagNative = 2;      // NATIVE_ALLOC / NATIVE_FREE / MODULE records may appear
 
 class CaptureWriter {
  public:

@@ -21,6 +21,7 @@ public sealed class AllocationColumns
     private List<string>? inclusiveNames;
     private Dictionary<int, int[]>? rowsByStream;
     private Dictionary<int, string>? typeNames;
+    private StackFrameNames? stackNames;
 
     internal AllocationColumns(RecordBatch allocations, RecordBatch stacks, RecordBatch frames, RecordBatch types, RecordBatch threads)
     {
@@ -63,8 +64,12 @@ public sealed class AllocationColumns
                 map[ids[i]] = names.GetString(i) ?? "";
             typeNames = map;
         }
-        return typeNames.TryGetValue(typeId, out var name) ? name : $"[type {typeId}]";
+        return typeNames.TryGetValue(typeId, out var name) ? name
+            : typeId < 0 ? Capture.CaptureTables.NativeTypeName(-typeId) : $"[type {typeId}]";
     }
+
+    /// <summary>Function names of a stack innermost first, "[unknown]" for a frame without a name (stats' top_stacks).</summary>
+    public IReadOnlyList<string> FrameNames(int stackId) => (stackNames ??= new StackFrameNames(stacks, frames)).Names(stackId);
 
     /// <summary>The function an allocation with this stack is charged to (the stacks table's function column).</summary>
     public string OwnFunction(int stackId)
@@ -105,6 +110,16 @@ public sealed class AllocationColumns
     {
         if (inclusiveByStack is not null)
             return;
+        (inclusiveByStack, inclusiveNames) = InclusiveTable(stacks, frames);
+    }
+
+    /// <summary>
+    /// The distinct named managed functions (allocation machinery left out) on each stack, as indexes into the names
+    /// (index 0 "[unknown]", for a stack without any); from the stacks and frames tables alone, so aggregated captures
+    /// get the same attribution.
+    /// </summary>
+    internal static (int[][] ByStack, List<string> Names) InclusiveTable(RecordBatch stacks, RecordBatch frames)
+    {
         var frameIps = Values<ulong>(frames, "ip");
         var kinds = (StringArray)frames.Column("kind");
         var functions = (StringArray)frames.Column("function");
@@ -149,8 +164,7 @@ public sealed class AllocationColumns
             }
             result[id] = seen.Count == 0 ? [0] : seen.ToArray();
         }
-        inclusiveNames = names;
-        inclusiveByStack = result;
+        return (result, names);
     }
 
     /// <summary>The rows of each thread stream in allocation order: row k of a stream has sequence number k.</summary>

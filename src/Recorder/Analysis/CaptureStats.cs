@@ -6,6 +6,18 @@ public sealed record TypeStats(string Type, long Count, long Bytes, long LeakedC
 
 public sealed record FunctionStats(string Function, long Count, long Bytes);
 
+/// <param name="Allocator">"managed", "malloc", "calloc", … (the allocations table's allocator column).</param>
+public sealed record AllocatorStats(string Allocator, long Count, long Bytes);
+
+/// <param name="Frames">Function names innermost first ("[unknown]" for a frame without a name).</param>
+public sealed record StackStats(IReadOnlyList<string> Frames, long Count, long Bytes)
+{
+    public bool Equals(StackStats? other) =>
+        other is not null && Count == other.Count && Bytes == other.Bytes && Frames.SequenceEqual(other.Frames);
+
+    public override int GetHashCode() => HashCode.Combine(Count, Bytes, Frames.Count);
+}
+
 /// <param name="Id">The OS thread id.</param>
 public sealed record ThreadStats(ulong Id, string? Name, long Count, long Bytes);
 
@@ -64,7 +76,27 @@ public sealed record CaptureStats
     /// <summary>Every thread stream, bytes descending.</summary>
     public required IReadOnlyList<ThreadStats> Threads { get; init; }
 
+    /// <summary>Totals per allocator (managed and each native one seen), bytes descending.</summary>
+    public IReadOnlyList<AllocatorStats> ByAllocator { get; init; } = [];
+
+    /// <summary>The <see cref="TopStackCount"/> stacks with the most bytes (then count, then stack id).</summary>
+    public IReadOnlyList<StackStats> TopStacks { get; init; } = [];
+
     public const int DefaultTop = 50;
+    public const int TopStackCount = 20;
+
+    internal static AllocatorStats[] RankAllocators(IEnumerable<AllocatorStats> allocators) =>
+        allocators.OrderByDescending(a => a.Bytes).ThenByDescending(a => a.Count).ThenBy(a => a.Allocator, StringComparer.Ordinal).ToArray();
+
+    /// <summary>The biggest stacks from totals per stack id; names from the capture's frames.</summary>
+    internal static StackStats[] RankStacks(IEnumerable<(int StackId, long Count, long Bytes)> stacks, Func<int, IReadOnlyList<string>> frames) =>
+        stacks.OrderByDescending(s => s.Bytes).ThenByDescending(s => s.Count).ThenBy(s => s.StackId)
+            .Take(TopStackCount)
+            .Select(s => new StackStats(frames(s.StackId), s.Count, s.Bytes))
+            .ToArray();
+
+    /// <summary>A frame's name in <see cref="TopStacks"/>.</summary>
+    internal static string FrameName(string function) => function.Length > 0 ? function : FunctionAttribution.Unknown;
 
     /// <summary>Reads <paramref name="path"/> in one streaming pass (memory bounded by live objects and distinct stacks).</summary>
     public static CaptureStats Compute(string path, int top = DefaultTop, CaptureReaderOptions? options = null)

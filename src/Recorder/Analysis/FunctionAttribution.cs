@@ -4,7 +4,9 @@ namespace MemNotebook.Recorder.Analysis;
 
 /// <summary>
 /// Names the function an allocation is charged to: the innermost managed frame with a name that is
-/// not allocation machinery (<see cref="AllocationMachinery"/>), else "[unknown]". Cached per stack id.
+/// not allocation machinery (<see cref="AllocationMachinery"/>), else "[unknown]". A native
+/// allocation's stack (<see cref="CaptureTables.NativeStacks"/>) starts at the C caller of malloc: it
+/// is charged to the innermost named frame, native (a C function) or managed. Cached per stack id.
 /// </summary>
 public sealed class FunctionAttribution
 {
@@ -20,10 +22,12 @@ public sealed class FunctionAttribution
         if (byStack.TryGetValue(stackId, out var name))
             return name;
         name = Unknown;
+        var nativeStack = tables.NativeStacks.Contains(stackId);
         foreach (var ip in tables.StackIps(stackId))
         {
             var frame = tables.Frame(ip);
-            if (frame.Kind == FrameKind.Managed && frame.Function.Length > 0 && !AllocationMachinery.IsMachinery(frame.Function))
+            var eligible = frame.Kind == FrameKind.Managed || (nativeStack && frame.Kind == FrameKind.Native);
+            if (eligible && frame.Function.Length > 0 && !AllocationMachinery.IsMachinery(frame.Function))
             {
                 name = frame.Function;
                 break;

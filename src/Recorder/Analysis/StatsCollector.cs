@@ -14,6 +14,7 @@ public sealed class StatsCollector : CaptureVisitor
     private readonly Dictionary<int, TypeTotals> byType = new();
     private readonly Dictionary<int, Totals> byStack = new();
     private readonly Dictionary<int, Totals> byThread = new();
+    private readonly Dictionary<int, Totals> byAllocator = new();
     private long totalAllocations;
     private long totalBytes;
     private double estimatedBytes;
@@ -50,6 +51,9 @@ public sealed class StatsCollector : CaptureVisitor
         var thread = Get(byThread, a.ThreadStream);
         thread.Count++;
         thread.Bytes += a.Size;
+        var allocator = Get(byAllocator, a.Allocator);
+        allocator.Count++;
+        allocator.Bytes += a.Size;
     }
 
     public override void OnFree(in FreeRecord free)
@@ -112,8 +116,15 @@ public sealed class StatsCollector : CaptureVisitor
             ByType = types,
             TopFunctions = functions,
             Threads = threads,
+            ByAllocator = CaptureStats.RankAllocators(byAllocator.Select(kv =>
+                new AllocatorStats(CaptureFormat.AllocatorName(kv.Key), kv.Value.Count, kv.Value.Bytes))),
+            TopStacks = RankStacks(byStack, tables),
         };
     }
+
+    private static StackStats[] RankStacks(Dictionary<int, Totals> byStack, CaptureTables tables) =>
+        CaptureStats.RankStacks(byStack.Select(kv => (kv.Key, kv.Value.Count, kv.Value.Bytes)),
+            id => tables.StackIps(id).Select(ip => CaptureStats.FrameName(tables.Frame(ip).Function)).ToArray());
 
     /// <summary>The stats of an aggregated capture, from its last table (none read: all zero, not complete).</summary>
     internal static CaptureStats FromAggregateTable(CaptureReadResult read, int top, long gcCount)
@@ -162,6 +173,8 @@ public sealed class StatsCollector : CaptureVisitor
             ByType = RankTypes(byType, tables),
             TopFunctions = RankFunctions(byStack, tables, top),
             Threads = [],
+            ByAllocator = count == 0 ? [] : [new AllocatorStats(CaptureFormat.AllocatorName(0), count, bytes)],
+            TopStacks = RankStacks(byStack, tables),
         };
     }
 

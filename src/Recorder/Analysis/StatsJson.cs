@@ -48,6 +48,29 @@ public static class StatsJson
             json.WriteEndObject();
         }
         json.WriteEndArray();
+        json.WriteStartArray("by_allocator");
+        foreach (var a in stats.ByAllocator)
+        {
+            json.WriteStartObject();
+            json.WriteString("allocator", a.Allocator);
+            json.WriteNumber("count", a.Count);
+            json.WriteNumber("bytes", a.Bytes);
+            json.WriteEndObject();
+        }
+        json.WriteEndArray();
+        json.WriteStartArray("top_stacks");
+        foreach (var s in stats.TopStacks)
+        {
+            json.WriteStartObject();
+            json.WriteStartArray("frames");
+            foreach (var frame in s.Frames)
+                json.WriteStringValue(frame);
+            json.WriteEndArray();
+            json.WriteNumber("count", s.Count);
+            json.WriteNumber("bytes", s.Bytes);
+            json.WriteEndObject();
+        }
+        json.WriteEndArray();
         json.WriteStartArray("threads");
         foreach (var t in stats.Threads)
         {

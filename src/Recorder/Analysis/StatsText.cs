@@ -35,6 +35,15 @@ public static class StatsText
         foreach (var (label, value) in summary)
             output.WriteLine($"{label.PadRight(labelWidth)}  {value}");
 
+        // Only when native allocations were recorded: a managed capture prints as before.
+        if (stats.ByAllocator.Any(a => a.Allocator != "managed"))
+        {
+            output.WriteLine();
+            output.WriteLine("Allocators");
+            WriteTable(output, ["bytes", "count", "allocator"],
+                stats.ByAllocator.Select(a => new[] { ByteUnits.Format(a.Bytes), N(a.Count), a.Allocator }));
+        }
+
         output.WriteLine();
         output.WriteLine("Top types by bytes");
         WriteTable(output, ["bytes", "count", "leaked", "leaked bytes", "type"],

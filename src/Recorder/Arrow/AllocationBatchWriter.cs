@@ -12,7 +12,8 @@ namespace MemNotebook.Recorder.Arrow;
 /// </summary>
 internal sealed class AllocationBatchWriter : CaptureVisitor
 {
-    private const string Allocator = "managed";
+    // Longest allocator name ("posix_memalign").
+    private const int MaxAllocatorName = 14;
 
     private readonly ArrowFileWriter writer;
     private readonly FreeTimes.Lookup frees;
@@ -29,7 +30,9 @@ internal sealed class AllocationBatchWriter : CaptureVisitor
     private readonly byte[] freedAt = new byte[ArrowLayout.BatchRows * 8];
     private readonly byte[] freedValid = new byte[ArrowLayout.BatchRows / 8];
     private readonly byte[] allocatorOffsets = new byte[(ArrowLayout.BatchRows + 1) * 4];
-    private readonly byte[] allocatorData = new byte[ArrowLayout.BatchRows * Allocator.Length];
+    private readonly byte[] allocatorData = new byte[ArrowLayout.BatchRows * MaxAllocatorName];
+    private readonly byte[][] allocatorNames = CaptureFormat.AllAllocatorNames.Select(System.Text.Encoding.ASCII.GetBytes).ToArray();
+    private int allocatorBytes;
     private int rows;
     private int nulls;
     private long nextId;
@@ -43,12 +46,6 @@ internal sealed class AllocationBatchWriter : CaptureVisitor
         this.frees = frees;
         this.clock = clock;
         this.osThreadByStream = osThreadByStream;
-        // Every row's allocator is "managed" for now: the offsets and bytes are the same for every batch.
-        var offsets = MemoryMarshal.Cast<byte, int>(allocatorOffsets.AsSpan());
-        for (var i = 0; i < offsets.Length; i++)
-            offsets[i] = i * Allocator.Length;
-        for (var i = 0; i < ArrowLayout.BatchRows; i++)
-            System.Text.Encoding.ASCII.GetBytes(Allocator, allocatorData.AsSpan(i * Allocator.Length));
     }
 
     public long Rows => nextId;
@@ -70,6 +67,10 @@ internal sealed class AllocationBatchWriter : CaptureVisitor
         MemoryMarshal.Cast<byte, int>(types.AsSpan())[row] = a.TypeIndex;
         MemoryMarshal.Cast<byte, int>(stacks.AsSpan())[row] = a.StackId;
         MemoryMarshal.Cast<byte, ulong>(addresses.AsSpan())[row] = a.Address;
+        var name = allocatorNames[a.Allocator];
+        name.CopyTo(allocatorData.AsSpan(allocatorBytes));
+        allocatorBytes += name.Length;
+        MemoryMarshal.Cast<byte, int>(allocatorOffsets.AsSpan())[row + 1] = allocatorBytes;
         var freed = frees.FreedAtNs(a.ThreadStream, a.Sequence);
         MemoryMarshal.Cast<byte, long>(freedAt.AsSpan())[row] = freed;
         var bit = (byte)(1 << (row & 7));
@@ -99,7 +100,7 @@ internal sealed class AllocationBatchWriter : CaptureVisitor
             new Int32Array(Buffer(streams, n * 4), ArrowBuffer.Empty, n, 0, 0),
             new Int64Array(Buffer(osThreads, n * 8), ArrowBuffer.Empty, n, 0, 0),
             new Int64Array(Buffer(times, n * 8), ArrowBuffer.Empty, n, 0, 0),
-            new StringArray(n, Buffer(allocatorOffsets, (n + 1) * 4), Buffer(allocatorData, n * Allocator.Length), ArrowBuffer.Empty),
+            new StringArray(n, Buffer(allocatorOffsets, (n + 1) * 4), Buffer(allocatorData, allocatorBytes), ArrowBuffer.Empty),
             new Int64Array(Buffer(sizes, n * 8), ArrowBuffer.Empty, n, 0, 0),
             new Int32Array(Buffer(types, n * 4), ArrowBuffer.Empty, n, 0, 0),
             new Int32Array(Buffer(stacks, n * 4), ArrowBuffer.Empty, n, 0, 0),
@@ -113,6 +114,7 @@ internal sealed class AllocationBatchWriter : CaptureVisitor
         writer.WriteRecordBatch(batch);
         rows = 0;
         nulls = 0;
+        allocatorBytes = 0;
     }
 
     private static ArrowBuffer Buffer(byte[] bytes, int length) => new(bytes.AsMemory(0, length));

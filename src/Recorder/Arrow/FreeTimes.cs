@@ -6,7 +6,8 @@ namespace MemNotebook.Recorder.Arrow;
 /// When each allocation died, kept compactly for the second conversion pass: per thread stream a
 /// list of runs (first sequence number, length, GC), because objects that die together were mostly
 /// allocated together. 16 bytes per run; the worst case (every other object survives) is 16 bytes
-/// per freed object. The free times themselves are one entry per GC.
+/// per freed object. The free times themselves are one entry per GC, and one per native release
+/// (native allocations are freed one at a time: 24 bytes per freed native allocation).
 /// </summary>
 internal sealed class FreeTimes
 {
@@ -21,7 +22,19 @@ internal sealed class FreeTimes
 
     public void Add(in FreeRecord free)
     {
-        if (!epochByTicks.TryGetValue(free.Ticks, out var epoch))
+        int epoch;
+        if (free.GcIndex < 0)
+        {
+            // A native release has its own time: one entry, no lookup (8 bytes per release).
+            if (gcEndTicks.Count > 0 && gcEndTicks[^1] == free.Ticks)
+                epoch = gcEndTicks.Count - 1;
+            else
+            {
+                epoch = gcEndTicks.Count;
+                gcEndTicks.Add(free.Ticks);
+            }
+        }
+        else if (!epochByTicks.TryGetValue(free.Ticks, out epoch))
         {
             epoch = gcEndTicks.Count;
             gcEndTicks.Add(free.Ticks);

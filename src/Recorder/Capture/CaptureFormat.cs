@@ -19,6 +19,11 @@ public static class CaptureFormat
     /// <summary>Header flag bit 0: an aggregated capture (AGG_TABLE records instead of ALLOC and FREE).</summary>
     public const int FlagAggregated = 1;
 
+    /// <summary>Header flag bit 1: native allocations recorded (NATIVE_ALLOC, NATIVE_FREE and MODULE records may appear).</summary>
+    public const int FlagNative = 2;
+
+    public const int KnownFlags = FlagAggregated | FlagNative | FlagSampled;
+
     /// <summary>
     /// Header flag bit 2: a sampled capture (SAMPLED_ALLOC records from the runtime's allocation sampling
     /// instead of ALLOC; no FREE records).
@@ -43,6 +48,9 @@ public static class CaptureFormat
 
     public const byte TagAlloc = 0x01;
     public const byte TagSampledAlloc = 0x04;
+    public const byte TagNativeAlloc = 0x02;
+    public const byte TagNativeFree = 0x03;
+    public const byte TagModule = 0x18;
     public const byte TagClock = 0x10;
     public const byte TagType = 0x11;
     public const byte TagStackNode = 0x12;
@@ -62,6 +70,9 @@ public static class CaptureFormat
     {
         TagAlloc => "ALLOC",
         TagSampledAlloc => "SAMPLED_ALLOC",
+        TagNativeAlloc => "NATIVE_ALLOC",
+        TagNativeFree => "NATIVE_FREE",
+        TagModule => "MODULE",
         TagClock => "CLOCK",
         TagType => "TYPE",
         TagStackNode => "STACK_NODE",
@@ -78,6 +89,23 @@ public static class CaptureFormat
         TagAggTable => "AGG_TABLE",
         _ => "unknown",
     };
+
+    /// <summary>Allocator kinds of NATIVE_ALLOC (1 … 9); 0 is a managed allocation.</summary>
+    public const int MaxNativeAllocator = 9;
+
+    /// <summary>Release kinds of NATIVE_FREE: 1 = free (also realloc's release), 2 = munmap.</summary>
+    public const byte ReleaseFree = 1;
+    public const byte ReleaseMunmap = 2;
+
+    private static readonly string[] AllocatorNames =
+        ["managed", "malloc", "calloc", "realloc", "posix_memalign", "aligned_alloc", "memalign", "valloc", "pvalloc", "mmap"];
+
+    /// <summary>The allocator column's value for an allocator kind (0 = managed).</summary>
+    public static string AllocatorName(int allocator) =>
+        (uint)allocator < (uint)AllocatorNames.Length ? AllocatorNames[allocator] : $"allocator {allocator}";
+
+    /// <summary>Every allocator name, managed first, in kind order.</summary>
+    public static IReadOnlyList<string> AllAllocatorNames => AllocatorNames;
 
     public static string StreamName(int streamId) => streamId switch
     {

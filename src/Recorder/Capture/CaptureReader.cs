@@ -27,6 +27,8 @@ public sealed class CaptureReader
     private readonly List<int> stackDepths = new();
     private readonly List<int> stackWalk = new();
     private readonly byte[] chunkHeader = new byte[CaptureFormat.ChunkHeaderSize];
+    private readonly NativeHeap nativeHeap = new();
+    private readonly List<NativeHeap.Released> released = new();
 
     private CaptureReadResult result = null!;
     private Decompressor? decompressor;
@@ -91,6 +93,7 @@ public sealed class CaptureReader
         result.FirstTicks = minTicks;
         result.LastTicks = maxTicks;
         result.FirstClockTicks = firstClock?.Ticks;
+        Symbols.NativeSymbolizer.Resolve(tables);
         visitor.OnFinished(result);
         return result;
     }
@@ -115,9 +118,12 @@ public sealed class CaptureReader
         if (version == 0)
             throw new CaptureFormatException(path, 8, "unsupported format version 0");
         var flags = BinaryPrimitives.ReadUInt16LittleEndian(header[10..]);
-        if ((flags & ~(CaptureFormat.FlagAggregated | CaptureFormat.FlagSampled)) != 0)
+        if ((flags & ~CaptureFormat.KnownFlags) != 0)
             throw new CaptureFormatException(path, 10,
-                $"unknown header flags: 0x{flags:X4}, only bits 0 (aggregated capture) and 2 (sampled capture) are defined");
+                $"unknown header flags: 0x{flags:X4}, only bit 0 (aggregated capture), bit 1 (native allocations) and bit 2 (sampled capture) are defined");
+        if ((flags & CaptureFormat.FlagAggregated) != 0 && (flags & CaptureFormat.FlagNative) != 0)
+            throw new CaptureFormatException(path, 10,
+                "bad header flags: an aggregated capture (bit 0) cannot hold native allocations (bit 1)");
         if ((flags & CaptureFormat.FlagAggregated) != 0 && (flags & CaptureFormat.FlagSampled) != 0)
             throw new CaptureFormatException(path, 10,
                 $"bad header flags: 0x{flags:X4}, a capture cannot be aggregated (bit 0) and sampled (bit 2) at once");
@@ -163,7 +169,9 @@ public sealed class CaptureReader
         chunkStream = StreamFor(streamId);
 
         // An aggregated capture has no thread chunks: one is decoded so that its ALLOC is reported.
-        if (options.SkipAllocations && chunkStream.Id >= CaptureFormat.FirstThreadStream && !result.IsAggregated)
+        // Native releases are in thread streams: a native capture's are always read.
+        if (options.SkipAllocations && chunkStream.Id >= CaptureFormat.FirstThreadStream && !result.IsAggregated
+            && !result.Header.HasNative)
         {
             var skipProblem = SkipPayload((int)storedSize);
             return skipProblem is null || Truncate(skipProblem);
@@ -291,6 +299,12 @@ public sealed class CaptureReader
                 DecodeAlloc(ref reader, state, sampled: true);
             else if (tag == CaptureFormat.TagSampledAlloc)
                 throw Fail("SAMPLED_ALLOC in a capture without header flag bit 2 (sampled capture)");
+            else if (tag is CaptureFormat.TagNativeAlloc or CaptureFormat.TagNativeFree && !result.Header.HasNative)
+                throw Fail($"{CaptureFormat.TagName(tag)} in a capture without native allocations: header flag bit 1 is not set");
+            else if (tag == CaptureFormat.TagNativeAlloc)
+                DecodeNativeAlloc(ref reader, state);
+            else if (tag == CaptureFormat.TagNativeFree)
+                DecodeNativeFree(ref reader, state);
             else
                 throw UnknownTag(tag);
         }
@@ -388,6 +402,21 @@ public sealed class CaptureReader
             case CaptureFormat.TagAggTable:
                 DecodeAggregateTable(ref reader);
                 break;
+            case CaptureFormat.TagModule:
+            {
+                if (!result.Header.HasNative)
+                    throw Fail("MODULE in a capture without native allocations: header flag bit 1 is not set");
+                var moduleBase = reader.ReadVarint();
+                var size = reader.ReadVarint();
+                var modulePath = reader.ReadString("module path");
+                var buildId = reader.ReadString("build id");
+                if (size == 0 || size > MaxAllocationSize || moduleBase > ulong.MaxValue - size)
+                    throw Fail($"bad module extent: base 0x{moduleBase:X}, size {size}");
+                var module = new ModuleRecord(modulePath, moduleBase, size, buildId);
+                tables.ModuleList.Add(module);
+                visitor.OnModule(module);
+                break;
+            }
             case CaptureFormat.TagEnd:
             {
                 var ticks = ReadTicks(ref reader, metaState);
@@ -569,6 +598,83 @@ public sealed class CaptureReader
             SampledByteOffset = sampledOffset,
             HeapKind = heapKind,
         });
+    }
+
+    /// <summary>NATIVE_ALLOC: dt, allocator u8, size, stack svarint (shared with ALLOC), address varint.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void DecodeNativeAlloc(ref PayloadReader reader, StreamState state)
+    {
+        var ticks = ReadTicks(ref reader, state);
+        var allocator = reader.ReadByte();
+        if (allocator == 0 || allocator > CaptureFormat.MaxNativeAllocator)
+            throw Fail($"bad allocator: {allocator} (1 malloc … {CaptureFormat.MaxNativeAllocator} mmap)");
+        var size = reader.ReadLong("size");
+        if (size > MaxAllocationSize)
+            throw Fail($"size out of range: a native allocation of {size} bytes");
+        var stackId = ReadStack(ref reader, state);
+        var address = reader.ReadVarint();
+        if (allocator == 9 && (size == 0 || address > ulong.MaxValue - (ulong)size))
+            throw Fail($"bad mmap extent: address 0x{address:X}, size {size}");
+        var sequence = state.Allocations++;
+        tables.NativeStackSet.Add(stackId);
+        visitor.OnAllocation(new AllocationRecord(state.Id, sequence, ticks, -allocator, size, stackId, address));
+        var now = nativeHeap.Allocate(state.Id, sequence, ticks, allocator == 9, address, size);
+        if (now is NativeHeap.Released r)
+            DeliverNativeFree(r);
+    }
+
+    /// <summary>NATIVE_FREE: dt, kind u8 (1 free, 2 munmap), address varint, size varint (the munmap length; 0 for free).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void DecodeNativeFree(ref PayloadReader reader, StreamState state)
+    {
+        var ticks = ReadTicks(ref reader, state);
+        var kind = reader.ReadByte();
+        var address = reader.ReadVarint();
+        var size = reader.ReadVarint();
+        if (kind == CaptureFormat.ReleaseFree)
+        {
+            if (size != 0)
+                throw Fail($"bad free: a free() release carries size {size}, must be 0");
+            if (nativeHeap.Free(address, ticks) is NativeHeap.Released r)
+                DeliverNativeFree(r);
+        }
+        else if (kind == CaptureFormat.ReleaseMunmap)
+        {
+            if (size == 0 || address > ulong.MaxValue - size)
+                throw Fail($"bad munmap extent: address 0x{address:X}, length {size}");
+            released.Clear();
+            nativeHeap.Munmap(address, size, ticks, released);
+            foreach (var r in released)
+                DeliverNativeFree(r);
+        }
+        else
+        {
+            throw Fail($"bad release kind: {kind} (1 free, 2 munmap)");
+        }
+    }
+
+    private void DeliverNativeFree(NativeHeap.Released r)
+    {
+        var state = threadStates[r.Stream];
+        state.Freed ??= new FreedSet();
+        if (!state.Freed.TryMarkFreed(r.Sequence))
+            throw Fail($"native release of an already freed allocation: sequence {r.Sequence} of thread stream {r.Stream}");
+        visitor.OnFree(new FreeRecord(r.Stream, r.Sequence, r.Ticks, -1));
+    }
+
+    /// <summary>A stack svarint (difference from the stream's previous stack id), validated.</summary>
+    private int ReadStack(ref PayloadReader reader, StreamState state)
+    {
+        var stackDelta = reader.ReadSignedVarint();
+        var nodeCount = tables.StackNodeList.Count;
+        if (stackDelta > uint.MaxValue || stackDelta < -(long)uint.MaxValue)
+            throw Fail($"undefined stack: stack id delta {stackDelta} from {state.Stack} is out of range");
+        var stackId = state.Stack + stackDelta;
+        if (stackId < 0 || stackId > nodeCount)
+            throw Fail($"undefined stack: stack id {stackId}, only {nodeCount} stack nodes are defined");
+        ValidateStack((int)stackId);
+        state.Stack = stackId;
+        return (int)stackId;
     }
 
     /// <summary>Checks a stack's parent chain once: every node defined, no cycle, at most 1024 frames.</summary>

@@ -10,6 +10,8 @@ public readonly record struct CaptureHeader(int FormatVersion, int Flags, int Pr
 
     /// <summary>Header flag bit 2: SAMPLED_ALLOC records (the runtime's allocation samples), no ALLOC or FREE.</summary>
     public bool IsSampled => (Flags & CaptureFormat.FlagSampled) != 0;
+    /// <summary>Header flag bit 1: native allocations were recorded too.</summary>
+    public bool HasNative => (Flags & CaptureFormat.FlagNative) != 0;
 
     // ToString prints the header fields only (IsAggregated is read from Flags).
     private bool PrintMembers(System.Text.StringBuilder builder)
@@ -52,11 +54,21 @@ public readonly record struct GcEndRecord(
     long Ticks, long GcIndex, long Gen0Bytes, long Gen1Bytes, long Gen2Bytes, long LohBytes, long PohBytes);
 
 /// <summary>
-/// One ALLOC or SAMPLED_ALLOC; <see cref="Sequence"/> is its index within its thread stream. StackId 0 means no stack.
+/// One ALLOC, SAMPLED_ALLOC or NATIVE_ALLOC; <see cref="Sequence"/> is its index within its thread stream (every
+/// kind counts). StackId 0 means no stack. A native allocation has no type: its <see cref="TypeIndex"/> is
+/// minus its allocator kind (−1 malloc … −9 mmap), which <see cref="CaptureTables.TypeName"/> names.
 /// </summary>
 public readonly record struct AllocationRecord(
     int ThreadStream, long Sequence, long Ticks, int TypeIndex, long Size, int StackId, ulong Address)
 {
+    /// <summary>0 for a managed object, else the native allocator kind (1 malloc … 9 mmap).</summary>
+    public int Allocator => TypeIndex < 0 ? -TypeIndex : 0;
+
+    public bool IsNative => TypeIndex < 0;
+
+    /// <summary>"managed", "malloc", … (the allocations table's allocator column).</summary>
+    public string AllocatorName => CaptureFormat.AllocatorName(Allocator);
+
     /// <summary>A SAMPLED_ALLOC: one object the runtime's allocation sampling picked.</summary>
     public bool IsSampled { get; init; }
 
@@ -66,7 +78,8 @@ public readonly record struct AllocationRecord(
     /// <summary>SAMPLED_ALLOC: 0 small object heap, 1 large object heap, 2 pinned object heap.</summary>
     public byte HeapKind { get; init; }
 
-    // ToString prints the sampled fields of a SAMPLED_ALLOC only, so an ALLOC prints as before.
+    // ToString prints the record's fields only (the allocator is read from TypeIndex), and the sampled
+    // fields of a SAMPLED_ALLOC.
     private bool PrintMembers(System.Text.StringBuilder builder)
     {
         builder.Append($"ThreadStream = {ThreadStream}, Sequence = {Sequence}, Ticks = {Ticks}, TypeIndex = {TypeIndex}, Size = {Size}, StackId = {StackId}, Address = {Address}");
@@ -76,7 +89,13 @@ public readonly record struct AllocationRecord(
     }
 }
 
-/// <summary>One allocation named by a FREE record; <see cref="Ticks"/> is the time of the GC_END before it.</summary>
+/// <summary>A MODULE record: an ELF object loaded in the traced process (native frames resolve against it).</summary>
+public readonly record struct ModuleRecord(string Path, ulong Base, ulong Size, string BuildId);
+
+/// <summary>
+/// One allocation named by a FREE record (<see cref="Ticks"/> is the time of the GC_END before it), or a
+/// native allocation released by NATIVE_FREE records (<see cref="GcIndex"/> −1, Ticks the release's time).
+/// </summary>
 public readonly record struct FreeRecord(int ThreadStream, long Sequence, long Ticks, long GcIndex);
 
 /// <summary>

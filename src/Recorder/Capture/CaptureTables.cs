@@ -11,6 +11,14 @@ public sealed class CaptureTables
     internal readonly Dictionary<ulong, FrameRecord> FramesByIp = new();
     internal readonly Dictionary<int, ThreadRecord> ThreadsByStream = new();
     internal readonly Dictionary<ulong, string> ThreadNamesByOsTid = new();
+    internal readonly List<ModuleRecord> ModuleList = new();
+    internal readonly HashSet<int> NativeStackSet = new();
+
+    /// <summary>Stack ids some native allocation has (they start at the C caller of malloc and the like).</summary>
+    public IReadOnlySet<int> NativeStacks => NativeStackSet;
+
+    /// <summary>MODULE records in file order (native captures); a path may appear again at a new base after a reload.</summary>
+    public IReadOnlyList<ModuleRecord> Modules => ModuleList;
 
     public IReadOnlyDictionary<int, TypeRecord> Types => TypesByIndex;
 
@@ -24,7 +32,12 @@ public sealed class CaptureTables
     public string? ThreadName(ulong osThreadId) => ThreadNamesByOsTid.GetValueOrDefault(osThreadId);
 
     public string TypeName(int typeIndex) =>
-        TypesByIndex.TryGetValue(typeIndex, out var type) ? type.Name : $"[type {typeIndex}]";
+        TypesByIndex.TryGetValue(typeIndex, out var type) ? type.Name
+        : typeIndex < 0 ? NativeTypeName(-typeIndex)
+        : $"[type {typeIndex}]";
+
+    /// <summary>The type column of a native allocation: its allocator in brackets, e.g. "[malloc]".</summary>
+    public static string NativeTypeName(int allocator) => $"[{CaptureFormat.AllocatorName(allocator)}]";
 
     /// <summary>The instruction pointers of a stack, innermost first (empty for stack id 0).</summary>
     public IEnumerable<ulong> StackIps(int stackId)

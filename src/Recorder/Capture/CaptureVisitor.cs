@@ -20,9 +20,15 @@ public abstract class CaptureVisitor
     public virtual void OnGcEnd(in GcEndRecord gc) { }
     public virtual void OnSuspend(long ticks) { }
     public virtual void OnResume(long ticks) { }
+    public virtual void OnModule(in ModuleRecord module) { }
+
+    /// <summary>Every ALLOC and NATIVE_ALLOC (see <see cref="AllocationRecord.Allocator"/>).</summary>
     public virtual void OnAllocation(in AllocationRecord allocation) { }
 
-    /// <summary>Called once per allocation a FREE record names.</summary>
+    /// <summary>
+    /// Called once per allocation a FREE record names, and once per native allocation when the
+    /// NATIVE_FREE records that release it are read (always after its <see cref="OnAllocation"/>).
+    /// </summary>
     public virtual void OnFree(in FreeRecord free) { }
 
     /// <summary>Called once per AGG_TABLE record of an aggregated capture; the last one holds the totals.</summary>

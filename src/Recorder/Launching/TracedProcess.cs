@@ -9,6 +9,8 @@ public enum LaunchFailure
 {
     /// <summary>No command was given.</summary>
     MissingCommand,
+    /// <summary>Options that cannot go together (native allocations in an aggregated capture).</summary>
+    ConflictingOptions,
     /// <summary>The output exists and overwriting was not asked for.</summary>
     OutputExists,
     /// <summary>The output's directory is missing or not writable.</summary>
@@ -43,6 +45,12 @@ public sealed record TracedLaunchOptions
     /// </summary>
     public bool Aggregate { get; init; }
 
+    /// <summary>
+    /// Record native allocations too (malloc and the rest of its family, mmap, through GOT hooks), each
+    /// with its merged native + managed stack. Not with <see cref="Aggregate"/>.
+    /// </summary>
+    public bool Native { get; init; }
+
     /// <summary>The tracer library; default MEMNB_TRACER_PATH, else libmemnb_tracer.so beside this assembly.</summary>
     public string? TracerPath { get; init; }
 
@@ -68,6 +76,7 @@ public static class TracedProcess
     public const string TracerPathVariable = "MEMNB_TRACER_PATH";
     public const string OutputVariable = "MEMNB_OUTPUT";
     public const string AggregateVariable = "MEMNB_AGGREGATE";
+    public const string NativeVariable = "MEMNB_NATIVE";
 
     /// <summary>The variables that load the tracer into the child, which records from its start into <paramref name="outputPath"/>.</summary>
     public static IReadOnlyDictionary<string, string> TracerEnvironment(string tracerPath, string outputPath) =>
@@ -138,7 +147,11 @@ public static class TracedProcess
                 $"tracer library not found at {tracer} (build native/ or set {TracerPathVariable})");
 
         var environment = new Dictionary<string, string>(TracerEnvironment(tracer, output));
+        if (options.Aggregate && options.Native)
+            throw new LaunchException(LaunchFailure.ConflictingOptions,
+                "native allocations cannot be recorded in an aggregated capture: choose --native or --aggregate");
         if (options.Aggregate) environment[AggregateVariable] = "1";
+        if (options.Native) environment[NativeVariable] = "1";
         return new TracedLaunch(options.Command, options.Arguments, output, tracer, environment, workingDirectory);
     }
 

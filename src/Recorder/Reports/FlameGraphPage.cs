@@ -9,7 +9,10 @@ namespace MemNotebook.Recorder.Reports;
 
 /// <summary>How a flame-graph page is built: the tree's shape and the capture's name for the heading.</summary>
 /// <param name="MaxNodes">The most frames the page holds; a bigger tree is pruned (<see cref="FlameTree.Prune"/>).</param>
-public sealed record FlameGraphOptions(bool Inverted = false, bool SplitThreads = false, string Source = "", int MaxNodes = FlameGraphPage.DefaultMaxNodes);
+/// <param name="TimeBuckets">The finest time resolution of the memory chart's range selection (0: no chart); the page
+/// may use wider buckets to stay within <see cref="FlameGraphPage.MaxTimeEntries"/>.</param>
+public sealed record FlameGraphOptions(bool Inverted = false, bool SplitThreads = false, string Source = "", int MaxNodes = FlameGraphPage.DefaultMaxNodes,
+    int TimeBuckets = FlameGraphPage.DefaultTimeBuckets);
 
 /// <summary>
 /// One self-contained, offline HTML page that draws a <see cref="FlameTree"/> as an interactive flame graph
@@ -29,14 +32,50 @@ public static class FlameGraphPage
     /// <summary>The most frames a page holds unless told otherwise: the smallest ones beyond it are merged.</summary>
     public const int DefaultMaxNodes = 20_000;
 
-    public static void Write(global::MemNotebook.Capture capture, ReportSelection selection, FlameGraphOptions options, TextWriter output) =>
-        Write(FlameTree.Build(capture, selection, options.Inverted, options.SplitThreads), options.Source, output, options.MaxNodes);
+    /// <summary>The finest time resolution of the memory chart above the flame graph: the capture's duration in this many buckets.</summary>
+    public const int DefaultTimeBuckets = 256;
 
-    /// <summary>Writes the page of <paramref name="tree"/>, pruned to at most <paramref name="maxNodes"/> frames.</summary>
-    public static void Write(FlameTree tree, string source, TextWriter output, int maxNodes = DefaultMaxNodes)
+    /// <summary>
+    /// The most (frame, time bucket) pairs a page embeds for the time-range selection: buckets are made twice as wide
+    /// until the pruned tree fits (about 15 bytes of JSON each).
+    /// </summary>
+    public const int MaxTimeEntries = 120_000;
+
+    /// <summary>The most memory snapshots the chart draws; more are thinned to the largest tracked live bytes per group.</summary>
+    public const int MaxMemoryPoints = 1_000;
+
+    public static void Write(global::MemNotebook.Capture capture, ReportSelection selection, FlameGraphOptions options, TextWriter output)
     {
+        var tree = FlameTree.Build(capture, selection, options.Inverted, options.SplitThreads);
         var full = tree.NodeCount;
-        tree = tree.Prune(maxNodes);
+        tree = tree.Prune(options.MaxNodes);
+        // An aggregated capture keeps no allocation times: no memory chart.
+        var timed = options.TimeBuckets > 0 && !capture.IsAggregated;
+        if (timed)
+            tree = tree.WithTimeBuckets(options.TimeBuckets, MaxTimeEntries);
+        WritePruned(tree, full, options.Source, output, timed ? TimelineReport.Data(capture) : null);
+    }
+
+    /// <summary>
+    /// Writes the page of <paramref name="tree"/>, pruned to at most <paramref name="maxNodes"/> frames. With
+    /// <paramref name="timeBuckets"/> (or a tree built with time buckets) and a tree built from a view, the page gets
+    /// the memory chart with range selection, its buckets counted on the pruned tree and widened to fit
+    /// <see cref="MaxTimeEntries"/>; <paramref name="memory"/> (<see cref="TimelineReport.Data"/>) adds the tracked
+    /// live bytes to that chart. Pass the buckets here rather than to <see cref="FlameTree.Build(AllocationView, ReportSelection, bool, bool, string?, int)"/>:
+    /// they are then counted for the pruned tree only.
+    /// </summary>
+    public static void Write(FlameTree tree, string source, TextWriter output, int maxNodes = DefaultMaxNodes, TimelineData? memory = null,
+        int timeBuckets = 0)
+    {
+        var buckets = tree.Time?.Buckets ?? timeBuckets;
+        var pruned = tree.Prune(maxNodes, keepTime: false);
+        if (buckets > 0 && tree.View is not null)
+            pruned = pruned.WithTimeBuckets(buckets, MaxTimeEntries);
+        WritePruned(pruned, tree.NodeCount, source, output, memory);
+    }
+
+    private static void WritePruned(FlameTree tree, int full, string source, TextWriter output, TimelineData? memory)
+    {
         var merged = tree.MergedFrames == 0 ? ""
             : $"\n<p class=\"meta\" id=\"fg-merged\">{N(tree.MergedFrames)} of the tree's {N(full)} frames are merged into \"[N smaller frames]\" nodes (the smallest first) to keep the page at {N(tree.NodeCount)} frames; every total stays exact.</p>";
         var title = tree.Inverted ? "Allocating frames and their callers" : "Memory flame graph";
@@ -62,6 +101,10 @@ public static class FlameGraphPage
             <button type="button" id="fg-reset">Reset zoom</button>
             <span id="fg-match" aria-live="polite"></span>
             </div>
+            <div id="fg-time" hidden>
+            <div id="fg-time-chart" aria-label="allocated bytes per time bucket and tracked live bytes over time; drag to select a time range"><svg id="fg-time-svg"></svg></div>
+            <div id="fg-time-bar"><span id="fg-window" aria-live="polite"></span><button type="button" id="fg-time-reset" disabled>All times</button></div>
+            </div>
             <p class="legend"><span class="managed">managed</span><span class="native">native</span><span class="unknown">unknown</span>{(tree.SplitThreads ? "<span class=\"thread\">thread</span>" : "")}<span class="match">search match</span> click a frame to zoom, Esc to reset</p>
             <div id="fg-details" aria-live="polite"></div>
             <div id="fg-chart"></div>
@@ -70,16 +113,44 @@ public static class FlameGraphPage
             <script type="application/json" id="fg-data">
             """);
         output.Write(FlameJson.ToJson(tree));
-        output.Write("</script>\n<script>");
+        output.Write("</script>\n");
+        if (tree.Time is not null && memory is not null && memory["tracked_live"].Bytes.Count > 0)
+        {
+            output.Write("<script type=\"application/json\" id=\"fg-memory\">");
+            output.Write(MemoryJson(memory));
+            output.Write("</script>\n");
+        }
+        output.Write("<script>");
         output.Write(Script.Value);
         output.Write("</script>\n</body>\n</html>\n");
     }
 
-    public static string ToHtml(FlameTree tree, string source, int maxNodes = DefaultMaxNodes)
+    /// <summary>The page as a string (<see cref="Write(FlameTree, string, TextWriter, int, TimelineData?, int)"/>).</summary>
+    public static string ToHtml(FlameTree tree, string source, int maxNodes = DefaultMaxNodes, TimelineData? memory = null, int timeBuckets = 0)
     {
         var writer = new StringWriter();
-        Write(tree, source, writer, maxNodes);
+        Write(tree, source, writer, maxNodes, memory, timeBuckets);
         return writer.ToString();
+    }
+
+    /// <summary>Snapshot times (ms) and tracked live bytes, thinned to at most <see cref="MaxMemoryPoints"/>: the largest of each group.</summary>
+    internal static string MemoryJson(TimelineData memory)
+    {
+        var live = memory["tracked_live"];
+        var n = live.Bytes.Count;
+        var group = Math.Max(1, (n + MaxMemoryPoints - 1) / MaxMemoryPoints);
+        var times = new List<double>();
+        var bytes = new List<long>();
+        for (var i = 0; i < n; i += group)
+        {
+            var best = i;
+            for (var j = i + 1; j < Math.Min(n, i + group); j++)
+                if (live.Bytes[j] > live.Bytes[best])
+                    best = j;
+            times.Add(live.TimesMs[best]);
+            bytes.Add(live.Bytes[best]);
+        }
+        return System.Text.Json.JsonSerializer.Serialize(new { times_ms = times, tracked_live = bytes });
     }
 
     private static string Resource(string name, string closer)

@@ -5,7 +5,7 @@ using System.Text.Json;
 namespace MemNotebook.Recorder.Reports;
 
 /// <summary>
-/// A <see cref="FlameTree"/> as nested JSON (<c>{"name", "kind", "total", "own", "count", "children"}</c>),
+/// A <see cref="FlameTree"/> as nested JSON (<c>{"name", "kind", "total", "own", "count", "own_count", "t", "children"}</c>; <c>t</c>, with time buckets only, holds the own allocations per bucket as flat (bucket, count, bytes) triples),
 /// the data a flame-graph page embeds. Safe inside an HTML <c>&lt;script type="application/json"&gt;</c>
 /// block: the encoder escapes <c>&lt;</c>, <c>&gt;</c>, <c>&amp;</c>, quotes and everything outside ASCII
 /// (U+2028 and U+2029 included), so no name can close the block or open a comment.
@@ -31,6 +31,14 @@ public static class FlameJson
         json.WriteBoolean("split_threads", tree.SplitThreads);
         json.WriteNumber("total_bytes", tree.TotalBytes);
         json.WriteNumber("count", tree.Count);
+        if (tree.Time is { } time)
+        {
+            json.WriteStartObject("time");
+            json.WriteNumber("buckets", time.Buckets);
+            json.WriteNumber("bucket_ns", time.BucketNs);
+            json.WriteNumber("duration_ns", time.DurationNs);
+            json.WriteEndObject();
+        }
         json.WritePropertyName("root");
         WriteNode(json, tree.Root);
         json.WriteEndObject();
@@ -52,6 +60,18 @@ public static class FlameJson
         json.WriteNumber("own", node.OwnBytes);
         json.WriteNumber("count", node.Count);
         json.WriteNumber("own_count", node.OwnCount);
+        if (node.OwnByTimeBucket is { Count: > 0 } buckets)
+        {
+            // Flat (bucket, count, bytes) triples, buckets ascending (as OwnByTimeBucket holds them).
+            json.WriteStartArray("t");
+            foreach (var (bucket, count, bytes) in buckets)
+            {
+                json.WriteNumberValue(bucket);
+                json.WriteNumberValue(count);
+                json.WriteNumberValue(bytes);
+            }
+            json.WriteEndArray();
+        }
         if (node.Children.Count > 0)
         {
             json.WriteStartArray("children");

@@ -59,6 +59,16 @@ public sealed class FlameNode
 
     internal void AddChild(FlameNode child) => children.Add(child);
 
+    /// <summary>
+    /// The own allocations by time bucket of the tree (<see cref="FlameTree.Time"/>), buckets ascending, empty ones left
+    /// out; null when the tree has no time buckets or the node no own allocations. Summed they are
+    /// <see cref="OwnCount"/> and <see cref="OwnBytes"/>.
+    /// </summary>
+    public IReadOnlyList<(int Bucket, long Count, long Bytes)>? OwnByTimeBucket { get; internal set; }
+
+    /// <summary>True for a "[N smaller frames]" node made by <see cref="FlameTree.Prune"/>.</summary>
+    public bool IsMerged { get; internal set; }
+
     internal void Add(long count, long bytes)
     {
         Count += count;
@@ -83,6 +93,22 @@ public sealed class FlameNode
 }
 
 /// <summary>
+/// Equal time buckets over a capture: bucket b holds the allocations made in [b × BucketNs, (b + 1) × BucketNs)
+/// ns since the start (a time at or past the end falls in the last bucket).
+/// </summary>
+public sealed record TimeBucketing(int Buckets, long BucketNs, long DurationNs)
+{
+    public static TimeBucketing For(long durationNs, int buckets) =>
+        new(buckets, Math.Max(1, (Math.Max(0, durationNs) + buckets) / buckets), durationNs);
+
+    public int BucketOf(long timeNs) => timeNs <= 0 ? 0 : (int)Math.Min(Buckets - 1, timeNs / BucketNs);
+
+    /// <summary>The allocation times of buckets <paramref name="first"/> to <paramref name="last"/> (inclusive): [start, end) ns.</summary>
+    public (long StartNs, long EndNs) Window(int first, int last) =>
+        (first == 0 ? long.MinValue : first * BucketNs, last == Buckets - 1 ? long.MaxValue : (last + 1) * BucketNs);
+}
+
+/// <summary>
 /// The allocations of a view as a tree of frames, root first (callers above callees), or inverted
 /// (allocating frames at the top, their callers below), optionally with a level of threads on top.
 /// The numbers every tree, flame graph and their JSON show; the root's totals are the view's.
@@ -92,8 +118,11 @@ public sealed class FlameTree
     /// <summary>The name of the frame that stands for an allocation recorded without a stack.</summary>
     public const string NoStack = "[no stack]";
 
-    private FlameTree(FlameNode root, string description, ReportSelection selection, bool inverted, bool splitThreads, int mergedFrames = 0)
+    private FlameTree(FlameNode root, string description, ReportSelection selection, bool inverted, bool splitThreads, int mergedFrames = 0,
+        TimeBucketing? time = null, AllocationView? view = null)
     {
+        Time = time;
+        View = view;
         Root = root;
         MergedFrames = mergedFrames;
         NodeCount = CountNodes(root);
@@ -111,6 +140,12 @@ public sealed class FlameTree
     public long TotalBytes => Root.TotalBytes;
     public long Count => Root.Count;
 
+    /// <summary>How allocation times map to the buckets of <see cref="FlameNode.OwnByTimeBucket"/>; null when the tree has none.</summary>
+    public TimeBucketing? Time { get; }
+
+    /// <summary>The view the tree was built from (null for a hand-made tree).</summary>
+    internal AllocationView? View { get; }
+
     /// <summary>The number of nodes, the root included.</summary>
     public int NodeCount { get; }
 
@@ -126,12 +161,15 @@ public sealed class FlameTree
     /// "[N smaller frames]" node (kind unknown, no children) under its parent, holding the summed bytes and counts
     /// as its own; so every node's totals, and the own bytes of all nodes together, stay exact.
     /// </summary>
-    public FlameTree Prune(int maxNodes)
+    public FlameTree Prune(int maxNodes) => Prune(maxNodes, keepTime: true);
+
+    /// <param name="keepTime">Recompute the time buckets of a tree that has them for the pruned tree (else drop them).</param>
+    internal FlameTree Prune(int maxNodes, bool keepTime)
     {
         if (maxNodes < 2)
             throw new ArgumentOutOfRangeException(nameof(maxNodes), maxNodes, "a pruned tree holds at least the root and one merged node");
         if (NodeCount <= maxNodes)
-            return this;
+            return keepTime || Time is null ? this : new FlameTree(Root, Description, Selection, Inverted, SplitThreads, MergedFrames, null, View);
 
         // Pre-order flattening: index 0 is the root.
         var nodes = new List<FlameNode>(NodeCount);
@@ -205,7 +243,7 @@ public sealed class FlameTree
         FlameNode Copy(int i)
         {
             var source = nodes[i];
-            var copy = new FlameNode(source.Name, source.Kind);
+            var copy = new FlameNode(source.Name, source.Kind) { IsMerged = source.IsMerged };
             copy.Add(source.Count, source.TotalBytes);
             copy.AddOwn(source.OwnCount, source.OwnBytes);
             return copy;
@@ -231,10 +269,56 @@ public sealed class FlameTree
             var bucket = new FlameNode(SmallerFrames(merged[i]), FlameNodeKind.Unknown);
             bucket.Add(mergedCount[i], mergedBytes[i]);
             bucket.AddOwn(mergedCount[i], mergedBytes[i]);
+            bucket.IsMerged = true;
             copies[i]!.AddChild(bucket);
         }
         copies[0]!.Sort();
-        return new FlameTree(copies[0]!, Description, Selection, Inverted, SplitThreads, MergedFrames + n - kept);
+        var pruned = new FlameTree(copies[0]!, Description, Selection, Inverted, SplitThreads, MergedFrames + n - kept, null, View);
+        return keepTime && Time is not null ? pruned.WithTimeBuckets(Time.Buckets) : pruned;
+    }
+
+    /// <summary>
+    /// This tree with each node's own allocations counted per time bucket (<see cref="FlameNode.OwnByTimeBucket"/>):
+    /// the capture's duration cut into <paramref name="buckets"/> equal parts, or into half, a quarter … as many (wider
+    /// buckets) when that many would give more than <paramref name="maxEntries"/> (node, bucket) pairs. Works on a pruned
+    /// tree: the allocations of merged frames count for their "[N smaller frames]" node.
+    /// </summary>
+    public FlameTree WithTimeBuckets(int buckets, long maxEntries = long.MaxValue) =>
+        WithTimeBuckets(buckets, maxEntries, FlameTimeBuckets.MaxDenseCells);
+
+    internal FlameTree WithTimeBuckets(int buckets, long maxEntries, long maxDenseCells)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(buckets, 1);
+        var view = View ?? throw new InvalidOperationException("time buckets need the view the tree was built from");
+        var root = CopyWithoutTime(Root);
+        var time = FlameTimeBuckets.Attach(this, root, view, TimeBucketing.For(view.Capture.DurationNs, buckets), maxEntries, maxDenseCells);
+        return new FlameTree(root, Description, Selection, Inverted, SplitThreads, MergedFrames, time, view);
+    }
+
+    private static FlameNode CopyWithoutTime(FlameNode source)
+    {
+        var copy = new FlameNode(source.Name, source.Kind) { IsMerged = source.IsMerged };
+        copy.Add(source.Count, source.TotalBytes);
+        copy.AddOwn(source.OwnCount, source.OwnBytes);
+        foreach (var child in source.Children)
+            copy.AddChild(CopyWithoutTime(child));
+        return copy;
+    }
+
+    /// <summary>The number of (node, time bucket) pairs with own allocations: what a page's time data costs.</summary>
+    public long TimeEntries()
+    {
+        long entries = 0;
+        var stack = new Stack<FlameNode>();
+        stack.Push(Root);
+        while (stack.Count > 0)
+        {
+            var node = stack.Pop();
+            entries += node.OwnByTimeBucket?.Count ?? 0;
+            foreach (var child in node.Children)
+                stack.Push(child);
+        }
+        return entries;
     }
 
     /// <summary>A tree of hand-made nodes (for tests): sorted, labelled as the peak.</summary>
@@ -260,14 +344,47 @@ public sealed class FlameTree
     }
 
     /// <summary>The tree of <paramref name="selection"/>'s view of <paramref name="capture"/>.</summary>
-    public static FlameTree Build(global::MemNotebook.Capture capture, ReportSelection selection, bool inverted = false, bool splitThreads = false) =>
-        Build(selection.ViewOf(capture), selection, inverted, splitThreads, selection.Title);
+    /// <param name="timeBuckets">When above 0, each node's own allocations are also counted per time bucket
+    /// (<see cref="FlameNode.OwnByTimeBucket"/>): the capture's duration cut into this many equal parts.</param>
+    public static FlameTree Build(global::MemNotebook.Capture capture, ReportSelection selection, bool inverted = false, bool splitThreads = false,
+        int timeBuckets = 0) =>
+        capture.IsAggregated ? BuildFromAggregates(capture, selection, inverted, splitThreads)
+            : Build(selection.ViewOf(capture), selection, inverted, splitThreads, selection.Title, timeBuckets);
+
+    /// <summary>
+    /// The tree of an aggregated capture from its totals per stack (<see cref="AggregateReports"/>): all allocations,
+    /// the peak or the leaks; no threads, no time buckets (it keeps neither).
+    /// </summary>
+    private static FlameTree BuildFromAggregates(global::MemNotebook.Capture capture, ReportSelection selection, bool inverted, bool splitThreads)
+    {
+        if (splitThreads)
+            throw AggregateReports.Refuse(capture, "a tree split by thread (--split-threads)");
+        var perStack = AggregateReports.PerStack(capture, selection, "tree");
+        var paths = new PathResolver(capture, inverted, splitThreads: false);
+        var root = new FlameNode("all", FlameNodeKind.Root);
+        var path = new List<(string Name, FlameNodeKind Kind)>();
+        foreach (var (stack, count, bytes) in perStack)
+        {
+            paths.Fill(0, stack, path);
+            root.Add(count, bytes);
+            var node = root;
+            foreach (var (name, kind) in path)
+            {
+                node = node.ChildFor(name, kind);
+                node.Add(count, bytes);
+            }
+            node.AddOwn(count, bytes);
+        }
+        root.Sort();
+        return new FlameTree(root, AggregateReports.Description(selection), selection, inverted, false);
+    }
 
     /// <summary>The tree of any view (<paramref name="selection"/> only labels it).</summary>
     /// <param name="description">What the view holds, for the heading (default: the view's own description).</param>
     public static FlameTree Build(AllocationView view, ReportSelection selection, bool inverted = false, bool splitThreads = false,
-        string? description = null)
+        string? description = null, int timeBuckets = 0)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(timeBuckets);
         var capture = view.Capture;
         var columns = capture.Columns;
         var parents = columns.StackParents();
@@ -275,28 +392,98 @@ public sealed class FlameTree
         var frames = FrameTable(capture.ArrowTable(ArrowLayout.Frames));
         var threads = columns.Threads.ToDictionary(t => t.Stream, t => t.Name is null ? $"thread {t.OsThreadId}" : $"thread {t.OsThreadId} ({t.Name})");
 
-        // One pass over the rows; then one walk per distinct (thread, stack).
+        // One pass over the rows into arrays by stack id (one pair per thread stream when split); then one walk
+        // per distinct (thread, stack).
         var size = columns.Size;
         var stacks = columns.StackId;
         var streams = columns.ThreadStream;
-        var totals = new Dictionary<(int Stream, int Stack), (long Count, long Bytes)>();
+        var stackCount = columns.StackParents().Length + 1;
+        var byStream = new Dictionary<int, (long[] Counts, long[] Bytes)>();
+        var outOfRange = new Dictionary<(int Stream, int Stack), (long Count, long Bytes)>();
+        var lastStream = int.MinValue;
+        (long[] Counts, long[] Bytes) current = ([], []);
         // A sampled capture's tree weighs each sample by the bytes it stands for (counts stay samples).
         var sampled = capture.IsSampled;
         foreach (var r in view.Rows)
         {
-            var key = (splitThreads ? streams[r] : 0, stacks[r]);
-            var t = totals.GetValueOrDefault(key);
-            totals[key] = (t.Count + 1, t.Bytes + (sampled ? (long)Math.Round(Capture.CaptureFormat.SampledWeight(size[r])) : size[r]));
+            var bytes = sampled ? (long)Math.Round(Capture.CaptureFormat.SampledWeight(size[r])) : size[r];
+            var stream = splitThreads ? streams[r] : 0;
+            if (stream != lastStream)
+            {
+                if (!byStream.TryGetValue(stream, out current))
+                    byStream[stream] = current = (new long[stackCount], new long[stackCount]);
+                lastStream = stream;
+            }
+            var stack = stacks[r];
+            if ((uint)stack < (uint)stackCount)
+            {
+                current.Counts[stack]++;
+                current.Bytes[stack] += bytes;
+            }
+            else
+            {
+                var t = outOfRange.GetValueOrDefault((stream, stack));
+                outOfRange[(stream, stack)] = (t.Count + 1, t.Bytes + bytes);
+            }
         }
+        var totals = new List<((int Stream, int Stack) Key, (long Count, long Bytes) Value)>();
+        foreach (var (stream, (counts, bytes)) in byStream)
+            for (var stack = 0; stack < stackCount; stack++)
+                if (counts[stack] > 0)
+                    totals.Add(((stream, stack), (counts[stack], bytes[stack])));
+        totals.AddRange(outOfRange.Select(kv => (kv.Key, kv.Value)));
 
+        var paths = new PathResolver(capture, inverted, splitThreads);
         var root = new FlameNode("all", FlameNodeKind.Root);
         var path = new List<(string Name, FlameNodeKind Kind)>();
         foreach (var ((stream, stack), (count, bytes)) in totals.OrderBy(kv => kv.Key.Stream).ThenBy(kv => kv.Key.Stack))
         {
+            paths.Fill(stream, stack, path);
+            root.Add(count, bytes);
+            var node = root;
+            foreach (var (name, kind) in path)
+            {
+                node = node.ChildFor(name, kind);
+                node.Add(count, bytes);
+            }
+            node.AddOwn(count, bytes);
+        }
+        root.Sort();
+        var tree = new FlameTree(root, description ?? view.Description, selection, inverted, splitThreads, 0, null, view);
+        return timeBuckets > 0 ? tree.WithTimeBuckets(timeBuckets) : tree;
+    }
+
+    /// <summary>The frames of an allocation's path from the root: its thread (when split), then its stack in tree order.</summary>
+    internal sealed class PathResolver
+    {
+        private readonly int[] parents;
+        private readonly ulong[] ips;
+        private readonly Dictionary<ulong, (string, FlameNodeKind)> frames;
+        private readonly Dictionary<int, string> threads;
+        private readonly bool inverted;
+        private readonly bool splitThreads;
+        private readonly Func<string, bool>? scopeFrame;
+
+        public PathResolver(global::MemNotebook.Capture capture, bool inverted, bool splitThreads)
+        {
+            // From the stacks and frames tables, which aggregated captures have too.
+            parents = AllocationColumns.StackParents(capture.ArrowTable(ArrowLayout.Stacks));
+            ips = AllocationColumns.StackIps(capture.ArrowTable(ArrowLayout.Stacks));
+            frames = FrameTable(capture.ArrowTable(ArrowLayout.Frames));
+            threads = splitThreads
+                ? capture.Columns.Threads.ToDictionary(t => t.Stream, t => t.Name is null ? $"thread {t.OsThreadId}" : $"thread {t.OsThreadId} ({t.Name})")
+                : new Dictionary<int, string>();
+            this.inverted = inverted;
+            this.splitThreads = splitThreads;
+            scopeFrame = capture.ScopeFrame;
+        }
+
+        public void Fill(int stream, int stack, List<(string Name, FlameNodeKind Kind)> path)
+        {
             path.Clear();
             for (var id = stack; id > 0 && id < parents.Length && path.Count < Capture.CaptureFormat.MaxStackDepth; id = parents[id])
                 path.Add(frames.TryGetValue(ips[id], out var frame) ? frame : ($"0x{ips[id]:x}", FlameNodeKind.Unknown));
-            if (capture.ScopeFrame is { } scopeFrame)
+            if (scopeFrame is not null)
             {
                 // A scoped capture (a notebook cell's): each stack starts at its outermost frame of the
                 // scope, not at the host code that ran it.
@@ -308,22 +495,9 @@ public sealed class FlameTree
                 path.Add((NoStack, FlameNodeKind.Unknown));
             if (!inverted)
                 path.Reverse(); // recorded innermost first
-            root.Add(count, bytes);
-            var node = root;
             if (splitThreads)
-            {
-                node = root.ChildFor(threads.GetValueOrDefault(stream) ?? $"thread stream {stream}", FlameNodeKind.Thread);
-                node.Add(count, bytes);
-            }
-            foreach (var (name, kind) in path)
-            {
-                node = node.ChildFor(name, kind);
-                node.Add(count, bytes);
-            }
-            node.AddOwn(count, bytes);
+                path.Insert(0, (threads.GetValueOrDefault(stream) ?? $"thread stream {stream}", FlameNodeKind.Thread));
         }
-        root.Sort();
-        return new FlameTree(root, description ?? view.Description, selection, inverted, splitThreads);
     }
 
     /// <summary>Name and kind per ip: the function, else module+0xoffset, else the address.</summary>

@@ -44,6 +44,73 @@ public static class ReportHtml
         return Page("Allocations by thread, type, function and size", source, report.Description, report.Bytes, report.Count, body);
     }
 
+    /// <summary>
+    /// The stats page: totals, peak and duration, allocator kinds, the size histogram (power-of-two buckets: a log
+    /// scale of sizes, bars for count and bytes), types, and functions by bytes and by count.
+    /// </summary>
+    public static string Stats(StatsReport report, string source)
+    {
+        var s = report.Stats;
+        var body = new StringBuilder();
+        body.Append("<h2>Totals</h2>\n<table class=\"facts\">\n<tbody>\n");
+        void Fact(string name, string value) => body.Append($"<tr><th>{E(name)}</th><td>{value}</td></tr>\n");
+        Fact("allocations", N(s.TotalAllocations));
+        Fact("allocated", Bytes(s.TotalBytes));
+        Fact("peak (alive at the high-water mark)", Bytes(s.PeakBytes));
+        Fact("leaked (alive at the end)", $"{Bytes(s.LeakedBytes)} in {N(s.LeakedAllocations)} allocations");
+        Fact("freed", $"{Bytes(s.FreedBytes)} in {N(s.FreedAllocations)} allocations");
+        Fact("duration", E(s.DurationMs.ToString("N1", System.Globalization.CultureInfo.InvariantCulture) + " ms" + (s.DurationEstimated ? " (estimated)" : "")));
+        Fact("garbage collections", N(s.GcCount));
+        if (s.Dropped > 0)
+            Fact("records lost by the tracer", N(s.Dropped));
+        Fact("capture", E((s.Aggregated ? "aggregated (totals per stack and type), " : "") +
+            (s.Truncated ? $"truncated at offset {s.TruncatedAtOffset} ({s.TruncationReason})" : s.Complete ? "complete" : "no END record")));
+        body.Append("</tbody>\n</table>\n");
+
+        body.Append("<h2>Allocators</h2>\n");
+        if (report.Allocators is null)
+            body.Append("<p class=\"more\">An aggregated capture does not keep the allocator of single allocations.</p>\n");
+        else
+        {
+            body.Append("<table>\n<thead><tr><th>Bytes</th><th>Count</th><th>Allocator</th></tr></thead>\n<tbody>\n");
+            foreach (var a in report.Allocators)
+                body.Append($"<tr><td>{Bytes(a.Bytes)}</td><td>{N(a.Count)}</td><td class=\"name\">{E(a.Allocator)}</td></tr>\n");
+            body.Append("</tbody>\n</table>\n");
+        }
+
+        body.Append("<h2>Sizes</h2>\n");
+        if (report.Histogram is null)
+            body.Append("<p class=\"more\">An aggregated capture does not keep the sizes of single allocations: record without --aggregate for the histogram.</p>\n");
+        else
+        {
+            var maxCount = Math.Max(1, report.Histogram.Select(b => b.Count).DefaultIfEmpty().Max());
+            var maxBytes = Math.Max(1, report.Histogram.Select(b => b.Bytes).DefaultIfEmpty().Max());
+            body.Append("<table class=\"histogram\">\n<thead><tr><th>Size</th><th>Count</th><th></th><th>Bytes</th><th></th></tr></thead>\n<tbody>\n");
+            foreach (var b in report.Histogram)
+                body.Append($"<tr><td>{E(SizeRange(b.MinSize, b.MaxSize))}</td><td>{N(b.Count)}</td><td class=\"bar\">{Bar(b.Count, maxCount, "count")}</td>" +
+                            $"<td>{Bytes(b.Bytes)}</td><td class=\"bar\">{Bar(b.Bytes, maxBytes, "bytes")}</td></tr>\n");
+            body.Append("</tbody>\n</table>\n<p class=\"more\">Power-of-two size buckets (a log scale of sizes); bars linear in count and in bytes.</p>\n");
+        }
+
+        body.Append("<h2>Types by bytes</h2>\n<table>\n<thead><tr><th>Bytes</th><th>Count</th><th>Leaked bytes</th><th>Leaked</th><th>Type</th></tr></thead>\n<tbody>\n");
+        foreach (var t in report.Types)
+            body.Append($"<tr><td>{Bytes(t.Bytes)}</td><td>{N(t.Count)}</td><td>{Bytes(t.LeakedBytes)}</td><td>{N(t.LeakedCount)}</td><td class=\"name\">{E(t.Type)}</td></tr>\n");
+        body.Append("</tbody>\n</table>\n");
+        More(body, s.ByType.Count - report.Types.Count, "types");
+        foreach (var (title, functions) in new[] { ("Functions by bytes", report.FunctionsByBytes), ("Functions by count", report.FunctionsByCount) })
+        {
+            body.Append($"<h2>{E(title)}</h2>\n<p class=\"more\">Own allocations: charged to the function that made them.</p>\n");
+            body.Append("<table>\n<thead><tr><th>Bytes</th><th>Count</th><th>Function</th></tr></thead>\n<tbody>\n");
+            foreach (var f in functions)
+                body.Append($"<tr><td>{Bytes(f.Bytes)}</td><td>{N(f.Count)}</td><td class=\"name\">{E(f.Function)}</td></tr>\n");
+            body.Append("</tbody>\n</table>\n");
+        }
+        return Page("Capture statistics", source, "all allocations", s.TotalBytes, s.TotalAllocations, body);
+    }
+
+    private static string Bar(long value, long max, string what) =>
+        $"<div class=\"{what}\" style=\"width:{Math.Round(200.0 * value / max, 1).ToString(System.Globalization.CultureInfo.InvariantCulture)}px\"></div>";
+
     private static void Node(StringBuilder body, FlameTree tree, FlameNode node, int depth, int width)
     {
         var label = $"<span class=\"bytes\">{Bytes(node.TotalBytes)}</span> <span class=\"pct\">{Percent(Share(node.TotalBytes, tree.TotalBytes))}</span> " +
@@ -84,6 +151,12 @@ public static class ReportHtml
         .native {"{"} color: #a0522d; {"}"}
         .unknown, .more, .own {"{"} color: #777; {"}"}
         .pct {"{"} color: #555; {"}"}
+        h2 {"{"} font-size: 1.1em; margin: 1.2em 0 0.4em; {"}"}
+        table.facts th {"{"} text-align: left; font-weight: normal; color: #444; {"}"}
+        td.bar {"{"} width: 200px; text-align: left; {"}"}
+        td.bar div {"{"} height: 11px; {"}"}
+        td.bar .count {"{"} background: hsl(30, 85%, 62%); {"}"}
+        td.bar .bytes {"{"} background: hsl(205, 55%, 60%); {"}"}
         </style>
         </head>
         <body>

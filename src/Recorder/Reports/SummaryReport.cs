@@ -33,11 +33,51 @@ public sealed class SummaryReport
     /// <summary>How many functions the view has in all (rows beyond the top left out).</summary>
     public int Functions { get; }
 
-    /// <param name="description">What the view holds, for the heading (default: the view's own description).</param>
-    /// <summary>The report of <paramref name="selection"/>'s view of <paramref name="capture"/>.</summary>
+    /// <summary>The report of <paramref name="selection"/>'s view of <paramref name="capture"/>.
+    /// An aggregated capture gives the same numbers from its totals per stack and type (all, peak, leaks).</summary>
     public static SummaryReport Build(global::MemNotebook.Capture capture, ReportSelection selection, int top) =>
-        Build(selection.ViewOf(capture), top, selection.Title);
+        capture.IsAggregated ? FromAggregates(capture, selection, top) : Build(selection.ViewOf(capture), top, selection.Title);
 
+    private static SummaryReport FromAggregates(global::MemNotebook.Capture capture, ReportSelection selection, int top)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(top);
+        var measure = AggregateReports.Measure(capture, selection, "summary");
+        var (functionsOf, names) = AllocationColumns.InclusiveTable(capture.ArrowTable(Arrow.ArrowLayout.Stacks), capture.ArrowTable(Arrow.ArrowLayout.Frames));
+        var own = new Dictionary<string, (long Count, long Bytes)>(StringComparer.Ordinal);
+        var inclusiveCount = new long[names.Count];
+        var inclusiveBytes = new long[names.Count];
+        long count = 0, bytes = 0;
+        foreach (var e in capture.AggregateRows)
+        {
+            var (c, b) = measure switch
+            {
+                AggregateMeasure.Total => (e.Count, e.Bytes),
+                AggregateMeasure.Peak => (e.PeakCount, e.PeakBytes),
+                _ => (e.LeakedCount, e.LeakedBytes),
+            };
+            if (c == 0)
+                continue;
+            (count, bytes) = (count + c, bytes + b);
+            var o = own.GetValueOrDefault(e.Function);
+            own[e.Function] = (o.Count + c, o.Bytes + b);
+            foreach (var f in (uint)e.StackId < (uint)functionsOf.Length ? functionsOf[e.StackId] : functionsOf[0])
+            {
+                inclusiveCount[f] += c;
+                inclusiveBytes[f] += b;
+            }
+        }
+        var rows = Enumerable.Range(0, names.Count).Where(f => inclusiveCount[f] > 0)
+            .Select(f =>
+            {
+                var o = own.GetValueOrDefault(names[f]);
+                return new SummaryRow(names[f], inclusiveBytes[f], inclusiveCount[f], o.Bytes, o.Count, bytes == 0 ? 0 : 100.0 * inclusiveBytes[f] / bytes);
+            })
+            .OrderByDescending(r => r.TotalBytes).ThenByDescending(r => r.Count).ThenBy(r => r.Function, StringComparer.Ordinal)
+            .ToArray();
+        return new SummaryReport(AggregateReports.Description(selection), bytes, count, rows.Take(top).ToArray(), rows.Length);
+    }
+
+    /// <param name="description">What the view holds, for the heading (default: the view's own description).</param>
     public static SummaryReport Build(AllocationView view, int top, string? description = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(top);

@@ -44,7 +44,9 @@ public sealed class TableReport
 
     /// <summary>The table of <paramref name="selection"/>'s view of <paramref name="capture"/>.</summary>
     public static TableReport Build(global::MemNotebook.Capture capture, ReportSelection selection, TableSort sort = TableSort.Bytes, int top = int.MaxValue) =>
-        Build(selection.ViewOf(capture), sort, top, selection.Title);
+        capture.IsAggregated
+            ? throw AggregateReports.Refuse(capture, "the table (the thread and size of each allocation)")
+            : Build(selection.ViewOf(capture), sort, top, selection.Title);
 
     /// <param name="description">What the view holds, for the heading (default: the view's own description).</param>
     public static TableReport Build(AllocationView view, TableSort sort = TableSort.Bytes, int top = int.MaxValue, string? description = null)

@@ -9,7 +9,7 @@
   var LABEL_WIDTH = 28;
 
   var data = JSON.parse(document.getElementById('fg-data').textContent);
-  var TOTAL = data.total_bytes;
+  var TOTAL = data.total_bytes; // the bytes of the view shown: the whole view, or its allocations in the time window
   var chart = document.getElementById('fg-chart');
   var tip = document.getElementById('fg-tip');
   var details = document.getElementById('fg-details');
@@ -25,7 +25,8 @@
     hideRuntime: false,
     thread: '',            // the name of the thread shown, '' for all
     zoomPath: [],          // keys of the frames from the shown root down to the zoomed frame
-    search: ''
+    search: '',
+    window: null           // [first, last] time buckets (inclusive) whose allocations are shown, null for all
   };
 
   function key(node) { return node.kind + '\u0000' + node.name; }
@@ -97,13 +98,38 @@
     return node;
   }
 
+  // --- time window: each node's own allocations per time bucket ("t": bucket, count, bytes triples) ----
+
+  function windowed(node, first, last) {
+    var own = 0, ownCount = 0, t = node.t;
+    if (t) {
+      for (var i = 0; i < t.length; i += 3) {
+        if (t[i] >= first && t[i] <= last) { ownCount += t[i + 1]; own += t[i + 2]; }
+      }
+    }
+    var out = { name: node.name, kind: node.kind, total: own, own: own, count: ownCount, own_count: ownCount, children: [] };
+    for (var c = 0; c < node.children.length; c++) {
+      var child = windowed(node.children[c], first, last);
+      if (child.count === 0) continue;
+      out.children.push(child);
+      out.total += child.total;
+      out.count += child.count;
+    }
+    return out;
+  }
+
   var fullTree = prepare(data.root);
-  var collapsedTree = null;
+  var trees = {}; // by window and hide-runtime flag
 
   function baseTree() {
-    if (!state.hideRuntime) return fullTree;
-    if (!collapsedTree) collapsedTree = sortTree(collapse(fullTree));
-    return collapsedTree;
+    var w = state.window ? state.window[0] + '-' + state.window[1] : 'all';
+    var k = w + (state.hideRuntime ? '/collapsed' : '');
+    if (trees[k]) return trees[k];
+    var tree = fullTree;
+    if (state.window) tree = trees[w] || (trees[w] = sortTree(windowed(fullTree, state.window[0], state.window[1])));
+    if (state.hideRuntime) tree = sortTree(collapse(tree));
+    trees[k] = tree;
+    return tree;
   }
 
   // The root shown: the whole tree or one thread of it.
@@ -170,6 +196,7 @@
   // --- drawing ------------------------------------------------------------------------------
 
   function render() {
+    TOTAL = baseTree().total;
     var root = shownRoot();
     var zoom = resolveZoom(root);
     state.zoomPath = state.zoomPath.slice(0, zoom.ancestors.length);
@@ -335,10 +362,133 @@
     document.getElementById('fg-thread-label').hidden = false;
   }
 
+  // --- memory over time, and selecting a time window ------------------------------------------
+
+  var time = data.time;
+  var timeBox = document.getElementById('fg-time');
+  var timeChart = document.getElementById('fg-time-chart');
+  var timeSvg = document.getElementById('fg-time-svg'); // parsed as SVG: its namespace is the one to create children in
+  var windowInfo = document.getElementById('fg-window');
+  var timeReset = document.getElementById('fg-time-reset');
+  var memoryBlock = document.getElementById('fg-memory');
+  var memory = memoryBlock ? JSON.parse(memoryBlock.textContent) : null;
+  var bucketBytes = [], bucketCounts = [];
+  var drag = null; // [first, last] while the mouse button is down
+
+  function fmtMs(ns) {
+    if (ns < 1000) return ns + ' ns';
+    if (ns < 1e6) return (ns / 1e3).toFixed(1) + ' \u00b5s';
+    var ms = ns / 1e6;
+    return ms >= 1000 ? (ms / 1000).toFixed(2) + ' s' : ms.toFixed(1) + ' ms';
+  }
+
+  function windowText() {
+    if (!state.window) return 'all allocation times: drag across the chart to show the allocations made in a time range';
+    var start = state.window[0] * time.bucket_ns;
+    var end = Math.min((state.window[1] + 1) * time.bucket_ns, Math.max(time.duration_ns, start));
+    var tree = baseTree();
+    return 'allocations made from ' + fmtMs(start) + ' to ' + fmtMs(end) + ': ' + fmtBytes(tree.total) + ' (' +
+      fmtInt(tree.total) + ' bytes) in ' + fmtInt(tree.count) + ' allocations, ' + pct(tree.total, data.total_bytes) + ' of the view';
+  }
+
+  function svg(tag, attributes, parent) {
+    var el = document.createElementNS(timeSvg.namespaceURI, tag);
+    for (var name in attributes) el.setAttribute(name, attributes[name]);
+    parent.appendChild(el);
+    return el;
+  }
+
+  function drawTime() {
+    var width = timeChart.clientWidth || 800, height = 80, plot = height - 14;
+    var buckets = time.buckets;
+    var span = buckets * time.bucket_ns;
+    var root = timeSvg;
+    root.textContent = '';
+    root.setAttribute('width', width);
+    root.setAttribute('height', height);
+    root.setAttribute('viewBox', '0 0 ' + width + ' ' + height);
+    var maxBytes = 0, i;
+    for (i = 0; i < buckets; i++) if (bucketBytes[i] > maxBytes) maxBytes = bucketBytes[i];
+    var barWidth = width / buckets;
+    var sel = drag || state.window;
+    for (i = 0; i < buckets; i++) {
+      if (bucketBytes[i] === 0) continue;
+      var h = Math.max(1, plot * bucketBytes[i] / maxBytes);
+      var inWindow = !sel || (i >= Math.min(sel[0], sel[1]) && i <= Math.max(sel[0], sel[1]));
+      svg('rect', { x: i * barWidth, y: plot - h, width: Math.max(barWidth - 0.5, 0.5), height: h,
+                    'class': 'fg-bucket' + (inWindow ? '' : ' outside') }, root);
+    }
+    if (memory && memory.times_ms.length > 0) {
+      var maxLive = 0;
+      for (i = 0; i < memory.tracked_live.length; i++) if (memory.tracked_live[i] > maxLive) maxLive = memory.tracked_live[i];
+      var points = [];
+      for (i = 0; i < memory.times_ms.length; i++) {
+        var x = width * memory.times_ms[i] * 1e6 / span;
+        var y = maxLive > 0 ? plot - plot * memory.tracked_live[i] / maxLive : plot;
+        points.push(x.toFixed(1) + ',' + y.toFixed(1));
+      }
+      svg('polyline', { points: points.join(' '), 'class': 'fg-live' }, root);
+    }
+    if (sel) {
+      var first = Math.min(sel[0], sel[1]), last = Math.max(sel[0], sel[1]);
+      svg('rect', { x: first * barWidth, y: 0, width: (last - first + 1) * barWidth, height: plot, 'class': 'fg-selection' }, root);
+    }
+    svg('line', { x1: 0, y1: plot + 0.5, x2: width, y2: plot + 0.5, 'class': 'fg-axis' }, root);
+    svg('text', { x: 2, y: height - 2, 'class': 'fg-tick' }, root).textContent = '0';
+    svg('text', { x: width - 2, y: height - 2, 'class': 'fg-tick end' }, root).textContent = fmtMs(time.duration_ns);
+    windowInfo.textContent = windowText();
+    timeReset.disabled = !state.window;
+  }
+
+  function bucketAt(e) {
+    var box = timeChart.getBoundingClientRect();
+    var b = Math.floor((e.clientX - box.left) / (box.width || 1) * time.buckets);
+    return Math.max(0, Math.min(time.buckets - 1, b));
+  }
+
+  function setWindow(first, last) {
+    state.window = first === null ? null : [Math.min(first, last), Math.max(first, last)];
+    state.zoomPath = [];
+    render();
+    drawTime();
+  }
+
+  if (time && timeBox && timeChart && timeSvg && document.createElementNS) {
+    for (var b = 0; b < time.buckets; b++) { bucketBytes.push(0); bucketCounts.push(0); }
+    (function sum() {
+      var stack = [fullTree];
+      while (stack.length) {
+        var n = stack.pop();
+        if (n.t) for (var j = 0; j < n.t.length; j += 3) { bucketCounts[n.t[j]] += n.t[j + 1]; bucketBytes[n.t[j]] += n.t[j + 2]; }
+        for (var c = 0; c < n.children.length; c++) stack.push(n.children[c]);
+      }
+    })();
+    timeBox.hidden = false;
+    timeChart.addEventListener('mousedown', function (e) {
+      e.preventDefault();
+      var at = bucketAt(e);
+      drag = [at, at];
+      drawTime();
+    });
+    window.addEventListener('mousemove', function (e) {
+      if (!drag) return;
+      var at = bucketAt(e);
+      if (at !== drag[1]) { drag[1] = at; drawTime(); }
+    });
+    window.addEventListener('mouseup', function () {
+      if (!drag) return;
+      var d = drag;
+      drag = null;
+      setWindow(d[0], d[1]);
+    });
+    timeReset.addEventListener('click', function () { setWindow(null, null); });
+    drawTime();
+  }
+
   var resizeTimer = 0;
   window.addEventListener('resize', function () {
     clearTimeout(resizeTimer);
-    resizeTimer = setTimeout(render, 100);
+    resizeTimer = setTimeout(function () { render(); if (time && timeBox && timeChart && timeSvg) drawTime(); }, 100);
   });
 
   render();

@@ -35,6 +35,7 @@ internal static unsafe class NativeTracer
         public required delegate* unmanaged<byte*> LastError;
         public required delegate* unmanaged<ulong> RecordedAllocations;
         public required delegate* unmanaged<ulong*, void> SampledCounters;
+        public required delegate* unmanaged<ulong> RecordedNativeAllocations;
     }
 
     private static Exports Bind()
@@ -51,6 +52,7 @@ internal static unsafe class NativeTracer
             LastError = (delegate* unmanaged<byte*>)NativeLibrary.GetExport(handle, "memnb_last_error"),
             RecordedAllocations = (delegate* unmanaged<ulong>)NativeLibrary.GetExport(handle, "memnb_recorded_allocations"),
             SampledCounters = (delegate* unmanaged<ulong*, void>)NativeLibrary.GetExport(handle, "memnb_sampled_counters"),
+            RecordedNativeAllocations = (delegate* unmanaged<ulong>)NativeLibrary.GetExport(handle, "memnb_recorded_native_allocations"),
         };
     }
 
@@ -110,6 +112,7 @@ internal static unsafe class NativeTracer
     internal static Status GetStatus() => (Status)s_exports.Value.GetStatus();
 
     internal static ulong RecordedAllocations() => s_exports.Value.RecordedAllocations();
+    internal static ulong RecordedNativeAllocations() => s_exports.Value.RecordedNativeAllocations();
 
     /// <summary>Events recorded, delivered off the allocating thread, unparsed, and delivered with a runtime stack.</summary>
     internal static (ulong Events, ulong OffThread, ulong Unparsed, ulong RuntimeStacks) SampledCounters()

@@ -18,6 +18,12 @@ public sealed record TrackerOptions
     public bool Aggregate { get; init; }
 
     /// <summary>
+    /// Record native allocations too (malloc and its family, mmap; GOT hooks patched while the region
+    /// runs), each with its merged native + managed stack. Not with <see cref="Aggregate"/>.
+    /// </summary>
+    public bool Native { get; init; }
+
+    /// <summary>
     /// Record the runtime's allocation samples (.NET 10 AllocationSampled, about one object per 100 KB) instead
     /// of every allocation: the mode of a process started without the tracer (see <see cref="SampledMode"/>).
     /// </summary>
@@ -94,13 +100,20 @@ public sealed class Tracker : IDisposable
         if (dir is not null && !Directory.Exists(dir))
             throw new DirectoryNotFoundException($"the folder of the capture does not exist: {dir}");
         var tracker = new Tracker(full, options);
-        int rc = NativeTracer.Start(full, options.Sampled ? "sampled" : options.Aggregate ? "aggregate" : null);
+        var words = new List<string>();
+        if (options.Aggregate) words.Add("aggregate");
+        if (options.Native) words.Add("native");
+        if (options.Sampled) words.Add("sampled");
+        int rc = NativeTracer.Start(full, words.Count == 0 ? null : string.Join(",", words));
         if (rc != 0) throw new TracerException(NativeTracer.LastError());
         return tracker;
     }
 
     /// <summary>Allocations recorded so far in this region.</summary>
     public static ulong RecordedAllocations => NativeTracer.RecordedAllocations();
+
+    /// <summary>Native allocations recorded so far in this region (with <see cref="TrackerOptions.Native"/>).</summary>
+    public static ulong RecordedNativeAllocations => NativeTracer.RecordedNativeAllocations();
 
     public void Stop()
     {

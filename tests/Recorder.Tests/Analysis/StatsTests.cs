@@ -97,6 +97,13 @@ public class StatsTests
             "{\"type\":\"\\u003Cscript\\u003Ealert(1)\\u003C/script\\u003E\",\"count\":1,\"bytes\":24,\"leaked_count\":1,\"leaked_bytes\":24}]," +
             "\"top_functions\":[{\"function\":\"MyApp.Program\\u002B\\u003C\\u003Ec.\\u003CMain\\u003Eb__0_0\",\"count\":2,\"bytes\":5000}," +
             "{\"function\":\"MyApp.Program.Main\",\"count\":2,\"bytes\":150},{\"function\":\"[unknown]\",\"count\":3,\"bytes\":74}]," +
+            "\"by_allocator\":[{\"allocator\":\"managed\",\"count\":7,\"bytes\":5224}],\"top_stacks\":[{\"frames\":[\"System.GC.AllocateUninitializedArray[System.Byte]\",\"MyApp.Program\\u002B\\u003C\\u003Ec.\\u003CMain\\u003Eb__0_0\",\"MyApp.Program.Main\"],\"count\":1,\"bytes\":4000}," +
+            "{\"frames\":[\"JIT_NewArr1\",\"System.GC.AllocateUninitializedArray[System.Byte]\",\"MyApp.Program\\u002B\\u003C\\u003Ec.\\u003CMain\\u003Eb__0_0\",\"MyApp.Program.Main\"],\"count\":1,\"bytes\":1000}," +
+            "{\"frames\":[\"AllocateObject\",\"System.String.FastAllocateString\",\"MyApp.Program.Main\"],\"count\":1,\"bytes\":100}," +
+            "{\"frames\":[\"System.String.FastAllocateString\",\"MyApp.Program.Main\"],\"count\":1,\"bytes\":50}," +
+            "{\"frames\":[\"[unknown]\"],\"count\":1,\"bytes\":30}," +
+            "{\"frames\":[\"[unknown]\"],\"count\":1,\"bytes\":24}," +
+            "{\"frames\":[],\"count\":1,\"bytes\":20}]," +
             "\"threads\":[{\"id\":1002,\"name\":null,\"count\":3,\"bytes\":4050},{\"id\":1001,\"name\":\"Main thread\",\"count\":4,\"bytes\":1174}]}",
             json);
         using var parsed = JsonDocument.Parse(json);

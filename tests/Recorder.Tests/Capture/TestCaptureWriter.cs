@@ -162,6 +162,21 @@ internal sealed class TestCaptureWriter
             return this;
         }
 
+        /// <summary>NATIVE_ALLOC: allocator kind (1 malloc … 9 mmap), size, stack (shared delta state with ALLOC), address.</summary>
+        public ChunkBuilder NativeAlloc(ulong ticks, byte allocator, ulong size, long stack, ulong address)
+        {
+            Record(0x02).Ticks(ticks).U8(allocator).Varint(size).SVarint(stack - state.Stack).Varint(address);
+            state.Stack = stack;
+            return this;
+        }
+
+        /// <summary>NATIVE_FREE: kind 1 free (size 0) or 2 munmap (size = length).</summary>
+        public ChunkBuilder NativeFree(ulong ticks, byte kind, ulong address, ulong size = 0) =>
+            Record(0x03).Ticks(ticks).U8(kind).Varint(address).Varint(size);
+
+        public ChunkBuilder Module(ulong moduleBase, ulong size, string path, string buildId = "") =>
+            Record(0x18).Varint(moduleBase).Varint(size).String(path).String(buildId);
+
         /// <summary>AGG_TABLE; <paramref name="count"/> overrides the row count written (for corrupt tables).</summary>
         public ChunkBuilder AggTable(ulong ticks, bool final, ulong peakBytes, IReadOnlyList<AggRow> rows, ulong? count = null)
         {
@@ -251,6 +266,7 @@ internal sealed class RecordLog : CaptureVisitor
     public override void OnResume(long ticks) => Lines.Add($"Resume {ticks}");
     public override void OnAllocation(in AllocationRecord allocation) => Lines.Add(allocation.ToString());
     public override void OnFree(in FreeRecord free) => Lines.Add(free.ToString());
+    public override void OnModule(in ModuleRecord module) => Lines.Add(module.ToString());
     public override void OnAggregateTable(AggregateTableRecord table) =>
         Lines.Add($"{table} [{string.Join(", ", table.Rows)}]");
     public override void OnFinished(CaptureReadResult result) => Result = result;

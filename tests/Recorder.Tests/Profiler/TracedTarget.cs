@@ -38,7 +38,7 @@ internal static class TracedTarget
         psi.ArgumentList.Add(scenario);
         if (capture is not null) psi.ArgumentList.Add(capture);
         foreach (string a in arguments ?? []) psi.ArgumentList.Add(a);
-        foreach (string name in new[] { "CORECLR_ENABLE_PROFILING", "CORECLR_PROFILER", "CORECLR_PROFILER_PATH", "MEMNB_OUTPUT", "MEMNB_CLAIM", "MEMNB_AGGREGATE" })
+        foreach (string name in new[] { "CORECLR_ENABLE_PROFILING", "CORECLR_PROFILER", "CORECLR_PROFILER_PATH", "MEMNB_OUTPUT", "MEMNB_CLAIM", "MEMNB_AGGREGATE", "MEMNB_NATIVE" })
             psi.Environment.Remove(name);
         if (withTracer)
         {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using MemNotebook.Recorder.Reports;
 using MemNotebook.Recorder.Tests.Arrow;
@@ -16,55 +15,8 @@ namespace MemNotebook.Recorder.Tests.Reports;
 /// </summary>
 public class FlameGraphBrowserTests
 {
-    private const string Chromium = "/usr/bin/chromium";
-
-    private static string BrowserFolder
-    {
-        get
-        {
-            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            {
-                var candidate = Path.Combine(dir.FullName, "tests", "browser");
-                if (File.Exists(Path.Combine(candidate, "flamegraph.mjs")))
-                    return candidate;
-            }
-            throw new InvalidOperationException("tests/browser not found above " + AppContext.BaseDirectory);
-        }
-    }
-
-    private static JsonElement Open(string page, string screenshot, string zoomFrame, string search, string markupName)
-    {
-        var folder = BrowserFolder;
-        Assert.True(Directory.Exists(Path.Combine(folder, "node_modules", "playwright-core")),
-            $"playwright-core is not installed in {folder}: run `npm ci` there (scripts/test.sh does)");
-        Assert.True(File.Exists(Chromium), $"{Chromium} is missing: install Debian's chromium package (scripts/setup.sh does)");
-        var psi = new ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = folder };
-        foreach (var argument in new[] { "flamegraph.mjs", page, screenshot, zoomFrame, search, markupName })
-            psi.ArgumentList.Add(argument);
-        Process process;
-        try
-        {
-            process = Process.Start(psi)!;
-        }
-        catch (System.ComponentModel.Win32Exception ex)
-        {
-            Assert.Fail($"node is required for the flame-graph browser test and could not be started: {ex.Message}");
-            throw;
-        }
-        using (process)
-        {
-            var stderr = process.StandardError.ReadToEndAsync();
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            if (!process.WaitForExit(TimeSpan.FromSeconds(60)))
-            {
-                process.Kill(entireProcessTree: true);
-                Assert.Fail($"node flamegraph.mjs did not finish within 60 s: {stderr.Result}");
-            }
-            process.WaitForExit();
-            Assert.True(process.ExitCode == 0, $"node flamegraph.mjs failed (exit {process.ExitCode}): {stderr.Result}");
-            return JsonDocument.Parse(stdout.Result).RootElement.Clone();
-        }
-    }
+    private static JsonElement Open(string page, string screenshot, string zoomFrame, string search, string markupName, int firstBucket, int lastBucket) =>
+        HeadlessBrowser.Run("flamegraph.mjs", page, screenshot, zoomFrame, search, markupName, firstBucket.ToString(), lastBucket.ToString());
 
     private static string[] Strings(JsonElement array) => array.EnumerateArray().Select(e => e.GetString()!).ToArray();
 
@@ -76,9 +28,9 @@ public class FlameGraphBrowserTests
         var page = Path.Combine(scratch.Root, "flame.html");
         using (var writer = new StreamWriter(page))
             FlameGraphPage.Write(capture, ReportSelection.Peak, new FlameGraphOptions(Source: "r.memnb"), writer);
-        var screenshot = Path.Combine(scratch.Root, "flame.png");
+        var screenshot = HeadlessBrowser.ScreenshotPath("flame.png");
 
-        var facts = Open(page, screenshot, ReportCaptures.Lambda, "load", ReportCaptures.MarkupMethod);
+        var facts = Open(page, screenshot, ReportCaptures.Lambda, "load", ReportCaptures.MarkupMethod, 4, 7);
         var failure = $"facts: {facts}";
 
         // No request but the page itself, and the blocking route really sees and stops loads.
@@ -134,6 +86,41 @@ public class FlameGraphBrowserTests
         var reset = facts.GetProperty("reset");
         Assert.Equal(9, reset.GetProperty("frames").GetInt32());
         Assert.True(reset.GetProperty("reset_disabled").GetBoolean());
+
+        // Dragging across the memory chart from bucket 4 to bucket 7 (4 ns each: allocations made in [16, 32) ns)
+        // shows exactly the tree of the peak's allocations made then: Markup 64 at 20, String 40 at 25, String 24 at 30.
+        var time = TimeBucketing.For(capture.DurationNs, FlameGraphPage.DefaultTimeBuckets);
+        var (t0, t1) = time.Window(4, 7);
+        Assert.Equal((16L, 32L), (t0, t1));
+        var expected = FlameTree.Build(capture.Peak().Between(t0, t1), ReportSelection.Peak);
+        Assert.Equal(128, expected.TotalBytes);
+        var shown = facts.GetProperty("window").GetProperty("frames").EnumerateArray()
+            .Select(f => (Path: string.Join("/", Strings(f.GetProperty("path"))), Total: f.GetProperty("total").GetInt64(), Count: f.GetProperty("count").GetInt64()))
+            .OrderBy(f => f.Path, StringComparer.Ordinal).ToArray();
+        Assert.Equal(new[]
+        {
+            ("", 128L, 3L),
+            ("App.Main", 128L, 3L),
+            ("App.Main/App.Parse", 40L, 1L),
+            ("App.Main/" + ReportCaptures.Lambda, 64L, 1L),
+            ("App.Main/" + ReportCaptures.Lambda + "/" + ReportCaptures.MarkupMethod, 64L, 1L),
+        }, shown);
+        // The same as the tree the analysis builds for that window (24 B of String at App.Main's own).
+        var nodes = new List<(string, long, long)>();
+        void Walk(FlameNode node, string path)
+        {
+            nodes.Add((path, node.TotalBytes, node.Count));
+            foreach (var child in node.Children)
+                Walk(child, path.Length == 0 ? child.Name : path + "/" + child.Name);
+        }
+        Walk(expected.Root, "");
+        Assert.Equal(nodes.OrderBy(n => n.Item1, StringComparer.Ordinal), shown);
+        Assert.Equal("allocations made from 16 ns to 32 ns: 128 B (128 bytes) in 3 allocations, 4.1% of the view",
+            facts.GetProperty("window").GetProperty("text").GetString());
+        Assert.False(facts.GetProperty("window").GetProperty("reset_disabled").GetBoolean());
+        Assert.Equal(1, facts.GetProperty("window").GetProperty("selection_rects").GetInt32());
+        Assert.Equal(9, facts.GetProperty("window_reset").GetProperty("frames").GetInt32());
+        Assert.True(facts.GetProperty("window_reset").GetProperty("reset_disabled").GetBoolean());
 
         // The screenshot is a PNG.
         var png = File.ReadAllBytes(screenshot);

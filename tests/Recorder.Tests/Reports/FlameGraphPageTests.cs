@@ -63,7 +63,7 @@ public class FlameGraphPageTests
         var view = selection.ViewOf(capture);
         var json = EmbeddedJson(Page(capture, selection, inverted, split));
 
-        Assert.Equal(FlameJson.ToJson(FlameTree.Build(capture, selection, inverted, split)), json);
+        Assert.Equal(FlameJson.ToJson(FlameTree.Build(capture, selection, inverted, split, FlameGraphPage.DefaultTimeBuckets)), json);
         using var document = JsonDocument.Parse(json);
         var data = document.RootElement;
         Assert.Equal(view.Bytes, data.GetProperty("total_bytes").GetInt64());
@@ -72,6 +72,126 @@ public class FlameGraphPageTests
         Assert.Equal(split, data.GetProperty("split_threads").GetBoolean());
         // Every byte is someone's own: the own bytes of all frames add up to the root's total.
         Assert.Equal((view.Bytes, view.Bytes, (long)view.Count, (long)view.Count), Sums(data.GetProperty("root")));
+    }
+
+    /// <summary>Frame path → (total, count) of a JSON tree, keeping only the own allocations in buckets first..last.</summary>
+    private static Dictionary<string, (long Total, long Count)> Windowed(JsonElement node, int first, int last, string path = "")
+    {
+        var result = new Dictionary<string, (long, long)>();
+        long Walk(JsonElement n, string p, out long count)
+        {
+            long total = 0;
+            count = 0;
+            if (n.TryGetProperty("t", out var t))
+            {
+                var triples = t.EnumerateArray().Select(e => e.GetInt64()).ToArray();
+                for (var i = 0; i < triples.Length; i += 3)
+                    if (triples[i] >= first && triples[i] <= last)
+                        (count, total) = (count + triples[i + 1], total + triples[i + 2]);
+            }
+            if (n.TryGetProperty("children", out var children))
+                foreach (var child in children.EnumerateArray())
+                {
+                    total += Walk(child, p + "/" + child.GetProperty("name").GetString(), out var c);
+                    count += c;
+                }
+            if (count > 0)
+                result[p] = (total, count);
+            return total;
+        }
+        Walk(node, path, out _);
+        return result;
+    }
+
+    private static Dictionary<string, (long Total, long Count)> Paths(FlameNode node, string path = "", Dictionary<string, (long, long)>? into = null)
+    {
+        into ??= new();
+        if (node.Count > 0)
+            into[path] = (node.TotalBytes, node.Count);
+        foreach (var child in node.Children)
+            Paths(child, path + "/" + child.Name, into);
+        return into;
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Time_buckets_give_the_tree_of_the_allocations_made_in_any_window(ReportMode mode, int threshold, bool inverted, bool split)
+    {
+        using var scratch = new ScratchFolder();
+        var capture = Load(scratch);
+        var selection = new ReportSelection(mode, threshold);
+        var view = selection.ViewOf(capture);
+        using var document = JsonDocument.Parse(EmbeddedJson(Page(capture, selection, inverted, split)));
+        var time = document.RootElement.GetProperty("time");
+        var bucketing = new TimeBucketing(time.GetProperty("buckets").GetInt32(), time.GetProperty("bucket_ns").GetInt64(), time.GetProperty("duration_ns").GetInt64());
+        Assert.Equal(TimeBucketing.For(capture.DurationNs, FlameGraphPage.DefaultTimeBuckets), bucketing);
+        // Allocations at 10, 15, 20, 25, 30, 35 and 150 ns of 1,000 in 4 ns buckets.
+        Assert.Equal(4, bucketing.BucketNs);
+        foreach (var (first, last) in new[] { (0, 255), (0, 3), (2, 5), (4, 4), (5, 8), (6, 40), (37, 37), (38, 255), (100, 200) })
+        {
+            var (t0, t1) = bucketing.Window(first, last);
+            var expected = Paths(FlameTree.Build(view.Between(t0, t1), selection, inverted, split).Root);
+            Assert.Equal(expected.OrderBy(kv => kv.Key), Windowed(document.RootElement.GetProperty("root"), first, last).OrderBy(kv => kv.Key));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Sparse_and_dense_time_tables_give_the_same_buckets_and_widen_alike(ReportMode mode, int threshold, bool inverted, bool split)
+    {
+        using var scratch = new ScratchFolder();
+        var capture = Load(scratch);
+        var selection = new ReportSelection(mode, threshold);
+        var tree = FlameTree.Build(selection.ViewOf(capture), selection, inverted, split).Prune(6);
+        foreach (var maxEntries in new[] { long.MaxValue, 4, 1 })
+        {
+            var dense = tree.WithTimeBuckets(FlameGraphPage.DefaultTimeBuckets, maxEntries);
+            var sparse = tree.WithTimeBuckets(FlameGraphPage.DefaultTimeBuckets, maxEntries, maxDenseCells: 0);
+            Assert.Equal(FlameJson.ToJson(dense), FlameJson.ToJson(sparse));
+            Assert.True(dense.TimeEntries() <= maxEntries || dense.Time!.Buckets == 1, $"{dense.TimeEntries()} entries in {dense.Time!.Buckets} buckets");
+        }
+    }
+
+    [Fact]
+    public void Merged_frames_carry_the_time_buckets_of_everything_they_stand_for()
+    {
+        using var scratch = new ScratchFolder();
+        var capture = Load(scratch);
+        var selection = new ReportSelection(ReportMode.Allocated);
+        var tree = FlameTree.Build(capture.All, selection, description: selection.Title);
+        var page = FlameGraphPage.ToHtml(tree, "r.memnb", maxNodes: 5, timeBuckets: FlameGraphPage.DefaultTimeBuckets);
+        using var document = JsonDocument.Parse(EmbeddedJson(page));
+        var root = document.RootElement.GetProperty("root");
+        Assert.Contains("smaller frame", root.GetRawText());
+        var time = TimeBucketing.For(capture.DurationNs, FlameGraphPage.DefaultTimeBuckets);
+        foreach (var (first, last) in new[] { (0, 255), (0, 3), (2, 5), (4, 4), (5, 8), (6, 40), (38, 255) })
+        {
+            var (t0, t1) = time.Window(first, last);
+            var expected = Paths(FlameTree.Build(capture.All.Between(t0, t1), selection).Root);
+            var shown = Windowed(root, first, last);
+            // Every kept frame's total is the whole tree's at that path; the merged nodes make up the rest.
+            foreach (var (path, totals) in shown.Where(kv => !kv.Key.Contains("smaller frame")))
+                Assert.Equal(expected[path], totals);
+            Assert.Equal(expected.GetValueOrDefault(""), shown.GetValueOrDefault(""));
+        }
+    }
+
+    [Fact]
+    public void Page_of_a_tree_given_time_buckets_and_memory_equals_the_page_of_the_capture()
+    {
+        using var scratch = new ScratchFolder();
+        var capture = LoadedCapture.Load(scratch.Write("t.memnb", TimelineReportTests.Create()));
+        var fromCapture = new StringWriter();
+        FlameGraphPage.Write(capture, ReportSelection.Peak, new FlameGraphOptions(Source: "t.memnb"), fromCapture);
+        var tree = FlameTree.Build(capture.Peak(), ReportSelection.Peak, description: ReportSelection.Peak.Title);
+        var fromTree = FlameGraphPage.ToHtml(tree, "t.memnb", memory: TimelineReport.Data(capture), timeBuckets: FlameGraphPage.DefaultTimeBuckets);
+        Assert.Equal(fromCapture.ToString(), fromTree);
+        // The snapshots' tracked live bytes, for the chart's line.
+        Assert.Contains("<script type=\"application/json\" id=\"fg-memory\">{\"times_ms\":[10,20,30],\"tracked_live\":[10000,6000,6000]}</script>", fromTree);
+        Assert.True(JsonDocument.Parse(EmbeddedJson(fromTree)).RootElement.TryGetProperty("time", out _));
+        var untimed = FlameGraphPage.ToHtml(tree, "t.memnb");
+        Assert.False(JsonDocument.Parse(EmbeddedJson(untimed)).RootElement.TryGetProperty("time", out _));
+        Assert.DoesNotContain("fg-memory\">", untimed);
     }
 
     [Fact]

@@ -1,0 +1,181 @@
+using MemNotebook.Recorder.Analysis;
+
+namespace MemNotebook.Recorder.Reports;
+
+/// <summary>
+/// Counts the own allocations of each node of a (pruned) tree per time bucket. Each distinct (thread, stack) is
+/// mapped once to the node its allocations are charged to (the end of its path, or the "[N smaller frames]" node
+/// that took the frame where the path leaves the tree); then one pass over the rows adds into a dense
+/// (owner, bucket) table, and the buckets are widened until the non-empty cells fit the budget.
+/// </summary>
+internal static class FlameTimeBuckets
+{
+    /// <summary>Above this many (node, bucket) cells (16 bytes each) the table is sparse: a tree that was not pruned.</summary>
+    public const long MaxDenseCells = 8_000_000;
+
+    public static TimeBucketing Attach(FlameTree tree, FlameNode root, AllocationView view, TimeBucketing fine, long maxEntries,
+        long maxDenseCells = MaxDenseCells)
+    {
+        var columns = view.Capture.Columns;
+        var paths = new FlameTree.PathResolver(view.Capture, tree.Inverted, tree.SplitThreads);
+        var children = new Dictionary<(FlameNode Parent, string Name, FlameNodeKind Kind), FlameNode>();
+        var merged = new Dictionary<FlameNode, FlameNode>();
+        var stack = new Stack<FlameNode>();
+        stack.Push(root);
+        while (stack.Count > 0)
+        {
+            var node = stack.Pop();
+            foreach (var child in node.Children)
+            {
+                if (child.IsMerged)
+                    merged[node] = child;
+                else
+                    children[(node, child.Name, child.Kind)] = child;
+                stack.Push(child);
+            }
+        }
+
+        // Every node may own allocations: slot = its index in this list.
+        var owners = new List<FlameNode>();
+        var slotOf = new Dictionary<FlameNode, int>();
+        stack.Push(root);
+        while (stack.Count > 0)
+        {
+            var node = stack.Pop();
+            slotOf[node] = owners.Count;
+            owners.Add(node);
+            foreach (var child in node.Children)
+                stack.Push(child);
+        }
+        var path = new List<(string Name, FlameNodeKind Kind)>();
+        int Owner(int stream, int stackId)
+        {
+            paths.Fill(stream, stackId, path);
+            var node = root;
+            foreach (var (name, kind) in path)
+            {
+                if (children.TryGetValue((node, name, kind), out var child))
+                {
+                    node = child;
+                    continue;
+                }
+                node = merged.TryGetValue(node, out var rest) ? rest
+                    : throw new InvalidOperationException($"the tree has no frame {name} under {node.Name}: it was not built from this view");
+                break;
+            }
+            return slotOf[node];
+        }
+
+        // Owner slot per (thread, stack): arrays by stack id, one per thread stream when split (-1: not yet mapped).
+        var stackCount = columns.StackParents().Length;
+        var slotsByStream = new Dictionary<int, int[]>();
+        int[] SlotsOf(int stream)
+        {
+            if (!slotsByStream.TryGetValue(stream, out var slots))
+            {
+                slots = new int[stackCount + 1];
+                Array.Fill(slots, -1);
+                slotsByStream[stream] = slots;
+            }
+            return slots;
+        }
+        var outOfRange = new Dictionary<(int, int), int>();
+        var lastStream = int.MinValue;
+        int[] current = [];
+        int SlotOf(int stream, int stackId)
+        {
+            if (stream != lastStream)
+                (current, lastStream) = (SlotsOf(stream), stream);
+            if ((uint)stackId < (uint)current.Length)
+            {
+                var slot = current[stackId];
+                return slot >= 0 ? slot : current[stackId] = Owner(stream, stackId);
+            }
+            return outOfRange.TryGetValue((stream, stackId), out var s) ? s : outOfRange[(stream, stackId)] = Owner(stream, stackId);
+        }
+
+        var rows = view.Rows;
+        var streams = columns.ThreadStream;
+        var stacks = columns.StackId;
+        var split = tree.SplitThreads;
+        var size = columns.Size;
+        var times = columns.TimestampNs;
+        var buckets = fine.Buckets;
+        var cells = (long)owners.Count * buckets;
+        if (cells > maxDenseCells)
+            return AttachSparse(owners, rows, SlotOf, split, streams, stacks, size, times, fine, maxEntries);
+        var counts = new long[cells];
+        var bytes = new long[cells];
+        foreach (var r in rows)
+        {
+            var cell = SlotOf(split ? streams[r] : 0, stacks[r]) * buckets + fine.BucketOf(times[r]);
+            counts[cell]++;
+            bytes[cell] += size[r];
+        }
+
+        // The finest width (a power-of-two multiple of the fine one, dividing the bucket count) within the budget.
+        var factor = 1;
+        while (factor < buckets && buckets % (factor * 2) == 0 && Entries(counts, owners.Count, buckets, factor) > maxEntries)
+            factor *= 2;
+        for (var slot = 0; slot < owners.Count; slot++)
+        {
+            if (owners[slot].OwnCount == 0)
+                continue;
+            var list = new List<(int Bucket, long Count, long Bytes)>();
+            for (var b = 0; b < buckets; b++)
+            {
+                var cell = slot * buckets + b;
+                if (counts[cell] == 0)
+                    continue;
+                var coarse = b / factor;
+                if (list.Count > 0 && list[^1].Bucket == coarse)
+                    list[^1] = (coarse, list[^1].Count + counts[cell], list[^1].Bytes + bytes[cell]);
+                else
+                    list.Add((coarse, counts[cell], bytes[cell]));
+            }
+            owners[slot].OwnByTimeBucket = list.ToArray();
+        }
+        return new TimeBucketing(buckets / factor, fine.BucketNs * factor, fine.DurationNs);
+    }
+
+    private static long Entries(long[] counts, int owners, int buckets, int factor)
+    {
+        long entries = 0;
+        for (var slot = 0; slot < owners; slot++)
+        {
+            var last = -1;
+            for (var b = 0; b < buckets; b++)
+                if (counts[slot * buckets + b] > 0 && b / factor != last)
+                {
+                    last = b / factor;
+                    entries++;
+                }
+        }
+        return entries;
+    }
+
+    /// <summary>The same for a table too big to be dense: a dictionary per owner, buckets halved until within budget.</summary>
+    private static TimeBucketing AttachSparse(List<FlameNode> owners, IReadOnlyList<int> rows, Func<int, int, int> slotOf, bool split,
+        ReadOnlySpan<int> streams, ReadOnlySpan<int> stacks, ReadOnlySpan<long> size, ReadOnlySpan<long> times, TimeBucketing fine, long maxEntries)
+    {
+        var perOwner = new SortedDictionary<int, (long Count, long Bytes)>?[owners.Count];
+        foreach (var r in rows)
+        {
+            var d = perOwner[slotOf(split ? streams[r] : 0, stacks[r])] ??= new();
+            var bucket = fine.BucketOf(times[r]);
+            var t = d.GetValueOrDefault(bucket);
+            d[bucket] = (t.Count + 1, t.Bytes + size[r]);
+        }
+        var factor = 1;
+        long Count(int f) => perOwner.Sum(d => d is null ? 0L : d.Keys.Select(b => b / f).Distinct().LongCount());
+        while (factor < fine.Buckets && fine.Buckets % (factor * 2) == 0 && Count(factor) > maxEntries)
+            factor *= 2;
+        for (var slot = 0; slot < owners.Count; slot++)
+            if (perOwner[slot] is { } d)
+                owners[slot].OwnByTimeBucket = d
+                    .GroupBy(kv => kv.Key / factor)
+                    .Select(g => (g.Key, g.Sum(kv => kv.Value.Count), g.Sum(kv => kv.Value.Bytes)))
+                    .ToArray();
+        return new TimeBucketing(fine.Buckets / factor, fine.BucketNs * factor, fine.DurationNs);
+    }
+}
