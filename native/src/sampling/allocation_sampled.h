@@ -23,9 +23,11 @@ struct AllocationSample {
 };
 
 // Payload, version 0: AllocationKind u32, ClrInstanceID u16, TypeID pointer, TypeName
-// (NUL-terminated UTF-16; the runtime sends it empty), then -- in runtimes that send it --
-// HeapIndex u32, then Address pointer, ObjectSize u64, SampledByteOffset u64. The three
-// last fields are read from the end, so both layouts parse. False when the payload has
+// (NUL-terminated UTF-16; CoreCLR 10.0.12 fills it, NativeAOT sends it empty), then -- in
+// runtimes that send it (NativeAOT's FireEtwAllocationSampled) -- HeapIndex u32, then Address
+// pointer, ObjectSize u64, SampledByteOffset u64 (measured on 10.0.12: no HeapIndex, 24 bytes
+// after the name). The three last fields are read from the end, so both layouts parse; the
+// name is not kept (the writer resolves TypeID like any ClassID). False when the payload has
 // neither shape. No allocation, no locks: called from the event callback.
 bool parse_allocation_sampled(const uint8_t* data, size_t len, AllocationSample* out);
 
