@@ -24,6 +24,12 @@ public sealed record TrackerOptions
     /// managed frames unnamed.
     /// </summary>
     public bool Native { get; init; }
+
+    /// <summary>
+    /// Record the runtime's allocation samples (.NET 10 AllocationSampled, about one object per 100 KB) instead
+    /// of every allocation: the mode of a process started without the tracer (see <see cref="SampledMode"/>).
+    /// </summary>
+    public bool Sampled { get; init; }
 }
 
 /// <summary>
@@ -99,6 +105,7 @@ public sealed class Tracker : IDisposable
         var words = new List<string>();
         if (options.Aggregate) words.Add("aggregate");
         if (options.Native) words.Add("native");
+        if (options.Sampled) words.Add("sampled");
         int rc = NativeTracer.Start(full, words.Count == 0 ? null : string.Join(",", words));
         if (rc != 0) throw new TracerException(NativeTracer.LastError());
         return tracker;
