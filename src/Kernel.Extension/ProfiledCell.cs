@@ -54,8 +54,6 @@ internal sealed class ProfiledCell
         var sampled = !Tracker.IsAvailable;
         if (sampled && options.Aggregate)
             throw new NotSupportedException("#!memprofile --aggregate needs exact mode; " + Help.ExactModeHint());
-        if (sampled && options.Native)
-            throw new NotSupportedException("#!memprofile --native is not in sampled mode yet; " + Help.ExactModeHint());
         if (sampled)
             SampledMode.EnsureAttached();
 

@@ -133,4 +133,24 @@ public sealed class SampledModeCellTests
         Assert.Contains("#!memprofile --install-kernel", result.Failure.Message);
         Assert.False(Tracker.IsRecording);
     }
+
+    [Fact]
+    public async Task Native_allocations_are_recorded_exactly_beside_the_managed_samples()
+    {
+        using var k = await KernelHarness.StartAsync();
+        await k.RunAsync("using System.Runtime.InteropServices;");
+        var cell = await k.RunAsync($$"""
+            #!memprofile --native --all --output {{k.Folder}}/native.memnb
+            var blocks = new List<nint>();
+            for (var i = 0; i < 10; i++) blocks.Add(Marshal.AllocHGlobal(100_000 + i));
+            foreach (var b in blocks) Marshal.FreeHGlobal(b);
+            """);
+        Assert.Null(cell.Failure);
+        var sizes = await k.ValueAsync("""
+            var a = memprofile.Allocations;
+            string.Join(",", Enumerable.Range(0, (int)a.Rows.Count).Where(i => (string)a["allocator"][i] == "malloc").Select(i => (long)a["size"][i]).Where(s => s >= 100_000).Order())
+            """);
+        Assert.Equal(string.Join(",", Enumerable.Range(100_000, 10)), sizes);
+        Assert.Equal("True", await k.ValueAsync("memprofile.IsSampled.ToString()"));
+    }
 }
