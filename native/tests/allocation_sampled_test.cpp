@@ -100,3 +100,41 @@ TEST(SampledRecording, writes_sampled_alloc_records_and_the_sampled_header_flag)
   EXPECT_EQ(c.type_names[0], "T192");
   unlink(path.c_str());
 }
+
+TEST(AllocationSampled, drops_samples_of_large_objects_only_when_those_are_recorded_exactly) {
+  AllocationSample s;
+  for (uint32_t kind : {0u, 1u, 2u}) {
+    s.kind = kind;
+    EXPECT_TRUE(sample_recorded(s, false)) << kind;
+    EXPECT_EQ(sample_recorded(s, true), kind != 1) << kind;
+  }
+}
+
+TEST(SampledRecording, writes_exact_large_objects_as_sampled_alloc_with_the_exact_bit) {
+  std::string path = std::string("/tmp/memnb-sampled-exact-test-") + std::to_string(getpid()) + ".memnb";
+  NoSymbols symbols;
+  std::string error;
+  RecorderOptions options;
+  options.sampled = true;
+  Recorder& rec = recorder();
+  ASSERT_TRUE(rec.start(path.c_str(), options, &symbols, &error)) << error;
+  EXPECT_TRUE(rec.sampled());
+  ThreadState* ts = rec.thread_state(nullptr);
+  const uintptr_t stack[] = {0x1000, 0x2000};
+  int64_t type = rec.intern_type(ts, 0xC0);
+  rec.record_exact_large_allocation(ts, 0x100000, type, 100024, stack, 2);
+  rec.record_sampled_allocation(ts, 0x300000, type, 24, 3, 0, stack, 2);
+  ASSERT_TRUE(rec.stop(&error)) << error;
+
+  DecodedCapture c = decode_capture(path);
+  ASSERT_TRUE(c.ok) << c.error;
+  EXPECT_EQ(c.flags, kFlagSampled);
+  EXPECT_EQ(c.tags[0x04], 2u);
+  ASSERT_EQ(c.alloc_sizes.size(), 2u);
+  EXPECT_EQ(c.alloc_sizes[0], 100024u);
+  EXPECT_EQ(c.sampled_offsets[0], 0u);
+  EXPECT_EQ(c.sampled_kinds[0], 0x81u);  // LOH, exact
+  EXPECT_EQ(c.sampled_kinds[1], 0u);
+  EXPECT_NE(c.alloc_stacks[0], 0u);
+  unlink(path.c_str());
+}

@@ -125,6 +125,8 @@ public static class NotebookRenderer
         html.Append($"Estimated {E(ByteUnits.Format(capture.EstimatedBytes))} allocated (from {capture.All.Count:N0} sampled objects of {E(ByteUnits.Format(capture.All.Bytes))}), ");
         html.Append($"{capture.DurationNs / 1e6:N0} ms recorded");
         html.Append(capture.Scope is null ? ". " : $", {E(capture.Scope)}. ");
+        var large = capture.All.ExactLargeObjects;
+        html.Append($"Large objects (≥ 85,000 bytes, the LOH) are exact, not sampled: {large.Count:N0} objects of {E(ByteUnits.Format(large.Bytes))}, each counted at its size. ");
         html.Append("The flame graph weighs each sample by the bytes it stands for (estimates; its counts are samples); sampled mode has no lifetimes, so every view holds all samples. ");
         html.Append($"Estimates per type: <code>{E(heading.Variable)}.EstimatedTypes()</code>. ");
         html.Append($"The capture is in the C# variable <code>{E(heading.Variable)}</code> and at <code>{E(heading.CapturePath)}</code>.");
@@ -171,7 +173,9 @@ public static class NotebookRenderer
         var html = new StringBuilder($"<div class=\"{StatsClass}\" style=\"font-family:sans-serif;font-size:13px\">");
         html.Append("<table><tbody>");
         Row(html, "allocated (estimate)", ByteUnits.Format(capture.EstimatedBytes));
-        Row(html, "sampled objects", $"{capture.All.Count:N0} ({ByteUnits.Format(capture.All.Bytes)})");
+        var large = capture.All.ExactLargeObjects;
+        Row(html, "sampled objects", $"{capture.All.Count - large.Count:N0} ({ByteUnits.Format(capture.All.Bytes - large.Bytes)})");
+        Row(html, "large objects (exact)", $"{large.Count:N0} ({ByteUnits.Format(large.Bytes)}): every LOH object, not estimated");
         Row(html, "duration", $"{capture.DurationNs / 1e6:N1} ms");
         html.Append("</tbody></table>");
         var types = capture.EstimatedTypes(top);
@@ -195,7 +199,9 @@ public static class NotebookRenderer
         else if (capture.IsSampled)
         {
             Row(html, "allocated (estimate)", ByteUnits.Format(capture.EstimatedBytes));
-            Row(html, "sampled objects", $"{capture.All.Count:N0} ({ByteUnits.Format(capture.All.Bytes)}; the runtime's allocation samples, one per ~100 KB)");
+            var large = capture.All.ExactLargeObjects;
+            Row(html, "sampled objects", $"{capture.All.Count - large.Count:N0} ({ByteUnits.Format(capture.All.Bytes - large.Bytes)}; the runtime's allocation samples, one per ~100 KB)");
+            Row(html, "large objects (exact)", $"{large.Count:N0} ({ByteUnits.Format(large.Bytes)}; every LOH object, not estimated)");
         }
         else
             Row(html, "allocations", $"{capture.All.Count:N0} ({ByteUnits.Format(capture.All.Bytes)})");

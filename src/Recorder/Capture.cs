@@ -362,6 +362,7 @@ public sealed class Capture
             .OrderByDescending(t => t.Bytes).ThenByDescending(t => t.Count).ThenBy(t => t.Id)
             .ToArray();
         var total = All.Bytes;
+        var exact = All.ExactLargeObjects;
         var gcStarts = GcEvents["start_ns"];
         return new CaptureStats
         {
@@ -375,6 +376,8 @@ public sealed class Capture
             TotalBytes = total,
             Sampled = IsSampled,
             EstimatedBytes = All.EstimatedBytes,
+            ExactLargeObjects = exact.Count,
+            ExactLargeBytes = exact.Bytes,
             PeakBytes = PeakBytes,
             LeakedAllocations = leaks.Count,
             LeakedBytes = leaks.Bytes,

@@ -21,9 +21,8 @@ public sealed class SampledModeTests
     private const long Arrays = 200;
     private const long ArrayBytes = (1 << 20) + 24; // byte[1 MiB] on the GC heap: header, length, data
 
-    // The estimate of 200 objects of 1 MiB: each is sampled with probability 1 - q^1048600 ≈ 0.99996 and then
-    // weighs ~1.00004 of itself, so the estimate is within one array of the truth unless two are missed
-    // (probability < 1e-6). 5% leaves room for the cell's other allocations being counted as byte[] too.
+    // 200 objects of 1 MiB are LOH objects, recorded exactly (each weighs itself). 5% leaves room for the cell's
+    // other allocations being counted as byte[] too.
     private const double Tolerance = 0.05;
 
     [Fact]
@@ -68,6 +67,50 @@ public sealed class SampledModeTests
         Assert.Equal(0ul, counters.Unparsed);
         Console.WriteLine($"sampled: attach {SampledMode.AttachTime?.TotalMilliseconds:N1} ms, cell {cellTime.TotalMilliseconds:N0} ms, " +
             $"estimate {estimate:N0} of {truth:N0} bytes ({(estimate - truth) * 100.0 / truth:+0.000;-0.000}%), counters {counters}");
+    }
+
+    [Fact]
+    public async Task Large_objects_are_recorded_exactly_and_small_ones_still_sampled()
+    {
+        using var k = await KernelHarness.StartAsync();
+        // Capacity set beforehand: the list's own backing array would be a LOH object of the cell otherwise.
+        await k.RunAsync("var keepL = new List<object>(2_100_000);");
+        var cell = await k.RunAsync($$"""
+            #!memprofile --output {{k.Folder}}/loh.memnb
+            for (var i = 0; i < 37; i++) keepL.Add(new byte[100_000]);
+            for (var i = 0; i < 2_000_000; i++) keepL.Add(new object());
+            """);
+        Assert.True(cell.Failure is null, cell.Failure?.Message);
+
+        // byte[100_000] takes 100,024 bytes on the GC heap: 37 records of exactly that, counted and weighed as they are.
+        Assert.Equal("37 3700888 3700888 37", await k.ValueAsync("""
+            var __t = memprofile.EstimatedTypes(int.MaxValue);
+            var __b = Enumerable.Range(0, (int)__t.Rows.Count).First(i => (string)__t["type"][i] == "System.Byte[]");
+            $"{__t["samples"][__b]} {__t["sampled_bytes"][__b]} {__t["estimated_bytes"][__b]} {__t["estimated_count"][__b]}"
+            """));
+        const string a = "memprofile.Allocations";
+        Assert.Equal(37, await k.LongAsync($"Enumerable.Range(0, (int){a}.Rows.Count).LongCount(i => !(bool){a}[\"sampled\"][i] && (long){a}[\"size\"][i] == 100_024)"));
+        // No sample of a LOH object is kept beside the exact records.
+        Assert.Equal(0, await k.LongAsync($"Enumerable.Range(0, (int){a}.Rows.Count).LongCount(i => (bool){a}[\"sampled\"][i] && (long){a}[\"size\"][i] >= 85_000)"));
+        // The 2,000,000 objects of 24 bytes (48 MB) are still sampled (~470 samples) and estimated.
+        var objects = await k.ValueAsync("""
+            var __o = memprofile.EstimatedTypes(int.MaxValue);
+            var __r = Enumerable.Range(0, (int)__o.Rows.Count).First(i => (string)__o["type"][i] == "System.Object");
+            $"{__o["samples"][__r]} {__o["estimated_bytes"][__r]}"
+            """);
+        var parts = objects.Split(' ').Select(long.Parse).ToArray();
+        Assert.InRange(parts[0], 100, 2_000);
+        const long objectBytes = 2_000_000L * 24;
+        // ~5 standard deviations (sqrt(N / p) ≈ 2.2 MB, 4.6%).
+        Assert.InRange(parts[1], objectBytes * 75 / 100, objectBytes * 125 / 100);
+
+        var heading = WebUtility.HtmlDecode(Assert.Single(cell.Outputs(NotebookRenderer.HeadingClass)));
+        Assert.Contains("Large objects (≥ 85,000 bytes, the LOH) are exact, not sampled: 37 objects", heading);
+        var stats = WebUtility.HtmlDecode(Assert.Single(cell.Outputs(NotebookRenderer.StatsClass)));
+        Assert.Contains("large objects (exact)", stats);
+        Assert.Contains("37 (", stats);
+        Assert.Equal(0ul, SampledMode.Counters.Unparsed);
+        Console.WriteLine($"LOH exact: 37 byte[100_000]; objects: {parts[0]} samples, estimate {parts[1]:N0} of {objectBytes:N0} bytes");
     }
 
     [Fact]

@@ -257,7 +257,12 @@ HRESULT object_allocated(void*, ObjectID object, ClassID cls) {
     uint64_t size = object_size(rec, object, type);
     uintptr_t ips[kMaxFrames];
     int depth = walk_from_first_managed(ips, kMaxFrames, ts->bounds, &ts->prefix, &ts->base);
-    rec.record_typed_allocation(ts, object, type, size, ips, depth);
+    // Sampled recording turns on LOH callbacks only (sampling/sampled_session.cpp): every
+    // object reported here is a LOH object, recorded exactly.
+    if (rec.sampled())
+      rec.record_exact_large_allocation(ts, object, type, size, ips, depth);
+    else
+      rec.record_typed_allocation(ts, object, type, size, ips, depth);
   }
   ts->in_hook.store(0, std::memory_order_release);
   return S_OK;

@@ -76,6 +76,11 @@ class Recorder {
   // A sampled object (sampling/sampled_record.cpp): SAMPLED_ALLOC instead of ALLOC.
   void record_sampled_allocation(ThreadState* ts, uint64_t address, int64_t type, uint64_t size, uint64_t sampled_byte_offset,
                                  uint8_t kind, const uintptr_t* ips, int depth);
+  // A large object recorded exactly in a sampled capture (ObjectAllocated with
+  // COR_PRF_HIGH_MONITOR_LARGEOBJECT_ALLOCATED): a SAMPLED_ALLOC with the exact bit, weight 1.
+  void record_exact_large_allocation(ThreadState* ts, uint64_t address, int64_t type, uint64_t size, const uintptr_t* ips,
+                                     int depth);
+  bool sampled() const { return options_.sampled; }
   // Whether the object-size shortcut was checked against the runtime for this type.
   bool size_checked(int64_t type) const { return types_.size_checked(type); }
   void mark_size_checked(int64_t type) { types_.mark_size_checked(type); }

@@ -31,4 +31,13 @@ struct AllocationSample {
 // neither shape. No allocation, no locks: called from the event callback.
 bool parse_allocation_sampled(const uint8_t* data, size_t len, AllocationSample* out);
 
+constexpr uint32_t kAllocationKindLarge = 1;  // AllocationKind of a LOH object
+
+// Whether a sample is recorded: not when its object is a LOH object and LOH objects are
+// recorded exactly from ObjectAllocated (COR_PRF_HIGH_MONITOR_LARGEOBJECT_ALLOCATED), which
+// would count it twice.
+inline bool sample_recorded(const AllocationSample& sample, bool large_objects_exact) {
+  return !(large_objects_exact && sample.kind == kAllocationKindLarge);
+}
+
 }  // namespace memnb

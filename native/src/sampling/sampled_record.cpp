@@ -6,6 +6,7 @@
 #include "common/clock.h"
 #include "common/varint.h"
 #include "profiler/recorder.h"
+#include "writer/capture_writer.h"
 
 namespace memnb {
 
@@ -47,6 +48,11 @@ void Recorder::record_sampled_allocation(ThreadState* ts, uint64_t address, int6
   ts->next_seq++;
   ts->allocated_bytes.store(ts->allocated_bytes.load(std::memory_order_relaxed) + size, std::memory_order_relaxed);
   ts->allocations.store(ts->allocations.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
+void Recorder::record_exact_large_allocation(ThreadState* ts, uint64_t address, int64_t type, uint64_t size,
+                                             const uintptr_t* ips, int depth) {
+  record_sampled_allocation(ts, address, type, size, 0, kHeapKindLarge | kSampledExact, ips, depth);
 }
 
 }  // namespace memnb

@@ -13,9 +13,12 @@ namespace memnb {
 namespace {
 
 std::atomic<bool> g_active{false};
+// LOH objects come exactly from ObjectAllocated (COR_PRF_HIGH_MONITOR_LARGEOBJECT_ALLOCATED,
+// allowed after attach): their samples are dropped.
+std::atomic<bool> g_large_exact{false};
 EVENTPIPE_SESSION g_session = 0;
 DWORD g_saved_low = 0, g_saved_high = 0;
-std::atomic<uint64_t> g_events{0}, g_off_thread{0}, g_unparsed{0}, g_runtime_frames{0};
+std::atomic<uint64_t> g_events{0}, g_off_thread{0}, g_unparsed{0}, g_runtime_frames{0}, g_large_dropped{0};
 
 constexpr WCHAR kRuntimeProvider[] = {'M', 'i', 'c', 'r', 'o', 's', 'o', 'f', 't', '-', 'W', 'i', 'n', 'd', 'o', 'w', 's', '-',
                                       'D', 'o', 't', 'N', 'E', 'T', 'R', 'u', 'n', 't', 'i', 'm', 'e', 0};
@@ -40,18 +43,27 @@ bool start_sampled_session(std::string* error) {
     return false;
   }
   auto* info = static_cast<ICorProfilerInfo12*>(raw);
-  // EventPipeEventDelivered is only called with HIGH_MONITOR_EVENT_PIPE set.
+  // EventPipeEventDelivered is only called with HIGH_MONITOR_EVENT_PIPE set. With
+  // HIGH_MONITOR_LARGEOBJECT_ALLOCATED (in COR_PRF_HIGH_ALLOWABLE_AFTER_ATTACH) the runtime
+  // calls ObjectAllocated for every LOH object and for nothing else (unless
+  // MONITOR_OBJECT_ALLOCATED is on, which sampled recording never sets): those are recorded
+  // exactly. A runtime refusing it still gets samples of every heap.
   info->GetEventMask2(&g_saved_low, &g_saved_high);
-  if (info->SetEventMask2(g_saved_low, g_saved_high | COR_PRF_HIGH_MONITOR_EVENT_PIPE) != S_OK) {
+  bool large_exact =
+      info->SetEventMask2(g_saved_low, g_saved_high | COR_PRF_HIGH_MONITOR_EVENT_PIPE |
+                                           COR_PRF_HIGH_MONITOR_LARGEOBJECT_ALLOCATED) == S_OK;
+  if (!large_exact && info->SetEventMask2(g_saved_low, g_saved_high | COR_PRF_HIGH_MONITOR_EVENT_PIPE) != S_OK) {
     info->Release();
     *error = "the runtime refused the EventPipe event mask";
     return false;
   }
+  g_large_exact.store(large_exact, std::memory_order_relaxed);
   COR_PRF_EVENTPIPE_PROVIDER_CONFIG config{kRuntimeProvider, kAllocationSampledKeyword, kEventLevelInformational, nullptr};
   EVENTPIPE_SESSION session = 0;
   HRESULT hr = info->EventPipeStartSession(1, &config, 0, &session);
   if (hr != S_OK) {
     info->SetEventMask2(g_saved_low, g_saved_high);
+    g_large_exact.store(false, std::memory_order_relaxed);
     info->Release();
     char hex[16];
     snprintf(hex, sizeof hex, "0x%08X", static_cast<unsigned>(hr));
@@ -75,12 +87,15 @@ void stop_sampled_session() {
     info->Release();
   }
   g_session = 0;
+  g_large_exact.store(false, std::memory_order_relaxed);
 }
 
 bool sampled_session_active() { return g_active.load(std::memory_order_acquire); }
 
+bool sampled_large_objects_exact() { return g_large_exact.load(std::memory_order_relaxed); }
+
 SampledCounters sampled_counters() {
-  return {g_events.load(), g_off_thread.load(), g_unparsed.load(), g_runtime_frames.load()};
+  return {g_events.load(), g_off_thread.load(), g_unparsed.load(), g_runtime_frames.load(), g_large_dropped.load()};
 }
 
 HRESULT sampled_event_delivered(void*, EVENTPIPE_PROVIDER, DWORD event_id, DWORD, ULONG, LPCBYTE, ULONG data_size,
@@ -91,6 +106,10 @@ HRESULT sampled_event_delivered(void*, EVENTPIPE_PROVIDER, DWORD event_id, DWORD
   AllocationSample sample;
   if (!parse_allocation_sampled(data, data_size, &sample)) {
     g_unparsed.fetch_add(1, std::memory_order_relaxed);
+    return S_OK;
+  }
+  if (!sample_recorded(sample, g_large_exact.load(std::memory_order_relaxed))) {
+    g_large_dropped.fetch_add(1, std::memory_order_relaxed);
     return S_OK;
   }
   ThreadState* ts = rec.thread_state(&current_managed_thread);

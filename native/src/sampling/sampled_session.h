@@ -16,12 +16,15 @@ bool start_sampled_session(std::string* error);
 // Stops the session; the runtime delivers no event of it afterwards.
 void stop_sampled_session();
 bool sampled_session_active();
+// Whether the running session records LOH objects exactly (ObjectAllocated) and drops their samples.
+bool sampled_large_objects_exact();
 
 struct SampledCounters {
   uint64_t events;       // AllocationSampled events delivered while recording
   uint64_t off_thread;   // delivered on another thread than the allocating one: recorded without a stack
   uint64_t unparsed;     // payloads of an unknown shape (not recorded)
   uint64_t runtime_frames;  // events for which the runtime passed a stack of its own
+  uint64_t large_dropped;   // samples of LOH objects not recorded (those are recorded exactly)
 };
 SampledCounters sampled_counters();
 

@@ -40,6 +40,10 @@ enum RecordTag : uint8_t {
 
 constexpr uint16_t kFlagAggregated = 1;  // header flags: AGG_TABLE instead of ALLOC/FREE
 constexpr uint16_t kFlagSampled = 4;     // bit 2: SAMPLED_ALLOC instead of ALLOC, no FREE
+// SAMPLED_ALLOC's heap kind byte: bits 0-1 the heap (0 SOH, 1 LOH, 2 POH), bit 7 set when the
+// object was recorded exactly (a LOH object from ObjectAllocated) rather than sampled.
+constexpr uint8_t kHeapKindLarge = 1;
+constexpr uint8_t kSampledExact = 0x80;
 constexpr uint16_t kFlagNative = 2;      // NATIVE_ALLOC / NATIVE_FREE / MODULE records may appear
 
 class CaptureWriter {

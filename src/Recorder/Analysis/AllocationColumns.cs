@@ -44,6 +44,20 @@ public sealed class AllocationColumns
     /// <summary>Free time in ns; −1 where the object was alive at the end (the column's null).</summary>
     public ReadOnlySpan<long> FreedAtNs => Int64("freed_at_ns");
 
+    /// <summary>
+    /// Whether a row is a sampled object (a sampled capture's SAMPLED_ALLOC without the exact bit), standing for
+    /// <see cref="Capture.CaptureFormat.SampledWeight"/> bytes; false for every allocation recorded exactly.
+    /// </summary>
+    public bool IsSampled(int row)
+    {
+        var data = allocations.Column("sampled").Data;
+        var bit = data.Offset + row;
+        return (data.Buffers[1].Span[bit >> 3] & (1 << (bit & 7))) != 0;
+    }
+
+    /// <summary>The bytes a row stands for: the sampling estimate for a sampled object, else its size.</summary>
+    public double EstimatedBytes(int row) => Capture.CaptureFormat.EstimatedBytes(Size[row], IsSampled(row));
+
     private ReadOnlySpan<long> Int64(string column) => Values<long>(allocations, column);
     private ReadOnlySpan<int> Int32(string column) => Values<int>(allocations, column);
 

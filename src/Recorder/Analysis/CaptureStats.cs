@@ -46,6 +46,15 @@ public sealed record CaptureStats
 
     /// <summary>Estimated bytes allocated: a sampled capture's estimate; for any other, <see cref="TotalBytes"/>.</summary>
     public long EstimatedBytes { get; init; }
+
+    /// <summary>
+    /// A sampled capture's large-object-heap objects (≥ 85,000 bytes), recorded exactly rather than sampled:
+    /// every one of them, counted in <see cref="EstimatedBytes"/> at its size.
+    /// </summary>
+    public long ExactLargeObjects { get; init; }
+
+    /// <summary>The bytes of <see cref="ExactLargeObjects"/>.</summary>
+    public long ExactLargeBytes { get; init; }
     public required bool Complete { get; init; }
     public required bool Truncated { get; init; }
     public long? TruncatedAtOffset { get; init; }

@@ -7,7 +7,8 @@ namespace MemNotebook.Recorder.Analysis;
 /// Estimates for sampled captures: each sampled object of size s stands for s / (1 - q^s) bytes, q = 1 - 1/102,400
 /// (the weighted-sample estimator of dotnet/runtime's RandomizedAllocationSampling.md, unbiased; its variance
 /// is at most N·q/p for N bytes allocated, so the relative error shrinks as 1/sqrt(samples)). For an exact capture
-/// the estimates are the recorded totals.
+/// the estimates are the recorded totals, and so are they for the large objects a sampled capture records exactly
+/// (every LOH object, weight 1).
 /// </summary>
 public sealed partial class AllocationView
 {
@@ -18,11 +19,36 @@ public sealed partial class AllocationView
         {
             if (!Capture.IsSampled)
                 return Bytes;
-            var size = Columns.Size;
             double total = 0;
             for (int i = 0, n = Count; i < n; i++)
-                total += CaptureFormat.SampledWeight(size[rows?[i] ?? i]);
+                total += Columns.EstimatedBytes(rows?[i] ?? i);
             return (long)Math.Round(total);
+        }
+    }
+
+    /// <summary>
+    /// The allocations of this view a sampled capture recorded exactly rather than sampled: every large-object-heap
+    /// object (≥ 85,000 bytes), each counted at its own size in the estimates. (0, 0) for other captures.
+    /// </summary>
+    public (int Count, long Bytes) ExactLargeObjects
+    {
+        get
+        {
+            if (!Capture.IsSampled)
+                return (0, 0);
+            var size = Columns.Size;
+            int count = 0;
+            long bytes = 0;
+            for (int i = 0, n = Count; i < n; i++)
+            {
+                var r = rows?[i] ?? i;
+                if (!Columns.IsSampled(r))
+                {
+                    count++;
+                    bytes += size[r];
+                }
+            }
+            return (count, bytes);
         }
     }
 
@@ -40,7 +66,7 @@ public sealed partial class AllocationView
         for (int i = 0, count = Count; i < count; i++)
         {
             var r = rows?[i] ?? i;
-            var weight = sampled ? CaptureFormat.SampledWeight(size[r]) : size[r];
+            var weight = sampled ? Columns.EstimatedBytes(r) : size[r];
             var t = totals.GetValueOrDefault(types[r]);
             totals[types[r]] = (t.Samples + 1, t.Bytes + size[r], t.Estimated + weight, t.EstimatedCount + (size[r] > 0 ? weight / size[r] : 1));
         }

@@ -19,6 +19,8 @@ public sealed class StatsCollector : CaptureVisitor
     private long totalBytes;
     private double estimatedBytes;
     private bool sampled;
+    private long exactLargeObjects;
+    private long exactLargeBytes;
     private long freedAllocations;
     private long freedBytes;
     private long gcCount;
@@ -37,7 +39,12 @@ public sealed class StatsCollector : CaptureVisitor
     {
         totalAllocations++;
         totalBytes += a.Size;
-        estimatedBytes += a.IsSampled ? CaptureFormat.SampledWeight(a.Size) : a.Size;
+        estimatedBytes += a.EstimatedBytes;
+        if (a.IsExact)
+        {
+            exactLargeObjects++;
+            exactLargeBytes += a.Size;
+        }
         sampled |= a.IsSampled;
         if (!liveByStream.TryGetValue(a.ThreadStream, out var live))
             liveByStream.Add(a.ThreadStream, live = new Dictionary<long, LiveObject>());
@@ -104,6 +111,8 @@ public sealed class StatsCollector : CaptureVisitor
             TotalBytes = totalBytes,
             Sampled = read.Header.IsSampled,
             EstimatedBytes = read.Header.IsSampled ? (long)Math.Round(estimatedBytes) : totalBytes,
+            ExactLargeObjects = exactLargeObjects,
+            ExactLargeBytes = exactLargeBytes,
             PeakBytes = Math.Max(maxGcStartLive, endLive),
             LeakedAllocations = totalAllocations - freedAllocations,
             LeakedBytes = totalBytes - freedBytes,

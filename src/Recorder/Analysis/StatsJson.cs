@@ -19,6 +19,11 @@ public static class StatsJson
         json.WriteNumber("total_bytes", stats.TotalBytes);
         json.WriteBoolean("sampled", stats.Sampled);
         json.WriteNumber("estimated_bytes", stats.EstimatedBytes);
+        if (stats.Sampled)
+        {
+            json.WriteNumber("exact_large_objects", stats.ExactLargeObjects);
+            json.WriteNumber("exact_large_bytes", stats.ExactLargeBytes);
+        }
         json.WriteNumber("peak_bytes", stats.PeakBytes);
         json.WriteNumber("leaked_allocations", stats.LeakedAllocations);
         json.WriteNumber("leaked_bytes", stats.LeakedBytes);

@@ -21,10 +21,16 @@ public static class StatsText
         };
         if (stats.Sampled)
         {
-            summary[1] = ("Allocations", $"{N(stats.TotalAllocations)} sampled objects ({ByteUnits.Format(stats.TotalBytes)}); "
+            var samples = stats.TotalAllocations - stats.ExactLargeObjects;
+            summary[1] = ("Allocations", (stats.ExactLargeObjects == 0
+                    ? $"{N(samples)} sampled objects ({ByteUnits.Format(stats.TotalBytes)}); "
+                    : $"{N(samples)} sampled object{(samples == 1 ? "" : "s")} ({ByteUnits.Format(stats.TotalBytes - stats.ExactLargeBytes)}) "
+                      + $"and {N(stats.ExactLargeObjects)} exact large objects ({ByteUnits.Format(stats.ExactLargeBytes)}); ")
                 + $"estimated {ByteUnits.Format(stats.EstimatedBytes)} allocated");
             summary.Insert(1, ("Sampled", "yes: the runtime's allocation samples (one per ~100 KB); counts and bytes below are of the sampled objects, "
                 + "and there are no lifetimes (peak, leaked and freed do not apply)"));
+            summary.Insert(2, ("Exact LOH", $"{N(stats.ExactLargeObjects)} ({ByteUnits.Format(stats.ExactLargeBytes)}) recorded exactly: "
+                + "every large-object-heap object (≥ 85,000 bytes), counted at its size, not estimated"));
         }
         if (stats.Aggregated)
             summary.Insert(1, ("Aggregated", "yes: totals per stack and type, no per-allocation data or threads"

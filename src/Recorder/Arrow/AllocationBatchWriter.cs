@@ -29,6 +29,7 @@ internal sealed class AllocationBatchWriter : CaptureVisitor
     private readonly byte[] addresses = new byte[ArrowLayout.BatchRows * 8];
     private readonly byte[] freedAt = new byte[ArrowLayout.BatchRows * 8];
     private readonly byte[] freedValid = new byte[ArrowLayout.BatchRows / 8];
+    private readonly byte[] sampledBits = new byte[ArrowLayout.BatchRows / 8];
     private readonly byte[] allocatorOffsets = new byte[(ArrowLayout.BatchRows + 1) * 4];
     private readonly byte[] allocatorData = new byte[ArrowLayout.BatchRows * MaxAllocatorName];
     private readonly byte[][] allocatorNames = CaptureFormat.AllAllocatorNames.Select(System.Text.Encoding.ASCII.GetBytes).ToArray();
@@ -83,6 +84,11 @@ internal sealed class AllocationBatchWriter : CaptureVisitor
         {
             freedValid[row >> 3] |= bit;
         }
+        // sampled: a sampled object (stands for the sampling estimate); false for everything recorded exactly.
+        if (a.IsSampled && !a.IsExact)
+            sampledBits[row >> 3] |= bit;
+        else
+            sampledBits[row >> 3] &= (byte)~bit;
         if (++rows == ArrowLayout.BatchRows)
             Flush();
     }
@@ -106,10 +112,14 @@ internal sealed class AllocationBatchWriter : CaptureVisitor
             new Int32Array(Buffer(stacks, n * 4), ArrowBuffer.Empty, n, 0, 0),
             new UInt64Array(Buffer(addresses, n * 8), ArrowBuffer.Empty, n, 0, 0),
             new Int64Array(Buffer(freedAt, n * 8), nulls == 0 ? ArrowBuffer.Empty : Buffer(freedValid, bitmapBytes), n, nulls, 0),
+            new BooleanArray(Buffer(sampledBits, bitmapBytes), ArrowBuffer.Empty, n, 0, 0),
         ];
-        // Bits past the last row of a partial batch must be zero in the validity bitmap.
+        // Bits past the last row of a partial batch must be zero in the bitmaps.
         if ((n & 7) != 0)
+        {
             freedValid[n >> 3] &= (byte)((1 << (n & 7)) - 1);
+            sampledBits[n >> 3] &= (byte)((1 << (n & 7)) - 1);
+        }
         using var batch = new RecordBatch(ArrowLayout.AllocationsSchema, columns, n);
         writer.WriteRecordBatch(batch);
         rows = 0;

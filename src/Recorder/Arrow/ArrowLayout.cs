@@ -10,7 +10,7 @@ namespace MemNotebook.Recorder.Arrow;
 public static class ArrowLayout
 {
     /// <summary>Bumped when a table or column changes; a cached folder of another version is rebuilt.</summary>
-    public const int Version = 1;
+    public const int Version = 2;
 
     public const string Allocations = "allocations";
     public const string Stacks = "stacks";
@@ -49,6 +49,7 @@ public static class ArrowLayout
         .Field(F("stack_id", Int32Type.Default))
         .Field(F("address", UInt64Type.Default))
         .Field(F("freed_at_ns", Int64Type.Default, nullable: true))
+        .Field(F("sampled", BooleanType.Default))
         .Build();
 
     public static readonly Schema StacksSchema = new Schema.Builder()

@@ -44,6 +44,22 @@ public static class CaptureFormat
     public static double SampledWeight(long size) =>
         size <= 0 ? 0 : size / -double.ExpM1(size * double.LogP1(-1 / SamplingMeanBytes));
 
+    /// <summary>
+    /// SAMPLED_ALLOC's heap kind byte, bit 7: the object was recorded exactly (a LOH object reported by the
+    /// runtime's ObjectAllocated), not sampled; it stands for its own size (weight 1). Bits 0–1 are the heap kind.
+    /// </summary>
+    public const byte SampledExactBit = 0x80;
+
+    /// <summary>Heap kinds of SAMPLED_ALLOC (bits 0–1 of its heap kind byte): 0 SOH, 1 LOH, 2 POH.</summary>
+    public const byte HeapKindLarge = 1;
+    public const byte MaxHeapKind = 2;
+
+    /// <summary>
+    /// The bytes an allocation of a sampled capture stands for: <see cref="SampledWeight"/> for a sampled object,
+    /// its size for one recorded exactly.
+    /// </summary>
+    public static double EstimatedBytes(long size, bool sampled) => sampled ? SampledWeight(size) : size;
+
     public static ReadOnlySpan<byte> Magic => "MEMNBCAP"u8;
 
     public const byte TagAlloc = 0x01;

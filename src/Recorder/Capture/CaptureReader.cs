@@ -580,14 +580,21 @@ public sealed class CaptureReader
         var address = unchecked(state.NextAddress + (ulong)addressDelta);
         long sampledOffset = 0;
         byte heapKind = 0;
+        var exact = false;
         if (sampled)
         {
             sampledOffset = reader.ReadLong("sampled byte offset");
             if (sampledOffset >= size)
                 throw Fail($"sampled byte offset out of range: {sampledOffset} in an object of {size} bytes");
-            heapKind = reader.ReadByte();
-            if (heapKind > 2)
-                throw Fail($"unknown heap kind {heapKind} (0 small object heap, 1 LOH, 2 POH)");
+            var kindByte = reader.ReadByte();
+            exact = (kindByte & CaptureFormat.SampledExactBit) != 0;
+            heapKind = (byte)(kindByte & ~CaptureFormat.SampledExactBit);
+            if (heapKind > CaptureFormat.MaxHeapKind)
+                throw Fail($"unknown heap kind {kindByte} (0 small object heap, 1 LOH, 2 POH), bit 7 marking an exact record");
+            if (exact && heapKind != CaptureFormat.HeapKindLarge)
+                throw Fail($"exact record of heap kind {heapKind}: only LOH objects (kind 1) are recorded exactly in a sampled capture");
+            if (exact && sampledOffset != 0)
+                throw Fail($"exact record with sampled byte offset {sampledOffset}: an object recorded exactly has offset 0");
         }
         state.NextAddress = unchecked(address + (ulong)size);
         state.Stack = stackId;
@@ -597,6 +604,7 @@ public sealed class CaptureReader
             IsSampled = sampled,
             SampledByteOffset = sampledOffset,
             HeapKind = heapKind,
+            IsExact = exact,
         });
     }
 

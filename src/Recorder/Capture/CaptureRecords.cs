@@ -78,6 +78,15 @@ public readonly record struct AllocationRecord(
     /// <summary>SAMPLED_ALLOC: 0 small object heap, 1 large object heap, 2 pinned object heap.</summary>
     public byte HeapKind { get; init; }
 
+    /// <summary>
+    /// A SAMPLED_ALLOC recorded exactly (a LOH object from the runtime's ObjectAllocated, heap kind bit 7): it
+    /// stands for its own size, not for <see cref="CaptureFormat.SampledWeight"/>.
+    /// </summary>
+    public bool IsExact { get; init; }
+
+    /// <summary>The bytes this allocation stands for: the sampling estimate for a sampled object, else its size.</summary>
+    public double EstimatedBytes => CaptureFormat.EstimatedBytes(Size, IsSampled && !IsExact);
+
     // ToString prints the record's fields only (the allocator is read from TypeIndex), and the sampled
     // fields of a SAMPLED_ALLOC.
     private bool PrintMembers(System.Text.StringBuilder builder)
@@ -85,6 +94,8 @@ public readonly record struct AllocationRecord(
         builder.Append($"ThreadStream = {ThreadStream}, Sequence = {Sequence}, Ticks = {Ticks}, TypeIndex = {TypeIndex}, Size = {Size}, StackId = {StackId}, Address = {Address}");
         if (IsSampled)
             builder.Append($", IsSampled = True, SampledByteOffset = {SampledByteOffset}, HeapKind = {HeapKind}");
+        if (IsExact)
+            builder.Append(", IsExact = True");
         return true;
     }
 }

@@ -406,7 +406,7 @@ public sealed class FlameTree
         var sampled = capture.IsSampled;
         foreach (var r in view.Rows)
         {
-            var bytes = sampled ? (long)Math.Round(Capture.CaptureFormat.SampledWeight(size[r])) : size[r];
+            var bytes = sampled ? (long)Math.Round(columns.EstimatedBytes(r)) : size[r];
             var stream = splitThreads ? streams[r] : 0;
             if (stream != lastStream)
             {

@@ -178,4 +178,70 @@ public class SampledCaptureTests : IDisposable
         Assert.Equal(types["sampled_bytes"][0], types["estimated_bytes"][0]);
         Assert.Equal(types["samples"][0], types["estimated_count"][0]);
     }
+
+    /// <summary>A sampled capture with two LOH objects recorded exactly (heap kind byte 0x81) and one sampled string.</summary>
+    private static TestCaptureWriter WithExactLargeObjects()
+    {
+        var w = Meta();
+        w.Chunk(2)
+            .SampledAlloc(1100, 0, 100_024, 2, 0x7e00_0000_1000, 0, 0x81)
+            .SampledAlloc(1200, 1, 64, 1, 0x7f00_0000_0000, 63, 0)
+            .SampledAlloc(1300, 0, 100_024, 2, 0x7e00_0010_1000, 0, 0x81)
+            .Write();
+        w.Chunk(0).Clock(2000, 5_010_000).End(2000, 3, 0, 0).Write();
+        return w;
+    }
+
+    [Fact]
+    public void An_exact_large_object_is_read_with_its_flag_and_weighs_its_size()
+    {
+        var log = RecordLog.Read(WithExactLargeObjects().ToArray());
+        var allocations = log.Lines.Where(l => l.StartsWith("AllocationRecord", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(
+            "AllocationRecord { ThreadStream = 2, Sequence = 0, Ticks = 1100, TypeIndex = 0, Size = 100024, StackId = 2, Address = 138538465103872, IsSampled = True, SampledByteOffset = 0, HeapKind = 1, IsExact = True }",
+            allocations[0]);
+        Assert.DoesNotContain("IsExact", allocations[1]);
+        Assert.Equal(100_024, new AllocationRecord(2, 0, 0, 0, 100_024, 0, 0) { IsSampled = true, IsExact = true }.EstimatedBytes);
+        Assert.Equal(CaptureFormat.SampledWeight(100_024), new AllocationRecord(2, 0, 0, 0, 100_024, 0, 0) { IsSampled = true }.EstimatedBytes);
+
+        var path = files.File("loh.memnb", WithExactLargeObjects().ToArray());
+        var capture = LoadedCapture.Load(path);
+        var estimate = 2 * 100_024 + CaptureFormat.SampledWeight(64);
+        Assert.Equal((long)Math.Round(estimate), capture.EstimatedBytes);
+        Assert.Equal((2, 2 * 100_024L), capture.All.ExactLargeObjects);
+        Assert.Equal([false, true, false], capture.Allocations["sampled"].Cast<bool>());
+        var types = capture.EstimatedTypes();
+        Assert.Equal("System.Byte[]", types["type"][0]);
+        Assert.Equal(2L, types["samples"][0]);
+        Assert.Equal(2L * 100_024, types["estimated_bytes"][0]);
+        Assert.Equal(2L, types["estimated_count"][0]);
+        var tree = FlameTree.Build(capture.All, new ReportSelection(ReportMode.Allocated));
+        Assert.Equal(2 * 100_024 + (long)Math.Round(CaptureFormat.SampledWeight(64)), tree.Root.TotalBytes);
+
+        var streamed = CaptureStats.Compute(path);
+        Assert.Equal((long)Math.Round(estimate), streamed.EstimatedBytes);
+        Assert.Equal(2, streamed.ExactLargeObjects);
+        Assert.Equal(2 * 100_024, streamed.ExactLargeBytes);
+        Assert.Equal(StatsJson.ToJson(streamed), StatsJson.ToJson(capture.Stats()));
+        Assert.Contains("\"exact_large_objects\": 2", StatsJson.ToJson(streamed));
+        var text = new StringWriter();
+        StatsText.Write(streamed, text);
+        Assert.Contains("Exact LOH    2 (195.4 KiB) recorded exactly: every large-object-heap object (≥ 85,000 bytes)", text.ToString());
+        Assert.Contains("Allocations  1 sampled object (64 B) and 2 exact large objects (195.4 KiB); estimated", text.ToString());
+    }
+
+    [Theory]
+    [InlineData(0x80, 0, "exact record of heap kind 0: only LOH objects (kind 1) are recorded exactly")]
+    [InlineData(0x82, 0, "exact record of heap kind 2: only LOH objects (kind 1) are recorded exactly")]
+    [InlineData(0x81, 5, "exact record with sampled byte offset 5: an object recorded exactly has offset 0")]
+    [InlineData(0x41, 0, "unknown heap kind 65 (0 small object heap, 1 LOH, 2 POH), bit 7 marking an exact record")]
+    public void A_bad_exact_flag_is_refused_with_the_chunk_offset(int kind, int offset, string problem)
+    {
+        var w = Meta();
+        w.Chunk(2).SampledAlloc(1100, 0, 100_024, 1, 0x1000, (ulong)offset, (byte)kind).Write();
+        var error = Reject(w);
+        Assert.Equal(w.Boundaries[1], error.Offset);
+        Assert.Equal(CaptureFormat.TagSampledAlloc, error.Tag);
+        Assert.StartsWith(problem, error.Problem);
+    }
 }
