@@ -59,20 +59,20 @@ internal sealed class AllocationBatchWriter : CaptureVisitor
             lastOsThread = osThreadByStream.GetValueOrDefault(a.ThreadStream);
         }
         var row = rows;
-        MemoryMarshal.Cast<byte, long>(ids.AsSpan())[row] = nextId++;
-        MemoryMarshal.Cast<byte, int>(streams.AsSpan())[row] = a.ThreadStream;
-        MemoryMarshal.Cast<byte, long>(osThreads.AsSpan())[row] = lastOsThread;
-        MemoryMarshal.Cast<byte, long>(times.AsSpan())[row] = clock.ToNanoseconds(a.Ticks);
-        MemoryMarshal.Cast<byte, long>(sizes.AsSpan())[row] = a.Size;
-        MemoryMarshal.Cast<byte, int>(types.AsSpan())[row] = a.TypeIndex;
-        MemoryMarshal.Cast<byte, int>(stacks.AsSpan())[row] = a.StackId;
-        MemoryMarshal.Cast<byte, ulong>(addresses.AsSpan())[row] = a.Address;
+        Put(ids, row, nextId++);
+        Put(streams, row, a.ThreadStream);
+        Put(osThreads, row, lastOsThread);
+        Put(times, row, clock.ToNanoseconds(a.Ticks));
+        Put(sizes, row, a.Size);
+        Put(types, row, a.TypeIndex);
+        Put(stacks, row, a.StackId);
+        Put(addresses, row, a.Address);
         var name = allocatorNames[a.Allocator];
         name.CopyTo(allocatorData.AsSpan(allocatorBytes));
         allocatorBytes += name.Length;
-        MemoryMarshal.Cast<byte, int>(allocatorOffsets.AsSpan())[row + 1] = allocatorBytes;
+        Put(allocatorOffsets, row + 1, allocatorBytes);
         var freed = frees.FreedAtNs(a.ThreadStream, a.Sequence);
-        MemoryMarshal.Cast<byte, long>(freedAt.AsSpan())[row] = freed;
+        Put(freedAt, row, freed);
         var bit = (byte)(1 << (row & 7));
         if (freed == -1)
         {
@@ -86,6 +86,13 @@ internal sealed class AllocationBatchWriter : CaptureVisitor
         if (++rows == ArrowLayout.BatchRows)
             Flush();
     }
+
+    /// <summary>Stores element <paramref name="index"/> of a column buffer; the bounds are those of a batch (checked by the caller's row count).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static void Put<T>(byte[] buffer, int index, T value) where T : unmanaged =>
+        System.Runtime.CompilerServices.Unsafe.WriteUnaligned(
+            ref System.Runtime.CompilerServices.Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(buffer),
+                (nint)index * System.Runtime.CompilerServices.Unsafe.SizeOf<T>()), value);
 
     /// <summary>Writes the rows gathered so far as one record batch.</summary>
     public void Flush()

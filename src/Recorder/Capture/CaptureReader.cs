@@ -28,10 +28,15 @@ public sealed class CaptureReader
     private readonly List<int> stackWalk = new();
     private readonly byte[] chunkHeader = new byte[CaptureFormat.ChunkHeaderSize];
     private readonly NativeHeap nativeHeap = new();
+    // Defined type indexes below this bound, checked per ALLOC without a dictionary lookup.
+    private const int MaxDenseTypeIndex = 1 << 20;
+    private bool[] definedTypes = [];
     private readonly List<NativeHeap.Released> released = new();
 
     private CaptureReadResult result = null!;
     private Decompressor? decompressor;
+    private NativeZstd? nativeZstd;
+    private bool nativeZstdTried;
     private byte[] storedBuffer = [];
     private byte[] rawBuffer = [];
     private long position;
@@ -41,8 +46,9 @@ public sealed class CaptureReader
     private byte? currentTag;
     private ClockRecord? firstClock;
     private ClockRecord? lastClock;
-    private long? minTicks;
-    private long? maxTicks;
+    // Timestamps are non-negative: −1 / long.MaxValue mean "none yet" without a nullable test per record.
+    private long minTicks = long.MaxValue;
+    private long maxTicks = -1;
     private long? lastGcEndTicks;
     private long lastGcEndIndex;
 
@@ -75,6 +81,7 @@ public sealed class CaptureReader
         finally
         {
             reader.decompressor?.Dispose();
+            reader.nativeZstd?.Dispose();
         }
     }
 
@@ -89,9 +96,10 @@ public sealed class CaptureReader
             result.BytesRead = position;
         }
         result.BytesRead = position;
-        result.Clock = TickClock.FromPairs(firstClock, lastClock, minTicks ?? 0);
-        result.FirstTicks = minTicks;
-        result.LastTicks = maxTicks;
+        long? first = minTicks == long.MaxValue ? null : minTicks, last = maxTicks < 0 ? null : maxTicks;
+        result.Clock = TickClock.FromPairs(firstClock, lastClock, first ?? 0);
+        result.FirstTicks = first;
+        result.LastTicks = last;
         result.FirstClockTicks = firstClock?.Ticks;
         Symbols.NativeSymbolizer.Resolve(tables);
         visitor.OnFinished(result);
@@ -244,11 +252,20 @@ public sealed class CaptureReader
     private Span<byte> Decompress(int storedSize, int rawSize)
     {
         EnsureCapacity(ref rawBuffer, rawSize);
-        decompressor ??= new Decompressor();
+        if (!nativeZstdTried)
+        {
+            nativeZstd = NativeZstd.TryCreate();
+            nativeZstdTried = true;
+        }
         int written;
         try
         {
-            if (!decompressor.TryUnwrap(storedBuffer.AsSpan(0, storedSize), rawBuffer.AsSpan(0, rawSize), out written))
+            var source = storedBuffer.AsSpan(0, storedSize);
+            var destination = rawBuffer.AsSpan(0, rawSize);
+            var fits = nativeZstd is not null
+                ? nativeZstd.TryDecompress(source, destination, out written)
+                : (decompressor ??= new Decompressor()).TryUnwrap(source, destination, out written);
+            if (!fits)
                 throw FailChunk($"zstd payload does not match its raw size: it decompresses to more than {rawSize} bytes");
         }
         catch (Exception ex) when (ex is not CaptureFormatException)
@@ -325,6 +342,12 @@ public sealed class CaptureReader
                 var type = new TypeRecord(index, classId, name, (flags & 1) != 0);
                 if (!tables.TypesByIndex.TryAdd(index, type))
                     throw Fail($"duplicate type: type index {index} is defined twice");
+                if (index < MaxDenseTypeIndex)
+                {
+                    if (index >= definedTypes.Length)
+                        Array.Resize(ref definedTypes, Math.Max(index + 1, definedTypes.Length * 2));
+                    definedTypes[index] = true;
+                }
                 visitor.OnType(type);
                 break;
             }
@@ -553,7 +576,7 @@ public sealed class CaptureReader
     {
         var ticks = ReadTicks(ref reader, state);
         var typeIndex = reader.ReadIndex("type index");
-        if (!tables.TypesByIndex.ContainsKey(typeIndex))
+        if (!((uint)typeIndex < (uint)definedTypes.Length ? definedTypes[typeIndex] : tables.TypesByIndex.ContainsKey(typeIndex)))
             throw Fail($"undefined type: type index {typeIndex} has no TYPE record");
         var size = reader.ReadLong("size");
         if (size > MaxAllocationSize)
@@ -688,9 +711,9 @@ public sealed class CaptureReader
             throw Fail($"timestamp out of range: {state.Ticks} + dt {dt} overflows 63 bits");
         state.Ticks += dt;
         var ticks = (long)state.Ticks;
-        if (minTicks is null || ticks < minTicks)
+        if (ticks < minTicks)
             minTicks = ticks;
-        if (maxTicks is null || ticks > maxTicks)
+        if (ticks > maxTicks)
             maxTicks = ticks;
         return ticks;
     }
