@@ -53,8 +53,19 @@ public static class ArrowConverter
         using (var writer = new ArrowFileWriter(file, ArrowLayout.AllocationsSchema))
         {
             var batches = new AllocationBatchWriter(writer, lookup, firstRead.Clock, osThreads);
-            secondRead = ReadPass(capturePath, batches, options, progress, 0.5);
-            batches.Flush();
+            try
+            {
+                secondRead = ReadPass(capturePath, batches, options, progress, 0.5);
+                batches.Flush();
+                batches.WaitForWrites();
+            }
+            catch
+            {
+                // The file writer is disposed next: let the batch being written finish first (its own error, if
+                // any, matters less than the one being thrown).
+                try { batches.WaitForWrites(); } catch (IOException) { } catch (ObjectDisposedException) { }
+                throw;
+            }
             writer.WriteEnd();
             rows = batches.Rows;
         }
@@ -146,6 +157,7 @@ public static class ArrowConverter
         public FreeTimes Frees { get; } = new();
 
         public CaptureData Build() => gcs.Build();
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public override void OnFree(in FreeRecord free) => Frees.Add(free);
         public override void OnSnapshot(in SnapshotRecord snapshot) => gcs.OnSnapshot(snapshot);
         public override void OnSuspend(long ticks) => gcs.OnSuspend(ticks);

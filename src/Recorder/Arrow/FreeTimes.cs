@@ -16,10 +16,14 @@ internal sealed class FreeTimes
     private readonly Dictionary<long, int> epochByTicks = new();
     private List<FreeRun>? lastRuns;
     private int lastStream = -1;
+    // The GC of the previous FREE: a GC's frees come together, so most need no lookup.
+    private long lastGcTicks = -1;
+    private int lastGcEpoch;
 
     public long RunCount { get; private set; }
     public long FreedCount { get; private set; }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public void Add(in FreeRecord free)
     {
         int epoch;
@@ -34,11 +38,19 @@ internal sealed class FreeTimes
                 gcEndTicks.Add(free.Ticks);
             }
         }
-        else if (!epochByTicks.TryGetValue(free.Ticks, out epoch))
+        else if (free.Ticks == lastGcTicks)
         {
-            epoch = gcEndTicks.Count;
-            gcEndTicks.Add(free.Ticks);
-            epochByTicks.Add(free.Ticks, epoch);
+            epoch = lastGcEpoch;
+        }
+        else
+        {
+            if (!epochByTicks.TryGetValue(free.Ticks, out epoch))
+            {
+                epoch = gcEndTicks.Count;
+                gcEndTicks.Add(free.Ticks);
+                epochByTicks.Add(free.Ticks, epoch);
+            }
+            (lastGcTicks, lastGcEpoch) = (free.Ticks, epoch);
         }
         if (free.ThreadStream != lastStream)
         {
@@ -50,10 +62,10 @@ internal sealed class FreeTimes
         var runs = lastRuns!;
         if (runs.Count > 0)
         {
-            var last = runs[^1];
+            ref var last = ref System.Runtime.InteropServices.CollectionsMarshal.AsSpan(runs)[^1];
             if (last.Epoch == epoch && last.Start + last.Length == free.Sequence && last.Length < int.MaxValue)
             {
-                runs[^1] = last with { Length = last.Length + 1 };
+                last = last with { Length = last.Length + 1 };
                 return;
             }
         }
@@ -87,6 +99,7 @@ internal sealed class FreeTimes
         private int lastStream = -1;
 
         /// <summary>The free time in ns, or −1 for an object alive at the end.</summary>
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public long FreedAtNs(int stream, long sequence)
         {
             if (stream != lastStream)

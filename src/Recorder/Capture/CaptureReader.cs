@@ -661,6 +661,7 @@ public sealed class CaptureReader
     }
 
     /// <summary>A stack svarint (difference from the stream's previous stack id), validated.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private int ReadStack(ref PayloadReader reader, StreamState state)
     {
         var stackDelta = reader.ReadSignedVarint();
@@ -676,6 +677,7 @@ public sealed class CaptureReader
     }
 
     /// <summary>Checks a stack's parent chain once: every node defined, no cycle, at most 1024 frames.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private void ValidateStack(int stackId)
     {
         if (stackId == 0 || stackDepths[stackId - 1] != 0)

@@ -15,6 +15,7 @@ internal sealed class FreedSet
     private readonly List<int> freedPerPage = new();
 
     /// <summary>Marks <paramref name="sequence"/> freed; false if it already was.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public bool TryMarkFreed(long sequence)
     {
         var pageIndex = (int)(sequence / PageBits);

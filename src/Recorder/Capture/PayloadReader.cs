@@ -20,6 +20,7 @@ internal ref struct PayloadReader
     public readonly int Position => position;
     public readonly int Remaining => data.Length - position;
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public byte ReadByte()
     {
         if (position >= data.Length)
@@ -27,6 +28,7 @@ internal ref struct PayloadReader
         return data[position++];
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public ulong ReadVarint()
     {
         ulong value = 0;
@@ -46,6 +48,7 @@ internal ref struct PayloadReader
     }
 
     /// <summary>A varint that must fit in a signed 64-bit value.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public long ReadLong(string field)
     {
         var value = ReadVarint();
@@ -55,6 +58,7 @@ internal ref struct PayloadReader
     }
 
     /// <summary>A varint used as an index (type index, stream id, stack id): at most 2^31 − 1.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public int ReadIndex(string field)
     {
         var value = ReadVarint();
@@ -63,6 +67,7 @@ internal ref struct PayloadReader
         return (int)value;
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public long ReadSignedVarint()
     {
         var raw = ReadVarint();
