@@ -49,7 +49,7 @@ public static class ArrowConverter
 
         CaptureReadResult secondRead;
         long rows;
-        using (var file = File.Create(ArrowLayout.TablePath(folder, ArrowLayout.Allocations)))
+        using (var file = CreateTableFile(ArrowLayout.TablePath(folder, ArrowLayout.Allocations)))
         using (var writer = new ArrowFileWriter(file, ArrowLayout.AllocationsSchema))
         {
             var batches = new AllocationBatchWriter(writer, lookup, firstRead.Clock, osThreads);
@@ -140,6 +140,16 @@ public static class ArrowConverter
         }
         var tables = ArrowLayout.TableNamesFor(metadata.Aggregated);
         return metadata.ArrowLayoutVersion == ArrowLayout.Version && tables.All(t => File.Exists(ArrowLayout.TablePath(folder, t)));
+    }
+
+    /// <summary>
+    /// A new, empty file, never truncated: ext4 starts writing back a file on close when it was truncated
+    /// to zero on open (O_TRUNC, its auto_da_alloc for replaced files), ~0.2 s for a 700 MB table.
+    /// </summary>
+    private static FileStream CreateTableFile(string path)
+    {
+        File.Delete(path);
+        return new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
     }
 
     private static CaptureReadResult ReadPass(string path, CaptureVisitor visitor, CaptureReaderOptions options,

@@ -81,11 +81,26 @@ internal sealed class FreeTimes
         foreach (var (stream, runs) in runsByStream)
         {
             var array = runs.ToArray();
-            Array.Sort(array, (a, b) => a.Start.CompareTo(b.Start));
+            // Frees come in sequence order within a GC and GCs in time order, so runs are mostly sorted already.
+            if (!IsSorted(array))
+                Array.Sort(array, new StartOrder());
             sorted.Add(stream, array);
         }
         runsByStream.Clear();
         return new Lookup(sorted, epochNs);
+    }
+
+    private static bool IsSorted(FreeRun[] runs)
+    {
+        for (var i = 1; i < runs.Length; i++)
+            if (runs[i].Start < runs[i - 1].Start)
+                return false;
+        return true;
+    }
+
+    private readonly struct StartOrder : IComparer<FreeRun>
+    {
+        public int Compare(FreeRun a, FreeRun b) => a.Start.CompareTo(b.Start);
     }
 
     /// <param name="Epoch">Index of the GC (its end time) that freed the run.</param>

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using ZstdSharp;
 
 namespace MemNotebook.Recorder.Capture;
@@ -677,11 +678,17 @@ public sealed class CaptureReader
     }
 
     /// <summary>Checks a stack's parent chain once: every node defined, no cycle, at most 1024 frames.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void ValidateStack(int stackId)
     {
-        if (stackId == 0 || stackDepths[stackId - 1] != 0)
-            return;
+        // A stack already checked has its depth: the per-record case, inlined.
+        if (stackId != 0 && CollectionsMarshal.AsSpan(stackDepths)[stackId - 1] == 0)
+            ValidateNewStack(stackId);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void ValidateNewStack(int stackId)
+    {
         stackWalk.Clear();
         var current = stackId;
         while (current != 0 && stackDepths[current - 1] == 0)
@@ -705,7 +712,7 @@ public sealed class CaptureReader
             stackDepths[stackWalk[i] - 1] = baseDepth + (stackWalk.Count - i);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private long ReadTicks(ref PayloadReader reader, StreamState state)
     {
         var dt = reader.ReadVarint();
