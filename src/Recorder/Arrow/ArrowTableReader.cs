@@ -142,6 +142,8 @@ public static class ArrowTableReader
                 System.Array.Resize(ref validity, (capacity + 7) / 8);
         }
 
+        // Loops over every row of a table, run once per process: optimized up front, not in tier-0 code.
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public void Append(IArrowArray part, int at)
         {
             AppendValidity(part, at);
@@ -167,6 +169,7 @@ public static class ArrowTableReader
             }
         }
 
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         private void AppendStrings(StringArray array, int at)
         {
             var source = array.ValueOffsets;
@@ -184,6 +187,7 @@ public static class ArrowTableReader
             stringBytes += size;
         }
 
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         private void AppendValidity(IArrowArray part, int at)
         {
             if (part.NullCount == 0 && validity is null)
@@ -217,6 +221,7 @@ public static class ArrowTableReader
 
         private int Capacity => offsets is not null ? offsets.Length / 4 - 1 : type is BooleanType ? values.Length * 8 : values.Length / width;
 
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         private static void SetValid(byte[] bitmap, int from, int count)
         {
             var i = from;
