@@ -29,3 +29,8 @@ if ! dotnet tool list -g | grep -qi '^microsoft.dotnet-interactive '; then
   echo "setup: installing the dotnet-interactive tool"
   dotnet tool install -g Microsoft.dotnet-interactive --version 1.0.712001 >/dev/null
 fi
+# The plain C# kernel (".net-csharp"), where #!memprofile runs in sampled mode (tests/Kernel.SampledTests).
+if ! jupyter kernelspec list 2>/dev/null | grep -q '^ *\.net-csharp '; then
+  echo "setup: installing the .NET Interactive Jupyter kernels"
+  PATH="$PATH:$HOME/.dotnet/tools" "$HOME/.dotnet/tools/dotnet-interactive" jupyter install >/dev/null
+fi

@@ -25,6 +25,8 @@ struct DecodedCapture {
   std::vector<uint64_t> alloc_sizes;
   std::vector<uint64_t> alloc_stacks;
   std::vector<uint64_t> alloc_types;
+  std::vector<uint64_t> sampled_offsets;  // SAMPLED_ALLOC (also counted in alloc_*)
+  std::vector<uint8_t> sampled_kinds;
   uint64_t end_allocations = 0, end_frees = 0, end_live = 0, end_dropped = 0;
   bool truncated = false;  // the last chunk was cut short (with allow_truncated_tail)
   uint16_t flags = 0;
@@ -116,6 +118,20 @@ inline DecodedCapture decode_capture(const std::string& path, bool allow_truncat
             uint64_t type = v(), size = v();
             int64_t ds = unzigzag(v());
             v();
+            prev_stack[stream] += ds;
+            c.alloc_types.push_back(type);
+            c.alloc_sizes.push_back(size);
+            c.alloc_stacks.push_back(prev_stack[stream]);
+            c.allocs_per_stream[stream]++;
+            break;
+          }
+          case 0x04: {
+            prev_ticks[stream] += v();
+            uint64_t type = v(), size = v();
+            int64_t ds = unzigzag(v());
+            v();
+            c.sampled_offsets.push_back(v());
+            c.sampled_kinds.push_back(*q++);
             prev_stack[stream] += ds;
             c.alloc_types.push_back(type);
             c.alloc_sizes.push_back(size);

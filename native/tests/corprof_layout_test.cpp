@@ -73,6 +73,7 @@ TEST(CorProfLayout, CallbackSlots) {
     EXPECT_EQ(kSlot_SurvivingReferences, 74);
     EXPECT_EQ(kSlot_GarbageCollectionFinished, 75);
     EXPECT_EQ(kSlot_InitializeForAttach, 80);
+    EXPECT_EQ(kSlot_EventPipeEventDelivered, 95);  // sampled recording (ICorProfilerCallback10)
     EXPECT_EQ(kSlot_MovedReferences2, 87);
     EXPECT_EQ(kSlot_SurvivingReferences2, 88);
     EXPECT_EQ(kSlot_LoadAsNotificationOnly, 97);

@@ -88,6 +88,9 @@ TEST(GotPatcher, patching_redirects_calls_and_restoring_puts_the_original_back) 
   EXPECT_EQ(*reinterpret_cast<void**>(slot), reinterpret_cast<void*>(&malloc));
   free(leaf(12346));
   EXPECT_EQ(g_counted.load(), 2);
+  // A dlopen racing with the stop: patching new objects after restore_all writes nothing.
+  EXPECT_EQ(patcher.patch_new(&target, 1), 0u);
+  EXPECT_EQ(*reinterpret_cast<void**>(slot), reinterpret_cast<void*>(&malloc));
 }
 
 TEST(GotPatcher, relro_slots_are_read_only_again_after_patching) {

@@ -11,7 +11,7 @@ internal static class Help
     {
         var mode = Tracker.IsAvailable
             ? "This kernel was started with the tracer: <b>exact mode</b> (every allocation, its stack and when it died)."
-            : $"This kernel was started without the tracer. Run <code>#!memprofile --install-kernel</code> once, then switch the kernel to <b>{E(JupyterKernelSpec.DisplayName)}</b> for exact mode.";
+            : $"This kernel was started without the tracer: <b>sampled mode</b> (the runtime's allocation samples, one per ~100 KB, and estimates from them). Run <code>#!memprofile --install-kernel</code> once, then switch the kernel to <b>{E(JupyterKernelSpec.DisplayName)}</b> for exact mode.";
         return $"""
             <div style="font-family:sans-serif;font-size:13px">
             <b>MemNotebook</b> loaded. Start a cell with <code>#!memprofile</code> to profile its memory; the reports render below it and the capture is set as the C# variable <code>memprofile</code>.<br>
@@ -22,10 +22,14 @@ internal static class Help
             """;
     }
 
-    public static string NoTracerMessage() =>
-        "#!memprofile needs the tracer, and this kernel was started without it. " +
-        $"Run a cell with `#!memprofile --install-kernel` (or `memnb jupyter install` in a terminal), then switch the notebook's kernel to \"{JupyterKernelSpec.DisplayName}\" " +
-        "and run the cell again. In VS Code, set polyglot-notebook.kernelEnvironmentVariables as docs/notebooks.md shows.";
+    /// <summary>How to get exact mode, for the texts of sampled mode.</summary>
+    public static string ExactModeHint() =>
+        $"for every allocation, run `#!memprofile --install-kernel` and switch the kernel to '{JupyterKernelSpec.DisplayName}'";
+
+    /// <summary>What the heading of a sampled cell says about its mode.</summary>
+    public static string SampledModeText() =>
+        "sampled mode: this kernel was started without the tracer, so the allocations are estimated from the runtime's " +
+        $"allocation sampling, one sample per ~100 KB; {ExactModeHint()}";
 
     public static string KernelInstalled(KernelSpecInstallation installed) => $"""
         <div style="font-family:sans-serif;font-size:13px">

@@ -20,6 +20,10 @@ public sealed class MemProfileExtension : IKernelExtension
         // every property, DataFrames included).
         Formatter.Register<Capture>((capture, writer) => writer.Write(NotebookRenderer.CaptureHtml(capture)), HtmlFormatter.MimeType);
         Formatter.Register<Recorder.Analysis.AllocationView>((view, writer) => writer.Write(NotebookRenderer.ViewHtml(view)), HtmlFormatter.MimeType);
+        // Charts (MemNotebook.Charts, in this assembly) for the cells, drawn with the plotly.js sent once per kernel.
+        csharp.AddAssemblyReferences([typeof(Charts).Assembly.Location]);
+        Formatter.Register<XPlot.Plotly.PlotlyChart>((chart, writer) =>
+            writer.Write(NotebookRenderer.PlotlyOnce(csharp) + $"<div class=\"{NotebookRenderer.ChartClass}\">{Charts.SafeHtml(chart)}</div>"), HtmlFormatter.MimeType);
         KernelInvocationContext.Current?.Display(new HtmlString(Help.LoadedHtml()), HtmlFormatter.MimeType);
         return Task.CompletedTask;
     }

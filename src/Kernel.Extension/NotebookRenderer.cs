@@ -25,6 +25,7 @@ public static class NotebookRenderer
     public const string TableClass = "memnb-table";
     public const string TimelineClass = "memnb-timeline";
     public const string PlotlyClass = "memnb-plotly";
+    public const string ChartClass = "memnb-chart";
 
     private static int s_timelines;
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<object, object> s_plotlyShown = new();
@@ -65,19 +66,21 @@ public static class NotebookRenderer
                     $"{heading.Variable}.TopFunctions(10, AggregateMeasure.Peak) and {heading.Variable}.Aggregates hold its numbers."), NotebookReports.None);
             yield break;
         }
-        var view = options.Selection.ViewOf(capture);
+        // A sampled capture has no lifetimes: every view would hold all samples, so it is shown as such.
+        var selection = capture.IsSampled ? new ReportSelection(ReportMode.Allocated) : options.Selection;
+        var view = selection.ViewOf(capture);
         if (options.Reports.HasFlag(NotebookReports.FlameGraph))
         {
             // With the memory chart above it: dragging across a time range redraws the graph for the
             // allocations made in that window.
-            var tree = FlameTree.Build(view, options.Selection, options.Inverted, options.SplitThreads);
+            var tree = FlameTree.Build(view, selection, options.Inverted, options.SplitThreads);
             var page = FlameGraphPage.ToHtml(tree, source, memory: TimelineReport.Data(capture), timeBuckets: FlameGraphPage.DefaultTimeBuckets);
             yield return (Frame(FlameGraphClass, page, 640), NotebookReports.FlameGraph);
         }
         if (options.Reports.HasFlag(NotebookReports.Summary))
-            yield return (Frame(SummaryClass, ReportHtml.Summary(SummaryReport.Build(view, 30, options.Selection.Title), source), 420), NotebookReports.Summary);
+            yield return (Frame(SummaryClass, ReportHtml.Summary(SummaryReport.Build(view, 30, selection.Title), source), 420), NotebookReports.Summary);
         if (options.Reports.HasFlag(NotebookReports.Table))
-            yield return (Frame(TableClass, ReportHtml.Table(TableReport.Build(view, TableSort.Bytes, 200, options.Selection.Title), source), 420), NotebookReports.Table);
+            yield return (Frame(TableClass, ReportHtml.Table(TableReport.Build(view, TableSort.Bytes, 200, selection.Title), source), 420), NotebookReports.Table);
     }
 
     /// <summary>A whole HTML page in a sandboxed iframe (scripts run inside it, with no access to the notebook).</summary>
@@ -88,6 +91,8 @@ public static class NotebookRenderer
     private static string HeadingHtml(Capture capture, MemProfileOptions options, Heading heading)
     {
         var html = new StringBuilder($"<div class=\"{HeadingClass}\" style=\"font-family:sans-serif;font-size:13px\">");
+        if (capture.IsSampled)
+            return SampledHeadingHtml(capture, options, heading, html);
         html.Append($"<b>#!memprofile</b> ({E(heading.Mode)} mode): ");
         if (capture.IsAggregated)
             html.Append($"{capture.Metadata.Allocations:N0} allocations (aggregated)");
@@ -110,9 +115,32 @@ public static class NotebookRenderer
         return html.ToString();
     }
 
+    /// <summary>
+    /// The heading of a sampled capture: what the samples stand for (estimates), that there are no lifetimes,
+    /// and how to get exact mode.
+    /// </summary>
+    private static string SampledHeadingHtml(Capture capture, MemProfileOptions options, Heading heading, StringBuilder html)
+    {
+        html.Append($"<b>#!memprofile</b> ({E(Help.SampledModeText())}). ");
+        html.Append($"Estimated {E(ByteUnits.Format(capture.EstimatedBytes))} allocated (from {capture.All.Count:N0} sampled objects of {E(ByteUnits.Format(capture.All.Bytes))}), ");
+        html.Append($"{capture.DurationNs / 1e6:N0} ms recorded");
+        html.Append(capture.Scope is null ? ". " : $", {E(capture.Scope)}. ");
+        html.Append("The flame graph weighs each sample by the bytes it stands for (estimates; its counts are samples); sampled mode has no lifetimes, so every view holds all samples. ");
+        html.Append($"Estimates per type: <code>{E(heading.Variable)}.EstimatedTypes()</code>. ");
+        html.Append($"The capture is in the C# variable <code>{E(heading.Variable)}</code> and at <code>{E(heading.CapturePath)}</code>.");
+        if (heading.Failure is not null)
+            html.Append($"<br><span style=\"color:#b00\">The cell failed ({E(heading.Failure)}); the reports cover what it did until then.</span>");
+        foreach (var warning in heading.Warnings)
+            html.Append($"<br><span style=\"color:#a60\">{E(warning)}</span>");
+        html.Append("</div>");
+        return html.ToString();
+    }
+
     /// <summary>Totals, the top types and the top functions, as one compact block.</summary>
     public static string StatsHtml(Capture capture, int top = 10)
     {
+        if (capture.IsSampled)
+            return SampledStatsHtml(capture, top);
         var stats = capture.Stats(top);
         var html = new StringBuilder($"<div class=\"{StatsClass}\" style=\"font-family:sans-serif;font-size:13px\">");
         html.Append("<table><tbody>");
@@ -137,6 +165,24 @@ public static class NotebookRenderer
         return html.ToString();
     }
 
+    /// <summary>A sampled capture's block: estimates per type, each labelled as one.</summary>
+    private static string SampledStatsHtml(Capture capture, int top)
+    {
+        var html = new StringBuilder($"<div class=\"{StatsClass}\" style=\"font-family:sans-serif;font-size:13px\">");
+        html.Append("<table><tbody>");
+        Row(html, "allocated (estimate)", ByteUnits.Format(capture.EstimatedBytes));
+        Row(html, "sampled objects", $"{capture.All.Count:N0} ({ByteUnits.Format(capture.All.Bytes)})");
+        Row(html, "duration", $"{capture.DurationNs / 1e6:N1} ms");
+        html.Append("</tbody></table>");
+        var types = capture.EstimatedTypes(top);
+        html.Append("<table><thead><tr><th>Type</th><th>Samples</th><th>Estimated count</th><th>Estimated bytes</th></tr></thead><tbody>");
+        for (long i = 0; i < types.Rows.Count; i++)
+            html.Append($"<tr><td style=\"text-align:left\">{E((string)types["type"][i])}</td><td>{(long)types["samples"][i]:N0}</td>" +
+                $"<td>~{(long)types["estimated_count"][i]:N0}</td><td>~{E(ByteUnits.Format((long)types["estimated_bytes"][i]))}</td></tr>");
+        html.Append("</tbody></table></div>");
+        return html.ToString();
+    }
+
     /// <summary>A capture as a cell's result: what it holds, in one block.</summary>
     public static string CaptureHtml(Capture capture)
     {
@@ -146,9 +192,15 @@ public static class NotebookRenderer
             Row(html, "scope", capture.Scope);
         if (capture.IsAggregated)
             Row(html, "allocations", $"{capture.Metadata.Allocations:N0} (aggregated: totals per stack and type)");
+        else if (capture.IsSampled)
+        {
+            Row(html, "allocated (estimate)", ByteUnits.Format(capture.EstimatedBytes));
+            Row(html, "sampled objects", $"{capture.All.Count:N0} ({ByteUnits.Format(capture.All.Bytes)}; the runtime's allocation samples, one per ~100 KB)");
+        }
         else
             Row(html, "allocations", $"{capture.All.Count:N0} ({ByteUnits.Format(capture.All.Bytes)})");
-        Row(html, "peak alive", capture.PeakIsAtEnd ? $"{ByteUnits.Format(capture.PeakBytes)} at the end" : $"{ByteUnits.Format(capture.PeakBytes)} at {capture.PeakTimeNs / 1e6:N1} ms");
+        if (!capture.IsSampled)
+            Row(html, "peak alive", capture.PeakIsAtEnd ? $"{ByteUnits.Format(capture.PeakBytes)} at the end" : $"{ByteUnits.Format(capture.PeakBytes)} at {capture.PeakTimeNs / 1e6:N1} ms");
         Row(html, "duration", $"{capture.DurationNs / 1e6:N1} ms{(capture.Complete ? "" : " (incomplete capture)")}");
         html.Append("</tbody></table></div>");
         return html.ToString();

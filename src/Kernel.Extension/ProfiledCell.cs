@@ -28,6 +28,7 @@ internal sealed class ProfiledCell
     private readonly List<string> warnings;
     private IDisposable? subscription;
     private int finished;
+    private bool sampled;
 
     private ProfiledCell(CSharpKernel kernel, MemProfileOptions options, string path, Tracker tracker, LiveMemoryDisplay? live, List<string> warnings)
     {
@@ -49,15 +50,19 @@ internal sealed class ProfiledCell
         }
         if (Tracker.IsRecording)
             throw new InvalidOperationException("#!memprofile: a recording is already running in this kernel (a #!memprofile cell is still running, or code called Tracker.Start without stopping it)");
-        if (!Tracker.IsAvailable)
-            throw new InvalidOperationException(Help.NoTracerMessage());
+        // Without the tracer at startup: sampled mode, the tracer attached to this kernel once.
+        var sampled = !Tracker.IsAvailable;
+        if (sampled && options.Aggregate)
+            throw new NotSupportedException("#!memprofile --aggregate needs exact mode; " + Help.ExactModeHint());
+        if (sampled)
+            SampledMode.EnsureAttached();
 
         var cell = Interlocked.Increment(ref s_cells);
         var warnings = new List<string>();
         var path = CapturePath(options.Output, cell, warnings);
-        var tracker = Tracker.Start(path, new TrackerOptions { Overwrite = true, Aggregate = options.Aggregate, Native = options.Native });
+        var tracker = Tracker.Start(path, new TrackerOptions { Overwrite = true, Aggregate = options.Aggregate, Native = options.Native, Sampled = sampled });
         var live = options.Live ? LiveMemoryDisplay.Start(context) : null;
-        var profiled = new ProfiledCell(kernel, options, path, tracker, live, warnings);
+        var profiled = new ProfiledCell(kernel, options, path, tracker, live, warnings) { sampled = sampled };
         profiled.Watch(context);
         return Task.CompletedTask;
     }
@@ -111,7 +116,7 @@ internal sealed class ProfiledCell
     }
 
     private NotebookRenderer.Heading Summary(string? failure) =>
-        new(Mode: "exact", CapturePath: path, Variable: options.Variable, Started: started, Failure: failure, Warnings: warnings);
+        new(Mode: sampled ? "sampled" : "exact", CapturePath: path, Variable: options.Variable, Started: started, Failure: failure, Warnings: warnings);
 
     /// <summary>
     /// <paramref name="output"/> when given and writable (a problem is reported and the default is used),

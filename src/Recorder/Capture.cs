@@ -225,6 +225,20 @@ public sealed class Capture
     /// </summary>
     public bool IsAggregated => Metadata.Aggregated;
 
+    /// <summary>
+    /// True for a sampled capture (a kernel or process without the tracer at startup): each allocation row is
+    /// one object picked by the runtime's allocation sampling (about one per 100 KB allocated), not every
+    /// allocation, and it has no lifetimes. Counts and bytes of its views are of the sampled objects;
+    /// <see cref="EstimatedBytes"/> and <see cref="EstimatedTypes"/> estimate what they stand for.
+    /// </summary>
+    public bool IsSampled => Metadata.Sampled;
+
+    /// <summary>The estimated bytes allocated (every allocation; a sampled capture's estimate, an exact capture's total).</summary>
+    public long EstimatedBytes => All.EstimatedBytes;
+
+    /// <summary>Types by estimated bytes: type, samples, sampled_bytes, estimated_bytes, estimated_count.</summary>
+    public DataFrame EstimatedTypes(int n = 10) => All.EstimatedTypes(n);
+
     /// <summary>Tracked bytes alive at the high-water mark: the largest GC_START live_bytes, or END's.</summary>
     public long PeakBytes { get; }
 
@@ -359,6 +373,8 @@ public sealed class Capture
             TruncationReason = Metadata.TruncationReason,
             TotalAllocations = All.Count,
             TotalBytes = total,
+            Sampled = IsSampled,
+            EstimatedBytes = All.EstimatedBytes,
             PeakBytes = PeakBytes,
             LeakedAllocations = leaks.Count,
             LeakedBytes = leaks.Bytes,
@@ -405,7 +421,9 @@ public sealed class Capture
         return totals.Select(kv => (kv.Key, kv.Value.Count, kv.Value.Bytes)).ToList();
     }
 
-    public override string ToString() => IsAggregated
+    public override string ToString() => IsSampled
+        ? $"{Path} (sampled): {All.Count:N0} sampled objects ({ByteUnits.Format(All.Bytes)}), estimated {ByteUnits.Format(EstimatedBytes)} allocated"
+        : IsAggregated
         ? $"{Path} (aggregated): {Metadata.Allocations:N0} allocations ({ByteUnits.Format(AggregateRows.Sum(e => e.Bytes))}), " +
           $"peak {ByteUnits.Format(PeakBytes)}, {Metadata.Allocations - Metadata.Frees:N0} leaked"
         : $"{Path}: {All.Count:N0} allocations ({ByteUnits.Format(All.Bytes)}), peak {ByteUnits.Format(PeakBytes)}, " +
@@ -575,6 +593,7 @@ public sealed class Capture
             TruncationReason = Metadata.TruncationReason,
             TotalAllocations = count,
             TotalBytes = bytes,
+            EstimatedBytes = bytes,
             PeakBytes = PeakBytes,
             LeakedAllocations = leakedCount,
             LeakedBytes = leakedBytes,

@@ -295,3 +295,26 @@ public sealed class MemProfileTests
         return WebUtility.HtmlDecode(match.Groups[1].Value);
     }
 }
+
+[Collection(KernelCollection.Name)]
+public sealed class MemProfileCompletionTests
+{
+    [Fact]
+    public async Task The_magic_and_every_option_complete_with_their_help()
+    {
+        using var k = await KernelHarness.StartAsync();
+        var code = "#!memprofile --";
+        var result = await k.Kernel.SendAsync(new Microsoft.DotNet.Interactive.Commands.RequestCompletions(code, new Microsoft.DotNet.Interactive.LinePosition(0, code.Length)));
+        var items = Assert.Single(result.Events.OfType<CompletionsProduced>()).Completions;
+        var options = items.Select(i => i.DisplayText).ToHashSet();
+        foreach (var option in new[] { "--native", "--leaks", "--temporary", "--all", "--inverted", "--split-threads", "--name", "--output", "--report", "--live", "--aggregate", "--install-kernel" })
+            Assert.Contains(option, options);
+        Assert.All(items.Where(i => i.DisplayText.StartsWith("--", StringComparison.Ordinal)), i => Assert.False(string.IsNullOrWhiteSpace(i.Documentation), i.DisplayText));
+
+        var report = "#!memprofile --report ";
+        var values = await k.Kernel.SendAsync(new Microsoft.DotNet.Interactive.Commands.RequestCompletions(report, new Microsoft.DotNet.Interactive.LinePosition(0, report.Length)));
+        var names = Assert.Single(values.Events.OfType<CompletionsProduced>()).Completions.Select(i => i.DisplayText).ToHashSet();
+        foreach (var name in new[] { "stats", "timeline", "flamegraph", "summary", "table", "none" })
+            Assert.Contains(name, names);
+    }
+}

@@ -99,6 +99,9 @@ public sealed class NotebookTests
                 // after the first (the first += on "" returns its argument): 15 strings a line.
                 Assert.Matches(@"System\.String\s+30000\s+1460816\b", Result("concat.TopTypes(5)"));
                 Assert.Matches(@"System\.String\s+1460816\s+30000\b", Result("using Microsoft.Data.Analysis;"));
+                var chart = string.Join("\n", Assert.Single(cells, c => c.Source.StartsWith("Charts.TopTypes(concat.All, 5)", StringComparison.Ordinal)).Outputs.Select(o => o.Html));
+                Assert.Contains("class=\"memnb-plotly\"", chart);
+                Assert.Contains("\"x\":[1460816,", chart);
                 // The builder makes none of them (one string per line instead): the biggest savings first.
                 var diff = Result("concat.Diff(builderRun)");
                 Assert.Matches(@"^\s*index function type count_before bytes_before count_after bytes_after count_delta bytes_delta 0 System\.String\.Concat System\.String 14000 941584 0 0 -14000 -941584 1 System\.Runtime\.CompilerServices\.DefaultInterpolatedStringHandler\.ToStringAndClear System\.String 16000 519232 0 0 -16000 -519232\b", diff);

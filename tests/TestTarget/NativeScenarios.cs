@@ -30,6 +30,7 @@ public static unsafe class NativeScenarios
         var tracker = Tracker.Start(capture, Native);
         facts["leaf"] = leaf();
         ManagedOuter();
+        RepeatedCaller(100);
         facts["threads"] = threads(4, 1000);
         facts["plugin"] = plugin(50);
         nint hglobal = Marshal.AllocHGlobal(7777);
@@ -53,6 +54,15 @@ public static unsafe class NativeScenarios
         free(outer(1233));
     }
 
+    // count × malloc(2222) through the C chain from one C# call site: one stack for all.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void RepeatedCaller(int count)
+    {
+        var outer = (delegate* unmanaged<nuint, void*>)Export("memnb_test_chain_outer");
+        var free = (delegate* unmanaged<void*, void>)Export("memnb_test_free");
+        for (int i = 0; i < count; i++) free(outer(2221));
+    }
+
     // The library is loaded (NativeLibrary.Load: the runtime's dlopen) after recording started.
     public static void LateLoad(string capture, Dictionary<string, object?> facts)
     {
@@ -71,6 +81,26 @@ public static unsafe class NativeScenarios
         var leak = (delegate* unmanaged<int, void>)Export("memnb_test_leak");
         leak(25);
         facts["leaked"] = 25;
+    }
+
+    // Started without the tracer as profiler: the packaged tracer is loaded as a plain library
+    // and records native allocations only.
+    public static void WithoutProfiler(string capture, Dictionary<string, object?> facts)
+    {
+        library = NativeLibrary.Load(LibraryPath);
+        facts["available"] = Tracker.IsAvailable;
+        var tracker = Tracker.Start(capture, Native);
+        ManagedOuter();
+        tracker.Stop();
+        try
+        {
+            Tracker.Start(capture, Native with { Native = false }).Stop();
+            facts["managed_refused"] = false;
+        }
+        catch (TracerException)
+        {
+            facts["managed_refused"] = true;
+        }
     }
 
     // 100 recordings in a row, one C allocation of 78 bytes in each: CAPTURE.0 … CAPTURE.99.

@@ -61,6 +61,7 @@ public static class Scenarios
             case "native-cycles": NativeScenarios.Cycles(capture!, Facts); break;
             case "native-gc": NativeScenarios.GcAndThreadExit(capture!, Facts); break;
             case "native-whole-process": NativeScenarios.WholeProcess(Facts); break;
+            case "native-without-profiler": NativeScenarios.WithoutProfiler(capture!, Facts); break;
             case "exit-code": return 7;
             case "environment-exit": EnvironmentExit(); break;
             default:

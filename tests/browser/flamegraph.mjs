@@ -4,55 +4,15 @@
 // FlameGraphBrowserTests:
 //   node flamegraph.mjs PAGE.html SCREENSHOT.png ZOOM_FRAME SEARCH_TERM MARKUP_NAME [FIRST LAST]
 // Uses the Debian chromium at /usr/bin/chromium (or MEMNB_CHROMIUM); never downloads a browser.
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
+import { withOffline } from './offline.mjs';
 
 const [pagePath, screenshotPath, zoomName, searchTerm, markupName, firstBucket, lastBucket] = process.argv.slice(2);
 if (!pagePath || !screenshotPath || !zoomName || !searchTerm || !markupName) {
   console.error('usage: node flamegraph.mjs PAGE.html SCREENSHOT.png ZOOM_FRAME SEARCH_TERM MARKUP_NAME');
   process.exit(2);
 }
-const executablePath = process.env.MEMNB_CHROMIUM || '/usr/bin/chromium';
-if (!existsSync(executablePath)) {
-  console.error(`${executablePath} not found: install Debian's chromium package (scripts/setup.sh does)`);
-  process.exit(3);
-}
-
-const pageUrl = pathToFileURL(resolve(pagePath)).href;
-const userDataDir = mkdtempSync(join(tmpdir(), 'memnb-chromium-'));
-const attempted = [];   // every request other than the page itself
-let pageRouted = 0;     // the page's own load went through the blocking route
-const consoleErrors = [];
-const pageErrors = [];
-const dialogs = [];
-let context;
-try {
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1200, height: 700 },
-    timeout: 15000,
-  });
-  context.setDefaultTimeout(5000);
-  await context.route('**/*', route => {
-    const url = route.request().url();
-    if (url === pageUrl) { pageRouted++; return route.continue(); }
-    attempted.push(url);
-    return route.abort('blockedbyclient');
-  });
-  context.on('request', request => {
-    if (request.url() !== pageUrl && !attempted.includes(request.url())) attempted.push(request.url());
-  });
-
-  const page = context.pages()[0] ?? await context.newPage();
-  page.on('console', message => { if (message.type() === 'error') consoleErrors.push(message.text()); });
-  page.on('pageerror', error => pageErrors.push(String(error)));
-  page.on('dialog', dialog => { dialogs.push(dialog.message()); dialog.dismiss().catch(() => {}); });
+await withOffline(pagePath, { viewport: { width: 1200, height: 700 }, timeout: 5000 }, async run => {
+  const { page, context, attempted, consoleErrors, pageErrors, dialogs, pageUrl } = run;
 
   await page.goto(pageUrl, { waitUntil: 'load' });
   await page.waitForSelector('#fg-chart .frame');
@@ -146,7 +106,7 @@ try {
   }
 
   facts.requests_attempted = attempted.slice();
-  facts.page_routed = pageRouted;
+  facts.page_routed = run.pageRouted;
 
   // The blocker itself: a load of any other URL is stopped before it reaches the network.
   const probe = await context.newPage();
@@ -156,11 +116,5 @@ try {
   facts.console_errors = consoleErrors;
   facts.page_errors = pageErrors;
   facts.dialogs = dialogs;
-  process.stdout.write(JSON.stringify(facts) + '\n');
-} catch (error) {
-  console.error(String(error && error.stack || error));
-  process.exitCode = 1;
-} finally {
-  if (context) await context.close().catch(() => {});
-  rmSync(userDataDir, { recursive: true, force: true });
-}
+  return facts;
+});

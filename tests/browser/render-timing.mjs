@@ -3,30 +3,11 @@
 // re-renders driven through the page's own handlers (a time-range drag, a zoom, a search), each measured
 // with performance.now() around the synchronous handler. Prints JSON. Run by the reports benchmark:
 //   node render-timing.mjs PAGE.html
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
+import { withOffline } from './offline.mjs';
 
 const [pagePath] = process.argv.slice(2);
 if (!pagePath) { console.error('usage: node render-timing.mjs PAGE.html'); process.exit(2); }
-const executablePath = process.env.MEMNB_CHROMIUM || '/usr/bin/chromium';
-if (!existsSync(executablePath)) { console.error(`${executablePath} not found`); process.exit(3); }
-const pageUrl = pathToFileURL(resolve(pagePath)).href;
-const userDataDir = mkdtempSync(join(tmpdir(), 'memnb-chromium-'));
-let context;
-try {
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath, headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-    viewport: { width: 1200, height: 800 }, timeout: 15000,
-  });
-  context.setDefaultTimeout(60000);
-  await context.route('**/*', route => route.request().url() === pageUrl ? route.continue() : route.abort('blockedbyclient'));
-  const page = context.pages()[0] ?? await context.newPage();
-  const errors = [];
-  page.on('pageerror', e => errors.push(String(e)));
+await withOffline(pagePath, { viewport: { width: 1200, height: 800 }, timeout: 60000 }, async ({ page, pageErrors, pageUrl }) => {
   await page.addInitScript(() => {
     const parse = JSON.parse;
     JSON.parse = function (text, reviver) {
@@ -70,12 +51,6 @@ try {
     return result;
   });
   facts.goto_wall_ms = wall;
-  facts.page_errors = errors;
-  process.stdout.write(JSON.stringify(facts) + '\n');
-} catch (error) {
-  console.error(String(error && error.stack || error));
-  process.exitCode = 1;
-} finally {
-  if (context) await context.close().catch(() => {});
-  rmSync(userDataDir, { recursive: true, force: true });
-}
+  facts.page_errors = pageErrors;
+  return facts;
+});

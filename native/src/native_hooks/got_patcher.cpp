@@ -129,6 +129,7 @@ bool write_slot(uintptr_t slot, uintptr_t value, const RelroRange& relro) {
 
 struct WalkContext {
   std::mutex* mutex;
+  const bool* enabled;  // null: always
   const PatchTarget* targets;
   size_t count;
   const void* self;
@@ -143,6 +144,7 @@ int visit_object(dl_phdr_info* info, size_t, void* data) {
   // Taken inside the loader lock (dl_iterate_phdr holds it around the callback): the one lock
   // order there is. A dlopen from a library constructor patches while the loader lock is held.
   std::lock_guard<std::mutex> lock(*ctx->mutex);
+  if (ctx->enabled && !*ctx->enabled) return 1;
   RelroRange relro;
   const ElfW(Dyn)* dynamic = dynamic_of(info, &relro);
   for_each_slot(info->dlpi_addr, dynamic, ctx->targets, ctx->count, [&](uintptr_t slot, size_t k) {
@@ -163,18 +165,32 @@ int visit_object(dl_phdr_info* info, size_t, void* data) {
 
 void GotPatcher::set_self(const void* address_in_self) { self_ = address_in_self; }
 
-size_t GotPatcher::patch_all(const PatchTarget* targets, size_t count) {
-  WalkContext ctx{&mutex_, targets, count, self_ ? self_ : reinterpret_cast<const void*>(&visit_object), &originals_, 0, false};
+size_t GotPatcher::walk(const PatchTarget* targets, size_t count, bool restore, bool only_if_enabled) {
+  const void* self = self_ ? self_ : reinterpret_cast<const void*>(&visit_object);
+  WalkContext ctx{&mutex_, only_if_enabled ? &enabled_ : nullptr, targets, count, self, &originals_, 0, restore};
   dl_iterate_phdr(visit_object, &ctx);
   return ctx.written;
 }
 
+size_t GotPatcher::patch_all(const PatchTarget* targets, size_t count) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    enabled_ = true;
+  }
+  return walk(targets, count, false, false);
+}
+
+size_t GotPatcher::patch_new(const PatchTarget* targets, size_t count) { return walk(targets, count, false, true); }
+
 size_t GotPatcher::restore_all(const PatchTarget* targets, size_t count) {
-  WalkContext ctx{&mutex_, targets, count, self_ ? self_ : reinterpret_cast<const void*>(&visit_object), &originals_, 0, true};
-  dl_iterate_phdr(visit_object, &ctx);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    enabled_ = false;
+  }
+  size_t written = walk(targets, count, true, false);
   std::lock_guard<std::mutex> lock(mutex_);
   originals_.clear();
-  return ctx.written;
+  return written;
 }
 
 size_t find_relocation_slots(uintptr_t base, const void* dynamic, const char* symbol, uintptr_t* out, size_t max) {

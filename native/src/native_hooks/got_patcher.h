@@ -19,9 +19,12 @@ struct PatchTarget {
 
 class GotPatcher {
  public:
-  // Points every slot naming a target at its replacement (slots already patched are left).
-  // Returns the number of slots written.
+  // Points every slot naming a target at its replacement (slots already patched are left)
+  // and enables patch_new. Returns the number of slots written.
   size_t patch_all(const PatchTarget* targets, size_t count);
+  // The same for objects loaded since (after a dlopen), unless restore_all ran meanwhile:
+  // a dlopen racing with the stop must not patch again what the stop restored.
+  size_t patch_new(const PatchTarget* targets, size_t count);
   // Puts back the original value of every slot still pointing at a replacement, in the
   // objects loaded now (slots of unloaded objects are forgotten). Returns slots restored.
   size_t restore_all(const PatchTarget* targets, size_t count);
@@ -30,7 +33,10 @@ class GotPatcher {
   void set_self(const void* address_in_self);
 
  private:
+  size_t walk(const PatchTarget* targets, size_t count, bool restore, bool only_if_enabled);
+
   std::mutex mutex_;
+  bool enabled_ = false;  // between patch_all and restore_all (under mutex_)
   const void* self_ = nullptr;
   std::unordered_map<uintptr_t, uintptr_t> originals_;  // slot address -> value before patching
 };

@@ -75,7 +75,7 @@ __attribute__((noinline)) void record_alloc(uint8_t allocator, void* address, si
   std::atomic_signal_fence(std::memory_order_seq_cst);
   if (rec->recording()) {
     uintptr_t ips[kMaxFrames];
-    int depth = walk_native(ips, kMaxFrames, ts->bounds, g_self_lo, g_self_hi);
+    int depth = walk_native(ips, kMaxFrames, ts->bounds, g_self_lo, g_self_hi, &ts->base);
     rec->record_native_alloc(ts, allocator, reinterpret_cast<uint64_t>(address), size, ips, depth);
   }
   ts->in_hook.store(0, std::memory_order_release);
@@ -278,7 +278,7 @@ const PatchTarget kTargets[] = {
 };
 constexpr size_t kTargetCount = sizeof(kTargets) / sizeof(kTargets[0]);
 
-void patch_loaded_objects() { g_patcher.patch_all(kTargets, kTargetCount); }
+void patch_loaded_objects() { g_patcher.patch_new(kTargets, kTargetCount); }
 
 uint64_t (*g_thread_id_source)() = nullptr;
 

@@ -4,6 +4,7 @@
 #include "profiler/profiler.h"
 #include "native_hooks/hook_guard.h"
 #include "profiler/recorder.h"
+#include "sampling/sampled_session.h"
 
 namespace memnb {
 SymbolSource* runtime_names();
@@ -20,10 +21,12 @@ bool parse_options(const char* text, memnb::RecorderOptions* options, std::strin
     std::string word = all.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
     if (word == "aggregate") {
       options->aggregate = true;
+    } else if (word == "sampled") {
+      options->sampled = true;
     } else if (word == "native") {
       options->native = true;
     } else if (!word.empty()) {
-      *error = "unknown tracer option '" + word + "' (known: aggregate, native)";
+      *error = "unknown tracer option '" + word + "' (known: aggregate, native, sampled)";
       return false;
     }
     if (comma == std::string::npos) break;
@@ -42,29 +45,52 @@ enum MemnbStatus : int {
   kStatusProfilerLoaded = 1,  // Initialize ran: managed allocations can be recorded
   kStatusRecording = 2,
   kStatusSizeShortcut = 4,  // object sizes are read from method tables (checked against the runtime)
+  kStatusAttached = 8,      // attached to the running process: sampled recording only
 };
 
 extern "C" {
 
 // options: null, or comma-separated words: "aggregate" writes per-(stack, type) totals
 // instead of every allocation; "native" records native allocations too (malloc & co.,
-// mmap) through GOT hooks. Returns 0, or a negative code with memnb_last_error().
+// mmap) through GOT hooks; "sampled" records the runtime's allocation samples
+// (AllocationSampled, one per ~100 KB) instead of every allocation -- the only mode of an
+// attached tracer. Returns 0, or a negative code with memnb_last_error().
 __attribute__((visibility("default"))) int memnb_start(const char* path, const char* options) {
   using namespace memnb;
   HookGuard guard;
   if (!path || !*path) return fail(-4, "no capture path given");
-  if (!profiler_info()) {
-    return fail(-1,
-                "the tracer is not this process's profiler: start the process with `memnb run` "
-                "(or the tracer kernel) to record managed allocations");
-  }
-  if (recorder().recording()) return fail(-2, "already recording");
   std::string error;
   RecorderOptions opts;
   if (!parse_options(options, &opts, &error)) return fail(-6, error);
-  if (!set_allocation_events(true)) return fail(-5, "the runtime refused the allocation event mask");
-  if (!recorder().start(path, opts, runtime_names(), &error)) {
-    set_allocation_events(false);
+  if (recorder().recording()) return fail(-2, "already recording");
+  bool profiler = profiler_info() != nullptr;
+  if (opts.sampled) {
+    if (!profiler) return fail(-1, "sampled recording needs the tracer attached to this process as its profiler");
+    if (opts.aggregate) return fail(-6, "the tracer options 'sampled' and 'aggregate' do not go together");
+    if (!recorder().start(path, opts, runtime_names(), &error)) return fail(-3, error);
+    if (!start_sampled_session(&error)) {
+      std::string ignored;
+      recorder().stop(&ignored);
+      return fail(-8, error);
+    }
+    return 0;
+  }
+  if (profiler_attached()) {
+    return fail(-7,
+                "the tracer was attached to this running process: only sampled recording is possible (option "
+                "'sampled'); start the process with the tracer for every allocation");
+  }
+  // Without the profiler (the tracer loaded as a plain library) only native allocations can
+  // be recorded: their stacks keep managed frames as raw addresses, without names.
+  if (!profiler && !opts.native) {
+    return fail(-1,
+                "the tracer is not this process's profiler: start the process with `memnb run` "
+                "(or the tracer kernel) to record managed allocations (native ones alone can be "
+                "recorded with the \"native\" option)");
+  }
+  if (profiler && !set_allocation_events(true)) return fail(-5, "the runtime refused the allocation event mask");
+  if (!recorder().start(path, opts, profiler ? runtime_names() : nullptr, &error)) {
+    if (profiler) set_allocation_events(false);
     return fail(-3, error);
   }
   return 0;
@@ -74,7 +100,10 @@ __attribute__((visibility("default"))) int memnb_stop(void) {
   using namespace memnb;
   HookGuard guard;
   if (!recorder().recording()) return fail(-2, "not recording");
-  set_allocation_events(false);
+  if (sampled_session_active())
+    stop_sampled_session();
+  else if (profiler_info())
+    set_allocation_events(false);
   std::string error;
   if (!recorder().stop(&error)) return fail(-3, error);
   return 0;
@@ -83,7 +112,8 @@ __attribute__((visibility("default"))) int memnb_stop(void) {
 __attribute__((visibility("default"))) int memnb_status(void) {
   using namespace memnb;
   int status = 0;
-  if (profiler_info()) status |= kStatusProfilerLoaded;
+  if (profiler_info() && !profiler_attached()) status |= kStatusProfilerLoaded;
+  if (profiler_attached()) status |= kStatusAttached;
   if (recorder().recording()) status |= kStatusRecording;
   if (size_shortcut_enabled()) status |= kStatusSizeShortcut;
   return status;
@@ -94,6 +124,17 @@ __attribute__((visibility("default"))) const char* memnb_last_error(void) { retu
 
 __attribute__((visibility("default"))) unsigned long long memnb_recorded_allocations(void) {
   return memnb::recorder().allocations();
+}
+
+// Counters of sampled recording since the tracer was loaded: out[0] events recorded,
+// out[1] of them delivered off the allocating thread (no stack), out[2] payloads of an
+// unknown shape, out[3] events that came with a stack walked by the runtime.
+__attribute__((visibility("default"))) void memnb_sampled_counters(unsigned long long out[4]) {
+  memnb::SampledCounters c = memnb::sampled_counters();
+  out[0] = c.events;
+  out[1] = c.off_thread;
+  out[2] = c.unparsed;
+  out[3] = c.runtime_frames;
 }
 
 __attribute__((visibility("default"))) unsigned long long memnb_recorded_native_allocations(void) {

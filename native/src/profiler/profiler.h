@@ -15,6 +15,10 @@ void* profiler_instance();
 // plain library (then recording managed allocations is impossible).
 ICorProfilerInfo5* profiler_info();
 
+// True when the tracer was attached to a running process (InitializeForAttach): then
+// only sampled recording is possible.
+bool profiler_attached();
+
 // False once a size read from a method table disagreed with the runtime's.
 bool size_shortcut_enabled();
 

@@ -14,6 +14,7 @@
 #include "profiler/names.h"
 #include "profiler/profiler.h"
 #include "profiler/recorder.h"
+#include "sampling/sampled_session.h"
 #include "stacks/frame_walker.h"
 #include "stacks/module_map.h"
 #include "native_hooks/hook_guard.h"
@@ -33,6 +34,7 @@ Profiler g_profiler{g_vtable, {1}};
 ICorProfilerInfo5* g_info = nullptr;
 RuntimeNames* g_names = nullptr;
 bool g_autostarted = false;
+bool g_attached = false;  // loaded into a running process: sampled recording only
 
 // ENABLE_OBJECT_ALLOCATED can only be set at startup (it switches the JIT to the slow
 // allocation helpers). GC survivor reports (MONITOR_GC) cost ~60% more on an
@@ -56,7 +58,11 @@ HRESULT ignored(void*) { return S_OK; }
 
 HRESULT query_interface(void* self, REFIID iid, void** out) {
   if (iid == IID_IUnknown || iid == IID_ICorProfilerCallback || iid == IID_ICorProfilerCallback2 ||
-      iid == IID_ICorProfilerCallback3 || iid == IID_ICorProfilerCallback4) {
+      iid == IID_ICorProfilerCallback3 || iid == IID_ICorProfilerCallback4 || iid == IID_ICorProfilerCallback5 ||
+      iid == IID_ICorProfilerCallback6 || iid == IID_ICorProfilerCallback7 || iid == IID_ICorProfilerCallback8 ||
+      iid == IID_ICorProfilerCallback9 || iid == IID_ICorProfilerCallback10) {
+    // Through 10 for EventPipeEventDelivered (sampled recording); the slots we do not
+    // handle are the generic stub.
     *out = self;
     static_cast<Profiler*>(self)->refs.fetch_add(1);
     return S_OK;
@@ -162,10 +168,26 @@ HRESULT initialize(void* self, IUnknown* unknown) {
   return S_OK;
 }
 
+// Attached to a running process (DiagnosticsClient.AttachProfiler, also by the process
+// itself): object-allocated callbacks cannot be enabled after startup, so only sampled
+// recording (sampling/) is possible. No variables to claim or clear.
+HRESULT initialize_for_attach(void* self, IUnknown* unknown, void* client_data, UINT client_data_size) {
+  if (g_info) return E_FAIL;
+  void* info = nullptr;
+  if (unknown->QueryInterface(IID_ICorProfilerInfo5, &info) != S_OK || !info) return E_FAIL;
+  g_info = static_cast<ICorProfilerInfo5*>(info);
+  g_attached = true;
+  g_idle_mask = 0;
+  g_names = new RuntimeNames(g_info);
+  module_map().refresh();
+  return S_OK;
+}
+
 HRESULT shutdown(void*) {
   HookGuard guard;  // the tracer's own allocations are not recorded
   if (recorder().recording()) {
     std::string error;
+    stop_sampled_session();
     set_allocation_events(false);
     if (!recorder().stop(&error)) fprintf(stderr, "memnb: %s\n", error.c_str());
   }
@@ -319,6 +341,8 @@ struct VtableInit {
     set_slot(kSlot_Release, &release);
     set_slot(kSlot_Initialize, &initialize);
     set_slot(kSlot_Shutdown, &shutdown);
+    set_slot(kSlot_InitializeForAttach, &initialize_for_attach);
+    set_slot(kSlot_EventPipeEventDelivered, &sampled_event_delivered);
     set_slot(kSlot_ObjectAllocated, &object_allocated);
     set_slot(kSlot_GarbageCollectionStarted, &gc_started);
     set_slot(kSlot_GarbageCollectionFinished, &gc_finished);
@@ -334,12 +358,13 @@ struct VtableInit {
 
 void* profiler_instance() { return &g_profiler; }
 ICorProfilerInfo5* profiler_info() { return g_info; }
+bool profiler_attached() { return g_attached; }
 SymbolSource* runtime_names() { return g_names; }
 
 bool size_shortcut_enabled() { return g_size_shortcut.load(std::memory_order_relaxed); }
 
 bool set_allocation_events(bool on) {
-  if (!g_info) return false;
+  if (!g_info || g_attached) return false;
   return g_info->SetEventMask(on ? kRecordingMask : g_idle_mask) == S_OK;
 }
 

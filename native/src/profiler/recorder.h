@@ -46,6 +46,8 @@ struct RecorderOptions {
   // Write per-(stack, type) totals instead of every allocation (docs/capture-format.md).
   bool aggregate = false;
   int aggregate_table_interval_ms = 10000;
+  // SAMPLED_ALLOC records from the runtime's allocation sampling (header flag bit 2).
+  bool sampled = false;
   // Record native allocations too (GOT hooks, native_hooks/); not with aggregate.
   bool native = false;
 };
@@ -71,6 +73,9 @@ class Recorder {
   // The same in two steps: the type index first (-1 when the type table is full).
   int64_t intern_type(ThreadState* ts, uint64_t class_id);
   void record_typed_allocation(ThreadState* ts, uint64_t address, int64_t type, uint64_t size, const uintptr_t* ips, int depth);
+  // A sampled object (sampling/sampled_record.cpp): SAMPLED_ALLOC instead of ALLOC.
+  void record_sampled_allocation(ThreadState* ts, uint64_t address, int64_t type, uint64_t size, uint64_t sampled_byte_offset,
+                                 uint8_t kind, const uintptr_t* ips, int depth);
   // Whether the object-size shortcut was checked against the runtime for this type.
   bool size_checked(int64_t type) const { return types_.size_checked(type); }
   void mark_size_checked(int64_t type) { types_.mark_size_checked(type); }

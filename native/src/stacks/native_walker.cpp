@@ -90,17 +90,38 @@ void store_rule(uintptr_t ip, const Rule& rule) {
 inline bool in_stack(uintptr_t address, const StackBounds& b) { return address >= b.lo && address + 8 <= b.hi; }
 
 // Follows the RBP chain of managed code from a managed frame's RBP, then drops the host frames
-// beyond the outermost managed one.
-int finish_managed(uintptr_t* ips, int n, int max, uintptr_t fp, const StackBounds& bounds, const ModuleMap& modules) {
+// beyond the outermost managed one. A complete walk remembers that frame in `base` (as the
+// managed walker does); later walks that meet the same activation stop there, so a
+// steady-state walk does not go down through the host's frames every time.
+int finish_managed(uintptr_t* ips, int n, int max, uintptr_t fp, const StackBounds& bounds, const ModuleMap& modules,
+                   ThreadBase* base) {
+  int first = n;  // ips[first - 1] is the first managed frame, reached through CFI
+  uintptr_t frame_at[kMaxWalk], caller_at[kMaxWalk];
+  if (max > kMaxWalk) max = kMaxWalk;
   while (n < max && fp >= bounds.lo && fp + 16 <= bounds.hi && (fp & 7) == 0) {
     const uintptr_t* frame = reinterpret_cast<const uintptr_t*>(fp);
-    if (frame[1] == 0) break;
-    ips[n++] = frame[1];
-    if (frame[0] <= fp) break;
-    fp = frame[0];
+    uintptr_t next = frame[0];
+    uintptr_t ret = frame[1];
+    if (ret == 0) break;
+    if (base && fp == base->frame && next == base->caller && base->ret != 0 &&
+        (ret == base->ret || modules.is_native(ret))) {
+      // The thread's outermost managed frame, the same activation (a native return address
+      // in its slot is the runtime's GC hijack: the remembered one is the real one).
+      ips[n++] = base->ret;
+      return n;
+    }
+    frame_at[n] = fp;
+    caller_at[n] = next;
+    ips[n++] = ret;
+    if (next <= fp) break;
+    fp = next;
   }
   int outermost = n - 1;
   while (outermost > 0 && modules.is_native(ips[outermost])) --outermost;
+  if (base) {
+    if (outermost >= first && n < max) *base = ThreadBase{frame_at[outermost], ips[outermost], caller_at[outermost]};
+    else *base = ThreadBase{};
+  }
   return outermost + 1;
 }
 
@@ -156,7 +177,7 @@ __attribute__((noinline)) int slow_walk(uintptr_t* ips, int max, const StackBoun
     if (n >= max) break;
     ips[n++] = ip;
     unw_get_reg(&cursor, UNW_X86_64_RBP, &bp);
-    if (!modules.is_native(ip)) return finish_managed(ips, n, max, bp, bounds, modules);
+    if (!modules.is_native(ip)) return finish_managed(ips, n, max, bp, bounds, modules, nullptr);
     unw_get_reg(&cursor, UNW_REG_SP, &sp);
     int stepped = unw_step(&cursor);
     store_rule(ip, learn_rule(stepped, sp, bp, &cursor, bounds));
@@ -176,7 +197,8 @@ void native_walker_forget() {
   }
 }
 
-int walk_native(uintptr_t* ips, int max, const StackBounds& bounds, uintptr_t skip_lo, uintptr_t skip_hi) {
+int walk_native(uintptr_t* ips, int max, const StackBounds& bounds, uintptr_t skip_lo, uintptr_t skip_hi,
+                ThreadBase* base) {
   // Our own frames keep frame pointers: follow them to the first frame outside the tracer.
   uintptr_t fp = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
   uintptr_t ip = 0, sp = 0, bp = 0;
@@ -199,7 +221,7 @@ int walk_native(uintptr_t* ips, int max, const StackBounds& bounds, uintptr_t sk
   int n = 0;
   while (n < max) {
     ips[n++] = ip;
-    if (!modules.is_native(ip)) return finish_managed(ips, n, max, bp, bounds, modules);
+    if (!modules.is_native(ip)) return finish_managed(ips, n, max, bp, bounds, modules, base);
     Rule rule;
     if (!find_rule(ip, &rule) || rule.kind == kRuleSlow) return slow_walk(ips, max, bounds, skip_lo, skip_hi);
     if (rule.kind == kRuleOutermost) break;

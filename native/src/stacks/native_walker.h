@@ -18,8 +18,10 @@ void native_walker_forget();
 // Return addresses innermost first, starting at the first frame outside [skip_lo, skip_hi)
 // (the tracer's own hook frames). Native frames beyond the outermost managed frame (the
 // host that started a managed thread) are dropped; a thread without managed frames keeps
-// every frame. Returns the number written.
-int walk_native(uintptr_t* ips, int max, const StackBounds& bounds, uintptr_t skip_lo, uintptr_t skip_hi)
-    __attribute__((noinline));
+// every frame. `base` is the thread's outermost managed frame, shared with
+// walk_from_first_managed (learned by a complete walk, used to stop early). Returns the
+// number written.
+int walk_native(uintptr_t* ips, int max, const StackBounds& bounds, uintptr_t skip_lo, uintptr_t skip_hi,
+                ThreadBase* base) __attribute__((noinline));
 
 }  // namespace memnb

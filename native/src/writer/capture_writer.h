@@ -18,6 +18,7 @@ constexpr uint32_t kGcStream = 1;
 
 enum RecordTag : uint8_t {
   kTagAlloc = 0x01,
+  kTagSampledAlloc = 0x04,
   kTagNativeAlloc = 0x02,
   kTagNativeFree = 0x03,
   kTagClock = 0x10,
@@ -38,6 +39,7 @@ enum RecordTag : uint8_t {
 };
 
 constexpr uint16_t kFlagAggregated = 1;  // header flags: AGG_TABLE instead of ALLOC/FREE
+constexpr uint16_t kFlagSampled = 4;     // bit 2: SAMPLED_ALLOC instead of ALLOC, no FREE
 constexpr uint16_t kFlagNative = 2;      // NATIVE_ALLOC / NATIVE_FREE / MODULE records may appear
 
 class CaptureWriter {

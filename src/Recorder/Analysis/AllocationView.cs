@@ -38,7 +38,7 @@ public enum Attribution
 /// temporary ones, a time window — with the rankings every report shows, each as a DataFrame.
 /// Views compose: <c>capture.Between(t0, t1).Leaks().TopTypes(5)</c>.
 /// </summary>
-public sealed class AllocationView
+public sealed partial class AllocationView
 {
     private readonly int[]? rows; // null: every row
 

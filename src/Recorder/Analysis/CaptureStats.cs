@@ -37,6 +37,15 @@ public sealed record CaptureStats
     /// table is the final one and END was read.
     /// </summary>
     public bool Aggregated { get; init; }
+
+    /// <summary>
+    /// True for a sampled capture: allocations are the objects the runtime's allocation sampling picked, and
+    /// <see cref="EstimatedBytes"/> estimates what they stand for; nothing is freed (no lifetimes).
+    /// </summary>
+    public bool Sampled { get; init; }
+
+    /// <summary>Estimated bytes allocated: a sampled capture's estimate; for any other, <see cref="TotalBytes"/>.</summary>
+    public long EstimatedBytes { get; init; }
     public required bool Complete { get; init; }
     public required bool Truncated { get; init; }
     public long? TruncatedAtOffset { get; init; }

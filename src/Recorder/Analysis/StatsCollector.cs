@@ -17,6 +17,8 @@ public sealed class StatsCollector : CaptureVisitor
     private readonly Dictionary<int, Totals> byAllocator = new();
     private long totalAllocations;
     private long totalBytes;
+    private double estimatedBytes;
+    private bool sampled;
     private long freedAllocations;
     private long freedBytes;
     private long gcCount;
@@ -35,6 +37,8 @@ public sealed class StatsCollector : CaptureVisitor
     {
         totalAllocations++;
         totalBytes += a.Size;
+        estimatedBytes += a.IsSampled ? CaptureFormat.SampledWeight(a.Size) : a.Size;
+        sampled |= a.IsSampled;
         if (!liveByStream.TryGetValue(a.ThreadStream, out var live))
             liveByStream.Add(a.ThreadStream, live = new Dictionary<long, LiveObject>());
         live.Add(a.Sequence, new LiveObject(a.Size, a.TypeIndex));
@@ -98,6 +102,8 @@ public sealed class StatsCollector : CaptureVisitor
             TruncationReason = read.TruncationReason,
             TotalAllocations = totalAllocations,
             TotalBytes = totalBytes,
+            Sampled = read.Header.IsSampled,
+            EstimatedBytes = read.Header.IsSampled ? (long)Math.Round(estimatedBytes) : totalBytes,
             PeakBytes = Math.Max(maxGcStartLive, endLive),
             LeakedAllocations = totalAllocations - freedAllocations,
             LeakedBytes = totalBytes - freedBytes,
@@ -154,6 +160,7 @@ public sealed class StatsCollector : CaptureVisitor
             TruncationReason = read.TruncationReason,
             TotalAllocations = count,
             TotalBytes = bytes,
+            EstimatedBytes = bytes,
             PeakBytes = read.AggregateTable?.PeakBytes ?? 0,
             LeakedAllocations = aliveCount,
             LeakedBytes = aliveBytes,

@@ -17,6 +17,8 @@ public static class StatsJson
         json.WriteBoolean("truncated", stats.Truncated);
         json.WriteNumber("total_allocations", stats.TotalAllocations);
         json.WriteNumber("total_bytes", stats.TotalBytes);
+        json.WriteBoolean("sampled", stats.Sampled);
+        json.WriteNumber("estimated_bytes", stats.EstimatedBytes);
         json.WriteNumber("peak_bytes", stats.PeakBytes);
         json.WriteNumber("leaked_allocations", stats.LeakedAllocations);
         json.WriteNumber("leaked_bytes", stats.LeakedBytes);

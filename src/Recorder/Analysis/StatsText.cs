@@ -19,6 +19,13 @@ public static class StatsText
                 + (stats.DurationEstimated ? " (estimated: fewer than two clock records)" : "")),
             ("GCs", N(stats.GcCount)),
         };
+        if (stats.Sampled)
+        {
+            summary[1] = ("Allocations", $"{N(stats.TotalAllocations)} sampled objects ({ByteUnits.Format(stats.TotalBytes)}); "
+                + $"estimated {ByteUnits.Format(stats.EstimatedBytes)} allocated");
+            summary.Insert(1, ("Sampled", "yes: the runtime's allocation samples (one per ~100 KB); counts and bytes below are of the sampled objects, "
+                + "and there are no lifetimes (peak, leaked and freed do not apply)"));
+        }
         if (stats.Aggregated)
             summary.Insert(1, ("Aggregated", "yes: totals per stack and type, no per-allocation data or threads"
                 + (stats.Complete ? "" : "; the last table is not the final one (recording did not stop cleanly)")));

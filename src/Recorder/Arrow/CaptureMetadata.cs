@@ -35,6 +35,12 @@ public sealed record CaptureMetadata
     /// <summary>True for an aggregated capture: the folder has an aggregates table instead of allocations.</summary>
     public bool Aggregated { get; init; }
 
+    /// <summary>
+    /// True for a sampled capture (header flag bit 2): each allocation row is one object the runtime's
+    /// allocation sampling picked, standing for about <c>CaptureFormat.SampledWeight(size)</c> bytes.
+    /// </summary>
+    public bool Sampled { get; init; }
+
     /// <summary>Aggregated captures: whether the last AGG_TABLE is the final one, and its peak_bytes (null otherwise).</summary>
     public bool? AggregateFinal { get; init; }
     public long? AggregatePeakBytes { get; init; }
@@ -66,6 +72,7 @@ public sealed record CaptureMetadata
         Allocations = allocations,
         Frees = frees,
         Aggregated = read.IsAggregated,
+        Sampled = read.Header.IsSampled,
         AggregateFinal = read.IsAggregated ? read.AggregateTable is { Final: true } : null,
         AggregatePeakBytes = read.IsAggregated ? read.AggregateTable?.PeakBytes ?? 0 : null,
     };

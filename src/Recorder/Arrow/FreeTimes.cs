@@ -77,20 +77,22 @@ internal sealed class FreeTimes
     public Lookup Seal(TickClock clock)
     {
         var epochNs = gcEndTicks.Select(t => Math.Max(0, clock.ToNanoseconds(t))).ToArray();
-        var sorted = new Dictionary<int, FreeRun[]>();
-        foreach (var (stream, runs) in runsByStream)
+        // Sorted in place: no second copy of the runs (a native capture has one per release). Frees come in
+        // sequence order within a GC and GCs in time order, so runs are mostly sorted already.
+        foreach (var runs in runsByStream.Values)
         {
-            var array = runs.ToArray();
-            // Frees come in sequence order within a GC and GCs in time order, so runs are mostly sorted already.
-            if (!IsSorted(array))
-                Array.Sort(array, new StartOrder());
-            sorted.Add(stream, array);
+            var span = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(runs);
+            if (!IsSorted(span))
+                span.Sort(new StartOrder());
         }
+        var sorted = new Dictionary<int, List<FreeRun>>(runsByStream);
         runsByStream.Clear();
+        gcEndTicks.Clear();
+        gcEndTicks.TrimExcess();
         return new Lookup(sorted, epochNs);
     }
 
-    private static bool IsSorted(FreeRun[] runs)
+    private static bool IsSorted(ReadOnlySpan<FreeRun> runs)
     {
         for (var i = 1; i < runs.Length; i++)
             if (runs[i].Start < runs[i - 1].Start)
@@ -107,7 +109,7 @@ internal sealed class FreeTimes
     internal readonly record struct FreeRun(long Start, int Length, int Epoch);
 
     /// <summary>Answers "when did (stream, sequence) die" for sequences asked in ascending order per stream.</summary>
-    internal sealed class Lookup(Dictionary<int, FreeRun[]> runs, long[] epochNs)
+    internal sealed class Lookup(Dictionary<int, List<FreeRun>> runs, long[] epochNs)
     {
         private readonly Dictionary<int, Cursor> cursors = new();
         private Cursor? last;
@@ -125,16 +127,16 @@ internal sealed class FreeTimes
             }
             var cursor = last!;
             var list = cursor.Runs;
-            while (cursor.Index < list.Length && list[cursor.Index].Start + list[cursor.Index].Length <= sequence)
+            while (cursor.Index < list.Count && list[cursor.Index].Start + list[cursor.Index].Length <= sequence)
                 cursor.Index++;
-            if (cursor.Index < list.Length && list[cursor.Index].Start <= sequence)
+            if (cursor.Index < list.Count && list[cursor.Index].Start <= sequence)
                 return epochNs[list[cursor.Index].Epoch];
             return -1;
         }
 
-        private sealed class Cursor(FreeRun[] runs)
+        private sealed class Cursor(List<FreeRun> runs)
         {
-            public readonly FreeRun[] Runs = runs;
+            public readonly List<FreeRun> Runs = runs;
             public int Index;
         }
     }

@@ -22,11 +22,32 @@ public static class CaptureFormat
     /// <summary>Header flag bit 1: native allocations recorded (NATIVE_ALLOC, NATIVE_FREE and MODULE records may appear).</summary>
     public const int FlagNative = 2;
 
-    public const int KnownFlags = FlagAggregated | FlagNative;
+    public const int KnownFlags = FlagAggregated | FlagNative | FlagSampled;
+
+    /// <summary>
+    /// Header flag bit 2: a sampled capture (SAMPLED_ALLOC records from the runtime's allocation sampling
+    /// instead of ALLOC; no FREE records).
+    /// </summary>
+    public const int FlagSampled = 4;
+
+    /// <summary>
+    /// The runtime's sampling rate: each allocated byte is a Bernoulli trial with p = 1/102,400, and an object
+    /// is sampled when one of its trials succeeds (.NET 10 AllocationSampled; dotnet/runtime
+    /// docs/design/features/RandomizedAllocationSampling.md).
+    /// </summary>
+    public const double SamplingMeanBytes = 102_400;
+
+    /// <summary>
+    /// The unbiased estimate of the bytes a sampled object of <paramref name="size"/> bytes stands for:
+    /// size / (1 - q^size), q = 1 - 1/102,400 (the object is sampled with probability 1 - q^size).
+    /// </summary>
+    public static double SampledWeight(long size) =>
+        size <= 0 ? 0 : size / -double.ExpM1(size * double.LogP1(-1 / SamplingMeanBytes));
 
     public static ReadOnlySpan<byte> Magic => "MEMNBCAP"u8;
 
     public const byte TagAlloc = 0x01;
+    public const byte TagSampledAlloc = 0x04;
     public const byte TagNativeAlloc = 0x02;
     public const byte TagNativeFree = 0x03;
     public const byte TagModule = 0x18;
@@ -48,6 +69,7 @@ public static class CaptureFormat
     public static string TagName(byte tag) => tag switch
     {
         TagAlloc => "ALLOC",
+        TagSampledAlloc => "SAMPLED_ALLOC",
         TagNativeAlloc => "NATIVE_ALLOC",
         TagNativeFree => "NATIVE_FREE",
         TagModule => "MODULE",

@@ -129,10 +129,13 @@ public sealed class CaptureReader
         var flags = BinaryPrimitives.ReadUInt16LittleEndian(header[10..]);
         if ((flags & ~CaptureFormat.KnownFlags) != 0)
             throw new CaptureFormatException(path, 10,
-                $"unknown header flags: 0x{flags:X4}, only bit 0 (aggregated capture) and bit 1 (native allocations) are defined");
-        if ((flags & CaptureFormat.KnownFlags) == CaptureFormat.KnownFlags)
+                $"unknown header flags: 0x{flags:X4}, only bit 0 (aggregated capture), bit 1 (native allocations) and bit 2 (sampled capture) are defined");
+        if ((flags & CaptureFormat.FlagAggregated) != 0 && (flags & CaptureFormat.FlagNative) != 0)
             throw new CaptureFormatException(path, 10,
                 "bad header flags: an aggregated capture (bit 0) cannot hold native allocations (bit 1)");
+        if ((flags & CaptureFormat.FlagAggregated) != 0 && (flags & CaptureFormat.FlagSampled) != 0)
+            throw new CaptureFormatException(path, 10,
+                $"bad header flags: 0x{flags:X4}, a capture cannot be aggregated (bit 0) and sampled (bit 2) at once");
         var headerSize = BinaryPrimitives.ReadUInt32LittleEndian(header[12..]);
         if (headerSize != CaptureFormat.HeaderSize)
             throw new CaptureFormatException(path, 12,
@@ -304,10 +307,16 @@ public sealed class CaptureReader
                 DecodeMetaRecord(ref reader, tag);
             else if (state.Id == CaptureFormat.GcStream)
                 DecodeGcRecord(ref reader, tag);
-            else if (tag == CaptureFormat.TagAlloc && !result.IsAggregated)
-                DecodeAlloc(ref reader, state);
+            else if (tag == CaptureFormat.TagAlloc && !result.IsAggregated && !result.Header.IsSampled)
+                DecodeAlloc(ref reader, state, sampled: false);
+            else if (tag == CaptureFormat.TagAlloc && result.Header.IsSampled)
+                throw Fail("ALLOC in a sampled capture: a sampled capture (header flag bit 2) has SAMPLED_ALLOC records instead");
             else if (tag == CaptureFormat.TagAlloc)
                 throw Fail("ALLOC in an aggregated capture: an aggregated capture (header flag bit 0) has no ALLOC records");
+            else if (tag == CaptureFormat.TagSampledAlloc && result.Header.IsSampled)
+                DecodeAlloc(ref reader, state, sampled: true);
+            else if (tag == CaptureFormat.TagSampledAlloc)
+                throw Fail("SAMPLED_ALLOC in a capture without header flag bit 2 (sampled capture)");
             else if (tag is CaptureFormat.TagNativeAlloc or CaptureFormat.TagNativeFree && !result.Header.HasNative)
                 throw Fail($"{CaptureFormat.TagName(tag)} in a capture without native allocations: header flag bit 1 is not set");
             else if (tag == CaptureFormat.TagNativeAlloc)
@@ -573,7 +582,7 @@ public sealed class CaptureReader
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void DecodeAlloc(ref PayloadReader reader, StreamState state)
+    private void DecodeAlloc(ref PayloadReader reader, StreamState state, bool sampled)
     {
         var ticks = ReadTicks(ref reader, state);
         var typeIndex = reader.ReadIndex("type index");
@@ -593,10 +602,26 @@ public sealed class CaptureReader
         ValidateStack((int)stackId);
         var addressDelta = reader.ReadSignedVarint();
         var address = unchecked(state.NextAddress + (ulong)addressDelta);
+        long sampledOffset = 0;
+        byte heapKind = 0;
+        if (sampled)
+        {
+            sampledOffset = reader.ReadLong("sampled byte offset");
+            if (sampledOffset >= size)
+                throw Fail($"sampled byte offset out of range: {sampledOffset} in an object of {size} bytes");
+            heapKind = reader.ReadByte();
+            if (heapKind > 2)
+                throw Fail($"unknown heap kind {heapKind} (0 small object heap, 1 LOH, 2 POH)");
+        }
         state.NextAddress = unchecked(address + (ulong)size);
         state.Stack = stackId;
         var sequence = state.Allocations++;
-        visitor.OnAllocation(new AllocationRecord(state.Id, sequence, ticks, typeIndex, size, (int)stackId, address));
+        visitor.OnAllocation(new AllocationRecord(state.Id, sequence, ticks, typeIndex, size, (int)stackId, address)
+        {
+            IsSampled = sampled,
+            SampledByteOffset = sampledOffset,
+            HeapKind = heapKind,
+        });
     }
 
     /// <summary>NATIVE_ALLOC: dt, allocator u8, size, stack svarint (shared with ALLOC), address varint.</summary>

@@ -8,6 +8,8 @@ public readonly record struct CaptureHeader(int FormatVersion, int Flags, int Pr
     /// <summary>Header flag bit 0: totals per (stack, type) in AGG_TABLE records, no ALLOC or FREE records.</summary>
     public bool IsAggregated => (Flags & CaptureFormat.FlagAggregated) != 0;
 
+    /// <summary>Header flag bit 2: SAMPLED_ALLOC records (the runtime's allocation samples), no ALLOC or FREE.</summary>
+    public bool IsSampled => (Flags & CaptureFormat.FlagSampled) != 0;
     /// <summary>Header flag bit 1: native allocations were recorded too.</summary>
     public bool HasNative => (Flags & CaptureFormat.FlagNative) != 0;
 
@@ -52,8 +54,8 @@ public readonly record struct GcEndRecord(
     long Ticks, long GcIndex, long Gen0Bytes, long Gen1Bytes, long Gen2Bytes, long LohBytes, long PohBytes);
 
 /// <summary>
-/// One ALLOC or NATIVE_ALLOC; <see cref="Sequence"/> is its index within its thread stream (both kinds
-/// count). StackId 0 means no stack. A native allocation has no type: its <see cref="TypeIndex"/> is
+/// One ALLOC, SAMPLED_ALLOC or NATIVE_ALLOC; <see cref="Sequence"/> is its index within its thread stream (every
+/// kind counts). StackId 0 means no stack. A native allocation has no type: its <see cref="TypeIndex"/> is
 /// minus its allocator kind (−1 malloc … −9 mmap), which <see cref="CaptureTables.TypeName"/> names.
 /// </summary>
 public readonly record struct AllocationRecord(
@@ -67,10 +69,22 @@ public readonly record struct AllocationRecord(
     /// <summary>"managed", "malloc", … (the allocations table's allocator column).</summary>
     public string AllocatorName => CaptureFormat.AllocatorName(Allocator);
 
-    // ToString prints the record's fields only (the allocator is read from TypeIndex).
+    /// <summary>A SAMPLED_ALLOC: one object the runtime's allocation sampling picked.</summary>
+    public bool IsSampled { get; init; }
+
+    /// <summary>SAMPLED_ALLOC: the 0-based offset in the object of the byte whose trial succeeded.</summary>
+    public long SampledByteOffset { get; init; }
+
+    /// <summary>SAMPLED_ALLOC: 0 small object heap, 1 large object heap, 2 pinned object heap.</summary>
+    public byte HeapKind { get; init; }
+
+    // ToString prints the record's fields only (the allocator is read from TypeIndex), and the sampled
+    // fields of a SAMPLED_ALLOC.
     private bool PrintMembers(System.Text.StringBuilder builder)
     {
         builder.Append($"ThreadStream = {ThreadStream}, Sequence = {Sequence}, Ticks = {Ticks}, TypeIndex = {TypeIndex}, Size = {Size}, StackId = {StackId}, Address = {Address}");
+        if (IsSampled)
+            builder.Append($", IsSampled = True, SampledByteOffset = {SampledByteOffset}, HeapKind = {HeapKind}");
         return true;
     }
 }

@@ -16,7 +16,10 @@ internal sealed class NativeHeap
     private const int MaxPendingUnmaps = 4096;
 
     private readonly Dictionary<ulong, Block> blocks = new();
-    private readonly List<(ulong Address, Block Block)> extraBlocks = new();
+    // Further live blocks at an address already in `blocks` (a block whose release was not seen,
+    // or one read out of time order), by address.
+    private readonly Dictionary<ulong, List<Block>> extraBlocks = new();
+    private long extraCount;
     private readonly Dictionary<ulong, List<long>> pendingFrees = new();
     private readonly List<Region> regions = new();
     private readonly LinkedList<(ulong Start, ulong End, long Ticks)> pendingUnmaps = new();
@@ -33,7 +36,7 @@ internal sealed class NativeHeap
         public readonly List<(ulong Start, ulong End)> Mapped = [(start, end)];
     }
 
-    public long LiveBlocks => blocks.Count + extraBlocks.Count + regions.Count;
+    public long LiveBlocks => blocks.Count + extraCount + regions.Count;
 
     /// <summary>A native allocation was read; returns the release that frees it at once, if one was read earlier.</summary>
     public Released? Allocate(int stream, long sequence, long ticks, bool mmap, ulong address, long size)
@@ -72,7 +75,12 @@ internal sealed class NativeHeap
         }
         var block = new Block(stream, sequence, ticks);
         if (!blocks.TryAdd(address, block))
-            extraBlocks.Add((address, block));
+        {
+            if (!extraBlocks.TryGetValue(address, out var more))
+                extraBlocks.Add(address, more = new List<Block>(1));
+            more.Add(block);
+            extraCount++;
+        }
         return null;
     }
 
@@ -81,14 +89,18 @@ internal sealed class NativeHeap
     {
         var found = blocks.TryGetValue(address, out var block) && block.Ticks < ticks;
         var extraIndex = -1;
-        for (var i = 0; i < extraBlocks.Count; i++)
+        extraBlocks.TryGetValue(address, out var more);
+        if (more is not null)
         {
-            var (a, b) = extraBlocks[i];
-            if (a == address && b.Ticks < ticks && (!found || b.Ticks > block.Ticks))
+            for (var i = 0; i < more.Count; i++)
             {
-                block = b;
-                found = true;
-                extraIndex = i;
+                var b = more[i];
+                if (b.Ticks < ticks && (!found || b.Ticks > block.Ticks))
+                {
+                    block = b;
+                    found = true;
+                    extraIndex = i;
+                }
             }
         }
         if (!found)
@@ -100,18 +112,21 @@ internal sealed class NativeHeap
         }
         if (extraIndex >= 0)
         {
-            extraBlocks.RemoveAt(extraIndex);
+            more!.RemoveAt(extraIndex);
+            extraCount--;
+            if (more.Count == 0)
+                extraBlocks.Remove(address);
         }
         else
         {
             blocks.Remove(address);
-            for (var i = 0; i < extraBlocks.Count; i++)
+            if (more is not null)
             {
-                if (extraBlocks[i].Address != address)
-                    continue;
-                blocks.Add(address, extraBlocks[i].Block);
-                extraBlocks.RemoveAt(i);
-                break;
+                blocks.Add(address, more[^1]);
+                more.RemoveAt(more.Count - 1);
+                extraCount--;
+                if (more.Count == 0)
+                    extraBlocks.Remove(address);
             }
         }
         return new Released(block.Stream, block.Sequence, ticks);

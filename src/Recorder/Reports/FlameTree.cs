@@ -402,8 +402,11 @@ public sealed class FlameTree
         var outOfRange = new Dictionary<(int Stream, int Stack), (long Count, long Bytes)>();
         var lastStream = int.MinValue;
         (long[] Counts, long[] Bytes) current = ([], []);
+        // A sampled capture's tree weighs each sample by the bytes it stands for (counts stay samples).
+        var sampled = capture.IsSampled;
         foreach (var r in view.Rows)
         {
+            var bytes = sampled ? (long)Math.Round(Capture.CaptureFormat.SampledWeight(size[r])) : size[r];
             var stream = splitThreads ? streams[r] : 0;
             if (stream != lastStream)
             {
@@ -415,12 +418,12 @@ public sealed class FlameTree
             if ((uint)stack < (uint)stackCount)
             {
                 current.Counts[stack]++;
-                current.Bytes[stack] += size[r];
+                current.Bytes[stack] += bytes;
             }
             else
             {
                 var t = outOfRange.GetValueOrDefault((stream, stack));
-                outOfRange[(stream, stack)] = (t.Count + 1, t.Bytes + size[r]);
+                outOfRange[(stream, stack)] = (t.Count + 1, t.Bytes + bytes);
             }
         }
         var totals = new List<((int Stream, int Stack) Key, (long Count, long Bytes) Value)>();

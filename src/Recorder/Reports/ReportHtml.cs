@@ -33,16 +33,35 @@ public static class ReportHtml
         return Page(title, source, tree.Description, tree.TotalBytes, tree.Count, body);
     }
 
+    /// <summary>
+    /// The table, sortable (click a header), searchable and in pages of 50 rows: a small script (table.js,
+    /// embedded, allowed by its hash and nothing else). Without script every row shows.
+    /// </summary>
     public static string Table(TableReport report, string source)
     {
         var body = new StringBuilder();
-        body.Append("<table>\n<thead><tr><th>Bytes</th><th>Count</th><th>Size</th><th>Thread</th><th>Type</th><th>Function</th></tr></thead>\n<tbody>\n");
+        body.Append("<div id=\"rt-toolbar\"><input type=\"search\" id=\"rt-search\" placeholder=\"search rows\" aria-label=\"search rows\"> " +
+                    "<button type=\"button\" id=\"rt-prev\">Previous</button> <button type=\"button\" id=\"rt-next\">Next</button> " +
+                    "<span id=\"rt-status\" aria-live=\"polite\"></span></div>\n");
+        body.Append("<table id=\"rt-table\">\n<thead><tr><th data-type=\"number\">Bytes</th><th data-type=\"number\">Count</th><th data-type=\"number\">Size</th>" +
+                    "<th>Thread</th><th>Type</th><th>Function</th></tr></thead>\n<tbody>\n");
         foreach (var row in report.Rows)
-            body.Append($"<tr><td>{Bytes(row.Bytes)}</td><td>{N(row.Count)}</td><td>{E(SizeRange(row.MinSize, row.MaxSize))}</td><td class=\"name\">{E(row.Thread)}</td><td class=\"name\">{E(row.Type)}</td><td class=\"name\">{E(row.Function)}</td></tr>\n");
+            body.Append($"<tr><td data-v=\"{row.Bytes}\">{Bytes(row.Bytes)}</td><td data-v=\"{row.Count}\">{N(row.Count)}</td>" +
+                        $"<td data-v=\"{row.MinSize}\">{E(SizeRange(row.MinSize, row.MaxSize))}</td><td class=\"name\">{E(row.Thread)}</td>" +
+                        $"<td class=\"name\">{E(row.Type)}</td><td class=\"name\">{E(row.Function)}</td></tr>\n");
         body.Append("</tbody>\n</table>\n");
         More(body, report.Groups - report.Rows.Count, "rows");
-        return Page("Allocations by thread, type, function and size", source, report.Description, report.Bytes, report.Count, body);
+        body.Append("<script>").Append(TableScript.Value).Append("</script>\n");
+        return Page("Allocations by thread, type, function and size", source, report.Description, report.Bytes, report.Count, body,
+            script: TableScript.Value);
     }
+
+    private static readonly Lazy<string> TableScript = new(() =>
+    {
+        using var stream = typeof(ReportHtml).Assembly.GetManifestResourceStream("MemNotebook.Recorder.Reports.table.js")
+            ?? throw new InvalidOperationException("table.js is not embedded in MemNotebook.Recorder");
+        return new StreamReader(stream).ReadToEnd();
+    });
 
     /// <summary>
     /// The stats page: totals, peak and duration, allocator kinds, the size histogram (power-of-two buckets: a log
@@ -133,13 +152,13 @@ public static class ReportHtml
         body.Append("</ul>\n</details></li>\n");
     }
 
-    private static string Page(string title, string source, string description, long bytes, long count, StringBuilder body) =>
+    private static string Page(string title, string source, string description, long bytes, long count, StringBuilder body, string? script = null) =>
         $"""
         <!DOCTYPE html>
         <html lang="en">
         <head>
         <meta charset="utf-8">
-        <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+        <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'{(script is null ? "" : $"; script-src 'sha256-{Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(script)))}'")}">
         <title>{E(title)} — {E(Path.GetFileName(source))}</title>
         <style>
         body {"{"} font: 14px system-ui, sans-serif; margin: 1.5em; color: #222; {"}"}
@@ -157,6 +176,10 @@ public static class ReportHtml
         td.bar div {"{"} height: 11px; {"}"}
         td.bar .count {"{"} background: hsl(30, 85%, 62%); {"}"}
         td.bar .bytes {"{"} background: hsl(205, 55%, 60%); {"}"}
+        #rt-toolbar {"{"} margin: 0.5em 0; {"}"}
+        #rt-table th {"{"} cursor: pointer; user-select: none; {"}"}
+        #rt-table th[aria-sort="ascending"]::after {"{"} content: " ▲"; {"}"}
+        #rt-table th[aria-sort="descending"]::after {"{"} content: " ▼"; {"}"}
         </style>
         </head>
         <body>

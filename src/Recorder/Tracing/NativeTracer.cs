@@ -21,6 +21,7 @@ internal static unsafe class NativeTracer
         ProfilerLoaded = 1,
         Recording = 2,
         SizeShortcut = 4,
+        Attached = 8,
     }
 
     private static readonly Lazy<Exports> s_exports = new(Bind, LazyThreadSafetyMode.ExecutionAndPublication);
@@ -33,6 +34,7 @@ internal static unsafe class NativeTracer
         public required delegate* unmanaged<int> GetStatus;
         public required delegate* unmanaged<byte*> LastError;
         public required delegate* unmanaged<ulong> RecordedAllocations;
+        public required delegate* unmanaged<ulong*, void> SampledCounters;
         public required delegate* unmanaged<ulong> RecordedNativeAllocations;
     }
 
@@ -49,6 +51,7 @@ internal static unsafe class NativeTracer
             GetStatus = (delegate* unmanaged<int>)NativeLibrary.GetExport(handle, "memnb_status"),
             LastError = (delegate* unmanaged<byte*>)NativeLibrary.GetExport(handle, "memnb_last_error"),
             RecordedAllocations = (delegate* unmanaged<ulong>)NativeLibrary.GetExport(handle, "memnb_recorded_allocations"),
+            SampledCounters = (delegate* unmanaged<ulong*, void>)NativeLibrary.GetExport(handle, "memnb_sampled_counters"),
             RecordedNativeAllocations = (delegate* unmanaged<ulong>)NativeLibrary.GetExport(handle, "memnb_recorded_native_allocations"),
         };
     }
@@ -110,6 +113,14 @@ internal static unsafe class NativeTracer
 
     internal static ulong RecordedAllocations() => s_exports.Value.RecordedAllocations();
     internal static ulong RecordedNativeAllocations() => s_exports.Value.RecordedNativeAllocations();
+
+    /// <summary>Events recorded, delivered off the allocating thread, unparsed, and delivered with a runtime stack.</summary>
+    internal static (ulong Events, ulong OffThread, ulong Unparsed, ulong RuntimeStacks) SampledCounters()
+    {
+        ulong* counters = stackalloc ulong[4];
+        s_exports.Value.SampledCounters(counters);
+        return (counters[0], counters[1], counters[2], counters[3]);
+    }
 
     internal static string LastError() => Marshal.PtrToStringUTF8((IntPtr)s_exports.Value.LastError()) ?? "unknown error";
 }

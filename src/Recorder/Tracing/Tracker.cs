@@ -19,9 +19,17 @@ public sealed record TrackerOptions
 
     /// <summary>
     /// Record native allocations too (malloc and its family, mmap; GOT hooks patched while the region
-    /// runs), each with its merged native + managed stack. Not with <see cref="Aggregate"/>.
+    /// runs), each with its merged native + managed stack. Not with <see cref="Aggregate"/>. In a
+    /// process started without the tracer as profiler this alone works: native allocations only,
+    /// managed frames unnamed.
     /// </summary>
     public bool Native { get; init; }
+
+    /// <summary>
+    /// Record the runtime's allocation samples (.NET 10 AllocationSampled, about one object per 100 KB) instead
+    /// of every allocation: the mode of a process started without the tracer (see <see cref="SampledMode"/>).
+    /// </summary>
+    public bool Sampled { get; init; }
 }
 
 /// <summary>
@@ -97,6 +105,7 @@ public sealed class Tracker : IDisposable
         var words = new List<string>();
         if (options.Aggregate) words.Add("aggregate");
         if (options.Native) words.Add("native");
+        if (options.Sampled) words.Add("sampled");
         int rc = NativeTracer.Start(full, words.Count == 0 ? null : string.Join(",", words));
         if (rc != 0) throw new TracerException(NativeTracer.LastError());
         return tracker;

@@ -89,6 +89,7 @@ public class StatsTests
         var json = StatsJson.ToJson(Stats(StatsCapture.Create()), indented: false);
         Assert.Equal(
             "{\"format_version\":1,\"aggregated\":false,\"complete\":true,\"truncated\":false,\"total_allocations\":7,\"total_bytes\":5224," +
+            "\"sampled\":false,\"estimated_bytes\":5224," +
             "\"peak_bytes\":5204,\"leaked_allocations\":3,\"leaked_bytes\":94,\"freed_allocations\":4,\"freed_bytes\":5130," +
             "\"duration_ms\":1,\"gc_count\":2," +
             "\"by_type\":[{\"type\":\"System.Byte[]\",\"count\":2,\"bytes\":5000,\"leaked_count\":0,\"leaked_bytes\":0}," +

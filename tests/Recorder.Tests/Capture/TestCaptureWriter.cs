@@ -152,6 +152,16 @@ internal sealed class TestCaptureWriter
             return this;
         }
 
+        /// <summary>SAMPLED_ALLOC: ALLOC's fields, then the sampled byte offset and the heap kind.</summary>
+        public ChunkBuilder SampledAlloc(ulong ticks, ulong type, ulong size, long stack, ulong address, ulong offset, byte heapKind)
+        {
+            Record(0x04).Ticks(ticks).Varint(type).Varint(size).SVarint(stack - state.Stack)
+                .SVarint(unchecked((long)(address - state.NextAddress))).Varint(offset).U8(heapKind);
+            state.Stack = stack;
+            state.NextAddress = address + size;
+            return this;
+        }
+
         /// <summary>NATIVE_ALLOC: allocator kind (1 malloc … 9 mmap), size, stack (shared delta state with ALLOC), address.</summary>
         public ChunkBuilder NativeAlloc(ulong ticks, byte allocator, ulong size, long stack, ulong address)
         {

@@ -89,6 +89,13 @@ public class ReportCommandTests : IDisposable
         var page = File.ReadAllText(html);
         Assert.StartsWith("<!DOCTYPE html>", page);
         Assert.Contains("&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;", page);
+        if (verb == "table")
+        {
+            // Its one script is table.js (sorting, search, pages); names never become markup.
+            var script = System.Text.RegularExpressions.Regex.Match(page, "<script>(.*?)</script>\n", System.Text.RegularExpressions.RegexOptions.Singleline);
+            Assert.StartsWith("// The table page of `memnb table -o`", script.Groups[1].Value);
+            page = page.Remove(script.Index, script.Length);
+        }
         Assert.DoesNotContain("<script", page);
         Assert.DoesNotContain("src=", page);
     }

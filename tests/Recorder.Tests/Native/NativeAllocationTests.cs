@@ -55,6 +55,23 @@ public class NativeAllocationTests
     }
 
     [Fact]
+    public void Repeated_allocations_from_one_call_site_share_one_whole_stack()
+    {
+        // The first walk learns the unwind rules and the thread's outermost managed frame; the
+        // next 99 stop there and must give the very same stack.
+        var data = Allocators;
+        var rows = Rows(data, r => Allocator(data, r) == "malloc" && data.Allocations.Size.Span[r] == 2222).ToList();
+        Assert.Equal(100, rows.Count);
+        Assert.Single(rows.Select(r => data.Allocations.StackId.Span[r]).Distinct());
+        var names = Functions(data, rows[0]);
+        Assert.Equal(new[] { "memnb_test_chain_leaf", "memnb_test_chain_middle", "memnb_test_chain_outer" }, names.Take(3));
+        int caller = names.FindIndex(n => n.EndsWith("NativeScenarios.RepeatedCaller", StringComparison.Ordinal));
+        Assert.True(caller == 3, string.Join(" <- ", names));
+        Assert.EndsWith("NativeScenarios.Allocators", names[4]);
+        Assert.EndsWith("Scenarios.Main", names[^1]);
+    }
+
+    [Fact]
     public void Pthreads_created_in_c_while_recording_each_have_their_allocations_and_frees()
     {
         var data = Allocators;
@@ -156,6 +173,24 @@ public class NativeAllocationTests
         var threadStack = streamed.TopStacks.First(s => s.Frames[0] == "memnb_test_chain_leaf");
         Assert.Equal("thread_body", threadStack.Frames[1]);
         Assert.True(streamed.TopStacks.Count <= 20);
+    }
+
+    [Fact]
+    public void Without_the_profiler_native_allocations_alone_are_recorded_with_c_frames_named()
+    {
+        string capture = Profiler.TracedTarget.TempCapture("plain.memnb");
+        var run = Start("native-without-profiler", capture, withTracer: false);
+        Assert.False(run.Facts.GetProperty("available").GetBoolean());
+        Assert.True(run.Facts.GetProperty("managed_refused").GetBoolean());
+        var data = CaptureData.Load(capture);
+        Assert.True(data.Complete);
+        Assert.All(Enumerable.Range(0, data.Allocations.Count), r => Assert.True(data.Allocations.TypeIndex.Span[r] < 0));
+        var row = Assert.Single(Rows(data, r => data.Allocations.Size.Span[r] == 1234 && Allocator(data, r) == "malloc"));
+        var names = Functions(data, row);
+        Assert.Equal(new[] { "memnb_test_chain_leaf", "memnb_test_chain_middle", "memnb_test_chain_outer" }, names.Take(3));
+        // The C# callers are there as addresses (no profiler to name them): at least ManagedCaller,
+        // ManagedOuter, WithoutProfiler and Main.
+        Assert.True(names.Count >= 7, string.Join(" <- ", names));
     }
 
     [Fact]

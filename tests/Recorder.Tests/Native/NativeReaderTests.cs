@@ -61,6 +61,22 @@ public class NativeReaderTests
     }
 
     [Fact]
+    public void A_free_releases_the_latest_block_at_its_address_when_an_earlier_release_was_not_seen()
+    {
+        // The block of t=20 was released inside libc (not through a hooked slot): two live blocks
+        // at one address; the free of t=40 releases the one of t=30, the next free the older one.
+        var w = Base();
+        w.Chunk(2).NativeAlloc(20, 1, 64, 0, 0x5000).NativeAlloc(30, 1, 64, 0, 0x5000).NativeFree(40, 1, 0x5000)
+            .NativeFree(50, 1, 0x5000).Write();
+        var frees = RecordLog.Read(w.ToArray()).Lines.Where(l => l.StartsWith("FreeRecord", StringComparison.Ordinal)).ToList();
+        Assert.Equal(new[]
+        {
+            "FreeRecord { ThreadStream = 2, Sequence = 1, Ticks = 40, GcIndex = -1 }",
+            "FreeRecord { ThreadStream = 2, Sequence = 0, Ticks = 50, GcIndex = -1 }",
+        }, frees);
+    }
+
+    [Fact]
     public void An_mmap_region_is_freed_when_partial_unmaps_have_covered_all_of_it()
     {
         var w = Base();

@@ -11,10 +11,11 @@ internal static class NativeTarget
     public static string LibraryPath =>
         typeof(NativeTarget).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "TestNativePath").Value!;
 
-    public static TracedTarget.Run Start(string scenario, string capture)
+    public static TracedTarget.Run Start(string scenario, string capture, bool withTracer = true)
     {
         Assert.True(File.Exists(LibraryPath), $"C test library missing: {LibraryPath}");
-        var run = TracedTarget.Start(scenario, capture, new Dictionary<string, string> { ["MEMNB_TESTNATIVE_PATH"] = LibraryPath });
+        var run = TracedTarget.Start(scenario, capture, new Dictionary<string, string> { ["MEMNB_TESTNATIVE_PATH"] = LibraryPath },
+            withTracer);
         Assert.True(run.ExitCode == 0, $"exit {run.ExitCode}: {run.Stderr}");
         return run;
     }

@@ -118,6 +118,14 @@ public class ReportTests
             ReportHtml.Tree(FlameTree.Build(capture, ReportSelection.Peak), "a<b>.memnb", depth: 10, width: 10),
             ReportHtml.Table(TableReport.Build(capture, ReportSelection.Peak), "a<b>.memnb"),
         };
+        // The table page's one script: table.js (sorting, search, pages), allowed by its hash and nothing else.
+        var tableScript = System.Text.RegularExpressions.Regex.Match(pages[2], "<script>(.*?)</script>\n", System.Text.RegularExpressions.RegexOptions.Singleline);
+        Assert.True(tableScript.Success);
+        Assert.StartsWith("// The table page of `memnb table -o`", tableScript.Groups[1].Value);
+        var hash = Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(tableScript.Groups[1].Value)));
+        Assert.Contains($"content=\"default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-{hash}'\"", pages[2]);
+        pages[2] = pages[2].Remove(tableScript.Index, tableScript.Length)
+            .Replace($"; script-src 'sha256-{hash}'", "");
         foreach (var html in pages)
         {
             Assert.StartsWith("<!DOCTYPE html>", html);
