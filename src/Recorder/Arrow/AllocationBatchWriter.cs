@@ -8,7 +8,7 @@ namespace MemNotebook.Recorder.Arrow;
 /// <summary>
 /// The second conversion pass: every ALLOC becomes a row of the allocations table, written as record
 /// batches of <see cref="ArrowLayout.BatchRows"/> rows from buffers reused for each batch, so memory
-/// is one batch (~5 MiB) plus the free runs of the first pass, whatever the capture's size.
+/// is two batches (~5 MiB each: one filling while the other is written) plus the free runs of the first pass, whatever the capture's size.
 /// </summary>
 internal sealed class AllocationBatchWriter : CaptureVisitor
 {
@@ -19,19 +19,10 @@ internal sealed class AllocationBatchWriter : CaptureVisitor
     private readonly FreeTimes.Lookup frees;
     private readonly TickClock clock;
     private readonly Dictionary<int, long> osThreadByStream;
-    private readonly byte[] ids = new byte[ArrowLayout.BatchRows * 8];
-    private readonly byte[] streams = new byte[ArrowLayout.BatchRows * 4];
-    private readonly byte[] osThreads = new byte[ArrowLayout.BatchRows * 8];
-    private readonly byte[] times = new byte[ArrowLayout.BatchRows * 8];
-    private readonly byte[] sizes = new byte[ArrowLayout.BatchRows * 8];
-    private readonly byte[] types = new byte[ArrowLayout.BatchRows * 4];
-    private readonly byte[] stacks = new byte[ArrowLayout.BatchRows * 4];
-    private readonly byte[] addresses = new byte[ArrowLayout.BatchRows * 8];
-    private readonly byte[] freedAt = new byte[ArrowLayout.BatchRows * 8];
-    private readonly byte[] freedValid = new byte[ArrowLayout.BatchRows / 8];
-    private readonly byte[] sampledBits = new byte[ArrowLayout.BatchRows / 8];
-    private readonly byte[] allocatorOffsets = new byte[(ArrowLayout.BatchRows + 1) * 4];
-    private readonly byte[] allocatorData = new byte[ArrowLayout.BatchRows * MaxAllocatorName];
+    // Two sets of column buffers: one fills while the other's batch is written on a pool thread.
+    private ColumnBuffers current = new();
+    private ColumnBuffers spare = new();
+    private Task pendingWrite = Task.CompletedTask;
     private readonly byte[][] allocatorNames = CaptureFormat.AllAllocatorNames.Select(System.Text.Encoding.ASCII.GetBytes).ToArray();
     private int allocatorBytes;
     private int rows;
@@ -60,72 +51,108 @@ internal sealed class AllocationBatchWriter : CaptureVisitor
             lastOsThread = osThreadByStream.GetValueOrDefault(a.ThreadStream);
         }
         var row = rows;
-        MemoryMarshal.Cast<byte, long>(ids.AsSpan())[row] = nextId++;
-        MemoryMarshal.Cast<byte, int>(streams.AsSpan())[row] = a.ThreadStream;
-        MemoryMarshal.Cast<byte, long>(osThreads.AsSpan())[row] = lastOsThread;
-        MemoryMarshal.Cast<byte, long>(times.AsSpan())[row] = clock.ToNanoseconds(a.Ticks);
-        MemoryMarshal.Cast<byte, long>(sizes.AsSpan())[row] = a.Size;
-        MemoryMarshal.Cast<byte, int>(types.AsSpan())[row] = a.TypeIndex;
-        MemoryMarshal.Cast<byte, int>(stacks.AsSpan())[row] = a.StackId;
-        MemoryMarshal.Cast<byte, ulong>(addresses.AsSpan())[row] = a.Address;
+        var b = current;
+        Put(b.Ids, row, nextId++);
+        Put(b.Streams, row, a.ThreadStream);
+        Put(b.OsThreads, row, lastOsThread);
+        Put(b.Times, row, clock.ToNanoseconds(a.Ticks));
+        Put(b.Sizes, row, a.Size);
+        Put(b.Types, row, a.TypeIndex);
+        Put(b.Stacks, row, a.StackId);
+        Put(b.Addresses, row, a.Address);
         var name = allocatorNames[a.Allocator];
-        name.CopyTo(allocatorData.AsSpan(allocatorBytes));
+        name.CopyTo(b.AllocatorData.AsSpan(allocatorBytes));
         allocatorBytes += name.Length;
-        MemoryMarshal.Cast<byte, int>(allocatorOffsets.AsSpan())[row + 1] = allocatorBytes;
+        Put(b.AllocatorOffsets, row + 1, allocatorBytes);
         var freed = frees.FreedAtNs(a.ThreadStream, a.Sequence);
-        MemoryMarshal.Cast<byte, long>(freedAt.AsSpan())[row] = freed;
+        Put(b.FreedAt, row, freed);
         var bit = (byte)(1 << (row & 7));
         if (freed == -1)
         {
-            freedValid[row >> 3] &= (byte)~bit;
+            b.FreedValid[row >> 3] &= (byte)~bit;
             nulls++;
         }
         else
         {
-            freedValid[row >> 3] |= bit;
+            b.FreedValid[row >> 3] |= bit;
         }
         // sampled: a sampled object (stands for the sampling estimate); false for everything recorded exactly.
         if (a.IsSampled && !a.IsExact)
-            sampledBits[row >> 3] |= bit;
+            b.SampledBits[row >> 3] |= bit;
         else
-            sampledBits[row >> 3] &= (byte)~bit;
+            b.SampledBits[row >> 3] &= (byte)~bit;
         if (++rows == ArrowLayout.BatchRows)
             Flush();
     }
 
-    /// <summary>Writes the rows gathered so far as one record batch.</summary>
+    /// <summary>Stores element <paramref name="index"/> of a column buffer; the bounds are those of a batch (checked by the caller's row count).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static void Put<T>(byte[] buffer, int index, T value) where T : unmanaged =>
+        System.Runtime.CompilerServices.Unsafe.WriteUnaligned(
+            ref System.Runtime.CompilerServices.Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(buffer),
+                (nint)index * System.Runtime.CompilerServices.Unsafe.SizeOf<T>()), value);
+
+    /// <summary>Hands the rows gathered so far to the pool as one record batch (written in order, one at a time).</summary>
     public void Flush()
     {
         if (rows == 0)
             return;
         var n = rows;
+        var b = current;
         var bitmapBytes = (n + 7) / 8;
         IArrowArray[] columns =
         [
-            new Int64Array(Buffer(ids, n * 8), ArrowBuffer.Empty, n, 0, 0),
-            new Int32Array(Buffer(streams, n * 4), ArrowBuffer.Empty, n, 0, 0),
-            new Int64Array(Buffer(osThreads, n * 8), ArrowBuffer.Empty, n, 0, 0),
-            new Int64Array(Buffer(times, n * 8), ArrowBuffer.Empty, n, 0, 0),
-            new StringArray(n, Buffer(allocatorOffsets, (n + 1) * 4), Buffer(allocatorData, allocatorBytes), ArrowBuffer.Empty),
-            new Int64Array(Buffer(sizes, n * 8), ArrowBuffer.Empty, n, 0, 0),
-            new Int32Array(Buffer(types, n * 4), ArrowBuffer.Empty, n, 0, 0),
-            new Int32Array(Buffer(stacks, n * 4), ArrowBuffer.Empty, n, 0, 0),
-            new UInt64Array(Buffer(addresses, n * 8), ArrowBuffer.Empty, n, 0, 0),
-            new Int64Array(Buffer(freedAt, n * 8), nulls == 0 ? ArrowBuffer.Empty : Buffer(freedValid, bitmapBytes), n, nulls, 0),
-            new BooleanArray(Buffer(sampledBits, bitmapBytes), ArrowBuffer.Empty, n, 0, 0),
+            new Int64Array(Buffer(b.Ids, n * 8), ArrowBuffer.Empty, n, 0, 0),
+            new Int32Array(Buffer(b.Streams, n * 4), ArrowBuffer.Empty, n, 0, 0),
+            new Int64Array(Buffer(b.OsThreads, n * 8), ArrowBuffer.Empty, n, 0, 0),
+            new Int64Array(Buffer(b.Times, n * 8), ArrowBuffer.Empty, n, 0, 0),
+            new StringArray(n, Buffer(b.AllocatorOffsets, (n + 1) * 4), Buffer(b.AllocatorData, allocatorBytes), ArrowBuffer.Empty),
+            new Int64Array(Buffer(b.Sizes, n * 8), ArrowBuffer.Empty, n, 0, 0),
+            new Int32Array(Buffer(b.Types, n * 4), ArrowBuffer.Empty, n, 0, 0),
+            new Int32Array(Buffer(b.Stacks, n * 4), ArrowBuffer.Empty, n, 0, 0),
+            new UInt64Array(Buffer(b.Addresses, n * 8), ArrowBuffer.Empty, n, 0, 0),
+            new Int64Array(Buffer(b.FreedAt, n * 8), nulls == 0 ? ArrowBuffer.Empty : Buffer(b.FreedValid, bitmapBytes), n, nulls, 0),
+            new BooleanArray(Buffer(b.SampledBits, bitmapBytes), ArrowBuffer.Empty, n, 0, 0),
         ];
         // Bits past the last row of a partial batch must be zero in the bitmaps.
         if ((n & 7) != 0)
         {
-            freedValid[n >> 3] &= (byte)((1 << (n & 7)) - 1);
-            sampledBits[n >> 3] &= (byte)((1 << (n & 7)) - 1);
+            b.FreedValid[n >> 3] &= (byte)((1 << (n & 7)) - 1);
+            b.SampledBits[n >> 3] &= (byte)((1 << (n & 7)) - 1);
         }
-        using var batch = new RecordBatch(ArrowLayout.AllocationsSchema, columns, n);
-        writer.WriteRecordBatch(batch);
+        var batch = new RecordBatch(ArrowLayout.AllocationsSchema, columns, n);
+        // The spare buffers are those of the previous batch: reusable once its write is done.
+        WaitForWrites();
+        pendingWrite = Task.Run(() =>
+        {
+            using (batch)
+                writer.WriteRecordBatch(batch);
+        });
+        (current, spare) = (spare, current);
         rows = 0;
         nulls = 0;
         allocatorBytes = 0;
     }
 
+    /// <summary>Waits for the batch being written (rethrowing its error); call before the file writer is finished or disposed.</summary>
+    public void WaitForWrites() => pendingWrite.GetAwaiter().GetResult();
+
     private static ArrowBuffer Buffer(byte[] bytes, int length) => new(bytes.AsMemory(0, length));
+
+    private sealed class ColumnBuffers
+    {
+        public readonly byte[] Ids = new byte[ArrowLayout.BatchRows * 8];
+        public readonly byte[] Streams = new byte[ArrowLayout.BatchRows * 4];
+        public readonly byte[] OsThreads = new byte[ArrowLayout.BatchRows * 8];
+        public readonly byte[] Times = new byte[ArrowLayout.BatchRows * 8];
+        public readonly byte[] Sizes = new byte[ArrowLayout.BatchRows * 8];
+        public readonly byte[] Types = new byte[ArrowLayout.BatchRows * 4];
+        public readonly byte[] Stacks = new byte[ArrowLayout.BatchRows * 4];
+        public readonly byte[] Addresses = new byte[ArrowLayout.BatchRows * 8];
+        public readonly byte[] FreedAt = new byte[ArrowLayout.BatchRows * 8];
+        public readonly byte[] FreedValid = new byte[ArrowLayout.BatchRows / 8];
+        public readonly byte[] SampledBits = new byte[ArrowLayout.BatchRows / 8];
+        public readonly byte[] AllocatorOffsets = new byte[(ArrowLayout.BatchRows + 1) * 4];
+        public readonly byte[] AllocatorData = new byte[ArrowLayout.BatchRows * MaxAllocatorName];
+    }
 }

@@ -49,12 +49,23 @@ public static class ArrowConverter
 
         CaptureReadResult secondRead;
         long rows;
-        using (var file = File.Create(ArrowLayout.TablePath(folder, ArrowLayout.Allocations)))
+        using (var file = CreateTableFile(ArrowLayout.TablePath(folder, ArrowLayout.Allocations)))
         using (var writer = new ArrowFileWriter(file, ArrowLayout.AllocationsSchema))
         {
             var batches = new AllocationBatchWriter(writer, lookup, firstRead.Clock, osThreads);
-            secondRead = ReadPass(capturePath, batches, options, progress, 0.5);
-            batches.Flush();
+            try
+            {
+                secondRead = ReadPass(capturePath, batches, options, progress, 0.5);
+                batches.Flush();
+                batches.WaitForWrites();
+            }
+            catch
+            {
+                // The file writer is disposed next: let the batch being written finish first (its own error, if
+                // any, matters less than the one being thrown).
+                try { batches.WaitForWrites(); } catch (IOException) { } catch (ObjectDisposedException) { }
+                throw;
+            }
             writer.WriteEnd();
             rows = batches.Rows;
         }
@@ -131,6 +142,16 @@ public static class ArrowConverter
         return metadata.ArrowLayoutVersion == ArrowLayout.Version && tables.All(t => File.Exists(ArrowLayout.TablePath(folder, t)));
     }
 
+    /// <summary>
+    /// A new, empty file, never truncated: ext4 starts writing back a file on close when it was truncated
+    /// to zero on open (O_TRUNC, its auto_da_alloc for replaced files), ~0.2 s for a 700 MB table.
+    /// </summary>
+    private static FileStream CreateTableFile(string path)
+    {
+        File.Delete(path);
+        return new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
+    }
+
     private static CaptureReadResult ReadPass(string path, CaptureVisitor visitor, CaptureReaderOptions options,
         IProgress<double>? progress, double start)
     {
@@ -146,6 +167,7 @@ public static class ArrowConverter
         public FreeTimes Frees { get; } = new();
 
         public CaptureData Build() => gcs.Build();
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public override void OnFree(in FreeRecord free) => Frees.Add(free);
         public override void OnSnapshot(in SnapshotRecord snapshot) => gcs.OnSnapshot(snapshot);
         public override void OnSuspend(long ticks) => gcs.OnSuspend(ticks);

@@ -13,146 +13,245 @@ public static class ArrowTableReader
 {
     public static RecordBatch ReadTable(string path, Schema expected)
     {
-        List<RecordBatch> batches = new();
-        Schema schema;
         try
         {
             using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
             using var reader = new ArrowFileReader(file);
-            schema = reader.Schema;
+            var schema = reader.Schema;
+            var names = string.Join(", ", schema.FieldsList.Select(f => $"{f.Name}:{f.DataType.Name}"));
+            var wanted = string.Join(", ", expected.FieldsList.Select(f => $"{f.Name}:{f.DataType.Name}"));
+            if (names != wanted)
+                throw new TableShapeException($"{path}: unexpected columns ({names}); this version of MemNotebook reads ({wanted})");
+            var count = reader.RecordBatchCountAsync().AsTask().GetAwaiter().GetResult();
+            var first = reader.ReadNextRecordBatch();
+            if (first is null)
+                return new RecordBatch(expected, expected.FieldsList.Select(f => ArrowArrayFactory.BuildArray(
+                    new ArrayData(f.DataType, 0, 0, 0, EmptyBuffers(f.DataType)))), 0);
+            if (count <= 1)
+                return first;
+            // Each batch is copied into the joined columns and released before the next is read: memory is
+            // the table plus one batch, not twice the table. Batches but the last have the same row count.
+            var joined = new JoinedColumns(expected, (long)first.Length * count);
+            joined.Append(first);
+            first.Dispose();
             while (reader.ReadNextRecordBatch() is RecordBatch batch)
-                batches.Add(batch);
+            {
+                joined.Append(batch);
+                batch.Dispose();
+            }
+            return joined.Build();
+        }
+        catch (TableShapeException ex)
+        {
+            throw new InvalidDataException(ex.Message);
         }
         catch (Exception ex) when (ex is InvalidDataException or ArgumentException or InvalidOperationException
                                        or IndexOutOfRangeException or OverflowException or EndOfStreamException)
         {
             throw new InvalidDataException($"{path}: not a readable Arrow IPC file: {ex.Message}", ex);
         }
-        var names = string.Join(", ", schema.FieldsList.Select(f => $"{f.Name}:{f.DataType.Name}"));
-        var wanted = string.Join(", ", expected.FieldsList.Select(f => $"{f.Name}:{f.DataType.Name}"));
-        if (names != wanted)
-            throw new InvalidDataException($"{path}: unexpected columns ({names}); this version of MemNotebook reads ({wanted})");
-        return batches.Count switch
-        {
-            0 => new RecordBatch(expected, expected.FieldsList.Select(f => ArrowArrayFactory.BuildArray(
-                new ArrayData(f.DataType, 0, 0, 0, EmptyBuffers(f.DataType)))), 0),
-            1 => batches[0],
-            _ => Concatenate(expected, batches),
-        };
     }
+
+    /// <summary>A problem reported as is, not as an unreadable file.</summary>
+    private sealed class TableShapeException(string message) : Exception(message);
 
     private static ArrowBuffer[] EmptyBuffers(IArrowType type) => type is StringType
         ? [ArrowBuffer.Empty, new ArrowBuffer(new byte[4]), ArrowBuffer.Empty]
         : [ArrowBuffer.Empty, ArrowBuffer.Empty];
 
-    private static RecordBatch Concatenate(Schema schema, List<RecordBatch> batches)
+    /// <summary>The columns of a table's batches joined into one batch, appended batch by batch.</summary>
+    private sealed class JoinedColumns
     {
-        var length = batches.Sum(b => (long)b.Length);
-        if (length > int.MaxValue)
-            throw new InvalidDataException($"a table of {length} rows does not fit one DataFrame batch");
-        var columns = new IArrowArray[schema.FieldsList.Count];
-        for (var c = 0; c < columns.Length; c++)
+        private readonly Schema schema;
+        private readonly Column[] columns;
+        private int capacity;
+        private int length;
+
+        public JoinedColumns(Schema schema, long expectedRows)
         {
-            var parts = batches.Select(b => b.Column(c)).ToList();
-            columns[c] = schema.FieldsList[c].DataType switch
+            if (expectedRows > int.MaxValue)
+                throw new TableShapeException($"a table of about {expectedRows} rows does not fit one DataFrame batch");
+            this.schema = schema;
+            capacity = (int)expectedRows;
+            columns = schema.FieldsList.Select(f => new Column(f.DataType, capacity)).ToArray();
+        }
+
+        public void Append(RecordBatch batch)
+        {
+            var rows = batch.Length;
+            if ((long)length + rows > int.MaxValue)
+                throw new TableShapeException($"a table of more than {int.MaxValue} rows does not fit one DataFrame batch");
+            if (length + rows > capacity)
             {
-                StringType => JoinStrings(parts, (int)length),
-                BooleanType => JoinBooleans(parts, (int)length),
-                FixedWidthType fixedWidth => JoinFixed(parts, (int)length, fixedWidth),
-                var other => throw new NotSupportedException($"column type {other.Name}"),
-            };
+                capacity = (int)Math.Min(int.MaxValue, Math.Max((long)capacity * 2, (long)length + rows));
+                foreach (var column in columns)
+                    column.Grow(capacity);
+            }
+            for (var c = 0; c < columns.Length; c++)
+                columns[c].Append(batch.Column(c), length);
+            length += rows;
         }
-        foreach (var batch in batches)
-            batch.Dispose();
-        return new RecordBatch(schema, columns, (int)length);
+
+        public RecordBatch Build() =>
+            new(schema, columns.Select(c => c.Build(length)), length);
     }
 
-    private static IArrowArray JoinFixed(List<IArrowArray> parts, int length, FixedWidthType type)
+    /// <summary>One joined column: values (or offsets and UTF-8 bytes) and a validity bitmap made on the first null.</summary>
+    private sealed class Column
     {
-        var width = type.BitWidth / 8;
-        // Every byte is overwritten below: skip the zeroing of ~80 MB arrays.
-        var values = GC.AllocateUninitializedArray<byte>(checked(length * width));
-        var (validity, nulls) = JoinValidity(parts, length);
-        var at = 0;
-        foreach (var part in parts)
-        {
-            var data = part.Data;
-            data.Buffers[1].Span.Slice(data.Offset * width, data.Length * width).CopyTo(values.AsSpan(at * width));
-            at += data.Length;
-        }
-        var joined = new ArrayData(type, length, nulls, 0, [validity, new ArrowBuffer(values)]);
-        return ArrowArrayFactory.BuildArray(joined);
-    }
+        private readonly IArrowType type;
+        private readonly int width;
+        private byte[] values;
+        private byte[]? offsets; // int32 offsets, held as bytes so the joined buffer is not copied again
+        private byte[] stringData = [];
+        private int stringBytes;
+        private byte[]? validity;
+        private int nulls;
 
-    private static IArrowArray JoinBooleans(List<IArrowArray> parts, int length)
-    {
-        var values = new byte[(length + 7) / 8];
-        var (validity, nulls) = JoinValidity(parts, length);
-        var at = 0;
-        foreach (var part in parts)
+        public Column(IArrowType type, int capacity)
         {
-            var array = (BooleanArray)part;
-            for (var i = 0; i < array.Length; i++, at++)
-                if (array.GetValue(i) == true)
-                    values[at >> 3] |= (byte)(1 << (at & 7));
+            this.type = type;
+            switch (type)
+            {
+                case StringType:
+                    offsets = new byte[checked((capacity + 1) * 4)];
+                    values = [];
+                    break;
+                case BooleanType:
+                    values = new byte[(capacity + 7) / 8];
+                    break;
+                case FixedWidthType fixedWidth:
+                    width = fixedWidth.BitWidth / 8;
+                    // Every byte up to the final length is overwritten: skip the zeroing of ~80 MB arrays.
+                    values = GC.AllocateUninitializedArray<byte>(checked(capacity * width));
+                    break;
+                default:
+                    throw new NotSupportedException($"column type {type.Name}");
+            }
         }
-        return new BooleanArray(new ArrowBuffer(values), validity, length, nulls, 0);
-    }
 
-    private static IArrowArray JoinStrings(List<IArrowArray> parts, int length)
-    {
-        var offsets = new int[length + 1];
-        var (validity, nulls) = JoinValidity(parts, length);
-        long total = parts.Sum(p => (long)((StringArray)p).ValueOffsets[p.Length] - ((StringArray)p).ValueOffsets[0]);
-        if (total > int.MaxValue)
-            throw new InvalidDataException("a string column of more than 2 GiB does not fit one batch");
-        var data = GC.AllocateUninitializedArray<byte>((int)total);
-        var at = 0;
-        var bytesAt = 0;
-        foreach (var part in parts)
+        public void Grow(int capacity)
         {
-            var array = (StringArray)part;
+            if (offsets is not null)
+                System.Array.Resize(ref offsets, checked((capacity + 1) * 4));
+            else if (type is BooleanType)
+                System.Array.Resize(ref values, (capacity + 7) / 8);
+            else
+                System.Array.Resize(ref values, checked(capacity * width));
+            if (validity is not null)
+                System.Array.Resize(ref validity, (capacity + 7) / 8);
+        }
+
+        // Loops over every row of a table, run once per process: optimized up front, not in tier-0 code.
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public void Append(IArrowArray part, int at)
+        {
+            AppendValidity(part, at);
+            switch (type)
+            {
+                case StringType:
+                    AppendStrings((StringArray)part, at);
+                    break;
+                case BooleanType:
+                {
+                    var array = (BooleanArray)part;
+                    for (var i = 0; i < array.Length; i++)
+                        if (array.GetValue(i) == true)
+                            values[(at + i) >> 3] |= (byte)(1 << ((at + i) & 7));
+                    break;
+                }
+                default:
+                {
+                    var data = part.Data;
+                    data.Buffers[1].Span.Slice(data.Offset * width, data.Length * width).CopyTo(values.AsSpan(at * width));
+                    break;
+                }
+            }
+        }
+
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        private void AppendStrings(StringArray array, int at)
+        {
             var source = array.ValueOffsets;
             var first = source[0];
-            for (var i = 0; i < array.Length; i++)
-                offsets[at + i] = bytesAt + source[i] - first;
             var size = source[array.Length] - first;
-            array.ValueBuffer.Span.Slice(first, size).CopyTo(data.AsSpan(bytesAt));
-            at += array.Length;
-            bytesAt += size;
+            if ((long)stringBytes + size > int.MaxValue)
+                throw new TableShapeException("a string column of more than 2 GiB does not fit one batch");
+            if (stringBytes + size > stringData.Length)
+                System.Array.Resize(ref stringData, (int)Math.Min(int.MaxValue, Math.Max((long)stringData.Length * 2, (long)stringBytes + size)));
+            var shift = stringBytes - first;
+            var target = MemoryMarshal.Cast<byte, int>(offsets.AsSpan()).Slice(at, array.Length);
+            for (var i = 0; i < target.Length; i++)
+                target[i] = source[i] + shift;
+            array.ValueBuffer.Span.Slice(first, size).CopyTo(stringData.AsSpan(stringBytes));
+            stringBytes += size;
         }
-        offsets[length] = bytesAt;
-        return new StringArray(length, new ArrowBuffer(MemoryMarshal.AsBytes(offsets.AsSpan()).ToArray()), new ArrowBuffer(data), validity, nulls);
-    }
 
-    /// <summary>The joined validity bitmap, or an empty buffer when no part has nulls.</summary>
-    private static (ArrowBuffer Bitmap, int Nulls) JoinValidity(List<IArrowArray> parts, int length)
-    {
-        var nulls = parts.Sum(p => p.NullCount);
-        if (nulls == 0)
-            return (ArrowBuffer.Empty, 0);
-        var bitmap = new byte[(length + 7) / 8];
-        var at = 0;
-        foreach (var part in parts)
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        private void AppendValidity(IArrowArray part, int at)
         {
+            if (part.NullCount == 0 && validity is null)
+                return;
+            if (validity is null)
+            {
+                // The first part with nulls: every row before it was valid.
+                validity = new byte[(Capacity + 7) / 8];
+                SetValid(validity, 0, at);
+            }
+            nulls += part.NullCount;
             var data = part.Data;
+            if (part.NullCount == 0)
+            {
+                SetValid(validity, at, part.Length);
+                return;
+            }
             if ((at & 7) == 0 && (data.Offset & 7) == 0)
             {
                 // Byte-aligned (batches hold a multiple of 8 rows): copy whole bytes.
                 var bytes = (part.Length + 7) / 8;
-                if (part.NullCount == 0)
-                    bitmap.AsSpan(at >> 3, bytes).Fill(0xFF);
-                else
-                    data.Buffers[0].Span.Slice(data.Offset >> 3, bytes).CopyTo(bitmap.AsSpan(at >> 3));
+                data.Buffers[0].Span.Slice(data.Offset >> 3, bytes).CopyTo(validity.AsSpan(at >> 3));
                 if ((part.Length & 7) != 0)
-                    bitmap[(at + part.Length) >> 3] &= (byte)((1 << (part.Length & 7)) - 1);
-                at += part.Length;
-                continue;
+                    validity[(at + part.Length) >> 3] &= (byte)((1 << (part.Length & 7)) - 1);
+                return;
             }
-            for (var i = 0; i < part.Length; i++, at++)
+            for (var i = 0; i < part.Length; i++)
                 if (part.IsValid(i))
-                    bitmap[at >> 3] |= (byte)(1 << (at & 7));
+                    validity[(at + i) >> 3] |= (byte)(1 << ((at + i) & 7));
         }
-        return (new ArrowBuffer(bitmap), nulls);
+
+        private int Capacity => offsets is not null ? offsets.Length / 4 - 1 : type is BooleanType ? values.Length * 8 : values.Length / width;
+
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        private static void SetValid(byte[] bitmap, int from, int count)
+        {
+            var i = from;
+            var end = from + count;
+            for (; i < end && (i & 7) != 0; i++)
+                bitmap[i >> 3] |= (byte)(1 << (i & 7));
+            if (end - i >= 8)
+            {
+                bitmap.AsSpan(i >> 3, (end - i) >> 3).Fill(0xFF);
+                i += (end - i) & ~7;
+            }
+            for (; i < end; i++)
+                bitmap[i >> 3] |= (byte)(1 << (i & 7));
+        }
+
+        public IArrowArray Build(int length)
+        {
+            var bitmap = validity is null ? ArrowBuffer.Empty : new ArrowBuffer(validity.AsMemory(0, (length + 7) / 8));
+            switch (type)
+            {
+                case StringType:
+                    MemoryMarshal.Cast<byte, int>(offsets.AsSpan())[length] = stringBytes;
+                    return new StringArray(length, new ArrowBuffer(offsets.AsMemory(0, (length + 1) * 4)),
+                        new ArrowBuffer(stringData.AsMemory(0, stringBytes)), bitmap, nulls);
+                case BooleanType:
+                    return new BooleanArray(new ArrowBuffer(values.AsMemory(0, (length + 7) / 8)), bitmap, length, nulls, 0);
+                default:
+                    return ArrowArrayFactory.BuildArray(new ArrayData(type, length, nulls, 0,
+                        [bitmap, new ArrowBuffer(values.AsMemory(0, length * width))]));
+            }
+        }
     }
 }

@@ -16,10 +16,14 @@ internal sealed class FreeTimes
     private readonly Dictionary<long, int> epochByTicks = new();
     private List<FreeRun>? lastRuns;
     private int lastStream = -1;
+    // The GC of the previous FREE: a GC's frees come together, so most need no lookup.
+    private long lastGcTicks = -1;
+    private int lastGcEpoch;
 
     public long RunCount { get; private set; }
     public long FreedCount { get; private set; }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public void Add(in FreeRecord free)
     {
         int epoch;
@@ -34,11 +38,19 @@ internal sealed class FreeTimes
                 gcEndTicks.Add(free.Ticks);
             }
         }
-        else if (!epochByTicks.TryGetValue(free.Ticks, out epoch))
+        else if (free.Ticks == lastGcTicks)
         {
-            epoch = gcEndTicks.Count;
-            gcEndTicks.Add(free.Ticks);
-            epochByTicks.Add(free.Ticks, epoch);
+            epoch = lastGcEpoch;
+        }
+        else
+        {
+            if (!epochByTicks.TryGetValue(free.Ticks, out epoch))
+            {
+                epoch = gcEndTicks.Count;
+                gcEndTicks.Add(free.Ticks);
+                epochByTicks.Add(free.Ticks, epoch);
+            }
+            (lastGcTicks, lastGcEpoch) = (free.Ticks, epoch);
         }
         if (free.ThreadStream != lastStream)
         {
@@ -50,10 +62,10 @@ internal sealed class FreeTimes
         var runs = lastRuns!;
         if (runs.Count > 0)
         {
-            var last = runs[^1];
+            ref var last = ref System.Runtime.InteropServices.CollectionsMarshal.AsSpan(runs)[^1];
             if (last.Epoch == epoch && last.Start + last.Length == free.Sequence && last.Length < int.MaxValue)
             {
-                runs[^1] = last with { Length = last.Length + 1 };
+                last = last with { Length = last.Length + 1 };
                 return;
             }
         }
@@ -65,14 +77,32 @@ internal sealed class FreeTimes
     public Lookup Seal(TickClock clock)
     {
         var epochNs = gcEndTicks.Select(t => Math.Max(0, clock.ToNanoseconds(t))).ToArray();
-        // Sorted in place: no second copy of the runs (a native capture has one per release).
+        // Sorted in place: no second copy of the runs (a native capture has one per release). Frees come in
+        // sequence order within a GC and GCs in time order, so runs are mostly sorted already.
         foreach (var runs in runsByStream.Values)
-            System.Runtime.InteropServices.CollectionsMarshal.AsSpan(runs).Sort((a, b) => a.Start.CompareTo(b.Start));
+        {
+            var span = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(runs);
+            if (!IsSorted(span))
+                span.Sort(new StartOrder());
+        }
         var sorted = new Dictionary<int, List<FreeRun>>(runsByStream);
         runsByStream.Clear();
         gcEndTicks.Clear();
         gcEndTicks.TrimExcess();
         return new Lookup(sorted, epochNs);
+    }
+
+    private static bool IsSorted(ReadOnlySpan<FreeRun> runs)
+    {
+        for (var i = 1; i < runs.Length; i++)
+            if (runs[i].Start < runs[i - 1].Start)
+                return false;
+        return true;
+    }
+
+    private readonly struct StartOrder : IComparer<FreeRun>
+    {
+        public int Compare(FreeRun a, FreeRun b) => a.Start.CompareTo(b.Start);
     }
 
     /// <param name="Epoch">Index of the GC (its end time) that freed the run.</param>
@@ -86,6 +116,7 @@ internal sealed class FreeTimes
         private int lastStream = -1;
 
         /// <summary>The free time in ns, or −1 for an object alive at the end.</summary>
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public long FreedAtNs(int stream, long sequence)
         {
             if (stream != lastStream)

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using ZstdSharp;
 
 namespace MemNotebook.Recorder.Capture;
@@ -28,10 +29,15 @@ public sealed class CaptureReader
     private readonly List<int> stackWalk = new();
     private readonly byte[] chunkHeader = new byte[CaptureFormat.ChunkHeaderSize];
     private readonly NativeHeap nativeHeap = new();
+    // Defined type indexes below this bound, checked per ALLOC without a dictionary lookup.
+    private const int MaxDenseTypeIndex = 1 << 20;
+    private bool[] definedTypes = [];
     private readonly List<NativeHeap.Released> released = new();
 
     private CaptureReadResult result = null!;
     private Decompressor? decompressor;
+    private NativeZstd? nativeZstd;
+    private bool nativeZstdTried;
     private byte[] storedBuffer = [];
     private byte[] rawBuffer = [];
     private long position;
@@ -41,8 +47,9 @@ public sealed class CaptureReader
     private byte? currentTag;
     private ClockRecord? firstClock;
     private ClockRecord? lastClock;
-    private long? minTicks;
-    private long? maxTicks;
+    // Timestamps are non-negative: −1 / long.MaxValue mean "none yet" without a nullable test per record.
+    private long minTicks = long.MaxValue;
+    private long maxTicks = -1;
     private long? lastGcEndTicks;
     private long lastGcEndIndex;
 
@@ -75,6 +82,7 @@ public sealed class CaptureReader
         finally
         {
             reader.decompressor?.Dispose();
+            reader.nativeZstd?.Dispose();
         }
     }
 
@@ -89,9 +97,10 @@ public sealed class CaptureReader
             result.BytesRead = position;
         }
         result.BytesRead = position;
-        result.Clock = TickClock.FromPairs(firstClock, lastClock, minTicks ?? 0);
-        result.FirstTicks = minTicks;
-        result.LastTicks = maxTicks;
+        long? first = minTicks == long.MaxValue ? null : minTicks, last = maxTicks < 0 ? null : maxTicks;
+        result.Clock = TickClock.FromPairs(firstClock, lastClock, first ?? 0);
+        result.FirstTicks = first;
+        result.LastTicks = last;
         result.FirstClockTicks = firstClock?.Ticks;
         Symbols.NativeSymbolizer.Resolve(tables);
         visitor.OnFinished(result);
@@ -247,11 +256,20 @@ public sealed class CaptureReader
     private Span<byte> Decompress(int storedSize, int rawSize)
     {
         EnsureCapacity(ref rawBuffer, rawSize);
-        decompressor ??= new Decompressor();
+        if (!nativeZstdTried)
+        {
+            nativeZstd = NativeZstd.TryCreate();
+            nativeZstdTried = true;
+        }
         int written;
         try
         {
-            if (!decompressor.TryUnwrap(storedBuffer.AsSpan(0, storedSize), rawBuffer.AsSpan(0, rawSize), out written))
+            var source = storedBuffer.AsSpan(0, storedSize);
+            var destination = rawBuffer.AsSpan(0, rawSize);
+            var fits = nativeZstd is not null
+                ? nativeZstd.TryDecompress(source, destination, out written)
+                : (decompressor ??= new Decompressor()).TryUnwrap(source, destination, out written);
+            if (!fits)
                 throw FailChunk($"zstd payload does not match its raw size: it decompresses to more than {rawSize} bytes");
         }
         catch (Exception ex) when (ex is not CaptureFormatException)
@@ -334,6 +352,12 @@ public sealed class CaptureReader
                 var type = new TypeRecord(index, classId, name, (flags & 1) != 0);
                 if (!tables.TypesByIndex.TryAdd(index, type))
                     throw Fail($"duplicate type: type index {index} is defined twice");
+                if (index < MaxDenseTypeIndex)
+                {
+                    if (index >= definedTypes.Length)
+                        Array.Resize(ref definedTypes, Math.Max(index + 1, definedTypes.Length * 2));
+                    definedTypes[index] = true;
+                }
                 visitor.OnType(type);
                 break;
             }
@@ -562,7 +586,7 @@ public sealed class CaptureReader
     {
         var ticks = ReadTicks(ref reader, state);
         var typeIndex = reader.ReadIndex("type index");
-        if (!tables.TypesByIndex.ContainsKey(typeIndex))
+        if (!((uint)typeIndex < (uint)definedTypes.Length ? definedTypes[typeIndex] : tables.TypesByIndex.ContainsKey(typeIndex)))
             throw Fail($"undefined type: type index {typeIndex} has no TYPE record");
         var size = reader.ReadLong("size");
         if (size > MaxAllocationSize)
@@ -671,6 +695,7 @@ public sealed class CaptureReader
     }
 
     /// <summary>A stack svarint (difference from the stream's previous stack id), validated.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private int ReadStack(ref PayloadReader reader, StreamState state)
     {
         var stackDelta = reader.ReadSignedVarint();
@@ -686,10 +711,17 @@ public sealed class CaptureReader
     }
 
     /// <summary>Checks a stack's parent chain once: every node defined, no cycle, at most 1024 frames.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void ValidateStack(int stackId)
     {
-        if (stackId == 0 || stackDepths[stackId - 1] != 0)
-            return;
+        // A stack already checked has its depth: the per-record case, inlined.
+        if (stackId != 0 && CollectionsMarshal.AsSpan(stackDepths)[stackId - 1] == 0)
+            ValidateNewStack(stackId);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void ValidateNewStack(int stackId)
+    {
         stackWalk.Clear();
         var current = stackId;
         while (current != 0 && stackDepths[current - 1] == 0)
@@ -713,7 +745,7 @@ public sealed class CaptureReader
             stackDepths[stackWalk[i] - 1] = baseDepth + (stackWalk.Count - i);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private long ReadTicks(ref PayloadReader reader, StreamState state)
     {
         var dt = reader.ReadVarint();
@@ -721,9 +753,9 @@ public sealed class CaptureReader
             throw Fail($"timestamp out of range: {state.Ticks} + dt {dt} overflows 63 bits");
         state.Ticks += dt;
         var ticks = (long)state.Ticks;
-        if (minTicks is null || ticks < minTicks)
+        if (ticks < minTicks)
             minTicks = ticks;
-        if (maxTicks is null || ticks > maxTicks)
+        if (ticks > maxTicks)
             maxTicks = ticks;
         return ticks;
     }

@@ -11,29 +11,35 @@ internal sealed class FreedSet
     private const int WordsPerPage = PageBits / 64;
     private static readonly ulong[] AllFreed = new ulong[1];
 
-    private readonly List<ulong[]?> pages = new();
-    private readonly List<int> freedPerPage = new();
+    private ulong[]?[] pages = [];
+    private int[] freedPerPage = [];
 
     /// <summary>Marks <paramref name="sequence"/> freed; false if it already was.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public bool TryMarkFreed(long sequence)
     {
         var pageIndex = (int)(sequence / PageBits);
-        while (pages.Count <= pageIndex)
-        {
-            pages.Add(null);
-            freedPerPage.Add(0);
-        }
+        if (pageIndex >= pages.Length)
+            Grow(pageIndex);
         var page = pages[pageIndex];
         if (ReferenceEquals(page, AllFreed))
             return false;
         page ??= pages[pageIndex] = new ulong[WordsPerPage];
         var bit = (int)(sequence % PageBits);
+        ref var word = ref page[bit >> 6];
         var mask = 1UL << (bit & 63);
-        if ((page[bit >> 6] & mask) != 0)
+        if ((word & mask) != 0)
             return false;
-        page[bit >> 6] |= mask;
+        word |= mask;
         if (++freedPerPage[pageIndex] == PageBits)
             pages[pageIndex] = AllFreed;
         return true;
+    }
+
+    private void Grow(int pageIndex)
+    {
+        var length = Math.Max(pageIndex + 1, pages.Length * 2);
+        Array.Resize(ref pages, length);
+        Array.Resize(ref freedPerPage, length);
     }
 }

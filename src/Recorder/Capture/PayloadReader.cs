@@ -20,6 +20,7 @@ internal ref struct PayloadReader
     public readonly int Position => position;
     public readonly int Remaining => data.Length - position;
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public byte ReadByte()
     {
         if (position >= data.Length)
@@ -27,8 +28,41 @@ internal ref struct PayloadReader
         return data[position++];
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public ulong ReadVarint()
     {
+        // Most fields of a record (deltas, small indexes) fit in one byte.
+        if ((uint)position < (uint)data.Length)
+        {
+            var first = data[position];
+            if (first < 0x80)
+            {
+                position++;
+                return first;
+            }
+        }
+        return ReadVarintSlow();
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private ulong ReadVarintSlow()
+    {
+        if (data.Length - position >= 10)
+        {
+            // Ten bytes remain: no bounds test per byte.
+            ulong result = 0;
+            for (var shift = 0; shift < 63; shift += 7)
+            {
+                var b = data[position++];
+                result |= (ulong)(b & 0x7F) << shift;
+                if (b < 0x80)
+                    return result;
+            }
+            var last = data[position++];
+            if (last > 1)
+                throw owner.Fail("varint overflow: a varint does not fit in 64 bits");
+            return result | (ulong)last << 63;
+        }
         ulong value = 0;
         for (var i = 0; i < 10; i++)
         {
@@ -46,6 +80,7 @@ internal ref struct PayloadReader
     }
 
     /// <summary>A varint that must fit in a signed 64-bit value.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public long ReadLong(string field)
     {
         var value = ReadVarint();
@@ -55,6 +90,7 @@ internal ref struct PayloadReader
     }
 
     /// <summary>A varint used as an index (type index, stream id, stack id): at most 2^31 − 1.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public int ReadIndex(string field)
     {
         var value = ReadVarint();
@@ -63,6 +99,7 @@ internal ref struct PayloadReader
         return (int)value;
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public long ReadSignedVarint()
     {
         var raw = ReadVarint();

@@ -23,6 +23,7 @@ public sealed class TickClock
     public bool IsEstimated { get; }
 
     /// <summary>Nanoseconds since the start (negative for ticks before the first CLOCK).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public long ToNanoseconds(long ticks) => (long)Math.Round((ticks - OriginTicks) * NanosecondsPerTick);
 
     public static TickClock FromPairs(ClockRecord? first, ClockRecord? last, long earliestTicks, byte tscShift = 4)

@@ -214,4 +214,21 @@ public class ArrowRoundTripTests
         var capture = LoadedCapture.Load(conversion.Folder);
         Assert.Equal(150_000, capture.Allocations.Rows.Count);
     }
+
+    [Fact]
+    public void Converting_again_into_the_same_folder_or_another_writes_the_same_bytes()
+    {
+        // Batches are written on a pool thread while the next fills: a buffer reused too early would change bytes.
+        using var scratch = new ScratchFolder();
+        var path = scratch.Write("big.memnb", BigCapture.Create(300_000));
+        var first = ArrowConverter.Convert(path, Path.Combine(scratch.Root, "a"));
+        var table = ArrowLayout.TablePath(first.Folder, ArrowLayout.Allocations);
+        var bytes = File.ReadAllBytes(table);
+        ArrowConverter.Convert(path, first.Folder);
+        Assert.Equal(bytes, File.ReadAllBytes(table));
+        var other = ArrowConverter.Convert(path, Path.Combine(scratch.Root, "b"));
+        foreach (var name in ArrowLayout.TableNames)
+            Assert.Equal(File.ReadAllBytes(ArrowLayout.TablePath(first.Folder, name)), File.ReadAllBytes(ArrowLayout.TablePath(other.Folder, name)));
+        Assert.Equal(300_000, LoadedCapture.Load(other.Folder).Allocations.Rows.Count);
+    }
 }
