@@ -41,7 +41,7 @@ EXPORT int memnb_test_leaf_allocators(void) {
 }
 
 EXPORT void* memnb_test_chain_leaf(size_t size) {
-  void* p = malloc(size);
+  void* p = malloc(size); /* line marker: chain leaf malloc */
   SINK(p);
   return p;
 }
@@ -54,6 +54,20 @@ EXPORT void* memnb_test_chain_middle(size_t size) {
 EXPORT void* memnb_test_chain_outer(size_t size) {
   void* p = memnb_test_chain_middle(size);
   SINK_ADD(2);
+  return p;
+}
+
+/* An always-inlined static function: its malloc's return address lies in memnb_test_inlined_outer's
+ * code, in an inlined instance of inlined_alloc (DWARF: DW_TAG_inlined_subroutine). */
+static inline __attribute__((always_inline)) void* inlined_alloc(size_t size) {
+  void* p = malloc(size + 2); /* line marker: inlined malloc */
+  SINK(p);
+  return p;
+}
+/* memnb_test_inlined_outer -> [inlined_alloc, inlined] -> malloc(size + 2). */
+EXPORT void* memnb_test_inlined_outer(size_t size) {
+  void* p = inlined_alloc(size); /* line marker: inlined call */
+  SINK_ADD(3);
   return p;
 }
 
