@@ -36,7 +36,14 @@ public sealed unsafe class DwarfLines : IDisposable
         this.api = api;
         this.dwfl = dwfl;
         this.module = module;
+        byte* bits;
+        ulong vaddr;
+        var length = api.ModuleBuildId(module, &bits, &vaddr);
+        BuildId = length > 0 ? Convert.ToHexStringLower(new ReadOnlySpan<byte>(bits, length)) : "";
     }
+
+    /// <summary>The file's GNU build-id as lower-case hex (as MODULE records hold it), empty if none.</summary>
+    public string BuildId { get; }
 
     /// <summary>Whether libdw.so.1 could be loaded and bound.</summary>
     public static bool Available => Bound.Value is not null;
@@ -163,6 +170,7 @@ public sealed unsafe class DwarfLines : IDisposable
         public readonly delegate* unmanaged<nint, nint, nint, int, ulong, byte, nint> ReportElf;
         public readonly delegate* unmanaged<nint, nint, nint, int> ReportEnd;
         public readonly delegate* unmanaged<nint, ulong, nint> ModuleGetsrc;
+        public readonly delegate* unmanaged<nint, byte**, ulong*, int> ModuleBuildId;
         public readonly delegate* unmanaged<nint, ulong*, int*, int*, ulong*, ulong*, nint> Lineinfo;
         public readonly delegate* unmanaged<nint, ulong, ulong*, nint> ModuleAddrdie;
         public readonly delegate* unmanaged<nint, ulong, nint*, int> Getscopes;
@@ -186,6 +194,7 @@ public sealed unsafe class DwarfLines : IDisposable
             ReportElf = (delegate* unmanaged<nint, nint, nint, int, ulong, byte, nint>)F("dwfl_report_elf");
             ReportEnd = (delegate* unmanaged<nint, nint, nint, int>)F("dwfl_report_end");
             ModuleGetsrc = (delegate* unmanaged<nint, ulong, nint>)F("dwfl_module_getsrc");
+            ModuleBuildId = (delegate* unmanaged<nint, byte**, ulong*, int>)F("dwfl_module_build_id");
             Lineinfo = (delegate* unmanaged<nint, ulong*, int*, int*, ulong*, ulong*, nint>)F("dwfl_lineinfo");
             ModuleAddrdie = (delegate* unmanaged<nint, ulong, ulong*, nint>)F("dwfl_module_addrdie");
             Getscopes = (delegate* unmanaged<nint, ulong, nint*, int>)F("dwarf_getscopes");

@@ -10,7 +10,8 @@ namespace MemNotebook.Recorder.Symbols;
 /// then .dynsym): static functions, and libraries unloaded before the writer saw the frame. Where the
 /// module has DWARF line information (in the file or a separate debug file), libdw (<see cref="DwarfLines"/>)
 /// adds the file and line of every native frame and the inlined functions it is in
-/// (<see cref="CaptureTables.Sources"/>); without libdw, names only, and one notice on stderr.
+/// (<see cref="CaptureTables.Sources"/>) — when the file's build-id is the one recorded (or either has none);
+/// without libdw, names only, and one notice on stderr.
 /// Symbol tables and DWARF handles are cached per file path and modification time.
 /// </summary>
 public static class NativeSymbolizer
@@ -54,7 +55,12 @@ public static class NativeSymbolizer
                     var name = SymbolsOf(module.Path).FunctionAt(at - module.Base);
                     tables.FramesByIp[ip] = new FrameRecord(ip, FrameKind.Native, name ?? "", Path.GetFileName(module.Path), ip - module.Base);
                 }
-                var source = DwarfOf(module.Path)?.Lookup(at - module.Base) ?? [];
+                // Lines only from the very file recorded: a library rebuilt since has other lines at the same address.
+                var dwarf = DwarfOf(module.Path);
+                if (dwarf is not null && module.BuildId.Length > 0 && dwarf.BuildId.Length > 0
+                    && !string.Equals(module.BuildId, dwarf.BuildId, StringComparison.OrdinalIgnoreCase))
+                    dwarf = null;
+                var source = dwarf?.Lookup(at - module.Base) ?? [];
                 if (source.Count > 0)
                     tables.SourcesByIp[ip] = source;
                 break;

@@ -143,4 +143,84 @@ public class NativeSourceLineTests(ITestOutputHelper output)
         Assert.Equal("memnb_test_dlopen_plugin", caller.Function);
         Assert.EndsWith("testnative.c", data.ReadResult.Tables.Source(caller.Ip)[^1].File);
     }
+
+    /// <summary>A file address in memnb_test_chain_leaf whose line is the marked malloc call.</summary>
+    static ulong LeafMallocAddress(DwarfLines dwarf)
+    {
+        var symbols = ElfSymbolTable.Load(LibraryPath);
+        var line = MarkerLine("chain leaf malloc");
+        for (ulong a = 0x400; a < 0x100000; a++)
+            if (symbols.FunctionAt(a) == "memnb_test_chain_leaf" && dwarf.Lookup(a) is [{ Function: null } own] && own.Line == line)
+                return a;
+        throw new InvalidOperationException("no address of the marked malloc call in memnb_test_chain_leaf");
+    }
+
+    [Fact]
+    public void Lines_come_only_from_the_file_with_the_build_id_of_the_module_record()
+    {
+        Assert.True(DwarfLines.Available, "libdw.so.1 (elfutils) is not installed");
+        using var dwarf = DwarfLines.Open(LibraryPath)!;
+        Assert.Matches("^[0-9a-f]{40}$", dwarf.BuildId);
+        var address = LeafMallocAddress(dwarf);
+        const ulong Base = 0x4000_0000;
+        foreach (var (buildId, expectLine) in new[] { (dwarf.BuildId, true), ("", true), ("00112233445566778899aabbccddeeff00112233", false) })
+        {
+            var w = new Tests.Capture.TestCaptureWriter(flags: CaptureFormat.FlagNative);
+            w.Chunk(0).Clock(10, 100).Module(Base, 0x100000, LibraryPath, buildId).StackNode(1, 0, Base + address + 1)
+                .Frame(Base + address + 1, 2, "").Write();
+            var tables = Tests.Capture.RecordLog.Read(w.ToArray()).Result!.Tables;
+            Assert.Equal("memnb_test_chain_leaf", tables.Frame(Base + address + 1).Function);
+            if (expectLine)
+                Assert.Equal(MarkerLine("chain leaf malloc"), Assert.Single(tables.Source(Base + address + 1)).Line);
+            else
+                Assert.Empty(tables.Source(Base + address + 1));
+        }
+    }
+
+    [Fact]
+    public void Lines_are_read_from_a_separate_debug_file()
+    {
+        Assert.True(DwarfLines.Available, "libdw.so.1 (elfutils) is not installed");
+        var folder = Directory.CreateTempSubdirectory("memnb-debuglink").FullName;
+        try
+        {
+            // objcopy's split: the code without DWARF, pointing (.gnu_debuglink) at the .debug file beside it.
+            var stripped = Path.Combine(folder, "libmemnb_testnative.so");
+            var debug = Path.Combine(folder, "libmemnb_testnative.so.debug");
+            Objcopy("--only-keep-debug", LibraryPath, debug);
+            Objcopy("--strip-debug", $"--add-gnu-debuglink={debug}", LibraryPath, stripped);
+            Assert.DoesNotContain(ElfSectionNames(stripped), n => n.StartsWith(".debug_", StringComparison.Ordinal));
+            using var original = DwarfLines.Open(LibraryPath)!;
+            var address = LeafMallocAddress(original);
+            using var split = DwarfLines.Open(stripped)!;
+            var own = Assert.Single(split.Lookup(address));
+            Assert.Equal(MarkerLine("chain leaf malloc"), own.Line);
+            Assert.Equal(SourcePath, Path.GetFullPath(own.File!));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    static void Objcopy(params string[] arguments)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("objcopy") { RedirectStandardError = true };
+        foreach (var argument in arguments)
+            start.ArgumentList.Add(argument);
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var error = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        Assert.True(process.ExitCode == 0, $"objcopy {string.Join(' ', arguments)}: {error}");
+    }
+
+    static IEnumerable<string> ElfSectionNames(string path)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("readelf", ["-S", "-W", path]) { RedirectStandardOutput = true };
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var text = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        return text.Split('\n').Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Where(p => p.Length > 2 && p[0].StartsWith('[')).Select(p => p[0] == "[" ? p[2] : p[1]).ToList();
+    }
 }
