@@ -52,7 +52,9 @@ public sealed unsafe class DwarfLines : IDisposable
     public static string? TakeUnavailableNotice() =>
         Available || Interlocked.Exchange(ref warned, 1) != 0
             ? null
-            : "memnb: libdw.so.1 (elfutils) not found: native frames are named from ELF symbols, without file:line or inlined frames";
+            : Environment.GetEnvironmentVariable("MEMNB_LIBDW") == "0"
+                ? "memnb: MEMNB_LIBDW=0: native frames are named from ELF symbols, without file:line or inlined frames"
+                : "memnb: libdw.so.1 (elfutils) not found: native frames are named from ELF symbols, without file:line or inlined frames";
 
     /// <summary>Opens <paramref name="path"/> with libdw; null without libdw or if the file is not an ELF object it can read.</summary>
     public static DwarfLines? Open(string path)
@@ -149,7 +151,8 @@ public sealed unsafe class DwarfLines : IDisposable
 
     private static Api? Bind()
     {
-        if (!NativeLibrary.TryLoad("libdw.so.1", out var lib))
+        // MEMNB_LIBDW=0 turns DWARF off (names only), as if libdw were not installed.
+        if (Environment.GetEnvironmentVariable("MEMNB_LIBDW") == "0" || !NativeLibrary.TryLoad("libdw.so.1", out var lib))
             return null;
         try
         {

@@ -223,4 +223,26 @@ public class NativeSourceLineTests(ITestOutputHelper output)
         return text.Split('\n').Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
             .Where(p => p.Length > 2 && p[0].StartsWith('[')).Select(p => p[0] == "[" ? p[2] : p[1]).ToList();
     }
+
+    [Fact]
+    public async Task Without_libdw_native_frames_keep_their_elf_symbol_names_and_the_report_says_so_once()
+    {
+        var (path, _, _) = Run.Value;
+        // memnb in a process of its own, where MEMNB_LIBDW=0 stands for a machine without libdw.
+        var cli = Path.Combine(AppContext.BaseDirectory, "memnb.dll");
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in new[] { cli, "stats", "--json", "--top", "1000", path })
+            start.ArgumentList.Add(argument);
+        start.Environment["MEMNB_LIBDW"] = "0";
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        var json = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        var errors = await stderr;
+        Assert.True(process.ExitCode == 0, errors);
+        Assert.Single(errors.Split('\n'), l => l.Contains("without file:line or inlined frames", StringComparison.Ordinal));
+        Assert.Contains("\"memnb_test_chain_leaf\"", json);
+        Assert.Contains("\"memnb_test_inlined_outer\"", json);
+        Assert.DoesNotContain("[inlined]", json);
+    }
 }
