@@ -107,6 +107,10 @@ public class NativeSourceLineTests(ITestOutputHelper output)
         Assert.Equal(SourcePath, Path.GetFullPath(files.GetString(leaf)));
         Assert.Equal(MarkerLine("chain leaf malloc"), lines.GetValue(leaf));
         Assert.True(inlined.IsNull(leaf));
+        // The same columns in the frames DataFrame.
+        var frameTable = capture.Frames;
+        Assert.Equal(MarkerLine("chain leaf malloc"), (int?)frameTable.Columns["line"][leaf]);
+        Assert.Equal(files.GetString(leaf), (string?)frameTable.Columns["file"][leaf]);
 
         var outerIp = InnermostIp(data, SingleRow(data, 3333));
         var outer = RowOf(outerIp);
