@@ -100,44 +100,68 @@ public sealed unsafe class DwarfLines : IDisposable
             var frames = new List<SourceFrame>();
             ulong bias;
             var cu = api.ModuleAddrdie(module, address, &bias);
-            nint scopes = 0;
-            var count = cu == 0 ? 0 : api.Getscopes(cu, address - bias, &scopes);
-            try
+            if (cu != 0)
             {
+                // dwarf_getscopes lists the scopes of pc; past an inlined instance it goes on in the inlined
+                // function's abstract definition, not in its caller, so each caller comes from
+                // dwarf_getscopes_die of the instance (as eu-addr2line -i does).
+                var die = stackalloc byte[DieSize];
+                var attribute = stackalloc byte[AttributeSize];
+                nint scopes = 0;
+                var found = NextInlined(api.Getscopes(cu, address - bias, &scopes), scopes, 0, die);
                 nint files = 0;
                 nuint fileCount = 0;
                 var haveFiles = false;
-                var attribute = stackalloc byte[AttributeSize];
-                for (var i = 0; i < count; i++)
+                for (var depth = 0; found && depth < 256; depth++)
                 {
-                    var die = scopes + i * DieSize;
-                    var tag = api.Tag(die);
-                    if (tag == DwTagSubprogram)
-                        break;
-                    if (tag != DwTagInlinedSubroutine)
-                        continue;
-                    var function = Utf8(api.Formstring(api.AttrIntegrate(die, DwAtLinkageName, attribute)))
-                        ?? Utf8(api.Formstring(api.AttrIntegrate(die, DwAtName, attribute))) ?? "";
+                    var function = Utf8(api.Formstring(api.AttrIntegrate((nint)die, DwAtLinkageName, attribute)))
+                        ?? Utf8(api.Formstring(api.AttrIntegrate((nint)die, DwAtName, attribute))) ?? "";
                     frames.Add(new SourceFrame(function, file, lineNumber));
                     // The caller's location is this inlined instance's call site.
                     ulong callFile = 0, callLine = 0;
-                    if (api.Attr(die, DwAtCallFile, attribute) != 0)
+                    if (api.Attr((nint)die, DwAtCallFile, attribute) != 0)
                         api.Formudata(attribute, &callFile);
-                    if (api.Attr(die, DwAtCallLine, attribute) != 0)
+                    if (api.Attr((nint)die, DwAtCallLine, attribute) != 0)
                         api.Formudata(attribute, &callLine);
                     if (!haveFiles)
                         haveFiles = api.Getsrcfiles(cu, &files, &fileCount) == 0;
                     file = haveFiles && callFile < fileCount ? Utf8(api.Filesrc(files, (nuint)callFile, null, null)) : null;
                     lineNumber = (int)Math.Min(callLine, int.MaxValue);
+                    nint containing = 0;
+                    found = NextInlined(api.GetscopesDie((nint)die, &containing), containing, 1, die);
                 }
-            }
-            finally
-            {
-                if (scopes != 0)
-                    NativeMemory.Free((void*)scopes);
             }
             frames.Add(new SourceFrame(null, file, lineNumber));
             return frames;
+        }
+    }
+
+    /// <summary>
+    /// Copies into <paramref name="die"/> the first DW_TAG_inlined_subroutine of a scope list (malloc'd by
+    /// libdw) from index <paramref name="from"/>, before any DW_TAG_subprogram; false if there is none. Frees the list.
+    /// </summary>
+    private bool NextInlined(int count, nint list, int from, byte* die)
+    {
+        try
+        {
+            for (var i = from; i < count; i++)
+            {
+                var scope = list + i * DieSize;
+                var tag = api.Tag(scope);
+                if (tag == DwTagSubprogram)
+                    return false;
+                if (tag == DwTagInlinedSubroutine)
+                {
+                    Buffer.MemoryCopy((void*)scope, die, DieSize, DieSize);
+                    return true;
+                }
+            }
+            return false;
+        }
+        finally
+        {
+            if (list != 0)
+                NativeMemory.Free((void*)list);
         }
     }
 
@@ -177,6 +201,7 @@ public sealed unsafe class DwarfLines : IDisposable
         public readonly delegate* unmanaged<nint, ulong*, int*, int*, ulong*, ulong*, nint> Lineinfo;
         public readonly delegate* unmanaged<nint, ulong, ulong*, nint> ModuleAddrdie;
         public readonly delegate* unmanaged<nint, ulong, nint*, int> Getscopes;
+        public readonly delegate* unmanaged<nint, nint*, int> GetscopesDie;
         public readonly delegate* unmanaged<nint, int> Tag;
         public readonly delegate* unmanaged<nint, int, byte*, nint> Attr;
         public readonly delegate* unmanaged<nint, int, byte*, nint> AttrIntegrate;
@@ -201,6 +226,7 @@ public sealed unsafe class DwarfLines : IDisposable
             Lineinfo = (delegate* unmanaged<nint, ulong*, int*, int*, ulong*, ulong*, nint>)F("dwfl_lineinfo");
             ModuleAddrdie = (delegate* unmanaged<nint, ulong, ulong*, nint>)F("dwfl_module_addrdie");
             Getscopes = (delegate* unmanaged<nint, ulong, nint*, int>)F("dwarf_getscopes");
+            GetscopesDie = (delegate* unmanaged<nint, nint*, int>)F("dwarf_getscopes_die");
             Tag = (delegate* unmanaged<nint, int>)F("dwarf_tag");
             Attr = (delegate* unmanaged<nint, int, byte*, nint>)F("dwarf_attr");
             AttrIntegrate = (delegate* unmanaged<nint, int, byte*, nint>)F("dwarf_attr_integrate");

@@ -74,18 +74,15 @@ public class NativeSourceLineTests(ITestOutputHelper output)
         var ip = InnermostIp(data, row);
         var tables = data.ReadResult.Tables;
         Assert.Equal("memnb_test_inlined_outer", tables.Frame(ip).Function);
+        // Innermost first: each inlined function at its line, the physical function at its call of the outermost.
         var source = tables.Source(ip);
-        Assert.Equal(2, source.Count);
-        Assert.Equal("inlined_alloc", source[0].Function);
-        Assert.Equal(SourcePath, Path.GetFullPath(source[0].File!));
-        Assert.Equal(MarkerLine("inlined malloc"), source[0].Line);
-        Assert.Null(source[1].Function);
-        Assert.Equal(SourcePath, Path.GetFullPath(source[1].File!));
-        Assert.Equal(MarkerLine("inlined call"), source[1].Line);
-        // Stacks as stats show them: the inlined frame, then its caller, then the C# caller.
+        Assert.Equal(new[] { "inlined_alloc", "inlined_middle", null }, source.Select(f => f.Function));
+        Assert.Equal(new[] { MarkerLine("inlined malloc"), MarkerLine("inlined middle call"), MarkerLine("inlined call") }, source.Select(f => f.Line));
+        Assert.All(source, f => Assert.Equal(SourcePath, Path.GetFullPath(f.File!)));
+        // Stacks as stats show them: the inlined frames, then their caller, then the C# caller.
         var names = tables.StackIps(data.Allocations.StackId.Span[row]).SelectMany(tables.ShownNames).ToList();
-        Assert.Equal(new[] { "inlined_alloc [inlined]", "memnb_test_inlined_outer" }, names.Take(2));
-        Assert.EndsWith("NativeScenarios.InlinedCaller", names[2]);
+        Assert.Equal(new[] { "inlined_alloc [inlined]", "inlined_middle [inlined]", "memnb_test_inlined_outer" }, names.Take(3));
+        Assert.EndsWith("NativeScenarios.InlinedCaller", names[3]);
     }
 
     [Fact]
@@ -116,20 +113,24 @@ public class NativeSourceLineTests(ITestOutputHelper output)
         var outer = RowOf(outerIp);
         Assert.Equal(MarkerLine("inlined call"), lines.GetValue(outer));
         var decoded = InlinedColumn.Decode(inlined.GetString(outer));
-        Assert.Equal(new SourceFrame("inlined_alloc", data.ReadResult.Tables.Source(outerIp)[0].File, MarkerLine("inlined malloc")), Assert.Single(decoded));
+        var file = data.ReadResult.Tables.Source(outerIp)[0].File;
+        Assert.Equal(new[] { new SourceFrame("inlined_alloc", file, MarkerLine("inlined malloc")), new SourceFrame("inlined_middle", file, MarkerLine("inlined middle call")) },
+            decoded);
         // A managed frame has no file or line.
         var managed = Enumerable.Range(0, frames.Length).First(i => ((StringArray)frames.Column("kind")).GetString(i) == "managed");
         Assert.True(files.IsNull(managed) && lines.IsNull(managed));
 
         // The stacks of the Arrow tables (Capture.Stats, notebooks) show the inlined frame too.
         var stackId = data.Allocations.StackId.Span[SingleRow(data, 3333)];
-        Assert.Equal(new[] { "inlined_alloc [inlined]", "memnb_test_inlined_outer" }, capture.Columns.FrameNames(stackId).Take(2));
+        Assert.Equal(new[] { "inlined_alloc [inlined]", "inlined_middle [inlined]", "memnb_test_inlined_outer" }, capture.Columns.FrameNames(stackId).Take(3));
 
         // Flame tree (inverted: allocating frames at the top): names with their file:line, the inlined frame first.
         var tree = FlameTree.Build(capture, new ReportSelection(ReportMode.Allocated), inverted: true);
         var top = tree.Root.Child($"inlined_alloc [inlined] (testnative.c:{MarkerLine("inlined malloc")})");
         Assert.NotNull(top);
-        Assert.NotNull(top!.Child($"memnb_test_inlined_outer (testnative.c:{MarkerLine("inlined call")})"));
+        var middle = top!.Child($"inlined_middle [inlined] (testnative.c:{MarkerLine("inlined middle call")})");
+        Assert.NotNull(middle);
+        Assert.NotNull(middle!.Child($"memnb_test_inlined_outer (testnative.c:{MarkerLine("inlined call")})"));
         Assert.NotNull(tree.Root.Child($"memnb_test_chain_leaf (testnative.c:{MarkerLine("chain leaf malloc")})"));
     }
 
