@@ -250,4 +250,31 @@ public class NativeSourceLineTests(ITestOutputHelper output)
         Assert.Contains("\"memnb_test_inlined_outer\"", json);
         Assert.DoesNotContain("[inlined]", json);
     }
+
+    [Fact]
+    public void The_speedscope_export_has_file_line_and_the_inlined_frames_in_order()
+    {
+        Assert.True(DwarfLines.Available, "libdw.so.1 (elfutils) is not installed");
+        var (path, _, _) = Run.Value;
+        var stream = new MemoryStream();
+        Exports.SpeedscopeExport.Write(MemNotebook.Capture.Load(path), stream);
+        using var json = System.Text.Json.JsonDocument.Parse(stream.ToArray());
+        var frames = json.RootElement.GetProperty("shared").GetProperty("frames").EnumerateArray().ToList();
+        int Frame(string name, string marker)
+        {
+            var index = frames.FindIndex(f => f.GetProperty("name").GetString() == name);
+            Assert.True(index >= 0, name);
+            Assert.Equal(SourcePath, Path.GetFullPath(frames[index].GetProperty("file").GetString()!));
+            Assert.Equal(MarkerLine(marker), frames[index].GetProperty("line").GetInt32());
+            return index;
+        }
+        var (alloc, middle, outer) = (Frame("inlined_alloc [inlined]", "inlined malloc"), Frame("inlined_middle [inlined]", "inlined middle call"),
+            Frame("memnb_test_inlined_outer", "inlined call"));
+        Assert.False(frames[frames.FindIndex(f => f.GetProperty("name").GetString()!.EndsWith("NativeScenarios.InlinedCaller", StringComparison.Ordinal))]
+            .TryGetProperty("file", out _));
+        // Samples are root first: ... outer, middle, alloc at the end.
+        var samples = json.RootElement.GetProperty("profiles")[0].GetProperty("samples").EnumerateArray()
+            .Select(s => s.EnumerateArray().Select(f => f.GetInt32()).ToList()).ToList();
+        Assert.Contains(samples, s => s.Count >= 3 && s[^1] == alloc && s[^2] == middle && s[^3] == outer);
+    }
 }
