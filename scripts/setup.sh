@@ -4,6 +4,8 @@
 set -euo pipefail
 
 packages=(cmake g++ make pkg-config libzstd-dev libunwind-dev libgtest-dev)
+# elfutils' libdw (libdw.so.1, P/Invoked by Recorder): file:line and inlined frames of native frames.
+packages+=(libdw1)
 # Debian's chromium (/usr/bin/chromium) runs the headless flame-graph test (tests/browser); no browser is downloaded.
 packages+=(chromium)
 # heaptrack is the reference the native benchmark compares with (bench/MemNotebook.Bench native).

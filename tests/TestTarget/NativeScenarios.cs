@@ -31,6 +31,7 @@ public static unsafe class NativeScenarios
         facts["leaf"] = leaf();
         ManagedOuter();
         RepeatedCaller(100);
+        InlinedCaller();
         facts["threads"] = threads(4, 1000);
         facts["plugin"] = plugin(50);
         nint hglobal = Marshal.AllocHGlobal(7777);
@@ -52,6 +53,15 @@ public static unsafe class NativeScenarios
         var outer = (delegate* unmanaged<nuint, void*>)Export("memnb_test_chain_outer");
         var free = (delegate* unmanaged<void*, void>)Export("memnb_test_free");
         free(outer(1233));
+    }
+
+    // C: memnb_test_inlined_outer -> inlined_alloc (always inlined) -> malloc(3333).
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void InlinedCaller()
+    {
+        var outer = (delegate* unmanaged<nuint, void*>)Export("memnb_test_inlined_outer");
+        var free = (delegate* unmanaged<void*, void>)Export("memnb_test_free");
+        free(outer(3331));
     }
 
     // count × malloc(2222) through the C chain from one C# call site: one stack for all.

@@ -233,6 +233,29 @@ public sealed class AllocationColumns
         return result;
     }
 
+    /// <summary>
+    /// Source frames of the ips with DWARF lines (frames table, layout 2), innermost first: the inlined
+    /// functions, then the ip's own function (Function null) with its file and line.
+    /// </summary>
+    internal static Dictionary<ulong, Symbols.SourceFrame[]> SourceFrames(RecordBatch frames)
+    {
+        var result = new Dictionary<ulong, Symbols.SourceFrame[]>();
+        if (frames.Schema.GetFieldIndex("inlined") < 0)
+            return result;
+        var ips = Values<ulong>(frames, "ip");
+        var files = (StringArray)frames.Column("file");
+        var lines = (Int32Array)frames.Column("line");
+        var inlined = (StringArray)frames.Column("inlined");
+        for (var i = 0; i < ips.Length; i++)
+        {
+            if (files.IsNull(i) && inlined.IsNull(i))
+                continue;
+            var inner = Symbols.InlinedColumn.Decode(inlined.GetString(i));
+            result[ips[i]] = [.. inner, new Symbols.SourceFrame(null, files.GetString(i), lines.GetValue(i) ?? 0)];
+        }
+        return result;
+    }
+
     internal static Dictionary<ulong, string> FrameNames(RecordBatch frames)
     {
         var ips = Values<ulong>(frames, "ip");

@@ -7,6 +7,7 @@ namespace MemNotebook.Recorder.Analysis;
 internal sealed class StackFrameNames
 {
     private readonly Dictionary<ulong, string> nameOfIp = new();
+    private readonly Dictionary<ulong, string[]> inlinedOfIp = new();
     private readonly int[] parentOf;
     private readonly ulong[] ipOf;
 
@@ -16,6 +17,15 @@ internal sealed class StackFrameNames
         var functions = (StringArray)frames.Column("function");
         for (var i = 0; i < frameIps.Length; i++)
             nameOfIp[frameIps[i]] = functions.GetString(i) ?? "";
+        // Inlined functions of a native frame (layout 2): shown before it, innermost first.
+        if (frames.Schema.GetFieldIndex("inlined") >= 0)
+        {
+            var inlined = (StringArray)frames.Column("inlined");
+            for (var i = 0; i < frameIps.Length; i++)
+                if (!inlined.IsNull(i))
+                    inlinedOfIp[frameIps[i]] = Symbols.InlinedColumn.Decode(inlined.GetString(i))
+                        .Select(f => Capture.CaptureTables.InlinedName(CaptureStats.FrameName(f.Function ?? ""))).ToArray();
+        }
         var ids = Values<int>(stacks, "stack_id");
         var parents = Values<int>(stacks, "parent_id");
         var ips = Values<ulong>(stacks, "ip");
@@ -31,8 +41,13 @@ internal sealed class StackFrameNames
     public IReadOnlyList<string> Names(int stackId)
     {
         var names = new List<string>();
-        for (var at = stackId; at > 0 && at < parentOf.Length && names.Count <= Capture.CaptureFormat.MaxStackDepth; at = parentOf[at])
+        var depth = 0;
+        for (var at = stackId; at > 0 && at < parentOf.Length && depth <= Capture.CaptureFormat.MaxStackDepth; at = parentOf[at], depth++)
+        {
+            if (inlinedOfIp.TryGetValue(ipOf[at], out var inlined))
+                names.AddRange(inlined);
             names.Add(CaptureStats.FrameName(nameOfIp.GetValueOrDefault(ipOf[at]) ?? ""));
+        }
         return names;
     }
 

@@ -133,7 +133,7 @@ public sealed class StatsCollector : CaptureVisitor
 
     private static StackStats[] RankStacks(Dictionary<int, Totals> byStack, CaptureTables tables) =>
         CaptureStats.RankStacks(byStack.Select(kv => (kv.Key, kv.Value.Count, kv.Value.Bytes)),
-            id => tables.StackIps(id).Select(ip => CaptureStats.FrameName(tables.Frame(ip).Function)).ToArray());
+            id => tables.StackIps(id).SelectMany(tables.ShownNames).ToArray());
 
     /// <summary>The stats of an aggregated capture, from its last table (none read: all zero, not complete).</summary>
     internal static CaptureStats FromAggregateTable(CaptureReadResult read, int top, long gcCount)

@@ -10,7 +10,7 @@ namespace MemNotebook.Recorder.Arrow;
 public static class ArrowLayout
 {
     /// <summary>Bumped when a table or column changes; a cached folder of another version is rebuilt.</summary>
-    public const int Version = 2;
+    public const int Version = 3;
 
     public const string Allocations = "allocations";
     public const string Stacks = "stacks";
@@ -66,6 +66,9 @@ public static class ArrowLayout
         .Field(F("function", StringType.Default))
         .Field(F("module", StringType.Default))
         .Field(F("offset", UInt64Type.Default))
+        .Field(F("file", StringType.Default, nullable: true))
+        .Field(F("line", Int32Type.Default, nullable: true))
+        .Field(F("inlined", StringType.Default, nullable: true))
         .Build();
 
     public static readonly Schema TypesSchema = new Schema.Builder()

@@ -115,6 +115,9 @@ internal static class SmallTables
         var function = new StringArray.Builder();
         var module = new StringArray.Builder();
         var offset = new UInt64Array.Builder();
+        var file = new StringArray.Builder();
+        var line = new Int32Array.Builder();
+        var inlined = new StringArray.Builder();
         foreach (var address in ips)
         {
             var frame = tables.Frame(address);
@@ -123,8 +126,25 @@ internal static class SmallTables
             function.Append(frame.Function);
             module.Append(frame.Module);
             offset.Append(frame.Offset);
+            // The ip's own function's location (after its inlined callees'), then those callees.
+            var source = tables.Source(address);
+            var own = source.Count > 0 ? source[^1] : default;
+            if (own.File is null)
+                file.AppendNull();
+            else
+                file.Append(own.File);
+            if (own.Line > 0)
+                line.Append(own.Line);
+            else
+                line.AppendNull();
+            var encoded = Symbols.InlinedColumn.Encode(source);
+            if (encoded is null)
+                inlined.AppendNull();
+            else
+                inlined.Append(encoded);
         }
-        return Batch(ArrowLayout.FramesSchema, ips.Count, ip.Build(), kind.Build(), function.Build(), module.Build(), offset.Build());
+        return Batch(ArrowLayout.FramesSchema, ips.Count, ip.Build(), kind.Build(), function.Build(), module.Build(), offset.Build(),
+            file.Build(), line.Build(), inlined.Build());
     }
 
     private static RecordBatch Types(CaptureTables tables)

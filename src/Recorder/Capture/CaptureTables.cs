@@ -13,6 +13,28 @@ public sealed class CaptureTables
     internal readonly Dictionary<ulong, string> ThreadNamesByOsTid = new();
     internal readonly List<ModuleRecord> ModuleList = new();
     internal readonly HashSet<int> NativeStackSet = new();
+    internal readonly Dictionary<ulong, IReadOnlyList<Symbols.SourceFrame>> SourcesByIp = new();
+
+    /// <summary>
+    /// Source frames of native ips (from DWARF, at report time), innermost first: one per inlined function
+    /// the return address is in, then the ip's own function (Function null) with its file and line.
+    /// </summary>
+    public IReadOnlyDictionary<ulong, IReadOnlyList<Symbols.SourceFrame>> Sources => SourcesByIp;
+
+    /// <summary>The source frames of an ip (<see cref="Sources"/>); empty without line information.</summary>
+    public IReadOnlyList<Symbols.SourceFrame> Source(ulong ip) => SourcesByIp.TryGetValue(ip, out var s) ? s : [];
+
+    /// <summary>How an inlined function is named in stacks (stats top_stacks, flame trees): "name [inlined]".</summary>
+    public static string InlinedName(string function) => function + " [inlined]";
+
+    /// <summary>The names of an ip's frames as stacks show them, innermost first: inlined functions, then the ip's function.</summary>
+    public IEnumerable<string> ShownNames(ulong ip)
+    {
+        var source = Source(ip);
+        for (var i = 0; i < source.Count - 1; i++)
+            yield return InlinedName(Analysis.CaptureStats.FrameName(source[i].Function ?? ""));
+        yield return Analysis.CaptureStats.FrameName(Frame(ip).Function);
+    }
 
     /// <summary>Stack ids some native allocation has (they start at the C caller of malloc and the like).</summary>
     public IReadOnlySet<int> NativeStacks => NativeStackSet;

@@ -8,7 +8,8 @@ namespace MemNotebook.Recorder.Exports;
 /// <summary>
 /// Writes a capture as speedscope's file format (https://www.speedscope.app/file-format-schema.json):
 /// three sampled profiles — allocated bytes, bytes alive at the peak, leaked bytes — each with one
-/// sample per distinct stack (frames root first) weighted by its bytes.
+/// sample per distinct stack (frames root first) weighted by its bytes. Native frames with DWARF lines
+/// carry their file and line, and the functions inlined into them are frames of their own.
 /// </summary>
 public static class SpeedscopeExport
 {
@@ -29,18 +30,25 @@ public static class SpeedscopeExport
     {
         var stacks = capture.ArrowTable(ArrowLayout.Stacks);
         var parents = AllocationColumns.StackParents(stacks);
-        var frameIndex = new Dictionary<ulong, int>();
-        var frameNames = new List<string>();
-        var names = AllocationColumns.FrameNames(capture.ArrowTable(ArrowLayout.Frames));
+        var frameIndex = new Dictionary<(ulong, int), int>();
+        var frameNames = new List<(string Name, string? File, int Line)>();
+        var frameTable = capture.ArrowTable(ArrowLayout.Frames);
+        var names = AllocationColumns.FrameNames(frameTable);
+        var sources = AllocationColumns.SourceFrames(frameTable);
         var ipOf = AllocationColumns.StackIps(stacks);
 
-        int FrameOf(ulong ip)
+        // Frame j of an ip: its inlined functions innermost first (named "function [inlined]"), then its own
+        // function, each with its file and line where DWARF gave them.
+        int FrameOf(ulong ip, int j)
         {
-            if (!frameIndex.TryGetValue(ip, out var index))
+            if (!frameIndex.TryGetValue((ip, j), out var index))
             {
                 index = frameNames.Count;
-                frameNames.Add(names.TryGetValue(ip, out var name) ? name : $"0x{ip:x}");
-                frameIndex.Add(ip, index);
+                var name = names.TryGetValue(ip, out var known) ? known : $"0x{ip:x}";
+                frameNames.Add(sources.TryGetValue(ip, out var source)
+                    ? (j < source.Length - 1 ? Capture.CaptureTables.InlinedName(source[j].Function ?? "") : name, source[j].File, source[j].Line)
+                    : (name, null, 0));
+                frameIndex.Add((ip, j), index);
             }
             return index;
         }
@@ -48,8 +56,13 @@ public static class SpeedscopeExport
         List<int> SampleOf(int stackId)
         {
             var frames = new List<int>();
-            for (var id = stackId; id > 0 && id < parents.Length && frames.Count <= Capture.CaptureFormat.MaxStackDepth; id = parents[id])
-                frames.Add(FrameOf(ipOf[id]));
+            var depth = 0;
+            for (var id = stackId; id > 0 && id < parents.Length && depth <= Capture.CaptureFormat.MaxStackDepth; id = parents[id], depth++)
+            {
+                var count = sources.TryGetValue(ipOf[id], out var source) ? source.Length : 1;
+                for (var j = 0; j < count; j++)
+                    frames.Add(FrameOf(ipOf[id], j));
+            }
             frames.Reverse();
             return frames;
         }
@@ -70,10 +83,14 @@ public static class SpeedscopeExport
         json.WriteNumber("activeProfileIndex", 1);
         json.WriteStartObject("shared");
         json.WriteStartArray("frames");
-        foreach (var name in frameNames)
+        foreach (var (name, file, line) in frameNames)
         {
             json.WriteStartObject();
             json.WriteString("name", name);
+            if (file is not null)
+                json.WriteString("file", file);
+            if (line > 0)
+                json.WriteNumber("line", line);
             json.WriteEndObject();
         }
         json.WriteEndArray();

@@ -458,7 +458,7 @@ public sealed class FlameTree
     {
         private readonly int[] parents;
         private readonly ulong[] ips;
-        private readonly Dictionary<ulong, (string, FlameNodeKind)> frames;
+        private readonly Dictionary<ulong, (string, FlameNodeKind)[]> frames;
         private readonly Dictionary<int, string> threads;
         private readonly bool inverted;
         private readonly bool splitThreads;
@@ -481,8 +481,14 @@ public sealed class FlameTree
         public void Fill(int stream, int stack, List<(string Name, FlameNodeKind Kind)> path)
         {
             path.Clear();
-            for (var id = stack; id > 0 && id < parents.Length && path.Count < Capture.CaptureFormat.MaxStackDepth; id = parents[id])
-                path.Add(frames.TryGetValue(ips[id], out var frame) ? frame : ($"0x{ips[id]:x}", FlameNodeKind.Unknown));
+            var depth = 0;
+            for (var id = stack; id > 0 && id < parents.Length && depth < Capture.CaptureFormat.MaxStackDepth; id = parents[id], depth++)
+            {
+                if (frames.TryGetValue(ips[id], out var frame))
+                    path.AddRange(frame); // inlined functions first, innermost first
+                else
+                    path.Add(($"0x{ips[id]:x}", FlameNodeKind.Unknown));
+            }
             if (scopeFrame is not null)
             {
                 // A scoped capture (a notebook cell's): each stack starts at its outermost frame of the
@@ -500,13 +506,21 @@ public sealed class FlameTree
         }
     }
 
-    /// <summary>Name and kind per ip: the function, else module+0xoffset, else the address.</summary>
-    private static Dictionary<ulong, (string, FlameNodeKind)> FrameTable(RecordBatch frames)
+    /// <summary>
+    /// Frames per ip, innermost first, with their kind: the inlined functions the ip is in ("name [inlined] (file.c:12)"),
+    /// then its function ("name (file.c:42)" where the frames table has its line, else the function, else module+0xoffset,
+    /// else the address).
+    /// </summary>
+    private static Dictionary<ulong, (string, FlameNodeKind)[]> FrameTable(RecordBatch frames)
     {
         var names = AllocationColumns.FrameNames(frames);
         var ips = (UInt64Array)frames.Column("ip");
         var kinds = (StringArray)frames.Column("kind");
-        var table = new Dictionary<ulong, (string, FlameNodeKind)>();
+        var hasSource = frames.Schema.GetFieldIndex("inlined") >= 0;
+        var files = hasSource ? (StringArray)frames.Column("file") : null;
+        var lines = hasSource ? (Int32Array)frames.Column("line") : null;
+        var inlined = hasSource ? (StringArray)frames.Column("inlined") : null;
+        var table = new Dictionary<ulong, (string, FlameNodeKind)[]>();
         for (var i = 0; i < frames.Length; i++)
         {
             var ip = ips.GetValue(i)!.Value;
@@ -516,7 +530,18 @@ public sealed class FlameTree
                 "native" => FlameNodeKind.Native,
                 _ => FlameNodeKind.Unknown,
             };
-            table[ip] = (names.TryGetValue(ip, out var name) ? name : $"0x{ip:x}", kind);
+            var name = names.TryGetValue(ip, out var known) ? known : $"0x{ip:x}";
+            if (files is not null && !files.IsNull(i))
+                name = Symbols.InlinedColumn.WithLocation(name, files.GetString(i), lines!.GetValue(i) ?? 0);
+            var inlinedFrames = inlined is null || inlined.IsNull(i) ? [] : Symbols.InlinedColumn.Decode(inlined.GetString(i));
+            var row = new (string, FlameNodeKind)[inlinedFrames.Count + 1];
+            for (var j = 0; j < inlinedFrames.Count; j++)
+            {
+                var f = inlinedFrames[j];
+                row[j] = (Symbols.InlinedColumn.WithLocation(Capture.CaptureTables.InlinedName(f.Function ?? ""), f.File, f.Line), kind);
+            }
+            row[^1] = (name, kind);
+            table[ip] = row;
         }
         return table;
     }
