@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <pthread.h>
+#include <signal.h>
+#include <cerrno>
 
 #include <atomic>
 #include <map>
@@ -266,3 +268,58 @@ TEST(NativeHooks, start_and_stop_a_hundred_times_restores_every_slot) {
       &found);
   EXPECT_FALSE(found.patched);
 }
+
+namespace {
+std::atomic<int> g_handled{0};
+int (*g_signal_map)() = nullptr;
+void map_in_handler(int) {
+  int saved = errno;
+  if (g_signal_map && g_signal_map()) g_handled.fetch_add(1, std::memory_order_relaxed);
+  errno = saved;
+}
+}  // namespace
+
+// A signal handler that allocates (mmap, async-signal-safe) lands anywhere in the recorded thread,
+// inside our malloc hook included: nothing deadlocks, every malloc of the interrupted loop is still
+// recorded exactly once, and the handler's mappings are recorded whole (alloc and unmap) or not at
+// all (when the signal came inside a hook, whose guard keeps the nested call out of the capture).
+TEST(NativeHooks, a_signal_handler_allocating_inside_a_hooked_call_neither_deadlocks_nor_corrupts_the_capture) {
+  ASSERT_NE(test_library(), nullptr) << dlerror();
+  auto loop = function<uint64_t (*)(uint64_t)>("memnb_test_malloc_loop");
+  g_signal_map = function<int (*)()>("memnb_test_signal_safe_map");
+  ASSERT_NE(g_signal_map, nullptr);
+  struct sigaction action {}, previous {};
+  action.sa_handler = map_in_handler;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;
+  ASSERT_EQ(sigaction(SIGUSR1, &action, &previous), 0);
+  g_handled = 0;
+  constexpr uint64_t kPairs = 100000;
+  pthread_t target = pthread_self();
+  std::atomic<bool> done{false};
+  DecodedCapture c = record("signals.memnb", [&] {
+    std::thread sender([&] {
+      while (!done.load()) {
+        pthread_kill(target, SIGUSR1);
+        usleep(200);
+      }
+    });
+    loop(kPairs);
+    done = true;
+    sender.join();
+  });
+  sigaction(SIGUSR1, &previous, nullptr);
+  ASSERT_TRUE(c.ok) << c.error;
+  ASSERT_GT(g_handled.load(), 0);
+  uint64_t loop_mallocs = 0, maps = 0, unmaps = 0;
+  for (const auto& e : c.native) {
+    if (e.alloc && e.kind == kAllocMalloc && stack_contains(c, e.stack, "memnb_test_malloc_loop")) ++loop_mallocs;
+    if (e.alloc && e.kind == kAllocMmap && e.size == 5 * 4096) ++maps;
+    if (!e.alloc && e.kind == kReleaseMunmap && e.size == 5 * 4096) ++unmaps;
+  }
+  EXPECT_EQ(loop_mallocs, kPairs);
+  EXPECT_GT(maps, 0u);
+  EXPECT_LE(maps, static_cast<uint64_t>(g_handled.load()));
+  EXPECT_EQ(maps, unmaps);
+}
+

@@ -132,3 +132,12 @@ EXPORT uint64_t memnb_test_malloc_loop(uint64_t count) {
   }
   return total;
 }
+
+/* For the signal-handler test: an async-signal-safe allocation (mmap and munmap of 5 pages). */
+EXPORT int memnb_test_signal_safe_map(void) {
+  void* p = mmap(NULL, 5 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return 0;
+  ((volatile char*)p)[0] = 1;
+  munmap(p, 5 * 4096);
+  return 1;
+}
