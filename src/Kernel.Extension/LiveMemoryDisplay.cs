@@ -46,9 +46,6 @@ internal sealed class LiveMemoryDisplay
         Update(final: true);
     }
 
-    /// <summary>The number of updates shown so far (the first display excluded).</summary>
-    public int Updates { get; private set; }
-
     private void Update(bool final)
     {
         lock (gate)
@@ -64,7 +61,6 @@ internal sealed class LiveMemoryDisplay
             var html = Render(samples, recorded, final);
             context.Publish(new DisplayedValueUpdated(new HtmlString(html), display.DisplayId, context.Command,
                 [new FormattedValue(HtmlFormatter.MimeType, html)]));
-            Updates++;
         }
     }
 

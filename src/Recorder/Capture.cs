@@ -48,10 +48,6 @@ public sealed class Capture
         Metadata = whole.Metadata;
         batches = whole.batches;
         columns = whole.columns;
-        frames[ArrowLayout.Stacks] = whole.Stacks;
-        frames[ArrowLayout.Frames] = whole.Frames;
-        frames[ArrowLayout.Types] = whole.Types;
-        frames[ArrowLayout.Threads] = whole.Threads;
         unscoped = whole;
         Scope = scope;
         all = new AllocationView(this, rows, scope);
@@ -631,6 +627,9 @@ public sealed class Capture
 
     private DataFrame Frame(string table)
     {
+        // A scoped capture shares the whole capture's tables (built once, on first use), its allocations aside.
+        if (unscoped is not null && table != ArrowLayout.Allocations)
+            return unscoped.Frame(table);
         if (frames.TryGetValue(table, out var frame))
             return frame;
         frame = DataFrames.FromArrow(batches[table]);

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Net;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 
@@ -14,12 +12,9 @@ namespace MemNotebook.Kernel.SampledTests;
 public sealed class SampledNotebookTests
 {
     [Fact]
-    public async Task A_notebook_in_the_plain_kernel_profiles_a_cell_in_sampled_mode()
+    public void A_notebook_in_the_plain_kernel_profiles_a_cell_in_sampled_mode()
     {
-        var repository = FindRepository();
-        var packages = Path.Combine(repository, "artifacts", "packages");
-        Assert.True(Directory.Exists(packages) && Directory.GetFiles(packages, "MemNotebook.*.nupkg").Length == 1,
-            $"{packages} must hold one MemNotebook package: run scripts/pack.sh after building");
+        var packages = Jupyter.PackageFolder();
         var folder = Directory.CreateTempSubdirectory("memnb-sampled-nb-").FullName;
         string[] sources =
         [
@@ -38,27 +33,8 @@ public sealed class SampledNotebookTests
         var input = Path.Combine(folder, "sampled.ipynb");
         File.WriteAllText(input, JsonSerializer.Serialize(notebook));
 
-        var start = new ProcessStartInfo("jupyter")
-        {
-            ArgumentList = { "nbconvert", "--to", "notebook", "--execute", "--ExecutePreprocessor.kernel_name=.net-csharp",
-                "--ExecutePreprocessor.timeout=600", "--output", "executed.ipynb", input },
-            WorkingDirectory = folder,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        // The .net-csharp kernelspec starts the dotnet-interactive tool by name.
-        var tools = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".dotnet", "tools");
-        start.Environment["PATH"] = $"{Environment.GetEnvironmentVariable("PATH")}:{tools}";
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("jupyter did not start");
-        var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        using (var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(10)))
-            await process.WaitForExitAsync(timeout.Token);
-        Assert.True(process.ExitCode == 0, $"nbconvert exited with {process.ExitCode} (is the .net-csharp kernel installed: `dotnet interactive jupyter install`?)\n{await stdout}\n{await stderr}");
-
-        using var executed = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "executed.ipynb")));
-        var outputs = executed.RootElement.GetProperty("cells").EnumerateArray()
-            .Select(c => string.Join("\n", c.GetProperty("outputs").EnumerateArray().Select(Text))).ToArray();
+        var executed = Jupyter.Execute(input, ".net-csharp", Path.Combine(folder, "executed"));
+        var outputs = Jupyter.Cells(executed).Select(c => c.Text).ToArray();
         Assert.Contains("(sampled mode: this kernel was started without the tracer", outputs[2]);
         Assert.Contains("allocated (estimate)", outputs[2]);
         var result = Regex.Match(outputs[3], @"True (\d+) (Submission#\S+)");
@@ -66,27 +42,5 @@ public sealed class SampledNotebookTests
         var truth = 200L * ((1 << 20) + 24);
         Assert.InRange(long.Parse(result.Groups[1].Value), truth * 95 / 100, truth * 105 / 100);
         try { Directory.Delete(folder, recursive: true); } catch (IOException) { }
-    }
-
-    private static string Text(JsonElement output)
-    {
-        if (output.TryGetProperty("evalue", out var error))
-            return "error: " + error.GetString();
-        if (!output.TryGetProperty("data", out var data))
-            return output.TryGetProperty("text", out var text) ? Joined(text) : "";
-        var value = data.TryGetProperty("text/html", out var html) ? Joined(html) : data.TryGetProperty("text/plain", out var plain) ? Joined(plain) : "";
-        return WebUtility.HtmlDecode(Regex.Replace(value, "<[^>]+>", " "));
-    }
-
-    private static string Joined(JsonElement value) => value.ValueKind == JsonValueKind.Array
-        ? string.Concat(value.EnumerateArray().Select(e => e.GetString()))
-        : value.GetString() ?? "";
-
-    private static string FindRepository()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "MemNotebook.sln")))
-                return dir.FullName;
-        throw new DirectoryNotFoundException("MemNotebook.sln not found above " + AppContext.BaseDirectory);
     }
 }

@@ -6,25 +6,23 @@ using Microsoft.DotNet.Interactive.Events;
 
 namespace MemNotebook.Kernel.Tests;
 
-/// <summary>A CompositeKernel with a C# kernel and the extension loaded, as a notebook has it.</summary>
+/// <summary>
+/// A CompositeKernel with a C# kernel and the extension loaded, as a notebook has it. Shared by the
+/// exact-mode tests (a test host started with the tracer) and Kernel.SampledTests (one without it).
+/// </summary>
 public sealed class KernelHarness : IDisposable
 {
     public CompositeKernel Kernel { get; }
-    public CSharpKernel CSharp { get; }
     public string Folder { get; } = Directory.CreateTempSubdirectory("memnb-kernel-").FullName;
 
-    private KernelHarness(CompositeKernel kernel, CSharpKernel csharp)
-    {
-        Kernel = kernel;
-        CSharp = csharp;
-    }
+    private KernelHarness(CompositeKernel kernel) => Kernel = kernel;
 
     public static async Task<KernelHarness> StartAsync()
     {
         var csharp = new CSharpKernel();
         var composite = new CompositeKernel { csharp };
         composite.DefaultKernelName = csharp.Name;
-        var harness = new KernelHarness(composite, csharp);
+        var harness = new KernelHarness(composite);
         var load = await composite.SendAsync(new SubmitCode($"#r \"{typeof(Capture).Assembly.Location}\"\nusing MemNotebook;"));
         Assert.Empty(load.Events.OfType<CommandFailed>());
         await new MemProfileExtension().OnLoadAsync(composite);
@@ -75,11 +73,4 @@ public sealed record CellResult(KernelCommandResult Result)
         .SelectMany(e => e.FormattedValues.Where(v => v.MimeType == "text/html").Select(v => v.Value)).ToList();
 
     public IReadOnlyList<string> Outputs(string cssClass) => Html.Where(h => h.StartsWith($"<div class=\"{cssClass}\"", StringComparison.Ordinal)).ToList();
-
-    public string Dump() => string.Join("\n", Events.Select(e => e switch
-    {
-        CommandFailed f => $"FAILED {f.Command.GetType().Name}: {f.Message}",
-        DisplayEvent d => $"{e.GetType().Name}: {string.Join(" | ", d.FormattedValues.Select(v => v.MimeType + ":" + (v.Value.Length > 300 ? v.Value[..300] + "…" : v.Value)))}",
-        _ => $"{e.GetType().Name} ({e.Command.GetType().Name})",
-    }));
 }

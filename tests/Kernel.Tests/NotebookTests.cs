@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -15,11 +14,10 @@ namespace MemNotebook.Kernel.Tests;
 [Collection(KernelCollection.Name)]
 public sealed class NotebookTests
 {
-    private static readonly string Repository = FindRepository();
     private static readonly Lazy<string> JupyterData = new(InstallKernelSpec);
 
     private static string[] NotebookNames() =>
-        Directory.GetFiles(Path.Combine(Repository, "notebooks"), "*.ipynb").Order().Select(p => Path.GetFileNameWithoutExtension(p)!).ToArray();
+        Directory.GetFiles(Path.Combine(Jupyter.Repository, "notebooks"), "*.ipynb").Order().Select(p => Path.GetFileNameWithoutExtension(p)!).ToArray();
 
     public static TheoryData<string> Notebooks() => new(NotebookNames());
 
@@ -38,7 +36,7 @@ public sealed class NotebookTests
     public void Notebook_runs_in_Jupyter_with_its_reports(string name)
     {
         var executed = Execute(name);
-        var cells = Cells(executed);
+        var cells = Jupyter.Cells(executed);
         foreach (var cell in cells)
         {
             var errors = cell.Outputs.Where(o => o.Type == "error").Select(o => o.Text).ToList();
@@ -57,7 +55,7 @@ public sealed class NotebookTests
     }
 
     /// <summary>What each notebook finds, as numbers that follow from its code.</summary>
-    private static void Check(string name, IReadOnlyList<Cell> cells)
+    private static void Check(string name, IReadOnlyList<NotebookCell> cells)
     {
         string Result(string source) => Assert.Single(cells, c => c.Source.StartsWith(source, StringComparison.Ordinal)).Text;
         switch (name)
@@ -112,7 +110,7 @@ public sealed class NotebookTests
         }
     }
 
-    private static string FlameGraph(IReadOnlyList<Cell> cells, string source)
+    private static string FlameGraph(IReadOnlyList<NotebookCell> cells, string source)
     {
         var html = string.Join("\n", Assert.Single(cells, c => c.Source.StartsWith(source, StringComparison.Ordinal)).Outputs.Select(o => o.Html));
         var match = Regex.Match(html, "class=\"memnb-flamegraph\"><iframe[^>]*srcdoc=\"([^\"]*)\"");
@@ -137,98 +135,18 @@ public sealed class NotebookTests
         return names;
     }
 
-    private static string Execute(string name)
-    {
-        var output = Directory.CreateTempSubdirectory($"memnb-nb-{name}-").FullName;
-        var start = new ProcessStartInfo("jupyter")
-        {
-            ArgumentList =
-            {
-                "nbconvert", "--to", "notebook", "--execute",
-                $"--ExecutePreprocessor.kernel_name={JupyterKernelSpec.Name}", "--ExecutePreprocessor.timeout=600",
-                "--output-dir", output, Path.Combine(Repository, "notebooks", name + ".ipynb"),
-            },
-            WorkingDirectory = Path.Combine(Repository, "notebooks"),
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        start.Environment["JUPYTER_DATA_DIR"] = JupyterData.Value;
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("jupyter did not start");
-        var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(10)), $"{name}: nbconvert did not finish in 10 minutes");
-        Assert.True(process.ExitCode == 0, $"{name}: nbconvert exited with {process.ExitCode}\n{stdout.Result}\n{stderr.Result}");
-        var executed = Path.Combine(output, name + ".ipynb");
-        Assert.True(File.Exists(executed), $"{name}: no executed notebook in {output}");
-        return executed;
-    }
+    private static string Execute(string name) =>
+        Jupyter.Execute(Path.Combine(Jupyter.Repository, "notebooks", name + ".ipynb"), JupyterKernelSpec.Name,
+            Directory.CreateTempSubdirectory($"memnb-nb-{name}-").FullName, new Dictionary<string, string> { ["JUPYTER_DATA_DIR"] = JupyterData.Value });
 
     /// <summary>The kernelspec, installed into a Jupyter data folder of the test's own, with this build's tracer.</summary>
     private static string InstallKernelSpec()
     {
-        var packages = Path.Combine(Repository, "artifacts", "packages");
-        Assert.True(Directory.Exists(packages) && Directory.GetFiles(packages, "MemNotebook.*.nupkg").Length == 1,
-            $"{packages} must hold one MemNotebook package: run scripts/pack.sh after building");
+        Jupyter.PackageFolder();
         var data = Directory.CreateTempSubdirectory("memnb-jupyter-").FullName;
         JupyterKernelSpec.Install(Tracker.TracerFile!, kernelsFolder: Path.Combine(data, "kernels"));
         return data;
     }
 
-    private static string FindRepository()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "MemNotebook.sln")))
-                return dir.FullName;
-        throw new DirectoryNotFoundException("MemNotebook.sln not found above " + AppContext.BaseDirectory);
-    }
-
     private static string First(string source) => source.Split('\n')[0];
-
-    private sealed record Output(string Type, string Html, string Text);
-
-    /// <summary>A code cell: its source and outputs; <see cref="Text"/> is every output as text (HTML tags dropped).</summary>
-    private sealed record Cell(string Source, IReadOnlyList<Output> Outputs)
-    {
-        public string Text => string.Join("\n", Outputs.Select(o => o.Text));
-    }
-
-    private static IReadOnlyList<Cell> Cells(string path)
-    {
-        using var document = JsonDocument.Parse(File.ReadAllText(path));
-        var cells = new List<Cell>();
-        foreach (var cell in document.RootElement.GetProperty("cells").EnumerateArray())
-        {
-            if (cell.GetProperty("cell_type").GetString() != "code")
-                continue;
-            var outputs = new List<Output>();
-            foreach (var output in cell.GetProperty("outputs").EnumerateArray())
-            {
-                var type = output.GetProperty("output_type").GetString()!;
-                if (type == "error")
-                {
-                    outputs.Add(new Output(type, "", output.GetProperty("ename").GetString() + ": " + output.GetProperty("evalue").GetString()));
-                    continue;
-                }
-                if (type == "stream")
-                {
-                    outputs.Add(new Output(type, "", Joined(output.GetProperty("text"))));
-                    continue;
-                }
-                var data = output.GetProperty("data");
-                var html = data.TryGetProperty("text/html", out var h) ? Joined(h) : "";
-                var text = html.Length > 0 ? AsText(html) : data.TryGetProperty("text/plain", out var t) ? Joined(t) : "";
-                outputs.Add(new Output(type, html, text));
-            }
-            cells.Add(new Cell(Joined(cell.GetProperty("source")), outputs));
-        }
-        return cells;
-    }
-
-    private static string Joined(JsonElement value) => value.ValueKind == JsonValueKind.Array
-        ? string.Concat(value.EnumerateArray().Select(e => e.GetString()))
-        : value.GetString() ?? "";
-
-    /// <summary>HTML as text: tags become spaces, entities are decoded, runs of blanks become one space.</summary>
-    private static string AsText(string html) =>
-        Regex.Replace(WebUtility.HtmlDecode(Regex.Replace(Regex.Replace(html, "<style>.*?</style>", " ", RegexOptions.Singleline), "<[^>]+>", " ")), @"\s+", " ");
 }
