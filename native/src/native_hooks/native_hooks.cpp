@@ -94,20 +94,21 @@ __attribute__((noinline)) void record_release(uint8_t kind, void* address, size_
 
 // ------------------------------------------------------------------ the hooks
 
-void* hook_malloc(size_t size) {
-  if (t_hook_guard) return ::malloc(size);
+// The hooks that return a new block of `size` bytes: the original is called (alone when the
+// thread is inside a hook already) and the block recorded.
+template <NativeAllocator Kind, typename Original>
+inline void* allocate_and_record(size_t size, Original original) {
+  if (t_hook_guard) return original();
   HookGuard guard;
-  void* p = ::malloc(size);
-  if (p) record_alloc(kAllocMalloc, p, size);
+  void* p = original();
+  if (p) record_alloc(Kind, p, size);
   return p;
 }
 
+void* hook_malloc(size_t size) { return allocate_and_record<kAllocMalloc>(size, [=] { return ::malloc(size); }); }
+
 void* hook_calloc(size_t count, size_t size) {
-  if (t_hook_guard) return ::calloc(count, size);
-  HookGuard guard;
-  void* p = ::calloc(count, size);
-  if (p) record_alloc(kAllocCalloc, p, count * size);
-  return p;
+  return allocate_and_record<kAllocCalloc>(count * size, [=] { return ::calloc(count, size); });
 }
 
 void* hook_realloc(void* ptr, size_t size) {
@@ -141,36 +142,16 @@ int hook_posix_memalign(void** out, size_t alignment, size_t size) {
 }
 
 void* hook_aligned_alloc(size_t alignment, size_t size) {
-  if (t_hook_guard) return ::aligned_alloc(alignment, size);
-  HookGuard guard;
-  void* p = ::aligned_alloc(alignment, size);
-  if (p) record_alloc(kAllocAlignedAlloc, p, size);
-  return p;
+  return allocate_and_record<kAllocAlignedAlloc>(size, [=] { return ::aligned_alloc(alignment, size); });
 }
 
 void* hook_memalign(size_t alignment, size_t size) {
-  if (t_hook_guard) return ::memalign(alignment, size);
-  HookGuard guard;
-  void* p = ::memalign(alignment, size);
-  if (p) record_alloc(kAllocMemalign, p, size);
-  return p;
+  return allocate_and_record<kAllocMemalign>(size, [=] { return ::memalign(alignment, size); });
 }
 
-void* hook_valloc(size_t size) {
-  if (t_hook_guard) return ::valloc(size);
-  HookGuard guard;
-  void* p = ::valloc(size);
-  if (p) record_alloc(kAllocValloc, p, size);
-  return p;
-}
+void* hook_valloc(size_t size) { return allocate_and_record<kAllocValloc>(size, [=] { return ::valloc(size); }); }
 
-void* hook_pvalloc(size_t size) {
-  if (t_hook_guard) return ::pvalloc(size);
-  HookGuard guard;
-  void* p = ::pvalloc(size);
-  if (p) record_alloc(kAllocPvalloc, p, size);
-  return p;
-}
+void* hook_pvalloc(size_t size) { return allocate_and_record<kAllocPvalloc>(size, [=] { return ::pvalloc(size); }); }
 
 void* traced_mmap(void* addr, size_t length, int prot, int flags, int fd, off_t offset) {
   if (t_hook_guard) return ::mmap(addr, length, prot, flags, fd, offset);
