@@ -85,6 +85,66 @@ internal sealed class AllocationBatchWriter : CaptureVisitor
             Flush();
     }
 
+    /// <summary>A run of ALLOC records (managed, exact): appended column by column, across batches as they fill.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    public override void OnAllocations(in AllocationBlock block)
+    {
+        if (block.ThreadStream != lastStream)
+        {
+            lastStream = block.ThreadStream;
+            lastOsThread = osThreadByStream.GetValueOrDefault(block.ThreadStream);
+        }
+        var managed = allocatorNames[0];
+        for (var done = 0; done < block.Count;)
+        {
+            var n = Math.Min(block.Count - done, ArrowLayout.BatchRows - rows);
+            var b = current;
+            var row = rows;
+            var ids = Column<long>(b.Ids, row, n);
+            for (var i = 0; i < ids.Length; i++)
+                ids[i] = nextId + i;
+            nextId += n;
+            Column<int>(b.Streams, row, n).Fill(block.ThreadStream);
+            Column<long>(b.OsThreads, row, n).Fill(lastOsThread);
+            var times = Column<long>(b.Times, row, n);
+            var ticks = block.Ticks.Slice(done, n);
+            for (var i = 0; i < times.Length; i++)
+                times[i] = clock.ToNanoseconds(ticks[i]);
+            block.Sizes.Slice(done, n).CopyTo(Column<long>(b.Sizes, row, n));
+            block.TypeIndexes.Slice(done, n).CopyTo(Column<int>(b.Types, row, n));
+            block.StackIds.Slice(done, n).CopyTo(Column<int>(b.Stacks, row, n));
+            block.Addresses.Slice(done, n).CopyTo(Column<ulong>(b.Addresses, row, n));
+            var offsets = Column<int>(b.AllocatorOffsets, row + 1, n);
+            for (var i = 0; i < offsets.Length; i++)
+                offsets[i] = allocatorBytes + (i + 1) * managed.Length;
+            var data = b.AllocatorData.AsSpan(allocatorBytes, n * managed.Length);
+            for (var i = 0; i < data.Length; i += managed.Length)
+                managed.CopyTo(data[i..]);
+            allocatorBytes += data.Length;
+            var freed = Column<long>(b.FreedAt, row, n);
+            nulls += frees.Fill(block.ThreadStream, block.FirstSequence + done, freed);
+            for (var i = 0; i < freed.Length; i++)
+            {
+                var r = row + i;
+                var bit = 1 << (r & 7);
+                ref var valid = ref b.FreedValid[r >> 3];
+                valid = (byte)((valid & ~bit) | (freed[i] == -1 ? 0 : bit));
+                b.SampledBits[r >> 3] &= (byte)~bit;
+            }
+            done += n;
+            rows += n;
+            if (rows == ArrowLayout.BatchRows)
+                Flush();
+        }
+    }
+
+    /// <summary>The frees were taken in the first pass.</summary>
+    public override void OnFreeRun(int threadStream, long firstSequence, long count, long ticks, long gcIndex) { }
+
+    /// <summary><paramref name="count"/> elements of a column buffer from element <paramref name="start"/>.</summary>
+    private static Span<T> Column<T>(byte[] buffer, int start, int count) where T : unmanaged =>
+        MemoryMarshal.Cast<byte, T>(buffer.AsSpan()).Slice(start, count);
+
     /// <summary>Stores element <paramref name="index"/> of a column buffer; the bounds are those of a batch (checked by the caller's row count).</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private static void Put<T>(byte[] buffer, int index, T value) where T : unmanaged =>

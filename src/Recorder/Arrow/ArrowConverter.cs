@@ -169,6 +169,8 @@ public static class ArrowConverter
         public CaptureData Build() => gcs.Build();
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public override void OnFree(in FreeRecord free) => Frees.Add(free);
+        public override void OnFreeRun(int threadStream, long firstSequence, long count, long ticks, long gcIndex) =>
+            Frees.AddRun(threadStream, firstSequence, count, ticks, gcIndex);
         public override void OnSnapshot(in SnapshotRecord snapshot) => gcs.OnSnapshot(snapshot);
         public override void OnSuspend(long ticks) => gcs.OnSuspend(ticks);
         public override void OnResume(long ticks) => gcs.OnResume(ticks);

@@ -23,54 +23,69 @@ internal sealed class FreeTimes
     public long RunCount { get; private set; }
     public long FreedCount { get; private set; }
 
+    public void Add(in FreeRecord free) => AddRun(free.ThreadStream, free.Sequence, 1, free.Ticks, free.GcIndex);
+
+    /// <summary>
+    /// Sequence numbers <paramref name="start"/> … + <paramref name="count"/> − 1 of a stream, freed at
+    /// <paramref name="ticks"/>: by the GC <paramref name="gcIndex"/>, or by a native release (−1).
+    /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    public void Add(in FreeRecord free)
+    public void AddRun(int stream, long start, long count, long ticks, long gcIndex)
     {
         int epoch;
-        if (free.GcIndex < 0)
+        if (gcIndex < 0)
         {
             // A native release has its own time: one entry, no lookup (8 bytes per release).
-            if (gcEndTicks.Count > 0 && gcEndTicks[^1] == free.Ticks)
+            if (gcEndTicks.Count > 0 && gcEndTicks[^1] == ticks)
                 epoch = gcEndTicks.Count - 1;
             else
             {
                 epoch = gcEndTicks.Count;
-                gcEndTicks.Add(free.Ticks);
+                gcEndTicks.Add(ticks);
             }
         }
-        else if (free.Ticks == lastGcTicks)
+        else if (ticks == lastGcTicks)
         {
             epoch = lastGcEpoch;
         }
         else
         {
-            if (!epochByTicks.TryGetValue(free.Ticks, out epoch))
+            if (!epochByTicks.TryGetValue(ticks, out epoch))
             {
                 epoch = gcEndTicks.Count;
-                gcEndTicks.Add(free.Ticks);
-                epochByTicks.Add(free.Ticks, epoch);
+                gcEndTicks.Add(ticks);
+                epochByTicks.Add(ticks, epoch);
             }
-            (lastGcTicks, lastGcEpoch) = (free.Ticks, epoch);
+            (lastGcTicks, lastGcEpoch) = (ticks, epoch);
         }
-        if (free.ThreadStream != lastStream)
+        if (stream != lastStream)
         {
-            if (!runsByStream.TryGetValue(free.ThreadStream, out lastRuns))
-                runsByStream.Add(free.ThreadStream, lastRuns = new List<FreeRun>());
-            lastStream = free.ThreadStream;
+            if (!runsByStream.TryGetValue(stream, out lastRuns))
+                runsByStream.Add(stream, lastRuns = new List<FreeRun>());
+            lastStream = stream;
         }
-        FreedCount++;
+        FreedCount += count;
         var runs = lastRuns!;
-        if (runs.Count > 0)
+        while (count > 0)
         {
-            ref var last = ref System.Runtime.InteropServices.CollectionsMarshal.AsSpan(runs)[^1];
-            if (last.Epoch == epoch && last.Start + last.Length == free.Sequence && last.Length < int.MaxValue)
+            if (runs.Count > 0)
             {
-                last = last with { Length = last.Length + 1 };
-                return;
+                ref var last = ref System.Runtime.InteropServices.CollectionsMarshal.AsSpan(runs)[^1];
+                if (last.Epoch == epoch && last.Start + last.Length == start && last.Length < int.MaxValue)
+                {
+                    var grow = (int)Math.Min(count, int.MaxValue - last.Length);
+                    last = last with { Length = last.Length + grow };
+                    start += grow;
+                    count -= grow;
+                    continue;
+                }
             }
+            var length = (int)Math.Min(count, int.MaxValue);
+            runs.Add(new FreeRun(start, length, epoch));
+            RunCount++;
+            start += length;
+            count -= length;
         }
-        runs.Add(new FreeRun(free.Sequence, 1, epoch));
-        RunCount++;
     }
 
     /// <summary>Sorts each stream's runs by sequence and converts the GC times with the capture's clock.</summary>
@@ -116,8 +131,19 @@ internal sealed class FreeTimes
         private int lastStream = -1;
 
         /// <summary>The free time in ns, or −1 for an object alive at the end.</summary>
-        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public long FreedAtNs(int stream, long sequence)
+        {
+            Span<long> one = stackalloc long[1];
+            Fill(stream, sequence, one);
+            return one[0];
+        }
+
+        /// <summary>
+        /// The free times in ns (−1 for alive at the end) of sequence numbers <paramref name="first"/> … of
+        /// <paramref name="stream"/>, one per element of <paramref name="destination"/>; returns how many are −1.
+        /// </summary>
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public int Fill(int stream, long first, Span<long> destination)
         {
             if (stream != lastStream)
             {
@@ -126,12 +152,39 @@ internal sealed class FreeTimes
                 lastStream = stream;
             }
             var cursor = last!;
-            var list = cursor.Runs;
-            while (cursor.Index < list.Count && list[cursor.Index].Start + list[cursor.Index].Length <= sequence)
-                cursor.Index++;
-            if (cursor.Index < list.Count && list[cursor.Index].Start <= sequence)
-                return epochNs[list[cursor.Index].Epoch];
-            return -1;
+            var list = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(cursor.Runs);
+            var index = cursor.Index;
+            var sequence = first;
+            var alive = 0;
+            var done = 0;
+            while (done < destination.Length)
+            {
+                while (index < list.Length && list[index].Start + list[index].Length <= sequence)
+                    index++;
+                var left = destination.Length - done;
+                if (index == list.Length)
+                {
+                    destination[done..].Fill(-1);
+                    alive += left;
+                    break;
+                }
+                var run = list[index];
+                if (run.Start > sequence)
+                {
+                    var gap = (int)Math.Min(left, run.Start - sequence);
+                    destination.Slice(done, gap).Fill(-1);
+                    alive += gap;
+                    done += gap;
+                    sequence += gap;
+                    continue;
+                }
+                var inRun = (int)Math.Min(left, run.Start + run.Length - sequence);
+                destination.Slice(done, inRun).Fill(epochNs[run.Epoch]);
+                done += inRun;
+                sequence += inRun;
+            }
+            cursor.Index = index;
+            return alive;
         }
 
         private sealed class Cursor(List<FreeRun> runs)

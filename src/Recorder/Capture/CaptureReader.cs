@@ -33,6 +33,13 @@ public sealed class CaptureReader
     private const int MaxDenseTypeIndex = 1 << 20;
     private bool[] definedTypes = [];
     private readonly List<NativeHeap.Released> released = new();
+    // Columns of the ALLOC block being decoded (see DecodeAllocBlock).
+    private const int BlockRows = 4096;
+    private readonly long[] blockTicks = new long[BlockRows];
+    private readonly int[] blockTypes = new int[BlockRows];
+    private readonly long[] blockSizes = new long[BlockRows];
+    private readonly int[] blockStacks = new int[BlockRows];
+    private readonly ulong[] blockAddresses = new ulong[BlockRows];
 
     private CaptureReadResult result = null!;
     private Decompressor? decompressor;
@@ -308,13 +315,13 @@ public sealed class CaptureReader
             else if (state.Id == CaptureFormat.GcStream)
                 DecodeGcRecord(ref reader, tag);
             else if (tag == CaptureFormat.TagAlloc && !result.IsAggregated && !result.Header.IsSampled)
-                DecodeAlloc(ref reader, state, sampled: false);
+                DecodeAllocBlock(ref reader, state);
             else if (tag == CaptureFormat.TagAlloc && result.Header.IsSampled)
                 throw Fail("ALLOC in a sampled capture: a sampled capture (header flag bit 2) has SAMPLED_ALLOC records instead");
             else if (tag == CaptureFormat.TagAlloc)
                 throw Fail("ALLOC in an aggregated capture: an aggregated capture (header flag bit 0) has no ALLOC records");
             else if (tag == CaptureFormat.TagSampledAlloc && result.Header.IsSampled)
-                DecodeAlloc(ref reader, state, sampled: true);
+                DecodeSampledAlloc(ref reader, state);
             else if (tag == CaptureFormat.TagSampledAlloc)
                 throw Fail("SAMPLED_ALLOC in a capture without header flag bit 2 (sampled capture)");
             else if (tag is CaptureFormat.TagNativeAlloc or CaptureFormat.TagNativeFree && !result.Header.HasNative)
@@ -556,80 +563,183 @@ public sealed class CaptureReader
             throw Fail($"count too large: FREE of {count} objects, but only {reader.Remaining} bytes remain in the chunk");
         if (count > 0 && lastGcEndTicks is null)
             throw Fail("FREE before any GC_END: a FREE names objects that died in the GC of the GC_END before it");
-        long sequence = 0;
+        // Objects that died together were mostly allocated together: consecutive numbers go as one run.
+        long sequence = 0, runStart = 0;
         for (ulong i = 0; i < count; i++)
         {
             if (i == 0)
             {
                 sequence = reader.ReadLong("sequence number");
+                runStart = sequence;
+                continue;
             }
-            else
+            var step = reader.ReadLong("sequence number difference");
+            if (step == 1 && sequence != long.MaxValue)
             {
-                var step = reader.ReadLong("sequence number difference");
-                if (step == 0)
-                    throw Fail($"FREE sequence numbers not ascending: {sequence} of stream {streamId} appears twice");
-                if (step > long.MaxValue - sequence)
-                    throw Fail("value out of range: FREE sequence number overflows 63 bits");
-                sequence += step;
+                sequence++;
+                continue;
             }
-            if (sequence >= state.Allocations && !options.SkipAllocations)
-                throw Fail($"FREE of a non-existent allocation: sequence {sequence} of thread stream {streamId}, which has {state.Allocations} allocations so far");
-            state.Freed ??= new FreedSet();
-            if (!state.Freed.TryMarkFreed(sequence))
-                throw Fail($"FREE of an already freed allocation: sequence {sequence} of thread stream {streamId}");
-            visitor.OnFree(new FreeRecord(streamId, sequence, lastGcEndTicks!.Value, lastGcEndIndex));
+            // The run so far comes first: an error in it is the earlier one.
+            FreeRun(state, runStart, sequence - runStart + 1);
+            if (step == 0)
+                throw Fail($"FREE sequence numbers not ascending: {sequence} of stream {streamId} appears twice");
+            if (step > long.MaxValue - sequence)
+                throw Fail("value out of range: FREE sequence number overflows 63 bits");
+            sequence += step;
+            runStart = sequence;
         }
+        if (count > 0)
+            FreeRun(state, runStart, sequence - runStart + 1);
     }
 
+    /// <summary>Checks and delivers sequence numbers <paramref name="start"/> … + <paramref name="length"/> − 1 of a FREE.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void DecodeAlloc(ref PayloadReader reader, StreamState state, bool sampled)
+    private void FreeRun(StreamState state, long start, long length)
+    {
+        var end = start + length;
+        var existing = options.SkipAllocations ? end : Math.Min(end, state.Allocations);
+        state.Freed ??= new FreedSet();
+        if (existing > start)
+        {
+            var again = state.Freed.MarkFreed(start, existing - start);
+            if (again >= 0)
+                throw Fail($"FREE of an already freed allocation: sequence {again} of thread stream {state.Id}");
+        }
+        if (existing < end)
+            throw Fail($"FREE of a non-existent allocation: sequence {Math.Max(start, existing)} of thread stream {state.Id}, which has {state.Allocations} allocations so far");
+        visitor.OnFreeRun(state.Id, start, length, lastGcEndTicks!.Value, lastGcEndIndex);
+    }
+
+    /// <summary>
+    /// ALLOC records (the tag of the first is read): this one and those right after it in the chunk, up
+    /// to <see cref="BlockRows"/>, decoded into columns and delivered as one <see cref="AllocationBlock"/>.
+    /// A record is decoded by a fast path with the stream's state in locals; one it cannot take (a field
+    /// cut short or out of range, an undefined type, a stack not seen yet) goes through
+    /// <see cref="DecodeAllocChecked"/>, which validates it field by field and names what is wrong.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void DecodeAllocBlock(ref PayloadReader reader, StreamState state)
+    {
+        var data = reader.Data;
+        var pos = reader.Position;
+        var ticks = state.Ticks;
+        var stack = state.Stack;
+        var next = state.NextAddress;
+        var types = definedTypes;
+        var depths = CollectionsMarshal.AsSpan(stackDepths);
+        var blockTicks = this.blockTicks.AsSpan();
+        var blockTypes = this.blockTypes.AsSpan(0, blockTicks.Length);
+        var blockSizes = this.blockSizes.AsSpan(0, blockTicks.Length);
+        var blockStacks = this.blockStacks.AsSpan(0, blockTicks.Length);
+        var blockAddresses = this.blockAddresses.AsSpan(0, blockTicks.Length);
+        var n = 0;
+        while (true)
+        {
+            var p = pos;
+            if (!PayloadReader.TryVarint(data, ref p, out var dt) || dt > (ulong)long.MaxValue - ticks
+                || !PayloadReader.TryVarint(data, ref p, out var type) || type >= (ulong)types.Length || !types[(int)type]
+                || !PayloadReader.TryVarint(data, ref p, out var size) || size > MaxAllocationSize
+                || !PayloadReader.TryVarint(data, ref p, out var zigzagStack)
+                || !PayloadReader.TryVarint(data, ref p, out var zigzagAddress))
+                goto Checked;
+            var s = unchecked(stack + ((long)(zigzagStack >> 1) ^ -(long)(zigzagStack & 1)));
+            if ((ulong)s > (ulong)depths.Length || (s != 0 && depths[(int)s - 1] == 0))
+                goto Checked;
+            var address = unchecked(next + (ulong)((long)(zigzagAddress >> 1) ^ -(long)(zigzagAddress & 1)));
+            ticks += dt;
+            stack = s;
+            next = unchecked(address + size);
+            pos = p;
+            blockTicks[n] = (long)ticks;
+            blockTypes[n] = (int)type;
+            blockSizes[n] = (long)size;
+            blockStacks[n] = (int)s;
+            blockAddresses[n] = address;
+            goto Decoded;
+
+        Checked:
+            (state.Ticks, state.Stack, state.NextAddress) = (ticks, stack, next);
+            reader.Seek(pos);
+            DecodeAllocChecked(ref reader, state, out blockTicks[n], out blockTypes[n], out blockSizes[n], out blockStacks[n],
+                out blockAddresses[n]);
+            (ticks, stack, next) = (state.Ticks, state.Stack, state.NextAddress);
+            depths = CollectionsMarshal.AsSpan(stackDepths);
+            pos = reader.Position;
+
+        Decoded:
+            n++;
+            if (n == blockTicks.Length || (uint)pos >= (uint)data.Length || data[pos] != CaptureFormat.TagAlloc)
+                break;
+            recordStart = pos;
+            pos++;
+        }
+        (state.Ticks, state.Stack, state.NextAddress) = (ticks, stack, next);
+        var firstSequence = state.Allocations;
+        state.Allocations += n;
+        reader.Seek(pos);
+        // Ticks only grow within a stream: the block's first and last are its extremes.
+        NoteTicks(blockTicks[0]);
+        NoteTicks(blockTicks[n - 1]);
+        visitor.OnAllocations(new AllocationBlock(state.Id, firstSequence, blockTicks[..n], blockTypes[..n],
+            blockSizes[..n], blockStacks[..n], blockAddresses[..n]));
+    }
+
+    /// <summary>The fields of one ALLOC (its tag read), each validated; updates the stream's state except its count.</summary>
+    private void DecodeAllocChecked(ref PayloadReader reader, StreamState state, out long ticks, out int typeIndex,
+        out long size, out int stackId, out ulong address)
+    {
+        ticks = AdvanceTicks(ref reader, state);
+        typeIndex = ReadTypeIndex(ref reader);
+        size = reader.ReadLong("size");
+        if (size > MaxAllocationSize)
+            throw Fail($"size out of range: an allocation of {size} bytes");
+        stackId = ReadStack(ref reader, state);
+        address = unchecked(state.NextAddress + (ulong)reader.ReadSignedVarint());
+        state.NextAddress = unchecked(address + (ulong)size);
+    }
+
+    /// <summary>SAMPLED_ALLOC: the fields of ALLOC, then the sampled byte offset and the heap kind.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void DecodeSampledAlloc(ref PayloadReader reader, StreamState state)
     {
         var ticks = ReadTicks(ref reader, state);
-        var typeIndex = reader.ReadIndex("type index");
-        if (!((uint)typeIndex < (uint)definedTypes.Length ? definedTypes[typeIndex] : tables.TypesByIndex.ContainsKey(typeIndex)))
-            throw Fail($"undefined type: type index {typeIndex} has no TYPE record");
+        var typeIndex = ReadTypeIndex(ref reader);
         var size = reader.ReadLong("size");
         if (size > MaxAllocationSize)
             throw Fail($"size out of range: an allocation of {size} bytes");
-        var stackDelta = reader.ReadSignedVarint();
-        var nodeCount = tables.StackNodeList.Count;
-        // Both terms are within ±2^32 after this check, so the sum cannot overflow.
-        if (stackDelta > uint.MaxValue || stackDelta < -(long)uint.MaxValue)
-            throw Fail($"undefined stack: stack id delta {stackDelta} from {state.Stack} is out of range");
-        var stackId = state.Stack + stackDelta;
-        if (stackId < 0 || stackId > nodeCount)
-            throw Fail($"undefined stack: stack id {stackId}, only {nodeCount} stack nodes are defined");
-        ValidateStack((int)stackId);
-        var addressDelta = reader.ReadSignedVarint();
-        var address = unchecked(state.NextAddress + (ulong)addressDelta);
-        long sampledOffset = 0;
-        byte heapKind = 0;
-        var exact = false;
-        if (sampled)
-        {
-            sampledOffset = reader.ReadLong("sampled byte offset");
-            if (sampledOffset >= size)
-                throw Fail($"sampled byte offset out of range: {sampledOffset} in an object of {size} bytes");
-            var kindByte = reader.ReadByte();
-            exact = (kindByte & CaptureFormat.SampledExactBit) != 0;
-            heapKind = (byte)(kindByte & ~CaptureFormat.SampledExactBit);
-            if (heapKind > CaptureFormat.MaxHeapKind)
-                throw Fail($"unknown heap kind {kindByte} (0 small object heap, 1 LOH, 2 POH), bit 7 marking an exact record");
-            if (exact && heapKind != CaptureFormat.HeapKindLarge)
-                throw Fail($"exact record of heap kind {heapKind}: only LOH objects (kind 1) are recorded exactly in a sampled capture");
-            if (exact && sampledOffset != 0)
-                throw Fail($"exact record with sampled byte offset {sampledOffset}: an object recorded exactly has offset 0");
-        }
+        var stackId = ReadStack(ref reader, state);
+        var address = unchecked(state.NextAddress + (ulong)reader.ReadSignedVarint());
+        var sampledOffset = reader.ReadLong("sampled byte offset");
+        if (sampledOffset >= size)
+            throw Fail($"sampled byte offset out of range: {sampledOffset} in an object of {size} bytes");
+        var kindByte = reader.ReadByte();
+        var exact = (kindByte & CaptureFormat.SampledExactBit) != 0;
+        var heapKind = (byte)(kindByte & ~CaptureFormat.SampledExactBit);
+        if (heapKind > CaptureFormat.MaxHeapKind)
+            throw Fail($"unknown heap kind {kindByte} (0 small object heap, 1 LOH, 2 POH), bit 7 marking an exact record");
+        if (exact && heapKind != CaptureFormat.HeapKindLarge)
+            throw Fail($"exact record of heap kind {heapKind}: only LOH objects (kind 1) are recorded exactly in a sampled capture");
+        if (exact && sampledOffset != 0)
+            throw Fail($"exact record with sampled byte offset {sampledOffset}: an object recorded exactly has offset 0");
         state.NextAddress = unchecked(address + (ulong)size);
-        state.Stack = stackId;
         var sequence = state.Allocations++;
-        visitor.OnAllocation(new AllocationRecord(state.Id, sequence, ticks, typeIndex, size, (int)stackId, address)
+        visitor.OnAllocation(new AllocationRecord(state.Id, sequence, ticks, typeIndex, size, stackId, address)
         {
-            IsSampled = sampled,
+            IsSampled = true,
             SampledByteOffset = sampledOffset,
             HeapKind = heapKind,
             IsExact = exact,
         });
+    }
+
+    /// <summary>A type index that a TYPE record before it defined.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int ReadTypeIndex(ref PayloadReader reader)
+    {
+        var typeIndex = reader.ReadIndex("type index");
+        if (!((uint)typeIndex < (uint)definedTypes.Length ? definedTypes[typeIndex] : tables.TypesByIndex.ContainsKey(typeIndex)))
+            throw Fail($"undefined type: type index {typeIndex} has no TYPE record");
+        return typeIndex;
     }
 
     /// <summary>NATIVE_ALLOC: dt, allocator u8, size, stack svarint (shared with ALLOC), address varint.</summary>
@@ -695,20 +805,23 @@ public sealed class CaptureReader
     }
 
     /// <summary>A stack svarint (difference from the stream's previous stack id), validated.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int ReadStack(ref PayloadReader reader, StreamState state)
     {
         var stackDelta = reader.ReadSignedVarint();
-        var nodeCount = tables.StackNodeList.Count;
-        if (stackDelta > uint.MaxValue || stackDelta < -(long)uint.MaxValue)
-            throw Fail($"undefined stack: stack id delta {stackDelta} from {state.Stack} is out of range");
-        var stackId = state.Stack + stackDelta;
-        if (stackId < 0 || stackId > nodeCount)
-            throw Fail($"undefined stack: stack id {stackId}, only {nodeCount} stack nodes are defined");
+        // The previous id is in [0, 2^31): a sum that wraps is negative, so one unsigned test covers both ends.
+        var stackId = unchecked(state.Stack + stackDelta);
+        if ((ulong)stackId > (ulong)tables.StackNodeList.Count)
+            throw BadStack(stackDelta, state.Stack);
         ValidateStack((int)stackId);
         state.Stack = stackId;
         return (int)stackId;
     }
+
+    private CaptureFormatException BadStack(long stackDelta, long previous) =>
+        stackDelta > uint.MaxValue || stackDelta < -(long)uint.MaxValue
+            ? Fail($"undefined stack: stack id delta {stackDelta} from {previous} is out of range")
+            : Fail($"undefined stack: stack id {previous + stackDelta}, only {tables.StackNodeList.Count} stack nodes are defined");
 
     /// <summary>Checks a stack's parent chain once: every node defined, no cycle, at most 1024 frames.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -748,16 +861,29 @@ public sealed class CaptureReader
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private long ReadTicks(ref PayloadReader reader, StreamState state)
     {
+        var ticks = AdvanceTicks(ref reader, state);
+        NoteTicks(ticks);
+        return ticks;
+    }
+
+    /// <summary>A record's dt added to its stream's time (the capture's first and last times are not noted).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private long AdvanceTicks(ref PayloadReader reader, StreamState state)
+    {
         var dt = reader.ReadVarint();
         if (dt > (ulong)long.MaxValue - state.Ticks)
             throw Fail($"timestamp out of range: {state.Ticks} + dt {dt} overflows 63 bits");
         state.Ticks += dt;
-        var ticks = (long)state.Ticks;
+        return (long)state.Ticks;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void NoteTicks(long ticks)
+    {
         if (ticks < minTicks)
             minTicks = ticks;
         if (ticks > maxTicks)
             maxTicks = ticks;
-        return ticks;
     }
 
     private void NoteClockPair(ClockRecord pair)

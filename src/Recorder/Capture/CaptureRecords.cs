@@ -100,6 +100,39 @@ public readonly record struct AllocationRecord(
     }
 }
 
+/// <summary>
+/// Consecutive ALLOC records of one thread stream (exact managed objects), as columns: row i is the
+/// allocation of sequence number <see cref="FirstSequence"/> + i, validated like a single record. The
+/// spans are the reader's and valid only during the call that receives the block.
+/// </summary>
+public readonly ref struct AllocationBlock
+{
+    public AllocationBlock(int threadStream, long firstSequence, ReadOnlySpan<long> ticks, ReadOnlySpan<int> typeIndexes,
+        ReadOnlySpan<long> sizes, ReadOnlySpan<int> stackIds, ReadOnlySpan<ulong> addresses)
+    {
+        ThreadStream = threadStream;
+        FirstSequence = firstSequence;
+        Ticks = ticks;
+        TypeIndexes = typeIndexes;
+        Sizes = sizes;
+        StackIds = stackIds;
+        Addresses = addresses;
+    }
+
+    public int ThreadStream { get; }
+    public long FirstSequence { get; }
+    public ReadOnlySpan<long> Ticks { get; }
+    public ReadOnlySpan<int> TypeIndexes { get; }
+    public ReadOnlySpan<long> Sizes { get; }
+    public ReadOnlySpan<int> StackIds { get; }
+    public ReadOnlySpan<ulong> Addresses { get; }
+    public int Count => Ticks.Length;
+
+    /// <summary>Row <paramref name="i"/> as a single record.</summary>
+    public AllocationRecord this[int i] =>
+        new(ThreadStream, FirstSequence + i, Ticks[i], TypeIndexes[i], Sizes[i], StackIds[i], Addresses[i]);
+}
+
 /// <summary>A MODULE record: an ELF object loaded in the traced process (native frames resolve against it).</summary>
 public readonly record struct ModuleRecord(string Path, ulong Base, ulong Size, string BuildId);
 

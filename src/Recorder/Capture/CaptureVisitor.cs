@@ -26,10 +26,31 @@ public abstract class CaptureVisitor
     public virtual void OnAllocation(in AllocationRecord allocation) { }
 
     /// <summary>
+    /// A run of consecutive ALLOC records of one thread stream, as columns. By default each row goes to
+    /// <see cref="OnAllocation"/>; a sink that can take columns whole overrides this (the Arrow conversion).
+    /// </summary>
+    public virtual void OnAllocations(in AllocationBlock block)
+    {
+        for (var i = 0; i < block.Count; i++)
+            OnAllocation(block[i]);
+    }
+
+    /// <summary>
     /// Called once per allocation a FREE record names, and once per native allocation when the
     /// NATIVE_FREE records that release it are read (always after its <see cref="OnAllocation"/>).
     /// </summary>
     public virtual void OnFree(in FreeRecord free) { }
+
+    /// <summary>
+    /// Consecutive sequence numbers <paramref name="firstSequence"/> … + <paramref name="count"/> − 1 of one
+    /// thread stream named by a FREE record, all freed by the GC that ended at <paramref name="ticks"/>. By
+    /// default each goes to <see cref="OnFree"/>.
+    /// </summary>
+    public virtual void OnFreeRun(int threadStream, long firstSequence, long count, long ticks, long gcIndex)
+    {
+        for (long i = 0; i < count; i++)
+            OnFree(new FreeRecord(threadStream, firstSequence + i, ticks, gcIndex));
+    }
 
     /// <summary>Called once per AGG_TABLE record of an aggregated capture; the last one holds the totals.</summary>
     public virtual void OnAggregateTable(AggregateTableRecord table) { }

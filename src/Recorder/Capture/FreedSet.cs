@@ -15,25 +15,45 @@ internal sealed class FreedSet
     private int[] freedPerPage = [];
 
     /// <summary>Marks <paramref name="sequence"/> freed; false if it already was.</summary>
+    public bool TryMarkFreed(long sequence) => MarkFreed(sequence, 1) < 0;
+
+    /// <summary>
+    /// Marks <paramref name="start"/> … <paramref name="start"/> + <paramref name="count"/> − 1 freed, a word
+    /// at a time; returns the first of them that already was (the marks before it are made), or −1.
+    /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    public bool TryMarkFreed(long sequence)
+    public long MarkFreed(long start, long count)
     {
-        var pageIndex = (int)(sequence / PageBits);
-        if (pageIndex >= pages.Length)
-            Grow(pageIndex);
-        var page = pages[pageIndex];
-        if (ReferenceEquals(page, AllFreed))
-            return false;
-        page ??= pages[pageIndex] = new ulong[WordsPerPage];
-        var bit = (int)(sequence % PageBits);
-        ref var word = ref page[bit >> 6];
-        var mask = 1UL << (bit & 63);
-        if ((word & mask) != 0)
-            return false;
-        word |= mask;
-        if (++freedPerPage[pageIndex] == PageBits)
-            pages[pageIndex] = AllFreed;
-        return true;
+        var sequence = start;
+        var end = start + count;
+        while (sequence < end)
+        {
+            var pageIndex = (int)(sequence / PageBits);
+            if (pageIndex >= pages.Length)
+                Grow(pageIndex);
+            var page = pages[pageIndex];
+            if (ReferenceEquals(page, AllFreed))
+                return sequence;
+            page ??= pages[pageIndex] = new ulong[WordsPerPage];
+            var bit = (int)(sequence % PageBits);
+            // This word's bits from `bit` up to the run's end or the word's.
+            var take = (int)Math.Min(end - sequence, 64 - (bit & 63));
+            var mask = (take == 64 ? ulong.MaxValue : (1UL << take) - 1) << (bit & 63);
+            ref var word = ref page[bit >> 6];
+            var already = word & mask;
+            if (already != 0)
+            {
+                var first = System.Numerics.BitOperations.TrailingZeroCount(already);
+                word |= mask & ((1UL << first) - 1);
+                freedPerPage[pageIndex] += first - (bit & 63);
+                return sequence - (bit & 63) + first;
+            }
+            word |= mask;
+            if ((freedPerPage[pageIndex] += take) == PageBits)
+                pages[pageIndex] = AllFreed;
+            sequence += take;
+        }
+        return -1;
     }
 
     private void Grow(int pageIndex)

@@ -17,8 +17,17 @@ internal ref struct PayloadReader
     }
 
     public readonly bool AtEnd => position >= data.Length;
+    /// <summary>The whole payload (for a decoder that keeps its own position, see <see cref="Seek"/>).</summary>
+    public readonly ReadOnlySpan<byte> Data => data;
+
+    /// <summary>Moves to <paramref name="offset"/> in the payload.</summary>
+    public void Seek(int offset) => position = offset;
     public readonly int Position => position;
     public readonly int Remaining => data.Length - position;
+
+    /// <summary>True when another record follows and its first byte (its tag) is <paramref name="tag"/>.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public readonly bool NextIs(byte tag) => (uint)position < (uint)data.Length && data[position] == tag;
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public byte ReadByte()
@@ -116,5 +125,55 @@ internal ref struct PayloadReader
         var text = Encoding.UTF8.GetString(data.Slice(position, (int)length));
         position += (int)length;
         return text;
+    }
+
+    /// <summary>
+    /// A varint at <paramref name="p"/> of <paramref name="data"/>, for a decoder's fast path: false when it is
+    /// cut short or does not fit in 64 bits (the checked reader then says which). One and two bytes inline.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public static bool TryVarint(ReadOnlySpan<byte> data, ref int p, out ulong value)
+    {
+        var i = p;
+        if ((uint)i < (uint)data.Length)
+        {
+            uint b0 = data[i];
+            if (b0 < 0x80)
+            {
+                value = b0;
+                p = i + 1;
+                return true;
+            }
+            if ((uint)(i + 1) < (uint)data.Length)
+            {
+                uint b1 = data[i + 1];
+                if (b1 < 0x80)
+                {
+                    value = (b0 & 0x7F) | (b1 << 7);
+                    p = i + 2;
+                    return true;
+                }
+            }
+        }
+        var (v, length) = LongVarint(data, i);
+        value = v;
+        p = i + length;
+        return length != 0;
+    }
+
+    /// <summary>A varint of any length at <paramref name="i"/>, and its length (0: cut short or over 64 bits).</summary>
+    private static (ulong Value, int Length) LongVarint(ReadOnlySpan<byte> data, int i)
+    {
+        ulong value = 0;
+        for (var k = 0; k < 10 && i + k < data.Length; k++)
+        {
+            var b = data[i + k];
+            if (k == 9 && b > 1)
+                return (0, 0);
+            value |= (ulong)(b & 0x7F) << (7 * k);
+            if (b < 0x80)
+                return (value, k + 1);
+        }
+        return (0, 0);
     }
 }
