@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
 using Apache.Arrow;
 using Apache.Arrow.Ipc;
@@ -8,7 +10,8 @@ namespace MemNotebook.Recorder.Arrow;
 /// <summary>
 /// The second conversion pass: every ALLOC becomes a row of the allocations table, written as record
 /// batches of <see cref="ArrowLayout.BatchRows"/> rows from buffers reused for each batch, so memory
-/// is two batches (~5 MiB each: one filling while the other is written) plus the free runs of the first pass, whatever the capture's size.
+/// is three batches (~5 MiB each: one filling, one waiting, one being written) plus the free runs of the first
+/// pass, whatever the capture's size.
 /// </summary>
 internal sealed class AllocationBatchWriter : CaptureVisitor
 {
@@ -19,10 +22,13 @@ internal sealed class AllocationBatchWriter : CaptureVisitor
     private readonly FreeTimes.Lookup frees;
     private readonly TickClock clock;
     private readonly Dictionary<int, long> osThreadByStream;
-    // Two sets of column buffers: one fills while the other's batch is written on a pool thread.
+    // Three sets of column buffers: one fills while another's batch waits and a third's is written, on a
+    // thread of its own (a pool task could run inline on the thread that waits for it).
     private ColumnBuffers current = new();
-    private ColumnBuffers spare = new();
-    private Task pendingWrite = Task.CompletedTask;
+    private readonly BlockingCollection<ColumnBuffers> spares = new() { new ColumnBuffers(), new ColumnBuffers() };
+    private readonly BlockingCollection<(RecordBatch Batch, ColumnBuffers Buffers)> toWrite = new(boundedCapacity: 1);
+    private readonly Thread writerThread;
+    private ExceptionDispatchInfo? writeError;
     private readonly byte[][] allocatorNames = CaptureFormat.AllAllocatorNames.Select(System.Text.Encoding.ASCII.GetBytes).ToArray();
     private int allocatorBytes;
     private int rows;
@@ -38,6 +44,30 @@ internal sealed class AllocationBatchWriter : CaptureVisitor
         this.frees = frees;
         this.clock = clock;
         this.osThreadByStream = osThreadByStream;
+        writerThread = new Thread(WriteBatches) { IsBackground = true, Name = "memnb arrow writer" };
+        writerThread.Start();
+    }
+
+    /// <summary>The writer thread: writes each batch in order and hands its buffers back; after an error it only hands back.</summary>
+    private void WriteBatches()
+    {
+        foreach (var (batch, buffers) in toWrite.GetConsumingEnumerable())
+        {
+            try
+            {
+                if (writeError is null)
+                    writer.WriteRecordBatch(batch);
+            }
+            catch (Exception ex)
+            {
+                writeError = ExceptionDispatchInfo.Capture(ex);
+            }
+            finally
+            {
+                batch.Dispose();
+                spares.Add(buffers);
+            }
+        }
     }
 
     public long Rows => nextId;
@@ -152,7 +182,7 @@ internal sealed class AllocationBatchWriter : CaptureVisitor
             ref System.Runtime.CompilerServices.Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(buffer),
                 (nint)index * System.Runtime.CompilerServices.Unsafe.SizeOf<T>()), value);
 
-    /// <summary>Hands the rows gathered so far to the pool as one record batch (written in order, one at a time).</summary>
+    /// <summary>Hands the rows gathered so far to the writer thread as one record batch (written in order, one at a time).</summary>
     public void Flush()
     {
         if (rows == 0)
@@ -181,21 +211,21 @@ internal sealed class AllocationBatchWriter : CaptureVisitor
             b.SampledBits[n >> 3] &= (byte)((1 << (n & 7)) - 1);
         }
         var batch = new RecordBatch(ArrowLayout.AllocationsSchema, columns, n);
-        // The spare buffers are those of the previous batch: reusable once its write is done.
-        WaitForWrites();
-        pendingWrite = Task.Run(() =>
-        {
-            using (batch)
-                writer.WriteRecordBatch(batch);
-        });
-        (current, spare) = (spare, current);
+        toWrite.Add((batch, b));
+        current = spares.Take();
         rows = 0;
         nulls = 0;
         allocatorBytes = 0;
     }
 
-    /// <summary>Waits for the batch being written (rethrowing its error); call before the file writer is finished or disposed.</summary>
-    public void WaitForWrites() => pendingWrite.GetAwaiter().GetResult();
+    /// <summary>Waits until every batch handed over is written, and ends the writer thread (rethrowing a write's error); call before the file writer is finished or disposed.</summary>
+    public void WaitForWrites()
+    {
+        if (!toWrite.IsAddingCompleted)
+            toWrite.CompleteAdding();
+        writerThread.Join();
+        writeError?.Throw();
+    }
 
     private static ArrowBuffer Buffer(byte[] bytes, int length) => new(bytes.AsMemory(0, length));
 

@@ -49,7 +49,7 @@ public static class ArrowConverter
 
         CaptureReadResult secondRead;
         long rows;
-        using (var file = CreateTableFile(ArrowLayout.TablePath(folder, ArrowLayout.Allocations)))
+        using (var file = CreateTableFile(ArrowLayout.TablePath(folder, ArrowLayout.Allocations), ExpectedTableBytes(firstRead)))
         using (var writer = new ArrowFileWriter(file, ArrowLayout.AllocationsSchema))
         {
             var batches = new AllocationBatchWriter(writer, lookup, firstRead.Clock, osThreads);
@@ -67,6 +67,8 @@ public static class ArrowConverter
                 throw;
             }
             writer.WriteEnd();
+            // Gives back the space reserved past the end.
+            file.SetLength(file.Position);
             rows = batches.Rows;
         }
         SmallTables.WriteAll(folder, secondRead, gcData.Snapshots, gcData.GcEvents);
@@ -144,12 +146,41 @@ public static class ArrowConverter
 
     /// <summary>
     /// A new, empty file, never truncated: ext4 starts writing back a file on close when it was truncated
-    /// to zero on open (O_TRUNC, its auto_da_alloc for replaced files), ~0.2 s for a 700 MB table.
+    /// to zero on open (O_TRUNC, its auto_da_alloc for replaced files), ~0.2 s for a 700 MB table. Space
+    /// for <paramref name="expectedBytes"/> is reserved up front (the file's length stays 0) when the disk
+    /// has it: the kernel then writes into allocated blocks, a third less CPU than allocating as it goes.
     /// </summary>
-    private static FileStream CreateTableFile(string path)
+    private static FileStream CreateTableFile(string path, long expectedBytes)
     {
         File.Delete(path);
-        return new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
+        var options = new FileStreamOptions
+        {
+            Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None, BufferSize = 1 << 16,
+            PreallocationSize = expectedBytes,
+        };
+        try
+        {
+            return new FileStream(path, options);
+        }
+        catch (IOException) when (expectedBytes > 0)
+        {
+            // Not that much space free (or no preallocation here): write as it comes, and fail only if the rows do not fit.
+            File.Delete(path);
+            options.PreallocationSize = 0;
+            return new FileStream(path, options);
+        }
+    }
+
+    /// <summary>
+    /// The allocations table's size from the managed allocations the END record counts (native ones it does
+    /// not count make the table grow past it): 72 bytes a managed row (71.25 written), plus a little per batch. 0 without END.
+    /// </summary>
+    private static long ExpectedTableBytes(CaptureReadResult firstRead)
+    {
+        if (firstRead.End is not EndRecord end || end.Allocations <= 0)
+            return 0;
+        var batches = end.Allocations / ArrowLayout.BatchRows + 1;
+        return end.Allocations * 72 + batches * 4096 + (1 << 20);
     }
 
     private static CaptureReadResult ReadPass(string path, CaptureVisitor visitor, CaptureReaderOptions options,
