@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
 using Apache.Arrow;
@@ -13,6 +14,12 @@ namespace MemNotebook.Recorder.Arrow;
 /// is three batches (~5 MiB each: one filling, one waiting, one being written) plus the free runs of the first
 /// pass, whatever the capture's size.
 /// </summary>
+/// <remarks>
+/// The decoding thread copies what the records say (ticks, size, type, stack, address, allocator) and notes
+/// which (thread stream, sequence numbers) the rows are, as segments. A thread of its own then completes
+/// each batch in order — ids, thread columns, ticks to nanoseconds, free times from the runs and the
+/// validity bitmap — and writes it. (A pool task waited on could run inline on the waiting thread.)
+/// </remarks>
 internal sealed class AllocationBatchWriter : CaptureVisitor
 {
     // Longest allocator name ("posix_memalign").
@@ -22,20 +29,16 @@ internal sealed class AllocationBatchWriter : CaptureVisitor
     private readonly FreeTimes.Lookup frees;
     private readonly TickClock clock;
     private readonly Dictionary<int, long> osThreadByStream;
-    // Three sets of column buffers: one fills while another's batch waits and a third's is written, on a
-    // thread of its own (a pool task could run inline on the thread that waits for it).
     private ColumnBuffers current = new();
     private readonly BlockingCollection<ColumnBuffers> spares = new() { new ColumnBuffers(), new ColumnBuffers() };
-    private readonly BlockingCollection<(RecordBatch Batch, ColumnBuffers Buffers)> toWrite = new(boundedCapacity: 1);
+    private readonly BlockingCollection<ColumnBuffers> toWrite = new(boundedCapacity: 1);
     private readonly Thread writerThread;
     private ExceptionDispatchInfo? writeError;
     private readonly byte[][] allocatorNames = CaptureFormat.AllAllocatorNames.Select(System.Text.Encoding.ASCII.GetBytes).ToArray();
+    private readonly byte[] managedNames;
     private int allocatorBytes;
     private int rows;
-    private int nulls;
     private long nextId;
-    private int lastStream = -1;
-    private long lastOsThread;
 
     public AllocationBatchWriter(ArrowFileWriter writer, FreeTimes.Lookup frees, TickClock clock,
         Dictionary<int, long> osThreadByStream)
@@ -44,48 +47,23 @@ internal sealed class AllocationBatchWriter : CaptureVisitor
         this.frees = frees;
         this.clock = clock;
         this.osThreadByStream = osThreadByStream;
+        var managed = allocatorNames[0];
+        managedNames = new byte[ArrowLayout.BatchRows * managed.Length];
+        for (var i = 0; i < managedNames.Length; i += managed.Length)
+            managed.CopyTo(managedNames, i);
         writerThread = new Thread(WriteBatches) { IsBackground = true, Name = "memnb arrow writer" };
         writerThread.Start();
     }
 
-    /// <summary>The writer thread: writes each batch in order and hands its buffers back; after an error it only hands back.</summary>
-    private void WriteBatches()
-    {
-        foreach (var (batch, buffers) in toWrite.GetConsumingEnumerable())
-        {
-            try
-            {
-                if (writeError is null)
-                    writer.WriteRecordBatch(batch);
-            }
-            catch (Exception ex)
-            {
-                writeError = ExceptionDispatchInfo.Capture(ex);
-            }
-            finally
-            {
-                batch.Dispose();
-                spares.Add(buffers);
-            }
-        }
-    }
-
     public long Rows => nextId;
 
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void OnAllocation(in AllocationRecord a)
     {
-        if (a.ThreadStream != lastStream)
-        {
-            lastStream = a.ThreadStream;
-            lastOsThread = osThreadByStream.GetValueOrDefault(a.ThreadStream);
-        }
         var row = rows;
         var b = current;
-        Put(b.Ids, row, nextId++);
-        Put(b.Streams, row, a.ThreadStream);
-        Put(b.OsThreads, row, lastOsThread);
-        Put(b.Times, row, clock.ToNanoseconds(a.Ticks));
+        b.AddSegment(row, 1, a.ThreadStream, a.Sequence);
+        Put(b.Times, row, a.Ticks);
         Put(b.Sizes, row, a.Size);
         Put(b.Types, row, a.TypeIndex);
         Put(b.Stacks, row, a.StackId);
@@ -94,19 +72,8 @@ internal sealed class AllocationBatchWriter : CaptureVisitor
         name.CopyTo(b.AllocatorData.AsSpan(allocatorBytes));
         allocatorBytes += name.Length;
         Put(b.AllocatorOffsets, row + 1, allocatorBytes);
-        var freed = frees.FreedAtNs(a.ThreadStream, a.Sequence);
-        Put(b.FreedAt, row, freed);
-        var bit = (byte)(1 << (row & 7));
-        if (freed == -1)
-        {
-            b.FreedValid[row >> 3] &= (byte)~bit;
-            nulls++;
-        }
-        else
-        {
-            b.FreedValid[row >> 3] |= bit;
-        }
         // sampled: a sampled object (stands for the sampling estimate); false for everything recorded exactly.
+        var bit = (byte)(1 << (row & 7));
         if (a.IsSampled && !a.IsExact)
             b.SampledBits[row >> 3] |= bit;
         else
@@ -115,52 +82,28 @@ internal sealed class AllocationBatchWriter : CaptureVisitor
             Flush();
     }
 
-    /// <summary>A run of ALLOC records (managed, exact): appended column by column, across batches as they fill.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    /// <summary>A run of ALLOC records (managed, exact): copied column by column, across batches as they fill.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void OnAllocations(in AllocationBlock block)
     {
-        if (block.ThreadStream != lastStream)
-        {
-            lastStream = block.ThreadStream;
-            lastOsThread = osThreadByStream.GetValueOrDefault(block.ThreadStream);
-        }
-        var managed = allocatorNames[0];
+        var nameLength = allocatorNames[0].Length;
         for (var done = 0; done < block.Count;)
         {
             var n = Math.Min(block.Count - done, ArrowLayout.BatchRows - rows);
             var b = current;
             var row = rows;
-            var ids = Column<long>(b.Ids, row, n);
-            for (var i = 0; i < ids.Length; i++)
-                ids[i] = nextId + i;
-            nextId += n;
-            Column<int>(b.Streams, row, n).Fill(block.ThreadStream);
-            Column<long>(b.OsThreads, row, n).Fill(lastOsThread);
-            var times = Column<long>(b.Times, row, n);
-            var ticks = block.Ticks.Slice(done, n);
-            for (var i = 0; i < times.Length; i++)
-                times[i] = clock.ToNanoseconds(ticks[i]);
+            b.AddSegment(row, n, block.ThreadStream, block.FirstSequence + done);
+            block.Ticks.Slice(done, n).CopyTo(Column<long>(b.Times, row, n));
             block.Sizes.Slice(done, n).CopyTo(Column<long>(b.Sizes, row, n));
             block.TypeIndexes.Slice(done, n).CopyTo(Column<int>(b.Types, row, n));
             block.StackIds.Slice(done, n).CopyTo(Column<int>(b.Stacks, row, n));
             block.Addresses.Slice(done, n).CopyTo(Column<ulong>(b.Addresses, row, n));
             var offsets = Column<int>(b.AllocatorOffsets, row + 1, n);
             for (var i = 0; i < offsets.Length; i++)
-                offsets[i] = allocatorBytes + (i + 1) * managed.Length;
-            var data = b.AllocatorData.AsSpan(allocatorBytes, n * managed.Length);
-            for (var i = 0; i < data.Length; i += managed.Length)
-                managed.CopyTo(data[i..]);
-            allocatorBytes += data.Length;
-            var freed = Column<long>(b.FreedAt, row, n);
-            nulls += frees.Fill(block.ThreadStream, block.FirstSequence + done, freed);
-            for (var i = 0; i < freed.Length; i++)
-            {
-                var r = row + i;
-                var bit = 1 << (r & 7);
-                ref var valid = ref b.FreedValid[r >> 3];
-                valid = (byte)((valid & ~bit) | (freed[i] == -1 ? 0 : bit));
-                b.SampledBits[r >> 3] &= (byte)~bit;
-            }
+                offsets[i] = allocatorBytes + (i + 1) * nameLength;
+            managedNames.AsSpan(0, n * nameLength).CopyTo(b.AllocatorData.AsSpan(allocatorBytes));
+            allocatorBytes += n * nameLength;
+            ClearBits(b.SampledBits, row, n);
             done += n;
             rows += n;
             if (rows == ArrowLayout.BatchRows)
@@ -171,50 +114,20 @@ internal sealed class AllocationBatchWriter : CaptureVisitor
     /// <summary>The frees were taken in the first pass.</summary>
     public override void OnFreeRun(int threadStream, long firstSequence, long count, long ticks, long gcIndex) { }
 
-    /// <summary><paramref name="count"/> elements of a column buffer from element <paramref name="start"/>.</summary>
-    private static Span<T> Column<T>(byte[] buffer, int start, int count) where T : unmanaged =>
-        MemoryMarshal.Cast<byte, T>(buffer.AsSpan()).Slice(start, count);
-
-    /// <summary>Stores element <paramref name="index"/> of a column buffer; the bounds are those of a batch (checked by the caller's row count).</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    private static void Put<T>(byte[] buffer, int index, T value) where T : unmanaged =>
-        System.Runtime.CompilerServices.Unsafe.WriteUnaligned(
-            ref System.Runtime.CompilerServices.Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(buffer),
-                (nint)index * System.Runtime.CompilerServices.Unsafe.SizeOf<T>()), value);
-
-    /// <summary>Hands the rows gathered so far to the writer thread as one record batch (written in order, one at a time).</summary>
+    /// <summary>Hands the rows gathered so far to the writer thread as one batch (completed and written in order, one at a time).</summary>
     public void Flush()
     {
         if (rows == 0)
             return;
-        var n = rows;
         var b = current;
-        var bitmapBytes = (n + 7) / 8;
-        IArrowArray[] columns =
-        [
-            new Int64Array(Buffer(b.Ids, n * 8), ArrowBuffer.Empty, n, 0, 0),
-            new Int32Array(Buffer(b.Streams, n * 4), ArrowBuffer.Empty, n, 0, 0),
-            new Int64Array(Buffer(b.OsThreads, n * 8), ArrowBuffer.Empty, n, 0, 0),
-            new Int64Array(Buffer(b.Times, n * 8), ArrowBuffer.Empty, n, 0, 0),
-            new StringArray(n, Buffer(b.AllocatorOffsets, (n + 1) * 4), Buffer(b.AllocatorData, allocatorBytes), ArrowBuffer.Empty),
-            new Int64Array(Buffer(b.Sizes, n * 8), ArrowBuffer.Empty, n, 0, 0),
-            new Int32Array(Buffer(b.Types, n * 4), ArrowBuffer.Empty, n, 0, 0),
-            new Int32Array(Buffer(b.Stacks, n * 4), ArrowBuffer.Empty, n, 0, 0),
-            new UInt64Array(Buffer(b.Addresses, n * 8), ArrowBuffer.Empty, n, 0, 0),
-            new Int64Array(Buffer(b.FreedAt, n * 8), nulls == 0 ? ArrowBuffer.Empty : Buffer(b.FreedValid, bitmapBytes), n, nulls, 0),
-            new BooleanArray(Buffer(b.SampledBits, bitmapBytes), ArrowBuffer.Empty, n, 0, 0),
-        ];
-        // Bits past the last row of a partial batch must be zero in the bitmaps.
-        if ((n & 7) != 0)
-        {
-            b.FreedValid[n >> 3] &= (byte)((1 << (n & 7)) - 1);
-            b.SampledBits[n >> 3] &= (byte)((1 << (n & 7)) - 1);
-        }
-        var batch = new RecordBatch(ArrowLayout.AllocationsSchema, columns, n);
-        toWrite.Add((batch, b));
+        b.Rows = rows;
+        b.AllocatorBytes = allocatorBytes;
+        b.FirstId = nextId;
+        nextId += rows;
+        toWrite.Add(b);
         current = spares.Take();
+        current.Segments.Clear();
         rows = 0;
-        nulls = 0;
         allocatorBytes = 0;
     }
 
@@ -227,7 +140,107 @@ internal sealed class AllocationBatchWriter : CaptureVisitor
         writeError?.Throw();
     }
 
+    /// <summary>The writer thread: completes and writes each batch in order and hands its buffers back; after an error it only hands back.</summary>
+    private void WriteBatches()
+    {
+        foreach (var buffers in toWrite.GetConsumingEnumerable())
+        {
+            try
+            {
+                if (writeError is null)
+                {
+                    using var batch = Complete(buffers);
+                    writer.WriteRecordBatch(batch);
+                }
+            }
+            catch (Exception ex)
+            {
+                writeError = ExceptionDispatchInfo.Capture(ex);
+            }
+            finally
+            {
+                spares.Add(buffers);
+            }
+        }
+    }
+
+    /// <summary>The columns the decoding thread left to the writer thread, then the batch over the buffers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private RecordBatch Complete(ColumnBuffers b)
+    {
+        var n = b.Rows;
+        var ids = Column<long>(b.Ids, 0, n);
+        for (var i = 0; i < ids.Length; i++)
+            ids[i] = b.FirstId + i;
+        var freed = Column<long>(b.FreedAt, 0, n);
+        var nulls = 0;
+        foreach (var s in b.Segments)
+        {
+            Column<int>(b.Streams, s.Row, s.Count).Fill(s.Stream);
+            Column<long>(b.OsThreads, s.Row, s.Count).Fill(osThreadByStream.GetValueOrDefault(s.Stream));
+            nulls += frees.Fill(s.Stream, s.FirstSequence, freed.Slice(s.Row, s.Count));
+        }
+        // Ticks to nanoseconds in place.
+        var times = Column<long>(b.Times, 0, n);
+        for (var i = 0; i < times.Length; i++)
+            times[i] = clock.ToNanoseconds(times[i]);
+        var bitmapBytes = (n + 7) / 8;
+        for (var i = 0; i < bitmapBytes; i++)
+        {
+            var valid = 0;
+            var last = Math.Min(8, n - i * 8);
+            for (var k = 0; k < last; k++)
+                valid |= (freed[i * 8 + k] == -1 ? 0 : 1) << k;
+            b.FreedValid[i] = (byte)valid;
+        }
+        // Bits past the last row of a partial batch must be zero in the bitmaps.
+        if ((n & 7) != 0)
+            b.SampledBits[n >> 3] &= (byte)((1 << (n & 7)) - 1);
+        IArrowArray[] columns =
+        [
+            new Int64Array(Buffer(b.Ids, n * 8), ArrowBuffer.Empty, n, 0, 0),
+            new Int32Array(Buffer(b.Streams, n * 4), ArrowBuffer.Empty, n, 0, 0),
+            new Int64Array(Buffer(b.OsThreads, n * 8), ArrowBuffer.Empty, n, 0, 0),
+            new Int64Array(Buffer(b.Times, n * 8), ArrowBuffer.Empty, n, 0, 0),
+            new StringArray(n, Buffer(b.AllocatorOffsets, (n + 1) * 4), Buffer(b.AllocatorData, b.AllocatorBytes), ArrowBuffer.Empty),
+            new Int64Array(Buffer(b.Sizes, n * 8), ArrowBuffer.Empty, n, 0, 0),
+            new Int32Array(Buffer(b.Types, n * 4), ArrowBuffer.Empty, n, 0, 0),
+            new Int32Array(Buffer(b.Stacks, n * 4), ArrowBuffer.Empty, n, 0, 0),
+            new UInt64Array(Buffer(b.Addresses, n * 8), ArrowBuffer.Empty, n, 0, 0),
+            new Int64Array(Buffer(b.FreedAt, n * 8), nulls == 0 ? ArrowBuffer.Empty : Buffer(b.FreedValid, bitmapBytes), n, nulls, 0),
+            new BooleanArray(Buffer(b.SampledBits, bitmapBytes), ArrowBuffer.Empty, n, 0, 0),
+        ];
+        return new RecordBatch(ArrowLayout.AllocationsSchema, columns, n);
+    }
+
+    /// <summary>Clears bits <paramref name="start"/> … + <paramref name="count"/> − 1, whole bytes at a time inside.</summary>
+    private static void ClearBits(byte[] bits, int start, int count)
+    {
+        var end = start + count;
+        while (start < end && (start & 7) != 0)
+        {
+            bits[start >> 3] &= (byte)~(1 << (start & 7));
+            start++;
+        }
+        var wholeBytes = (end - start) >> 3;
+        bits.AsSpan(start >> 3, wholeBytes).Clear();
+        for (start += wholeBytes * 8; start < end; start++)
+            bits[start >> 3] &= (byte)~(1 << (start & 7));
+    }
+
+    /// <summary><paramref name="count"/> elements of a column buffer from element <paramref name="start"/>.</summary>
+    private static Span<T> Column<T>(byte[] buffer, int start, int count) where T : unmanaged =>
+        MemoryMarshal.Cast<byte, T>(buffer.AsSpan()).Slice(start, count);
+
+    /// <summary>Stores element <paramref name="index"/> of a column buffer; the bounds are those of a batch (checked by the caller's row count).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Put<T>(byte[] buffer, int index, T value) where T : unmanaged =>
+        Unsafe.WriteUnaligned(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(buffer), (nint)index * Unsafe.SizeOf<T>()), value);
+
     private static ArrowBuffer Buffer(byte[] bytes, int length) => new(bytes.AsMemory(0, length));
+
+    /// <summary>Rows <see cref="Row"/> … + <see cref="Count"/> − 1 of a batch are sequence numbers <see cref="FirstSequence"/> … of <see cref="Stream"/>.</summary>
+    private record struct Segment(int Row, int Count, int Stream, long FirstSequence);
 
     private sealed class ColumnBuffers
     {
@@ -244,5 +257,25 @@ internal sealed class AllocationBatchWriter : CaptureVisitor
         public readonly byte[] SampledBits = new byte[ArrowLayout.BatchRows / 8];
         public readonly byte[] AllocatorOffsets = new byte[(ArrowLayout.BatchRows + 1) * 4];
         public readonly byte[] AllocatorData = new byte[ArrowLayout.BatchRows * MaxAllocatorName];
+        public readonly List<Segment> Segments = new();
+        public int Rows;
+        public int AllocatorBytes;
+        public long FirstId;
+
+        /// <summary>Notes rows as sequence numbers of a stream, extending the last segment when they continue it.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void AddSegment(int row, int count, int stream, long firstSequence)
+        {
+            if (Segments.Count > 0)
+            {
+                ref var last = ref CollectionsMarshal.AsSpan(Segments)[^1];
+                if (last.Stream == stream && last.Row + last.Count == row && last.FirstSequence + last.Count == firstSequence)
+                {
+                    last.Count += count;
+                    return;
+                }
+            }
+            Segments.Add(new Segment(row, count, stream, firstSequence));
+        }
     }
 }
