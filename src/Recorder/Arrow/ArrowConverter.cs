@@ -10,8 +10,9 @@ public sealed record ArrowConversion(string Folder, CaptureMetadata Metadata, lo
 /// Converts a capture to Arrow IPC files (<see cref="ArrowLayout"/>) in two streaming passes: the first
 /// reads only the meta and GC streams (thread chunks are skipped unread) to learn the clock and when
 /// each object died, kept as runs (<see cref="FreeTimes"/>); the second decodes every allocation and
-/// writes it with its free time, one record batch at a time. Memory: one batch, the free runs, and
-/// the dictionaries (types, stacks, frames) — never a row per allocation.
+/// writes it with its free time, one record batch at a time (<see cref="AllocationBatchWriter"/>), while
+/// the small tables, which the first pass has whole, are written on another thread. Memory: three
+/// batches, the free runs, and the dictionaries (types, stacks, frames) — never a row per allocation.
 /// </summary>
 public static class ArrowConverter
 {
@@ -46,6 +47,10 @@ public static class ArrowConverter
         }
         var lookup = first.Frees.Seal(firstRead.Clock);
         var osThreads = firstRead.Tables.Threads.Values.ToDictionary(t => t.StreamId, t => (long)t.OsThreadId);
+        // The first pass read every table the small Arrow tables come from (thread chunks hold only
+        // allocations): they are written on a thread of their own while the second pass runs.
+        var smallTables = Task.Factory.StartNew(() => SmallTables.WriteAll(folder, firstRead, gcData.Snapshots, gcData.GcEvents),
+            CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
         CaptureReadResult secondRead;
         long rows;
@@ -61,6 +66,7 @@ public static class ArrowConverter
             }
             catch
             {
+                try { smallTables.Wait(); } catch (AggregateException) { }
                 // The file writer is disposed next: let the batch being written finish first (its own error, if
                 // any, matters less than the one being thrown).
                 try { batches.WaitForWrites(); } catch (IOException) { } catch (ObjectDisposedException) { }
@@ -71,7 +77,7 @@ public static class ArrowConverter
             file.SetLength(file.Position);
             rows = batches.Rows;
         }
-        SmallTables.WriteAll(folder, secondRead, gcData.Snapshots, gcData.GcEvents);
+        smallTables.GetAwaiter().GetResult();
         var metadata = CaptureMetadata.From(secondRead, rows, first.Frees.FreedCount);
         metadata.Write(Path.Combine(folder, ArrowLayout.MetadataFile));
         progress?.Report(1);

@@ -45,13 +45,6 @@ public sealed record CaptureMetadata
     public bool? AggregateFinal { get; init; }
     public long? AggregatePeakBytes { get; init; }
 
-    private static readonly JsonSerializerOptions Json = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        WriteIndented = true,
-        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
-    };
-
     public static CaptureMetadata From(CaptureReadResult read, long allocations, long frees) => new()
     {
         Source = read.Path,
@@ -77,13 +70,13 @@ public sealed record CaptureMetadata
         AggregatePeakBytes = read.IsAggregated ? read.AggregateTable?.PeakBytes ?? 0 : null,
     };
 
-    public void Write(string path) => File.WriteAllText(path, JsonSerializer.Serialize(this, Json));
+    public void Write(string path) => File.WriteAllText(path, JsonSerializer.Serialize(this, CaptureMetadataJson.Default.CaptureMetadata));
 
     public static CaptureMetadata Read(string path)
     {
         try
         {
-            return JsonSerializer.Deserialize<CaptureMetadata>(File.ReadAllText(path), Json)
+            return JsonSerializer.Deserialize(File.ReadAllText(path), CaptureMetadataJson.Default.CaptureMetadata)
                 ?? throw new InvalidDataException($"{path}: empty capture metadata");
         }
         catch (JsonException ex)
@@ -92,3 +85,9 @@ public sealed record CaptureMetadata
         }
     }
 }
+
+/// <summary>capture.json's serializer, generated at build time (no reflection on first use: a fresh process loads faster).</summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, WriteIndented = true,
+    DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
+[JsonSerializable(typeof(CaptureMetadata))]
+internal sealed partial class CaptureMetadataJson : JsonSerializerContext;
