@@ -9,10 +9,15 @@ namespace MemNotebook.Bench;
 
 // `arrow [--records N]`: generates a capture of N allocation records (zstd chunks, four threads, a
 // GC every 500K allocations freeing most of what came before, in runs as a real GC does), then
-// times raw → Arrow (ArrowConverter.Convert) and Arrow → DataFrames (Capture.Load of the folder),
-// with the peak working set of each step.
+// times raw → Arrow (ArrowConverter.Convert) and Arrow → DataFrames (Capture.Load of the folder):
+// five times in this process (median; the first run pays the JIT), and five times each in a fresh
+// process (what `memnb transform arrow` and a new kernel pay), with the peak working set. Before each
+// conversion the dirty pages of earlier ones are written back (sync): the figures are the conversion's,
+// not those of the disk absorbing the previous run's 700 MB (which the kernel writes back afterwards).
 public static class ArrowBench
 {
+    const int Runs = 5;
+
     public static int Run(long records)
     {
         var dir = Path.Combine(Path.GetTempPath(), $"memnb-arrow-bench-{Environment.ProcessId}");
@@ -22,14 +27,39 @@ public static class ArrowBench
             var capture = Path.Combine(dir, "bench.memnb");
             var sw = Stopwatch.StartNew();
             Generate(capture, records);
-            Console.WriteLine($"generated {records:N0} records in {sw.Elapsed.TotalSeconds:F1} s ({new FileInfo(capture).Length / (double)records:F2} B/record)");
+            Console.WriteLine($"generated {records:N0} records in {sw.Elapsed.TotalSeconds:F1} s ({new FileInfo(capture).Length / (double)records:F2} B/record), {Environment.ProcessorCount} cores");
+            var millions = records / 1e6;
 
+            // Fresh processes first, while this one has not touched the capture's code paths (the page cache is warm for both).
+            // Each output but the first is deleted at once, and dirty pages are written back before each run: 700 MB
+            // tables written back to back would otherwise throttle each other's writes (a run then measures the disk).
+            var freshConvert = new List<double[]>();
+            for (var i = 0; i < Runs; i++)
+            {
+                var into = Path.Combine(dir, $"fresh-{i}.arrow");
+                Sync();
+                freshConvert.Add(Child("convert", capture, into));
+                if (i > 0)
+                    Directory.Delete(into, recursive: true);
+            }
+            var folder = Path.Combine(dir, "fresh-0.arrow");
+            Sync();
+            var freshLoad = Enumerable.Range(0, Runs).Select(_ => Child("load", folder)).ToList();
+
+            MemNotebook.Recorder.Capture.CaptureReader.Read(capture, new NullVisitor());
             var (readSeconds, _) = Measure(() => MemNotebook.Recorder.Capture.CaptureReader.Read(capture, new NullVisitor()), out var readCpu);
-            Console.WriteLine($"read only, first run: {readSeconds:F2} s (CPU {readCpu:F2} s)");
-            (readSeconds, _) = Measure(() => MemNotebook.Recorder.Capture.CaptureReader.Read(capture, new NullVisitor()), out readCpu);
-            Console.WriteLine($"read only (no visitor work): {readSeconds:F2} s (CPU {readCpu:F2} s), {records / 1e6 / readSeconds:F1} M records/s");
-            var folder = Path.Combine(dir, "bench.memnb.arrow");
-            var (convertSeconds, convertPeak) = Measure(() => ArrowConverter.Convert(capture, folder), out var convertCpu);
+            Console.WriteLine($"read only, second run (no visitor work): {readSeconds:F2} s (CPU {readCpu:F2} s), {millions / readSeconds:F1} M records/s");
+
+            var converts = new List<(double Seconds, long Peak, double Cpu)>();
+            for (var i = 0; i < Runs; i++)
+            {
+                var into = Path.Combine(dir, $"in-process-{i}.arrow");
+                Sync();
+                var (seconds, peak) = Measure(() => ArrowConverter.Convert(capture, into), out var cpu);
+                converts.Add((seconds, peak, cpu));
+                if (i > 0)
+                    Directory.Delete(into, recursive: true);
+            }
             var arrowBytes = Directory.GetFiles(folder).Sum(f => new FileInfo(f).Length);
             var allocationsFile = ArrowLayout.TablePath(folder, ArrowLayout.Allocations);
             var (tableSeconds, _) = Measure(() => ArrowTableReader.ReadTable(allocationsFile, ArrowLayout.AllocationsSchema).Dispose(), out var tableCpu);
@@ -38,14 +68,29 @@ public static class ArrowBench
             DataFrame? frame = null;
             var (frameSeconds, _) = Measure(() => frame = loaded!.Allocations, out var frameCpu);
             var (peakSeconds, _) = Measure(() => loaded!.Peak().TopFunctions(1));
-            var millions = records / 1e6;
+
+            var warm = converts.Skip(1).Select(c => c.Seconds).Order().ToList();
+            var fresh = freshConvert.Select(c => c[0]).Order().ToList();
             Console.WriteLine();
-            Console.WriteLine($"{"step",-28} {"seconds",8} {"M records/s",12} {"peak working set",17} {"MiB per M records",18} {"CPU s",7}");
-            Console.WriteLine($"{"raw -> Arrow (convert)",-28} {convertSeconds,8:F2} {millions / convertSeconds,12:F1} {convertPeak / 1048576.0,13:F0} MiB {convertPeak / 1048576.0 / millions,18:F1} {convertCpu,7:F2}");
-            Console.WriteLine($"{"Arrow -> DataFrame (Load)",-28} {loadSeconds,8:F2} {millions / loadSeconds,12:F1} {loadPeak / 1048576.0,13:F0} MiB {loadPeak / 1048576.0 / millions,18:F1} {loadCpu,7:F2}");
-            Console.WriteLine($"{"  of which allocations table",-28} {tableSeconds,8:F2} {millions / tableSeconds,12:F1} {"",17} {"",18} {tableCpu,7:F2}  (ReadTable alone, measured separately)");
-            Console.WriteLine($"{"first .Allocations (frame)",-28} {frameSeconds,8:F2} {millions / frameSeconds,12:F1} {"",17} {"",18} {frameCpu,7:F2}  (string columns decoded)");
-            Console.WriteLine($"{"Peak().TopFunctions(1)",-28} {peakSeconds,8:F2} {millions / peakSeconds,12:F1}");
+            Console.WriteLine($"{"raw -> Arrow (convert)",-40} {"seconds",8} {"M records/s",12} {"range (s)",14}");
+            Console.WriteLine($"{"  in this process, runs 2-5 (median)",-40} {Median(warm),8:F2} {millions / Median(warm),12:F1} {warm[0],6:F2}-{warm[^1]:F2}");
+            Console.WriteLine($"{"  in this process, run 1 (JIT)",-40} {converts[0].Seconds,8:F2} {millions / converts[0].Seconds,12:F1}");
+            Console.WriteLine($"{"  fresh process (median of 5)",-40} {Median(fresh),8:F2} {millions / Median(fresh),12:F1} {fresh[0],6:F2}-{fresh[^1]:F2}");
+            Console.WriteLine($"  peak working set {converts[0].Peak / 1048576.0:F0} MiB ({converts[0].Peak / 1048576.0 / millions:F1} MiB per M records); CPU {Median(converts.Skip(1).Select(c => c.Cpu).Order().ToList()):F2} s a run (all threads)");
+            Console.WriteLine();
+            var loads = freshLoad.Select(l => l[0]).Order().ToList();
+            var frames = freshLoad.Select(l => l[1]).Order().ToList();
+            var answers = freshLoad.Select(l => l[2]).Order().ToList();
+            var totals = freshLoad.Select(l => l[0] + l[1] + l[2]).Order().ToList();
+            Console.WriteLine($"{"Arrow -> DataFrame",-40} {"seconds",8} {"M records/s",12} {"range (s)",14}");
+            Console.WriteLine($"{"  fresh process: Capture.Load",-40} {Median(loads),8:F2} {millions / Median(loads),12:F1} {loads[0],6:F2}-{loads[^1]:F2}");
+            Console.WriteLine($"{"  fresh process: first .Allocations",-40} {Median(frames),8:F2} {"",12} {frames[0],6:F2}-{frames[^1]:F2}");
+            Console.WriteLine($"{"  fresh process: Peak().TopFunctions(1)",-40} {Median(answers),8:F2} {"",12} {answers[0],6:F2}-{answers[^1]:F2}");
+            Console.WriteLine($"{"  fresh process: all three",-40} {Median(totals),8:F2} {"",12} {totals[0],6:F2}-{totals[^1]:F2}");
+            Console.WriteLine($"{"  in this process: Capture.Load",-40} {loadSeconds,8:F2} {millions / loadSeconds,12:F1}  peak working set {loadPeak / 1048576.0:F0} MiB ({loadPeak / 1048576.0 / millions:F1} MiB per M records), CPU {loadCpu:F2} s");
+            Console.WriteLine($"{"    of which allocations table",-40} {tableSeconds,8:F2} {millions / tableSeconds,12:F1}  (ReadTable alone, measured separately; CPU {tableCpu:F2} s)");
+            Console.WriteLine($"{"  in this process: first .Allocations",-40} {frameSeconds,8:F2} {"",12}  (string and boolean columns decoded; CPU {frameCpu:F2} s)");
+            Console.WriteLine($"{"  in this process: Peak().TopFunctions(1)",-40} {peakSeconds,8:F2}");
             Console.WriteLine();
             Console.WriteLine($"Arrow folder: {arrowBytes / 1048576.0:F0} MiB ({arrowBytes / (double)records:F1} B/record); DataFrame rows: {frame!.Rows.Count:N0}");
             Console.WriteLine("peak working set = largest process working set sampled every 5 ms during the step (the process's baseline included).");
@@ -55,6 +100,50 @@ public static class ArrowBench
         {
             Directory.Delete(dir, recursive: true);
         }
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "sync")]
+    static extern void Sync();
+
+    static double Median(IReadOnlyList<double> sorted) => sorted[sorted.Count / 2];
+
+    /// <summary>`arrow-child convert CAPTURE FOLDER` or `arrow-child load FOLDER` in a new process: the seconds of each step.</summary>
+    static double[] Child(params string[] args)
+    {
+        var psi = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, UseShellExecute = false };
+        if (Environment.ProcessPath!.EndsWith("dotnet", StringComparison.Ordinal))
+            psi.ArgumentList.Add(typeof(ArrowBench).Assembly.Location);
+        psi.ArgumentList.Add("arrow-child");
+        foreach (var a in args)
+            psi.ArgumentList.Add(a);
+        using var child = Process.Start(psi)!;
+        var output = child.StandardOutput.ReadToEnd();
+        child.WaitForExit();
+        if (child.ExitCode != 0)
+            throw new InvalidOperationException($"arrow-child {string.Join(' ', args)} exited with {child.ExitCode}: {output}");
+        return output.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+    }
+
+    /// <summary>The child's side: one step timed from inside the process (runtime start-up excluded).</summary>
+    public static int RunChild(string[] args)
+    {
+        var sw = Stopwatch.StartNew();
+        if (args[0] == "convert")
+        {
+            ArrowConverter.Convert(args[1], args[2]);
+            Console.WriteLine(sw.Elapsed.TotalSeconds.ToString("R", CultureInfo.InvariantCulture));
+            return 0;
+        }
+        var loaded = Capture.Load(args[1]);
+        var load = sw.Elapsed.TotalSeconds;
+        sw.Restart();
+        _ = loaded.Allocations;
+        var frame = sw.Elapsed.TotalSeconds;
+        sw.Restart();
+        _ = loaded.Peak().TopFunctions(1);
+        var answer = sw.Elapsed.TotalSeconds;
+        Console.WriteLine(string.Join(' ', new[] { load, frame, answer }.Select(v => v.ToString("R", CultureInfo.InvariantCulture))));
+        return 0;
     }
 
     internal static (double Seconds, long PeakWorkingSet) Measure(Action action) => Measure(action, out _);

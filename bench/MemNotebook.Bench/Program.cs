@@ -15,6 +15,7 @@ public static class Program
     public static int Main(string[] args)
     {
         if (args.Length >= 3 && args[0] == "child") return Child(args[1], args[2], args.Length > 3 ? args[3] : null);
+        if (args.Length >= 2 && args[0] == "arrow-child") return ArrowBench.RunChild(args[1..]);
         if (args.Length >= 1 && args[0] == "arrow")
             return ArrowBench.Run(args.Length >= 3 && args[1] == "--records" ? long.Parse(args[2], CultureInfo.InvariantCulture) : 10_000_000);
         if (args.Length >= 1 && args[0] == "native")

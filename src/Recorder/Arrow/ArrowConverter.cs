@@ -60,7 +60,8 @@ public static class ArrowConverter
             var batches = new AllocationBatchWriter(writer, lookup, firstRead.Clock, osThreads);
             try
             {
-                secondRead = ReadPass(capturePath, batches, options, progress, 0.5);
+                secondRead = ReadPass(capturePath, batches, new CaptureReaderOptions { AllowTruncated = options.AllowTruncated, FreesChecked = true },
+                    progress, 0.5);
                 batches.Flush();
                 batches.WaitForWrites();
             }

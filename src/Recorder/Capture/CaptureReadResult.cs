@@ -73,4 +73,11 @@ public sealed class CaptureReaderOptions
     /// allocations then; a full read does that.
     /// </summary>
     internal bool SkipAllocations { get; init; }
+
+    /// <summary>
+    /// For a read after one that checked the FREE records (a first pass): each FREE is only checked to
+    /// name allocations made before it, and is not delivered. A FREE that fails is decoded in full,
+    /// so the error is the one a single read gives.
+    /// </summary>
+    internal bool FreesChecked { get; init; }
 }

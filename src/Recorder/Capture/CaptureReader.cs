@@ -563,6 +563,8 @@ public sealed class CaptureReader
             throw Fail($"count too large: FREE of {count} objects, but only {reader.Remaining} bytes remain in the chunk");
         if (count > 0 && lastGcEndTicks is null)
             throw Fail("FREE before any GC_END: a FREE names objects that died in the GC of the GC_END before it");
+        if (options.FreesChecked && FreedBefore(ref reader, count, state))
+            return;
         // Objects that died together were mostly allocated together: consecutive numbers go as one run.
         long sequence = 0, runStart = 0;
         for (ulong i = 0; i < count; i++)
@@ -590,6 +592,29 @@ public sealed class CaptureReader
         }
         if (count > 0)
             FreeRun(state, runStart, sequence - runStart + 1);
+    }
+
+    /// <summary>
+    /// <see cref="CaptureReaderOptions.FreesChecked"/>: moves past a FREE's numbers when the last (the
+    /// largest: an earlier read checked they ascend) names an allocation made already; false, with the
+    /// reader where it was, for the full decoding to say what is wrong.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static bool FreedBefore(ref PayloadReader reader, ulong count, StreamState state)
+    {
+        var data = reader.Data;
+        var p = reader.Position;
+        ulong last = 0;
+        for (ulong i = 0; i < count; i++)
+        {
+            if (!PayloadReader.TryVarint(data, ref p, out var value))
+                return false;
+            last = i == 0 ? value : unchecked(last + value);
+        }
+        if (count > 0 && last >= (ulong)state.Allocations)
+            return false;
+        reader.Seek(p);
+        return true;
     }
 
     /// <summary>Checks and delivers sequence numbers <paramref name="start"/> … + <paramref name="length"/> − 1 of a FREE.</summary>

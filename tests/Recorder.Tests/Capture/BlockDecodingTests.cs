@@ -231,6 +231,24 @@ public class BlockDecodingTests
     }
 
     [Fact]
+    public void The_conversion_reports_a_free_of_an_allocation_not_made_yet_as_a_single_read_does()
+    {
+        // The conversion's second pass only checks that each FREE names allocations made before it (its
+        // first pass checked the rest): a failing FREE is decoded in full, for the same error.
+        using var scratch = new Arrow.ScratchFolder();
+        foreach (var frees in new ulong[][][] { [[1, 2, 3, 4]], [[0], [2, 7]], [[5]] })
+        {
+            var w = WithFrees(3, frees);
+            var single = Reject(w);
+            var path = scratch.Write($"free-{frees.Length}-{frees[0][0]}.memnb", w);
+            var converting = Assert.Throws<CaptureFormatException>(() => ArrowConverter.Convert(path, path + ".arrow"));
+            Assert.Equal(single.Problem.Replace("test.memnb", path), converting.Problem);
+            Assert.Equal(single.Offset, converting.Offset);
+            Assert.StartsWith("FREE of a non-existent allocation", converting.Problem);
+        }
+    }
+
+    [Fact]
     public void Marking_a_range_freed_works_a_word_at_a_time_across_pages()
     {
         var set = new FreedSet();
