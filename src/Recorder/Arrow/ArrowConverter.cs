@@ -23,14 +23,17 @@ public static class ArrowConverter
         options ??= CaptureReaderOptions.Default;
         Directory.CreateDirectory(folder);
 
+        // Both passes read the bytes there are now: a capture still being written gains chunks meanwhile, whose
+        // types, stacks and frees a first pass would not have seen.
+        var extent = new FileInfo(capturePath).Length;
         var first = new FirstPass();
         var firstRead = ReadPass(capturePath, first, new CaptureReaderOptions { AllowTruncated = options.AllowTruncated, SkipAllocations = true },
-            progress, 0);
+            progress, 0, extent);
         if (firstRead.FirstClockTicks is null)
         {
             // No clock pair: the time origin is the earliest timestamp of any record, allocations included.
             first = new FirstPass();
-            firstRead = ReadPass(capturePath, first, options, progress, 0);
+            firstRead = ReadPass(capturePath, first, options, progress, 0, extent);
         }
         var gcData = first.Build();
         if (firstRead.IsAggregated)
@@ -61,7 +64,7 @@ public static class ArrowConverter
             try
             {
                 secondRead = ReadPass(capturePath, batches, new CaptureReaderOptions { AllowTruncated = options.AllowTruncated, FreesChecked = true },
-                    progress, 0.5);
+                    progress, 0.5, extent);
                 batches.Flush();
                 batches.WaitForWrites();
             }
@@ -190,11 +193,12 @@ public static class ArrowConverter
         return end.Allocations * 72 + batches * 4096 + (1 << 20);
     }
 
+    /// <param name="limit">Bytes of the file the pass reads (its length when the conversion began).</param>
     private static CaptureReadResult ReadPass(string path, CaptureVisitor visitor, CaptureReaderOptions options,
-        IProgress<double>? progress, double start)
+        IProgress<double>? progress, double start, long limit)
     {
         using var file = CaptureReader.OpenFile(path);
-        Stream stream = progress is null ? file : new ProgressStream(file, progress, start, 0.5);
+        Stream stream = new PassStream(file, limit, progress, start, 0.5);
         return CaptureReader.Read(stream, path, visitor, options);
     }
 
@@ -217,15 +221,19 @@ public static class ArrowConverter
         public override void OnFinished(CaptureReadResult result) => gcs.OnFinished(result);
     }
 
-    /// <summary>Reports the read position of a file as a fraction of <c>[start, start + span]</c>, at most every 1%.</summary>
-    private sealed class ProgressStream(FileStream inner, IProgress<double> progress, double start, double span) : Stream
+    /// <summary>
+    /// A file read by one pass: at most <paramref name="limit"/> bytes of it (so both passes over a capture
+    /// still being written see the same bytes), its read position reported as a fraction of
+    /// <c>[start, start + span]</c>, at most every 1%.
+    /// </summary>
+    private sealed class PassStream(FileStream inner, long limit, IProgress<double>? progress, double start, double span) : Stream
     {
-        private readonly long length = Math.Max(1, inner.Length);
+        private readonly long length = Math.Min(limit, inner.Length);
         private long reportedAt = -1;
 
         public override int Read(Span<byte> buffer)
         {
-            var n = inner.Read(buffer);
+            var n = inner.Read(buffer[..(int)Math.Min(buffer.Length, Math.Max(0, length - inner.Position))]);
             Report();
             return n;
         }
@@ -241,17 +249,19 @@ public static class ArrowConverter
 
         private void Report()
         {
-            var step = inner.Position * 100 / length;
+            if (progress is null)
+                return;
+            var step = inner.Position * 100 / Math.Max(1, length);
             if (step == reportedAt)
                 return;
             reportedAt = step;
-            progress.Report(start + span * Math.Min(1.0, (double)inner.Position / length));
+            progress.Report(start + span * Math.Min(1.0, (double)inner.Position / Math.Max(1, length)));
         }
 
         public override bool CanRead => true;
         public override bool CanSeek => true;
         public override bool CanWrite => false;
-        public override long Length => inner.Length;
+        public override long Length => length;
         public override long Position { get => inner.Position; set => inner.Position = value; }
         public override void Flush() { }
         public override void SetLength(long value) => throw new NotSupportedException();

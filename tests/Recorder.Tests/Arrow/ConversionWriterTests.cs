@@ -49,6 +49,46 @@ public class ConversionWriterTests
         Assert.Equal(1_000, LoadedCapture.Load(conversion.Folder).Allocations.Rows.Count);
     }
 
+    private sealed class OnReport(Action<double> action) : IProgress<double>
+    {
+        public void Report(double value) => action(value);
+    }
+
+    [Fact]
+    public void A_capture_that_grows_while_converting_is_converted_as_it_was_when_the_conversion_began()
+    {
+        using var scratch = new ScratchFolder();
+        var w = BigCapture.Create(150_000);
+        var before = w.ToArray();
+        // Chunks the tracer writes meanwhile: a type and a stack node not defined before, allocations of them.
+        w.Chunk(0).Type(7, 70, "Late").StackNode(3, 2, 0x30).Frame(0x30, 0, "App.Late").Write();
+        var late = w.Chunk(2);
+        for (var i = 0; i < 100; i++)
+            late.Alloc((ulong)(1_000_000 + i), 7, 40, 3, (ulong)(0x9000000 + i * 64));
+        late.Write();
+        var after = w.ToArray();
+
+        var growing = scratch.Write("growing.memnb", before);
+        var appended = false;
+        // The first progress report comes from the first pass's first read.
+        var progress = new OnReport(_ =>
+        {
+            if (appended)
+                return;
+            appended = true;
+            using var file = new FileStream(growing, FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
+            file.Write(after.AsSpan(before.Length));
+        });
+        var conversion = ArrowConverter.Convert(growing, Path.Combine(scratch.Root, "growing"), progress);
+        Assert.True(appended);
+        Assert.Equal(after.Length, new FileInfo(growing).Length);
+
+        var still = ArrowConverter.Convert(scratch.Write("before.memnb", before), Path.Combine(scratch.Root, "before"));
+        Assert.Equal(150_000, conversion.Metadata.Allocations);
+        foreach (var table in ArrowLayout.TableNames)
+            Assert.Equal(File.ReadAllBytes(ArrowLayout.TablePath(still.Folder, table)), File.ReadAllBytes(ArrowLayout.TablePath(conversion.Folder, table)));
+    }
+
     /// <summary>A file that takes <paramref name="limit"/> bytes, then fails as a full disk does.</summary>
     private sealed class FullDisk(long limit) : MemoryStream
     {
