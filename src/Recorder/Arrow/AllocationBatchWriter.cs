@@ -22,9 +22,6 @@ namespace MemNotebook.Recorder.Arrow;
 /// </remarks>
 internal sealed class AllocationBatchWriter : CaptureVisitor
 {
-    // Longest allocator name ("posix_memalign").
-    private const int MaxAllocatorName = 14;
-
     private readonly ArrowFileWriter writer;
     private readonly FreeTimes.Lookup frees;
     private readonly TickClock clock;
@@ -34,9 +31,7 @@ internal sealed class AllocationBatchWriter : CaptureVisitor
     private readonly BlockingCollection<ColumnBuffers> toWrite = new(boundedCapacity: 1);
     private readonly Thread writerThread;
     private ExceptionDispatchInfo? writeError;
-    private readonly byte[][] allocatorNames = CaptureFormat.AllAllocatorNames.Select(System.Text.Encoding.ASCII.GetBytes).ToArray();
-    private readonly byte[] managedNames;
-    private int allocatorBytes;
+    private readonly StringArray allocatorNames = ArrowLayout.AllocatorDictionary();
     private int rows;
     private long nextId;
 
@@ -47,10 +42,6 @@ internal sealed class AllocationBatchWriter : CaptureVisitor
         this.frees = frees;
         this.clock = clock;
         this.osThreadByStream = osThreadByStream;
-        var managed = allocatorNames[0];
-        managedNames = new byte[ArrowLayout.BatchRows * managed.Length];
-        for (var i = 0; i < managedNames.Length; i += managed.Length)
-            managed.CopyTo(managedNames, i);
         writerThread = new Thread(WriteBatches) { IsBackground = true, Name = "memnb arrow writer" };
         writerThread.Start();
     }
@@ -68,10 +59,7 @@ internal sealed class AllocationBatchWriter : CaptureVisitor
         Put(b.Types, row, a.TypeIndex);
         Put(b.Stacks, row, a.StackId);
         Put(b.Addresses, row, a.Address);
-        var name = allocatorNames[a.Allocator];
-        name.CopyTo(b.AllocatorData.AsSpan(allocatorBytes));
-        allocatorBytes += name.Length;
-        Put(b.AllocatorOffsets, row + 1, allocatorBytes);
+        b.Allocators[row] = (byte)a.Allocator;
         // sampled: a sampled object (stands for the sampling estimate); false for everything recorded exactly.
         var bit = (byte)(1 << (row & 7));
         if (a.IsSampled && !a.IsExact)
@@ -86,7 +74,6 @@ internal sealed class AllocationBatchWriter : CaptureVisitor
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void OnAllocations(in AllocationBlock block)
     {
-        var nameLength = allocatorNames[0].Length;
         for (var done = 0; done < block.Count;)
         {
             var n = Math.Min(block.Count - done, ArrowLayout.BatchRows - rows);
@@ -98,11 +85,7 @@ internal sealed class AllocationBatchWriter : CaptureVisitor
             block.TypeIndexes.Slice(done, n).CopyTo(Column<int>(b.Types, row, n));
             block.StackIds.Slice(done, n).CopyTo(Column<int>(b.Stacks, row, n));
             block.Addresses.Slice(done, n).CopyTo(Column<ulong>(b.Addresses, row, n));
-            var offsets = Column<int>(b.AllocatorOffsets, row + 1, n);
-            for (var i = 0; i < offsets.Length; i++)
-                offsets[i] = allocatorBytes + (i + 1) * nameLength;
-            managedNames.AsSpan(0, n * nameLength).CopyTo(b.AllocatorData.AsSpan(allocatorBytes));
-            allocatorBytes += n * nameLength;
+            b.Allocators.AsSpan(row, n).Clear(); // managed
             ClearBits(b.SampledBits, row, n);
             done += n;
             rows += n;
@@ -121,14 +104,12 @@ internal sealed class AllocationBatchWriter : CaptureVisitor
             return;
         var b = current;
         b.Rows = rows;
-        b.AllocatorBytes = allocatorBytes;
         b.FirstId = nextId;
         nextId += rows;
         toWrite.Add(b);
         current = spares.Take();
         current.Segments.Clear();
         rows = 0;
-        allocatorBytes = 0;
     }
 
     /// <summary>Waits until every batch handed over is written, and ends the writer thread (rethrowing a write's error); call before the file writer is finished or disposed.</summary>
@@ -202,7 +183,7 @@ internal sealed class AllocationBatchWriter : CaptureVisitor
             new Int32Array(Buffer(b.Streams, n * 4), ArrowBuffer.Empty, n, 0, 0),
             new Int64Array(Buffer(b.OsThreads, n * 8), ArrowBuffer.Empty, n, 0, 0),
             new Int64Array(Buffer(b.Times, n * 8), ArrowBuffer.Empty, n, 0, 0),
-            new StringArray(n, Buffer(b.AllocatorOffsets, (n + 1) * 4), Buffer(b.AllocatorData, b.AllocatorBytes), ArrowBuffer.Empty),
+            new DictionaryArray(ArrowLayout.AllocatorType, new Int8Array(Buffer(b.Allocators, n), ArrowBuffer.Empty, n, 0, 0), allocatorNames),
             new Int64Array(Buffer(b.Sizes, n * 8), ArrowBuffer.Empty, n, 0, 0),
             new Int32Array(Buffer(b.Types, n * 4), ArrowBuffer.Empty, n, 0, 0),
             new Int32Array(Buffer(b.Stacks, n * 4), ArrowBuffer.Empty, n, 0, 0),
@@ -255,11 +236,9 @@ internal sealed class AllocationBatchWriter : CaptureVisitor
         public readonly byte[] FreedAt = new byte[ArrowLayout.BatchRows * 8];
         public readonly byte[] FreedValid = new byte[ArrowLayout.BatchRows / 8];
         public readonly byte[] SampledBits = new byte[ArrowLayout.BatchRows / 8];
-        public readonly byte[] AllocatorOffsets = new byte[(ArrowLayout.BatchRows + 1) * 4];
-        public readonly byte[] AllocatorData = new byte[ArrowLayout.BatchRows * MaxAllocatorName];
+        public readonly byte[] Allocators = new byte[ArrowLayout.BatchRows];
         public readonly List<Segment> Segments = new();
         public int Rows;
-        public int AllocatorBytes;
         public long FirstId;
 
         /// <summary>Notes rows as sequence numbers of a stream, extending the last segment when they continue it.</summary>

@@ -183,14 +183,14 @@ public static class ArrowConverter
 
     /// <summary>
     /// The allocations table's size from the managed allocations the END record counts (native ones it does
-    /// not count make the table grow past it): 72 bytes a managed row (71.25 written), plus a little per batch. 0 without END.
+    /// not count make the table grow past it): 62 bytes a row (61.25 written), plus a little per batch. 0 without END.
     /// </summary>
     private static long ExpectedTableBytes(CaptureReadResult firstRead)
     {
         if (firstRead.End is not EndRecord end || end.Allocations <= 0)
             return 0;
         var batches = end.Allocations / ArrowLayout.BatchRows + 1;
-        return end.Allocations * 72 + batches * 4096 + (1 << 20);
+        return end.Allocations * 62 + batches * 4096 + (1 << 20);
     }
 
     /// <param name="limit">Bytes of the file the pass reads (its length when the conversion began).</param>

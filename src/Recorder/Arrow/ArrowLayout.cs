@@ -10,7 +10,7 @@ namespace MemNotebook.Recorder.Arrow;
 public static class ArrowLayout
 {
     /// <summary>Bumped when a table or column changes; a cached folder of another version is rebuilt.</summary>
-    public const int Version = 3;
+    public const int Version = 4;
 
     public const string Allocations = "allocations";
     public const string Stacks = "stacks";
@@ -38,12 +38,32 @@ public static class ArrowLayout
     /// <summary>The cache folder of a capture: <c>x.memnb</c> → <c>x.memnb.arrow/</c>.</summary>
     public static string CacheFolder(string capturePath) => Path.GetFullPath(capturePath) + ".arrow";
 
+    /// <summary>
+    /// The allocator column's type: dictionary-encoded strings, the index being the allocator kind
+    /// (0 managed, 1 malloc … 9 mmap) — one byte a row instead of a string and its offset.
+    /// </summary>
+    public static readonly DictionaryType AllocatorType = new(Int8Type.Default, StringType.Default, ordered: false);
+
+    /// <summary>
+    /// The allocator column's dictionary: every allocator name, at the index of its kind. Its buffers are
+    /// managed arrays, so a batch disposed after writing does not free what the next batches share.
+    /// </summary>
+    public static StringArray AllocatorDictionary()
+    {
+        var names = Capture.CaptureFormat.AllAllocatorNames.Select(System.Text.Encoding.UTF8.GetBytes).ToArray();
+        var offsets = new int[names.Length + 1];
+        for (var i = 0; i < names.Length; i++)
+            offsets[i + 1] = offsets[i] + names[i].Length;
+        return new StringArray(names.Length, new ArrowBuffer(System.Runtime.InteropServices.MemoryMarshal.AsBytes(offsets.AsSpan()).ToArray()),
+            new ArrowBuffer(names.SelectMany(n => n).ToArray()), ArrowBuffer.Empty);
+    }
+
     public static readonly Schema AllocationsSchema = new Schema.Builder()
         .Field(F("id", Int64Type.Default))
         .Field(F("thread_stream", Int32Type.Default))
         .Field(F("os_thread_id", Int64Type.Default))
         .Field(F("timestamp_ns", Int64Type.Default))
-        .Field(F("allocator", StringType.Default))
+        .Field(F("allocator", AllocatorType))
         .Field(F("size", Int64Type.Default))
         .Field(F("type_id", Int32Type.Default))
         .Field(F("stack_id", Int32Type.Default))

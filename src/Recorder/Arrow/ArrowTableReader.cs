@@ -25,8 +25,7 @@ public static class ArrowTableReader
             var count = reader.RecordBatchCountAsync().AsTask().GetAwaiter().GetResult();
             var first = reader.ReadNextRecordBatch();
             if (first is null)
-                return new RecordBatch(expected, expected.FieldsList.Select(f => ArrowArrayFactory.BuildArray(
-                    new ArrayData(f.DataType, 0, 0, 0, EmptyBuffers(f.DataType)))), 0);
+                return new RecordBatch(expected, expected.FieldsList.Select(f => EmptyArray(f.DataType)), 0);
             if (count <= 1)
                 return first;
             // Each batch is copied into the joined columns and released before the next is read: memory is
@@ -55,9 +54,12 @@ public static class ArrowTableReader
     /// <summary>A problem reported as is, not as an unreadable file.</summary>
     private sealed class TableShapeException(string message) : Exception(message);
 
-    private static ArrowBuffer[] EmptyBuffers(IArrowType type) => type is StringType
-        ? [ArrowBuffer.Empty, new ArrowBuffer(new byte[4]), ArrowBuffer.Empty]
-        : [ArrowBuffer.Empty, ArrowBuffer.Empty];
+    private static IArrowArray EmptyArray(IArrowType type) => type switch
+    {
+        DictionaryType dictionary => new DictionaryArray(dictionary, EmptyArray(dictionary.IndexType), EmptyArray(dictionary.ValueType)),
+        StringType => ArrowArrayFactory.BuildArray(new ArrayData(type, 0, 0, 0, [ArrowBuffer.Empty, new ArrowBuffer(new byte[4]), ArrowBuffer.Empty])),
+        _ => ArrowArrayFactory.BuildArray(new ArrayData(type, 0, 0, 0, [ArrowBuffer.Empty, ArrowBuffer.Empty])),
+    };
 
     /// <summary>The columns of a table's batches joined into one batch, appended batch by batch.</summary>
     private sealed class JoinedColumns
@@ -96,11 +98,15 @@ public static class ArrowTableReader
             new(schema, columns.Select(c => c.Build(length)), length);
     }
 
-    /// <summary>One joined column: values (or offsets and UTF-8 bytes) and a validity bitmap made on the first null.</summary>
+    /// <summary>
+    /// One joined column: values (or offsets and UTF-8 bytes, or a dictionary's indices) and a validity bitmap
+    /// made on the first null.
+    /// </summary>
     private sealed class Column
     {
         private readonly IArrowType type;
         private readonly int width;
+        private IArrowArray? dictionary; // a dictionary column's values, the same in every batch of a file
         private byte[] values;
         private byte[]? offsets; // int32 offsets, held as bytes so the joined buffer is not copied again
         private byte[] stringData = [];
@@ -119,6 +125,10 @@ public static class ArrowTableReader
                     break;
                 case BooleanType:
                     values = new byte[(capacity + 7) / 8];
+                    break;
+                case DictionaryType { IndexType: FixedWidthType indexWidth }:
+                    width = indexWidth.BitWidth / 8;
+                    values = GC.AllocateUninitializedArray<byte>(checked(capacity * width));
                     break;
                 case FixedWidthType fixedWidth:
                     width = fixedWidth.BitWidth / 8;
@@ -153,11 +163,17 @@ public static class ArrowTableReader
                     AppendStrings((StringArray)part, at);
                     break;
                 case BooleanType:
+                    AppendBits((BooleanArray)part, at);
+                    break;
+                case DictionaryType:
                 {
-                    var array = (BooleanArray)part;
-                    for (var i = 0; i < array.Length; i++)
-                        if (array.GetValue(i) == true)
-                            values[(at + i) >> 3] |= (byte)(1 << ((at + i) & 7));
+                    var array = (DictionaryArray)part;
+                    // Copied: the batch, and the buffers it was read into, are released once appended.
+                    dictionary ??= ManagedCopy(array.Dictionary);
+                    if (array.Dictionary.Length != dictionary.Length)
+                        throw new TableShapeException($"a dictionary of {array.Dictionary.Length} values after one of {dictionary.Length} in the same column");
+                    var data = array.Indices.Data;
+                    data.Buffers[1].Span.Slice(data.Offset * width, data.Length * width).CopyTo(values.AsSpan(at * width));
                     break;
                 }
                 default:
@@ -167,6 +183,48 @@ public static class ArrowTableReader
                     break;
                 }
             }
+        }
+
+        /// <summary>A string dictionary in arrays of our own (offsets from 0, the validity rebuilt).</summary>
+        private static IArrowArray ManagedCopy(IArrowArray array)
+        {
+            if (array is not StringArray strings)
+                throw new TableShapeException($"a dictionary of {array.Data.DataType.Name} values (only strings are read)");
+            var n = strings.Length;
+            var source = strings.ValueOffsets;
+            var offsets = new int[n + 1];
+            for (var i = 0; i <= n; i++)
+                offsets[i] = source[i] - source[0];
+            var data = strings.Values.Slice(source[0], source[n] - source[0]).ToArray();
+            var validity = ArrowBuffer.Empty;
+            if (strings.NullCount > 0)
+            {
+                var bits = new byte[(n + 7) / 8];
+                for (var i = 0; i < n; i++)
+                    if (strings.IsValid(i))
+                        bits[i >> 3] |= (byte)(1 << (i & 7));
+                validity = new ArrowBuffer(bits);
+            }
+            return new StringArray(n, new ArrowBuffer(MemoryMarshal.AsBytes(offsets.AsSpan()).ToArray()), new ArrowBuffer(data),
+                validity, strings.NullCount);
+        }
+
+        /// <summary>A boolean part's bits: whole bytes when both ends are byte-aligned (batches hold a multiple of 8 rows).</summary>
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        private void AppendBits(BooleanArray array, int at)
+        {
+            var bits = array.ValueBuffer.Span;
+            var offset = array.Offset;
+            if ((at & 7) == 0 && (offset & 7) == 0)
+            {
+                bits.Slice(offset >> 3, (array.Length + 7) / 8).CopyTo(values.AsSpan(at >> 3));
+                if ((array.Length & 7) != 0)
+                    values[(at + array.Length) >> 3] &= (byte)((1 << (array.Length & 7)) - 1);
+                return;
+            }
+            for (var i = 0; i < array.Length; i++)
+                if ((bits[(offset + i) >> 3] & (1 << ((offset + i) & 7))) != 0)
+                    values[(at + i) >> 3] |= (byte)(1 << ((at + i) & 7));
         }
 
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
@@ -248,6 +306,9 @@ public static class ArrowTableReader
                         new ArrowBuffer(stringData.AsMemory(0, stringBytes)), bitmap, nulls);
                 case BooleanType:
                     return new BooleanArray(new ArrowBuffer(values.AsMemory(0, (length + 7) / 8)), bitmap, length, nulls, 0);
+                case DictionaryType dictionaryType:
+                    return new DictionaryArray(dictionaryType, ArrowArrayFactory.BuildArray(new ArrayData(dictionaryType.IndexType, length, nulls, 0,
+                        [bitmap, new ArrowBuffer(values.AsMemory(0, length * width))])), dictionary ?? EmptyArray(dictionaryType.ValueType));
                 default:
                     return ArrowArrayFactory.BuildArray(new ArrayData(type, length, nulls, 0,
                         [bitmap, new ArrowBuffer(values.AsMemory(0, length * width))]));

@@ -30,7 +30,7 @@ public class ConversionWriterTests
     public void The_table_keeps_no_space_reserved_past_its_end_and_has_the_bytes_of_one_written_as_it_came()
     {
         using var scratch = new ScratchFolder();
-        // END counts the allocations: the converter reserves 72 bytes a row and a MiB more, then gives back the rest.
+        // END counts the allocations: the converter reserves 62 bytes a row and a MiB more, then gives back the rest.
         var reserved = ArrowConverter.Convert(WithEnd(scratch, "end.memnb", 150_000, 150_000), Path.Combine(scratch.Root, "reserved"));
         var plain = ArrowConverter.Convert(scratch.Write("no-end.memnb", BigCapture.Create(150_000)), Path.Combine(scratch.Root, "plain"));
         var table = ArrowLayout.TablePath(reserved.Folder, ArrowLayout.Allocations);
@@ -43,7 +43,7 @@ public class ConversionWriterTests
     public void A_capture_whose_end_claims_more_than_the_disk_holds_still_converts()
     {
         using var scratch = new ScratchFolder();
-        // 10^12 rows would need 72 TB: the reservation fails and the table is written as it comes.
+        // 10^12 rows would need 62 TB: the reservation fails and the table is written as it comes.
         var conversion = ArrowConverter.Convert(WithEnd(scratch, "claims.memnb", 1_000, 1_000_000_000_000), Path.Combine(scratch.Root, "out"));
         Assert.Equal(1_000, conversion.Metadata.Allocations);
         Assert.Equal(1_000, LoadedCapture.Load(conversion.Folder).Allocations.Rows.Count);

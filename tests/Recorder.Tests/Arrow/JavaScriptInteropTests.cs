@@ -81,6 +81,37 @@ public class JavaScriptInteropTests
         Assert.Equal(capture.Allocations["freed_at_ns"].NullCount, allocations.GetProperty("freed_nulls").GetInt64());
     }
 
+    [Fact]
+    public void Javascript_arrow_reads_the_allocator_dictionary_of_a_capture_with_native_allocations()
+    {
+        var w = new Capture.TestCaptureWriter(flags: MemNotebook.Recorder.Capture.CaptureFormat.FlagNative);
+        w.Chunk(0).Clock(10, 100).Type(0, 1, "App.Node").StackNode(1, 0, 0x10).Frame(0x10, 1, "compress", "libz.so")
+            .Thread(2, 7, 1).Write();
+        var chunk = w.Chunk(2);
+        ulong t = 20;
+        // 70,000 rows: more than one batch, every allocator kind, managed rows between native ones.
+        for (var i = 0; i < 70_000; i++)
+        {
+            var kind = (byte)(i % 10);
+            if (kind == 0)
+                chunk.Alloc(t++, 0, 32, 1, (ulong)(0x100000 + i * 64));
+            else
+                chunk.NativeAlloc(t++, kind, 4096, 1, (ulong)(0x7f0000000000 + (ulong)i * 8192));
+        }
+        chunk.Write(zstd: true);
+        using var scratch = new ScratchFolder();
+        var capture = LoadedCapture.Load(scratch.Write("native.memnb", w));
+        var js = ReadWithJavaScript(capture.ArrowFolder);
+        var allocator = (StringDataFrameColumn)capture.Allocations["allocator"];
+        var expected = Enumerable.Range(0, (int)allocator.Length).GroupBy(i => allocator[i]).ToDictionary(g => g.Key!, g => g.Count());
+        Assert.Equal(10, expected.Count);
+        Assert.Equal(7_000, expected["mmap"]);
+        Assert.Equal(7_000, expected["posix_memalign"]);
+        var seen = js.GetProperty("allocations").GetProperty("allocators").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt32());
+        Assert.Equal(expected.OrderBy(e => e.Key), seen.OrderBy(e => e.Key));
+        AssertRow(capture.Allocations, 69_999, js.GetProperty("allocations").GetProperty("last"), "allocations");
+    }
+
     private static DataFrame Frame(LoadedCapture capture, string table) => table switch
     {
         ArrowLayout.Allocations => capture.Allocations,
