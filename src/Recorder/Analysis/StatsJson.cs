@@ -31,66 +31,60 @@ public static class StatsJson
         json.WriteNumber("freed_bytes", stats.FreedBytes);
         json.WriteNumber("duration_ms", stats.DurationMs);
         json.WriteNumber("gc_count", stats.GcCount);
-        json.WriteStartArray("by_type");
-        foreach (var t in stats.ByType)
+        Section(json, "by_type", stats.ByType, t =>
         {
-            json.WriteStartObject();
             json.WriteString("type", t.Type);
-            json.WriteNumber("count", t.Count);
-            json.WriteNumber("bytes", t.Bytes);
+            Totals(json, t.Count, t.Bytes);
             json.WriteNumber("leaked_count", t.LeakedCount);
             json.WriteNumber("leaked_bytes", t.LeakedBytes);
-            json.WriteEndObject();
-        }
-        json.WriteEndArray();
-        json.WriteStartArray("top_functions");
-        foreach (var f in stats.TopFunctions)
+        });
+        Section(json, "top_functions", stats.TopFunctions, f =>
         {
-            json.WriteStartObject();
             json.WriteString("function", f.Function);
-            json.WriteNumber("count", f.Count);
-            json.WriteNumber("bytes", f.Bytes);
-            json.WriteEndObject();
-        }
-        json.WriteEndArray();
-        json.WriteStartArray("by_allocator");
-        foreach (var a in stats.ByAllocator)
+            Totals(json, f.Count, f.Bytes);
+        });
+        Section(json, "by_allocator", stats.ByAllocator, a =>
         {
-            json.WriteStartObject();
             json.WriteString("allocator", a.Allocator);
-            json.WriteNumber("count", a.Count);
-            json.WriteNumber("bytes", a.Bytes);
-            json.WriteEndObject();
-        }
-        json.WriteEndArray();
-        json.WriteStartArray("top_stacks");
-        foreach (var s in stats.TopStacks)
+            Totals(json, a.Count, a.Bytes);
+        });
+        Section(json, "top_stacks", stats.TopStacks, s =>
         {
-            json.WriteStartObject();
             json.WriteStartArray("frames");
             foreach (var frame in s.Frames)
                 json.WriteStringValue(frame);
             json.WriteEndArray();
-            json.WriteNumber("count", s.Count);
-            json.WriteNumber("bytes", s.Bytes);
-            json.WriteEndObject();
-        }
-        json.WriteEndArray();
-        json.WriteStartArray("threads");
-        foreach (var t in stats.Threads)
+            Totals(json, s.Count, s.Bytes);
+        });
+        Section(json, "threads", stats.Threads, t =>
         {
-            json.WriteStartObject();
             json.WriteNumber("id", t.Id);
             if (t.Name is null)
                 json.WriteNull("name");
             else
                 json.WriteString("name", t.Name);
-            json.WriteNumber("count", t.Count);
-            json.WriteNumber("bytes", t.Bytes);
+            Totals(json, t.Count, t.Bytes);
+        });
+        json.WriteEndObject();
+    }
+
+    /// <summary>An array of one object per item, its fields written by <paramref name="fields"/>.</summary>
+    private static void Section<T>(Utf8JsonWriter json, string name, IEnumerable<T> items, Action<T> fields)
+    {
+        json.WriteStartArray(name);
+        foreach (var item in items)
+        {
+            json.WriteStartObject();
+            fields(item);
             json.WriteEndObject();
         }
         json.WriteEndArray();
-        json.WriteEndObject();
+    }
+
+    private static void Totals(Utf8JsonWriter json, long count, long bytes)
+    {
+        json.WriteNumber("count", count);
+        json.WriteNumber("bytes", bytes);
     }
 
     public static string ToJson(CaptureStats stats, bool indented = true)
