@@ -357,37 +357,16 @@ public sealed class Capture
             })
             .OrderByDescending(t => t.Bytes).ThenByDescending(t => t.Count).ThenBy(t => t.Id)
             .ToArray();
-        var total = All.Bytes;
         var exact = All.ExactLargeObjects;
         var gcStarts = GcEvents["start_ns"];
-        return new CaptureStats
+        return CaptureStats.Create(Path, Metadata, gcStarts.Length - gcStarts.NullCount, All.Count, All.Bytes,
+            leaks.Count, leaks.Bytes, PeakBytes, types, functions, threads, AllocatorTotals(),
+            CaptureStats.RankStacks(StackTotals(), Columns.FrameNames)) with
         {
-            Path = Path,
-            FormatVersion = Metadata.FormatVersion,
-            Complete = Metadata.Complete,
-            Truncated = Metadata.Truncated,
-            TruncatedAtOffset = Metadata.TruncatedAtOffset,
-            TruncationReason = Metadata.TruncationReason,
-            TotalAllocations = All.Count,
-            TotalBytes = total,
             Sampled = IsSampled,
             EstimatedBytes = All.EstimatedBytes,
             ExactLargeObjects = exact.Count,
             ExactLargeBytes = exact.Bytes,
-            PeakBytes = PeakBytes,
-            LeakedAllocations = leaks.Count,
-            LeakedBytes = leaks.Bytes,
-            FreedAllocations = All.Count - leaks.Count,
-            FreedBytes = total - leaks.Bytes,
-            DurationMs = Metadata.DurationNs / 1e6,
-            DurationEstimated = Metadata.ClockEstimated,
-            GcCount = gcStarts.Length - gcStarts.NullCount,
-            Dropped = Metadata.EndDropped ?? 0,
-            ByType = types,
-            TopFunctions = functions,
-            Threads = threads,
-            ByAllocator = AllocatorTotals(),
-            TopStacks = CaptureStats.RankStacks(StackTotals(), Columns.FrameNames),
         };
     }
 
@@ -579,37 +558,13 @@ public sealed class Capture
             .Take(top)
             .ToArray();
         long count = rows.Sum(e => e.Count), bytes = rows.Sum(e => e.Bytes);
-        long leakedCount = rows.Sum(e => e.LeakedCount), leakedBytes = rows.Sum(e => e.LeakedBytes);
         var gcStarts = GcEvents["start_ns"];
-        return new CaptureStats
-        {
-            Path = Path,
-            FormatVersion = Metadata.FormatVersion,
-            Aggregated = true,
-            Complete = Metadata.Complete,
-            Truncated = Metadata.Truncated,
-            TruncatedAtOffset = Metadata.TruncatedAtOffset,
-            TruncationReason = Metadata.TruncationReason,
-            TotalAllocations = count,
-            TotalBytes = bytes,
-            EstimatedBytes = bytes,
-            PeakBytes = PeakBytes,
-            LeakedAllocations = leakedCount,
-            LeakedBytes = leakedBytes,
-            FreedAllocations = count - leakedCount,
-            FreedBytes = bytes - leakedBytes,
-            DurationMs = Metadata.DurationNs / 1e6,
-            DurationEstimated = Metadata.ClockEstimated,
-            GcCount = gcStarts.Length - gcStarts.NullCount,
-            Dropped = Metadata.EndDropped ?? 0,
-            ByType = types,
-            TopFunctions = functions,
-            Threads = [],
-            ByAllocator = count == 0 ? [] : [new AllocatorStats(Recorder.Capture.CaptureFormat.AllocatorName(0), count, bytes)],
-            TopStacks = CaptureStats.RankStacks(
+        return CaptureStats.Create(Path, Metadata, gcStarts.Length - gcStarts.NullCount, count, bytes,
+            leakedCount: rows.Sum(e => e.LeakedCount), leakedBytes: rows.Sum(e => e.LeakedBytes), PeakBytes, types, functions, threads: [],
+            count == 0 ? [] : [new AllocatorStats(Recorder.Capture.CaptureFormat.AllocatorName(0), count, bytes)],
+            CaptureStats.RankStacks(
                 rows.GroupBy(e => e.StackId).Select(g => (g.Key, g.Sum(e => e.Count), g.Sum(e => e.Bytes))),
-                new StackFrameNames(batches[ArrowLayout.Stacks], batches[ArrowLayout.Frames]).Names),
-        };
+                new StackFrameNames(batches[ArrowLayout.Stacks], batches[ArrowLayout.Frames]).Names));
     }
 
     /// <summary>An aggregated capture knows the peak's bytes, not its time: the first GC start with those live bytes, else the end.</summary>

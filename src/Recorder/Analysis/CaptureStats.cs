@@ -94,6 +94,40 @@ public sealed record CaptureStats
     public const int DefaultTop = 50;
     public const int TopStackCount = 20;
 
+    /// <summary>
+    /// Stats with the capture's own facts taken from its metadata (format, completeness, truncation,
+    /// duration, records dropped) and freed = total − leaked. A sampled capture's estimate is set with <c>with</c>.
+    /// </summary>
+    internal static CaptureStats Create(string path, Arrow.CaptureMetadata capture, long gcCount, long count, long bytes,
+        long leakedCount, long leakedBytes, long peakBytes, IReadOnlyList<TypeStats> byType, IReadOnlyList<FunctionStats> topFunctions,
+        IReadOnlyList<ThreadStats> threads, IReadOnlyList<AllocatorStats> byAllocator, IReadOnlyList<StackStats> topStacks) => new()
+    {
+        Path = path,
+        FormatVersion = capture.FormatVersion,
+        Aggregated = capture.Aggregated,
+        Complete = capture.Complete,
+        Truncated = capture.Truncated,
+        TruncatedAtOffset = capture.TruncatedAtOffset,
+        TruncationReason = capture.TruncationReason,
+        TotalAllocations = count,
+        TotalBytes = bytes,
+        EstimatedBytes = bytes,
+        PeakBytes = peakBytes,
+        LeakedAllocations = leakedCount,
+        LeakedBytes = leakedBytes,
+        FreedAllocations = count - leakedCount,
+        FreedBytes = bytes - leakedBytes,
+        DurationMs = capture.DurationNs / 1e6,
+        DurationEstimated = capture.ClockEstimated,
+        GcCount = gcCount,
+        Dropped = capture.EndDropped ?? 0,
+        ByType = byType,
+        TopFunctions = topFunctions,
+        Threads = threads,
+        ByAllocator = byAllocator,
+        TopStacks = topStacks,
+    };
+
     internal static AllocatorStats[] RankAllocators(IEnumerable<AllocatorStats> allocators) =>
         allocators.OrderByDescending(a => a.Bytes).ThenByDescending(a => a.Count).ThenBy(a => a.Allocator, StringComparer.Ordinal).ToArray();
 

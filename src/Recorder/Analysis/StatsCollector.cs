@@ -99,35 +99,16 @@ public sealed class StatsCollector : CaptureVisitor
             })
             .OrderByDescending(t => t.Bytes).ThenByDescending(t => t.Count).ThenBy(t => t.Id)
             .ToArray();
-        result = new CaptureStats
+        result = CaptureStats.Create(read.Path, Arrow.CaptureMetadata.From(read, totalAllocations, freedAllocations), gcCount,
+            totalAllocations, totalBytes, leakedCount: totalAllocations - freedAllocations, leakedBytes: totalBytes - freedBytes,
+            peakBytes: Math.Max(maxGcStartLive, endLive), types, functions, threads,
+            CaptureStats.RankAllocators(byAllocator.Select(kv => new AllocatorStats(CaptureFormat.AllocatorName(kv.Key), kv.Value.Count, kv.Value.Bytes))),
+            RankStacks(byStack, tables)) with
         {
-            Path = read.Path,
-            FormatVersion = read.Header.FormatVersion,
-            Complete = read.Complete,
-            Truncated = read.Truncated,
-            TruncatedAtOffset = read.TruncatedAtOffset,
-            TruncationReason = read.TruncationReason,
-            TotalAllocations = totalAllocations,
-            TotalBytes = totalBytes,
             Sampled = read.Header.IsSampled,
             EstimatedBytes = read.Header.IsSampled ? (long)Math.Round(estimatedBytes) : totalBytes,
             ExactLargeObjects = exactLargeObjects,
             ExactLargeBytes = exactLargeBytes,
-            PeakBytes = Math.Max(maxGcStartLive, endLive),
-            LeakedAllocations = totalAllocations - freedAllocations,
-            LeakedBytes = totalBytes - freedBytes,
-            FreedAllocations = freedAllocations,
-            FreedBytes = freedBytes,
-            DurationMs = read.DurationNs / 1e6,
-            DurationEstimated = read.Clock.IsEstimated,
-            GcCount = gcCount,
-            Dropped = read.End?.Dropped ?? 0,
-            ByType = types,
-            TopFunctions = functions,
-            Threads = threads,
-            ByAllocator = CaptureStats.RankAllocators(byAllocator.Select(kv =>
-                new AllocatorStats(CaptureFormat.AllocatorName(kv.Key), kv.Value.Count, kv.Value.Bytes))),
-            TopStacks = RankStacks(byStack, tables),
         };
     }
 
@@ -158,33 +139,10 @@ public sealed class StatsCollector : CaptureVisitor
             stack.Count += row.Count;
             stack.Bytes += row.Bytes;
         }
-        return new CaptureStats
-        {
-            Path = read.Path,
-            FormatVersion = read.Header.FormatVersion,
-            Aggregated = true,
-            Complete = read.Complete && read.AggregateTable is { Final: true },
-            Truncated = read.Truncated,
-            TruncatedAtOffset = read.TruncatedAtOffset,
-            TruncationReason = read.TruncationReason,
-            TotalAllocations = count,
-            TotalBytes = bytes,
-            EstimatedBytes = bytes,
-            PeakBytes = read.AggregateTable?.PeakBytes ?? 0,
-            LeakedAllocations = aliveCount,
-            LeakedBytes = aliveBytes,
-            FreedAllocations = count - aliveCount,
-            FreedBytes = bytes - aliveBytes,
-            DurationMs = read.DurationNs / 1e6,
-            DurationEstimated = read.Clock.IsEstimated,
-            GcCount = gcCount,
-            Dropped = read.End?.Dropped ?? 0,
-            ByType = RankTypes(byType, tables),
-            TopFunctions = RankFunctions(byStack, tables, top),
-            Threads = [],
-            ByAllocator = count == 0 ? [] : [new AllocatorStats(CaptureFormat.AllocatorName(0), count, bytes)],
-            TopStacks = RankStacks(byStack, tables),
-        };
+        return CaptureStats.Create(read.Path, Arrow.CaptureMetadata.From(read, count, count - aliveCount), gcCount, count, bytes,
+            leakedCount: aliveCount, leakedBytes: aliveBytes, peakBytes: read.AggregateTable?.PeakBytes ?? 0,
+            RankTypes(byType, tables), RankFunctions(byStack, tables, top), threads: [],
+            count == 0 ? [] : [new AllocatorStats(CaptureFormat.AllocatorName(0), count, bytes)], RankStacks(byStack, tables));
     }
 
     private static TypeStats[] RankTypes(Dictionary<int, TypeTotals> byType, CaptureTables tables) =>
