@@ -31,21 +31,7 @@ internal static class AggregatedWorkload
             .Type(0, 0x10, "System.String")
             .Type(1, 0x20, "System.Byte[]", 1)
             .Type(2, 0x30, "MyApp.Node")
-            .StackNode(1, 0, 0x100) // Main
-            .StackNode(2, 1, 0x200) // FastAllocateString <- Main
-            .StackNode(3, 2, 0x300) // native <- FastAllocateString <- Main
-            .StackNode(4, 1, 0x400) // lambda <- Main
-            .StackNode(5, 4, 0x500) // GC.AllocateUninitializedArray[T] <- lambda
-            .StackNode(6, 5, 0x700) // runtime stub <- ...
-            .StackNode(7, 0, 0x600) // managed frame without a name
-            .StackNode(8, 0, 0x800) // ip without a FRAME record
-            .Frame(0x100, 0, "MyApp.Program.Main", "MyApp.dll")
-            .Frame(0x200, 0, "System.String.FastAllocateString", "System.Private.CoreLib.dll")
-            .Frame(0x300, 1, "AllocateObject", "libcoreclr.so")
-            .Frame(0x400, 0, "MyApp.Program+<>c.<Main>b__0_0", "MyApp.dll")
-            .Frame(0x500, 0, "System.GC.AllocateUninitializedArray[System.Byte]", "System.Private.CoreLib.dll")
-            .Frame(0x600, 0, "", "")
-            .Frame(0x700, 2, "JIT_NewArr1", "");
+            .StatsStacks();
         if (!aggregated)
             meta.Thread(2, 1001, 1).Thread(3, 1002, 0).ThreadName(1001, "Main thread");
         meta.Write();
