@@ -267,23 +267,11 @@ void Recorder::record_typed_allocation(ThreadState* ts, uint64_t address, int64_
   uint32_t stack = intern_stack(ts, ips, depth);
 
   uint8_t record[1 + 5 * kMaxVarintBytes];
-  uint8_t* p = record;
-  *p++ = kTagAlloc;
   uint64_t ticks = now_ticks();
-  p = put_varint(p, ticks - ts->prev_ticks);
-  p = put_varint(p, static_cast<uint64_t>(type));
-  p = put_varint(p, size);
-  p = put_svarint(p, static_cast<int64_t>(stack) - static_cast<int64_t>(ts->prev_stack));
-  p = put_svarint(p, static_cast<int64_t>(address - ts->prev_end_address));
+  uint8_t* p = put_alloc_fields(record, kTagAlloc, ts, ticks, type, size, stack, address);
   push_thread_record(ts, record, static_cast<size_t>(p - record));
-
-  ts->prev_ticks = ticks;
-  ts->prev_stack = stack;
-  ts->prev_end_address = address + size;
-  uint64_t seq = ts->next_seq++;
-  log_object(ts, address, make_object_id(ts->stream, seq), size);
-  ts->allocated_bytes.store(ts->allocated_bytes.load(std::memory_order_relaxed) + size, std::memory_order_relaxed);
-  ts->allocations.store(ts->allocations.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  log_object(ts, address, make_object_id(ts->stream, ts->next_seq), size);
+  note_allocation(ts, ticks, stack, address, size);
 }
 
 void Recorder::push_thread_record(ThreadState* ts, const uint8_t* record, size_t len) {

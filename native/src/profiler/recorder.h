@@ -13,6 +13,7 @@
 
 #include "aggregate/aggregator.h"
 #include "common/spsc_ring.h"
+#include "common/varint.h"
 #include "lifetime/lifetime_tracker.h"
 #include "profiler/thread_registry.h"
 #include "stacks/intern_tables.h"
@@ -116,6 +117,28 @@ class Recorder {
   void flush_meta();
   void push_gc(const RecordBuffer& record);
   void push_thread_record(ThreadState* ts, const uint8_t* record, size_t len);
+
+  // ALLOC and SAMPLED_ALLOC: the tag and the fields both have (dt, type, size, stack and address as
+  // differences from the stream's previous record); returns where the record goes on.
+  static uint8_t* put_alloc_fields(uint8_t* p, uint8_t tag, const ThreadState* ts, uint64_t ticks, int64_t type,
+                                   uint64_t size, uint32_t stack, uint64_t address) {
+    *p++ = tag;
+    p = put_varint(p, ticks - ts->prev_ticks);
+    p = put_varint(p, static_cast<uint64_t>(type));
+    p = put_varint(p, size);
+    p = put_svarint(p, static_cast<int64_t>(stack) - static_cast<int64_t>(ts->prev_stack));
+    return put_svarint(p, static_cast<int64_t>(address - ts->prev_end_address));
+  }
+
+  // After an ALLOC or SAMPLED_ALLOC is pushed: the stream's previous record, its sequence number and totals.
+  static void note_allocation(ThreadState* ts, uint64_t ticks, uint32_t stack, uint64_t address, uint64_t size) {
+    ts->prev_ticks = ticks;
+    ts->prev_stack = stack;
+    ts->prev_end_address = address + size;
+    ts->next_seq++;
+    ts->allocated_bytes.store(ts->allocated_bytes.load(std::memory_order_relaxed) + size, std::memory_order_relaxed);
+    ts->allocations.store(ts->allocations.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
   void emit_modules();
   void push_gc_mark(uint8_t tag);
   void wake_writer();

@@ -57,9 +57,10 @@ public static class ArrowConverter
 
         CaptureReadResult secondRead;
         long rows;
-        using (var file = CreateTableFile(ArrowLayout.TablePath(folder, ArrowLayout.Allocations), ExpectedTableBytes(firstRead)))
-        using (var writer = new ArrowFileWriter(file, ArrowLayout.AllocationsSchema))
+        try
         {
+            using var file = CreateTableFile(ArrowLayout.TablePath(folder, ArrowLayout.Allocations), ExpectedTableBytes(firstRead));
+            using var writer = new ArrowFileWriter(file, ArrowLayout.AllocationsSchema);
             var batches = new AllocationBatchWriter(writer, lookup, firstRead.Clock, osThreads);
             try
             {
@@ -70,16 +71,21 @@ public static class ArrowConverter
             }
             catch
             {
-                try { smallTables.Wait(); } catch (AggregateException) { }
                 // The file writer is disposed next: let the batch being written finish first (its own error, if
                 // any, matters less than the one being thrown).
-                try { batches.WaitForWrites(); } catch (IOException) { } catch (ObjectDisposedException) { }
+                try { batches.WaitForWrites(); } catch (Exception) { }
                 throw;
             }
             writer.WriteEnd();
             // Gives back the space reserved past the end.
             file.SetLength(file.Position);
             rows = batches.Rows;
+        }
+        catch
+        {
+            // The caller may delete the folder next: the small tables' thread must be done writing into it.
+            try { smallTables.Wait(); } catch (AggregateException) { }
+            throw;
         }
         smallTables.GetAwaiter().GetResult();
         var metadata = CaptureMetadata.From(secondRead, rows, first.Frees.FreedCount);

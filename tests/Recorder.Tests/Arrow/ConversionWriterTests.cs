@@ -89,6 +89,24 @@ public class ConversionWriterTests
             Assert.Equal(File.ReadAllBytes(ArrowLayout.TablePath(still.Folder, table)), File.ReadAllBytes(ArrowLayout.TablePath(conversion.Folder, table)));
     }
 
+    [Fact]
+    public void A_conversion_that_cannot_create_its_table_fails_after_the_small_tables_are_written()
+    {
+        using var scratch = new ScratchFolder();
+        var path = scratch.Write("big.memnb", BigCapture.Create(1_000));
+        var folder = Path.Combine(scratch.Root, "out");
+        // A directory where the table's file goes: it cannot be replaced.
+        Directory.CreateDirectory(ArrowLayout.TablePath(folder, ArrowLayout.Allocations));
+        var error = Assert.ThrowsAny<Exception>(() => ArrowConverter.Convert(path, folder));
+        Assert.True(error is IOException or UnauthorizedAccessException, error.ToString());
+        Assert.Contains("allocations.arrow", error.Message);
+        // The small tables are written on another thread: the failed conversion waited for it, so the
+        // caller can delete the folder (as a cache conversion does) without a thread still writing there.
+        foreach (var table in ArrowLayout.TableNames.Where(t => t != ArrowLayout.Allocations))
+            Assert.Equal(ArrowLayout.SchemaOf(table).FieldsList.Count,
+                ArrowTableReader.ReadTable(ArrowLayout.TablePath(folder, table), ArrowLayout.SchemaOf(table)).ColumnCount);
+    }
+
     /// <summary>A file that takes <paramref name="limit"/> bytes, then fails as a full disk does.</summary>
     private sealed class FullDisk(long limit) : MemoryStream
     {
