@@ -142,10 +142,28 @@ public sealed record CaptureStats
     internal static string FrameName(string function) => function.Length > 0 ? function : FunctionAttribution.Unknown;
 
     /// <summary>Reads <paramref name="path"/> in one streaming pass (memory bounded by live objects and distinct stacks).</summary>
+    /// <summary>
+    /// The stats of a capture file in two passes, as the Arrow conversion reads it: the first keeps when
+    /// each object died as runs, the second looks each allocation up as it comes. Memory follows the runs
+    /// (16 bytes each; objects that die together were allocated together), not the objects alive.
+    /// </summary>
     public static CaptureStats Compute(string path, int top = DefaultTop, CaptureReaderOptions? options = null)
     {
-        var collector = new StatsCollector(top);
-        CaptureReader.Read(path, collector, options);
+        options ??= CaptureReaderOptions.Default;
+        var extent = new FileInfo(path).Length;
+        var firstPass = new Arrow.FreeRunsPass();
+        var first = Arrow.CapturePass.Read(path, firstPass,
+            new CaptureReaderOptions { AllowTruncated = options.AllowTruncated, SkipAllocations = true }, extent);
+        StatsCollector collector;
+        if (first.IsAggregated)
+        {
+            // Totals only: what the first pass read is the whole capture, and it is small.
+            collector = new StatsCollector(top);
+            Arrow.CapturePass.Read(path, collector, options, extent);
+            return collector.Result;
+        }
+        collector = new StatsCollector(top, firstPass.Frees.Seal(first.Clock));
+        Arrow.CapturePass.Read(path, collector, new CaptureReaderOptions { AllowTruncated = options.AllowTruncated, FreesChecked = true }, extent);
         return collector.Result;
     }
 

@@ -6,10 +6,13 @@ namespace MemNotebook.Recorder.Analysis;
 /// Computes <see cref="CaptureStats"/> in one pass over the reader. Keeps per live object its size and
 /// type (to charge a free back), and aggregates per type, stack and thread; nothing per dead object.
 /// Functions are resolved at the end because FRAME records may follow the allocations that use them.
+/// Given the free runs of a first pass (<see cref="CaptureStats.Compute(string, int, CaptureReaderOptions?)"/>),
+/// it keeps nothing per object at all: each allocation is looked up as it comes.
 /// </summary>
 public sealed class StatsCollector : CaptureVisitor
 {
     private readonly int top;
+    private readonly Arrow.FreeTimes.Lookup? frees;
     private readonly Dictionary<int, Dictionary<long, LiveObject>> liveByStream = new();
     private readonly Dictionary<int, TypeTotals> byType = new();
     private readonly Dictionary<int, Totals> byStack = new();
@@ -33,6 +36,9 @@ public sealed class StatsCollector : CaptureVisitor
         this.top = top;
     }
 
+    /// <param name="frees">When each object died, from a first pass: FREE records are then not needed.</param>
+    internal StatsCollector(int top, Arrow.FreeTimes.Lookup frees) : this(top) => this.frees = frees;
+
     public CaptureStats Result => result ?? throw new InvalidOperationException("the capture has not been read");
 
     public override void OnAllocation(in AllocationRecord a)
@@ -46,12 +52,19 @@ public sealed class StatsCollector : CaptureVisitor
             exactLargeBytes += a.Size;
         }
         sampled |= a.IsSampled;
-        if (!liveByStream.TryGetValue(a.ThreadStream, out var live))
-            liveByStream.Add(a.ThreadStream, live = new Dictionary<long, LiveObject>());
-        live.Add(a.Sequence, new LiveObject(a.Size, a.TypeIndex));
         var type = Get(byType, a.TypeIndex);
         type.Count++;
         type.Bytes += a.Size;
+        if (frees is null)
+        {
+            if (!liveByStream.TryGetValue(a.ThreadStream, out var live))
+                liveByStream.Add(a.ThreadStream, live = new Dictionary<long, LiveObject>());
+            live.Add(a.Sequence, new LiveObject(a.Size, a.TypeIndex));
+        }
+        else if (frees.FreedAtNs(a.ThreadStream, a.Sequence) != -1)
+        {
+            Freed(type, a.Size);
+        }
         var stack = Get(byStack, a.StackId);
         stack.Count++;
         stack.Bytes += a.Size;
@@ -65,13 +78,20 @@ public sealed class StatsCollector : CaptureVisitor
 
     public override void OnFree(in FreeRecord free)
     {
+        // With a first pass's runs each allocation was looked up already.
+        if (frees is not null)
+            return;
         // The reader guarantees the allocation exists and is freed once.
         liveByStream[free.ThreadStream].Remove(free.Sequence, out var dead);
+        Freed(byType[dead.TypeIndex], dead.Size);
+    }
+
+    private void Freed(TypeTotals type, long size)
+    {
         freedAllocations++;
-        freedBytes += dead.Size;
-        var type = byType[dead.TypeIndex];
+        freedBytes += size;
         type.FreedCount++;
-        type.FreedBytes += dead.Size;
+        type.FreedBytes += size;
     }
 
     public override void OnGcStart(in GcStartRecord gc)

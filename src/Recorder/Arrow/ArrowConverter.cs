@@ -199,78 +199,21 @@ public static class ArrowConverter
         return end.Allocations * 62 + batches * 4096 + (1 << 20);
     }
 
-    /// <param name="limit">Bytes of the file the pass reads (its length when the conversion began).</param>
     private static CaptureReadResult ReadPass(string path, CaptureVisitor visitor, CaptureReaderOptions options,
-        IProgress<double>? progress, double start, long limit)
-    {
-        using var file = CaptureReader.OpenFile(path);
-        Stream stream = new PassStream(file, limit, progress, start, 0.5);
-        return CaptureReader.Read(stream, path, visitor, options);
-    }
+        IProgress<double>? progress, double start, long extent) =>
+        CapturePass.Read(path, visitor, options, extent, progress, start, 0.5);
 
-    /// <summary>Frees, GC events and snapshots; allocations are skipped (or ignored when decoded).</summary>
-    private sealed class FirstPass : CaptureVisitor
+    /// <summary>Frees (as <see cref="FreeRunsPass"/>), GC events and snapshots; allocations are skipped (or ignored when decoded).</summary>
+    private sealed class FirstPass : FreeRunsPass
     {
         private readonly CaptureDataBuilder gcs = new();
-        public FreeTimes Frees { get; } = new();
 
         public CaptureData Build() => gcs.Build();
-        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public override void OnFree(in FreeRecord free) => Frees.Add(free);
-        public override void OnFreeRun(int threadStream, long firstSequence, long count, long ticks, long gcIndex) =>
-            Frees.AddRun(threadStream, firstSequence, count, ticks, gcIndex);
         public override void OnSnapshot(in SnapshotRecord snapshot) => gcs.OnSnapshot(snapshot);
         public override void OnSuspend(long ticks) => gcs.OnSuspend(ticks);
         public override void OnResume(long ticks) => gcs.OnResume(ticks);
         public override void OnGcStart(in GcStartRecord gc) => gcs.OnGcStart(gc);
         public override void OnGcEnd(in GcEndRecord gc) => gcs.OnGcEnd(gc);
         public override void OnFinished(CaptureReadResult result) => gcs.OnFinished(result);
-    }
-
-    /// <summary>
-    /// A file read by one pass: at most <paramref name="limit"/> bytes of it (so both passes over a capture
-    /// still being written see the same bytes), its read position reported as a fraction of
-    /// <c>[start, start + span]</c>, at most every 1%.
-    /// </summary>
-    private sealed class PassStream(FileStream inner, long limit, IProgress<double>? progress, double start, double span) : Stream
-    {
-        private readonly long length = Math.Min(limit, inner.Length);
-        private long reportedAt = -1;
-
-        public override int Read(Span<byte> buffer)
-        {
-            var n = inner.Read(buffer[..(int)Math.Min(buffer.Length, Math.Max(0, length - inner.Position))]);
-            Report();
-            return n;
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-        public override long Seek(long offset, SeekOrigin origin)
-        {
-            var p = inner.Seek(offset, origin);
-            Report();
-            return p;
-        }
-
-        private void Report()
-        {
-            if (progress is null)
-                return;
-            var step = inner.Position * 100 / Math.Max(1, length);
-            if (step == reportedAt)
-                return;
-            reportedAt = step;
-            progress.Report(start + span * Math.Min(1.0, (double)inner.Position / Math.Max(1, length)));
-        }
-
-        public override bool CanRead => true;
-        public override bool CanSeek => true;
-        public override bool CanWrite => false;
-        public override long Length => length;
-        public override long Position { get => inner.Position; set => inner.Position = value; }
-        public override void Flush() { }
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

@@ -10,6 +10,56 @@ public class StatsTests
     private static CaptureStats Stats(TestCaptureWriter w, int top = CaptureStats.DefaultTop) =>
         CaptureStats.Compute(new MemoryStream(w.ToArray()), "stats.memnb", top);
 
+    /// <summary>A native capture: managed objects and every native allocator, blocks freed and unmapped.</summary>
+    private static TestCaptureWriter NativeMix()
+    {
+        var w = new TestCaptureWriter(flags: Recorder.Capture.CaptureFormat.FlagNative);
+        w.Chunk(0).Clock(10, 100).Type(0, 1, "App.Node").StackNode(1, 0, 0x10).StackNode(2, 1, 0x20)
+            .Frame(0x10, 0, "App.Main", "App.dll").Frame(0x20, 1, "deflate", "libz.so").Thread(2, 7, 1).Write();
+        var chunk = w.Chunk(2);
+        ulong t = 20;
+        for (var i = 0; i < 3_000; i++)
+        {
+            var kind = (byte)(i % 10);
+            if (kind == 0)
+                chunk.Alloc(t++, 0, 32, 1, (ulong)(0x100000 + i * 64));
+            else
+                chunk.NativeAlloc(t++, kind, 4096, 2, (ulong)(0x7f0000000000 + (ulong)i * 8192));
+            if (kind is > 0 and < 9 && i % 3 == 0)
+                chunk.NativeFree(t++, 1, (ulong)(0x7f0000000000 + (ulong)i * 8192));
+            if (kind == 9 && i % 20 == 19)
+                chunk.NativeFree(t++, 2, (ulong)(0x7f0000000000 + (ulong)i * 8192), 4096);
+        }
+        chunk.Write();
+        var gc = w.Chunk(1).GcStart(t, 1, 0, 1, 9_600).GcEnd(t + 1, 1);
+        gc.Free(2, Enumerable.Range(0, 3_000).Where(i => i % 10 == 0 && i % 40 != 0).Select(i => (ulong)i).ToArray());
+        gc.Write();
+        return w;
+    }
+
+    public static TheoryData<string> AgreementSamples => new() { "stats", "aggregated-normal", "big", "native" };
+
+    [Theory]
+    [MemberData(nameof(AgreementSamples))]
+    public void Two_pass_stats_of_a_file_equal_the_one_pass_stats_of_its_bytes(string sample)
+    {
+        var w = sample switch
+        {
+            "stats" => StatsCapture.Create(),
+            "aggregated-normal" => Aggregated.AggregatedWorkload.Create(aggregated: false),
+            "big" => Arrow.BigCapture.Create(150_000),
+            _ => NativeMix(),
+        };
+        using var scratch = new Arrow.ScratchFolder();
+        var path = scratch.Write("agree.memnb", w);
+        // The file: a first pass keeps the free runs, the second looks each allocation up (nothing per object).
+        var twoPass = CaptureStats.Compute(path);
+        // The bytes as a stream: one pass, each live object kept until its FREE.
+        var onePass = CaptureStats.Compute(new MemoryStream(w.ToArray()), path);
+        Assert.Equal(StatsJson.ToJson(onePass), StatsJson.ToJson(twoPass));
+        Assert.True(twoPass.FreedAllocations > 0 && twoPass.LeakedAllocations > 0, $"{twoPass.FreedAllocations} freed, {twoPass.LeakedAllocations} leaked");
+    }
+
     [Fact]
     public void Stats_of_a_synthetic_capture_match_its_known_numbers()
     {
