@@ -1,6 +1,7 @@
 using System.Text.Json;
-using MemNotebook.Cli;
 using MemNotebook.Recorder.Tests.Profiler;
+using MemNotebook.Cli;
+using MemNotebook.Recorder.Tests.Cli;
 using Xunit;
 
 namespace MemNotebook.Recorder.Tests.Native;
@@ -9,13 +10,7 @@ namespace MemNotebook.Recorder.Tests.Native;
 // the start of the process.
 public class NativeRunCommandTests
 {
-    static (int Code, string Out, string Err) Memnb(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = MemnbCommandLine.Run(args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
+    static CliResult Memnb(params string[] args) => CliHarness.Run(args);
 
     [Fact]
     public void Run_native_records_c_allocations_of_the_whole_process_and_stats_name_the_c_function()
@@ -24,9 +19,9 @@ public class NativeRunCommandTests
         Environment.SetEnvironmentVariable("MEMNB_TRACER_PATH", TracedTarget.TracerPath);
         Environment.SetEnvironmentVariable("MEMNB_TESTNATIVE_PATH", NativeTarget.LibraryPath);
         var run = Memnb("run", "--native", "-o", capture, "--", "dotnet", TracedTarget.TargetPath, "native-whole-process");
-        Assert.True(run.Code == 0, run.Err);
+        Assert.True(run.ExitCode == 0, run.Err);
         var stats = Memnb("stats", "--json", capture);
-        Assert.Equal(0, stats.Code);
+        Assert.Equal(0, stats.ExitCode);
         using var json = JsonDocument.Parse(stats.Out);
         var allocators = json.RootElement.GetProperty("by_allocator").EnumerateArray()
             .ToDictionary(a => a.GetProperty("allocator").GetString()!, a => a.GetProperty("count").GetInt64());
@@ -43,7 +38,7 @@ public class NativeRunCommandTests
     {
         Environment.SetEnvironmentVariable("MEMNB_TRACER_PATH", TracedTarget.TracerPath);
         var run = Memnb("run", "--native", "--aggregate", "-o", TracedTarget.TempCapture("x.memnb"), "--", "dotnet", TracedTarget.TargetPath, "status");
-        Assert.Equal((int)ExitCode.Usage, run.Code);
+        Assert.Equal((int)ExitCode.Usage, run.ExitCode);
         Assert.Contains("--native or --aggregate", run.Err);
     }
 }

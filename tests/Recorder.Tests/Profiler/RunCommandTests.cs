@@ -1,6 +1,6 @@
-using MemNotebook.Cli;
 using MemNotebook.Recorder.Analysis;
 using System.Text.Json;
+using MemNotebook.Recorder.Tests.Cli;
 using Xunit;
 
 namespace MemNotebook.Recorder.Tests.Profiler;
@@ -8,13 +8,7 @@ namespace MemNotebook.Recorder.Tests.Profiler;
 // `memnb run` end to end, with the real tracer and the test target.
 public class RunCommandTests
 {
-    static (int Code, string Out, string Err) Memnb(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = MemnbCommandLine.Run(args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
+    static CliResult Memnb(params string[] args) => CliHarness.Run(args);
 
     [Fact]
     public void Run_then_stats_json_gives_exact_counts_for_a_small_program()
@@ -22,9 +16,9 @@ public class RunCommandTests
         string capture = TracedTarget.TempCapture("whole.memnb");
         Environment.SetEnvironmentVariable("MEMNB_TRACER_PATH", TracedTarget.TracerPath);
         var run = Memnb("run", "-o", capture, "--", "dotnet", TracedTarget.TargetPath, "whole-process");
-        Assert.True(run.Code == 0, run.Err);
+        Assert.True(run.ExitCode == 0, run.Err);
         var stats = Memnb("stats", "--json", capture);
-        Assert.Equal(0, stats.Code);
+        Assert.Equal(0, stats.ExitCode);
         using var json = JsonDocument.Parse(stats.Out);
         var marker = json.RootElement.GetProperty("by_type").EnumerateArray()
             .Single(t => t.GetProperty("type").GetString() == "MemNotebook.TestTarget.Marker");
@@ -42,7 +36,7 @@ public class RunCommandTests
         string capture = TracedTarget.TempCapture("exit.memnb");
         Environment.SetEnvironmentVariable("MEMNB_TRACER_PATH", TracedTarget.TracerPath);
         var run = Memnb("run", "-o", capture, "--", "dotnet", TracedTarget.TargetPath, "exit-code");
-        Assert.Equal(7, run.Code);
+        Assert.Equal(7, run.ExitCode);
         Assert.True(CaptureStats.Compute(capture).Complete);
     }
 
@@ -53,11 +47,11 @@ public class RunCommandTests
         File.WriteAllText(capture, "old");
         Environment.SetEnvironmentVariable("MEMNB_TRACER_PATH", TracedTarget.TracerPath);
         var refused = Memnb("run", "-o", capture, "--", "dotnet", TracedTarget.TargetPath, "whole-process");
-        Assert.Equal(1, refused.Code);
+        Assert.Equal(1, refused.ExitCode);
         Assert.Contains(capture, refused.Err);
         Assert.Equal("old", File.ReadAllText(capture));
         var forced = Memnb("run", "--force", "-o", capture, "--", "dotnet", TracedTarget.TargetPath, "whole-process");
-        Assert.True(forced.Code == 0, forced.Err);
+        Assert.True(forced.ExitCode == 0, forced.Err);
         Assert.True(CaptureStats.Compute(capture).TotalAllocations > 250);
     }
 }
