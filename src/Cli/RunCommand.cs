@@ -75,10 +75,10 @@ internal static class RunCommand
         else if (result.CaptureAllocations is null)
             error.WriteLine($"memnb: warning: the capture {name} is unreadable: {result.CaptureProblem}");
         else if (result.CaptureTruncated)
-            error.WriteLine($"memnb: warning: wrote a truncated capture {name} ({result.CaptureAllocations} allocations; {result.CaptureProblem})");
+            error.WriteLine($"memnb: warning: wrote a truncated capture {name} ({result.CaptureAllocations!.Value.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} allocations; {result.CaptureProblem})");
         else if (!result.CaptureComplete)
-            error.WriteLine($"memnb: warning: wrote an incomplete capture {name} ({result.CaptureAllocations} allocations; no END record)");
+            error.WriteLine($"memnb: warning: wrote an incomplete capture {name} ({result.CaptureAllocations!.Value.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} allocations; no END record)");
         else
-            error.WriteLine($"memnb: wrote {name} ({result.CaptureAllocations} allocations)");
+            error.WriteLine($"memnb: wrote {name} ({result.CaptureAllocations!.Value.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} allocations)");
     }
 }

@@ -14,7 +14,7 @@ internal static class TransformCommand
             (capture, target) =>
             {
                 var conversion = ArrowConverter.Convert(capture, target, Progress(error));
-                return $"{conversion.Metadata.Allocations} allocations";
+                return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{conversion.Metadata.Allocations:N0} allocations");
             }, error),
         Format("csv", "CSV files, one per table", "DIR",
             (capture, target) =>
@@ -28,7 +28,7 @@ internal static class TransformCommand
                 var loaded = MemNotebook.Capture.Load(capture, Progress(error));
                 using var file = File.Create(target);
                 SpeedscopeExport.Write(loaded, file);
-                return loaded.IsAggregated ? "aggregated totals" : $"{loaded.All.Count} allocations";
+                return loaded.IsAggregated ? "aggregated totals" : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{loaded.All.Count:N0} allocations");
             }, error),
     };
 

@@ -32,6 +32,18 @@ public class TransformCommandTests
     }
 
     [Fact]
+    public void Arrow_says_what_it_wrote_with_the_count_in_thousands()
+    {
+        using var cli = new CliHarness();
+        string capture = cli.File("big.memnb", Arrow.BigCapture.Create(150_000).ToArray());
+        string output = cli.PathOf("big.arrow");
+        var result = CliHarness.Run("transform", "arrow", capture, "-o", output);
+        Assert.True(result.ExitCode == 0, result.Err);
+        Assert.EndsWith($"memnb: wrote {output} (150,000 allocations)\n", result.Err);
+        Assert.Equal(150_000, MemNotebook.Capture.Load(output).Allocations.Rows.Count);
+    }
+
+    [Fact]
     public void Csv_of_a_normal_capture_has_one_row_per_allocation()
     {
         using var cli = new CliHarness();
