@@ -366,14 +366,7 @@ public sealed class FlameTree
         foreach (var (stack, count, bytes) in perStack)
         {
             paths.Fill(0, stack, path);
-            root.Add(count, bytes);
-            var node = root;
-            foreach (var (name, kind) in path)
-            {
-                node = node.ChildFor(name, kind);
-                node.Add(count, bytes);
-            }
-            node.AddOwn(count, bytes);
+            AddPath(root, path, count, bytes);
         }
         root.Sort();
         return new FlameTree(root, AggregateReports.Description(selection), selection, inverted, false);
@@ -439,18 +432,24 @@ public sealed class FlameTree
         foreach (var ((stream, stack), (count, bytes)) in totals.OrderBy(kv => kv.Key.Stream).ThenBy(kv => kv.Key.Stack))
         {
             paths.Fill(stream, stack, path);
-            root.Add(count, bytes);
-            var node = root;
-            foreach (var (name, kind) in path)
-            {
-                node = node.ChildFor(name, kind);
-                node.Add(count, bytes);
-            }
-            node.AddOwn(count, bytes);
+            AddPath(root, path, count, bytes);
         }
         root.Sort();
         var tree = new FlameTree(root, description ?? view.Description, selection, inverted, splitThreads, 0, null, view);
         return timeBuckets > 0 ? tree.WithTimeBuckets(timeBuckets) : tree;
+    }
+
+    /// <summary>Charges an allocation to the root, to each node of its path (from the root down) and, as own, to the last.</summary>
+    private static void AddPath(FlameNode root, List<(string Name, FlameNodeKind Kind)> path, long count, long bytes)
+    {
+        root.Add(count, bytes);
+        var node = root;
+        foreach (var (name, kind) in path)
+        {
+            node = node.ChildFor(name, kind);
+            node.Add(count, bytes);
+        }
+        node.AddOwn(count, bytes);
     }
 
     /// <summary>The frames of an allocation's path from the root: its thread (when split), then its stack in tree order.</summary>
