@@ -79,19 +79,8 @@ public static class FlameGraphPage
         var merged = tree.MergedFrames == 0 ? ""
             : $"\n<p class=\"meta\" id=\"fg-merged\">{N(tree.MergedFrames)} of the tree's {N(full)} frames are merged into \"[N smaller frames]\" nodes (the smallest first) to keep the page at {N(tree.NodeCount)} frames; every total stays exact.</p>";
         var title = tree.Inverted ? "Allocating frames and their callers" : "Memory flame graph";
-        var file = Path.GetFileName(source);
+        output.Write(ReportHtml.PageStart(title, source, ContentSecurityPolicy, Style.Value));
         output.Write($"""
-            <!DOCTYPE html>
-            <html lang="en">
-            <head>
-            <meta charset="utf-8">
-            <meta http-equiv="Content-Security-Policy" content="{ContentSecurityPolicy}">
-            <meta name="viewport" content="width=device-width, initial-scale=1">
-            <title>{E(title)}{(file.Length > 0 ? " — " + E(file) : "")}</title>
-            <style>{Style.Value}</style>
-            </head>
-            <body>
-            <h1>{E(title)}</h1>
             <p class="meta">{(source.Length > 0 ? E(source) + ": " : "")}{E(tree.Description)} — {E(ByteUnits.Format(tree.TotalBytes))} in {N(tree.Count)} allocations</p>{merged}
             <div id="fg-toolbar">
             <button type="button" id="fg-orient">Icicle</button>

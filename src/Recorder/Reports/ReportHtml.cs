@@ -190,6 +190,29 @@ public static class ReportHtml
 
         """;
 
+    /// <summary>
+    /// The start of a standalone page up to its heading: the policy, the title with the capture's file name
+    /// (none for an empty source) and the style; every name escaped.
+    /// </summary>
+    internal static string PageStart(string title, string source, string contentSecurityPolicy, string style)
+    {
+        var file = Path.GetFileName(source);
+        return $"""
+            <!DOCTYPE html>
+            <html lang="en">
+            <head>
+            <meta charset="utf-8">
+            <meta http-equiv="Content-Security-Policy" content="{contentSecurityPolicy}">
+            <meta name="viewport" content="width=device-width, initial-scale=1">
+            <title>{E(title)}{(file.Length > 0 ? " — " + E(file) : "")}</title>
+            <style>{style}</style>
+            </head>
+            <body>
+            <h1>{E(title)}</h1>
+
+            """;
+    }
+
     private static void More(StringBuilder body, int more, string what)
     {
         if (more > 0)

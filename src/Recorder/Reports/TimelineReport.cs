@@ -130,19 +130,9 @@ public static class TimelineReport
 
     public static void WritePage(TimelineData data, string source, TextWriter output)
     {
-        var file = Path.GetFileName(source);
+        output.Write(ReportHtml.PageStart("Memory over time", source, ContentSecurityPolicy,
+            "body { font: 14px system-ui, sans-serif; margin: 1.5em; color: #222; } .meta { color: #555; }"));
         output.Write($"""
-            <!DOCTYPE html>
-            <html lang="en">
-            <head>
-            <meta charset="utf-8">
-            <meta http-equiv="Content-Security-Policy" content="{ContentSecurityPolicy}">
-            <meta name="viewport" content="width=device-width, initial-scale=1">
-            <title>Memory over time{(file.Length > 0 ? " — " + E(file) : "")}</title>
-            <style>body {"{"} font: 14px system-ui, sans-serif; margin: 1.5em; color: #222; {"}"} .meta {"{"} color: #555; {"}"}</style>
-            </head>
-            <body>
-            <h1>Memory over time</h1>
             <p class="meta">{(source.Length > 0 ? E(source) + ": " : "")}{E(Summary(data))}</p>
 
             """);
