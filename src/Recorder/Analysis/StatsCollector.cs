@@ -13,6 +13,7 @@ public sealed class StatsCollector : CaptureVisitor
 {
     private readonly int top;
     private readonly Arrow.FreeTimes.Lookup? frees;
+    private long[] freedScratch = [];
     private readonly Dictionary<int, Dictionary<long, LiveObject>> liveByStream = new();
     private readonly Dictionary<int, TypeTotals> byType = new();
     private readonly Dictionary<int, Totals> byStack = new();
@@ -74,6 +75,56 @@ public sealed class StatsCollector : CaptureVisitor
         var allocator = Get(byAllocator, a.Allocator);
         allocator.Count++;
         allocator.Bytes += a.Size;
+    }
+
+    /// <summary>
+    /// A block of ALLOC records (exact managed objects of one thread) with a first pass's frees: the
+    /// thread's and the allocator's totals once, the free times of the whole block at once, and the type
+    /// and stack totals looked up again only when they change from one row to the next.
+    /// </summary>
+    public override void OnAllocations(in AllocationBlock block)
+    {
+        if (frees is null)
+        {
+            base.OnAllocations(block);
+            return;
+        }
+        var n = block.Count;
+        if (freedScratch.Length < n)
+            freedScratch = new long[Math.Max(n, 4096)];
+        var freed = freedScratch.AsSpan(0, n);
+        frees.Fill(block.ThreadStream, block.FirstSequence, freed);
+        var sizes = block.Sizes;
+        var types = block.TypeIndexes;
+        var stacks = block.StackIds;
+        long bytes = 0;
+        TypeTotals? type = null;
+        Totals? stack = null;
+        int lastType = 0, lastStack = 0;
+        for (var i = 0; i < n; i++)
+        {
+            var size = sizes[i];
+            bytes += size;
+            if (type is null || types[i] != lastType)
+                type = Get(byType, lastType = types[i]);
+            type.Count++;
+            type.Bytes += size;
+            if (freed[i] != -1)
+                Freed(type, size);
+            if (stack is null || stacks[i] != lastStack)
+                stack = Get(byStack, lastStack = stacks[i]);
+            stack.Count++;
+            stack.Bytes += size;
+        }
+        totalAllocations += n;
+        totalBytes += bytes;
+        estimatedBytes += bytes;
+        var thread = Get(byThread, block.ThreadStream);
+        thread.Count += n;
+        thread.Bytes += bytes;
+        var allocator = Get(byAllocator, 0);
+        allocator.Count += n;
+        allocator.Bytes += bytes;
     }
 
     public override void OnFree(in FreeRecord free)
