@@ -54,15 +54,70 @@ public static class Jupyter
         start.Environment["PATH"] = $"{Environment.GetEnvironmentVariable("PATH")}:{tools}";
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())
             start.Environment[name] = value;
+        var kernels = PrivateKernelSpec(kernel, start.Environment["PATH"]!);
+        var jupyterPath = Environment.GetEnvironmentVariable("JUPYTER_PATH");
+        start.Environment["JUPYTER_PATH"] = string.IsNullOrEmpty(jupyterPath) ? kernels : $"{kernels}:{jupyterPath}";
         var notebookName = Path.GetFileNameWithoutExtension(notebook);
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("jupyter did not start");
-        var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(10)), $"{notebookName}: nbconvert did not finish in 10 minutes");
-        Assert.True(process.ExitCode == 0, $"{notebookName}: nbconvert exited with {process.ExitCode} in kernel {kernel}\n{stdout.Result}\n{stderr.Result}");
+        try
+        {
+            using var process = Process.Start(start) ?? throw new InvalidOperationException("jupyter did not start");
+            var stderr = process.StandardError.ReadToEndAsync();
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            Assert.True(process.WaitForExit(TimeSpan.FromMinutes(10)), $"{notebookName}: nbconvert did not finish in 10 minutes");
+            Assert.True(process.ExitCode == 0, $"{notebookName}: nbconvert exited with {process.ExitCode} in kernel {kernel}\n{stdout.Result}\n{stderr.Result}");
+        }
+        finally
+        {
+            Directory.Delete(kernels, recursive: true);
+        }
         var executed = Path.Combine(outputFolder, notebookName + ".ipynb");
         Assert.True(File.Exists(executed), $"{notebookName}: no executed notebook in {outputFolder}");
         return executed;
+    }
+
+    /// <summary>
+    /// A copy of the installed kernelspec <paramref name="kernel"/> in a folder of its own (put first on
+    /// JUPYTER_PATH), its HTTP ports a range of its own. dotnet-interactive takes the first free port of its
+    /// range (2048–3000 by default): two kernels starting at once — the test projects run in parallel —
+    /// can both find 2048 free and the second fails to bind it.
+    /// </summary>
+    private static string PrivateKernelSpec(string kernel, string path)
+    {
+        var list = new ProcessStartInfo("jupyter") { ArgumentList = { "kernelspec", "list", "--json" }, RedirectStandardOutput = true };
+        list.Environment["PATH"] = path;
+        using var process = Process.Start(list) ?? throw new InvalidOperationException("jupyter did not start");
+        var output = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        using var specs = JsonDocument.Parse(output);
+        Assert.True(specs.RootElement.GetProperty("kernelspecs").TryGetProperty(kernel, out var installed),
+            $"no Jupyter kernel {kernel} is installed (scripts/setup.sh installs the .NET kernels, memnb jupyter install the tracer's)");
+        var spec = System.Text.Json.Nodes.JsonNode.Parse(installed.GetProperty("spec").GetRawText())!.AsObject();
+        var argv = spec["argv"]!.AsArray();
+        var first = FreePort();
+        var range = $"{first}-{Math.Min(65535, first + 50)}";
+        var at = argv.Select(a => (string?)a).ToList().IndexOf("--http-port-range");
+        if (at >= 0 && at + 1 < argv.Count)
+            argv[at + 1] = range;
+        else
+        {
+            argv.Add("--http-port-range");
+            argv.Add(range);
+        }
+        var folder = Path.Combine(Path.GetTempPath(), $"memnb-kernels-{Guid.NewGuid():N}");
+        var directory = Path.Combine(folder, "kernels", kernel);
+        Directory.CreateDirectory(directory);
+        File.WriteAllText(Path.Combine(directory, "kernel.json"), spec.ToJsonString());
+        return folder;
+    }
+
+    /// <summary>A port the system gives as free now: the start of a range no other kernel is likely to scan.</summary>
+    private static int FreePort()
+    {
+        var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
     }
 
     /// <summary>The code cells of a notebook file with their outputs.</summary>
