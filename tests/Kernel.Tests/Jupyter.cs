@@ -35,6 +35,8 @@ public static class Jupyter
     /// Executes <paramref name="notebook"/> in <paramref name="kernel"/> (from the notebook's folder, so a
     /// NuGet.Config and relative paths there apply) and returns the executed copy in <paramref name="outputFolder"/>.
     /// ~/.dotnet/tools is put on PATH: the stock kernelspecs start the dotnet-interactive tool by name.
+    /// A cell gets 4 minutes (the slowest take seconds): a kernel that never answers — dotnet-interactive
+    /// does not reply to a cell whose extension failed to load — fails the test, not the whole run.
     /// </summary>
     public static string Execute(string notebook, string kernel, string outputFolder, IReadOnlyDictionary<string, string>? environment = null)
     {
@@ -43,7 +45,7 @@ public static class Jupyter
             ArgumentList =
             {
                 "nbconvert", "--to", "notebook", "--execute",
-                $"--ExecutePreprocessor.kernel_name={kernel}", "--ExecutePreprocessor.timeout=600",
+                $"--ExecutePreprocessor.kernel_name={kernel}", "--ExecutePreprocessor.timeout=240",
                 "--output-dir", outputFolder, notebook,
             },
             WorkingDirectory = Path.GetDirectoryName(notebook)!,
