@@ -709,7 +709,10 @@ public sealed class CaptureReader
             blockSizes[..n], blockStacks[..n], blockAddresses[..n]));
     }
 
-    /// <summary>The fields of one ALLOC (its tag read), each validated; updates the stream's state except its count.</summary>
+    /// <summary>
+    /// The fields of one ALLOC (its tag read), or those SAMPLED_ALLOC begins with, each validated; updates the
+    /// stream's state except its count and the capture's first and last times.
+    /// </summary>
     private void DecodeAllocChecked(ref PayloadReader reader, StreamState state, out long ticks, out int typeIndex,
         out long size, out int stackId, out ulong address)
     {
@@ -727,13 +730,8 @@ public sealed class CaptureReader
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void DecodeSampledAlloc(ref PayloadReader reader, StreamState state)
     {
-        var ticks = ReadTicks(ref reader, state);
-        var typeIndex = ReadTypeIndex(ref reader);
-        var size = reader.ReadLong("size");
-        if (size > MaxAllocationSize)
-            throw Fail($"size out of range: an allocation of {size} bytes");
-        var stackId = ReadStack(ref reader, state);
-        var address = unchecked(state.NextAddress + (ulong)reader.ReadSignedVarint());
+        DecodeAllocChecked(ref reader, state, out var ticks, out var typeIndex, out var size, out var stackId, out var address);
+        NoteTicks(ticks);
         var sampledOffset = reader.ReadLong("sampled byte offset");
         if (sampledOffset >= size)
             throw Fail($"sampled byte offset out of range: {sampledOffset} in an object of {size} bytes");
@@ -746,7 +744,6 @@ public sealed class CaptureReader
             throw Fail($"exact record of heap kind {heapKind}: only LOH objects (kind 1) are recorded exactly in a sampled capture");
         if (exact && sampledOffset != 0)
             throw Fail($"exact record with sampled byte offset {sampledOffset}: an object recorded exactly has offset 0");
-        state.NextAddress = unchecked(address + (ulong)size);
         var sequence = state.Allocations++;
         visitor.OnAllocation(new AllocationRecord(state.Id, sequence, ticks, typeIndex, size, stackId, address)
         {

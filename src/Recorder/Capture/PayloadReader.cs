@@ -56,36 +56,17 @@ internal ref struct PayloadReader
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private ulong ReadVarintSlow()
     {
-        if (data.Length - position >= 10)
+        var (value, length) = LongVarint(data, position);
+        if (length == 0)
         {
-            // Ten bytes remain: no bounds test per byte.
-            ulong result = 0;
-            for (var shift = 0; shift < 63; shift += 7)
-            {
-                var b = data[position++];
-                result |= (ulong)(b & 0x7F) << shift;
-                if (b < 0x80)
-                    return result;
-            }
-            var last = data[position++];
-            if (last > 1)
-                throw owner.Fail("varint overflow: a varint does not fit in 64 bits");
-            return result | (ulong)last << 63;
+            // No byte of the fewer than ten left ends it: it runs past the record. Else its tenth byte holds
+            // more than bit 63.
+            throw data.Length - position < 10
+                ? owner.RecordPastEnd()
+                : owner.Fail("varint overflow: a varint does not fit in 64 bits");
         }
-        ulong value = 0;
-        for (var i = 0; i < 10; i++)
-        {
-            if (position >= data.Length)
-                throw owner.RecordPastEnd();
-            var b = data[position++];
-            // The 10th byte holds bit 63 only; anything more does not fit in 64 bits.
-            if (i == 9 && b > 1)
-                throw owner.Fail("varint overflow: a varint does not fit in 64 bits");
-            value |= (ulong)(b & 0x7F) << (7 * i);
-            if ((b & 0x80) == 0)
-                return value;
-        }
-        throw owner.Fail("varint overflow: a varint does not fit in 64 bits");
+        position += length;
+        return value;
     }
 
     /// <summary>A varint that must fit in a signed 64-bit value.</summary>
