@@ -113,25 +113,17 @@ inline DecodedCapture decode_capture(const std::string& path, bool allow_truncat
         uint8_t tag = *q++;
         c.tags[tag]++;
         switch (tag) {
-          case 0x01: {
-            prev_ticks[stream] += v();
-            uint64_t type = v(), size = v();
-            int64_t ds = unzigzag(v());
-            v();
-            prev_stack[stream] += ds;
-            c.alloc_types.push_back(type);
-            c.alloc_sizes.push_back(size);
-            c.alloc_stacks.push_back(prev_stack[stream]);
-            c.allocs_per_stream[stream]++;
-            break;
-          }
+          case 0x01:
           case 0x04: {
+            // ALLOC, and SAMPLED_ALLOC with its sampled byte offset and heap kind after the same fields.
             prev_ticks[stream] += v();
             uint64_t type = v(), size = v();
             int64_t ds = unzigzag(v());
             v();
-            c.sampled_offsets.push_back(v());
-            c.sampled_kinds.push_back(*q++);
+            if (tag == 0x04) {
+              c.sampled_offsets.push_back(v());
+              c.sampled_kinds.push_back(*q++);
+            }
             prev_stack[stream] += ds;
             c.alloc_types.push_back(type);
             c.alloc_sizes.push_back(size);

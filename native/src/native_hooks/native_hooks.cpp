@@ -65,31 +65,32 @@ inline Recorder* active_recorder() {
   return rec && rec->recording() ? rec : nullptr;
 }
 
-// Called with the guard held.
-__attribute__((noinline)) void record_alloc(uint8_t allocator, void* address, size_t size) {
+// Called with the guard held: runs record(rec, ts) for the calling thread while recording, with the
+// thread marked as inside a hook for the signal handlers that interrupt it.
+template <typename Record>
+__attribute__((always_inline)) inline void record_in_hook(Record record) {
   Recorder* rec = active_recorder();
   if (!rec) return;
   ThreadState* ts = rec->thread_state(native_thread_id_source());
   if (!ts) return;
   ts->in_hook.store(1, std::memory_order_relaxed);
   std::atomic_signal_fence(std::memory_order_seq_cst);
-  if (rec->recording()) {
-    uintptr_t ips[kMaxFrames];
-    int depth = walk_native(ips, kMaxFrames, ts->bounds, g_self_lo, g_self_hi, &ts->base);
-    rec->record_native_alloc(ts, allocator, reinterpret_cast<uint64_t>(address), size, ips, depth);
-  }
+  if (rec->recording()) record(rec, ts);
   ts->in_hook.store(0, std::memory_order_release);
 }
 
+__attribute__((noinline)) void record_alloc(uint8_t allocator, void* address, size_t size) {
+  record_in_hook([&](Recorder* rec, ThreadState* ts) {
+    uintptr_t ips[kMaxFrames];
+    int depth = walk_native(ips, kMaxFrames, ts->bounds, g_self_lo, g_self_hi, &ts->base);
+    rec->record_native_alloc(ts, allocator, reinterpret_cast<uint64_t>(address), size, ips, depth);
+  });
+}
+
 __attribute__((noinline)) void record_release(uint8_t kind, void* address, size_t size) {
-  Recorder* rec = active_recorder();
-  if (!rec) return;
-  ThreadState* ts = rec->thread_state(native_thread_id_source());
-  if (!ts) return;
-  ts->in_hook.store(1, std::memory_order_relaxed);
-  std::atomic_signal_fence(std::memory_order_seq_cst);
-  if (rec->recording()) rec->record_native_free(ts, kind, reinterpret_cast<uint64_t>(address), size);
-  ts->in_hook.store(0, std::memory_order_release);
+  record_in_hook([&](Recorder* rec, ThreadState* ts) {
+    rec->record_native_free(ts, kind, reinterpret_cast<uint64_t>(address), size);
+  });
 }
 
 // ------------------------------------------------------------------ the hooks
