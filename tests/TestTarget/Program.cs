@@ -46,6 +46,7 @@ public static class Scenarios
             case "compact": Compact(capture!); break;
             case "threads": Threads(capture!); break;
             case "region": Region(capture!); break;
+            case "gc-modes": GcModes(capture!); break;
             case "sizes": Sizes(capture!); break;
             case "timeline": Timeline(capture!); break;
             case "stack": Stack(capture!); break;
@@ -229,6 +230,32 @@ public static class Scenarios
         tracker.Stop();
         for (int i = 0; i < 100; i++) Sink = new Payload { Value = i };
         GC.KeepAlive(markers);
+    }
+
+    // Loaded without recording, then a region: no GC runs in the background (a background
+    // GC reports no survivors), and the region sees its dead objects freed.
+    static void GcModes(string capture)
+    {
+        var keep = new List<object>();
+        for (int round = 0; round < 20; round++)
+        {
+            for (int i = 0; i < 100_000; i++) keep.Add(new byte[100]);
+            if (round % 5 == 4) keep.Clear();
+            GC.Collect(2, GCCollectionMode.Default, blocking: false);
+        }
+        Facts["background_gcs"] = GC.GetGCMemoryInfo(GCKind.Background).Index;
+        var tracker = Tracker.Start(capture, Exact);
+        AllocateUnreachable(1000);
+        GC.Collect();
+        tracker.Stop();
+        GC.KeepAlive(keep);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static void AllocateUnreachable(int count)
+    {
+        var arrays = new byte[count][];
+        for (int i = 0; i < count; i++) arrays[i] = new byte[4096];
     }
 
     static void Stack(string capture)

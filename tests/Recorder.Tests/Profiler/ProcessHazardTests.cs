@@ -30,6 +30,22 @@ public class ProcessHazardTests
     }
 
     [Fact]
+    public void A_process_loaded_without_recording_runs_no_background_gc_and_its_regions_see_objects_die()
+    {
+        // The runtime's defaults (concurrent GC on): the tracer turns background GCs off at
+        // startup and does not keep the GC's survivor reports on while idle.
+        string capture = TracedTarget.TempCapture("gc-modes.memnb");
+        var run = TracedTarget.Start("gc-modes", capture);
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        Assert.Equal(0, run.Facts.GetProperty("background_gcs").GetInt64());
+        var stats = CaptureStats.Compute(capture);
+        var arrays = stats.ByType.Single(t => t.Type == "System.Byte[]");
+        Assert.Equal(1000, arrays.Count);
+        Assert.Equal(1000 * 4120L, arrays.Bytes);
+        Assert.Equal(0, arrays.LeakedCount);
+    }
+
+    [Fact]
     public void A_native_abort_still_leaves_every_allocation_made_before_it()
     {
         string capture = TracedTarget.TempCapture("abort.memnb");
