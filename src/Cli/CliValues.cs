@@ -27,15 +27,17 @@ internal static class CliValues
         CustomParser = result => ParseWholeNumber(result, name, min),
     };
 
-    /// <summary>One of the values of <typeparamref name="T"/>, written in lowercase (any case is accepted).</summary>
-    public static Option<T> Choice<T>(string name, T defaultValue, string description) where T : struct, Enum
+    /// <summary>
+    /// One of the values of <typeparamref name="T"/>, written in lowercase (any case is accepted); null when not
+    /// given (the help names <paramref name="defaultValue"/> in lowercase, as it is written).
+    /// </summary>
+    public static Option<T?> Choice<T>(string name, T defaultValue, string description) where T : struct, Enum
     {
         var names = Enum.GetNames<T>().Select(n => n.ToLowerInvariant()).ToArray();
-        var option = new Option<T>(name)
+        var option = new Option<T?>(name)
         {
-            Description = description,
+            Description = $"{description} [default: {defaultValue.ToString().ToLowerInvariant()}]",
             HelpName = string.Join('|', names),
-            DefaultValueFactory = _ => defaultValue,
             CustomParser = result =>
             {
                 var text = Single(result);
@@ -43,7 +45,7 @@ internal static class CliValues
                 if (names.Contains(text.ToLowerInvariant()))
                     return Enum.Parse<T>(text, ignoreCase: true);
                 result.AddError($"{name} must be one of {string.Join(", ", names)}, not '{text}'");
-                return defaultValue;
+                return null;
             },
         };
         option.CompletionSources.Add(names);

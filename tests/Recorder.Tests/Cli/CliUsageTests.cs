@@ -79,7 +79,10 @@ public class CliUsageTests : IDisposable
             (wrong.ExitCode, wrong.Err));
         // A number is not a column, though .NET would take it as one.
         Assert.Equal(1, CliHarness.Run("table", "--sort", "3", path).ExitCode);
-        Assert.Contains("--sort <bytes|count|thread|type|function|size>", CliHarness.Run("table", "--help").Out);
+        var help = CliHarness.Run("table", "--help").Out;
+        Assert.Contains("--sort <bytes|count|thread|type|function|size>", help);
+        Assert.Contains("[default: bytes]", help);
+        Assert.Equal(CliHarness.Run("table", "--sort", "bytes", "--top", "3", path).Out, CliHarness.Run("table", "--top", "3", path).Out);
     }
 
     [Fact]
