@@ -23,7 +23,7 @@ jupyter nbconvert --to html --output-dir out out/quickstart.ipynb
 memnb run --force -o out/sample.memnb -- dotnet samples/AllocationTour/bin/Release/net10.0/AllocationTour.dll
 memnb stats --top 15 out/sample.memnb | tee out/sample-stats.txt
 memnb stats --json out/sample.memnb > out/sample-stats.json
-memnb flamegraph out/sample.memnb -o out/sample-flamegraph.html
-memnb summary out/sample.memnb -o out/sample-summary.html
+memnb flamegraph --force out/sample.memnb -o out/sample-flamegraph.html
+memnb summary --force out/sample.memnb -o out/sample-summary.html
 echo "notebook: out/quickstart.ipynb and out/quickstart.html"
 echo "report: out/sample-stats.txt, out/sample-stats.json, out/sample-flamegraph.html, out/sample-summary.html (capture: out/sample.memnb)"

@@ -7,43 +7,31 @@ namespace MemNotebook.Cli;
 /// <summary>The arguments every report verb shares: FILE, the mode (--all, --leaks, --temporary N), --top, -o.</summary>
 internal sealed class ReportOptions
 {
-    public Argument<string> File { get; } = new("FILE") { Description = "The capture (.memnb) or its Arrow folder" };
+    public Argument<string> File { get; } = CliValues.CaptureFile("The capture (.memnb) or its Arrow folder");
     public Option<bool> All { get; } = new("--all") { Description = "Every allocation (default: those alive at the peak)" };
     public Option<bool> Leaks { get; } = new("--leaks") { Description = "Objects still alive when recording stopped" };
-    public Option<int?> Temporary { get; } = new("--temporary")
-    {
-        Description = "Objects freed before N other allocations on the same thread",
-        HelpName = "N",
-    };
+    public Option<int?> Temporary { get; } = CliValues.OptionalWholeNumber("--temporary", 1, "Objects freed before N other allocations on the same thread");
     private readonly Option<int>? top;
 
     /// <summary>--top, for the verbs that list (not the flame graph, which has no such option).</summary>
     public Option<int> Top => top ?? throw new InvalidOperationException("this verb has no --top");
     public Option<string?> Output { get; } = new("--output", "-o") { Description = "Write a self-contained HTML page instead", HelpName = "out.html" };
+    public Option<bool> Force { get; } = ForceOption();
+    public Option<int?> Cell { get; } = CliValues.OptionalWholeNumber("--cell", 0,
+        "Only the allocations made by the code of notebook cell N (its script class Submission#N), as #!memprofile shows a cell");
+    public Option<bool> WithinSubmissions { get; } = new("--within-submissions")
+    {
+        Description = "Only the allocations made by the code of notebook cells (any Submission#N), not the kernel's own work",
+    };
+
+    /// <summary>--force: overwrite an existing output (never the input).</summary>
+    public static Option<bool> ForceOption() => new("--force") { Description = "Overwrite an existing output (never the input)" };
 
     /// <param name="topDescription">What --top limits, or null for a verb without --top.</param>
     public ReportOptions(string? topDescription, int defaultTop = 0)
     {
-        // System.CommandLine binds an unknown "--x" to FILE; name it as the unknown option it is.
-        File.Validators.Add(result =>
-        {
-            var value = result.GetValueOrDefault<string>();
-            if (value is { Length: > 1 } && value[0] == '-')
-                result.AddError($"Unrecognized option '{value}'.");
-        });
-        Temporary.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<int?>() is < 1)
-                result.AddError("--temporary must be 1 or more");
-        });
-        if (topDescription is null)
-            return;
-        top = new Option<int>("--top") { Description = topDescription, DefaultValueFactory = _ => defaultTop, HelpName = "N" };
-        top.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<int>() < 0)
-                result.AddError("--top must be 0 or more");
-        });
+        if (topDescription is not null)
+            top = CliValues.WholeNumber("--top", 0, defaultTop, topDescription);
     }
 
     /// <summary>Adds the shared arguments and the check that at most one mode is given.</summary>
@@ -55,12 +43,18 @@ internal sealed class ReportOptions
         command.Add(Temporary);
         if (top is not null)
             command.Add(top);
+        command.Add(Cell);
+        command.Add(WithinSubmissions);
         command.Add(Output);
+        command.Add(Force);
         command.Validators.Add(result =>
         {
-            var modes = (result.GetValue(All) ? 1 : 0) + (result.GetValue(Leaks) ? 1 : 0) + (result.GetValue(Temporary) is null ? 0 : 1);
+            // Whether --temporary was given, not its value: a bad value is its own error, and reading it would throw.
+            var modes = (result.GetValue(All) ? 1 : 0) + (result.GetValue(Leaks) ? 1 : 0) + (result.GetResult(Temporary) is { Implicit: false } ? 1 : 0);
             if (modes > 1)
                 result.AddError("--all, --leaks and --temporary exclude each other");
+            if (result.GetResult(Cell) is { Implicit: false } && result.GetValue(WithinSubmissions))
+                result.AddError("--cell and --within-submissions exclude each other");
         });
         return command;
     }
@@ -71,21 +65,49 @@ internal sealed class ReportOptions
         : parse.GetValue(Temporary) is int n ? new ReportSelection(ReportMode.Temporary, n)
         : ReportSelection.Peak;
 
+    /// <summary>The part of a capture the reports cover: the whole capture, one notebook cell's code or every cell's.</summary>
+    public Func<MemNotebook.Capture, MemNotebook.Capture> Scope(ParseResult parse)
+    {
+        if (parse.GetValue(Cell) is int cell)
+            return capture => capture.WithinSubmission(cell);
+        if (parse.GetValue(WithinSubmissions))
+            return capture => capture.Submissions().Count > 0 ? capture.WithinSubmissions()
+                : throw new ArgumentException($"{capture.Path}: --within-submissions: the capture has no frame of a notebook cell's code (Submission#N), so it was not recorded in a notebook");
+        return capture => capture;
+    }
+
     /// <summary>
     /// Loads the capture, renders it (text, or HTML when -o is given) and prints or writes it.
     /// <paramref name="render"/> gets the capture and whether to render HTML.
     /// </summary>
-    public static int Run(string path, string? htmlPath, TextWriter output, TextWriter error, Func<MemNotebook.Capture, bool, string> render)
+    /// <param name="scope">The part of the loaded capture to render (<see cref="Scope"/>); the whole capture when null.</param>
+    public static int Run(string path, string? htmlPath, bool force, TextWriter output, TextWriter error, Func<MemNotebook.Capture, bool, string> render,
+        Func<MemNotebook.Capture, MemNotebook.Capture>? scope = null)
     {
         if (!System.IO.File.Exists(path) && !Directory.Exists(path))
         {
             error.WriteLine($"memnb: {path}: no such file");
             return (int)ExitCode.IoError;
         }
+        if (htmlPath is not null && OutputTarget.FileProblem(path, htmlPath, force) is { } problem)
+        {
+            error.WriteLine($"memnb: {problem}");
+            return (int)ExitCode.Usage;
+        }
         string report;
         try
         {
-            report = render(MemNotebook.Capture.Load(path), htmlPath is not null);
+            var capture = MemNotebook.Capture.Load(path);
+            try
+            {
+                capture = scope is null ? capture : scope(capture);
+            }
+            catch (ArgumentException ex) // no such cell
+            {
+                error.WriteLine($"memnb: {ex.Message}");
+                return (int)ExitCode.Usage;
+            }
+            report = render(capture, htmlPath is not null);
         }
         catch (Exception ex) when (ex is CaptureFormatException or InvalidDataException)
         {

@@ -23,6 +23,11 @@ internal static class RunCommand
             Description = "The program to trace and its arguments (put them after --)",
             Arity = ArgumentArity.ZeroOrMore,
         };
+        commandLine.Validators.Add(result =>
+        {
+            if (result.Tokens.Count > 0 && MemnbCommandLine.LooksLikeOption(result.Tokens[0].Value))
+                result.AddError($"unknown option '{result.Tokens[0].Value}'");
+        });
         var command = new Command("run", "Run a .NET program with the tracer loaded and write a capture") { outputFile, force, aggregate, native, commandLine };
         command.SetAction(parse => Execute(parse.GetValue(commandLine) ?? [], parse.GetValue(outputFile), parse.GetValue(force),
             parse.GetValue(aggregate), parse.GetValue(native), error));
@@ -64,6 +69,26 @@ internal static class RunCommand
         return result.ExitCode;
     }
 
+    /// <summary>
+    /// Why no capture was written: the tracer creates it when it loads, so the program exited without loading it;
+    /// for a program that is not .NET at all that is all there is to say.
+    /// </summary>
+    private static string NoCapture(string program, string name)
+    {
+        var kind = DotnetProgram.Classify(program, Environment.CurrentDirectory);
+        return kind switch
+        {
+            ProgramKind.NotDotnet =>
+                $"memnb: no capture was written to {name}: {program} is not a .NET program, and no .NET program it started loaded the tracer " +
+                "(memnb run traces .NET programs: memnb run -- dotnet app.dll, or an app's own executable)",
+            ProgramKind.DotnetHost =>
+                $"memnb: warning: no capture was written to {name}: {program} exited without loading the tracer " +
+                "(did it start a .NET app? commands such as dotnet --info run no managed code)",
+            _ => $"memnb: warning: no capture was written to {name}: {program} exited without loading the tracer " +
+                 "(is it a .NET app for this runtime and architecture?)",
+        };
+    }
+
     private static void Report(TracedRunResult result, string program, TextWriter error)
     {
         var relative = Path.GetRelativePath(Environment.CurrentDirectory, result.OutputPath);
@@ -71,7 +96,7 @@ internal static class RunCommand
         if (result.Signal is int signal)
             error.WriteLine($"memnb: {program} was killed by signal {signal} (exit code {result.ExitCode})");
         if (!result.CaptureExists)
-            error.WriteLine($"memnb: warning: no capture was written to {name} (did the tracer load?)");
+            error.WriteLine(NoCapture(program, name));
         else if (result.CaptureAllocations is null)
             error.WriteLine($"memnb: warning: the capture {name} is unreadable: {result.CaptureProblem}");
         else if (result.CaptureTruncated)

@@ -10,31 +10,16 @@ internal static class StatsCommand
 {
     public static Command Create(TextWriter output, TextWriter error)
     {
-        var file = new Argument<string>("FILE") { Description = "The capture (.memnb) to summarize" };
-        // System.CommandLine binds an unknown "--x" to FILE; name it as the unknown option it is.
-        file.Validators.Add(result =>
-        {
-            var value = result.GetValueOrDefault<string>();
-            if (value is { Length: > 1 } && value[0] == '-')
-                result.AddError($"Unrecognized option '{value}'.");
-        });
+        var file = CliValues.CaptureFile("The capture (.memnb) to summarize");
         var json = new Option<bool>("--json") { Description = "Print JSON instead of text" };
-        var top = new Option<int>("--top")
-        {
-            Description = "How many functions (and, in text, types) to list",
-            DefaultValueFactory = _ => CaptureStats.DefaultTop,
-        };
-        top.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<int>() < 0)
-                result.AddError("--top must be 0 or more");
-        });
+        var top = CliValues.WholeNumber("--top", 0, CaptureStats.DefaultTop, "How many functions (and, in text, types) to list");
         var html = new Option<string?>("--output", "-o")
         {
             Description = "Write a self-contained HTML page (size histogram, types, functions by bytes and by count) instead",
             HelpName = "stats.html",
         };
-        var command = new Command("stats", "Totals, peak, leaks, top types, functions and threads of a capture") { file, json, top, html };
+        var force = ReportOptions.ForceOption();
+        var command = new Command("stats", "Totals, peak, leaks, top types, functions and threads of a capture") { file, json, top, html, force };
         command.Validators.Add(result =>
         {
             if (result.GetValue(json) && result.GetValue(html) is not null)
@@ -47,7 +32,7 @@ internal static class StatsCommand
             {
                 // The page needs the loaded tables (sizes, rankings by count), not the streaming pass.
                 var n = parse.GetValue(top);
-                return ReportOptions.Run(path, page, output, error, (capture, _) => ReportHtml.Stats(StatsReport.Build(capture, n), path));
+                return ReportOptions.Run(path, page, parse.GetValue(force), output, error, (capture, _) => ReportHtml.Stats(StatsReport.Build(capture, n), path));
             }
             return Execute(path, parse.GetValue(json), parse.GetValue(top), output, error);
         });

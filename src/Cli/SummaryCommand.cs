@@ -15,11 +15,11 @@ internal static class SummaryCommand
             var selection = options.Selection(parse);
             var top = parse.GetValue(options.Top);
             var path = parse.GetValue(options.File)!;
-            return ReportOptions.Run(path, parse.GetValue(options.Output), output, error, (capture, html) =>
+            return ReportOptions.Run(path, parse.GetValue(options.Output), parse.GetValue(options.Force), output, error, (capture, html) =>
             {
                 var report = SummaryReport.Build(capture, selection, top);
                 return html ? ReportHtml.Summary(report, path) : ReportText.Summary(report);
-            });
+            }, options.Scope(parse));
         });
         return command;
     }

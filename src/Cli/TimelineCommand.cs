@@ -8,19 +8,14 @@ internal static class TimelineCommand
 {
     public static Command Create(TextWriter output, TextWriter error)
     {
-        var file = new Argument<string>("FILE") { Description = "The capture (.memnb) or its Arrow folder" };
-        file.Validators.Add(result =>
-        {
-            var value = result.GetValueOrDefault<string>();
-            if (value is { Length: > 1 } && value[0] == '-')
-                result.AddError($"Unrecognized option '{value}'.");
-        });
+        var file = CliValues.CaptureFile("The capture (.memnb) or its Arrow folder");
         var html = new Option<string?>("--output", "-o") { Description = "Write a self-contained HTML page (plotly.js embedded) instead", HelpName = "out.html" };
-        var command = new Command("timeline", "Memory over time: RSS, managed heap per generation, tracked live bytes, GCs with their pauses") { file, html };
+        var force = ReportOptions.ForceOption();
+        var command = new Command("timeline", "Memory over time: RSS, managed heap per generation, tracked live bytes, GCs with their pauses") { file, html, force };
         command.SetAction(parse =>
         {
             var path = parse.GetValue(file)!;
-            return ReportOptions.Run(path, parse.GetValue(html), output, error, (capture, asHtml) =>
+            return ReportOptions.Run(path, parse.GetValue(html), parse.GetValue(force), output, error, (capture, asHtml) =>
             {
                 var data = TimelineReport.Data(capture);
                 return asHtml ? TimelineReport.RenderPage(data, path) : TimelineReport.ToText(data, path);

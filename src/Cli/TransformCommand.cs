@@ -10,19 +10,19 @@ internal static class TransformCommand
 {
     public static Command Create(TextWriter output, TextWriter error) => new("transform", "Convert a capture to other formats")
     {
-        Format("arrow", "Arrow IPC files, one per table (allocations, stacks, frames, types, threads, timeline, gc_events)", "DIR",
+        Format("arrow", "Arrow IPC files, one per table (allocations, stacks, frames, types, threads, timeline, gc_events)", "DIR", true,
             (capture, target) =>
             {
                 var conversion = ArrowConverter.Convert(capture, target, Progress(error));
                 return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{conversion.Metadata.Allocations:N0} allocations");
             }, error),
-        Format("csv", "CSV files, one per table", "DIR",
+        Format("csv", "CSV files, one per table", "DIR", true,
             (capture, target) =>
             {
                 var folder = ArrowConverter.EnsureConverted(capture, Progress(error)).Folder;
                 return $"{CsvExport.WriteAll(folder, target).Count} tables";
             }, error),
-        Format("speedscope", "speedscope JSON: allocated, peak and leaked bytes by stack", "OUT.json",
+        Format("speedscope", "speedscope JSON: allocated, peak and leaked bytes by stack", "OUT.json", false,
             (capture, target) =>
             {
                 var loaded = MemNotebook.Capture.Load(capture, Progress(error));
@@ -32,21 +32,31 @@ internal static class TransformCommand
             }, error),
     };
 
-    private static Command Format(string name, string description, string targetName, Func<string, string, string> convert, TextWriter error)
+    /// <param name="folder">Whether the output is a folder of files (else one file).</param>
+    private static Command Format(string name, string description, string targetName, bool folder, Func<string, string, string> convert, TextWriter error)
     {
-        var file = new Argument<string>("FILE") { Description = "The capture (.memnb)" };
+        var file = CliValues.CaptureFile("The capture (.memnb)");
         var target = new Option<string>("--output", "-o") { Description = $"Where to write ({targetName})", Required = true };
-        var command = new Command(name, description) { file, target };
-        command.SetAction(parse => Execute(parse.GetValue(file)!, parse.GetValue(target)!, convert, error));
+        var force = new Option<bool>("--force")
+        {
+            Description = folder ? "Write into a folder that is not empty (never the input's)" : "Overwrite an existing output (never the input)",
+        };
+        var command = new Command(name, description) { file, target, force };
+        command.SetAction(parse => Execute(parse.GetValue(file)!, parse.GetValue(target)!, folder, parse.GetValue(force), convert, error));
         return command;
     }
 
-    private static int Execute(string path, string target, Func<string, string, string> convert, TextWriter error)
+    private static int Execute(string path, string target, bool folder, bool force, Func<string, string, string> convert, TextWriter error)
     {
         if (!File.Exists(path))
         {
             error.WriteLine(Directory.Exists(path) ? $"memnb: {path} is a directory, not a capture" : $"memnb: {path}: no such file");
             return (int)ExitCode.IoError;
+        }
+        if ((folder ? OutputTarget.FolderProblem(path, target, force) : OutputTarget.FileProblem(path, target, force)) is { } problem)
+        {
+            error.WriteLine($"memnb: {problem}");
+            return (int)ExitCode.Usage;
         }
         try
         {

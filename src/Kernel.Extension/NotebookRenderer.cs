@@ -156,13 +156,13 @@ public static class NotebookRenderer
             foreach (var allocator in stats.ByAllocator)
                 Row(html, allocator.Allocator, $"{allocator.Count:N0} ({ByteUnits.Format(allocator.Bytes)})");
         html.Append("</tbody></table>");
-        html.Append("<table style=\"display:inline-table;margin-right:2em;vertical-align:top\"><thead><tr><th>Type</th><th>Count</th><th>Bytes</th></tr></thead><tbody>");
+        html.Append($"<table style=\"display:inline-table;margin-right:2em;vertical-align:top\"><thead><tr>{NameHeader("Type")}{NumberHeader("Count")}{NumberHeader("Bytes")}</tr></thead><tbody>");
         foreach (var type in stats.ByType.Take(top))
-            html.Append($"<tr><td style=\"text-align:left\">{E(type.Type)}</td><td>{type.Count:N0}</td><td>{E(ByteUnits.Format(type.Bytes))}</td></tr>");
+            html.Append($"<tr>{NameCell(type.Type)}{NumberCell($"{type.Count:N0}")}{NumberCell(ByteUnits.Format(type.Bytes))}</tr>");
         html.Append("</tbody></table>");
-        html.Append("<table style=\"display:inline-table;vertical-align:top\"><thead><tr><th>Function (own bytes)</th><th>Count</th><th>Bytes</th></tr></thead><tbody>");
+        html.Append($"<table style=\"display:inline-table;vertical-align:top\"><thead><tr>{NameHeader("Function (own bytes)")}{NumberHeader("Count")}{NumberHeader("Bytes")}</tr></thead><tbody>");
         foreach (var function in stats.TopFunctions.Take(top))
-            html.Append($"<tr><td style=\"text-align:left\">{E(function.Function)}</td><td>{function.Count:N0}</td><td>{E(ByteUnits.Format(function.Bytes))}</td></tr>");
+            html.Append($"<tr>{NameCell(function.Function)}{NumberCell($"{function.Count:N0}")}{NumberCell(ByteUnits.Format(function.Bytes))}</tr>");
         html.Append("</tbody></table></div>");
         return html.ToString();
     }
@@ -179,10 +179,10 @@ public static class NotebookRenderer
         Row(html, "duration", $"{capture.DurationNs / 1e6:N1} ms");
         html.Append("</tbody></table>");
         var types = capture.EstimatedTypes(top);
-        html.Append("<table><thead><tr><th>Type</th><th>Samples</th><th>Estimated count</th><th>Estimated bytes</th></tr></thead><tbody>");
+        html.Append($"<table><thead><tr>{NameHeader("Type")}{NumberHeader("Samples")}{NumberHeader("Estimated count")}{NumberHeader("Estimated bytes")}</tr></thead><tbody>");
         for (long i = 0; i < types.Rows.Count; i++)
-            html.Append($"<tr><td style=\"text-align:left\">{E((string)types["type"][i])}</td><td>{(long)types["samples"][i]:N0}</td>" +
-                $"<td>~{(long)types["estimated_count"][i]:N0}</td><td>~{E(ByteUnits.Format((long)types["estimated_bytes"][i]))}</td></tr>");
+            html.Append($"<tr>{NameCell((string)types["type"][i])}{NumberCell($"{(long)types["samples"][i]:N0}")}" +
+                $"{NumberCell($"~{(long)types["estimated_count"][i]:N0}")}{NumberCell("~" + ByteUnits.Format((long)types["estimated_bytes"][i]))}</tr>");
         html.Append("</tbody></table></div>");
         return html.ToString();
     }
@@ -217,15 +217,25 @@ public static class NotebookRenderer
     {
         var html = new StringBuilder($"<div class=\"memnb-view\" style=\"font-family:sans-serif;font-size:13px\">{E(view.Description)}: {view.Count:N0} allocations, {E(ByteUnits.Format(view.Bytes))}");
         var types = view.TopTypes(5);
-        html.Append("<table><thead><tr><th>Type</th><th>Count</th><th>Bytes</th></tr></thead><tbody>");
+        html.Append($"<table><thead><tr>{NameHeader("Type")}{NumberHeader("Count")}{NumberHeader("Bytes")}</tr></thead><tbody>");
         for (long i = 0; i < types.Rows.Count; i++)
-            html.Append($"<tr><td style=\"text-align:left\">{E((string)types["type"][i])}</td><td>{(long)types["count"][i]:N0}</td><td>{E(ByteUnits.Format((long)types["bytes"][i]))}</td></tr>");
+            html.Append($"<tr>{NameCell((string)types["type"][i])}{NumberCell($"{(long)types["count"][i]:N0}")}{NumberCell(ByteUnits.Format((long)types["bytes"][i]))}</tr>");
         html.Append("</tbody></table></div>");
         return html.ToString();
     }
 
     private static void Row(StringBuilder html, string name, string value) =>
-        html.Append($"<tr><th style=\"text-align:left\">{E(name)}</th><td>{E(value)}</td></tr>");
+        html.Append($"<tr><th style=\"{NameAlign}\">{E(name)}</th><td style=\"{NameAlign}\">{E(value)}</td></tr>");
+
+    // Each header carries its column's alignment: a notebook's own style aligns every cell alike (JupyterLab: right),
+    // so a name column with only its cells set left would sit under a right-aligned header. Numbers never wrap.
+    private const string NameAlign = "text-align:left";
+    private const string NumberAlign = "text-align:right;white-space:nowrap";
+
+    private static string NameHeader(string text) => $"<th style=\"{NameAlign}\">{E(text)}</th>";
+    private static string NumberHeader(string text) => $"<th style=\"{NumberAlign}\">{E(text)}</th>";
+    private static string NameCell(string text) => $"<td style=\"{NameAlign}\">{E(text)}</td>";
+    private static string NumberCell(string text) => $"<td style=\"{NumberAlign}\">{E(text)}</td>";
 
     private static string Note(string text) => $"<div style=\"font-family:sans-serif;font-size:13px;color:#555\">{E(text)}</div>";
 

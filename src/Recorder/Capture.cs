@@ -132,6 +132,37 @@ public sealed class Capture
     public static bool IsSubmissionFrame(string function) => function.StartsWith("Submission#", StringComparison.Ordinal);
 
     /// <summary>
+    /// The allocations made by the code of one cell, the script class <c>Submission#<paramref name="submission"/></c>
+    /// (what a <c>#!memprofile</c> cell shows, out of a capture of a whole kernel). Throws
+    /// <see cref="ArgumentException"/> naming the cells there are when the capture has no frame of that one.
+    /// </summary>
+    public Capture WithinSubmission(int submission)
+    {
+        var submissions = Submissions();
+        if (!submissions.Contains(submission))
+            throw new ArgumentException(submissions.Count == 0
+                ? $"{Path}: no notebook cell {submission}: the capture has no frame of a cell's code (Submission#N), so it was not recorded in a notebook"
+                : $"{Path}: no notebook cell {submission}: the cells whose code is in the capture are {string.Join(", ", submissions)} (Submission#N)");
+        return Within(f => SubmissionOf(f) == submission, $"allocations made by the code of cell {submission} (Submission#{submission})");
+    }
+
+    /// <summary>The numbers N of the cells (<c>Submission#N</c>) with a frame in the capture, ascending.</summary>
+    public IReadOnlyList<int> Submissions() =>
+        Unscoped.Columns.FrameNames().Values.Select(SubmissionOf).OfType<int>().Distinct().Order().ToArray();
+
+    /// <summary>N for a function of <c>Submission#N</c>, else null.</summary>
+    public static int? SubmissionOf(string function)
+    {
+        if (!IsSubmissionFrame(function))
+            return null;
+        var digits = function.AsSpan("Submission#".Length);
+        var end = 0;
+        while (end < digits.Length && char.IsAsciiDigit(digits[end]))
+            end++;
+        return end > 0 && int.TryParse(digits[..end], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) ? n : null;
+    }
+
+    /// <summary>
     /// The high-water mark of <paramref name="rows"/> alone: their live bytes at each GC start (objects die
     /// only in a GC) and at the end; the earliest of equal candidates wins, the end only when greater.
     /// </summary>

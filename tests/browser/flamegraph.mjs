@@ -34,6 +34,32 @@ await withOffline(pagePath, { viewport: { width: 1200, height: 700 }, timeout: 5
     reset_disabled_initially: await page.$eval('#fg-reset', el => el.disabled),
   };
 
+  // The memory chart's legend and y axes (labels centred on their gridlines, relative to the plot's top).
+  facts.chart = await page.evaluate(() => {
+    const plotTop = document.getElementById('fg-time-chart').getBoundingClientRect().top;
+    const labels = id => Array.from(document.querySelectorAll(`#${id} span`), s => {
+      const r = s.getBoundingClientRect();
+      return { text: s.textContent, centre: Math.round((r.top + r.height / 2 - plotTop) * 10) / 10 };
+    });
+    return {
+      legend_bars: document.getElementById('fg-legend-bars').textContent,
+      legend_live: document.getElementById('fg-legend-live').hidden ? null : document.getElementById('fg-legend-live-text').textContent,
+      y_bars: labels('fg-y-bars'),
+      y_live: labels('fg-y-live'),
+      gridlines: Array.from(document.querySelectorAll('#fg-time-svg .fg-grid, #fg-time-svg .fg-axis'), l => Number(l.getAttribute('y1')) - 0.5),
+      tallest_bar: Math.max(...Array.from(document.querySelectorAll('#fg-time-svg .fg-bucket'), r => Number(r.getAttribute('height')))),
+    };
+  });
+
+  // The orientation toggle: its label stays, aria-pressed tells the state; clicked twice, back to flame.
+  const orient = () => page.$eval('#fg-orient', el => ({ label: el.textContent, pressed: el.getAttribute('aria-pressed') }));
+  facts.orient = { initial: await orient() };
+  await page.click('#fg-orient');
+  facts.orient.clicked = await orient();
+  facts.orient.root_on_top = await page.$eval('#fg-chart .frame.root', el => el.style.top === '0px');
+  await page.click('#fg-orient');
+  facts.orient.clicked_again = await orient();
+
   // Zoom: click the named frame; it becomes the full-width base of the drawing.
   const zoomIndex = initialFrames.findIndex(f => f.text === zoomName);
   if (zoomIndex < 0) throw new Error(`no frame labelled ${zoomName}`);

@@ -32,6 +32,8 @@ class Element {
   set innerHTML(value) { throw new Error('innerHTML used'); }
   set outerHTML(value) { throw new Error('outerHTML used'); }
   insertAdjacentHTML() { throw new Error('insertAdjacentHTML used'); }
+  setAttribute(name, value) { (this.attributes ??= {})[name] = String(value); }
+  getAttribute(name) { return this.attributes?.[name] ?? null; }
   appendChild(child) {
     if (child.tagName === '#FRAGMENT') {
       for (const c of child.children) { c.parentNode = this; this.children.push(c); }
@@ -77,6 +79,7 @@ const snapshot = () => ({
   match: byId['fg-match'].textContent,
   details: byId['fg-details'].textContent,
   orient: byId['fg-orient'].textContent,
+  orient_pressed: byId['fg-orient'].getAttribute('aria-pressed'),
   reset_disabled: byId['fg-reset'].disabled,
 });
 

@@ -105,7 +105,9 @@ public sealed partial class AllocationView
     }
 
     /// <summary>Objects of this view alive at <paramref name="timeNs"/>: allocated at or before it, not freed by then.</summary>
-    public AllocationView AliveAt(long timeNs)
+    public AllocationView AliveAt(long timeNs) => AliveAt(timeNs, $"alive at {TimeUnits.Format(timeNs)}");
+
+    private AllocationView AliveAt(long timeNs, string description)
     {
         var time = Columns.TimestampNs;
         var freed = Columns.FreedAtNs;
@@ -115,11 +117,12 @@ public sealed partial class AllocationView
             var r = rows?[i] ?? i;
             keep[r] = time[r] <= timeNs && (freed[r] == -1 || freed[r] > timeNs);
         }
-        return Select(keep, $"alive at {timeNs} ns");
+        return Select(keep, description);
     }
 
     /// <summary>Objects of this view alive at the capture's high-water mark (<see cref="MemNotebook.Capture.PeakTimeNs"/>).</summary>
-    public AllocationView Peak() => Capture.PeakIsAtEnd ? Leaks() : AliveAt(Capture.PeakTimeNs);
+    public AllocationView Peak() => Capture.PeakIsAtEnd ? Leaks()
+        : AliveAt(Capture.PeakTimeNs, $"alive at the peak ({TimeUnits.Format(Capture.PeakTimeNs)})");
 
     /// <summary>Objects of this view allocated in <c>[t0Ns, t1Ns)</c>, nanoseconds since the start of the capture.</summary>
     public AllocationView Between(long t0Ns, long t1Ns)
@@ -131,7 +134,7 @@ public sealed partial class AllocationView
             var r = rows?[i] ?? i;
             keep[r] = time[r] >= t0Ns && time[r] < t1Ns;
         }
-        return Select(keep, $"allocated in [{t0Ns}, {t1Ns}) ns");
+        return Select(keep, $"allocated from {TimeUnits.Format(t0Ns)} to {TimeUnits.Format(t1Ns)}");
     }
 
     /// <summary>

@@ -230,7 +230,11 @@ public static class TracedProcess
         {
             var counter = new AllocationCounter();
             var read = CaptureReader.Read(outputPath, counter);
-            return new TracedRunResult(exitCode, signal, outputPath, true, counter.Count, read.Complete, read.Truncated,
+            // An aggregated capture has no ALLOC records: its count is in its (last) table of totals.
+            var aggregated = 0L;
+            foreach (var row in read.AggregateTable?.Rows ?? [])
+                aggregated = checked(aggregated + row.Count);
+            return new TracedRunResult(exitCode, signal, outputPath, true, checked(counter.Count + aggregated), read.Complete, read.Truncated,
                 read.TruncationReason);
         }
         catch (CaptureFormatException ex)
@@ -240,6 +244,10 @@ public static class TracedProcess
         catch (IOException ex)
         {
             return new TracedRunResult(exitCode, signal, outputPath, true, null, false, false, ex.Message);
+        }
+        catch (OverflowException)
+        {
+            return new TracedRunResult(exitCode, signal, outputPath, true, null, false, false, "its aggregate counts add up past 2^63");
         }
     }
 

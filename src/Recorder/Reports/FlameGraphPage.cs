@@ -83,7 +83,7 @@ public static class FlameGraphPage
         output.Write($"""
             <p class="meta">{(source.Length > 0 ? E(source) + ": " : "")}{E(tree.Description)} — {E(ByteUnits.Format(tree.TotalBytes))} in {N(tree.Count)} allocations</p>{merged}
             <div id="fg-toolbar">
-            <button type="button" id="fg-orient">Icicle</button>
+            <button type="button" id="fg-orient" aria-pressed="false" title="Icicle: callers at the top, allocating frames below (off: a flame graph, callers at the bottom)">Icicle</button>
             <label><input type="checkbox" id="fg-runtime"> hide runtime frames</label>
             <label id="fg-thread-label" hidden>thread <select id="fg-thread"></select></label>
             <input type="search" id="fg-search" placeholder="search frames" aria-label="search frames">
@@ -91,7 +91,12 @@ public static class FlameGraphPage
             <span id="fg-match" aria-live="polite"></span>
             </div>
             <div id="fg-time" hidden>
+            <div id="fg-time-legend"><span class="fg-key bars"></span><span id="fg-legend-bars"></span><span id="fg-legend-live" hidden><span class="fg-key live"></span><span id="fg-legend-live-text"></span></span></div>
+            <div id="fg-time-plot">
+            <div class="fg-y bars-axis" id="fg-y-bars"></div>
             <div id="fg-time-chart" aria-label="allocated bytes per time bucket and tracked live bytes over time; drag to select a time range"><svg id="fg-time-svg"></svg></div>
+            <div class="fg-y right live-axis" id="fg-y-live"></div>
+            </div>
             <div id="fg-time-bar"><span id="fg-window" aria-live="polite"></span><button type="button" id="fg-time-reset" disabled>All times</button></div>
             </div>
             <p class="legend"><span class="managed">managed</span><span class="native">native</span><span class="unknown">unknown</span>{(tree.SplitThreads ? "<span class=\"thread\">thread</span>" : "")}<span class="match">search match</span> click a frame to zoom, Esc to reset</p>

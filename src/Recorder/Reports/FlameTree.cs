@@ -349,7 +349,7 @@ public sealed class FlameTree
     public static FlameTree Build(global::MemNotebook.Capture capture, ReportSelection selection, bool inverted = false, bool splitThreads = false,
         int timeBuckets = 0) =>
         capture.IsAggregated ? BuildFromAggregates(capture, selection, inverted, splitThreads)
-            : Build(selection.ViewOf(capture), selection, inverted, splitThreads, selection.Title, timeBuckets);
+            : Build(selection.ViewOf(capture), selection, inverted, splitThreads, selection.TitleOf(capture), timeBuckets);
 
     /// <summary>
     /// The tree of an aggregated capture from its totals per stack (<see cref="AggregateReports"/>): all allocations,

@@ -15,7 +15,7 @@ public static class ReportHtml
     public static string Summary(SummaryReport report, string source)
     {
         var body = new StringBuilder();
-        body.Append("<table>\n<thead><tr><th>Total bytes</th><th>% of total</th><th>Own bytes</th><th>Count</th><th>Function</th></tr></thead>\n<tbody>\n");
+        body.Append("<table>\n<thead><tr><th>Total bytes</th><th>% of total</th><th>Own bytes</th><th>Count</th><th class=\"name\">Function</th></tr></thead>\n<tbody>\n");
         foreach (var row in report.Rows)
             body.Append($"<tr><td>{Bytes(row.TotalBytes)}</td><td>{Percent(row.PercentOfTotal)}</td><td>{Bytes(row.OwnBytes)}</td><td>{N(row.Count)}</td><td class=\"name\">{E(row.Function)}</td></tr>\n");
         body.Append("</tbody>\n</table>\n");
@@ -43,8 +43,8 @@ public static class ReportHtml
         body.Append("<div id=\"rt-toolbar\"><input type=\"search\" id=\"rt-search\" placeholder=\"search rows\" aria-label=\"search rows\"> " +
                     "<button type=\"button\" id=\"rt-prev\">Previous</button> <button type=\"button\" id=\"rt-next\">Next</button> " +
                     "<span id=\"rt-status\" aria-live=\"polite\"></span></div>\n");
-        body.Append("<table id=\"rt-table\">\n<thead><tr><th data-type=\"number\">Bytes</th><th data-type=\"number\">Count</th><th data-type=\"number\">Size</th>" +
-                    "<th>Thread</th><th>Type</th><th>Function</th></tr></thead>\n<tbody>\n");
+        body.Append($"<table id=\"rt-table\" data-rows=\"{report.Groups}\">\n<thead><tr><th data-type=\"number\">Bytes</th><th data-type=\"number\">Count</th><th data-type=\"number\">Size</th>" +
+                    "<th class=\"name\">Thread</th><th class=\"name\">Type</th><th class=\"name\">Function</th></tr></thead>\n<tbody>\n");
         foreach (var row in report.Rows)
             body.Append($"<tr><td data-v=\"{row.Bytes}\">{Bytes(row.Bytes)}</td><td data-v=\"{row.Count}\">{N(row.Count)}</td>" +
                         $"<td data-v=\"{row.MinSize}\">{E(SizeRange(row.MinSize, row.MaxSize))}</td><td class=\"name\">{E(row.Thread)}</td>" +
@@ -91,7 +91,7 @@ public static class ReportHtml
             body.Append("<p class=\"more\">An aggregated capture does not keep the allocator of single allocations.</p>\n");
         else
         {
-            body.Append("<table>\n<thead><tr><th>Bytes</th><th>Count</th><th>Allocator</th></tr></thead>\n<tbody>\n");
+            body.Append("<table>\n<thead><tr><th>Bytes</th><th>Count</th><th class=\"name\">Allocator</th></tr></thead>\n<tbody>\n");
             foreach (var a in report.Allocators)
                 body.Append($"<tr><td>{Bytes(a.Bytes)}</td><td>{N(a.Count)}</td><td class=\"name\">{E(a.Allocator)}</td></tr>\n");
             body.Append("</tbody>\n</table>\n");
@@ -111,7 +111,7 @@ public static class ReportHtml
             body.Append("</tbody>\n</table>\n<p class=\"more\">Power-of-two size buckets (a log scale of sizes); bars linear in count and in bytes.</p>\n");
         }
 
-        body.Append("<h2>Types by bytes</h2>\n<table>\n<thead><tr><th>Bytes</th><th>Count</th><th>Leaked bytes</th><th>Leaked</th><th>Type</th></tr></thead>\n<tbody>\n");
+        body.Append("<h2>Types by bytes</h2>\n<table>\n<thead><tr><th>Bytes</th><th>Count</th><th>Leaked bytes</th><th>Leaked</th><th class=\"name\">Type</th></tr></thead>\n<tbody>\n");
         foreach (var t in report.Types)
             body.Append($"<tr><td>{Bytes(t.Bytes)}</td><td>{N(t.Count)}</td><td>{Bytes(t.LeakedBytes)}</td><td>{N(t.LeakedCount)}</td><td class=\"name\">{E(t.Type)}</td></tr>\n");
         body.Append("</tbody>\n</table>\n");
@@ -119,7 +119,7 @@ public static class ReportHtml
         foreach (var (title, functions) in new[] { ("Functions by bytes", report.FunctionsByBytes), ("Functions by count", report.FunctionsByCount) })
         {
             body.Append($"<h2>{E(title)}</h2>\n<p class=\"more\">Own allocations: charged to the function that made them.</p>\n");
-            body.Append("<table>\n<thead><tr><th>Bytes</th><th>Count</th><th>Function</th></tr></thead>\n<tbody>\n");
+            body.Append("<table>\n<thead><tr><th>Bytes</th><th>Count</th><th class=\"name\">Function</th></tr></thead>\n<tbody>\n");
             foreach (var f in functions)
                 body.Append($"<tr><td>{Bytes(f.Bytes)}</td><td>{N(f.Count)}</td><td class=\"name\">{E(f.Function)}</td></tr>\n");
             body.Append("</tbody>\n</table>\n");
@@ -164,7 +164,10 @@ public static class ReportHtml
         body {"{"} font: 14px system-ui, sans-serif; margin: 1.5em; color: #222; {"}"}
         table {"{"} border-collapse: collapse; {"}"}
         th, td {"{"} padding: 2px 10px; text-align: right; border-bottom: 1px solid #ddd; {"}"}
-        td.name, th:last-child {"{"} text-align: left; font-family: ui-monospace, monospace; {"}"}
+        th {"{"} white-space: nowrap; {"}"}
+        td {"{"} white-space: nowrap; {"}"}
+        th.name, td.name {"{"} text-align: left; {"}"}
+        td.name {"{"} font-family: ui-monospace, monospace; white-space: normal; overflow-wrap: anywhere; {"}"}
         ul.tree, ul.tree ul {"{"} list-style: none; padding-left: 1.2em; {"}"}
         .name {"{"} font-family: ui-monospace, monospace; {"}"}
         .native {"{"} color: #a0522d; {"}"}

@@ -30,6 +30,9 @@ public readonly record struct ReportSelection(ReportMode Mode, int TemporaryThre
         _ => throw new ArgumentOutOfRangeException(nameof(Mode), Mode, "Peak, Allocated, Leaks or Temporary"),
     };
 
+    /// <summary>The heading of this mode's view of <paramref name="capture"/>: <see cref="Title"/>, and the capture's scope when it has one.</summary>
+    public string TitleOf(global::MemNotebook.Capture capture) => capture.Scope is null ? Title : $"{Title}, {capture.Scope}";
+
     /// <summary>A heading for the view: "alive at the peak", "temporary (freed before 2 other allocations …)".</summary>
     public string Title => Mode switch
     {

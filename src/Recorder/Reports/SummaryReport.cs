@@ -36,7 +36,7 @@ public sealed class SummaryReport
     /// <summary>The report of <paramref name="selection"/>'s view of <paramref name="capture"/>.
     /// An aggregated capture gives the same numbers from its totals per stack and type (all, peak, leaks).</summary>
     public static SummaryReport Build(global::MemNotebook.Capture capture, ReportSelection selection, int top) =>
-        capture.IsAggregated ? FromAggregates(capture, selection, top) : Build(selection.ViewOf(capture), top, selection.Title);
+        capture.IsAggregated ? FromAggregates(capture, selection, top) : Build(selection.ViewOf(capture), top, selection.TitleOf(capture));
 
     private static SummaryReport FromAggregates(global::MemNotebook.Capture capture, ReportSelection selection, int top)
     {

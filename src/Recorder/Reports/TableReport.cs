@@ -46,7 +46,7 @@ public sealed class TableReport
     public static TableReport Build(global::MemNotebook.Capture capture, ReportSelection selection, TableSort sort = TableSort.Bytes, int top = int.MaxValue) =>
         capture.IsAggregated
             ? throw AggregateReports.Refuse(capture, "the table (the thread and size of each allocation)")
-            : Build(selection.ViewOf(capture), sort, top, selection.Title);
+            : Build(selection.ViewOf(capture), sort, top, selection.TitleOf(capture));
 
     /// <param name="description">What the view holds, for the heading (default: the view's own description).</param>
     public static TableReport Build(AllocationView view, TableSort sort = TableSort.Bytes, int top = int.MaxValue, string? description = null)

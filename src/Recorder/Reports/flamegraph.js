@@ -249,7 +249,8 @@
       chart.appendChild(empty);
     }
 
-    orientButton.textContent = state.flame ? 'Icicle' : 'Flame';
+    // A toggle: its label names the icicle layout, aria-pressed (and the pressed look) says whether it is on.
+    orientButton.setAttribute('aria-pressed', state.flame ? 'false' : 'true');
     resetButton.disabled = state.zoomPath.length === 0;
     showMatches(zoom.node);
     describe(zoom.node, 'Zoomed to');
@@ -372,6 +373,8 @@
   var timeReset = document.getElementById('fg-time-reset');
   var memoryBlock = document.getElementById('fg-memory');
   var memory = memoryBlock ? JSON.parse(memoryBlock.textContent) : null;
+  var barsAxis = document.getElementById('fg-y-bars');
+  var liveAxis = document.getElementById('fg-y-live');
   var bucketBytes = [], bucketCounts = [];
   var drag = null; // [first, last] while the mouse button is down
 
@@ -398,8 +401,22 @@
     return el;
   }
 
+  // The y axes beside the chart: 0, half and the top of a scale, in bytes (the bars' scale on the left, the
+  // live line's on the right), each label centred on its gridline.
+  function axis(element, max, top, bottom) {
+    element.textContent = '';
+    var ticks = [[max, top], [Math.round(max / 2), (top + bottom) / 2], [0, bottom]];
+    for (var t = 0; t < ticks.length; t++) {
+      var label = document.createElement('span');
+      label.textContent = fmtBytes(ticks[t][0]);
+      label.style.top = ticks[t][1] + 'px';
+      element.appendChild(label);
+    }
+  }
+
   function drawTime() {
-    var width = timeChart.clientWidth || 800, height = 80, plot = height - 14;
+    // The plot runs from TOP to BOTTOM; below it, the time labels.
+    var width = timeChart.clientWidth || 800, height = 86, top = 6, bottom = 72, plot = bottom - top;
     var buckets = time.buckets;
     var span = buckets * time.bucket_ns;
     var root = timeSvg;
@@ -409,31 +426,35 @@
     root.setAttribute('viewBox', '0 0 ' + width + ' ' + height);
     var maxBytes = 0, i;
     for (i = 0; i < buckets; i++) if (bucketBytes[i] > maxBytes) maxBytes = bucketBytes[i];
+    svg('line', { x1: 0, y1: top + 0.5, x2: width, y2: top + 0.5, 'class': 'fg-grid' }, root);
+    svg('line', { x1: 0, y1: top + plot / 2 + 0.5, x2: width, y2: top + plot / 2 + 0.5, 'class': 'fg-grid' }, root);
     var barWidth = width / buckets;
     var sel = drag || state.window;
     for (i = 0; i < buckets; i++) {
       if (bucketBytes[i] === 0) continue;
       var h = Math.max(1, plot * bucketBytes[i] / maxBytes);
       var inWindow = !sel || (i >= Math.min(sel[0], sel[1]) && i <= Math.max(sel[0], sel[1]));
-      svg('rect', { x: i * barWidth, y: plot - h, width: Math.max(barWidth - 0.5, 0.5), height: h,
+      svg('rect', { x: i * barWidth, y: bottom - h, width: Math.max(barWidth - 0.5, 0.5), height: h,
                     'class': 'fg-bucket' + (inWindow ? '' : ' outside') }, root);
     }
+    axis(barsAxis, maxBytes, top, bottom);
     if (memory && memory.times_ms.length > 0) {
       var maxLive = 0;
       for (i = 0; i < memory.tracked_live.length; i++) if (memory.tracked_live[i] > maxLive) maxLive = memory.tracked_live[i];
       var points = [];
       for (i = 0; i < memory.times_ms.length; i++) {
         var x = width * memory.times_ms[i] * 1e6 / span;
-        var y = maxLive > 0 ? plot - plot * memory.tracked_live[i] / maxLive : plot;
+        var y = maxLive > 0 ? bottom - plot * memory.tracked_live[i] / maxLive : bottom;
         points.push(x.toFixed(1) + ',' + y.toFixed(1));
       }
       svg('polyline', { points: points.join(' '), 'class': 'fg-live' }, root);
+      axis(liveAxis, maxLive, top, bottom);
     }
     if (sel) {
       var first = Math.min(sel[0], sel[1]), last = Math.max(sel[0], sel[1]);
-      svg('rect', { x: first * barWidth, y: 0, width: (last - first + 1) * barWidth, height: plot, 'class': 'fg-selection' }, root);
+      svg('rect', { x: first * barWidth, y: top, width: (last - first + 1) * barWidth, height: plot, 'class': 'fg-selection' }, root);
     }
-    svg('line', { x1: 0, y1: plot + 0.5, x2: width, y2: plot + 0.5, 'class': 'fg-axis' }, root);
+    svg('line', { x1: 0, y1: bottom + 0.5, x2: width, y2: bottom + 0.5, 'class': 'fg-axis' }, root);
     svg('text', { x: 2, y: height - 2, 'class': 'fg-tick' }, root).textContent = '0';
     svg('text', { x: width - 2, y: height - 2, 'class': 'fg-tick end' }, root).textContent = fmtMs(time.duration_ns);
     windowInfo.textContent = windowText();
@@ -464,6 +485,13 @@
       }
     })();
     timeBox.hidden = false;
+    // Which mark is which, and their units: the bars use the left axis, the line the right one.
+    document.getElementById('fg-legend-bars').textContent =
+      'bars: bytes this view allocated per ' + fmtMs(time.bucket_ns) + ' (left axis)';
+    if (memory && memory.times_ms.length > 0) {
+      document.getElementById('fg-legend-live-text').textContent = 'line: tracked live bytes of the whole capture (right axis)';
+      document.getElementById('fg-legend-live').hidden = false;
+    }
     timeChart.addEventListener('mousedown', function (e) {
       e.preventDefault();
       var at = bucketAt(e);

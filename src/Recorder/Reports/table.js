@@ -1,7 +1,8 @@
 // The table page of `memnb table -o` and of notebooks: sort by any column (click its header; again to
-// reverse), search (every cell, case-insensitive), pages of 50 rows. Numbers sort by the data-v value of
-// their cell (exact bytes and counts), names as text. Reads the rendered rows; writes only the `hidden`
-// flags, the header marks and the pager text.
+// reverse), search (every cell, case-insensitive), pages of 50 rows over every row of the page. Numbers sort
+// by the data-v value of their cell (exact bytes and counts), names as text. When the page holds only the
+// first rows of the table (data-rows on the table: how many it has), the pager says so. Reads the rendered
+// rows; writes only the `hidden` flags, the header marks and the pager text.
 (function () {
   'use strict';
   var PAGE = 50;
@@ -13,6 +14,7 @@
   var body = table.tBodies[0];
   var headers = Array.prototype.slice.call(table.tHead.rows[0].cells);
   var rows = Array.prototype.slice.call(body.rows);
+  var tableRows = Number(table.getAttribute('data-rows')) || rows.length;
   var state = { column: -1, descending: true, page: 0, query: '' };
 
   function key(row, column) {
@@ -42,7 +44,8 @@
     rows.forEach(function (row) { row.hidden = !visible.has(row); });
     status.textContent = shown.length === 0 ? 'no rows match'
       : 'rows ' + (first + 1) + '–' + Math.min(first + PAGE, shown.length) + ' of ' + shown.length +
-        (shown.length < rows.length ? ' (' + rows.length + ' in all)' : '') + ', page ' + (state.page + 1) + ' of ' + pages;
+        (shown.length < rows.length ? ' (' + rows.length + ' in all)' : '') + ', page ' + (state.page + 1) + ' of ' + pages +
+        (tableRows > rows.length ? '; this page holds the first ' + rows.length + ' of the table\'s ' + tableRows + ' rows' : '');
     prev.disabled = state.page === 0;
     next.disabled = state.page >= pages - 1;
     headers.forEach(function (h, i) {

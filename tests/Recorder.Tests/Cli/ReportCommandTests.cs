@@ -105,7 +105,7 @@ public class ReportCommandTests : IDisposable
     [InlineData("--all --leaks", "--all, --leaks and --temporary exclude each other")]
     [InlineData("--temporary 0", "--temporary must be 1 or more")]
     [InlineData("--top -1", "--top must be 0 or more")]
-    [InlineData("--bogus", "Unrecognized option '--bogus'.")]
+    [InlineData("--bogus", "unknown option '--bogus'")]
     public void Bad_options_are_usage_errors_for_every_verb(string options, string message)
     {
         var path = Capture();
@@ -126,7 +126,7 @@ public class ReportCommandTests : IDisposable
         Assert.Contains("--depth must be 1 or more", depth.Err);
         var sort = CliHarness.Run("table", "--sort", "size-ish", path);
         Assert.Equal(1, sort.ExitCode);
-        Assert.Contains("Cannot parse argument 'size-ish' for option '--sort'", sort.Err);
+        Assert.Contains("--sort must be one of bytes, count, thread, type, function, size, not 'size-ish'", sort.Err);
         Assert.Equal(1, CliHarness.Run("summary", "--inverted", path).ExitCode);
     }
 
@@ -171,9 +171,9 @@ public class ReportCommandTests : IDisposable
     [Theory]
     [InlineData("--leaks --temporary 2", "--all, --leaks and --temporary exclude each other")]
     [InlineData("--temporary 0", "--temporary must be 1 or more")]
-    [InlineData("--bogus", "Unrecognized option '--bogus'.")]
-    [InlineData("--top 3", "Unrecognized option '--top'")]
-    [InlineData("--depth 3", "Unrecognized option '--depth'")]
+    [InlineData("--bogus", "unknown option '--bogus'")]
+    [InlineData("--top 3", "unknown option '--top'")]
+    [InlineData("--depth 3", "unknown option '--depth'")]
     public void Flamegraph_bad_options_are_usage_errors(string options, string message)
     {
         var result = CliHarness.Run(["flamegraph", .. options.Split(' '), "-o", cli.PathOf("f.html"), Capture()]);
@@ -183,11 +183,8 @@ public class ReportCommandTests : IDisposable
     }
 
     [Fact]
-    public void Flamegraph_needs_an_output_file_a_capture_and_a_full_one()
+    public void Flamegraph_needs_a_capture_and_a_full_one()
     {
-        var noOutput = CliHarness.Run("flamegraph", Capture());
-        Assert.Equal(1, noOutput.ExitCode);
-        Assert.Contains("flamegraph writes an HTML page: give -o out.html", noOutput.Err);
         var missing = CliHarness.Run("flamegraph", "-o", cli.PathOf("f.html"), cli.PathOf("none.memnb"));
         Assert.Equal((3, $"memnb: {cli.PathOf("none.memnb")}: no such file\n"), (missing.ExitCode, missing.Err));
         var garbage = CliHarness.Run("flamegraph", "-o", cli.PathOf("f.html"), cli.File("bad.memnb", "not a capture at all, just text"u8.ToArray()));

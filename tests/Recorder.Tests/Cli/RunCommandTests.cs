@@ -53,7 +53,8 @@ public class RunCommandTests : IDisposable
         var result = CliHarness.Run("run", "--force", "-o", existing, "--", "sh", "-c", "exit 0");
         Assert.Equal(0, result.ExitCode);
         Assert.False(File.Exists(existing));
-        Assert.Equal($"memnb: warning: no capture was written to {existing} (did the tracer load?)\n", result.Err);
+        Assert.Equal($"memnb: no capture was written to {existing}: sh is not a .NET program, and no .NET program it started loaded the tracer " +
+            "(memnb run traces .NET programs: memnb run -- dotnet app.dll, or an app's own executable)\n", result.Err);
     }
 
     [Fact]
@@ -111,6 +112,31 @@ public class RunCommandTests : IDisposable
         var result = CliHarness.Run("run", "-o", output, "--", "sh", "-c", $"cp '{source}' \"$MEMNB_OUTPUT\"");
         Assert.Equal(0, result.ExitCode);
         Assert.Equal($"memnb: wrote {output} (7 allocations)\n", result.Err);
+    }
+
+    [Fact]
+    public void Run_reports_the_allocation_count_of_an_aggregated_capture_from_its_totals()
+    {
+        var source = cli.File("source.memnb", Aggregated.AggregatedWorkload.Create(aggregated: true).ToArray());
+        var output = cli.PathOf("out.memnb");
+        var result = CliHarness.Run("run", "--aggregate", "-o", output, "--", "sh", "-c", $"cp '{source}' \"$MEMNB_OUTPUT\"");
+        Assert.Equal((0, $"memnb: wrote {output} (9 allocations)\n"), (result.ExitCode, result.Err));
+    }
+
+    [Fact]
+    public void Run_of_a_dotnet_command_that_never_loaded_the_tracer_says_so_without_calling_it_not_dotnet()
+    {
+        // A directory on PATH whose "dotnet" exits at once, as `dotnet --list-sdks` does (no runtime, no tracer).
+        var bin = Path.Combine(cli.Root, "bin");
+        Directory.CreateDirectory(bin);
+        var dotnet = Path.Combine(bin, "dotnet");
+        File.WriteAllText(dotnet, "#!/bin/sh\nexit 0\n");
+        if (!OperatingSystem.IsWindows())
+            File.SetUnixFileMode(dotnet, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var output = cli.PathOf("x.memnb");
+        var result = CliHarness.Run("run", "-o", output, "--", dotnet, "--list-sdks");
+        Assert.Equal((0, $"memnb: warning: no capture was written to {output}: {dotnet} exited without loading the tracer " +
+            "(did it start a .NET app? commands such as dotnet --info run no managed code)\n"), (result.ExitCode, result.Err));
     }
 
     [Fact]
@@ -190,6 +216,32 @@ public class TracedProcessTests
             Assert.False(info.UseShellExecute);
             Assert.False(info.RedirectStandardOutput);
             Assert.Equal(tracer, info.Environment["CORECLR_PROFILER_PATH"]);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
+    public void A_dotnet_host_an_apphost_and_other_programs_are_told_apart()
+    {
+        var dir = Directory.CreateTempSubdirectory("memnb-kind-").FullName;
+        try
+        {
+            Assert.Equal(ProgramKind.DotnetHost, DotnetProgram.Classify("dotnet", dir));
+            Assert.Equal(ProgramKind.NotDotnet, DotnetProgram.Classify("sh", dir));
+            Assert.Equal(ProgramKind.NotDotnet, DotnetProgram.Classify("/bin/ls", dir));
+            Assert.Equal(ProgramKind.Unknown, DotnetProgram.Classify("./no-such-program", dir));
+            // The test target's apphost, beside its dll; and a copy of it alone (as a single-file app is): its bundle marker.
+            var appHost = Path.ChangeExtension(Profiler.TracedTarget.TargetPath, null);
+            Assert.Equal(ProgramKind.AppHost, DotnetProgram.Classify(appHost, dir));
+            var alone = Path.Combine(dir, "app");
+            File.Copy(appHost, alone);
+            Assert.Equal(ProgramKind.AppHost, DotnetProgram.Classify("./app", dir));
+            // A shell script named like an app is not one.
+            File.WriteAllText(Path.Combine(dir, "tool"), "#!/bin/sh\n");
+            Assert.Equal(ProgramKind.NotDotnet, DotnetProgram.Classify(Path.Combine(dir, "tool"), dir));
         }
         finally
         {

@@ -24,7 +24,7 @@ public class FlameGraphBrowserTests
     public void Page_zooms_searches_and_shows_names_as_text_in_headless_chromium_without_network()
     {
         using var scratch = new ScratchFolder();
-        var capture = LoadedCapture.Load(scratch.Write("r.memnb", ReportCaptures.Create()));
+        var capture = LoadedCapture.Load(scratch.Write("r.memnb", ReportCaptures.Create(snapshots: true)));
         var page = Path.Combine(scratch.Root, "flame.html");
         using (var writer = new StreamWriter(page))
             FlameGraphPage.Write(capture, ReportSelection.Peak, new FlameGraphOptions(Source: "r.memnb"), writer);
@@ -52,6 +52,31 @@ public class FlameGraphBrowserTests
             Strings(facts.GetProperty("labels")));
         Assert.True(facts.GetProperty("reset_disabled_initially").GetBoolean());
 
+        // The memory chart says what its marks are and in what units. Buckets of 4 ns: the peak's allocations
+        // make 2000 B in bucket 3 (t=15), the tallest bar; the live line's scale tops at the snapshots' 3136 bytes.
+        var chart = facts.GetProperty("chart");
+        Assert.Equal("bars: bytes this view allocated per 4 ns (left axis)", chart.GetProperty("legend_bars").GetString());
+        Assert.Equal("line: tracked live bytes of the whole capture (right axis)", chart.GetProperty("legend_live").GetString());
+        (string, double)[] Labels(string axis) => chart.GetProperty(axis).EnumerateArray()
+            .Select(l => (l.GetProperty("text").GetString()!, l.GetProperty("centre").GetDouble())).ToArray();
+        // Each label centred on its line: the top gridline (6 px into the plot), the middle one (39) and the axis (72).
+        Assert.Equal(new[] { 6.0, 39.0, 72.0 }, chart.GetProperty("gridlines").EnumerateArray().Select(g => g.GetDouble()));
+        var bars = Labels("y_bars");
+        Assert.Equal(new[] { "2.0 KiB", "1000 B", "0 B" }, bars.Select(l => l.Item1));
+        var live = Labels("y_live");
+        Assert.Equal(new[] { "3.1 KiB", "1.5 KiB", "0 B" }, live.Select(l => l.Item1));
+        foreach (var centres in new[] { bars.Select(l => l.Item2), live.Select(l => l.Item2) })
+            Assert.True(centres.Zip(new[] { 6.0, 39.0, 72.0 }).All(p => Math.Abs(p.First - p.Second) <= 1), failure);
+        Assert.Equal(66, chart.GetProperty("tallest_bar").GetDouble()); // the left axis' top is the tallest bar's top
+
+        // "Icicle" is a toggle: the label stays, aria-pressed says whether it is on.
+        var orient = facts.GetProperty("orient");
+        (string?, string?) State(string step) => (orient.GetProperty(step).GetProperty("label").GetString(), orient.GetProperty(step).GetProperty("pressed").GetString());
+        Assert.Equal(("Icicle", "false"), State("initial"));
+        Assert.Equal(("Icicle", "true"), State("clicked"));
+        Assert.True(orient.GetProperty("root_on_top").GetBoolean());
+        Assert.Equal(("Icicle", "false"), State("clicked_again"));
+
         // Zoomed into the lambda: it spans the chart (its width is the chart's less the 1 px gap), its callers stay as bars.
         var chartWidth = facts.GetProperty("chart_width").GetInt32();
         Assert.True(chartWidth > 1000, failure);
@@ -72,9 +97,9 @@ public class FlameGraphBrowserTests
         var markup = facts.GetProperty("markup");
         Assert.True(markup.GetProperty("frame_text_matches").GetBoolean());
         Assert.Equal(new[] { 0 }, markup.GetProperty("frame_child_elements").EnumerateArray().Select(e => e.GetInt32()).ToArray());
-        // Only the page's two scripts (the JSON data and the inlined code): the names opened none.
-        Assert.Equal(new[] { "application/json", "" }, Strings(markup.GetProperty("script_types")));
-        Assert.Equal(2, markup.GetProperty("script_elements").GetInt32());
+        // Only the page's three scripts (the tree's JSON, the memory snapshots' JSON and the inlined code): the names opened none.
+        Assert.Equal(new[] { "application/json", "application/json", "" }, Strings(markup.GetProperty("script_types")));
+        Assert.Equal(3, markup.GetProperty("script_elements").GetInt32());
         Assert.Equal(0, markup.GetProperty("chart_script_elements").GetInt32());
 
         // Search in the zoomed view: App.Load under the lambda, 1,000 of the view's 3,136 bytes.

@@ -71,7 +71,8 @@ public class FlameGraphScriptTests
             "App.Load [frame managed] 0px",
         }, Frames(initial));
         Assert.Equal("90px", initial.GetProperty("height").GetString());
-        Assert.Equal("Icicle", initial.GetProperty("orient").GetString());
+        // The "Icicle" toggle (its label is the page's) is off.
+        Assert.Equal("false", initial.GetProperty("orient_pressed").GetString());
         Assert.True(initial.GetProperty("reset_disabled").GetBoolean());
         // Frames narrower than a label show none.
         Assert.Equal("", initial.GetProperty("frames")[4].GetProperty("label").GetString());
@@ -113,7 +114,7 @@ public class FlameGraphScriptTests
         Assert.Equal("", reset.GetProperty("details").GetString());
 
         var flipped = steps.GetProperty("orient");
-        Assert.Equal("Flame", flipped.GetProperty("orient").GetString());
+        Assert.Equal("true", flipped.GetProperty("orient_pressed").GetString());
         Assert.Equal("all [frame root] 0px", Frames(flipped)[0]);
 
         var tooltip = steps.GetProperty("tooltip");

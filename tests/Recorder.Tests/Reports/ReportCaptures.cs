@@ -21,7 +21,8 @@ internal static class ReportCaptures
     /// String 16 (1, leaked) on thread 100 at t=150; GC 2 starts at 200 with 3088 live and frees Big 2000.
     /// All: 7 allocations, 3152 bytes. Leaks: 4, 1088 bytes. Temporary(1): String 24; Temporary(2): + String 40.
     /// </summary>
-    public static TestCaptureWriter Create()
+    /// <param name="snapshots">With two memory snapshots (tracked live bytes 3136 at t=50, 3088 at t=500).</param>
+    public static TestCaptureWriter Create(bool snapshots = false)
     {
         var w = new TestCaptureWriter();
         w.Chunk(0).Clock(0, 0)
@@ -38,6 +39,8 @@ internal static class ReportCaptures
         w.Chunk(1).GcStart(100, 1, 0, 1, 3136).GcEnd(110, 1).Free(2, 2).Free(3, 1).Write();
         w.Chunk(2).Alloc(150, 2, 16, 1, 0x7000).Write();
         w.Chunk(1).GcStart(200, 4, 0, 2, 3088).GcEnd(210, 2).Free(3, 0).Write();
+        if (snapshots)
+            w.Chunk(0).Snapshot(50, 50, 1 << 20, 0, 0, 3136, 0, 0, 3136).Snapshot(500, 500, 1 << 20, 0, 0, 3088, 0, 0, 3088).Write();
         w.Chunk(0).Clock(1000, 1000).End(1000, 7, 3, 1088).Write();
         return w;
     }

@@ -66,4 +66,71 @@ public class TableBrowserTests
     }
 
     private static string Name(int i) => i == 119 ? "<b>type-119</b>" : $"type-{i}";
+
+    /// <summary>
+    /// 642 types with long generic names, one allocation each of (i + 1) × 20,011 bytes (up to 12.3 MiB), spread over
+    /// six stacks whose functions have long names too: 642 rows whose every column is wide.
+    /// </summary>
+    private static TestCaptureWriter CreateWide()
+    {
+        var w = new TestCaptureWriter();
+        var meta = w.Chunk(0).Clock(0, 0).Thread(2, 7428, 1);
+        for (ulong f = 0; f < 6; f++)
+            meta.StackNode(f + 1, 0, 0x10 + f)
+                .Frame(0x10 + f, 0, $"App.Data.Warehouse.Loaders.IncrementalLoader`1[[App.Data.Warehouse.Model.OrderLineFact, App.Data]].<LoadBatchesAsync>b__12_{f}(System.Collections.Generic.IReadOnlyList`1<App.Data.Row>)", "App.dll");
+        for (ulong i = 0; i < 642; i++)
+            meta.Type(i, i + 1, $"System.Collections.Generic.Dictionary`2[[System.String, System.Private.CoreLib],[App.Data.Warehouse.Model.OrderLineFact{i}, App.Data]]");
+        meta.Write();
+        var chunk = w.Chunk(2);
+        for (ulong i = 0; i < 642; i++)
+            chunk.Alloc(i + 1, i, (i + 1) * 20_011, (long)(i % 6) + 1, 0x1000 + i * 0x10_0000);
+        chunk.Write();
+        w.Chunk(0).Clock(10_000, 10_000).End(10_000, 642, 0, 0).Write();
+        return w;
+    }
+
+    [Fact]
+    public void Table_page_at_1400_px_aligns_headers_with_their_columns_keeps_numbers_on_one_line_and_pages_over_every_row()
+    {
+        using var scratch = new ScratchFolder();
+        var capture = scratch.Write("wide.memnb", CreateWide());
+        var page = Path.Combine(scratch.Root, "table.html");
+        // As a user writes it: memnb's default --top is for the terminal, the page holds every row.
+        var cli = Cli.CliHarness.Run("table", "--all", "-o", page, capture);
+        Assert.Equal((0, $"memnb: wrote {page}\n"), (cli.ExitCode, cli.Err));
+        var facts = HeadlessBrowser.Run("layout.mjs", page, "1400", HeadlessBrowser.ScreenshotPath("table-1400.png"));
+        var failure = $"facts: {facts}";
+        Assert.True(facts.GetProperty("requests_attempted").GetArrayLength() == 0, failure);
+        Assert.True(facts.GetProperty("console_errors").GetArrayLength() == 0, failure);
+        Assert.True(facts.GetProperty("page_errors").GetArrayLength() == 0, failure);
+
+        Assert.Equal("rows 1–50 of 642, page 1 of 13", facts.GetProperty("status").GetString());
+        Assert.Empty(facts.GetProperty("more").EnumerateArray()); // no "… N more rows": the pager has them all
+        var table = Assert.Single(facts.GetProperty("tables").EnumerateArray());
+        Assert.Equal(642, table.GetProperty("rows_in_page").GetInt32());
+        Assert.Equal(50, table.GetProperty("rows_shown").GetInt32());
+        var columns = table.GetProperty("columns").EnumerateArray().ToArray();
+        Assert.Equal(new[] { "Bytes", "Count", "Size", "Thread", "Type", "Function" }, columns.Select(c => c.GetProperty("header").GetString()));
+        foreach (var column in columns)
+        {
+            var name = column.GetProperty("header").GetString();
+            var align = column.GetProperty("header_align").GetString();
+            Assert.True(align == (column.GetProperty("numeric").GetBoolean() ? "right" : "left"), $"{name}: {failure}");
+            Assert.True(new[] { align } .SequenceEqual(column.GetProperty("cell_aligns").EnumerateArray().Select(a => a.GetString())), $"{name}: {failure}");
+            // The header's text starts (left) or ends (right) where its cells' text does.
+            Assert.True(column.GetProperty("max_edge_offset").GetDouble() <= 1, $"{name}: {failure}");
+            if (column.GetProperty("numeric").GetBoolean())
+                Assert.True(column.GetProperty("wrapped_cells").GetInt32() == 0, $"{name} wraps: {failure}");
+        }
+        // Every column is on screen: the long names wrap, the page does not scroll sideways.
+        var viewport = facts.GetProperty("viewport_width").GetInt32();
+        Assert.True(facts.GetProperty("scroll_width").GetInt32() <= viewport, failure);
+        Assert.True(columns[^1].GetProperty("right").GetInt32() <= viewport, failure);
+
+        // With --top, the page holds that many rows, and its pager says it is part of the table.
+        var top = Path.Combine(scratch.Root, "top.html");
+        Assert.Equal(0, Cli.CliHarness.Run("table", "--all", "--top", "100", "-o", top, capture).ExitCode);
+        var topFacts = HeadlessBrowser.Run("layout.mjs", top, "1400", HeadlessBrowser.ScreenshotPath("table-top.png"));
+        Assert.Equal("rows 1–50 of 100, page 1 of 2; this page holds the first 100 of the table's 642 rows", topFacts.GetProperty("status").GetString());
+    }
 }
