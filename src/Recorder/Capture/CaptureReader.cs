@@ -414,9 +414,19 @@ public sealed class CaptureReader
                 if (streamId < CaptureFormat.FirstThreadStream)
                     throw Fail($"bad thread stream: stream id {streamId}, thread streams start at 2");
                 var thread = new ThreadRecord(streamId, osTid, managedId);
-                if (!tables.ThreadsByStream.TryAdd(streamId, thread))
-                    throw Fail($"duplicate thread: stream {streamId} is defined twice");
-                threadStates.Add(streamId, new StreamState(streamId));
+                if (tables.ThreadsByStream.TryGetValue(streamId, out var earlier))
+                {
+                    // The tracer describes a thread again when it learns its managed id later (a native hook met the
+                    // thread first): same stream, same OS thread, the latest record wins.
+                    if (earlier.OsThreadId != osTid)
+                        throw Fail($"duplicate thread: stream {streamId} is defined twice, for OS threads {earlier.OsThreadId} and {osTid}");
+                    tables.ThreadsByStream[streamId] = thread;
+                }
+                else
+                {
+                    tables.ThreadsByStream.Add(streamId, thread);
+                    threadStates.Add(streamId, new StreamState(streamId));
+                }
                 visitor.OnThread(thread);
                 break;
             }
