@@ -26,8 +26,17 @@ internal static class TransformCommand
             (capture, target) =>
             {
                 var loaded = MemNotebook.Capture.Load(capture, Progress(error));
-                using var file = File.Create(target);
-                SpeedscopeExport.Write(loaded, file);
+                try
+                {
+                    using var file = File.Create(target);
+                    SpeedscopeExport.Write(loaded, file);
+                }
+                catch (InvalidDataException)
+                {
+                    // Refused part way (too large): no half-written file is left behind.
+                    File.Delete(target);
+                    throw;
+                }
                 return loaded.IsAggregated ? "aggregated totals" : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{loaded.All.Count:N0} allocations");
             }, error),
     };
@@ -64,7 +73,7 @@ internal static class TransformCommand
             error.WriteLine($"memnb: wrote {target} ({what})");
             return (int)ExitCode.Ok;
         }
-        catch (CaptureFormatException ex)
+        catch (Exception ex) when (ex is CaptureFormatException or InvalidDataException)
         {
             error.WriteLine($"memnb: {ex.Message}");
             return (int)ExitCode.BadCapture;

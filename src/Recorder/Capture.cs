@@ -231,11 +231,45 @@ public sealed class Capture
                 throw new InvalidDataException($"{file}: missing table {table} of the Arrow folder {folder}");
             loaded[table] = ArrowTableReader.ReadTable(file, ArrowLayout.SchemaOf(table));
         }
+        if (metadata.Aggregated)
+            CheckTotals(ArrowLayout.TablePath(folder, ArrowLayout.Aggregates), loaded[ArrowLayout.Aggregates], "count", "bytes");
+        else
+            CheckTotals(ArrowLayout.TablePath(folder, ArrowLayout.Allocations), loaded[ArrowLayout.Allocations], "size");
         return new Capture(path, folder, metadata, loaded);
+    }
+
+    /// <summary>
+    /// Every view and ranking sums parts of these columns: each value must be 0 or more and the column's sum
+    /// within 63 bits, so that no sum a report makes can overflow (a capture file is checked so by its reader;
+    /// an Arrow folder may come from anywhere).
+    /// </summary>
+    private static void CheckTotals(string file, RecordBatch table, params string[] columns)
+    {
+        foreach (var column in columns)
+        {
+            var data = table.Column(column).Data;
+            var values = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, long>(data.Buffers[1].Span).Slice(data.Offset, data.Length);
+            long sum = 0;
+            for (var row = 0; row < values.Length; row++)
+            {
+                if (values[row] < 0 || values[row] > long.MaxValue - sum)
+                    throw new InvalidDataException(values[row] < 0
+                        ? $"{file}: {column} out of range at row {row}: {values[row]}, below 0"
+                        : $"{file}: {column} out of range at row {row}: {values[row]} brings the column's sum past 2^63 − 1");
+                sum += values[row];
+            }
+        }
     }
 
     /// <summary>The path given to <see cref="Load"/>.</summary>
     public string Path { get; }
+
+    /// <summary>
+    /// Bytes of what was loaded: the capture file, or the files of the Arrow folder given to <see cref="Load"/>. What
+    /// an export may expand to is bounded by it.
+    /// </summary>
+    public long SourceBytes => File.Exists(Path) ? new FileInfo(Path).Length
+        : Directory.Exists(Path) ? new DirectoryInfo(Path).EnumerateFiles().Sum(f => f.Length) : 0;
 
     /// <summary>The folder of the Arrow tables (the cache folder of a raw capture).</summary>
     public string ArrowFolder { get; }

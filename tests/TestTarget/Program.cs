@@ -62,6 +62,7 @@ public static class Scenarios
             case "native-cycles": NativeScenarios.Cycles(capture!, Facts); break;
             case "native-gc": NativeScenarios.GcAndThreadExit(capture!, Facts); break;
             case "native-whole-process": NativeScenarios.WholeProcess(Facts); break;
+            case "named-threads": NamedThreads(); break;
             case "native-without-profiler": NativeScenarios.WithoutProfiler(capture!, Facts); break;
             case "exit-code": return 7;
             case "environment-exit": EnvironmentExit(); break;
@@ -219,6 +220,21 @@ public static class Scenarios
     }
 
     public static object? Sink;
+
+    // Recorded as a whole process (memnb run, with or without --native): a named main thread and three named
+    // workers, each allocating managed objects and a native block.
+    static unsafe void NamedThreads()
+    {
+        Thread.CurrentThread.Name = "named-main";
+        var workers = Enumerable.Range(0, 3).Select(i => new Thread(() =>
+        {
+            for (int n = 0; n < 1000; n++) Sink = new Payload { Value = n };
+            System.Runtime.InteropServices.NativeMemory.Free(System.Runtime.InteropServices.NativeMemory.Alloc(4321));
+        }) { Name = $"named-worker-{i}" }).ToList();
+        workers.ForEach(t => t.Start());
+        workers.ForEach(t => t.Join());
+        Facts["workers"] = workers.Count;
+    }
 
     // Only the 10 Markers inside the region are recorded.
     static void Region(string capture)

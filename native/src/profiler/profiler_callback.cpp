@@ -341,6 +341,18 @@ HRESULT thread_created(void*, ThreadID) {
   return S_OK;
 }
 
+HRESULT thread_assigned_to_os_thread(void*, ThreadID thread, DWORD os_thread) {
+  HookGuard guard;  // the tracer's own allocations are not recorded
+  managed_threads().assigned(thread, os_thread);
+  return S_OK;
+}
+
+HRESULT thread_destroyed(void*, ThreadID thread) {
+  HookGuard guard;  // the tracer's own allocations are not recorded
+  managed_threads().destroyed(thread);
+  return S_OK;
+}
+
 HRESULT thread_name_changed(void*, ThreadID thread, ULONG length, WCHAR name[]) {
   HookGuard guard;  // the tracer's own allocations are not recorded
   recorder().thread_named(thread, name ? utf16_to_utf8(name, length) : std::string());
@@ -371,6 +383,8 @@ struct VtableInit {
     set_slot(kSlot_RuntimeResumeFinished, &resume_finished);
     set_slot(kSlot_ThreadNameChanged, &thread_name_changed);
     set_slot(kSlot_ThreadCreated, &thread_created);
+    set_slot(kSlot_ThreadAssignedToOSThread, &thread_assigned_to_os_thread);
+    set_slot(kSlot_ThreadDestroyed, &thread_destroyed);
   }
 } g_vtable_init;
 

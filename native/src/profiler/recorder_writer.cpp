@@ -85,14 +85,19 @@ void Recorder::emit_meta() {
   if (options_.native) emit_modules();
   // Threads first: their chunks follow in this cycle.
   for (ThreadState* ts = threads_.first(); ts; ts = ts->next_registered) {
-    if (!ts->described) {
+    // Registered by a native hook before the runtime knew the thread: its managed id (and so its name)
+    // comes later, in a THREAD record of the same stream that the reader takes over the first.
+    if (ts->managed_id == 0) ts->managed_id = managed_threads().managed_id(ts->os_tid);
+    if (!ts->described || ts->described_managed_id != ts->managed_id) {
       meta_.u8(kTagThread);
       meta_.varint(ts->stream);
       meta_.varint(ts->os_tid);
       meta_.varint(ts->managed_id);
       ts->described = true;
+      ts->described_managed_id = ts->managed_id;
     }
   }
+  managed_threads().forget_destroyed();
   {
     std::lock_guard<std::mutex> lock(names_mutex_);
     for (ThreadState* ts = threads_.first(); ts; ts = ts->next_registered) {

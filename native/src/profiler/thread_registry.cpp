@@ -57,6 +57,53 @@ ThreadState* ThreadRegistry::create(size_t ring_capacity, uint64_t managed_id) {
   return ts;
 }
 
+ManagedThreads& managed_threads() {
+  static ManagedThreads* threads = new ManagedThreads();  // never destroyed: callbacks may come during exit
+  return *threads;
+}
+
+void ManagedThreads::assigned(uint64_t managed_id, uint32_t os_tid) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto [it, added] = by_os_tid_.try_emplace(os_tid, Entry{managed_id, false});
+  if (!added) {
+    if (it->second.destroyed) --destroyed_;
+    it->second = Entry{managed_id, false};
+  }
+}
+
+void ManagedThreads::destroyed(uint64_t managed_id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (auto& [os_tid, entry] : by_os_tid_) {
+    if (entry.managed_id == managed_id && !entry.destroyed) {
+      entry.destroyed = true;
+      if (++destroyed_ > kMaxDestroyed) forget_destroyed_locked();
+      return;
+    }
+  }
+}
+
+uint64_t ManagedThreads::managed_id(uint32_t os_tid) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = by_os_tid_.find(os_tid);
+  return it == by_os_tid_.end() ? 0 : it->second.managed_id;
+}
+
+void ManagedThreads::forget_destroyed() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  forget_destroyed_locked();
+}
+
+void ManagedThreads::forget_destroyed_locked() {
+  if (destroyed_ == 0) return;
+  for (auto it = by_os_tid_.begin(); it != by_os_tid_.end();) {
+    if (it->second.destroyed)
+      it = by_os_tid_.erase(it);
+    else
+      ++it;
+  }
+  destroyed_ = 0;
+}
+
 void ThreadRegistry::destroy_all() {
   ThreadState* ts = head_.exchange(nullptr, std::memory_order_acq_rel);
   while (ts) {

@@ -5,6 +5,8 @@
 #pragma once
 #include <atomic>
 #include <cstdint>
+#include <mutex>
+#include <unordered_map>
 
 #include "common/spsc_ring.h"
 #include "lifetime/lifetime_tracker.h"
@@ -57,6 +59,7 @@ struct ThreadState {
 
   ThreadState* next_registered = nullptr;
   bool described = false;  // THREAD record written (writer thread only)
+  uint64_t described_managed_id = 0;  // the managed id that record carried (writer thread only)
 };
 
 class ThreadRegistry {
@@ -72,6 +75,32 @@ class ThreadRegistry {
   std::atomic<ThreadState*> head_{nullptr};
   std::atomic<uint32_t> next_stream_{kFirstThreadStream};
 };
+
+// Which managed thread runs on which OS thread, from the runtime's ThreadAssignedToOSThread and
+// ThreadDestroyed callbacks, for the whole process (not per recording). A native hook often meets a
+// thread before the runtime knows it as managed (the runtime's own mallocs while it sets the thread up),
+// so its state is registered with managed id 0; the writer fills it in from here when the runtime
+// assigns it. A thread may end before the next writer cycle: its entry stays until the writer has
+// looked (forget_destroyed), so an OS thread id is mistaken only if reused within one cycle.
+class ManagedThreads {
+ public:
+  void assigned(uint64_t managed_id, uint32_t os_tid);
+  void destroyed(uint64_t managed_id);
+  uint64_t managed_id(uint32_t os_tid) const;  // 0 when none
+  void forget_destroyed();
+ private:
+  struct Entry {
+    uint64_t managed_id;
+    bool destroyed;
+  };
+  // Ended threads kept at most, when no writer forgets them (not recording).
+  static constexpr size_t kMaxDestroyed = 1024;
+  mutable std::mutex mutex_;
+  std::unordered_map<uint32_t, Entry> by_os_tid_;
+  size_t destroyed_ = 0;
+  void forget_destroyed_locked();
+};
+ManagedThreads& managed_threads();
 
 // Appends to the thread's lifetime log; a new block comes from an anonymous mapping.
 bool log_object(ThreadState* ts, uint64_t address, uint64_t id, uint64_t size);

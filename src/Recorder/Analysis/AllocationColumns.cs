@@ -159,6 +159,9 @@ public sealed class AllocationColumns
         var result = new int[ids.Length + 1][];
         result[0] = [0];
         var seen = new List<int>();
+        // seenBy[name] = the stack that last listed it: a name is tested in constant time, not by a scan of the
+        // names found so far (a stack of d distinct functions was d² steps).
+        var seenBy = new List<int> { 0 };
         for (var id = 1; id <= ids.Length; id++)
         {
             seen.Clear();
@@ -172,9 +175,13 @@ public sealed class AllocationColumns
                     index = names.Count;
                     names.Add(name);
                     indexOfName.Add(name, index);
+                    seenBy.Add(0);
                 }
-                if (!seen.Contains(index))
+                if (seenBy[index] != id)
+                {
+                    seenBy[index] = id;
                     seen.Add(index);
+                }
             }
             result[id] = seen.Count == 0 ? [0] : seen.ToArray();
         }

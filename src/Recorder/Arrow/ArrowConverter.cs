@@ -57,9 +57,10 @@ public static class ArrowConverter
 
         CaptureReadResult secondRead;
         long rows;
+        var tablePath = ArrowLayout.TablePath(folder, ArrowLayout.Allocations);
         try
         {
-            using var file = CreateTableFile(ArrowLayout.TablePath(folder, ArrowLayout.Allocations), ExpectedTableBytes(firstRead));
+            using var file = CreateTableFile(tablePath, ExpectedTableBytes(firstRead));
             using var writer = new ArrowFileWriter(file, ArrowLayout.AllocationsSchema);
             var batches = new AllocationBatchWriter(writer, lookup, firstRead.Clock, osThreads);
             try
@@ -76,6 +77,10 @@ public static class ArrowConverter
                 try { batches.WaitForWrites(); } catch (Exception) { }
                 throw;
             }
+            // The writer writes the file header with its first batch: a capture without allocations still gets a
+            // valid table (header, schema, no batches), which every reader opens as an empty table.
+            if (batches.Rows == 0)
+                writer.WriteStart();
             writer.WriteEnd();
             // Gives back the space reserved past the end.
             file.SetLength(file.Position);
@@ -85,6 +90,8 @@ public static class ArrowConverter
         {
             // The caller may delete the folder next: the small tables' thread must be done writing into it.
             try { smallTables.Wait(); } catch (AggregateException) { }
+            // A partial table is no table, and it may hold the space reserved for the whole one.
+            try { File.Delete(tablePath); } catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { }
             throw;
         }
         smallTables.GetAwaiter().GetResult();
@@ -190,13 +197,16 @@ public static class ArrowConverter
     /// <summary>
     /// The allocations table's size from the managed allocations the END record counts (native ones it does
     /// not count make the table grow past it): 62 bytes a row (61.25 written), plus a little per batch. 0 without END.
+    /// END's count is the file's word only: no more rows are reserved than the thread chunks can hold (an
+    /// ALLOC takes 6 bytes at least), so a forged count reserves no space the conversion would not write.
     /// </summary>
     private static long ExpectedTableBytes(CaptureReadResult firstRead)
     {
         if (firstRead.End is not EndRecord end || end.Allocations <= 0)
             return 0;
-        var batches = end.Allocations / ArrowLayout.BatchRows + 1;
-        return end.Allocations * 62 + batches * 4096 + (1 << 20);
+        var rows = Math.Min(end.Allocations, firstRead.MaxAllocations);
+        var batches = rows / ArrowLayout.BatchRows + 1;
+        return rows * 62 + batches * 4096 + (1 << 20);
     }
 
     private static CaptureReadResult ReadPass(string path, CaptureVisitor visitor, CaptureReaderOptions options,

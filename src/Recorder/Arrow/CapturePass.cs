@@ -13,9 +13,24 @@ internal static class CapturePass
     public static CaptureReadResult Read(string path, CaptureVisitor visitor, CaptureReaderOptions options, long extent,
         IProgress<double>? progress = null, double start = 0, double span = 1)
     {
-        using var file = CaptureReader.OpenFile(path);
-        return CaptureReader.Read(new PassStream(file, extent, progress, start, span), path, visitor, options);
+        try
+        {
+            using var file = CaptureReader.OpenFile(path);
+            return CaptureReader.Read(new PassStream(file, extent, progress, start, span), path, visitor, options);
+        }
+        catch (CaptureFormatException ex) when (ex.BeyondSkippedChunks)
+        {
+            // A first pass refuses a FREE beyond what the skipped thread chunks can hold before it takes memory for
+            // it; a full read says what a single read of the capture says (the allocations it counted), at that FREE
+            // or before it.
+            using var again = CaptureReader.OpenFile(path);
+            CaptureReader.Read(new PassStream(again, extent, null, 0, 0), path, new NoVisitor(),
+                new CaptureReaderOptions { AllowTruncated = options.AllowTruncated });
+            throw;
+        }
     }
+
+    private sealed class NoVisitor : CaptureVisitor;
 
     /// <summary>
     /// A file read by one pass: at most <paramref name="limit"/> bytes of it (so both passes over a capture

@@ -10,6 +10,12 @@ public static class CaptureFormat
     public const int MaxChunkPayload = 64 * 1024 * 1024;
     public const int MaxStringBytes = 64 * 1024;
     public const int MaxStackDepth = 1024;
+
+    /// <summary>
+    /// The fewest bytes an ALLOC record takes (its tag and five varints of one byte at least; SAMPLED_ALLOC and
+    /// NATIVE_ALLOC take more): a thread chunk of n raw bytes holds at most n / 6 allocations.
+    /// </summary>
+    public const int MinAllocationRecordBytes = 6;
     public const int MetaStream = 0;
     public const int GcStream = 1;
     public const int FirstThreadStream = 2;

@@ -27,6 +27,12 @@ public sealed class CaptureFormatException : Exception
     /// <summary>The tag of the record being decoded, if any.</summary>
     public byte? Tag { get; }
 
+    /// <summary>
+    /// Found by a read that skipped the thread chunks (a first pass): a FREE beyond what they can hold. A full
+    /// read fails at that FREE at the latest, with the exact count of allocations in its message.
+    /// </summary>
+    internal bool BeyondSkippedChunks { get; init; }
+
     private static string Compose(string path, long offset, string problem, byte? tag)
     {
         // "capture.memnb: truncated chunk at offset 4096: payload needs 812 bytes, 20 remain"

@@ -37,6 +37,15 @@ public sealed class CaptureReadResult
 
     public long ChunkCount { get; internal set; }
 
+    /// <summary>
+    /// Raw (decompressed) payload bytes of the thread-stream chunks, read or skipped: they hold at most this
+    /// / <see cref="CaptureFormat.MinAllocationRecordBytes"/> allocations, whatever END claims.
+    /// </summary>
+    public long ThreadPayloadBytes { get; internal set; }
+
+    /// <summary>At most how many allocations the thread chunks hold (<see cref="ThreadPayloadBytes"/> / 6).</summary>
+    public long MaxAllocations => ThreadPayloadBytes / CaptureFormat.MinAllocationRecordBytes;
+
     /// <summary>Number of bytes read as whole chunks (header included).</summary>
     public long BytesRead { get; internal set; }
 

@@ -59,6 +59,9 @@ public sealed class CaptureReader
     private long maxTicks = -1;
     private long? lastGcEndTicks;
     private long lastGcEndIndex;
+    // Bytes of every allocation read so far: each total a report makes (per type, stack, thread, freed, alive) is
+    // a part of it, so keeping it within 63 bits keeps every sum of sizes from overflowing.
+    private long allocatedBytes;
 
     private CaptureReader(Stream stream, string path, CaptureVisitor visitor, CaptureReaderOptions options)
     {
@@ -183,6 +186,11 @@ public sealed class CaptureReader
         if (codec == CaptureFormat.CodecStored && storedSize != rawSize)
             throw FailChunk($"chunk sizes disagree: stored size {storedSize}, raw size {rawSize}, codec 0 stores as is");
         chunkStream = StreamFor(streamId);
+        if (chunkStream.Id >= CaptureFormat.FirstThreadStream)
+        {
+            result.ThreadPayloadBytes += rawSize;
+            chunkStream.MaxAllocations += rawSize / CaptureFormat.MinAllocationRecordBytes;
+        }
 
         // An aggregated capture has no thread chunks: one is decoded so that its ALLOC is reported.
         // Native releases are in thread streams: a native capture's are always read.
@@ -406,9 +414,19 @@ public sealed class CaptureReader
                 if (streamId < CaptureFormat.FirstThreadStream)
                     throw Fail($"bad thread stream: stream id {streamId}, thread streams start at 2");
                 var thread = new ThreadRecord(streamId, osTid, managedId);
-                if (!tables.ThreadsByStream.TryAdd(streamId, thread))
-                    throw Fail($"duplicate thread: stream {streamId} is defined twice");
-                threadStates.Add(streamId, new StreamState(streamId));
+                if (tables.ThreadsByStream.TryGetValue(streamId, out var earlier))
+                {
+                    // The tracer describes a thread again when it learns its managed id later (a native hook met the
+                    // thread first): same stream, same OS thread, the latest record wins.
+                    if (earlier.OsThreadId != osTid)
+                        throw Fail($"duplicate thread: stream {streamId} is defined twice, for OS threads {earlier.OsThreadId} and {osTid}");
+                    tables.ThreadsByStream[streamId] = thread;
+                }
+                else
+                {
+                    tables.ThreadsByStream.Add(streamId, thread);
+                    threadStates.Add(streamId, new StreamState(streamId));
+                }
                 visitor.OnThread(thread);
                 break;
             }
@@ -526,6 +544,8 @@ public sealed class CaptureReader
         var rows = new AggregateRow[(int)count];
         var seen = new HashSet<(int, int)>();
         var nodeCount = tables.StackNodeList.Count;
+        // The table's totals are summed by every report (and the peak and alive columns are parts of them).
+        long countSum = 0, bytesSum = 0;
         for (var i = 0; i < rows.Length; i++)
         {
             var stackId = reader.ReadIndex("stack id");
@@ -544,6 +564,10 @@ public sealed class CaptureReader
                 throw Fail($"peak exceeds total: row {i} (stack {stackId}, type index {typeIndex}) has {row.PeakCount} objects ({row.PeakBytes} bytes) alive at the peak of {row.Count} ({row.Bytes} bytes) allocated");
             if (row.AliveCount > row.Count || row.AliveBytes > row.Bytes)
                 throw Fail($"alive exceeds total: row {i} (stack {stackId}, type index {typeIndex}) has {row.AliveCount} objects ({row.AliveBytes} bytes) alive of {row.Count} ({row.Bytes} bytes) allocated");
+            if (row.Count > long.MaxValue - countSum || row.Bytes > long.MaxValue - bytesSum)
+                throw Fail($"totals out of range: row {i} (stack {stackId}, type index {typeIndex}, {row.Count} allocations, {row.Bytes} bytes) brings the table's allocations or bytes past 2^63 − 1");
+            countSum += row.Count;
+            bytesSum += row.Bytes;
             rows[i] = row;
         }
         var table = new AggregateTableRecord(final == 1, peakBytes, rows) { Ticks = ticks };
@@ -622,6 +646,13 @@ public sealed class CaptureReader
     private void FreeRun(StreamState state, long start, long length)
     {
         var end = start + length;
+        // A pass that skips the thread chunks cannot count allocations, but knows how many their bytes can hold:
+        // a FREE beyond that is refused before it makes the freed set (or the free runs) that large.
+        if (options.SkipAllocations && end > state.MaxAllocations)
+        {
+            var beyond = Fail($"FREE of a non-existent allocation: sequence {Math.Max(start, state.MaxAllocations)} of thread stream {state.Id}, whose chunks so far hold at most {state.MaxAllocations} allocations");
+            throw new CaptureFormatException(path, beyond.Offset, beyond.Problem, beyond.Tag) { BeyondSkippedChunks = true };
+        }
         var existing = options.SkipAllocations ? end : Math.Min(end, state.Allocations);
         state.Freed ??= new FreedSet();
         if (existing > start)
@@ -650,6 +681,7 @@ public sealed class CaptureReader
         var ticks = state.Ticks;
         var stack = state.Stack;
         var next = state.NextAddress;
+        var budget = long.MaxValue - allocatedBytes;
         var types = definedTypes;
         var depths = CollectionsMarshal.AsSpan(stackDepths);
         var blockTicks = this.blockTicks.AsSpan();
@@ -663,7 +695,7 @@ public sealed class CaptureReader
             var p = pos;
             if (!PayloadReader.TryVarint(data, ref p, out var dt) || dt > (ulong)long.MaxValue - ticks
                 || !PayloadReader.TryVarint(data, ref p, out var type) || type >= (ulong)types.Length || !types[(int)type]
-                || !PayloadReader.TryVarint(data, ref p, out var size) || size > MaxAllocationSize
+                || !PayloadReader.TryVarint(data, ref p, out var size) || size > MaxAllocationSize || (long)size > budget
                 || !PayloadReader.TryVarint(data, ref p, out var zigzagStack)
                 || !PayloadReader.TryVarint(data, ref p, out var zigzagAddress))
                 goto Checked;
@@ -674,6 +706,7 @@ public sealed class CaptureReader
             ticks += dt;
             stack = s;
             next = unchecked(address + size);
+            budget -= (long)size;
             pos = p;
             blockTicks[n] = (long)ticks;
             blockTypes[n] = (int)type;
@@ -684,10 +717,12 @@ public sealed class CaptureReader
 
         Checked:
             (state.Ticks, state.Stack, state.NextAddress) = (ticks, stack, next);
+            allocatedBytes = long.MaxValue - budget;
             reader.Seek(pos);
             DecodeAllocChecked(ref reader, state, out blockTicks[n], out blockTypes[n], out blockSizes[n], out blockStacks[n],
                 out blockAddresses[n]);
             (ticks, stack, next) = (state.Ticks, state.Stack, state.NextAddress);
+            budget = long.MaxValue - allocatedBytes;
             depths = CollectionsMarshal.AsSpan(stackDepths);
             pos = reader.Position;
 
@@ -699,6 +734,7 @@ public sealed class CaptureReader
             pos++;
         }
         (state.Ticks, state.Stack, state.NextAddress) = (ticks, stack, next);
+        allocatedBytes = long.MaxValue - budget;
         var firstSequence = state.Allocations;
         state.Allocations += n;
         reader.Seek(pos);
@@ -721,6 +757,7 @@ public sealed class CaptureReader
         size = reader.ReadLong("size");
         if (size > MaxAllocationSize)
             throw Fail($"size out of range: an allocation of {size} bytes");
+        CountAllocatedBytes(size);
         stackId = ReadStack(ref reader, state);
         address = unchecked(state.NextAddress + (ulong)reader.ReadSignedVarint());
         state.NextAddress = unchecked(address + (ulong)size);
@@ -754,6 +791,14 @@ public sealed class CaptureReader
         });
     }
 
+    /// <summary>Adds an allocation's size to the capture's allocated bytes, refusing a total past 2^63 − 1.</summary>
+    private void CountAllocatedBytes(long size)
+    {
+        if (size > long.MaxValue - allocatedBytes)
+            throw Fail($"allocated bytes out of range: this allocation of {size} bytes brings the capture's total past 2^63 − 1 bytes ({allocatedBytes} before it)");
+        allocatedBytes += size;
+    }
+
     /// <summary>A type index that a TYPE record before it defined.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int ReadTypeIndex(ref PayloadReader reader)
@@ -775,6 +820,7 @@ public sealed class CaptureReader
         var size = reader.ReadLong("size");
         if (size > MaxAllocationSize)
             throw Fail($"size out of range: a native allocation of {size} bytes");
+        CountAllocatedBytes(size);
         var stackId = ReadStack(ref reader, state);
         var address = reader.ReadVarint();
         if (allocator == 9 && (size == 0 || address > ulong.MaxValue - (ulong)size))
@@ -958,6 +1004,8 @@ public sealed class CaptureReader
         public ulong NextAddress;
         public long Stack;
         public long Allocations;
+        // At most how many allocations the stream's chunks so far can hold (raw bytes / 6).
+        public long MaxAllocations;
         public FreedSet? Freed;
     }
 }

@@ -26,6 +26,13 @@ public static class SpeedscopeExport
         return result;
     }
 
+    /// <summary>
+    /// The most frame references the samples of a capture of <paramref name="captureBytes"/> bytes may hold: 16M, or
+    /// 64 per byte of the capture (a stack is a handful of bytes per frame in the capture, its whole depth in the file).
+    /// </summary>
+    public static long MaxFrameReferences(long captureBytes) => Math.Max(1L << 24, 64 * Math.Max(0, captureBytes));
+
+    /// <summary>Writes the capture; a capture whose samples would list more frames than <see cref="MaxFrameReferences"/> throws <see cref="InvalidDataException"/>.</summary>
     public static void Write(global::MemNotebook.Capture capture, Stream output)
     {
         var stacks = capture.ArrowTable(ArrowLayout.Stacks);
@@ -53,19 +60,7 @@ public static class SpeedscopeExport
             return index;
         }
 
-        List<int> SampleOf(int stackId)
-        {
-            var frames = new List<int>();
-            var depth = 0;
-            for (var id = stackId; id > 0 && id < parents.Length && depth <= Capture.CaptureFormat.MaxStackDepth; id = parents[id], depth++)
-            {
-                var count = sources.TryGetValue(ipOf[id], out var source) ? source.Length : 1;
-                for (var j = 0; j < count; j++)
-                    frames.Add(FrameOf(ipOf[id], j));
-            }
-            frames.Reverse();
-            return frames;
-        }
+        int FramesOfIp(ulong ip) => sources.TryGetValue(ip, out var source) ? source.Length : 1;
 
         string[] profileNames = ["allocated bytes", "alive at the peak", "leaked (alive at the end)"];
         var perStack = capture.IsAggregated
@@ -73,7 +68,59 @@ public static class SpeedscopeExport
             : new[] { capture.All, capture.Peak(), capture.Leaks() }
                 .Select(view => view.ByStack().ToDictionary(kv => kv.Key, kv => kv.Value.Bytes)).ToArray();
         var samples = perStack.Select(bytes => bytes.Where(kv => kv.Value > 0).OrderBy(kv => kv.Key)
-            .Select(kv => (Frames: SampleOf(kv.Key), Bytes: kv.Value)).ToArray()).ToArray();
+            .Select(kv => (StackId: kv.Key, Bytes: kv.Value)).ToArray()).ToArray();
+
+        // Each sample lists its whole stack, so the file grows with stacks times depth, not with the stack nodes
+        // the capture holds: the frames are numbered once per stack node, in the order a walk of every sample
+        // from its leaf meets them, and the samples are written as they are walked, not held.
+        var frameDepth = new long[parents.Length];
+        var framed = new bool[parents.Length];
+        long references = 0;
+        var deepest = 0L;
+        var chain = new List<int>();
+        foreach (var profile in samples)
+        {
+            foreach (var (stackId, _) in profile)
+            {
+                chain.Clear();
+                for (var id = stackId; id > 0 && id < parents.Length && !framed[id] && chain.Count <= Capture.CaptureFormat.MaxStackDepth; id = parents[id])
+                {
+                    framed[id] = true;
+                    chain.Add(id);
+                    for (var j = 0; j < FramesOfIp(ipOf[id]); j++)
+                        FrameOf(ipOf[id], j);
+                }
+                var top = chain.Count == 0 ? stackId : parents[chain[^1]];
+                var depth = top > 0 && top < parents.Length ? frameDepth[top] : 0;
+                for (var i = chain.Count - 1; i >= 0; i--)
+                    frameDepth[chain[i]] = depth += FramesOfIp(ipOf[chain[i]]);
+                var frames = stackId > 0 && stackId < parents.Length ? frameDepth[stackId] : 0;
+                references += frames;
+                deepest = Math.Max(deepest, frames);
+            }
+        }
+        var limit = MaxFrameReferences(capture.SourceBytes);
+        if (references > limit)
+            throw new InvalidDataException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"{capture.Path}: too large for speedscope: its {samples.Length} profiles would list {references:N0} frames in {samples.Sum(p => p.Length):N0} samples up to {deepest:N0} frames deep, more than the {limit:N0} a capture of {capture.SourceBytes:N0} bytes may expand to; the flame graph (memnb flamegraph) shares stack prefixes and shows it"));
+
+        void WriteSample(Utf8JsonWriter json, int stackId)
+        {
+            chain.Clear();
+            for (var id = stackId; id > 0 && id < parents.Length && chain.Count <= Capture.CaptureFormat.MaxStackDepth; id = parents[id])
+                chain.Add(id);
+            json.WriteStartArray();
+            for (var i = chain.Count - 1; i >= 0; i--)
+            {
+                var ip = ipOf[chain[i]];
+                for (var j = FramesOfIp(ip) - 1; j >= 0; j--)
+                    json.WriteNumberValue(FrameOf(ip, j));
+            }
+            json.WriteEndArray();
+            // The writer holds what it wrote until flushed.
+            if (json.BytesPending > 1 << 20)
+                json.Flush();
+        }
 
         using var json = new Utf8JsonWriter(output, new JsonWriterOptions { Encoder = JavaScriptEncoder.Default });
         json.WriteStartObject();
@@ -105,13 +152,8 @@ public static class SpeedscopeExport
             json.WriteNumber("startValue", 0);
             json.WriteNumber("endValue", samples[p].Sum(s => s.Bytes));
             json.WriteStartArray("samples");
-            foreach (var (frames, _) in samples[p])
-            {
-                json.WriteStartArray();
-                foreach (var f in frames)
-                    json.WriteNumberValue(f);
-                json.WriteEndArray();
-            }
+            foreach (var (stackId, _) in samples[p])
+                WriteSample(json, stackId);
             json.WriteEndArray();
             json.WriteStartArray("weights");
             foreach (var (_, bytes) in samples[p])

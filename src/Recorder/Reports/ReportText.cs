@@ -11,6 +11,8 @@ public static class ReportText
     {
         var text = new StringBuilder();
         text.Append($"Functions, {report.Description}: {ByteUnits.Format(report.Bytes)} in {N(report.Count)} allocations\n\n");
+        if (report.Count == 0)
+            return text.Append(NoAllocations).ToString();
         text.Append("  Total bytes       %    Own bytes      Count  Function\n");
         foreach (var row in report.Rows)
             text.Append($"{ByteUnits.Format(row.TotalBytes),13}  {Percent(row.PercentOfTotal),6}  {ByteUnits.Format(row.OwnBytes),11}  {N(row.Count),9}  {Safe(row.Function)}\n");
@@ -24,6 +26,8 @@ public static class ReportText
         var text = new StringBuilder();
         var heading = tree.Inverted ? "Allocating frames and their callers" : "Biggest allocation paths";
         text.Append($"{heading}, {tree.Description}: {ByteUnits.Format(tree.TotalBytes)} in {N(tree.Count)} allocations\n\n");
+        if (tree.Count == 0)
+            return text.Append(NoAllocations).ToString();
         Line(text, tree, tree.Root, "");
         Children(text, tree, tree.Root, "", depth, width);
         return text.ToString();
@@ -33,6 +37,8 @@ public static class ReportText
     {
         var text = new StringBuilder();
         text.Append($"Allocations by thread, type, function and size, {report.Description}: {ByteUnits.Format(report.Bytes)} in {N(report.Count)} allocations\n\n");
+        if (report.Count == 0)
+            return text.Append(NoAllocations).ToString();
         var threadWidth = report.Rows.Select(r => Safe(r.Thread).Length).Append("Thread".Length).Max();
         var typeWidth = report.Rows.Select(r => Safe(r.Type).Length).Append("Type".Length).Max();
         text.Append($"      Bytes      Count  Size            {"Thread".PadRight(threadWidth)}  {"Type".PadRight(typeWidth)}  Function\n");
@@ -70,6 +76,9 @@ public static class ReportText
         var kind = node.Kind == FlameNodeKind.Native ? " [native]" : "";
         text.Append($"{Percent(Share(node.TotalBytes, tree.TotalBytes)),7}  {ByteUnits.Format(node.TotalBytes),10}  {prefix}{Safe(node.Name)}{kind}\n");
     }
+
+    /// <summary>What a text report shows instead of an empty table (an empty view, or a capture without allocations).</summary>
+    internal const string NoAllocations = "  (no allocations)\n";
 
     private static void More(StringBuilder text, int more, string what)
     {

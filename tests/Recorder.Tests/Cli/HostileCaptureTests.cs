@@ -1,0 +1,247 @@
+using Apache.Arrow;
+using Apache.Arrow.Ipc;
+using MemNotebook.Recorder.Analysis;
+using MemNotebook.Recorder.Arrow;
+using MemNotebook.Recorder.Capture;
+using MemNotebook.Recorder.Tests.Capture;
+using Xunit;
+
+namespace MemNotebook.Recorder.Tests.Cli;
+
+/// <summary>
+/// Small crafted captures that claim more than they hold (counts, sums, depths) or hold nothing, through the
+/// verbs a user runs: one clear error naming the file and offset, exit code 2, nothing left behind — or, for an
+/// honest capture without allocations, reports that say so.
+/// </summary>
+public class HostileCaptureTests : IDisposable
+{
+    private readonly CliHarness cli = new();
+
+    public void Dispose() => cli.Dispose();
+
+    /// <summary>Every verb that converts the capture to Arrow tables, with what it needs besides FILE.</summary>
+    private string[][] ConvertingVerbs(string path) =>
+    [
+        ["summary", path], ["tree", path], ["table", path], ["timeline", path],
+        ["flamegraph", "-o", cli.PathOf("f.html"), path], ["stats", "-o", cli.PathOf("s.html"), path],
+        ["transform", "arrow", path, "-o", cli.PathOf("arrow")], ["transform", "csv", path, "-o", cli.PathOf("csv")],
+        ["transform", "speedscope", path, "-o", cli.PathOf("s.json")],
+    ];
+
+    private static TestCaptureWriter OneAllocation(ulong endAllocations)
+    {
+        var w = new TestCaptureWriter();
+        w.Chunk(0).Clock(1000, 1_000_000).Type(0, 0x10, "App.Thing").StackNode(1, 0, 0x100).Frame(0x100, 0, "App.Main")
+            .Thread(2, 100, 1).Write();
+        w.Chunk(2).Alloc(1100, 0, 24, 1, 0x1000).Write();
+        w.Chunk(0).Clock(2000, 2_000_000).End(2000, endAllocations, 0, 24).Write();
+        return w;
+    }
+
+    [Fact]
+    public void A_forged_allocation_count_in_END_reserves_nothing_and_every_converting_verb_works()
+    {
+        // 2^60 × 62 bytes overflowed into a negative reservation; 2^60 rows were never there to reserve.
+        var path = cli.File("forged-count.memnb", OneAllocation(1UL << 60).ToArray());
+        foreach (var args in ConvertingVerbs(path))
+        {
+            if (Directory.Exists(path + ".arrow"))
+                Directory.Delete(path + ".arrow", recursive: true);
+            var result = CliHarness.Run(args);
+            Assert.True(result.ExitCode == 0, $"{string.Join(' ', args)}: {result.Err}");
+            Assert.DoesNotContain("   at ", result.Err);
+        }
+        Assert.Equal(1, MemNotebook.Capture.Load(path).All.Count);
+    }
+
+    [Fact]
+    public void A_conversion_that_fails_in_its_second_pass_leaves_no_allocations_table()
+    {
+        // END claims 15M allocations (930 MB of table); the thread chunk, which only the second pass reads, names
+        // a type no TYPE record defines.
+        var w = new TestCaptureWriter();
+        w.Chunk(0).Clock(1000, 1_000_000).Type(0, 0x10, "App.Thing").Thread(2, 100, 1).Write();
+        var threadChunk = w.Length;
+        w.Chunk(2).Alloc(1100, 0, 24, 0, 0x1000).Alloc(1200, 9, 24, 0, 0x2000).Write();
+        w.Chunk(0).Clock(2000, 2_000_000).End(2000, 15_000_000, 0, 48).Write();
+        var path = cli.File("fails-late.memnb", w.ToArray());
+        var folder = cli.PathOf("arrow");
+        var result = CliHarness.Run("transform", "arrow", path, "-o", folder);
+        Assert.Equal((int)MemNotebook.Cli.ExitCode.BadCapture, result.ExitCode);
+        Assert.Equal($"memnb: {path}: undefined type at offset {threadChunk} in ALLOC record (tag 0x01): type index 9 has no TYPE record (thread stream 2, record at payload byte 8)\n", result.Err);
+        Assert.False(File.Exists(Path.Combine(folder, "allocations.arrow")), "a failed conversion left its allocations table");
+    }
+
+    [Fact]
+    public void Aggregate_rows_whose_bytes_sum_past_63_bits_are_refused_naming_the_row_and_offset()
+    {
+        var w = new TestCaptureWriter(flags: 1);
+        w.Chunk(0).Clock(1000, 5_000).Type(0, 0x10, "App.Big").Type(1, 0x20, "App.Bigger").StackNode(1, 0, 0x10).Write();
+        var tableChunk = w.Length;
+        const ulong half = 3UL << 61; // 1.5 × 2^62: two of them are 3 × 2^62 > 2^63 − 1
+        w.Chunk(0).AggTable(1500, true, 0, [new(1, 0, 1, half, 0, 0, 1, half), new(1, 1, 1, half, 0, 0, 1, half)])
+            .End(1600, 2, 0, 0).Write();
+        var path = cli.File("agg-overflow.memnb", w.ToArray());
+        var expected = $"memnb: {path}: totals out of range at offset {tableChunk} in AGG_TABLE record (tag 0x30): row 1 (stack 1, type index 1, 1 allocations, {half} bytes) brings the table's allocations or bytes past 2^63 − 1 (meta stream 0, record at payload byte 0)\n";
+        var stats = CliHarness.Run("stats", path);
+        Assert.Equal(((int)MemNotebook.Cli.ExitCode.BadCapture, "", expected), (stats.ExitCode, stats.Out, stats.Err));
+        var summary = CliHarness.Run("summary", "--all", path);
+        Assert.Equal(((int)MemNotebook.Cli.ExitCode.BadCapture, expected), (summary.ExitCode, summary.Err));
+        Assert.Throws<CaptureFormatException>(() => MemNotebook.Capture.Load(path));
+    }
+
+    [Fact]
+    public void Allocations_whose_bytes_sum_past_63_bits_are_refused_at_the_allocation_that_overflows()
+    {
+        // 2^23 allocations of 2^40 bytes (the largest size the reader takes) make 2^63: a zstd chunk of
+        // identical ALLOC records, a few KB on disk.
+        var w = new TestCaptureWriter();
+        w.Chunk(0).Clock(1000, 1_000_000).Type(0, 0x10, "App.Huge").Thread(2, 100, 1).Write();
+        byte[] record = [0x01, 0x00, 0x00, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20, 0x00, 0x00]; // dt 0, type 0, 2^40, stack +0, address +0
+        const int perChunk = 4 << 20;
+        var chunks = new List<long>();
+        for (var c = 0; c < 2; c++)
+        {
+            chunks.Add(w.Length);
+            var payload = new byte[record.Length * perChunk];
+            for (var i = 0; i < perChunk; i++)
+                record.CopyTo(payload, i * record.Length);
+            w.Chunk(2).RawRecord(payload).Write(zstd: true);
+        }
+        w.Chunk(0).Clock(2000, 2_000_000).End(2000, 2 * perChunk, 0, 0).Write();
+        Assert.True(w.Length < 64 << 10, $"{w.Length} bytes");
+        var path = cli.File("alloc-overflow.memnb", w.ToArray());
+        var result = CliHarness.Run("stats", "--json", path);
+        // The 2^23-th allocation, the last of the second chunk, brings the total to 2^63.
+        Assert.Equal(((int)MemNotebook.Cli.ExitCode.BadCapture, ""), (result.ExitCode, result.Out));
+        Assert.Equal($"memnb: {path}: allocated bytes out of range at offset {chunks[1]} in ALLOC record (tag 0x01): this allocation of {1L << 40} bytes brings the capture's total past 2^63 − 1 bytes ({long.MaxValue - (1L << 40) + 1} before it) (thread stream 2, record at payload byte {(perChunk - 1) * record.Length})\n", result.Err);
+    }
+
+    [Fact]
+    public void An_arrow_folder_whose_sizes_sum_past_63_bits_is_refused_naming_the_table_and_row()
+    {
+        var w = new TestCaptureWriter();
+        w.Chunk(0).Clock(1000, 1_000_000).Type(0, 0x10, "App.Thing").Thread(2, 100, 1).Write();
+        w.Chunk(2).Alloc(1100, 0, 24, 0, 0x1000).Alloc(1200, 0, 24, 0, 0x2000).Write();
+        w.Chunk(0).Clock(2000, 2_000_000).End(2000, 2, 0, 48).Write();
+        var folder = cli.PathOf("two-arrow");
+        Assert.Equal(0, CliHarness.Run("transform", "arrow", cli.File("two.memnb", w.ToArray()), "-o", folder).ExitCode);
+        // The same table with sizes of 1.5 × 2^62 bytes: each within 63 bits, their sum not.
+        var table = ArrowLayout.TablePath(folder, ArrowLayout.Allocations);
+        var two = ArrowTableReader.ReadTable(table, ArrowLayout.AllocationsSchema);
+        var columns = Enumerable.Range(0, two.ColumnCount).Select(c => two.Schema.FieldsList[c].Name == "size"
+            ? new Int64Array.Builder().Append(3L << 61).Append(3L << 61).Build()
+            : two.Column(c));
+        var forged = new RecordBatch(two.Schema, columns, 2);
+        File.Delete(table);
+        using (var file = File.Create(table))
+        using (var writer = new ArrowFileWriter(file, two.Schema))
+        {
+            writer.WriteRecordBatch(forged);
+            writer.WriteEnd();
+        }
+        var result = CliHarness.Run("summary", folder);
+        Assert.Equal(((int)MemNotebook.Cli.ExitCode.BadCapture, ""), (result.ExitCode, result.Out));
+        Assert.Equal($"memnb: {table}: size out of range at row 1: {3L << 61} brings the column's sum past 2^63 − 1\n", result.Err);
+    }
+
+    [Fact]
+    public void A_free_of_more_objects_than_the_thread_chunks_can_hold_is_refused_before_it_takes_memory()
+    {
+        // One allocation, then a FREE of every other sequence number up to 40M: 20M runs of one object
+        // (320 MB of runs) from a zstd chunk of a few KB, refused by the pass that skips the thread chunks (they
+        // hold one allocation at most), with the error a single read gives.
+        var w = new TestCaptureWriter();
+        w.Chunk(0).Clock(1000, 1_000_000).Type(0, 0x10, "App.Thing").Thread(2, 100, 1).Write();
+        w.Chunk(2).Alloc(1100, 0, 24, 0, 0x1000).Write();
+        var gcChunk = w.Length;
+        const int count = 20_000_000;
+        var free = new byte[count + 8];
+        var n = 0;
+        free[n++] = 0x24;
+        free[n++] = 2; // thread stream
+        foreach (var b in new byte[] { 0x80, 0xDA, 0xC4, 0x09 }) // varint 20,000,000
+            free[n++] = b;
+        free[n++] = 0; // the first sequence number
+        for (var i = 1; i < count; i++)
+            free[n++] = 2;
+        w.Chunk(1).GcEnd(1200, 1).RawRecord(free[..n]).Write(zstd: true);
+        w.Chunk(0).Clock(2000, 2_000_000).End(2000, 1, 0, 24).Write();
+        Assert.True(w.Length < 64 << 10, $"{w.Length} bytes");
+        var path = cli.File("many-runs.memnb", w.ToArray());
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var error = Assert.Throws<CaptureFormatException>(() => CaptureStats.Compute(path));
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal($"{path}: FREE of a non-existent allocation at offset {gcChunk} in FREE record (tag 0x24): sequence 2 of thread stream 2, which has 1 allocations so far (GC stream 1, record at payload byte 9)", error.Message);
+        Assert.True(allocated < 96 << 20, $"{allocated:N0} bytes allocated");
+        var result = CliHarness.Run("summary", path);
+        Assert.Equal(((int)MemNotebook.Cli.ExitCode.BadCapture, $"memnb: {error.Message}\n"), (result.ExitCode, result.Err));
+    }
+
+    [Fact]
+    public void A_speedscope_export_that_would_expand_a_small_capture_by_its_depth_is_refused_and_writes_nothing()
+    {
+        // A chain of 1,000 frames with 6,000 leaves under it, one allocation on each: every sample lists 1,001
+        // frames, 18M in the three profiles, from a capture of ~100 KB.
+        const int depth = 1000, leaves = 6000;
+        var w = new TestCaptureWriter();
+        var meta = w.Chunk(0).Clock(1000, 1_000_000).Type(0, 0x10, "App.Thing").Thread(2, 100, 1);
+        for (var i = 1; i <= depth; i++)
+            meta.StackNode((ulong)i, (ulong)i - 1, 0x1000 + (ulong)i).Frame(0x1000 + (ulong)i, 0, $"App.F{i}");
+        for (var j = 0; j < leaves; j++)
+            meta.StackNode((ulong)(depth + 1 + j), depth, 0x100000 + (ulong)j);
+        meta.Write(zstd: true);
+        var thread = w.Chunk(2);
+        for (var j = 0; j < leaves; j++)
+            thread.Alloc(1100 + (ulong)j, 0, 24, depth + 1 + j, 0x10000 + 24 * (ulong)j);
+        thread.Write(zstd: true);
+        w.Chunk(0).Clock(90_000, 2_000_000).End(90_000, leaves, 0, 24 * leaves).Write();
+        var path = cli.File("deep.memnb", w.ToArray());
+        var output = cli.PathOf("deep.json");
+        var result = CliHarness.Run("transform", "speedscope", path, "-o", output);
+        Assert.Equal((int)MemNotebook.Cli.ExitCode.BadCapture, result.ExitCode);
+        Assert.Equal($"memnb: {path}: too large for speedscope: its 3 profiles would list 18,018,000 frames in 18,000 samples up to 1,001 frames deep, more than the 16,777,216 a capture of {w.Length:N0} bytes may expand to; the flame graph (memnb flamegraph) shares stack prefixes and shows it\n", result.Err);
+        Assert.False(File.Exists(output));
+    }
+
+    private static TestCaptureWriter Empty()
+    {
+        var w = new TestCaptureWriter();
+        w.Chunk(0).Clock(1000, 1_000_000).Thread(2, 100, 1).Clock(2000, 2_000_000).End(2000, 0, 0, 0).Write();
+        return w;
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_capture_without_allocations_gives_a_valid_empty_table_and_reports_that_say_so(bool withEnd)
+    {
+        // Without END: a process killed in its first 10 ms, the file header and nothing else.
+        var path = cli.File("empty.memnb", withEnd ? Empty().ToArray() : new TestCaptureWriter().ToArray());
+        foreach (var (verb, heading) in new[]
+                 {
+                     ("summary", "Functions, alive at the peak: 0 B in 0 allocations"),
+                     ("tree", "Biggest allocation paths, alive at the peak: 0 B in 0 allocations"),
+                     ("table", "Allocations by thread, type, function and size, alive at the peak: 0 B in 0 allocations"),
+                 })
+        {
+            var result = CliHarness.Run(verb, path);
+            Assert.Equal((0, "", heading + "\n\n  (no allocations)\n"), (result.ExitCode, result.Err, result.Out));
+        }
+        foreach (var args in ConvertingVerbs(path))
+        {
+            var result = CliHarness.Run(args);
+            Assert.True(result.ExitCode == 0, $"{string.Join(' ', args)}: {result.Err}");
+        }
+        // The table opens as Arrow: the file header, the schema, no batches.
+        using (var file = File.OpenRead(Path.Combine(cli.PathOf("arrow"), "allocations.arrow")))
+        using (var reader = new ArrowFileReader(file))
+        {
+            Assert.Equal(ArrowLayout.AllocationsSchema.FieldsList.Select(f => f.Name), reader.Schema.FieldsList.Select(f => f.Name));
+            Assert.Equal(0, await reader.RecordBatchCountAsync());
+        }
+        var capture = MemNotebook.Capture.Load(path);
+        Assert.Equal((0, 0L, 0L), (capture.All.Count, capture.All.Bytes, capture.PeakBytes));
+        Assert.Equal(0, capture.Stats().TotalAllocations);
+    }
+}
