@@ -26,7 +26,7 @@ internal static class TransformCommand
             (capture, target) =>
             {
                 var loaded = MemNotebook.Capture.Load(capture, Progress(error));
-                using var file = File.Create(target);
+                using var file = MemNotebook.Recorder.Storage.PrivateFiles.Create(target);
                 SpeedscopeExport.Write(loaded, file);
                 return loaded.IsAggregated ? "aggregated totals" : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{loaded.All.Count:N0} allocations");
             }, error),
