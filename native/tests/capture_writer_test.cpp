@@ -235,3 +235,26 @@ TEST(Recorder, a_shallower_stack_sharing_outer_frames_keeps_the_next_stacks_righ
   }
   unlink(path.c_str());
 }
+
+TEST(CaptureWriter, creates_the_capture_readable_by_its_owner_only) {
+  std::string path = temp_path("mode.memnb");
+  mode_t previous = umask(022);
+  CaptureWriter w;
+  std::string error;
+  ASSERT_TRUE(w.open(path.c_str(), 1, 1, 0, &error)) << error;
+  w.close();
+  struct stat st {};
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  unlink(path.c_str());
+
+  // A stricter umask still applies.
+  umask(077 | 0200);
+  CaptureWriter strict;
+  ASSERT_TRUE(strict.open(path.c_str(), 1, 1, 0, &error)) << error;
+  strict.close();
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0400u);
+  umask(previous);
+  unlink(path.c_str());
+}

@@ -132,7 +132,7 @@ internal sealed class ReportOptions
         }
         try
         {
-            System.IO.File.WriteAllText(htmlPath, report);
+            MemNotebook.Recorder.Storage.PrivateFiles.WriteAllText(htmlPath, report);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

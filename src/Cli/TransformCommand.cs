@@ -26,9 +26,9 @@ internal static class TransformCommand
             (capture, target) =>
             {
                 var loaded = MemNotebook.Capture.Load(capture, Progress(error));
-                try
+try
                 {
-                    using var file = File.Create(target);
+                    using var file = MemNotebook.Recorder.Storage.PrivateFiles.Create(target);
                     SpeedscopeExport.Write(loaded, file);
                 }
                 catch (InvalidDataException)

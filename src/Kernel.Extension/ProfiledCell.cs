@@ -1,5 +1,6 @@
 using System.Reactive.Linq;
 using MemNotebook.Recorder.Launching;
+using MemNotebook.Recorder.Storage;
 using MemNotebook.Recorder.Tracing;
 using Microsoft.AspNetCore.Html;
 using Microsoft.DotNet.Interactive;
@@ -137,10 +138,11 @@ internal sealed class ProfiledCell
         var problemDefault = WriteProblem(Path.Combine(folder, name));
         if (problemDefault is not null)
         {
-            warnings.Add($"{folder}: {problemDefault}; the capture is kept in the temporary folder instead");
-            folder = Path.Combine(Path.GetTempPath(), "memprofile");
+            // Not a shared folder such as /tmp/memprofile: another user could have made it, and read or replace the captures.
+            folder = UserCache.Folder("memprofile");
+            warnings.Add($"the folder memprofile/ here {problemDefault}; the capture is kept in {folder} instead");
         }
-        Directory.CreateDirectory(folder);
+        PrivateFiles.CreateDirectory(folder);
         return Path.Combine(folder, name);
     }
 
@@ -152,7 +154,7 @@ internal sealed class ProfiledCell
         var folder = Path.GetDirectoryName(file)!;
         try
         {
-            Directory.CreateDirectory(folder);
+            PrivateFiles.CreateDirectory(folder);
             var probe = Path.Combine(folder, $".memprofile-probe-{Environment.ProcessId}");
             File.WriteAllText(probe, "");
             File.Delete(probe);

@@ -56,7 +56,7 @@ public static class Jupyter
         start.Environment["PATH"] = $"{Environment.GetEnvironmentVariable("PATH")}:{tools}";
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())
             start.Environment[name] = value;
-        var kernels = PrivateKernelSpec(kernel, start.Environment["PATH"]!);
+        var kernels = PrivateKernelSpec(kernel, start.Environment);
         var jupyterPath = Environment.GetEnvironmentVariable("JUPYTER_PATH");
         start.Environment["JUPYTER_PATH"] = string.IsNullOrEmpty(jupyterPath) ? kernels : $"{kernels}:{jupyterPath}";
         var notebookName = Path.GetFileNameWithoutExtension(notebook);
@@ -79,14 +79,17 @@ public static class Jupyter
 
     /// <summary>
     /// A copy of the installed kernelspec <paramref name="kernel"/> in a folder of its own (put first on
-    /// JUPYTER_PATH), its HTTP ports a range of its own. dotnet-interactive takes the first free port of its
-    /// range (2048–3000 by default): two kernels starting at once — the test projects run in parallel —
-    /// can both find 2048 free and the second fails to bind it.
+    /// JUPYTER_PATH); a kernelspec that gives dotnet-interactive an HTTP port range (the stock .NET kernels)
+    /// gets a range of its own. dotnet-interactive takes the first free port of its range: two kernels
+    /// starting at once — the test projects run in parallel — can both find 2048 free and the second fails to
+    /// bind it. The tracer's kernelspec, whose HTTP API listens nowhere, is copied as it is.
     /// </summary>
-    private static string PrivateKernelSpec(string kernel, string path)
+    private static string PrivateKernelSpec(string kernel, IDictionary<string, string?> environment)
     {
         var list = new ProcessStartInfo("jupyter") { ArgumentList = { "kernelspec", "list", "--json" }, RedirectStandardOutput = true };
-        list.Environment["PATH"] = path;
+        // The kernelspecs the notebook's Jupyter sees: its PATH and JUPYTER_DATA_DIR.
+        foreach (var (name, value) in environment)
+            list.Environment[name] = value;
         using var process = Process.Start(list) ?? throw new InvalidOperationException("jupyter did not start");
         var output = process.StandardOutput.ReadToEnd();
         process.WaitForExit();
@@ -95,15 +98,11 @@ public static class Jupyter
             $"no Jupyter kernel {kernel} is installed (scripts/setup.sh installs the .NET kernels, memnb jupyter install the tracer's)");
         var spec = System.Text.Json.Nodes.JsonNode.Parse(installed.GetProperty("spec").GetRawText())!.AsObject();
         var argv = spec["argv"]!.AsArray();
-        var first = FreePort();
-        var range = $"{first}-{Math.Min(65535, first + 50)}";
         var at = argv.Select(a => (string?)a).ToList().IndexOf("--http-port-range");
         if (at >= 0 && at + 1 < argv.Count)
-            argv[at + 1] = range;
-        else
         {
-            argv.Add("--http-port-range");
-            argv.Add(range);
+            var first = FreePort();
+            argv[at + 1] = $"{first}-{Math.Min(65535, first + 50)}";
         }
         var folder = Path.Combine(Path.GetTempPath(), $"memnb-kernels-{Guid.NewGuid():N}");
         var directory = Path.Combine(folder, "kernels", kernel);

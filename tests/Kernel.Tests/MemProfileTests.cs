@@ -277,13 +277,15 @@ public sealed class MemProfileTests
         using var spec = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "kernel.json")));
         var root = spec.RootElement;
         Assert.Equal(".NET (C#) — memory tracer", root.GetProperty("display_name").GetString());
-        Assert.Equal([tool, "jupyter", "--default-kernel", "csharp", "{connection_file}", "--http-port-range", "2048-3000"],
+        Assert.Equal([tool, "jupyter", "--default-kernel", "csharp", "--http-local-only", "{connection_file}"],
             root.GetProperty("argv").EnumerateArray().Select(e => e.GetString()!).ToArray());
         var env = root.GetProperty("env");
         Assert.Equal("1", env.GetProperty("CORECLR_ENABLE_PROFILING").GetString());
         Assert.Equal("{6A1B7C3E-2D4F-4E59-8A0B-9C1D2E3F4A5B}", env.GetProperty("CORECLR_PROFILER").GetString());
         Assert.Equal(Path.Combine(folder, "libmemnb_tracer.so"), env.GetProperty("CORECLR_PROFILER_PATH").GetString());
         Assert.Equal("0", env.GetProperty("DOTNET_gcConcurrent").GetString());
+        Assert.Equal(Path.Combine(folder, "MemNotebook.KernelStartup.dll"), env.GetProperty("DOTNET_STARTUP_HOOKS").GetString());
+        Assert.Equal("MemNotebook.KernelStartup", System.Reflection.AssemblyName.GetAssemblyName(Path.Combine(folder, "MemNotebook.KernelStartup.dll")).Name);
         Assert.Equal(new FileInfo(Tracker.TracerFile!).Length, new FileInfo(Path.Combine(folder, "libmemnb_tracer.so")).Length);
     }
 

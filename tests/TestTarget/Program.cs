@@ -400,6 +400,11 @@ public static class Scenarios
     static void ChildEnv()
     {
         Facts["profiling_variable"] = Environment.GetEnvironmentVariable("CORECLR_ENABLE_PROFILING");
+        // Every variable that loads or configures the tracer, as this process got them.
+        Facts["tracer_variables"] = Environment.GetEnvironmentVariables().Keys.Cast<string>()
+            .Where(n => n.StartsWith("CORECLR_", StringComparison.Ordinal) || n.StartsWith("MEMNB_", StringComparison.Ordinal)
+                || n.Contains("PROFIL", StringComparison.Ordinal) || n is "DOTNET_STARTUP_HOOKS" or "DOTNET_gcConcurrent" or "DOTNET_TC_OnStackReplacement")
+            .Order(StringComparer.Ordinal).ToArray();
         Facts["tracer_mapped"] = File.ReadLines("/proc/self/maps").Any(l => l.EndsWith("/libmemnb_tracer.so"));
     }
 }

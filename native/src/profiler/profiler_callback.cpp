@@ -107,12 +107,12 @@ void on_abort(int signo, siginfo_t* info, void* context) {
 bool claim_target(const std::string& output) {
   const char* claim = getenv("MEMNB_CLAIM");
   if (!output.empty()) {
-    int fd = open(output.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    int fd = open(output.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) return false;
     close(fd);
   }
   if (claim && *claim) {
-    int fd = open(claim, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    int fd = open(claim, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) return false;
     bool mine = false;
     if (flock(fd, LOCK_EX) == 0) {

@@ -11,7 +11,8 @@ namespace memnb {
 CaptureWriter::~CaptureWriter() { close(); }
 
 bool CaptureWriter::open(const char* path, uint32_t pid, uint64_t start_realtime_ns, uint16_t flags, std::string* error) {
-  fd_ = ::open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  // Owner only (less if the umask says so): a capture names the types, methods and files of the code.
+  fd_ = ::open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd_ < 0) {
     *error = std::string("cannot create capture file '") + path + "': " + strerror(errno);
     return false;

@@ -21,7 +21,9 @@ public static class ArrowConverter
         CaptureReaderOptions? options = null)
     {
         options ??= CaptureReaderOptions.Default;
-        Directory.CreateDirectory(folder);
+        Storage.PrivateFiles.CreateDirectory(folder);
+        // Taken before reading: a capture that grows meanwhile no longer matches, and its tables are rebuilt.
+        var identity = CaptureIdentity.Of(capturePath);
 
         // Both passes read the bytes there are now: a capture still being written gains chunks meanwhile, whose
         // types, stacks and frees a first pass would not have seen.
@@ -43,7 +45,7 @@ public static class ArrowConverter
             SmallTables.Write(folder, ArrowLayout.Aggregates, table);
             SmallTables.WriteAll(folder, firstRead, gcData.Snapshots, gcData.GcEvents);
             var totals = firstRead.AggregateTable?.Rows ?? [];
-            var aggregated = CaptureMetadata.From(firstRead, totals.Sum(r => r.Count), totals.Sum(r => r.Count - r.AliveCount));
+            var aggregated = CaptureMetadata.From(firstRead, totals.Sum(r => r.Count), totals.Sum(r => r.Count - r.AliveCount)) with { SourceIdentity = identity };
             aggregated.Write(Path.Combine(folder, ArrowLayout.MetadataFile));
             progress?.Report(1);
             return new ArrowConversion(folder, aggregated, 0, FromCache: false);
@@ -95,38 +97,44 @@ public static class ArrowConverter
             throw;
         }
         smallTables.GetAwaiter().GetResult();
-        var metadata = CaptureMetadata.From(secondRead, rows, first.Frees.FreedCount);
+        var metadata = CaptureMetadata.From(secondRead, rows, first.Frees.FreedCount) with { SourceIdentity = identity };
         metadata.Write(Path.Combine(folder, ArrowLayout.MetadataFile));
         progress?.Report(1);
         return new ArrowConversion(folder, metadata, first.Frees.RunCount, FromCache: false);
     }
 
     /// <summary>
-    /// The Arrow folder of a capture: <c>x.memnb.arrow/</c> beside it, reused when it is newer than the
-    /// capture and of this layout version, else (re)built. Where the capture's folder is not writable
-    /// the tables go to a folder under the temporary directory.
+    /// The Arrow folder of a capture: <c>x.memnb.arrow/</c> beside it, else (the capture's folder is not
+    /// writable, or another user owns an <c>x.memnb.arrow</c> there) a folder named after the capture's path in
+    /// the per-user cache (<see cref="Storage.UserCache"/>). A folder is reused only when it is this user's
+    /// alone (owned, not writable by group or others, no links) and records the identity of the capture as it
+    /// is now (<see cref="CaptureIdentity"/>) and this layout version; otherwise it is rebuilt.
     /// </summary>
     public static ArrowConversion EnsureConverted(string capturePath, IProgress<double>? progress = null)
     {
         if (!File.Exists(capturePath))
             throw new FileNotFoundException($"{capturePath}: no such capture", capturePath);
+        var identity = CaptureIdentity.Of(capturePath);
         var folder = ArrowLayout.CacheFolder(capturePath);
-        if (IsFresh(folder, capturePath, out var cached))
+        if (IsFresh(folder, identity, out var cached))
             return new ArrowConversion(folder, cached!, 0, FromCache: true);
-        try
+        // Another user's folder is neither used nor deleted.
+        if (!Directory.Exists(folder) && !File.Exists(folder) || Storage.PrivateFiles.IsOwnedByUser(folder))
         {
-            return ConvertAtomically(capturePath, folder, progress);
+            try
+            {
+                return ConvertAtomically(capturePath, folder, progress);
+            }
+            catch (Exception ex) when (ex is UnauthorizedAccessException or IOException && ex is not Storage.UnsafeFolderException && !File.Exists(folder))
+            {
+            }
         }
-        catch (Exception ex) when (ex is UnauthorizedAccessException or IOException && !File.Exists(folder))
-        {
-            var fallback = Path.Combine(Path.GetTempPath(), "memnb-arrow",
-                System.Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(
-                    System.Text.Encoding.UTF8.GetBytes(Path.GetFullPath(capturePath))))[..16]);
-            if (IsFresh(fallback, capturePath, out cached))
-                return new ArrowConversion(fallback, cached!, 0, FromCache: true);
-            Directory.CreateDirectory(Path.GetDirectoryName(fallback)!);
-            return ConvertAtomically(capturePath, fallback, progress);
-        }
+        var fallback = Path.Combine(Storage.UserCache.Folder("arrow"),
+            System.Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(
+                System.Text.Encoding.UTF8.GetBytes(Path.GetFullPath(capturePath))))[..16]);
+        if (IsFresh(fallback, identity, out cached))
+            return new ArrowConversion(fallback, cached!, 0, FromCache: true);
+        return ConvertAtomically(capturePath, fallback, progress);
     }
 
     private static ArrowConversion ConvertAtomically(string capturePath, string folder, IProgress<double>? progress)
@@ -135,8 +143,13 @@ public static class ArrowConverter
         try
         {
             var conversion = Convert(capturePath, staging, progress);
-            if (Directory.Exists(folder))
-                Directory.Delete(folder, recursive: true);
+            if (Directory.Exists(folder) || File.Exists(folder))
+            {
+                if (Directory.Exists(folder) && !new DirectoryInfo(folder).Attributes.HasFlag(FileAttributes.ReparsePoint))
+                    Directory.Delete(folder, recursive: true);
+                else
+                    File.Delete(folder);
+            }
             Directory.Move(staging, folder);
             return conversion with { Folder = folder };
         }
@@ -147,13 +160,15 @@ public static class ArrowConverter
         }
     }
 
-    private static bool IsFresh(string folder, string capturePath, out CaptureMetadata? metadata)
+    /// <summary>
+    /// Whether <paramref name="folder"/> holds the tables of the capture <paramref name="identity"/> describes, in
+    /// this layout, written by this user alone.
+    /// </summary>
+    private static bool IsFresh(string folder, CaptureIdentity identity, out CaptureMetadata? metadata)
     {
         metadata = null;
         var metadataPath = Path.Combine(folder, ArrowLayout.MetadataFile);
-        if (!File.Exists(metadataPath))
-            return false;
-        if (File.GetLastWriteTimeUtc(metadataPath) < File.GetLastWriteTimeUtc(capturePath))
+        if (!File.Exists(metadataPath) || Storage.PrivateFiles.Distrust(folder) is not null || Storage.PrivateFiles.Distrust(metadataPath) is not null)
             return false;
         try
         {
@@ -163,8 +178,9 @@ public static class ArrowConverter
         {
             return false;
         }
-        var tables = ArrowLayout.TableNamesFor(metadata.Aggregated);
-        return metadata.ArrowLayoutVersion == ArrowLayout.Version && tables.All(t => File.Exists(ArrowLayout.TablePath(folder, t)));
+        var tables = ArrowLayout.TableNamesFor(metadata.Aggregated).Select(t => ArrowLayout.TablePath(folder, t));
+        return metadata.ArrowLayoutVersion == ArrowLayout.Version && metadata.SourceIdentity == identity
+            && tables.All(t => File.Exists(t) && Storage.PrivateFiles.Distrust(t) is null);
     }
 
     /// <summary>
@@ -176,11 +192,11 @@ public static class ArrowConverter
     private static FileStream CreateTableFile(string path, long expectedBytes)
     {
         File.Delete(path);
-        var options = new FileStreamOptions
+        var options = Storage.PrivateFiles.Private(new FileStreamOptions
         {
             Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None, BufferSize = 1 << 16,
             PreallocationSize = expectedBytes,
-        };
+        });
         try
         {
             return new FileStream(path, options);

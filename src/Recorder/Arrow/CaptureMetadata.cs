@@ -45,6 +45,9 @@ public sealed record CaptureMetadata
     public bool? AggregateFinal { get; init; }
     public long? AggregatePeakBytes { get; init; }
 
+    /// <summary>The capture file these tables were made from, as it was when the conversion started.</summary>
+    public CaptureIdentity? SourceIdentity { get; init; }
+
     public static CaptureMetadata From(CaptureReadResult read, long allocations, long frees) => new()
     {
         Source = read.Path,
@@ -70,7 +73,7 @@ public sealed record CaptureMetadata
         AggregatePeakBytes = read.IsAggregated ? read.AggregateTable?.PeakBytes ?? 0 : null,
     };
 
-    public void Write(string path) => File.WriteAllText(path, JsonSerializer.Serialize(this, CaptureMetadataJson.Default.CaptureMetadata));
+    public void Write(string path) => Storage.PrivateFiles.WriteAllText(path, JsonSerializer.Serialize(this, CaptureMetadataJson.Default.CaptureMetadata));
 
     public static CaptureMetadata Read(string path)
     {

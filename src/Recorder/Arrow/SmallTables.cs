@@ -56,7 +56,7 @@ internal static class SmallTables
 
     public static void Write(string folder, string table, RecordBatch batch)
     {
-        using var file = File.Create(ArrowLayout.TablePath(folder, table));
+        using var file = Storage.PrivateFiles.Create(ArrowLayout.TablePath(folder, table));
         using var writer = new ArrowFileWriter(file, batch.Schema);
         writer.WriteRecordBatch(batch);
         writer.WriteEnd();

@@ -14,7 +14,7 @@ public static class CsvExport
 {
     public static IReadOnlyList<string> WriteAll(string arrowFolder, string outputFolder)
     {
-        Directory.CreateDirectory(outputFolder);
+        Storage.PrivateFiles.CreateDirectory(outputFolder);
         var written = new List<string>();
         // An aggregated capture has an aggregates table instead of allocations.
         bool aggregated = !File.Exists(ArrowLayout.TablePath(arrowFolder, ArrowLayout.Allocations))
@@ -24,7 +24,7 @@ public static class CsvExport
             var path = Path.Combine(outputFolder, table + ".csv");
             using var input = File.OpenRead(ArrowLayout.TablePath(arrowFolder, table));
             using var reader = new ArrowFileReader(input);
-            using var output = new StreamWriter(path, false, new UTF8Encoding(false), 1 << 16) { NewLine = "\n" };
+            using var output = new StreamWriter(Storage.PrivateFiles.Create(path, 1 << 16), new UTF8Encoding(false)) { NewLine = "\n" };
             WriteTable(reader, output);
             written.Add(path);
         }

@@ -19,12 +19,15 @@ public sealed class JupyterCommandTests
         Assert.Equal([1, 2, 3, 4, 5], File.ReadAllBytes(Path.Combine(folder, "libmemnb_tracer.so")));
         using var spec = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "kernel.json")));
         var root = spec.RootElement;
-        Assert.Equal(tool, root.GetProperty("argv")[0].GetString());
-        Assert.Equal("{connection_file}", root.GetProperty("argv")[4].GetString());
+        Assert.Equal([tool, "jupyter", "--default-kernel", "csharp", "--http-local-only", "{connection_file}"],
+            root.GetProperty("argv").EnumerateArray().Select(e => e.GetString()!).ToArray());
+        var hook = Path.Combine(folder, "MemNotebook.KernelStartup.dll");
+        Assert.Equal("MemNotebook.KernelStartup", System.Reflection.AssemblyName.GetAssemblyName(hook).Name);
         Assert.Equal("C#", root.GetProperty("language").GetString());
         var env = root.GetProperty("env");
         Assert.Equal(Path.Combine(folder, "libmemnb_tracer.so"), env.GetProperty("CORECLR_PROFILER_PATH").GetString());
         Assert.Equal("0", env.GetProperty("DOTNET_TC_OnStackReplacement").GetString());
+        Assert.Equal(hook, env.GetProperty("DOTNET_STARTUP_HOOKS").GetString());
         Assert.False(env.TryGetProperty("MEMNB_OUTPUT", out _), "an idle kernel records nothing until a cell asks");
 
         // Again: replaced in place.

@@ -78,4 +78,15 @@ public class ProcessHazardTests
         Assert.False(data.Complete);
         Assert.True(data.Types.Count > 0);
     }
+
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void A_capture_is_readable_by_its_owner_only()
+    {
+        string capture = TracedTarget.TempCapture("private.memnb");
+        var run = TracedTarget.Start("exit-code", environment: new Dictionary<string, string> { ["MEMNB_OUTPUT"] = capture });
+        Assert.Equal(7, run.ExitCode);
+        Assert.True(CaptureData.Load(capture).Complete);
+        Assert.Equal(Storage.PrivateFiles.FileMode & ~Arrow.ArrowCacheTests.Umask(), File.GetUnixFileMode(capture));
+    }
 }
