@@ -1,6 +1,7 @@
 // The C ABI Recorder calls through P/Invoke: start, stop, status.
 #include <string>
 
+#include "profiler/hot_path_timing.h"
 #include "profiler/profiler.h"
 #include "native_hooks/hook_guard.h"
 #include "profiler/recorder.h"
@@ -135,6 +136,14 @@ __attribute__((visibility("default"))) void memnb_sampled_counters(unsigned long
   out[1] = c.off_thread;
   out[2] = c.unparsed;
   out[3] = c.runtime_frames;
+}
+
+// Where the hot path's time went (MEMNB_TIMING=1 at startup; zeros otherwise), for the
+// overhead benchmark: see profiler/hot_path_timing.h for the ten entries. Entry 9 is the
+// records the current or last recording dropped.
+__attribute__((visibility("default"))) void memnb_overhead_counters(unsigned long long out[10]) {
+  memnb::HotPathTiming::get().read(out);
+  out[9] = memnb::recorder().dropped();
 }
 
 __attribute__((visibility("default"))) unsigned long long memnb_recorded_native_allocations(void) {

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "profiler/hot_path_timing.h"
 #include "profiler/names.h"
 #include "profiler/profiler.h"
 #include "profiler/recorder.h"
@@ -250,25 +251,50 @@ uint64_t object_size(Recorder& rec, ObjectID object, int64_t type) {
   return heap_size(size);
 }
 
+// A timed allocation (hot_path_timing.h): the same steps with the cycles of each part.
+void record_timed(Recorder& rec, ThreadState* ts, ObjectID object, ClassID cls, uint64_t entry) {
+  HotPathTiming& timing = HotPathTiming::get();
+  uint64_t t0 = __rdtsc();
+  int64_t type = rec.intern_type(ts, cls);
+  uint64_t size = object_size(rec, object, type);
+  uint64_t t1 = __rdtsc();
+  uintptr_t ips[kMaxFrames];
+  int depth = walk_from_first_managed(ips, kMaxFrames, ts->bounds, &ts->prefix, &ts->base);
+  uint64_t t2 = __rdtsc();
+  uint64_t marks[3] = {t2, t2, t2};
+  rec.record_typed_allocation(ts, object, type, size, ips, depth, marks);
+  timing.add(HotPathTiming::kWalk, t2 - t1);
+  timing.add(HotPathTiming::kIntern, (t1 - t0) + (marks[0] - t2));
+  timing.add(HotPathTiming::kEncode, marks[1] - marks[0]);
+  timing.add(HotPathTiming::kLifetime, marks[2] - marks[1]);
+  timing.add(HotPathTiming::kHook, __rdtsc() - entry);
+  timing.timed_one();
+}
+
 HRESULT object_allocated(void*, ObjectID object, ClassID cls) {
   Recorder& rec = recorder();
   if (!rec.recording()) return S_OK;
+  uint64_t entry = __rdtsc();
   HookGuard guard;
   ThreadState* ts = rec.thread_state(&current_managed_thread);
   if (!ts) return S_OK;
   ts->in_hook.store(1, std::memory_order_relaxed);
   std::atomic_signal_fence(std::memory_order_seq_cst);
   if (rec.recording()) {
-    int64_t type = rec.intern_type(ts, cls);
-    uint64_t size = object_size(rec, object, type);
-    uintptr_t ips[kMaxFrames];
-    int depth = walk_from_first_managed(ips, kMaxFrames, ts->bounds, &ts->prefix, &ts->base);
-    // Sampled recording turns on LOH callbacks only (sampling/sampled_session.cpp): every
-    // object reported here is a LOH object, recorded exactly.
-    if (rec.sampled())
-      rec.record_exact_large_allocation(ts, object, type, size, ips, depth);
-    else
-      rec.record_typed_allocation(ts, object, type, size, ips, depth);
+    if (!rec.sampled() && HotPathTiming::get().sample(&ts->timing_countdown)) {
+      record_timed(rec, ts, object, cls, entry);
+    } else {
+      int64_t type = rec.intern_type(ts, cls);
+      uint64_t size = object_size(rec, object, type);
+      uintptr_t ips[kMaxFrames];
+      int depth = walk_from_first_managed(ips, kMaxFrames, ts->bounds, &ts->prefix, &ts->base);
+      // Sampled recording turns on LOH callbacks only (sampling/sampled_session.cpp): every
+      // object reported here is a LOH object, recorded exactly.
+      if (rec.sampled())
+        rec.record_exact_large_allocation(ts, object, type, size, ips, depth);
+      else
+        rec.record_typed_allocation(ts, object, type, size, ips, depth);
+    }
   }
   ts->in_hook.store(0, std::memory_order_release);
   return S_OK;
@@ -293,6 +319,7 @@ std::vector<GenerationRange> generation_ranges(uint64_t heap_bytes[kHeapParts]) 
 
 HRESULT gc_started(void*, int generations, BOOL collected[], COR_PRF_GC_REASON reason) {
   HookGuard guard;  // the tracer's own allocations are not recorded
+  TimedScope timed(TimedScope::kGc);
   if (!recorder().recording()) return S_OK;
   uint32_t condemned = 0;
   for (int i = 0; i < generations && i < kHeapParts; ++i)
@@ -303,18 +330,21 @@ HRESULT gc_started(void*, int generations, BOOL collected[], COR_PRF_GC_REASON r
 
 HRESULT moved_references2(void*, ULONG count, ObjectID old_starts[], ObjectID new_starts[], SIZE_T lengths[]) {
   HookGuard guard;  // the tracer's own allocations are not recorded
+  TimedScope timed(TimedScope::kGc);
   recorder().gc_moved(old_starts, new_starts, lengths, count);
   return S_OK;
 }
 
 HRESULT surviving_references2(void*, ULONG count, ObjectID starts[], SIZE_T lengths[]) {
   HookGuard guard;  // the tracer's own allocations are not recorded
+  TimedScope timed(TimedScope::kGc);
   recorder().gc_survived(starts, lengths, count);
   return S_OK;
 }
 
 HRESULT gc_finished(void*) {
   HookGuard guard;  // the tracer's own allocations are not recorded
+  TimedScope timed(TimedScope::kGc);
   uint64_t heap[kHeapParts] = {};
   generation_ranges(heap);
   recorder().gc_finished(heap);

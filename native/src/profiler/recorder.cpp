@@ -259,19 +259,22 @@ void Recorder::record_allocation(ThreadState* ts, uint64_t address, uint64_t cla
 }
 
 void Recorder::record_typed_allocation(ThreadState* ts, uint64_t address, int64_t type, uint64_t size, const uintptr_t* ips,
-                                       int depth) {
+                                       int depth, uint64_t* marks) {
   if (type < 0) {
     dropped_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
   uint32_t stack = intern_stack(ts, ips, depth);
+  if (marks) marks[0] = __rdtsc();
 
   uint8_t record[1 + 5 * kMaxVarintBytes];
   uint64_t ticks = now_ticks();
   uint8_t* p = put_alloc_fields(record, kTagAlloc, ts, ticks, type, size, stack, address);
   push_thread_record(ts, record, static_cast<size_t>(p - record));
+  if (marks) marks[1] = __rdtsc();
   log_object(ts, address, make_object_id(ts->stream, ts->next_seq), size);
   note_allocation(ts, ticks, stack, address, size);
+  if (marks) marks[2] = __rdtsc();
 }
 
 void Recorder::push_thread_record(ThreadState* ts, const uint8_t* record, size_t len) {

@@ -1,4 +1,5 @@
 // The recorder's writer thread: meta records, ring contents and GC records to chunks.
+#include "profiler/hot_path_timing.h"
 #include <linux/futex.h>
 #include <sched.h>
 
@@ -213,6 +214,9 @@ void Recorder::writer_main() {
   }
   // Hooks are quiesced: drain what is left, then close the capture.
   writer_cycle(true);
+  timespec cpu{};
+  if (HotPathTiming::get().enabled() && clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu) == 0)
+    HotPathTiming::get().add_writer_cpu_ns(static_cast<uint64_t>(cpu.tv_sec) * 1000000000ull + static_cast<uint64_t>(cpu.tv_nsec));
   emit_clock();
   uint64_t ticks = now_ticks();
   meta_.u8(kTagEnd);

@@ -1,3 +1,4 @@
+#include "profiler/hot_path_timing.h"
 #include "writer/capture_writer.h"
 
 #include <errno.h>
@@ -60,6 +61,7 @@ bool CaptureWriter::write_chunk(uint32_t stream, const uint8_t* data, size_t len
   uint8_t codec = 0;
   size_t stored = len;
   if (cctx_) {
+    TimedScope timed(TimedScope::kCompression);
     size_t z = ZSTD_compressCCtx(cctx_, scratch_.data() + kHeader, bound, data, len, compression_level);
     if (!ZSTD_isError(z) && z < len) {
       codec = 1;
