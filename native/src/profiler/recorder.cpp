@@ -72,7 +72,7 @@ bool Recorder::start(const char* path, const RecorderOptions& options, SymbolSou
   }
   options_ = options;
   symbols_ = symbols;
-  if (!stacks_.init(kStackSlots, kStackNodes) || !types_.init(kTypeSlots, kTypes)) {
+  if (!stacks_.init() || !types_.init(kTypeSlots, kTypes)) {
     *error = "cannot reserve memory for the tracer's tables";
     stacks_.destroy();
     types_.destroy();
@@ -211,33 +211,24 @@ ThreadState* Recorder::thread_state(uint64_t (*managed_id)()) {
 
 uint32_t Recorder::intern_stack(ThreadState* ts, const uintptr_t* ips, int depth) {
   if (depth <= 0) return 0;
-  // Reuse the outer frames shared with the previous stack of this thread.
+  // ips are innermost first: ips[depth - 1 - j] is the frame at distance j from the outermost.
+  int limit = depth < ts->last_depth ? depth : ts->last_depth;
   int shared = 0;
-  int last = ts->last_depth;
-  while (shared < depth && shared < last && ips[depth - 1 - shared] == ts->last_ips[last - 1 - shared]) ++shared;
-  uint32_t parent = 0;
-  if (shared > 0) parent = ts->last_nodes[last - shared];
-  if (shared == depth && last == depth) return parent;
-  // ts->last_* are rewritten for the new stack: the shared outer part moves from
-  // [last - shared, last) to [depth - shared, depth). The two ranges overlap when the
-  // depth changed by less than `shared`, so the move must run away from the direction
-  // of the shift (as memmove does): copied outermost first when the stack grew,
-  // innermost first when it shrank, else a node would be read after it was overwritten
-  // and later stacks would hang under the wrong parent, losing their middle frames.
-  if (depth != last && shared > 0) {
-    std::memmove(&ts->last_nodes[depth - shared], &ts->last_nodes[last - shared], shared * sizeof(ts->last_nodes[0]));
-    std::memcpy(&ts->last_ips[depth - shared], &ips[depth - shared], shared * sizeof(ts->last_ips[0]));
-  }
-  for (int i = depth - 1 - shared; i >= 0; --i) {
-    uint32_t node = stacks_.intern(parent, ips[i]);
+  const uintptr_t* outer = ips + depth - 1;
+  while (shared < limit && outer[-shared] == ts->outer_ips[shared]) ++shared;
+  if (shared == depth && depth == ts->last_depth) return ts->outer_nodes[depth - 1];
+  uint32_t parent = shared > 0 ? ts->outer_nodes[shared - 1] : 0;
+  for (int j = shared; j < depth; ++j) {
+    uint32_t node = stacks_.intern(parent, outer[-j], &ts->stack_cache);
     if (node == 0) {
+      // Out of memory for the tree: the stack is cut at its outer part (counted as dropped).
       dropped_.fetch_add(1, std::memory_order_relaxed);
-      ts->last_depth = 0;
+      ts->last_depth = j;
       return parent;
     }
     parent = node;
-    ts->last_ips[i] = ips[i];
-    ts->last_nodes[i] = node;
+    ts->outer_ips[j] = outer[-j];
+    ts->outer_nodes[j] = node;
   }
   ts->last_depth = depth;
   return parent;

@@ -74,7 +74,19 @@ void Recorder::sort_by_id(std::vector<TrackedObject>* objects, std::vector<Track
   for (uint32_t s = 0; s <= max_stream; ++s) {
     auto first = scratch->begin() + static_cast<long>(start[s]);
     auto last = scratch->begin() + static_cast<long>(start[s + 1]);
-    if (!std::is_sorted(first, last, by_id)) std::sort(first, last, by_id);
+    // The dead of a stream come as a few ascending runs (young objects, then old ones in a
+    // full GC): merged run by run in linear time; many runs are sorted instead.
+    std::vector<TrackedObject>::iterator run_ends[8];
+    int runs = 0;
+    for (auto at = first; at != last && runs < 8;) {
+      at = std::is_sorted_until(at, last, by_id);
+      run_ends[runs++] = at;
+    }
+    if (runs == 8 && run_ends[7] != last) {
+      std::sort(first, last, by_id);
+      continue;
+    }
+    for (int r = 1; r < runs; ++r) std::inplace_merge(first, run_ends[r - 1], run_ends[r], by_id);
   }
   objects->swap(*scratch);
 }

@@ -8,8 +8,6 @@
 namespace memnb {
 namespace recorder_internal {
 
-constexpr size_t kStackSlots = 1u << 24;
-constexpr size_t kStackNodes = 1u << 23;
 constexpr size_t kTypeSlots = 1u << 18;
 constexpr size_t kTypes = 1u << 17;
 constexpr size_t kMaxFreesPerRecord = 8192;

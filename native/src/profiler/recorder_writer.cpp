@@ -125,15 +125,17 @@ void Recorder::emit_meta() {
     meta_.varint(name.size() > 2 && name.compare(name.size() - 1, 1, "]") == 0 ? 1 : 0);
     if (meta_.size() > kMaxMetaChunk) flush_meta();
   }
-  uint32_t node_count = std::min<uint32_t>(stacks_.count(), kStackNodes - 1);
+  uint32_t node_count = stacks_.count();
   for (uint32_t id = nodes_written_ + 1; id <= node_count; ++id) {
-    const StackNode& node = stacks_.node(id);
-    uint64_t ip;
+    // Claimed ids are published right away (intern_tables.cpp); wait for one in flight.
+    const StackNode* node;
+    uint64_t ip = 0;
     int spins = 0;
-    while ((ip = node.ip.load(std::memory_order_acquire)) == 0 && spins++ < 100000) sched_yield();
+    while (((node = stacks_.find(id)) == nullptr || (ip = node->ip.load(std::memory_order_acquire)) == 0) && spins++ < 100000)
+      sched_yield();
     meta_.u8(kTagStackNode);
     meta_.varint(id);
-    meta_.varint(ip == 0 ? 0 : node.parent);
+    meta_.varint(ip == 0 ? 0 : node->parent);
     meta_.varint(ip);
     if (ip != 0 && frames_written_.emplace(ip, true).second) {
       FrameDescription f = symbols_ ? symbols_->describe_frame(ip) : FrameDescription{};

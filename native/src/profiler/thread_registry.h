@@ -11,6 +11,7 @@
 #include "common/spsc_ring.h"
 #include "lifetime/lifetime_tracker.h"
 #include "stacks/frame_walker.h"
+#include "stacks/intern_tables.h"
 
 namespace memnb {
 
@@ -39,11 +40,14 @@ struct ThreadState {
   uint32_t prev_stack = 0;
   uint64_t next_seq = 0;
 
-  // Last stack seen, for reusing the outer part of the prefix tree path.
+  // Last stack seen, outermost frame first (so that the part a new stack shares with it
+  // stays in place whatever the depths), for reusing the outer part of its tree path:
+  // outer_nodes[j] is the node of the path outer_ips[0..j].
   int last_depth = 0;
-  uintptr_t last_ips[kMaxFrames];
-  uint32_t last_nodes[kMaxFrames];
+  uintptr_t outer_ips[kMaxFrames];
+  uint32_t outer_nodes[kMaxFrames];
 
+  StackCache stack_cache;
   PrefixMemo prefix;
   ThreadBase base;
   uint32_t timing_countdown = 0;  // hot_path_timing.h

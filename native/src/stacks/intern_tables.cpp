@@ -18,52 +18,147 @@ inline size_t mix(uint64_t a, uint64_t b) {
 
 }  // namespace
 
-bool StackTable::init(size_t slot_capacity, size_t node_capacity) {
-  slots_ = static_cast<std::atomic<uint32_t>*>(reserve(slot_capacity * sizeof(uint32_t)));
-  nodes_ = static_cast<StackNode*>(reserve(node_capacity * sizeof(StackNode)));
-  if (!slots_ || !nodes_) return false;
-  slot_mask_ = slot_capacity - 1;
-  node_capacity_ = node_capacity;
+bool StackTable::init() {
+  segments_ = static_cast<std::atomic<StackNode*>*>(reserve(kMaxSegments * sizeof(std::atomic<StackNode*>)));
+  if (!segments_) return false;
   next_id_.store(1, std::memory_order_relaxed);
+  segments_used_.store(0, std::memory_order_relaxed);
   overflowed_.store(false, std::memory_order_relaxed);
-  return true;
+  return segment_for(0) != nullptr;  // node 0: the root, whose children are the outermost frames
 }
 
 void StackTable::destroy() {
-  if (slots_) munmap(slots_, (slot_mask_ + 1) * sizeof(uint32_t));
-  if (nodes_) munmap(nodes_, node_capacity_ * sizeof(StackNode));
-  slots_ = nullptr;
-  nodes_ = nullptr;
+  if (!segments_) return;
+  for (size_t i = 0; i < kMaxSegments; ++i) {
+    StackNode* segment = segments_[i].load(std::memory_order_relaxed);
+    if (segment) munmap(segment, kSegmentNodes * sizeof(StackNode));
+  }
+  munmap(segments_, kMaxSegments * sizeof(std::atomic<StackNode*>));
+  segments_ = nullptr;
 }
 
-uint32_t StackTable::intern(uint32_t parent, uint64_t ip) {
-  size_t at = mix(ip, parent) & slot_mask_;
-  uint32_t mine = 0;
-  for (size_t probes = 0; probes <= slot_mask_; ++probes, at = (at + 1) & slot_mask_) {
-    uint32_t id = slots_[at].load(std::memory_order_acquire);
-    if (id == 0) {
-      if (mine == 0) {
-        // Claim an id and publish the node before the slot, so a reader that finds
-        // the slot always sees a complete node.
-        mine = next_id_.fetch_add(1, std::memory_order_relaxed);
-        if (mine >= node_capacity_ || mine > (3 * (slot_mask_ + 1)) / 4) {
-          overflowed_.store(true, std::memory_order_relaxed);
-          return 0;
-        }
-        nodes_[mine].parent = parent;
-        nodes_[mine].ip.store(ip, std::memory_order_release);
-      }
-      if (slots_[at].compare_exchange_strong(id, mine, std::memory_order_acq_rel)) return mine;
-      // Lost the race for this slot: id now holds the winner; compare below.
-    }
-    const StackNode& n = nodes_[id];
-    if (n.ip.load(std::memory_order_acquire) == ip && n.parent == parent) {
-      // Our claimed id (if any) stays as an unreferenced node; harmless.
-      return id;
+// The segment holding id, reserved by whichever thread needs it first (an mmap once per
+// 2^18 nodes; the pages are committed as the ids reach them).
+StackNode* StackTable::segment_for(uint32_t id) {
+  std::atomic<StackNode*>& slot = segments_[id >> kSegmentBits];
+  StackNode* segment = slot.load(std::memory_order_acquire);
+  if (segment) return segment;
+  auto* fresh = static_cast<StackNode*>(reserve(kSegmentNodes * sizeof(StackNode)));
+  if (!fresh) return nullptr;
+  if (slot.compare_exchange_strong(segment, fresh, std::memory_order_acq_rel)) {
+    segments_used_.fetch_add(1, std::memory_order_relaxed);
+    return fresh;
+  }
+  munmap(fresh, kSegmentNodes * sizeof(StackNode));
+  return segment;
+}
+
+uint32_t StackTable::find_child(uint32_t head, uint32_t stop, uint64_t ip) const {
+  for (uint32_t id = head; id != stop; id = find(id)->next_sibling)
+    if (find(id)->ip.load(std::memory_order_acquire) == ip) return id;
+  return 0;
+}
+
+// Claims an id and publishes its node (ip set last), unlinked. 0 when out of ids or memory.
+uint32_t StackTable::new_node(uint32_t parent, uint64_t ip, uint32_t next_sibling) {
+  uint32_t id = next_id_.fetch_add(1, std::memory_order_relaxed);
+  StackNode* segment = id == 0 ? nullptr : segment_for(id);  // 0: the 2^32 ids wrapped
+  if (!segment) {
+    overflowed_.store(true, std::memory_order_relaxed);
+    return 0;
+  }
+  StackNode& n = segment[id & (kSegmentNodes - 1)];
+  n.parent = parent;
+  n.next_sibling = next_sibling;
+  // Published before it is linked, so that the writer, which takes ids in order, never
+  // waits on a node whose inserter lost a race; such a node stays unlinked.
+  n.ip.store(ip, std::memory_order_release);
+  return id;
+}
+
+uint32_t StackTable::index_find(uint32_t parent, uint64_t ip) const {
+  for (int g = index_newest_.load(std::memory_order_acquire); g >= 0; --g) {
+    const std::atomic<uint32_t>* slots = index_[g].load(std::memory_order_acquire);
+    size_t mask = (size_t{1} << (kFirstIndexBits + g)) - 1;
+    for (size_t at = mix(ip, parent) & mask;; at = (at + 1) & mask) {
+      uint32_t id = slots[at].load(std::memory_order_acquire);
+      if (id == 0) break;
+      const StackNode* n = find(id);
+      if (n->parent == parent && n->ip.load(std::memory_order_acquire) == ip) return id;
     }
   }
-  overflowed_.store(true, std::memory_order_relaxed);
   return 0;
+}
+
+// With index_lock_ held: no other thread inserts, so a key is in at most one generation.
+uint32_t StackTable::index_insert(uint32_t parent, uint64_t ip) {
+  int g = index_newest_.load(std::memory_order_relaxed);
+  size_t capacity = g < 0 ? 0 : size_t{1} << (kFirstIndexBits + g);
+  if (g < 0 || index_used_[g].load(std::memory_order_relaxed) >= capacity / 2) {
+    // The newest generation is half full: the next one, twice its size.
+    if (g + 1 >= kIndexGenerations) return 0;
+    capacity = capacity ? capacity * 2 : size_t{1} << kFirstIndexBits;
+    auto* fresh = static_cast<std::atomic<uint32_t>*>(reserve(capacity * sizeof(std::atomic<uint32_t>)));
+    if (!fresh) return 0;
+    index_[++g].store(fresh, std::memory_order_release);
+    index_newest_.store(g, std::memory_order_release);
+  }
+  uint32_t id = new_node(parent, ip, 0);
+  if (id == 0) return 0;
+  std::atomic<uint32_t>* slots = index_[g].load(std::memory_order_relaxed);
+  size_t mask = capacity - 1;
+  size_t at = mix(ip, parent) & mask;
+  while (slots[at].load(std::memory_order_relaxed) != 0) at = (at + 1) & mask;
+  slots[at].store(id, std::memory_order_release);
+  index_used_[g].fetch_add(1, std::memory_order_relaxed);
+  return id;
+}
+
+uint32_t StackTable::intern(uint32_t parent, uint64_t ip, StackCache* cache) {
+  StackCache::Slot* slot = nullptr;
+  if (cache) {
+    slot = &cache->slots[mix(ip, parent) & (StackCache::kSlots - 1)];
+    if (slot->id != 0 && slot->ip == ip && slot->parent == parent) return slot->id;
+  }
+  StackNode& up = *const_cast<StackNode*>(find(parent));
+  uint32_t head = up.first_child.load(std::memory_order_acquire);
+  uint32_t id = find_child(head, 0, ip);
+  if (id == 0) {
+    uint16_t taken = up.reserved.load(std::memory_order_acquire);
+    while (taken < kListChildren &&
+           !up.reserved.compare_exchange_weak(taken, static_cast<uint16_t>(taken + 1), std::memory_order_acq_rel)) {
+    }
+    if (taken < kListChildren) {
+      // A place in the list: link a new node unless a racing thread linked this edge first.
+      head = up.first_child.load(std::memory_order_acquire);
+      id = find_child(head, 0, ip);
+      uint32_t mine = id ? 0 : new_node(parent, ip, head);
+      uint32_t seen = head;
+      while (mine && !up.first_child.compare_exchange_weak(head, mine, std::memory_order_acq_rel, std::memory_order_acquire)) {
+        if ((id = find_child(head, seen, ip)) != 0) break;  // ours, linked meanwhile; mine stays unlinked
+        seen = head;
+        const_cast<StackNode*>(find(mine))->next_sibling = head;
+      }
+      if (id == 0) id = mine;
+      up.settled.fetch_add(1, std::memory_order_acq_rel);
+    } else {
+      // A wide node: once every list insertion has finished, the edge is in the list or the index.
+      while (up.settled.load(std::memory_order_acquire) < kListChildren) {
+      }
+      id = find_child(up.first_child.load(std::memory_order_acquire), 0, ip);
+      if (id == 0) id = index_find(parent, ip);
+      if (id == 0) {
+        while (index_lock_.exchange(true, std::memory_order_acquire)) {
+        }
+        id = index_find(parent, ip);
+        if (id == 0) id = index_insert(parent, ip);
+        index_lock_.store(false, std::memory_order_release);
+      }
+    }
+    if (id == 0) return 0;
+  }
+  if (slot) *slot = StackCache::Slot{ip, parent, id};
+  return id;
 }
 
 bool TypeTable::init(size_t slot_capacity, size_t type_capacity) {

@@ -11,30 +11,72 @@ namespace memnb {
 struct StackNode {
   std::atomic<uint64_t> ip;  // 0 until published
   uint32_t parent;
-  uint32_t pad;
+  std::atomic<uint32_t> first_child;  // newest child first; 0: none
+  uint32_t next_sibling;
+  // List places taken (at most kListChildren), and how many of those insertions finished.
+  std::atomic<uint16_t> reserved;
+  std::atomic<uint16_t> settled;
 };
 
+// A thread's memo of recent edges ((parent, ip) -> id never changes once made), in front
+// of the child lists: a frame that calls many functions is found in one probe.
+struct StackCache {
+  static constexpr size_t kSlots = 4096;
+  struct Slot {
+    uint64_t ip;
+    uint32_t parent;
+    uint32_t id;  // 0: empty
+  };
+  Slot slots[kSlots];
+};
+
+// The prefix tree of stacks. A node keeps its first children in a list (consecutive stacks
+// of a thread share a path, and a node's children are made close to it, so a lookup
+// touches memory that is usually in cache); the children of a node that calls many
+// functions go on to a hash index that grows by generations. Nodes live in segments
+// reserved as ids reach them, so the tree grows until 2^32 nodes instead of filling up.
+// Lookups take no lock; adding a child to a wide node (once per such edge) takes the
+// index's spin lock, so that every edge has exactly one id.
 class StackTable {
  public:
-  // Capacities are powers of two. Memory is reserved, committed as touched.
-  bool init(size_t slot_capacity, size_t node_capacity);
+  static constexpr uint32_t kListChildren = 8;
+  static constexpr int kIndexGenerations = 20;
+  static constexpr unsigned kFirstIndexBits = 14;
+  static constexpr unsigned kSegmentBits = 18;
+  static constexpr size_t kSegmentNodes = size_t{1} << kSegmentBits;
+  static constexpr size_t kMaxSegments = (size_t{1} << 32) / kSegmentNodes;
+
+  bool init();
   void destroy();
 
-  // Returns the node id (>= 1) for (parent, ip), or 0 when the table is full.
-  uint32_t intern(uint32_t parent, uint64_t ip);
+  // Returns the node id (>= 1) for (parent, ip), or 0 when no memory could be had for it.
+  uint32_t intern(uint32_t parent, uint64_t ip, StackCache* cache = nullptr);
 
-  // Number of ids handed out (ids are 1..count). An id below count may be
-  // momentarily unpublished (its ip still 0) while its inserter finishes.
+  // Number of ids handed out (ids are 1..count). An id below count may be momentarily
+  // unpublished (null from find, or its ip still 0) while its inserter finishes.
   uint32_t count() const { return next_id_.load(std::memory_order_acquire) - 1; }
-  const StackNode& node(uint32_t id) const { return nodes_[id]; }
+  const StackNode* find(uint32_t id) const {
+    StackNode* segment = segments_ ? segments_[id >> kSegmentBits].load(std::memory_order_acquire) : nullptr;
+    return segment ? &segment[id & (kSegmentNodes - 1)] : nullptr;
+  }
+  const StackNode& node(uint32_t id) const { return *find(id); }
   bool overflowed() const { return overflowed_.load(std::memory_order_relaxed); }
+  size_t segments_reserved() const { return segments_used_.load(std::memory_order_relaxed); }
 
  private:
-  std::atomic<uint32_t>* slots_ = nullptr;
-  StackNode* nodes_ = nullptr;
-  size_t slot_mask_ = 0;
-  size_t node_capacity_ = 0;
+  StackNode* segment_for(uint32_t id);
+  uint32_t find_child(uint32_t head, uint32_t stop, uint64_t ip) const;
+  uint32_t new_node(uint32_t parent, uint64_t ip, uint32_t next_sibling);
+  uint32_t index_find(uint32_t parent, uint64_t ip) const;
+  uint32_t index_insert(uint32_t parent, uint64_t ip);
+
+  std::atomic<StackNode*>* segments_ = nullptr;
+  std::atomic<std::atomic<uint32_t>*> index_[kIndexGenerations] = {};
+  std::atomic<uint32_t> index_used_[kIndexGenerations] = {};
+  std::atomic<int> index_newest_{-1};
+  std::atomic<bool> index_lock_{false};
   std::atomic<uint32_t> next_id_{1};
+  std::atomic<size_t> segments_used_{0};
   std::atomic<bool> overflowed_{false};
 };
 
