@@ -98,9 +98,12 @@ public static class NotebookRenderer
             html.Append($"{capture.Metadata.Allocations:N0} allocations (aggregated)");
         else
             html.Append($"{capture.All.Count:N0} allocations, {E(ByteUnits.Format(capture.All.Bytes))} allocated");
-        html.Append($", peak {E(ByteUnits.Format(capture.PeakBytes))} alive");
+        html.Append($", {(capture.HasNative ? "managed peak" : "peak")} {E(ByteUnits.Format(capture.PeakBytes))} alive");
         if (!capture.PeakIsAtEnd)
             html.Append($" at {capture.PeakTimeNs / 1e6:N1} ms");
+        if (capture.HasNative)
+            html.Append($", native peak {E(ByteUnits.Format(capture.NativePeakBytes))}"
+                + (capture.NativePeakBytes == 0 ? "" : $" at {capture.NativePeakTimeNs / 1e6:N1} ms"));
         html.Append($", {capture.DurationNs / 1e6:N0} ms recorded. ");
         html.Append($"Showing: {E(options.Selection.Title)}");
         html.Append(capture.Scope is null ? ". " : $", {E(capture.Scope)} (<code>{E(heading.Variable)}.Unscoped</code> also has the kernel's own work during the cell). ");
@@ -147,7 +150,14 @@ public static class NotebookRenderer
         var html = new StringBuilder($"<div class=\"{StatsClass}\" style=\"font-family:sans-serif;font-size:13px\">");
         html.Append("<table><tbody>");
         Row(html, "allocations", $"{stats.TotalAllocations:N0} ({ByteUnits.Format(stats.TotalBytes)})");
-        Row(html, "peak alive", ByteUnits.Format(stats.PeakBytes));
+        if (stats.Native)
+        {
+            // Two peaks, worded as memnb stats words them.
+            Row(html, PeakWording.ManagedLabel.ToLowerInvariant(), $"{PeakWording.Exact(stats.PeakBytes)}: {PeakWording.ManagedMeaning}");
+            Row(html, PeakWording.NativeLabel.ToLowerInvariant(), $"{PeakWording.Native(stats.NativePeakBytes, stats.NativePeakTimeNs)}: {PeakWording.NativeMeaning}");
+        }
+        else
+            Row(html, "peak alive", ByteUnits.Format(stats.PeakBytes));
         Row(html, "leaked (alive at the end)", $"{stats.LeakedAllocations:N0} ({ByteUnits.Format(stats.LeakedBytes)})");
         Row(html, "freed", $"{stats.FreedAllocations:N0} ({ByteUnits.Format(stats.FreedBytes)})");
         Row(html, "garbage collections", $"{stats.GcCount:N0}");
@@ -206,7 +216,9 @@ public static class NotebookRenderer
         else
             Row(html, "allocations", $"{capture.All.Count:N0} ({ByteUnits.Format(capture.All.Bytes)})");
         if (!capture.IsSampled)
-            Row(html, "peak alive", capture.PeakIsAtEnd ? $"{ByteUnits.Format(capture.PeakBytes)} at the end" : $"{ByteUnits.Format(capture.PeakBytes)} at {capture.PeakTimeNs / 1e6:N1} ms");
+            Row(html, capture.HasNative ? "managed peak" : "peak alive", capture.PeakIsAtEnd ? $"{ByteUnits.Format(capture.PeakBytes)} at the end" : $"{ByteUnits.Format(capture.PeakBytes)} at {capture.PeakTimeNs / 1e6:N1} ms");
+        if (capture.HasNative)
+            Row(html, "native peak", PeakWording.Native(capture.NativePeakBytes, capture.NativePeakTimeNs));
         Row(html, "duration", $"{capture.DurationNs / 1e6:N1} ms{(capture.Complete ? "" : " (incomplete capture)")}");
         html.Append("</tbody></table></div>");
         return html.ToString();

@@ -49,6 +49,7 @@ public sealed class Capture
         batches = whole.batches;
         columns = whole.columns;
         unscoped = whole;
+        scopeRows = rows;
         Scope = scope;
         all = new AllocationView(this, rows, scope);
         (PeakBytes, PeakTimeNs, PeakIsAtEnd) = FindScopedPeak(rows);
@@ -63,6 +64,7 @@ public sealed class Capture
     public Capture Unscoped => unscoped ?? this;
 
     private readonly Capture? unscoped;
+    private readonly int[]? scopeRows;
 
     /// <summary>
     /// The allocations made while a frame whose function matches <paramref name="function"/> was on the
@@ -163,8 +165,9 @@ public sealed class Capture
     }
 
     /// <summary>
-    /// The high-water mark of <paramref name="rows"/> alone: their live bytes at each GC start (objects die
-    /// only in a GC) and at the end; the earliest of equal candidates wins, the end only when greater.
+    /// The managed high-water mark of <paramref name="rows"/> alone: the live bytes of their managed objects at
+    /// each GC start (objects die only in a GC) and at the end; the earliest of equal candidates wins, the end
+    /// only when greater. Native blocks have a peak of their own (<see cref="NativePeakBytes"/>).
     /// </summary>
     private (long Bytes, long TimeNs, bool AtEnd) FindScopedPeak(int[] rows)
     {
@@ -172,10 +175,13 @@ public sealed class Capture
         var time = c.TimestampNs;
         var freed = c.FreedAtNs;
         var size = c.Size;
+        var types = c.TypeId;
         var allocs = new List<(long Time, long Size)>(rows.Length);
         var frees = new List<(long Time, long Size)>();
         foreach (var r in rows)
         {
+            if (types[r] < 0)
+                continue;
             allocs.Add((time[r], size[r]));
             if (freed[r] != -1)
                 frees.Add((freed[r], size[r]));
@@ -194,10 +200,7 @@ public sealed class Capture
             if (!found || live > bestBytes)
                 (bestBytes, bestTime, found) = (live, t, true);
         }
-        long endLive = 0;
-        foreach (var r in rows)
-            if (freed[r] == -1)
-                endLive += size[r];
+        var endLive = ManagedBytesAliveAtEnd(rows);
         if (!found || endLive > bestBytes)
             return (endLive, Metadata.DurationNs, true);
         return (bestBytes, bestTime, false);
@@ -300,7 +303,11 @@ public sealed class Capture
     /// <summary>Types by estimated bytes: type, samples, sampled_bytes, estimated_bytes, estimated_count.</summary>
     public DataFrame EstimatedTypes(int n = 10) => All.EstimatedTypes(n);
 
-    /// <summary>Tracked bytes alive at the high-water mark: the largest GC_START live_bytes, or END's.</summary>
+    /// <summary>
+    /// Managed bytes alive at the high-water mark, as the tracer tracks them: the largest GC_START live_bytes,
+    /// or END's (objects die only in a GC, so these are the only candidates). Native blocks are not in it: a
+    /// capture recorded with native allocations has <see cref="NativePeakBytes"/> besides.
+    /// </summary>
     public long PeakBytes { get; }
 
     /// <summary>When the high-water mark was reached (ns since the start): the first GC start with the peak's live bytes, or the end.</summary>
@@ -308,6 +315,26 @@ public sealed class Capture
 
     /// <summary>True when the high-water mark is the end of the capture (then <see cref="Peak"/> is <see cref="Leaks"/>).</summary>
     public bool PeakIsAtEnd { get; }
+
+    /// <summary>
+    /// True for a capture recorded with native allocations (<c>memnb run --native</c>, header flag bit 1): its
+    /// allocations hold malloc &amp; co. and mmap blocks besides managed objects, and it has a native peak.
+    /// </summary>
+    public bool HasNative => Metadata.Native;
+
+    /// <summary>
+    /// The native high-water mark: the most bytes of native blocks alive at once (each at the size asked for, an
+    /// mmap region at its length), from the allocations and their releases in time order across threads; of this
+    /// capture's allocations only when scoped. 0 for a capture without native allocations (<see cref="HasNative"/>).
+    /// </summary>
+    public long NativePeakBytes => NativePeak.Bytes;
+
+    /// <summary>When <see cref="NativePeakBytes"/> was first reached (ns since the start; 0 when it is 0).</summary>
+    public long NativePeakTimeNs => NativePeak.TimeNs;
+
+    private NativePeak NativePeak => nativePeak ??= HasNative && columns is not null ? NativePeakFinder.Of(columns, scopeRows) : default;
+
+    private NativePeak? nativePeak;
 
     /// <summary>
     /// id, thread_stream, os_thread_id, timestamp_ns, allocator, size, type_id, stack_id, address,
@@ -432,6 +459,8 @@ public sealed class Capture
             EstimatedBytes = All.EstimatedBytes,
             ExactLargeObjects = exact.Count,
             ExactLargeBytes = exact.Bytes,
+            NativePeakBytes = NativePeakBytes,
+            NativePeakTimeNs = NativePeakTimeNs,
         };
     }
 
@@ -469,6 +498,9 @@ public sealed class Capture
         : IsAggregated
         ? $"{Path} (aggregated): {Metadata.Allocations:N0} allocations ({ByteUnits.Format(AggregateRows.Sum(e => e.Bytes))}), " +
           $"peak {ByteUnits.Format(PeakBytes)}, {Metadata.Allocations - Metadata.Frees:N0} leaked"
+        : HasNative
+        ? $"{Path}: {All.Count:N0} allocations ({ByteUnits.Format(All.Bytes)}), managed peak {ByteUnits.Format(PeakBytes)}, " +
+          $"native peak {ByteUnits.Format(NativePeakBytes)}, {Leaks().Count:N0} leaked"
         : $"{Path}: {All.Count:N0} allocations ({ByteUnits.Format(All.Bytes)}), peak {ByteUnits.Format(PeakBytes)}, " +
         $"{Leaks().Count:N0} leaked";
 
@@ -499,10 +531,28 @@ public sealed class Capture
             if (!found || bytes > bestBytes || (bytes == bestBytes && start < bestTime))
                 (bestBytes, bestTime, found) = (bytes, start, true);
         }
-        var endLive = Metadata.EndLiveBytes ?? All.Leaks().Bytes;
+        var endLive = Metadata.EndLiveBytes ?? ManagedBytesAliveAtEnd(null);
         if (!found || endLive > bestBytes)
             return (endLive, Metadata.DurationNs, true);
         return (bestBytes, bestTime, false);
+    }
+
+    /// <summary>Bytes of the managed objects among <paramref name="rows"/> (null: every row) never freed: END's live_bytes when there is no END.</summary>
+    private long ManagedBytesAliveAtEnd(int[]? rows)
+    {
+        var c = Columns;
+        var freed = c.FreedAtNs;
+        var size = c.Size;
+        var types = c.TypeId;
+        long live = 0;
+        var count = rows?.Length ?? c.Count;
+        for (var i = 0; i < count; i++)
+        {
+            var r = rows is null ? i : rows[i];
+            if (types[r] >= 0 && freed[r] == -1)
+                live += size[r];
+        }
+        return live;
     }
 
     private AllocationView AllFor(string member) => all ?? throw PerAllocation(member);

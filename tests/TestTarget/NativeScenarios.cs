@@ -84,6 +84,22 @@ public static unsafe class NativeScenarios
         facts["loaded"] = true;
     }
 
+    // A native block of 3,000,000 bytes kept alive across managed allocations and a GC, freed before the end: the
+    // native peak holds at least its bytes, the managed peak none of them.
+    public static void Peak(string capture, Dictionary<string, object?> facts)
+    {
+        var tracker = Tracker.Start(capture, Native);
+        void* block = NativeMemory.Alloc(3_000_000);
+        var kept = new List<byte[]>();
+        for (var i = 0; i < 100; i++)
+            kept.Add(new byte[1000]);
+        GC.Collect();
+        NativeMemory.Free(block);
+        GC.KeepAlive(kept);
+        tracker.Stop();
+        facts["block"] = 3_000_000;
+    }
+
     // Started by `memnb run --native`: the whole process is recorded, native allocations too.
     public static void WholeProcess(Dictionary<string, object?> facts)
     {

@@ -64,6 +64,7 @@ public static class Scenarios
             case "native-whole-process": NativeScenarios.WholeProcess(Facts); break;
             case "named-threads": NamedThreads(); break;
             case "native-without-profiler": NativeScenarios.WithoutProfiler(capture!, Facts); break;
+            case "native-peak": NativeScenarios.Peak(capture!, Facts); break;
             case "exit-code": return 7;
             case "environment-exit": EnvironmentExit(); break;
             default:

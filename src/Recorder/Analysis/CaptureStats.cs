@@ -23,8 +23,9 @@ public sealed record ThreadStats(ulong Id, string? Name, long Count, long Bytes)
 
 /// <summary>
 /// The numbers of <c>memnb stats</c>. Leaked = never freed while recording. Peak follows the format's
-/// Peak section: the largest GC_START live_bytes and END live_bytes (or, without END, the live bytes
-/// counted at the end of the capture).
+/// Peak section: managed bytes, the largest GC_START live_bytes and END live_bytes (or, without END, the
+/// managed bytes counted alive at the end of the capture). A capture with native allocations has a native
+/// peak besides (<see cref="NativePeakBytes"/>).
 /// </summary>
 public sealed record CaptureStats
 {
@@ -61,7 +62,20 @@ public sealed record CaptureStats
     public string? TruncationReason { get; init; }
     public required long TotalAllocations { get; init; }
     public required long TotalBytes { get; init; }
+    /// <summary>Managed bytes alive at the high-water mark (at a GC start or the end): native blocks are not in it.</summary>
     public required long PeakBytes { get; init; }
+
+    /// <summary>True for a capture recorded with native allocations (<c>memnb run --native</c>, header flag bit 1).</summary>
+    public bool Native { get; init; }
+
+    /// <summary>
+    /// A native capture's high-water mark of native memory: the most bytes of native blocks alive at once (each
+    /// at the size asked for, an mmap region at its length), in time order across threads; 0 for other captures.
+    /// </summary>
+    public long NativePeakBytes { get; init; }
+
+    /// <summary>When <see cref="NativePeakBytes"/> was first reached, in ns since the start (0 when it is 0).</summary>
+    public long NativePeakTimeNs { get; init; }
     public required long LeakedAllocations { get; init; }
     public required long LeakedBytes { get; init; }
     public required long FreedAllocations { get; init; }
@@ -105,6 +119,7 @@ public sealed record CaptureStats
         Path = path,
         FormatVersion = capture.FormatVersion,
         Aggregated = capture.Aggregated,
+        Native = capture.Native,
         Complete = capture.Complete,
         Truncated = capture.Truncated,
         TruncatedAtOffset = capture.TruncatedAtOffset,
@@ -154,6 +169,13 @@ public sealed record CaptureStats
         var firstPass = new Arrow.FreeRunsPass();
         var first = Arrow.CapturePass.Read(path, firstPass,
             new CaptureReaderOptions { AllowTruncated = options.AllowTruncated, SkipAllocations = true }, extent);
+        if (first.FirstClockTicks is null && first.Header.HasNative)
+        {
+            // No clock pair: the time origin is the earliest timestamp of any record, allocations included, as the
+            // Arrow conversion takes it (native allocations are timed with it for the native peak).
+            firstPass = new Arrow.FreeRunsPass();
+            first = Arrow.CapturePass.Read(path, firstPass, new CaptureReaderOptions { AllowTruncated = options.AllowTruncated }, extent);
+        }
         StatsCollector collector;
         if (first.IsAggregated)
         {
@@ -162,7 +184,7 @@ public sealed record CaptureStats
             Arrow.CapturePass.Read(path, collector, options, extent);
             return collector.Result;
         }
-        collector = new StatsCollector(top, firstPass.Frees.Seal(first.Clock));
+        collector = new StatsCollector(top, firstPass.Frees.Seal(first.Clock), first.Clock);
         Arrow.CapturePass.Read(path, collector, new CaptureReaderOptions { AllowTruncated = options.AllowTruncated, FreesChecked = true }, extent);
         return collector.Result;
     }

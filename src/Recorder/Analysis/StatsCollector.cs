@@ -13,6 +13,11 @@ public sealed class StatsCollector : CaptureVisitor
 {
     private readonly int top;
     private readonly Arrow.FreeTimes.Lookup? frees;
+    // The first pass's clock, with its frees: native allocations are then timed in ns as they come.
+    private readonly TickClock? clock;
+    private readonly NativePeakFinder nativePeak = new();
+    private long managedBytes;
+    private long managedFreedBytes;
     private long[] freedScratch = [];
     private readonly Dictionary<int, Dictionary<long, LiveObject>> liveByStream = new();
     private readonly Dictionary<int, TypeTotals> byType = new();
@@ -38,7 +43,8 @@ public sealed class StatsCollector : CaptureVisitor
     }
 
     /// <param name="frees">When each object died, from a first pass: FREE records are then not needed.</param>
-    internal StatsCollector(int top, Arrow.FreeTimes.Lookup frees) : this(top) => this.frees = frees;
+    /// <param name="clock">The clock <paramref name="frees"/> was sealed with (the Arrow conversion's).</param>
+    internal StatsCollector(int top, Arrow.FreeTimes.Lookup frees, TickClock clock) : this(top) => (this.frees, this.clock) = (frees, clock);
 
     public CaptureStats Result => result ?? throw new InvalidOperationException("the capture has not been read");
 
@@ -56,15 +62,27 @@ public sealed class StatsCollector : CaptureVisitor
         var type = Get(byType, a.TypeIndex);
         type.Count++;
         type.Bytes += a.Size;
+        if (!a.IsNative)
+            managedBytes += a.Size;
         if (frees is null)
         {
             if (!liveByStream.TryGetValue(a.ThreadStream, out var live))
                 liveByStream.Add(a.ThreadStream, live = new Dictionary<long, LiveObject>());
             live.Add(a.Sequence, new LiveObject(a.Size, a.TypeIndex));
+            if (a.IsNative)
+                nativePeak.Allocated(a.Ticks, a.Size); // ticks: converted with the capture's clock at the end
         }
-        else if (frees.FreedAtNs(a.ThreadStream, a.Sequence) != -1)
+        else
         {
-            Freed(type, a.Size);
+            var freedAtNs = frees.FreedAtNs(a.ThreadStream, a.Sequence);
+            if (freedAtNs != -1)
+                Freed(type, a.Size, a.IsNative);
+            if (a.IsNative)
+            {
+                nativePeak.Allocated(clock!.ToNanoseconds(a.Ticks), a.Size);
+                if (freedAtNs != -1)
+                    nativePeak.Released(freedAtNs, a.Size);
+            }
         }
         var stack = Get(byStack, a.StackId);
         stack.Count++;
@@ -110,7 +128,7 @@ public sealed class StatsCollector : CaptureVisitor
             type.Count++;
             type.Bytes += size;
             if (freed[i] != -1)
-                Freed(type, size);
+                Freed(type, size, native: false);
             if (stack is null || stacks[i] != lastStack)
                 stack = Get(byStack, lastStack = stacks[i]);
             stack.Count++;
@@ -118,6 +136,7 @@ public sealed class StatsCollector : CaptureVisitor
         }
         totalAllocations += n;
         totalBytes += bytes;
+        managedBytes += bytes;
         estimatedBytes += bytes;
         var thread = Get(byThread, block.ThreadStream);
         thread.Count += n;
@@ -134,13 +153,17 @@ public sealed class StatsCollector : CaptureVisitor
             return;
         // The reader guarantees the allocation exists and is freed once.
         liveByStream[free.ThreadStream].Remove(free.Sequence, out var dead);
-        Freed(byType[dead.TypeIndex], dead.Size);
+        Freed(byType[dead.TypeIndex], dead.Size, native: dead.TypeIndex < 0);
+        if (dead.TypeIndex < 0)
+            nativePeak.Released(free.Ticks, dead.Size);
     }
 
-    private void Freed(TypeTotals type, long size)
+    private void Freed(TypeTotals type, long size, bool native)
     {
         freedAllocations++;
         freedBytes += size;
+        if (!native)
+            managedFreedBytes += size;
         type.FreedCount++;
         type.FreedBytes += size;
     }
@@ -159,7 +182,9 @@ public sealed class StatsCollector : CaptureVisitor
             return;
         }
         var tables = read.Tables;
-        var endLive = read.End is EndRecord end ? end.LiveBytes : totalBytes - freedBytes;
+        // END's live_bytes counts managed objects only, and so does the peak without END.
+        var endLive = read.End is EndRecord end ? end.LiveBytes : managedBytes - managedFreedBytes;
+        var native = nativePeak.Find(frees is null ? read.Clock : null);
         var types = RankTypes(byType, tables);
         var functions = RankFunctions(byStack, tables, top);
         var threads = tables.Threads.Values
@@ -180,6 +205,8 @@ public sealed class StatsCollector : CaptureVisitor
             EstimatedBytes = read.Header.IsSampled ? (long)Math.Round(estimatedBytes) : totalBytes,
             ExactLargeObjects = exactLargeObjects,
             ExactLargeBytes = exactLargeBytes,
+            NativePeakBytes = native.Bytes,
+            NativePeakTimeNs = native.TimeNs,
         };
     }
 

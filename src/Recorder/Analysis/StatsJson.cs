@@ -25,6 +25,12 @@ public static class StatsJson
             json.WriteNumber("exact_large_bytes", stats.ExactLargeBytes);
         }
         json.WriteNumber("peak_bytes", stats.PeakBytes);
+        if (stats.Native)
+        {
+            json.WriteBoolean("native", true);
+            json.WriteNumber("native_peak_bytes", stats.NativePeakBytes);
+            json.WriteNumber("native_peak_time_ns", stats.NativePeakTimeNs);
+        }
         json.WriteNumber("leaked_allocations", stats.LeakedAllocations);
         json.WriteNumber("leaked_bytes", stats.LeakedBytes);
         json.WriteNumber("freed_allocations", stats.FreedAllocations);

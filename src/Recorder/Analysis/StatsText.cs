@@ -32,6 +32,14 @@ public static class StatsText
             summary.Insert(2, ("Exact LOH", $"{N(stats.ExactLargeObjects)} ({ByteUnits.Format(stats.ExactLargeBytes)}) recorded exactly: "
                 + "every large-object-heap object (≥ 85,000 bytes), counted at its size, not estimated"));
         }
+        if (stats.Native)
+        {
+            // Two peaks, each saying what it counts (a capture without native allocations keeps its one "Peak").
+            var peak = summary.FindIndex(s => s.Item1 == "Peak");
+            summary[peak] = (PeakWording.ManagedLabel, $"{PeakWording.Exact(stats.PeakBytes)}: {PeakWording.ManagedMeaning}");
+            summary.Insert(peak + 1, (PeakWording.NativeLabel,
+                $"{PeakWording.Native(stats.NativePeakBytes, stats.NativePeakTimeNs)}: {PeakWording.NativeMeaning}"));
+        }
         if (stats.Aggregated)
             summary.Insert(1, ("Aggregated", "yes: totals per stack and type, no per-allocation data or threads"
                 + (stats.Complete ? "" : "; the last table is not the final one (recording did not stop cleanly)")));

@@ -41,6 +41,12 @@ public sealed record CaptureMetadata
     /// </summary>
     public bool Sampled { get; init; }
 
+    /// <summary>
+    /// True for a capture recorded with native allocations (header flag bit 1): allocation rows with a native
+    /// allocator (type_id below 0) may appear, and the reports give a native peak besides the managed one.
+    /// </summary>
+    public bool Native { get; init; }
+
     /// <summary>Aggregated captures: whether the last AGG_TABLE is the final one, and its peak_bytes (null otherwise).</summary>
     public bool? AggregateFinal { get; init; }
     public long? AggregatePeakBytes { get; init; }
@@ -69,6 +75,7 @@ public sealed record CaptureMetadata
         Frees = frees,
         Aggregated = read.IsAggregated,
         Sampled = read.Header.IsSampled,
+        Native = read.Header.HasNative,
         AggregateFinal = read.IsAggregated ? read.AggregateTable is { Final: true } : null,
         AggregatePeakBytes = read.IsAggregated ? read.AggregateTable?.PeakBytes ?? 0 : null,
     };

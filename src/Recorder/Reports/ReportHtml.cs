@@ -20,6 +20,8 @@ public static class ReportHtml
             body.Append($"<tr><td>{Bytes(row.TotalBytes)}</td><td>{Percent(row.PercentOfTotal)}</td><td>{Bytes(row.OwnBytes)}</td><td>{N(row.Count)}</td><td class=\"name\">{E(row.Function)}</td></tr>\n");
         body.Append("</tbody>\n</table>\n");
         More(body, report.Functions - report.Rows.Count, "functions");
+        if (report.Peaks.Count > 0)
+            body.Insert(0, "<p>" + string.Join("<br>\n", report.Peaks.Select(p => $"{E(p.Label)}: {E(p.Value)}")) + "</p>\n");
         return Page("Functions", source, report.Description, report.Bytes, report.Count, body);
     }
 
@@ -75,7 +77,14 @@ public static class ReportHtml
         void Fact(string name, string value) => body.Append($"<tr><th>{E(name)}</th><td>{value}</td></tr>\n");
         Fact("allocations", N(s.TotalAllocations));
         Fact("allocated", Bytes(s.TotalBytes));
-        Fact("peak (alive at the high-water mark)", Bytes(s.PeakBytes));
+        if (s.Native)
+        {
+            Fact($"{PeakWording.ManagedLabel.ToLowerInvariant()} ({PeakWording.ManagedMeaning})", Bytes(s.PeakBytes));
+            Fact($"{PeakWording.NativeLabel.ToLowerInvariant()} ({PeakWording.NativeMeaning})",
+                s.NativePeakBytes == 0 ? Bytes(0) : $"{Bytes(s.NativePeakBytes)} at {E(TimeUnits.Format(s.NativePeakTimeNs))}");
+        }
+        else
+            Fact("peak (alive at the high-water mark)", Bytes(s.PeakBytes));
         Fact("leaked (alive at the end)", $"{Bytes(s.LeakedBytes)} in {N(s.LeakedAllocations)} allocations");
         Fact("freed", $"{Bytes(s.FreedBytes)} in {N(s.FreedAllocations)} allocations");
         Fact("duration", E(s.DurationMs.ToString("N1", System.Globalization.CultureInfo.InvariantCulture) + " ms" + (s.DurationEstimated ? " (estimated)" : "")));

@@ -30,8 +30,16 @@ public readonly record struct ReportSelection(ReportMode Mode, int TemporaryThre
         _ => throw new ArgumentOutOfRangeException(nameof(Mode), Mode, "Peak, Allocated, Leaks or Temporary"),
     };
 
-    /// <summary>The heading of this mode's view of <paramref name="capture"/>: <see cref="Title"/>, and the capture's scope when it has one.</summary>
-    public string TitleOf(global::MemNotebook.Capture capture) => capture.Scope is null ? Title : $"{Title}, {capture.Scope}";
+    /// <summary>
+    /// The heading of this mode's view of <paramref name="capture"/>: <see cref="Title"/>, and the capture's scope when it
+    /// has one. The peak of a capture with native allocations is named the managed peak: the view holds what was alive
+    /// when the managed high-water mark was reached (native blocks alive then included), not at the native one.
+    /// </summary>
+    public string TitleOf(global::MemNotebook.Capture capture)
+    {
+        var title = Mode == ReportMode.Peak && capture.HasNative ? "alive at the managed peak" : Title;
+        return capture.Scope is null ? title : $"{title}, {capture.Scope}";
+    }
 
     /// <summary>A heading for the view: "alive at the peak", "temporary (freed before 2 other allocations …)".</summary>
     public string Title => Mode switch

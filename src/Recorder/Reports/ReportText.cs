@@ -10,7 +10,10 @@ public static class ReportText
     public static string Summary(SummaryReport report)
     {
         var text = new StringBuilder();
-        text.Append($"Functions, {report.Description}: {ByteUnits.Format(report.Bytes)} in {N(report.Count)} allocations\n\n");
+        text.Append($"Functions, {report.Description}: {ByteUnits.Format(report.Bytes)} in {N(report.Count)} allocations\n");
+        foreach (var (label, value) in report.Peaks)
+            text.Append($"{label}: {value}\n");
+        text.Append('\n');
         if (report.Count == 0)
             return text.Append(NoAllocations).ToString();
         text.Append("  Total bytes       %    Own bytes      Count  Function\n");

@@ -35,8 +35,31 @@ public sealed class SummaryReport
 
     /// <summary>The report of <paramref name="selection"/>'s view of <paramref name="capture"/>.
     /// An aggregated capture gives the same numbers from its totals per stack and type (all, peak, leaks).</summary>
-    public static SummaryReport Build(global::MemNotebook.Capture capture, ReportSelection selection, int top) =>
-        capture.IsAggregated ? FromAggregates(capture, selection, top) : Build(selection.ViewOf(capture), top, selection.TitleOf(capture));
+    public static SummaryReport Build(global::MemNotebook.Capture capture, ReportSelection selection, int top)
+    {
+        if (capture.IsAggregated)
+            return FromAggregates(capture, selection, top);
+        var report = Build(selection.ViewOf(capture), top, selection.TitleOf(capture));
+        if (selection.Mode == ReportMode.Peak && capture.HasNative)
+            report.Peaks = PeaksOf(capture);
+        return report;
+    }
+
+    /// <summary>
+    /// A capture with native allocations has two peaks: which one the view is of, and what each counts
+    /// (as <c>memnb stats</c> words them).
+    /// </summary>
+    public static IReadOnlyList<(string Label, string Value)> PeaksOf(global::MemNotebook.Capture capture) =>
+    [
+        (PeakWording.ManagedLabel, $"{PeakWording.Exact(capture.PeakBytes)} "
+            + (capture.PeakIsAtEnd ? "at the end" : $"at {TimeUnits.Format(capture.PeakTimeNs)}") + $": {PeakWording.ManagedMeaning}"),
+        (PeakWording.NativeLabel, $"{PeakWording.Native(capture.NativePeakBytes, capture.NativePeakTimeNs)}: {PeakWording.NativeMeaning}"),
+    ];
+
+    /// <summary>
+    /// The peaks of a capture with native allocations, for a view of the managed peak (label, value); empty otherwise.
+    /// </summary>
+    public IReadOnlyList<(string Label, string Value)> Peaks { get; private set; } = [];
 
     private static SummaryReport FromAggregates(global::MemNotebook.Capture capture, ReportSelection selection, int top)
     {
