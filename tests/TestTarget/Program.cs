@@ -47,6 +47,9 @@ public static class Scenarios
             case "threads": Threads(capture!); break;
             case "region": Region(capture!); break;
             case "gc-modes": GcModes(capture!); break;
+            case "deep-stack": DeepStack(capture!); break;
+            case "stack-tree": StackTree(capture!, int.Parse(args[2])); break;
+            case "busy-threads": BusyThreads(capture!); break;
             case "sizes": Sizes(capture!); break;
             case "timeline": Timeline(capture!); break;
             case "stack": Stack(capture!); break;
@@ -273,6 +276,73 @@ public static class Scenarios
     {
         var arrays = new byte[count][];
         for (int i = 0; i < count; i++) arrays[i] = new byte[4096];
+    }
+
+    // 64 recursive frames under the scenario, then one allocation per level on the way back.
+    static void DeepStack(string capture)
+    {
+        var keep = new StackProbe[65];
+        var tracker = Tracker.Start(capture, Exact);
+        Recurse(64, keep);
+        tracker.Stop();
+        GC.KeepAlive(keep);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static void Recurse(int level, StackProbe[] keep)
+    {
+        if (level > 0) Recurse(level - 1, keep);
+        keep[level] = AllocateAtLevel(level);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static StackProbe AllocateAtLevel(int level) => new StackProbe { Id = level };
+
+    public sealed class TreeNode
+    {
+        public TreeNode? Left, Right;
+    }
+
+    // A binary tree built recursively: every node's stack is its path from the root, so
+    // 2^(depth+1) - 1 allocations with as many distinct stacks.
+    static void StackTree(string capture, int depth)
+    {
+        var tracker = Tracker.Start(capture, Exact);
+        var root = Grow(depth);
+        tracker.Stop();
+        GC.KeepAlive(root);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static TreeNode Grow(int depth)
+    {
+        var node = new TreeNode();
+        if (depth > 0)
+        {
+            node.Left = Grow(depth - 1);
+            node.Right = Grow(depth - 1);
+        }
+        return node;
+    }
+
+    // Two threads allocating as fast as they can on 2 cores while the writer keeps up.
+    static void BusyThreads(string capture)
+    {
+        const int perThread = 4_000_000;
+        var tracker = Tracker.Start(capture, Exact);
+        var threads = new[] { new Thread(() => BusyLoop(perThread, 1)), new Thread(() => BusyLoop(perThread, 2)) };
+        foreach (var t in threads) t.Start();
+        foreach (var t in threads) t.Join();
+        tracker.Stop();
+        Facts["per_thread"] = perThread;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static void BusyLoop(int count, int kind)
+    {
+        object? last = null;
+        for (int i = 0; i < count; i++) last = kind == 1 ? new Payload { Value = i } : new Marker { Id = i };
+        GC.KeepAlive(last);
     }
 
     static void Stack(string capture)

@@ -169,6 +169,75 @@ public class ManagedAllocationTests
     }
 
     [Fact]
+    public void A_stack_64_calls_deep_keeps_every_frame_in_order()
+    {
+        string capture = TracedTarget.TempCapture("deep-stack.memnb");
+        var run = TracedTarget.Start("deep-stack", capture);
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        var data = CaptureData.Load(capture);
+        var rows = RowsOfType(data, "MemNotebook.TestTarget.StackProbe");
+        Assert.Equal(65, rows.Length);
+        // Allocated on the way back: level 0 first, 64 Recurse frames above it; level 64 last, one.
+        for (int level = 0; level <= 64; level++)
+        {
+            var frames = data.StackFrames(data.Allocations.StackId.Span[rows[level]]).Select(f => f.Function).ToArray();
+            var expected = new List<string> { "MemNotebook.TestTarget.Scenarios.AllocateAtLevel" };
+            expected.AddRange(Enumerable.Repeat("MemNotebook.TestTarget.Scenarios.Recurse", 65 - level));
+            expected.Add("MemNotebook.TestTarget.Scenarios.DeepStack");
+            expected.Add("MemNotebook.TestTarget.Scenarios.Main");
+            Assert.Equal(expected, frames);
+        }
+    }
+
+    [Fact]
+    public void Eight_million_distinct_stacks_are_all_recorded_whole()
+    {
+        // A tree of depth 22: 8,388,607 nodes, each allocated under its own path of Grow frames.
+        string capture = TracedTarget.TempCapture("stack-tree.memnb");
+        var run = TracedTarget.Start("stack-tree", capture, arguments: ["22"]);
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        var data = CaptureData.Load(capture);
+        Assert.Equal(0, data.End!.Value.Dropped);
+        var rows = RowsOfType(data, "MemNotebook.TestTarget.Scenarios+TreeNode");
+        Assert.Equal((1 << 23) - 1, rows.Length);
+        // Frames per stack from the node table (parent before child: ids grow down a path).
+        var nodes = data.StackNodes;
+        var depth = new int[nodes.Count + 1];
+        var growFrames = new int[nodes.Count + 1];
+        foreach (var node in nodes)
+        {
+            depth[node.Id] = depth[node.ParentId] + 1;
+            bool grow = data.Frames.TryGetValue(node.Ip, out var frame) && frame.Function == "MemNotebook.TestTarget.Scenarios.Grow";
+            growFrames[node.Id] = growFrames[node.ParentId] + (grow ? 1 : 0);
+        }
+        var stackIds = data.Allocations.StackId.Span;
+        var distinct = new HashSet<int>();
+        var byGrowFrames = new long[24];
+        foreach (int row in rows)
+        {
+            int stack = stackIds[row];
+            distinct.Add(stack);
+            Assert.Equal(growFrames[stack] + 2, depth[stack]);  // Grow frames, StackTree, Main
+            byGrowFrames[growFrames[stack]]++;
+        }
+        Assert.Equal(rows.Length, distinct.Count);
+        for (int k = 1; k <= 23; k++) Assert.Equal(1L << (k - 1), byGrowFrames[k]);  // 2^(k-1) nodes k calls deep
+    }
+
+    [Fact]
+    public void Two_threads_allocating_flat_out_on_two_cores_lose_no_record()
+    {
+        string capture = TracedTarget.TempCapture("busy.memnb");
+        var run = TracedTarget.Start("busy-threads", capture);
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        var stats = CaptureStats.Compute(capture);
+        Assert.Equal(0, stats.Dropped);
+        Assert.Equal(4_000_000, stats.ByType.Single(t => t.Type == "MemNotebook.TestTarget.Payload").Count);
+        Assert.Equal(4_000_000, stats.ByType.Single(t => t.Type == "MemNotebook.TestTarget.Marker").Count);
+        Assert.Equal(4_000_000L * 24, stats.ByType.Single(t => t.Type == "MemNotebook.TestTarget.Marker").Bytes);
+    }
+
+    [Fact]
     public void Stacks_name_the_allocating_method_and_its_callers_in_order()
     {
         string capture = TracedTarget.TempCapture("stack.memnb");
