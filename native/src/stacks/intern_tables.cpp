@@ -1,5 +1,6 @@
 #include "stacks/intern_tables.h"
 
+#include <sched.h>
 #include <sys/mman.h>
 
 namespace memnb {
@@ -143,13 +144,13 @@ uint32_t StackTable::intern(uint32_t parent, uint64_t ip, StackCache* cache) {
       up.settled.fetch_add(1, std::memory_order_acq_rel);
     } else {
       // A wide node: once every list insertion has finished, the edge is in the list or the index.
-      while (up.settled.load(std::memory_order_acquire) < kListChildren) {
-      }
+      for (int spins = 0; up.settled.load(std::memory_order_acquire) < kListChildren; ++spins)
+        if (spins > 64) sched_yield();  // an inserter was preempted between its two steps
       id = find_child(up.first_child.load(std::memory_order_acquire), 0, ip);
       if (id == 0) id = index_find(parent, ip);
       if (id == 0) {
-        while (index_lock_.exchange(true, std::memory_order_acquire)) {
-        }
+        for (int spins = 0; index_lock_.exchange(true, std::memory_order_acquire); ++spins)
+          if (spins > 64) sched_yield();
         id = index_find(parent, ip);
         if (id == 0) id = index_insert(parent, ip);
         index_lock_.store(false, std::memory_order_release);
