@@ -95,8 +95,9 @@ public static class TracedProcess
             ["CORECLR_ENABLE_PROFILING"] = "1",
             ["CORECLR_PROFILER"] = ProfilerClsid,
             ["CORECLR_PROFILER_PATH"] = Path.GetFullPath(tracerPath),
-            // Blocking GCs report every survivor; the tracer then needs survivor reports
-            // only while recording (docs/architecture.md, "Masks").
+            // Blocking GCs report every survivor. The tracer turns background GC off by itself
+            // at startup (docs/architecture.md, "Masks"); the variable says so to the GC from
+            // its first instruction.
             ["DOTNET_gcConcurrent"] = "0",
             // On-stack replacement moves a long-running loop into a new frame whose chain
             // skips the method's callers; without it, methods with loops are optimized at once
