@@ -3,6 +3,7 @@ using Apache.Arrow.Ipc;
 using MemNotebook.Recorder.Analysis;
 using MemNotebook.Recorder.Arrow;
 using MemNotebook.Recorder.Capture;
+using MemNotebook.Recorder.Reports;
 using MemNotebook.Recorder.Tests.Capture;
 using Xunit;
 
@@ -202,6 +203,56 @@ public class HostileCaptureTests : IDisposable
         Assert.Equal((int)MemNotebook.Cli.ExitCode.BadCapture, result.ExitCode);
         Assert.Equal($"memnb: {path}: too large for speedscope: its 3 profiles would list 18,018,000 frames in 18,000 samples up to 1,001 frames deep, more than the 16,777,216 a capture of {w.Length:N0} bytes may expand to; the flame graph (memnb flamegraph) shares stack prefixes and shows it\n", result.Err);
         Assert.False(File.Exists(output));
+    }
+
+    /// <summary>
+    /// A chain of <paramref name="depth"/> named frames with <paramref name="leaves"/> named leaves under it, one
+    /// allocation of 24 bytes on each leaf.
+    /// </summary>
+    private static TestCaptureWriter DeepStacks(int depth, int leaves)
+    {
+        var w = new TestCaptureWriter();
+        var meta = w.Chunk(0).Clock(1000, 1_000_000).Type(0, 0x10, "App.Thing").Thread(2, 100, 1);
+        for (var i = 1; i <= depth; i++)
+            meta.StackNode((ulong)i, (ulong)i - 1, 0x1000 + (ulong)i).Frame(0x1000 + (ulong)i, 0, $"App.F{i}");
+        for (var j = 0; j < leaves; j++)
+            meta.StackNode((ulong)(depth + 1 + j), (ulong)depth, 0x100000 + (ulong)j).Frame(0x100000 + (ulong)j, 0, $"App.Leaf{j}");
+        meta.Write(zstd: true);
+        var thread = w.Chunk(2);
+        for (var j = 0; j < leaves; j++)
+            thread.Alloc(1100 + (ulong)j, 0, 24, depth + 1 + j, 0x10000 + 24 * (ulong)j);
+        thread.Write(zstd: true);
+        w.Chunk(0).Clock(90_000, 2_000_000).End(90_000, (ulong)leaves, 0, 24UL * (ulong)leaves).Write();
+        return w;
+    }
+
+    [Fact]
+    public void Inclusive_functions_of_deep_stacks_take_memory_by_stack_node_not_by_stack_times_depth()
+    {
+        // 6,000 stacks 1,001 frames deep: a list of functions per stack was 24 MB (60,000 such stacks, 240 MB).
+        const int depth = 1000, leaves = 6000;
+        var path = cli.File("deep-summary.memnb", DeepStacks(depth, leaves).ToArray());
+        var capture = MemNotebook.Capture.Load(path);
+        var stacks = capture.ArrowTable(ArrowLayout.Stacks);
+        var frames = capture.ArrowTable(ArrowLayout.Frames);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var (sets, names) = AllocationColumns.InclusiveTable(stacks, frames);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated < 4 << 20, $"{allocated:N0} bytes allocated");
+        // Each leaf's set: itself, then App.F1000 … App.F1 (innermost first), every name once.
+        var leaf = new List<string>();
+        foreach (var f in sets[depth + 1 + 17])
+            leaf.Add(names[f]);
+        Assert.Equal(new[] { "App.Leaf17" }.Concat(Enumerable.Range(1, depth).Reverse().Select(i => $"App.F{i}")), leaf);
+        var unknown = new List<int>();
+        foreach (var f in sets[0])
+            unknown.Add(f);
+        Assert.Equal([0], unknown);
+        var summary = SummaryReport.Build(capture.All, top: 3);
+        // Every chain function holds every allocation (ties by name, ordinal); 7,000 functions in all.
+        Assert.Equal([("App.F1", 24L * leaves, (long)leaves), ("App.F10", 24L * leaves, leaves), ("App.F100", 24L * leaves, leaves)],
+            summary.Rows.Select(r => (r.Function, r.TotalBytes, r.Count)));
+        Assert.Equal(depth + leaves, summary.Functions);
     }
 
     private static TestCaptureWriter Empty()
