@@ -395,6 +395,7 @@ public sealed class FlameTree
         var outOfRange = new Dictionary<(int Stream, int Stack), (long Count, long Bytes)>();
         var lastStream = int.MinValue;
         (long[] Counts, long[] Bytes) current = ([], []);
+        long denseCells = 0, denseBudget = 2L * (view.Count + stackCount);
         // A sampled capture's tree weighs each sample by the bytes it stands for (counts stay samples).
         var sampled = capture.IsSampled;
         foreach (var r in view.Rows)
@@ -404,11 +405,18 @@ public sealed class FlameTree
             if (stream != lastStream)
             {
                 if (!byStream.TryGetValue(stream, out current))
-                    byStream[stream] = current = (new long[stackCount], new long[stackCount]);
+                {
+                    // Arrays by stack id for as many streams as the rows justify; the others' stacks go to the
+                    // dictionary (a thousand threads of one allocation each over 60,000 stacks were a GB of arrays).
+                    var dense = denseCells + stackCount <= denseBudget;
+                    byStream[stream] = current = dense ? (new long[stackCount], new long[stackCount]) : ([], []);
+                    if (dense)
+                        denseCells += stackCount;
+                }
                 lastStream = stream;
             }
             var stack = stacks[r];
-            if ((uint)stack < (uint)stackCount)
+            if ((uint)stack < (uint)current.Counts.Length)
             {
                 current.Counts[stack]++;
                 current.Bytes[stack] += bytes;
@@ -421,7 +429,7 @@ public sealed class FlameTree
         }
         var totals = new List<((int Stream, int Stack) Key, (long Count, long Bytes) Value)>();
         foreach (var (stream, (counts, bytes)) in byStream)
-            for (var stack = 0; stack < stackCount; stack++)
+            for (var stack = 0; stack < counts.Length; stack++)
                 if (counts[stack] > 0)
                     totals.Add(((stream, stack), (counts[stack], bytes[stack])));
         totals.AddRange(outOfRange.Select(kv => (kv.Key, kv.Value)));

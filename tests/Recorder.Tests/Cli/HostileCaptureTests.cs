@@ -255,6 +255,44 @@ public class HostileCaptureTests : IDisposable
         Assert.Equal(depth + leaves, summary.Functions);
     }
 
+    /// <summary>One allocation on each of <paramref name="threads"/> threads, on stacks spread over <paramref name="stacks"/> flat stack nodes.</summary>
+    private static TestCaptureWriter ManyThreadsManyStacks(int threads, int stacks)
+    {
+        var w = new TestCaptureWriter();
+        var meta = w.Chunk(0).Clock(1000, 1_000_000).Type(0, 0x10, "App.Thing");
+        for (var i = 1; i <= stacks; i++)
+            meta.StackNode((ulong)i, 0, 0x1000 + (ulong)i);
+        meta.Frame(0x1001, 0, "App.Main");
+        for (var t = 0; t < threads; t++)
+            meta.Thread(2 + (ulong)t, 100 + (ulong)t, 1 + (ulong)t);
+        meta.Write(zstd: true);
+        for (var t = 0; t < threads; t++)
+            w.Chunk(2 + t).Alloc(1100 + (ulong)t, 0, 24, 1 + t * (stacks / threads), 0x10000 + 64 * (ulong)t).Write();
+        w.Chunk(0).Clock(90_000, 2_000_000).End(90_000, (ulong)threads, 0, 24UL * (ulong)threads).Write();
+        return w;
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(40)]
+    public void A_tree_split_by_thread_takes_no_array_of_every_stack_per_thread(int timeBuckets)
+    {
+        // 400 threads with one allocation each over 20,000 stacks: two arrays of every stack per thread were
+        // 128 MB (a thousand threads over 60,000 stacks, a GB, from a capture of ~100 KB).
+        const int threads = 400, stacks = 20_000;
+        var path = cli.File("threads.memnb", ManyThreadsManyStacks(threads, stacks).ToArray());
+        var capture = MemNotebook.Capture.Load(path);
+        var view = capture.All;
+        _ = view.Rows;
+        _ = capture.Columns.StackParents();
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var tree = FlameTree.Build(view, ReportSelection.Peak, splitThreads: true, timeBuckets: timeBuckets);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated < 24 << 20, $"{allocated:N0} bytes allocated");
+        Assert.Equal((threads, 24L * threads), (tree.Count, tree.TotalBytes));
+        Assert.Equal(threads, tree.Root.Children.Count);
+    }
+
     private static TestCaptureWriter Empty()
     {
         var w = new TestCaptureWriter();
