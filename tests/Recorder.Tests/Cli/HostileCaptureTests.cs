@@ -255,6 +255,26 @@ public class HostileCaptureTests : IDisposable
         Assert.Equal(depth + leaves, summary.Functions);
     }
 
+    [Fact]
+    public void An_inverted_tree_that_would_repeat_a_deep_chain_under_every_leaf_is_refused_with_one_error()
+    {
+        // 2,200 leaves under a chain of 1,000 frames: inverted, each leaf has the whole chain below it, 2.2M nodes (the
+        // 60,000 leaves of a 376 KB capture took 14.6 GB and did not finish in two minutes). Not inverted, 3,200 nodes.
+        const int depth = 1000, leaves = 2200;
+        var w = DeepStacks(depth, leaves);
+        var path = cli.File("deep-inverted.memnb", w.ToArray());
+        var expected = $"memnb: {path}: too large for a tree: it would have more than 2,097,152 frames, the most a capture of {w.Length:N0} bytes may make (FlameTree.MaxNodes); the tree without --inverted shares stack prefixes\n";
+        var tree = CliHarness.Run("tree", "--inverted", path);
+        Assert.Equal(((int)MemNotebook.Cli.ExitCode.BadCapture, "", expected), (tree.ExitCode, tree.Out, tree.Err));
+        var html = cli.PathOf("inverted.html");
+        var flamegraph = CliHarness.Run("flamegraph", "--inverted", "-o", html, path);
+        Assert.Equal(((int)MemNotebook.Cli.ExitCode.BadCapture, expected), (flamegraph.ExitCode, flamegraph.Err));
+        Assert.False(File.Exists(html));
+        var plain = CliHarness.Run("tree", path);
+        Assert.Equal((0, ""), (plain.ExitCode, plain.Err));
+        Assert.Equal(depth + leaves + 1, FlameTree.Build(MemNotebook.Capture.Load(path), ReportSelection.Peak).NodeCount);
+    }
+
     /// <summary>One allocation on each of <paramref name="threads"/> threads, on stacks spread over <paramref name="stacks"/> flat stack nodes.</summary>
     private static TestCaptureWriter ManyThreadsManyStacks(int threads, int stacks)
     {
