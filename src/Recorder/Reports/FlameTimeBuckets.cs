@@ -69,13 +69,18 @@ internal static class FlameTimeBuckets
         // Owner slot per (thread, stack): arrays by stack id, one per thread stream when split (-1: not yet mapped).
         var stackCount = columns.StackParents().Length;
         var slotsByStream = new Dictionary<int, int[]>();
+        long denseCells = 0;
         int[] SlotsOf(int stream)
         {
             if (!slotsByStream.TryGetValue(stream, out var slots))
             {
-                slots = new int[stackCount + 1];
+                // Arrays for as many streams as the rows justify, the others' (thread, stack) in the dictionary.
+                var dense = denseCells + stackCount + 1 <= 2L * (view.Count + stackCount + 1);
+                slots = dense ? new int[stackCount + 1] : [];
                 Array.Fill(slots, -1);
                 slotsByStream[stream] = slots;
+                if (dense)
+                    denseCells += stackCount + 1;
             }
             return slots;
         }

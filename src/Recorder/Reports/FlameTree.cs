@@ -47,7 +47,23 @@ public sealed class FlameNode
 
     internal FlameNode ChildFor(string name, FlameNodeKind kind)
     {
-        byName ??= new();
+        // A few children are searched in the list; a dictionary only for a node with many (most nodes of a
+        // deep tree have one child, and a dictionary each took most of their memory).
+        if (byName is null && children.Count >= 8)
+        {
+            byName = new(children.Count * 2);
+            foreach (var c in children)
+                byName.Add((c.Name, c.Kind), c);
+        }
+        if (byName is null)
+        {
+            foreach (var c in children)
+                if (c.Kind == kind && c.Name == name)
+                    return c;
+            var added = new FlameNode(name, kind);
+            children.Add(added);
+            return added;
+        }
         if (!byName.TryGetValue((name, kind), out var child))
         {
             child = new FlameNode(name, kind);
@@ -363,10 +379,11 @@ public sealed class FlameTree
         var paths = new PathResolver(capture, inverted, splitThreads: false);
         var root = new FlameNode("all", FlameNodeKind.Root);
         var path = new List<(string Name, FlameNodeKind Kind)>();
+        var budget = new NodeBudget(capture, inverted, splitThreads: false);
         foreach (var (stack, count, bytes) in perStack)
         {
             paths.Fill(0, stack, path);
-            AddPath(root, path, count, bytes);
+            AddPath(root, path, count, bytes, budget);
         }
         root.Sort();
         return new FlameTree(root, AggregateReports.Description(selection), selection, inverted, false);
@@ -395,6 +412,7 @@ public sealed class FlameTree
         var outOfRange = new Dictionary<(int Stream, int Stack), (long Count, long Bytes)>();
         var lastStream = int.MinValue;
         (long[] Counts, long[] Bytes) current = ([], []);
+        long denseCells = 0, denseBudget = 2L * (view.Count + stackCount);
         // A sampled capture's tree weighs each sample by the bytes it stands for (counts stay samples).
         var sampled = capture.IsSampled;
         foreach (var r in view.Rows)
@@ -404,11 +422,18 @@ public sealed class FlameTree
             if (stream != lastStream)
             {
                 if (!byStream.TryGetValue(stream, out current))
-                    byStream[stream] = current = (new long[stackCount], new long[stackCount]);
+                {
+                    // Arrays by stack id for as many streams as the rows justify; the others' stacks go to the
+                    // dictionary (a thousand threads of one allocation each over 60,000 stacks were a GB of arrays).
+                    var dense = denseCells + stackCount <= denseBudget;
+                    byStream[stream] = current = dense ? (new long[stackCount], new long[stackCount]) : ([], []);
+                    if (dense)
+                        denseCells += stackCount;
+                }
                 lastStream = stream;
             }
             var stack = stacks[r];
-            if ((uint)stack < (uint)stackCount)
+            if ((uint)stack < (uint)current.Counts.Length)
             {
                 current.Counts[stack]++;
                 current.Bytes[stack] += bytes;
@@ -421,35 +446,67 @@ public sealed class FlameTree
         }
         var totals = new List<((int Stream, int Stack) Key, (long Count, long Bytes) Value)>();
         foreach (var (stream, (counts, bytes)) in byStream)
-            for (var stack = 0; stack < stackCount; stack++)
+            for (var stack = 0; stack < counts.Length; stack++)
                 if (counts[stack] > 0)
                     totals.Add(((stream, stack), (counts[stack], bytes[stack])));
         totals.AddRange(outOfRange.Select(kv => (kv.Key, kv.Value)));
 
         var paths = new PathResolver(capture, inverted, splitThreads);
+        var budget = new NodeBudget(capture, inverted, splitThreads);
         var root = new FlameNode("all", FlameNodeKind.Root);
         var path = new List<(string Name, FlameNodeKind Kind)>();
         foreach (var ((stream, stack), (count, bytes)) in totals.OrderBy(kv => kv.Key.Stream).ThenBy(kv => kv.Key.Stack))
         {
             paths.Fill(stream, stack, path);
-            AddPath(root, path, count, bytes);
+            AddPath(root, path, count, bytes, budget);
         }
         root.Sort();
         var tree = new FlameTree(root, description ?? view.Description, selection, inverted, splitThreads, 0, null, view);
         return timeBuckets > 0 ? tree.WithTimeBuckets(timeBuckets) : tree;
     }
 
+    /// <summary>
+    /// The most nodes a tree of a capture of <paramref name="captureBytes"/> bytes may have: 2,097,152, or one per 16 bytes
+    /// of the capture when that is more. An inverted tree (or one split by thread) repeats every caller under each
+    /// allocating frame, so its nodes are stacks times depth, not the stack nodes the capture holds.
+    /// </summary>
+    public static long MaxNodes(long captureBytes) => Math.Max(1L << 21, Math.Max(0, captureBytes) / 16);
+
+    /// <summary>Counts the nodes a tree makes; past <see cref="MaxNodes"/> of its capture, one error that says so.</summary>
+    private sealed class NodeBudget(global::MemNotebook.Capture capture, bool inverted, bool splitThreads)
+    {
+        private readonly long limit = MaxNodes(capture.SourceBytes);
+        private long nodes = 1;
+
+        public void Add(int created)
+        {
+            nodes += created;
+            if (nodes <= limit)
+                return;
+            var hint = inverted ? "; the tree without --inverted shares stack prefixes"
+                : splitThreads ? "; the tree without --split-threads has fewer"
+                : "";
+            throw new InvalidDataException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"{capture.Path}: too large for a tree: it would have more than {limit:N0} frames, the most a capture of {capture.SourceBytes:N0} bytes may make (FlameTree.MaxNodes){hint}"));
+        }
+    }
+
     /// <summary>Charges an allocation to the root, to each node of its path (from the root down) and, as own, to the last.</summary>
-    private static void AddPath(FlameNode root, List<(string Name, FlameNodeKind Kind)> path, long count, long bytes)
+    private static void AddPath(FlameNode root, List<(string Name, FlameNodeKind Kind)> path, long count, long bytes, NodeBudget budget)
     {
         root.Add(count, bytes);
         var node = root;
+        var created = 0;
         foreach (var (name, kind) in path)
         {
-            node = node.ChildFor(name, kind);
+            var before = node.Children.Count;
+            var child = node.ChildFor(name, kind);
+            created += node.Children.Count - before;
+            node = child;
             node.Add(count, bytes);
         }
         node.AddOwn(count, bytes);
+        budget.Add(created);
     }
 
     /// <summary>The frames of an allocation's path from the root: its thread (when split), then its stack in tree order.</summary>

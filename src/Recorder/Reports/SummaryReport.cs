@@ -83,7 +83,7 @@ public sealed class SummaryReport
             (count, bytes) = (count + c, bytes + b);
             var o = own.GetValueOrDefault(e.Function);
             own[e.Function] = (o.Count + c, o.Bytes + b);
-            foreach (var f in (uint)e.StackId < (uint)functionsOf.Length ? functionsOf[e.StackId] : functionsOf[0])
+            foreach (var f in functionsOf[e.StackId])
             {
                 inclusiveCount[f] += c;
                 inclusiveBytes[f] += b;

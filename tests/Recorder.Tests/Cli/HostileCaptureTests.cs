@@ -3,6 +3,7 @@ using Apache.Arrow.Ipc;
 using MemNotebook.Recorder.Analysis;
 using MemNotebook.Recorder.Arrow;
 using MemNotebook.Recorder.Capture;
+using MemNotebook.Recorder.Reports;
 using MemNotebook.Recorder.Tests.Capture;
 using Xunit;
 
@@ -202,6 +203,114 @@ public class HostileCaptureTests : IDisposable
         Assert.Equal((int)MemNotebook.Cli.ExitCode.BadCapture, result.ExitCode);
         Assert.Equal($"memnb: {path}: too large for speedscope: its 3 profiles would list 18,018,000 frames in 18,000 samples up to 1,001 frames deep, more than the 16,777,216 a capture of {w.Length:N0} bytes may expand to; the flame graph (memnb flamegraph) shares stack prefixes and shows it\n", result.Err);
         Assert.False(File.Exists(output));
+    }
+
+    /// <summary>
+    /// A chain of <paramref name="depth"/> named frames with <paramref name="leaves"/> named leaves under it, one
+    /// allocation of 24 bytes on each leaf.
+    /// </summary>
+    private static TestCaptureWriter DeepStacks(int depth, int leaves)
+    {
+        var w = new TestCaptureWriter();
+        var meta = w.Chunk(0).Clock(1000, 1_000_000).Type(0, 0x10, "App.Thing").Thread(2, 100, 1);
+        for (var i = 1; i <= depth; i++)
+            meta.StackNode((ulong)i, (ulong)i - 1, 0x1000 + (ulong)i).Frame(0x1000 + (ulong)i, 0, $"App.F{i}");
+        for (var j = 0; j < leaves; j++)
+            meta.StackNode((ulong)(depth + 1 + j), (ulong)depth, 0x100000 + (ulong)j).Frame(0x100000 + (ulong)j, 0, $"App.Leaf{j}");
+        meta.Write(zstd: true);
+        var thread = w.Chunk(2);
+        for (var j = 0; j < leaves; j++)
+            thread.Alloc(1100 + (ulong)j, 0, 24, depth + 1 + j, 0x10000 + 24 * (ulong)j);
+        thread.Write(zstd: true);
+        w.Chunk(0).Clock(90_000, 2_000_000).End(90_000, (ulong)leaves, 0, 24UL * (ulong)leaves).Write();
+        return w;
+    }
+
+    [Fact]
+    public void Inclusive_functions_of_deep_stacks_take_memory_by_stack_node_not_by_stack_times_depth()
+    {
+        // 6,000 stacks 1,001 frames deep: a list of functions per stack was 24 MB (60,000 such stacks, 240 MB).
+        const int depth = 1000, leaves = 6000;
+        var path = cli.File("deep-summary.memnb", DeepStacks(depth, leaves).ToArray());
+        var capture = MemNotebook.Capture.Load(path);
+        var stacks = capture.ArrowTable(ArrowLayout.Stacks);
+        var frames = capture.ArrowTable(ArrowLayout.Frames);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var (sets, names) = AllocationColumns.InclusiveTable(stacks, frames);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated < 4 << 20, $"{allocated:N0} bytes allocated");
+        // Each leaf's set: itself, then App.F1000 … App.F1 (innermost first), every name once.
+        var leaf = new List<string>();
+        foreach (var f in sets[depth + 1 + 17])
+            leaf.Add(names[f]);
+        Assert.Equal(new[] { "App.Leaf17" }.Concat(Enumerable.Range(1, depth).Reverse().Select(i => $"App.F{i}")), leaf);
+        var unknown = new List<int>();
+        foreach (var f in sets[0])
+            unknown.Add(f);
+        Assert.Equal([0], unknown);
+        var summary = SummaryReport.Build(capture.All, top: 3);
+        // Every chain function holds every allocation (ties by name, ordinal); 7,000 functions in all.
+        Assert.Equal([("App.F1", 24L * leaves, (long)leaves), ("App.F10", 24L * leaves, leaves), ("App.F100", 24L * leaves, leaves)],
+            summary.Rows.Select(r => (r.Function, r.TotalBytes, r.Count)));
+        Assert.Equal(depth + leaves, summary.Functions);
+    }
+
+    [Fact]
+    public void An_inverted_tree_that_would_repeat_a_deep_chain_under_every_leaf_is_refused_with_one_error()
+    {
+        // 2,200 leaves under a chain of 1,000 frames: inverted, each leaf has the whole chain below it, 2.2M nodes (the
+        // 60,000 leaves of a 376 KB capture took 14.6 GB and did not finish in two minutes). Not inverted, 3,200 nodes.
+        const int depth = 1000, leaves = 2200;
+        var w = DeepStacks(depth, leaves);
+        var path = cli.File("deep-inverted.memnb", w.ToArray());
+        var expected = $"memnb: {path}: too large for a tree: it would have more than 2,097,152 frames, the most a capture of {w.Length:N0} bytes may make (FlameTree.MaxNodes); the tree without --inverted shares stack prefixes\n";
+        var tree = CliHarness.Run("tree", "--inverted", path);
+        Assert.Equal(((int)MemNotebook.Cli.ExitCode.BadCapture, "", expected), (tree.ExitCode, tree.Out, tree.Err));
+        var html = cli.PathOf("inverted.html");
+        var flamegraph = CliHarness.Run("flamegraph", "--inverted", "-o", html, path);
+        Assert.Equal(((int)MemNotebook.Cli.ExitCode.BadCapture, expected), (flamegraph.ExitCode, flamegraph.Err));
+        Assert.False(File.Exists(html));
+        var plain = CliHarness.Run("tree", path);
+        Assert.Equal((0, ""), (plain.ExitCode, plain.Err));
+        Assert.Equal(depth + leaves + 1, FlameTree.Build(MemNotebook.Capture.Load(path), ReportSelection.Peak).NodeCount);
+    }
+
+    /// <summary>One allocation on each of <paramref name="threads"/> threads, on stacks spread over <paramref name="stacks"/> flat stack nodes.</summary>
+    private static TestCaptureWriter ManyThreadsManyStacks(int threads, int stacks)
+    {
+        var w = new TestCaptureWriter();
+        var meta = w.Chunk(0).Clock(1000, 1_000_000).Type(0, 0x10, "App.Thing");
+        for (var i = 1; i <= stacks; i++)
+            meta.StackNode((ulong)i, 0, 0x1000 + (ulong)i);
+        meta.Frame(0x1001, 0, "App.Main");
+        for (var t = 0; t < threads; t++)
+            meta.Thread(2 + (ulong)t, 100 + (ulong)t, 1 + (ulong)t);
+        meta.Write(zstd: true);
+        for (var t = 0; t < threads; t++)
+            w.Chunk(2 + t).Alloc(1100 + (ulong)t, 0, 24, 1 + t * (stacks / threads), 0x10000 + 64 * (ulong)t).Write();
+        w.Chunk(0).Clock(90_000, 2_000_000).End(90_000, (ulong)threads, 0, 24UL * (ulong)threads).Write();
+        return w;
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(40)]
+    public void A_tree_split_by_thread_takes_no_array_of_every_stack_per_thread(int timeBuckets)
+    {
+        // 400 threads with one allocation each over 20,000 stacks: two arrays of every stack per thread were
+        // 128 MB (a thousand threads over 60,000 stacks, a GB, from a capture of ~100 KB).
+        const int threads = 400, stacks = 20_000;
+        var path = cli.File("threads.memnb", ManyThreadsManyStacks(threads, stacks).ToArray());
+        var capture = MemNotebook.Capture.Load(path);
+        var view = capture.All;
+        _ = view.Rows;
+        _ = capture.Columns.StackParents();
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var tree = FlameTree.Build(view, ReportSelection.Peak, splitThreads: true, timeBuckets: timeBuckets);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated < 24 << 20, $"{allocated:N0} bytes allocated");
+        Assert.Equal((threads, 24L * threads), (tree.Count, tree.TotalBytes));
+        Assert.Equal(threads, tree.Root.Children.Count);
     }
 
     private static TestCaptureWriter Empty()
