@@ -12,6 +12,8 @@ HotPathTiming& HotPathTiming::get() {
   return instance;
 }
 
+bool g_timing_on = HotPathTiming::get().enabled();
+
 HotPathTiming::HotPathTiming() {
   const char* v = getenv("MEMNB_TIMING");
   enabled_ = v && strcmp(v, "1") == 0;

@@ -9,6 +9,10 @@
 
 namespace memnb {
 
+// Whether MEMNB_TIMING=1 was set at startup: the hot path reads this plain flag (one
+// predictable branch), never the counter, unless it is on.
+extern bool g_timing_on;
+
 class HotPathTiming {
  public:
   enum Part { kWalk, kIntern, kEncode, kLifetime, kHook, kParts };
@@ -44,7 +48,7 @@ class HotPathTiming {
 class TimedScope {
  public:
   enum Kind { kGc, kCompression };
-  explicit TimedScope(Kind kind) : kind_(kind), start_(HotPathTiming::get().enabled() ? __rdtsc() : 0) {}
+  explicit TimedScope(Kind kind) : kind_(kind), start_(g_timing_on ? __rdtsc() : 0) {}
   ~TimedScope() {
     if (!start_) return;
     uint64_t cycles = __rdtsc() - start_;
