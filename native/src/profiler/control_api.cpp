@@ -1,9 +1,9 @@
 // The C ABI Recorder calls through P/Invoke: start, stop, status.
 #include <string>
 
-#include "profiler/hot_path_timing.h"
-#include "profiler/profiler.h"
+#include "common/hot_path_timing.h"
 #include "native_hooks/hook_guard.h"
+#include "profiler/profiler.h"
 #include "profiler/recorder.h"
 #include "sampling/sampled_session.h"
 
@@ -139,7 +139,7 @@ __attribute__((visibility("default"))) void memnb_sampled_counters(unsigned long
 }
 
 // Where the hot path's time went (MEMNB_TIMING=1 at startup; zeros otherwise), for the
-// overhead benchmark: see profiler/hot_path_timing.h for the ten entries. Entry 9 is the
+// overhead benchmark: see common/hot_path_timing.h for the ten entries. Entry 9 is the
 // records the current or last recording dropped.
 __attribute__((visibility("default"))) void memnb_overhead_counters(unsigned long long out[10]) {
   memnb::HotPathTiming::get().read(out);

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "profiler/hot_path_timing.h"
+#include "common/hot_path_timing.h"
 #include "profiler/names.h"
 #include "profiler/profiler.h"
 #include "profiler/recorder.h"
@@ -251,7 +251,7 @@ uint64_t object_size(Recorder& rec, ObjectID object, int64_t type) {
   return heap_size(size);
 }
 
-// A timed allocation (hot_path_timing.h): the same steps with the cycles of each part.
+// A timed allocation (common/hot_path_timing.h): the same steps with the cycles of each part.
 void record_timed(Recorder& rec, ThreadState* ts, ObjectID object, ClassID cls, uint64_t entry) {
   HotPathTiming& timing = HotPathTiming::get();
   uint64_t t0 = __rdtsc();
@@ -281,7 +281,7 @@ HRESULT object_allocated(void*, ObjectID object, ClassID cls) {
   ts->in_hook.store(1, std::memory_order_relaxed);
   std::atomic_signal_fence(std::memory_order_seq_cst);
   if (rec.recording()) {
-    if (g_timing_on && !rec.sampled() && HotPathTiming::get().sample(&ts->timing_countdown)) {
+    if (g_timing_on && !rec.sampled() && HotPathTiming::sample(&ts->timing_countdown)) {
       record_timed(rec, ts, object, cls, entry);
     } else {
       int64_t type = rec.intern_type(ts, cls);

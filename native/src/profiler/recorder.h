@@ -73,7 +73,7 @@ class Recorder {
   void record_allocation(ThreadState* ts, uint64_t address, uint64_t class_id, uint64_t size, const uintptr_t* ips, int depth);
   // The same in two steps: the type index first (-1 when the type table is full).
   int64_t intern_type(ThreadState* ts, uint64_t class_id);
-  // marks (timed allocations only, hot_path_timing.h): cycle counts after interning the
+  // marks (timed allocations only, common/hot_path_timing.h): cycle counts after interning the
   // stack, after pushing the record and after logging the object.
   void record_typed_allocation(ThreadState* ts, uint64_t address, int64_t type, uint64_t size, const uintptr_t* ips, int depth,
                                uint64_t* marks = nullptr);

@@ -1,5 +1,4 @@
 // The recorder's writer thread: meta records, ring contents and GC records to chunks.
-#include "profiler/hot_path_timing.h"
 #include <linux/futex.h>
 #include <sched.h>
 
@@ -13,6 +12,7 @@
 #include <mutex>
 
 #include "common/clock.h"
+#include "common/hot_path_timing.h"
 #include "common/varint.h"
 #include "native_hooks/hook_guard.h"
 #include "native_hooks/native_hooks.h"
@@ -217,7 +217,7 @@ void Recorder::writer_main() {
   // Hooks are quiesced: drain what is left, then close the capture.
   writer_cycle(true);
   timespec cpu{};
-  if (HotPathTiming::get().enabled() && clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu) == 0)
+  if (g_timing_on && clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu) == 0)
     HotPathTiming::get().add_writer_cpu_ns(static_cast<uint64_t>(cpu.tv_sec) * 1000000000ull + static_cast<uint64_t>(cpu.tv_nsec));
   emit_clock();
   uint64_t ticks = now_ticks();

@@ -50,7 +50,7 @@ struct ThreadState {
   StackCache stack_cache;
   PrefixMemo prefix;
   ThreadBase base;
-  uint32_t timing_countdown = 0;  // hot_path_timing.h
+  uint32_t timing_countdown = 0;  // common/hot_path_timing.h
   uint64_t last_class_id = 0;  // one-entry cache in front of the type table
   int64_t last_type = -1;
 

@@ -1,4 +1,3 @@
-#include "profiler/hot_path_timing.h"
 #include "writer/capture_writer.h"
 
 #include <errno.h>
@@ -6,6 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <zstd.h>
+
+#include "common/hot_path_timing.h"
 
 namespace memnb {
 

@@ -20,19 +20,18 @@ class HotPathTiming {
 
   static HotPathTiming& get();
   bool enabled() const { return enabled_; }
-  // Whether this allocation of the thread is one of the timed ones.
-  bool sample(uint32_t* countdown) const { return enabled_ && (++*countdown & (kEvery - 1)) == 0; }
+  // Whether this allocation of the thread is one of the timed ones (callers check g_timing_on first).
+  static bool sample(uint32_t* countdown) { return (++*countdown & (kEvery - 1)) == 0; }
   void add(Part part, uint64_t cycles) { parts_[part].fetch_add(cycles, std::memory_order_relaxed); }
   void timed_one() { timed_.fetch_add(1, std::memory_order_relaxed); }
   void add_gc(uint64_t cycles) { gc_.fetch_add(cycles, std::memory_order_relaxed); }
   void add_compression(uint64_t cycles) { compression_.fetch_add(cycles, std::memory_order_relaxed); }
   void add_writer_cpu_ns(uint64_t ns) { writer_cpu_ns_.fetch_add(ns, std::memory_order_relaxed); }
-  void add_dropped(uint64_t n) { dropped_.fetch_add(n, std::memory_order_relaxed); }
 
   // out[0] allocations timed; out[1..5] ns of walk, intern, encode+push, lifetime log and the
   // whole hook in them; out[6] ns in GC callbacks; out[7] writer thread CPU ns; out[8] ns
-  // compressing; out[9] records dropped (all since the process started).
-  void read(unsigned long long out[10]) const;
+  // compressing (all since the process started).
+  void read(unsigned long long out[9]) const;
 
  private:
   HotPathTiming();
@@ -41,7 +40,7 @@ class HotPathTiming {
   uint64_t tsc0_ = 0, ns0_ = 0;
   std::atomic<uint64_t> timed_{0};
   std::atomic<uint64_t> parts_[kParts] = {};
-  std::atomic<uint64_t> gc_{0}, compression_{0}, writer_cpu_ns_{0}, dropped_{0};
+  std::atomic<uint64_t> gc_{0}, compression_{0}, writer_cpu_ns_{0};
 };
 
 // Cycles of a scope added to the GC or compression total when timing is on.

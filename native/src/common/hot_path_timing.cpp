@@ -1,4 +1,4 @@
-#include "profiler/hot_path_timing.h"
+#include "common/hot_path_timing.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -28,14 +28,13 @@ double HotPathTiming::ns_per_cycle() const {
   return cycles ? static_cast<double>(ns) / static_cast<double>(cycles) : 0.0;
 }
 
-void HotPathTiming::read(unsigned long long out[10]) const {
+void HotPathTiming::read(unsigned long long out[9]) const {
   double scale = ns_per_cycle();
   out[0] = timed_.load();
   for (int i = 0; i < kParts; ++i) out[1 + i] = static_cast<unsigned long long>(static_cast<double>(parts_[i].load()) * scale);
   out[6] = static_cast<unsigned long long>(static_cast<double>(gc_.load()) * scale);
   out[7] = writer_cpu_ns_.load();
   out[8] = static_cast<unsigned long long>(static_cast<double>(compression_.load()) * scale);
-  out[9] = dropped_.load();
 }
 
 }  // namespace memnb
