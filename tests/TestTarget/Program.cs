@@ -49,6 +49,7 @@ public static class Scenarios
             case "gc-modes": GcModes(capture!); break;
             case "deep-stack": DeepStack(capture!); break;
             case "stack-tree": StackTree(capture!, int.Parse(args[2])); break;
+            case "changing-callers": ChangingCallers(capture!); break;
             case "busy-threads": BusyThreads(capture!); break;
             case "sizes": Sizes(capture!); break;
             case "timeline": Timeline(capture!); break;
@@ -297,6 +298,61 @@ public static class Scenarios
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     static StackProbe AllocateAtLevel(int level) => new StackProbe { Id = level };
+
+    public sealed class CallerProbe
+    {
+        public int Id;
+    }
+
+    // Allocations whose inner frames (Leaf, Mid) repeat at the same stack addresses while a
+    // caller further out changes from one allocation to the next: ViaA from two call sites,
+    // ViaB, and ViaB under Relay. The tracer's walk reuses what it read of the previous stack
+    // only where every frame record is unchanged; each caller must be seen.
+    static void ChangingCallers(string capture)
+    {
+        var keep = new CallerProbe[4000];
+        var tracker = Tracker.Start(capture, Exact);
+        for (int i = 0; i < keep.Length; i++)
+        {
+            switch (i % 4)
+            {
+                case 0: keep[i] = ViaA(i); break;
+                case 1: keep[i] = ViaB(i); break;
+                case 2: keep[i] = ViaA(i); break;
+                default: keep[i] = Relay(i); break;
+            }
+        }
+        tracker.Stop();
+        GC.KeepAlive(keep);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static CallerProbe ViaA(int id) => Mid(id);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static CallerProbe ViaB(int id) => Mid(id);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static CallerProbe Relay(int id) => ViaB(id);
+
+    // Not tail calls: the frames stay on the stack.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static CallerProbe Mid(int id)
+    {
+        var probe = Leaf(id);
+        s_sink = probe;
+        return probe;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static CallerProbe Leaf(int id)
+    {
+        var probe = new CallerProbe { Id = id };
+        s_sink = probe;
+        return probe;
+    }
+
+    static object? s_sink;
 
     public sealed class TreeNode
     {

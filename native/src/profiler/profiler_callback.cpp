@@ -259,10 +259,11 @@ void record_timed(Recorder& rec, ThreadState* ts, ObjectID object, ClassID cls, 
   uint64_t size = object_size(rec, object, type);
   uint64_t t1 = __rdtsc();
   uintptr_t ips[kMaxFrames];
-  int depth = walk_from_first_managed(ips, kMaxFrames, ts->bounds, &ts->prefix, &ts->base);
+  int depth = walk_from_first_managed(ips, kMaxFrames, ts->bounds, &ts->prefix, &ts->base, &ts->walk);
+  int hint = walk_hint(ts, ips, depth);
   uint64_t t2 = __rdtsc();
   uint64_t marks[3] = {t2, t2, t2};
-  rec.record_typed_allocation(ts, object, type, size, ips, depth, marks);
+  rec.record_typed_allocation(ts, object, type, size, ips, depth, marks, hint);
   timing.add(HotPathTiming::kWalk, t2 - t1);
   timing.add(HotPathTiming::kIntern, (t1 - t0) + (marks[0] - t2));
   timing.add(HotPathTiming::kEncode, marks[1] - marks[0]);
@@ -287,13 +288,16 @@ HRESULT object_allocated(void*, ObjectID object, ClassID cls) {
       int64_t type = rec.intern_type(ts, cls);
       uint64_t size = object_size(rec, object, type);
       uintptr_t ips[kMaxFrames];
-      int depth = walk_from_first_managed(ips, kMaxFrames, ts->bounds, &ts->prefix, &ts->base);
       // Sampled recording turns on LOH callbacks only (sampling/sampled_session.cpp): every
       // object reported here is a LOH object, recorded exactly.
-      if (rec.sampled())
+      if (rec.sampled()) {
+        int depth = walk_from_first_managed(ips, kMaxFrames, ts->bounds, &ts->prefix, &ts->base);
         rec.record_exact_large_allocation(ts, object, type, size, ips, depth);
-      else
-        rec.record_typed_allocation(ts, object, type, size, ips, depth);
+      } else {
+        int depth = walk_from_first_managed(ips, kMaxFrames, ts->bounds, &ts->prefix, &ts->base, &ts->walk);
+        int hint = walk_hint(ts, ips, depth);
+        rec.record_typed_allocation(ts, object, type, size, ips, depth, nullptr, hint);
+      }
     }
   }
   ts->in_hook.store(0, std::memory_order_release);

@@ -209,14 +209,21 @@ ThreadState* Recorder::thread_state(uint64_t (*managed_id)()) {
   return ts;
 }
 
-uint32_t Recorder::intern_stack(ThreadState* ts, const uintptr_t* ips, int depth) {
+uint32_t Recorder::intern_stack(ThreadState* ts, const uintptr_t* ips, int depth, int from_walk) {
+  // Whatever happens below, outer_ips is the walk's result only if it is all interned.
+  uint64_t walk = from_walk >= 0 ? ts->walk.walks : 0;
+  ts->outer_walk = 0;
   if (depth <= 0) return 0;
   // ips are innermost first: ips[depth - 1 - j] is the frame at distance j from the outermost.
   int limit = depth < ts->last_depth ? depth : ts->last_depth;
-  int shared = 0;
+  // The walk's unchanged outer frames need no comparing (walk_hint).
+  int shared = from_walk > limit ? limit : from_walk > 0 ? from_walk : 0;
   const uintptr_t* outer = ips + depth - 1;
   while (shared < limit && outer[-shared] == ts->outer_ips[shared]) ++shared;
-  if (shared == depth && depth == ts->last_depth) return ts->outer_nodes[depth - 1];
+  if (shared == depth && depth == ts->last_depth) {
+    ts->outer_walk = walk;
+    return ts->outer_nodes[depth - 1];
+  }
   uint32_t parent = shared > 0 ? ts->outer_nodes[shared - 1] : 0;
   for (int j = shared; j < depth; ++j) {
     uint32_t node = stacks_.intern(parent, outer[-j], &ts->stack_cache);
@@ -231,6 +238,7 @@ uint32_t Recorder::intern_stack(ThreadState* ts, const uintptr_t* ips, int depth
     ts->outer_nodes[j] = node;
   }
   ts->last_depth = depth;
+  ts->outer_walk = walk;
   return parent;
 }
 
@@ -250,12 +258,12 @@ void Recorder::record_allocation(ThreadState* ts, uint64_t address, uint64_t cla
 }
 
 void Recorder::record_typed_allocation(ThreadState* ts, uint64_t address, int64_t type, uint64_t size, const uintptr_t* ips,
-                                       int depth, uint64_t* marks) {
+                                       int depth, uint64_t* marks, int from_walk) {
   if (type < 0) {
     dropped_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  uint32_t stack = intern_stack(ts, ips, depth);
+  uint32_t stack = intern_stack(ts, ips, depth, from_walk);
   if (marks) marks[0] = __rdtsc();
 
   uint8_t record[1 + 5 * kMaxVarintBytes];

@@ -74,9 +74,10 @@ class Recorder {
   // The same in two steps: the type index first (-1 when the type table is full).
   int64_t intern_type(ThreadState* ts, uint64_t class_id);
   // marks (timed allocations only, common/hot_path_timing.h): cycle counts after interning the
-  // stack, after pushing the record and after logging the object.
+  // stack, after pushing the record and after logging the object. from_walk: walk_hint(ts) when
+  // ips are the thread's walk with its cache just now, -1 when they come from elsewhere.
   void record_typed_allocation(ThreadState* ts, uint64_t address, int64_t type, uint64_t size, const uintptr_t* ips, int depth,
-                               uint64_t* marks = nullptr);
+                               uint64_t* marks = nullptr, int from_walk = -1);
   uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
   // A sampled object (sampling/sampled_record.cpp): SAMPLED_ALLOC instead of ALLOC.
   void record_sampled_allocation(ThreadState* ts, uint64_t address, int64_t type, uint64_t size, uint64_t sampled_byte_offset,
@@ -147,7 +148,8 @@ class Recorder {
   void push_gc_mark(uint8_t tag);
   void wake_writer();
   void wait_for_hooks();
-  uint32_t intern_stack(ThreadState* ts, const uintptr_t* ips, int depth);
+  // from_walk: as for record_typed_allocation.
+  uint32_t intern_stack(ThreadState* ts, const uintptr_t* ips, int depth, int from_walk = -1);
   uint64_t tracked_live_bytes() const;
   void recycle_gc_blocks();
   static void sort_by_id(std::vector<TrackedObject>* objects, std::vector<TrackedObject>* scratch);

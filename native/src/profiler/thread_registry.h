@@ -47,9 +47,13 @@ struct ThreadState {
   uintptr_t outer_ips[kMaxFrames];
   uint32_t outer_nodes[kMaxFrames];
 
+  // outer_ips holds the result of the walk numbered outer_walk (walk.walks), or of no walk (0).
+  uint64_t outer_walk = 0;
+
   StackCache stack_cache;
   PrefixMemo prefix;
   ThreadBase base;
+  WalkCache walk;
   uint32_t timing_countdown = 0;  // common/hot_path_timing.h
   uint64_t last_class_id = 0;  // one-entry cache in front of the type table
   int64_t last_type = -1;
@@ -66,6 +70,19 @@ struct ThreadState {
   bool described = false;  // THREAD record written (writer thread only)
   uint64_t described_managed_id = 0;  // the managed id that record carried (writer thread only)
 };
+
+// How many outermost frames of the thread's last walk are known to equal the stack last
+// interned (intern_stack's hint): the walk's unchanged part when the stack interned last is
+// the previous walk's result, else none. Call right after the walk. Where the hint covers
+// them, the outer frames stay out of ips: intern_stack does not read them.
+// ips[0 .. depth) is whole after this (the walk may have left its unchanged outer part out).
+inline int walk_hint(ThreadState* ts, uintptr_t* ips, int depth) {
+  int hint = ts->outer_walk != 0 && ts->outer_walk + 1 == ts->walk.walks ? ts->walk.unchanged_outer : 0;
+  if (hint > depth) hint = depth;
+  if (hint > ts->last_depth) hint = ts->last_depth;
+  if (hint < ts->walk.unfilled) fill_outer(ips, depth, &ts->walk);
+  return hint;
+}
 
 class ThreadRegistry {
  public:

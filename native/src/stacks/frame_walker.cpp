@@ -143,62 +143,165 @@ StackBounds current_stack_bounds() {
   return b;
 }
 
-int walk_from_first_managed(uintptr_t* ips, int max, const StackBounds& bounds, PrefixMemo* memo, ThreadBase* base) {
+namespace {
+
+inline bool same_base(const ThreadBase& a, const ThreadBase& b) {
+  return a.frame == b.frame && a.ret == b.ret && a.caller == b.caller;
+}
+
+// Whether the remembered chain records 0..last still hold what they held. The loads do not
+// depend on each other; eight at a time, stopping at the first group that differs.
+inline bool records_unchanged(const WalkCache* c, int last) {
+  for (int i = 0; i <= last;) {
+    uintptr_t diff = 0;
+    int group = last - i + 1 < 8 ? last - i + 1 : 8;
+    for (int k = 0; k < group; ++k, ++i) {
+      const uintptr_t* r = reinterpret_cast<const uintptr_t*>(c->addr[i]);
+      diff |= (r[0] ^ c->next[i]) | (r[1] ^ c->ret[i]);
+    }
+    if (diff != 0) return false;
+  }
+  return true;
+}
+
+inline bool prefix_unchanged(const WalkCache* c) {
+  uintptr_t diff = 0;
+  for (int i = 0; i < c->prefix; ++i) {
+    const uintptr_t* r = reinterpret_cast<const uintptr_t*>(c->prefix_addr[i]);
+    diff |= (r[0] ^ c->prefix_next[i]) | (r[1] ^ c->prefix_ret[i]);
+  }
+  for (int i = 0; i < c->slots; ++i) diff |= *reinterpret_cast<const uintptr_t*>(c->slot_addr[i]) ^ c->slot_value[i];
+  return diff == 0;
+}
+
+}  // namespace
+
+int walk_from_first_managed(uintptr_t* ips, int max, const StackBounds& bounds, PrefixMemo* memo, ThreadBase* base,
+                            WalkCache* cache) {
   uintptr_t fp = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
   if (max > kMaxWalk) max = kMaxWalk;
   int n = 0;
-  int prefix = 0;  // native frames seen before the first managed one
   bool first_was_frameless = false;
   bool complete = false;
   uintptr_t found_fp = 0, found_next = 0;  // the frame record the first managed ip came from
-  // The native frames of the runtime's allocation path, up to the first managed frame.
-  while (n == 0) {
-    if (!frame_ok(fp, bounds)) return 0;
-    const uintptr_t* frame = reinterpret_cast<const uintptr_t*>(fp);
-    uintptr_t next = frame[0];
-    uintptr_t ret = frame[1];
-    if (ret == 0) return 0;
-    long action;
-    if (prefix < memo->len && memo->ret[prefix] == ret) {
-      action = memo->action[prefix];
-    } else {
-      action = classify(ret);
-      if (action == kUnknownFrame) action = 0;
-      if (prefix < PrefixMemo::kMax) {
-        memo->ret[prefix] = ret;
-        memo->action[prefix] = action;
-        memo->len = prefix + 1;
-      }
+
+  // What this walk reads, to remember for the next one.
+  bool prefix_from_cache = false;
+  bool prefix_ok = cache != nullptr;
+  int pfx = 0, slots = 0;
+  uintptr_t p_addr[WalkCache::kMaxPrefix], p_next[WalkCache::kMaxPrefix], p_ret[WalkCache::kMaxPrefix];
+  uintptr_t s_addr[WalkCache::kMaxSlots], s_value[WalkCache::kMaxSlots];
+  int d = -1;  // the innermost remembered chain record this walk has not passed
+  uintptr_t previous_ip0 = 0;
+  int previous_records = 0;
+  if (cache) {
+    ++cache->walks;
+    cache->unchanged_outer = 0;
+    cache->unfilled = 0;
+    previous_ip0 = cache->prefix > 0 ? cache->ip0 : 0;
+    if (cache->records > 0 && same_base(cache->base, *base)) {
+      previous_records = cache->records;
+      d = previous_records - 1;
     }
-    ++prefix;
-    if (action < 0) {
-      ips[n++] = ret;
-    } else if (action > 0) {
-      // The caller of this frame runs without a frame pointer: its return address
-      // sits at CFA - 8, and its stack pointer is just above our frame record.
-      uintptr_t slot = fp + 16 + static_cast<uintptr_t>(action) - 8;
-      if (slot + 8 <= bounds.hi) {
-        uintptr_t outer = *reinterpret_cast<const uintptr_t*>(slot);
-        if (outer != 0 && (outer == memo->last_managed_outer || classify(outer) == -1)) {
-          memo->last_managed_outer = outer;
-          first_was_frameless = true;
-          ips[n++] = outer;
+    cache->records = 0;  // rebuilt below from what this walk reads, or left empty
+    if (cache->prefix > 0 && cache->prefix_addr[0] == fp && prefix_unchanged(cache)) {
+      ips[n++] = cache->ip0;
+      first_was_frameless = cache->ip0_frameless;
+      found_fp = cache->prefix_addr[cache->prefix - 1];
+      found_next = cache->chain_fp;
+      fp = found_next;
+      prefix_from_cache = true;
+    } else {
+      cache->prefix = 0;
+    }
+  }
+
+  if (!prefix_from_cache) {
+    int prefix = 0;  // native frames seen before the first managed one
+    // The native frames of the runtime's allocation path, up to the first managed frame.
+    while (n == 0) {
+      if (!frame_ok(fp, bounds)) return 0;
+      const uintptr_t* frame = reinterpret_cast<const uintptr_t*>(fp);
+      uintptr_t next = frame[0];
+      uintptr_t ret = frame[1];
+      if (ret == 0) return 0;
+      if (pfx < WalkCache::kMaxPrefix) {
+        p_addr[pfx] = fp;
+        p_next[pfx] = next;
+        p_ret[pfx] = ret;
+        ++pfx;
+      } else {
+        prefix_ok = false;
+      }
+      long action;
+      if (prefix < memo->len && memo->ret[prefix] == ret) {
+        action = memo->action[prefix];
+      } else {
+        action = classify(ret);
+        if (action == kUnknownFrame) action = 0;
+        if (prefix < PrefixMemo::kMax) {
+          memo->ret[prefix] = ret;
+          memo->action[prefix] = action;
+          memo->len = prefix + 1;
         }
       }
+      ++prefix;
+      if (action < 0) {
+        ips[n++] = ret;
+      } else if (action > 0) {
+        // The caller of this frame runs without a frame pointer: its return address
+        // sits at CFA - 8, and its stack pointer is just above our frame record.
+        uintptr_t slot = fp + 16 + static_cast<uintptr_t>(action) - 8;
+        if (slot + 8 <= bounds.hi) {
+          uintptr_t outer = *reinterpret_cast<const uintptr_t*>(slot);
+          if (slots < WalkCache::kMaxSlots) {
+            s_addr[slots] = slot;
+            s_value[slots] = outer;
+            ++slots;
+          } else {
+            prefix_ok = false;
+          }
+          if (outer != 0 && (outer == memo->last_managed_outer || classify(outer) == -1)) {
+            memo->last_managed_outer = outer;
+            first_was_frameless = true;
+            ips[n++] = outer;
+          }
+        }
+      }
+      if (n == 1) {
+        found_fp = fp;
+        found_next = next;
+      }
+      if (next <= fp) return n;
+      fp = next;
+      if (n == 0 && prefix > kMaxWalk) return 0;
     }
-    if (n == 1) {
-      found_fp = fp;
-      found_next = next;
+    if (cache && prefix_ok) {
+      cache->prefix = pfx;
+      cache->slots = slots;
+      for (int i = 0; i < pfx; ++i) {
+        cache->prefix_addr[i] = p_addr[i];
+        cache->prefix_next[i] = p_next[i];
+        cache->prefix_ret[i] = p_ret[i];
+      }
+      for (int i = 0; i < slots; ++i) {
+        cache->slot_addr[i] = s_addr[i];
+        cache->slot_value[i] = s_value[i];
+      }
+      cache->ip0 = ips[0];
+      cache->chain_fp = found_next;
+      cache->ip0_frameless = first_was_frameless;
     }
-    if (next <= fp) return n;
-    fp = next;
-    if (n == 0 && prefix > kMaxWalk) return 0;
   }
+
   // Managed frames (and native ones between them) by their frame chain, the hot loop of a
-  // deep stack: two loads and a few compares a frame, nothing stored but the ip.
+  // deep stack: two loads and a few compares a frame, nothing stored but the ip (and the
+  // record, for the next walk).
   const uintptr_t first_fp = fp;
   const uintptr_t hi = bounds.hi, base_frame = base->frame;
   complete = fp < bounds.lo;  // the chain only goes up from here: the upper bound is checked per frame
+  int m = 0;  // chain records read by this walk, innermost first in c_*
+  uintptr_t c_addr[WalkCache::kMaxRecords], c_next[WalkCache::kMaxRecords], c_ret[WalkCache::kMaxRecords];
   while (!complete && n < max) {
     if (fp + 16 > hi || (fp & 7) != 0) {
       complete = true;
@@ -207,17 +310,56 @@ int walk_from_first_managed(uintptr_t* ips, int max, const StackBounds& bounds, 
     const uintptr_t* frame = reinterpret_cast<const uintptr_t*>(fp);
     uintptr_t next = frame[0];
     uintptr_t ret = frame[1];
+    if (d >= 0) {
+      while (d >= 0 && cache->addr[d] < fp) --d;
+      if (d >= 0 && cache->addr[d] == fp && cache->next[d] == next && cache->ret[d] == ret) {
+        // The previous walk read this record too, unchanged. If every record beyond it is
+        // unchanged as well, the stack from here out is the previous walk's: its records
+        // 0..d stay where they are, this walk's new ones go inside them.
+        if (n + d + 1 <= max && d + 1 + m <= WalkCache::kMaxRecords && records_unchanged(cache, d - 1)) {
+          bool whole = m == 0 && n == 1 && ips[0] == previous_ip0 && d == previous_records - 1;
+          // The outer frames are not copied: the caller fills them only if it needs them.
+          n += d + 1;
+          cache->unfilled = d + 1;
+          for (int j = 0; j < m; ++j) {
+            cache->addr[d + m - j] = c_addr[j];
+            cache->next[d + m - j] = c_next[j];
+            cache->ret[d + m - j] = c_ret[j];
+          }
+          cache->records = d + 1 + m;
+          cache->unchanged_outer = whole ? n : d + 1;
+          return n;
+        }
+        d = -1;  // a record further out changed: read the chain to its end
+      }
+    }
     if (__builtin_expect(ret == 0, 0)) {
       complete = true;
       break;
     }
+    if (m < WalkCache::kMaxRecords) {
+      c_addr[m] = fp;
+      c_next[m] = next;
+      c_ret[m] = ret;
+    }
+    ++m;
     if (__builtin_expect(fp == base_frame, 0) && next == base->caller && base->ret != 0 &&
         (ret == base->ret || classify(ret) != -1)) {
       // The thread's outermost managed frame, still the same activation: what lies
       // beyond it is the native start of the thread, which is not recorded. A native
       // return address in its slot is the runtime's hijack for a GC suspension: the
-      // real one is the remembered one.
+      // real one is the remembered one (and the records are not remembered: the next
+      // walk reads the real one).
       ips[n++] = base->ret;
+      if (cache && ret == base->ret && m <= WalkCache::kMaxRecords) {
+        for (int j = 0; j < m; ++j) {
+          cache->addr[m - 1 - j] = c_addr[j];
+          cache->next[m - 1 - j] = c_next[j];
+          cache->ret[m - 1 - j] = c_ret[j];
+        }
+        cache->records = m;
+        cache->base = *base;
+      }
       return n;
     }
     ips[n++] = ret;

@@ -190,6 +190,38 @@ public class ManagedAllocationTests
     }
 
     [Fact]
+    public void A_caller_that_changes_beyond_repeating_inner_frames_is_seen_at_every_allocation()
+    {
+        string capture = TracedTarget.TempCapture("changing-callers.memnb");
+        var run = TracedTarget.Start("changing-callers", capture);
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        var data = CaptureData.Load(capture);
+        var rows = RowsOfType(data, "MemNotebook.TestTarget.Scenarios+CallerProbe");
+        Assert.Equal(4000, rows.Length);
+        const string Scenarios = "MemNotebook.TestTarget.Scenarios.";
+        string[] Expected(params string[] callers) =>
+            new[] { "Leaf", "Mid" }.Concat(callers).Append("ChangingCallers").Append("Main").Select(f => Scenarios + f).ToArray();
+        var expected = new[] { Expected("ViaA"), Expected("ViaB"), Expected("ViaA"), Expected("ViaB", "Relay") };
+        var stackIds = data.Allocations.StackId.Span;
+        var stackOf = new int[4];
+        for (int i = 0; i < rows.Length; i++)
+        {
+            int stack = stackIds[rows[i]];
+            if (i < 4)
+            {
+                Assert.Equal(expected[i], data.StackFrames(stack).Select(f => f.Function).ToArray());
+                stackOf[i] = stack;
+            }
+            else
+            {
+                Assert.True(stack == stackOf[i % 4], $"allocation {i}: stack {stack}, expected {stackOf[i % 4]}");
+            }
+        }
+        // ViaA from two call sites: two stacks with the same names, told apart by the return address.
+        Assert.Equal(4, stackOf.Distinct().Count());
+    }
+
+    [Fact]
     public void Eight_million_distinct_stacks_are_all_recorded_whole()
     {
         // A tree of depth 22: 8,388,607 nodes, each allocated under its own path of Grow frames.
