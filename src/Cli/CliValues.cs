@@ -28,6 +28,17 @@ internal static class CliValues
     };
 
     /// <summary>
+    /// --max-allocations: the most allocations a capture is read with (<see cref="MemNotebook.Recorder.Capture.AllocationLimit"/>);
+    /// null when not given (then MEMNB_MAX_ALLOCATIONS, else the default by the file's size).
+    /// </summary>
+    public static Option<long?> MaxAllocations() => new("--max-allocations")
+    {
+        Description = "Read a capture of up to N allocations (default: 64 per byte of the file, at least 16,777,216; or MEMNB_MAX_ALLOCATIONS)",
+        HelpName = "N",
+        CustomParser = result => ParseWholeNumber(result, "--max-allocations", 1L),
+    };
+
+    /// <summary>
     /// One of the values of <typeparamref name="T"/>, written in lowercase (any case is accepted); null when not
     /// given (the help names <paramref name="defaultValue"/> in lowercase, as it is written).
     /// </summary>
@@ -68,10 +79,13 @@ internal static class CliValues
         return file;
     }
 
-    private static int? ParseWholeNumber(ArgumentResult result, string name, int min)
+    private static int? ParseWholeNumber(ArgumentResult result, string name, int min) =>
+        ParseWholeNumber(result, name, min, int.MaxValue) is long value ? (int)value : null;
+
+    private static long? ParseWholeNumber(ArgumentResult result, string name, long min, long max = long.MaxValue)
     {
         var text = Single(result);
-        if (!int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value))
+        if (!long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value) || value > max)
         {
             result.AddError($"{name} takes a whole number, not '{text}'");
             return null;

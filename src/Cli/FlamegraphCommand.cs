@@ -27,7 +27,7 @@ internal static class FlamegraphCommand
                 var html = new StringWriter();
                 FlameGraphPage.Write(capture, selection, shape, html);
                 return html.ToString();
-            }, options.Scope(parse));
+            }, options.Scope(parse), parse.GetValue(options.MaxAllocations));
         });
         return command;
     }

@@ -17,6 +17,7 @@ internal sealed class ReportOptions
     public Option<int> Top => top ?? throw new InvalidOperationException("this verb has no --top");
     public Option<string?> Output { get; } = new("--output", "-o") { Description = "Write a self-contained HTML page instead", HelpName = "out.html" };
     public Option<bool> Force { get; } = ForceOption();
+    public Option<long?> MaxAllocations { get; } = CliValues.MaxAllocations();
     public Option<int?> Cell { get; } = CliValues.OptionalWholeNumber("--cell", 0,
         "Only the allocations made by the code of notebook cell N (its script class Submission#N), as #!memprofile shows a cell");
     public Option<bool> WithinSubmissions { get; } = new("--within-submissions")
@@ -47,6 +48,7 @@ internal sealed class ReportOptions
         command.Add(WithinSubmissions);
         command.Add(Output);
         command.Add(Force);
+        command.Add(MaxAllocations);
         command.Validators.Add(result =>
         {
             // Whether --temporary was given, not its value: a bad value is its own error, and reading it would throw.
@@ -81,8 +83,9 @@ internal sealed class ReportOptions
     /// <paramref name="render"/> gets the capture and whether to render HTML.
     /// </summary>
     /// <param name="scope">The part of the loaded capture to render (<see cref="Scope"/>); the whole capture when null.</param>
+    /// <param name="maxAllocations">--max-allocations (null: MEMNB_MAX_ALLOCATIONS, else the default by the file's size).</param>
     public static int Run(string path, string? htmlPath, bool force, TextWriter output, TextWriter error, Func<MemNotebook.Capture, bool, string> render,
-        Func<MemNotebook.Capture, MemNotebook.Capture>? scope = null)
+        Func<MemNotebook.Capture, MemNotebook.Capture>? scope = null, long? maxAllocations = null)
     {
         if (!System.IO.File.Exists(path) && !Directory.Exists(path))
         {
@@ -97,7 +100,7 @@ internal sealed class ReportOptions
         string report;
         try
         {
-            var capture = MemNotebook.Capture.Load(path);
+            var capture = MemNotebook.Capture.Load(path, maxAllocations: maxAllocations);
             try
             {
                 capture = scope is null ? capture : scope(capture);
@@ -109,10 +112,15 @@ internal sealed class ReportOptions
             }
             report = render(capture, htmlPath is not null);
         }
-        catch (Exception ex) when (ex is CaptureFormatException or InvalidDataException)
+        catch (Exception ex) when (ex is CaptureFormatException or InvalidDataException or AllocationLimitException)
         {
             error.WriteLine($"memnb: {ex.Message}");
             return (int)ExitCode.BadCapture;
+        }
+        catch (ArgumentException ex) when (ex.ParamName == AllocationLimit.Variable)
+        {
+            error.WriteLine($"memnb: {ex.Message}");
+            return (int)ExitCode.Usage;
         }
         catch (NotSupportedException ex)
         {

@@ -19,7 +19,8 @@ internal static class StatsCommand
             HelpName = "stats.html",
         };
         var force = ReportOptions.ForceOption();
-        var command = new Command("stats", "Totals, peak, leaks, top types, functions and threads of a capture") { file, json, top, html, force };
+        var maxAllocations = CliValues.MaxAllocations();
+        var command = new Command("stats", "Totals, peak, leaks, top types, functions and threads of a capture") { file, json, top, html, force, maxAllocations };
         command.Validators.Add(result =>
         {
             if (result.GetValue(json) && result.GetValue(html) is not null)
@@ -32,14 +33,15 @@ internal static class StatsCommand
             {
                 // The page needs the loaded tables (sizes, rankings by count), not the streaming pass.
                 var n = parse.GetValue(top);
-                return ReportOptions.Run(path, page, parse.GetValue(force), output, error, (capture, _) => ReportHtml.Stats(StatsReport.Build(capture, n), path));
+                return ReportOptions.Run(path, page, parse.GetValue(force), output, error, (capture, _) => ReportHtml.Stats(StatsReport.Build(capture, n), path),
+                    maxAllocations: parse.GetValue(maxAllocations));
             }
-            return Execute(path, parse.GetValue(json), parse.GetValue(top), output, error);
+            return Execute(path, parse.GetValue(json), parse.GetValue(top), parse.GetValue(maxAllocations), output, error);
         });
         return command;
     }
 
-    private static int Execute(string path, bool json, int top, TextWriter output, TextWriter error)
+    private static int Execute(string path, bool json, int top, long? maxAllocations, TextWriter output, TextWriter error)
     {
         if (!File.Exists(path))
         {
@@ -49,12 +51,17 @@ internal static class StatsCommand
         CaptureStats stats;
         try
         {
-            stats = CaptureStats.Compute(path, top);
+            stats = CaptureStats.Compute(path, top, new CaptureReaderOptions { MaxAllocations = maxAllocations });
         }
-        catch (CaptureFormatException ex)
+        catch (Exception ex) when (ex is CaptureFormatException or AllocationLimitException)
         {
             error.WriteLine($"memnb: {ex.Message}");
             return (int)ExitCode.BadCapture;
+        }
+        catch (ArgumentException ex) when (ex.ParamName == AllocationLimit.Variable)
+        {
+            error.WriteLine($"memnb: {ex.Message}");
+            return (int)ExitCode.Usage;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

@@ -19,7 +19,7 @@ internal static class SummaryCommand
             {
                 var report = SummaryReport.Build(capture, selection, top);
                 return html ? ReportHtml.Summary(report, path) : ReportText.Summary(report);
-            }, options.Scope(parse));
+            }, options.Scope(parse), parse.GetValue(options.MaxAllocations));
         });
         return command;
     }

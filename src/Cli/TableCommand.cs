@@ -23,7 +23,7 @@ internal static class TableCommand
             {
                 var report = TableReport.Build(capture, selection, order, top);
                 return html ? ReportHtml.Table(report, path) : ReportText.Table(report);
-            }, options.Scope(parse));
+            }, options.Scope(parse), parse.GetValue(options.MaxAllocations));
         });
         return command;
     }

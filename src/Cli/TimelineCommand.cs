@@ -11,7 +11,11 @@ internal static class TimelineCommand
         var file = CliValues.CaptureFile("The capture (.memnb) or its Arrow folder");
         var html = new Option<string?>("--output", "-o") { Description = "Write a self-contained HTML page (plotly.js embedded) instead", HelpName = "out.html" };
         var force = ReportOptions.ForceOption();
-        var command = new Command("timeline", "Memory over time: RSS, managed heap per generation, tracked live bytes, GCs with their pauses") { file, html, force };
+        var maxAllocations = CliValues.MaxAllocations();
+        var command = new Command("timeline", "Memory over time: RSS, managed heap per generation, tracked live bytes, GCs with their pauses")
+        {
+            file, html, force, maxAllocations,
+        };
         command.SetAction(parse =>
         {
             var path = parse.GetValue(file)!;
@@ -19,7 +23,7 @@ internal static class TimelineCommand
             {
                 var data = TimelineReport.Data(capture);
                 return asHtml ? TimelineReport.RenderPage(data, path) : TimelineReport.ToText(data, path);
-            });
+            }, maxAllocations: parse.GetValue(maxAllocations));
         });
         return command;
     }

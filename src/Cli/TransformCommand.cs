@@ -11,21 +11,21 @@ internal static class TransformCommand
     public static Command Create(TextWriter output, TextWriter error) => new("transform", "Convert a capture to other formats")
     {
         Format("arrow", "Arrow IPC files, one per table (allocations, stacks, frames, types, threads, timeline, gc_events)", "DIR", true,
-            (capture, target) =>
+            (capture, target, maxAllocations) =>
             {
-                var conversion = ArrowConverter.Convert(capture, target, Progress(error));
+                var conversion = ArrowConverter.Convert(capture, target, Progress(error), new CaptureReaderOptions { MaxAllocations = maxAllocations });
                 return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{conversion.Metadata.Allocations:N0} allocations");
             }, error),
         Format("csv", "CSV files, one per table", "DIR", true,
-            (capture, target) =>
+            (capture, target, maxAllocations) =>
             {
-                var folder = ArrowConverter.EnsureConverted(capture, Progress(error)).Folder;
+                var folder = ArrowConverter.EnsureConverted(capture, Progress(error), maxAllocations).Folder;
                 return $"{CsvExport.WriteAll(folder, target).Count} tables";
             }, error),
         Format("speedscope", "speedscope JSON: allocated, peak and leaked bytes by stack", "OUT.json", false,
-            (capture, target) =>
+            (capture, target, maxAllocations) =>
             {
-                var loaded = MemNotebook.Capture.Load(capture, Progress(error));
+                var loaded = MemNotebook.Capture.Load(capture, Progress(error), maxAllocations);
 try
                 {
                     using var file = MemNotebook.Recorder.Storage.PrivateFiles.Create(target);
@@ -42,7 +42,8 @@ try
     };
 
     /// <param name="folder">Whether the output is a folder of files (else one file).</param>
-    private static Command Format(string name, string description, string targetName, bool folder, Func<string, string, string> convert, TextWriter error)
+    /// <param name="convert">Converts (capture, target, --max-allocations) and says what it wrote.</param>
+    private static Command Format(string name, string description, string targetName, bool folder, Func<string, string, long?, string> convert, TextWriter error)
     {
         var file = CliValues.CaptureFile("The capture (.memnb)");
         var target = new Option<string>("--output", "-o") { Description = $"Where to write ({targetName})", Required = true };
@@ -50,8 +51,10 @@ try
         {
             Description = folder ? "Write into a folder that is not empty (never the input's)" : "Overwrite an existing output (never the input)",
         };
-        var command = new Command(name, description) { file, target, force };
-        command.SetAction(parse => Execute(parse.GetValue(file)!, parse.GetValue(target)!, folder, parse.GetValue(force), convert, error));
+        var maxAllocations = CliValues.MaxAllocations();
+        var command = new Command(name, description) { file, target, force, maxAllocations };
+        command.SetAction(parse => Execute(parse.GetValue(file)!, parse.GetValue(target)!, folder, parse.GetValue(force),
+            (capture, output) => convert(capture, output, parse.GetValue(maxAllocations)), error));
         return command;
     }
 
@@ -73,10 +76,15 @@ try
             error.WriteLine($"memnb: wrote {target} ({what})");
             return (int)ExitCode.Ok;
         }
-        catch (Exception ex) when (ex is CaptureFormatException or InvalidDataException)
+        catch (Exception ex) when (ex is CaptureFormatException or InvalidDataException or AllocationLimitException)
         {
             error.WriteLine($"memnb: {ex.Message}");
             return (int)ExitCode.BadCapture;
+        }
+        catch (ArgumentException ex) when (ex.ParamName == AllocationLimit.Variable)
+        {
+            error.WriteLine($"memnb: {ex.Message}");
+            return (int)ExitCode.Usage;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

@@ -25,7 +25,7 @@ internal static class TreeCommand
             {
                 var tree = FlameTree.Build(capture, selection, parse.GetValue(inverted), parse.GetValue(splitThreads));
                 return html ? ReportHtml.Tree(tree, path, maxDepth, width) : ReportText.Tree(tree, maxDepth, width);
-            }, options.Scope(parse));
+            }, options.Scope(parse), parse.GetValue(options.MaxAllocations));
         });
         return command;
     }

@@ -209,15 +209,18 @@ public sealed class Capture
     /// <summary>
     /// Loads a capture: a raw <c>.memnb</c> file (converted to Arrow once, cached in <c>x.memnb.arrow/</c>
     /// beside it) or such an Arrow folder. A bad capture throws <see cref="Recorder.Capture.CaptureFormatException"/>,
-    /// a bad Arrow folder <see cref="InvalidDataException"/>, each naming the file.
+    /// a bad Arrow folder <see cref="InvalidDataException"/>, each naming the file. A capture file of more
+    /// allocations than <paramref name="maxAllocations"/> (null: <see cref="Recorder.Capture.AllocationLimit"/>'s
+    /// default, 64 a byte of the file and at least 16,777,216, or <c>MEMNB_MAX_ALLOCATIONS</c>) throws an
+    /// <see cref="Recorder.Capture.AllocationLimitException"/> before it is converted.
     /// </summary>
-    public static Capture Load(string path, IProgress<double>? progress = null)
+    public static Capture Load(string path, IProgress<double>? progress = null, long? maxAllocations = null)
     {
         string folder;
         if (Directory.Exists(path))
             folder = path;
         else if (File.Exists(path))
-            folder = ArrowConverter.EnsureConverted(path, progress).Folder;
+            folder = ArrowConverter.EnsureConverted(path, progress, maxAllocations).Folder;
         else
             throw new FileNotFoundException($"{path}: no such capture or Arrow folder", path);
         var metadataPath = System.IO.Path.Combine(folder, ArrowLayout.MetadataFile);

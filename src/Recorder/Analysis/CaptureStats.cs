@@ -156,16 +156,17 @@ public sealed record CaptureStats
     /// <summary>A frame's name in <see cref="TopStacks"/>.</summary>
     internal static string FrameName(string function) => function.Length > 0 ? function : FunctionAttribution.Unknown;
 
-    /// <summary>Reads <paramref name="path"/> in one streaming pass (memory bounded by live objects and distinct stacks).</summary>
     /// <summary>
     /// The stats of a capture file in two passes, as the Arrow conversion reads it: the first keeps when
-    /// each object died as runs, the second looks each allocation up as it comes. Memory follows the runs
-    /// (16 bytes each; objects that die together were allocated together), not the objects alive.
+    /// each object died (<see cref="Arrow.FreeTimes"/>: at most a byte or two per allocation), the second looks
+    /// each allocation up as it comes. A capture of more allocations than <see cref="AllocationLimit"/> allows
+    /// (<see cref="CaptureReaderOptions.MaxAllocations"/>) is refused first.
     /// </summary>
     public static CaptureStats Compute(string path, int top = DefaultTop, CaptureReaderOptions? options = null)
     {
         options ??= CaptureReaderOptions.Default;
         var extent = new FileInfo(path).Length;
+        AllocationLimit.Check(path, extent, AllocationLimit.For(extent, options.MaxAllocations), options.AllowTruncated);
         var firstPass = new Arrow.FreeRunsPass();
         var first = Arrow.CapturePass.Read(path, firstPass,
             new CaptureReaderOptions { AllowTruncated = options.AllowTruncated, SkipAllocations = true }, extent);

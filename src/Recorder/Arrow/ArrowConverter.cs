@@ -21,13 +21,14 @@ public static class ArrowConverter
         CaptureReaderOptions? options = null)
     {
         options ??= CaptureReaderOptions.Default;
-        Storage.PrivateFiles.CreateDirectory(folder);
         // Taken before reading: a capture that grows meanwhile no longer matches, and its tables are rebuilt.
         var identity = CaptureIdentity.Of(capturePath);
 
         // Both passes read the bytes there are now: a capture still being written gains chunks meanwhile, whose
         // types, stacks and frees a first pass would not have seen.
         var extent = new FileInfo(capturePath).Length;
+        AllocationLimit.Check(capturePath, extent, AllocationLimit.For(extent, options.MaxAllocations), options.AllowTruncated);
+        Storage.PrivateFiles.CreateDirectory(folder);
         var first = new FirstPass();
         var firstRead = ReadPass(capturePath, first, new CaptureReaderOptions { AllowTruncated = options.AllowTruncated, SkipAllocations = true },
             progress, 0, extent);
@@ -110,20 +111,23 @@ public static class ArrowConverter
     /// alone (owned, not writable by group or others, no links) and records the identity of the capture as it
     /// is now (<see cref="CaptureIdentity"/>) and this layout version; otherwise it is rebuilt.
     /// </summary>
-    public static ArrowConversion EnsureConverted(string capturePath, IProgress<double>? progress = null)
+    /// <param name="maxAllocations">The most allocations the capture may hold (<see cref="AllocationLimit"/>); null
+    /// for the default. Tables cached from a conversion with a higher limit are refused likewise.</param>
+    public static ArrowConversion EnsureConverted(string capturePath, IProgress<double>? progress = null, long? maxAllocations = null)
     {
         if (!File.Exists(capturePath))
             throw new FileNotFoundException($"{capturePath}: no such capture", capturePath);
         var identity = CaptureIdentity.Of(capturePath);
+        var limit = AllocationLimit.For(identity.Size, maxAllocations);
         var folder = ArrowLayout.CacheFolder(capturePath);
         if (IsFresh(folder, identity, out var cached))
-            return new ArrowConversion(folder, cached!, 0, FromCache: true);
+            return FromCache(capturePath, folder, cached!, identity, limit);
         // Another user's folder is neither used nor deleted.
         if (!Directory.Exists(folder) && !File.Exists(folder) || Storage.PrivateFiles.IsOwnedByUser(folder))
         {
             try
             {
-                return ConvertAtomically(capturePath, folder, progress);
+                return ConvertAtomically(capturePath, folder, progress, maxAllocations);
             }
             catch (Exception ex) when (ex is UnauthorizedAccessException or IOException && ex is not Storage.UnsafeFolderException && !File.Exists(folder))
             {
@@ -133,16 +137,25 @@ public static class ArrowConverter
             System.Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(
                 System.Text.Encoding.UTF8.GetBytes(Path.GetFullPath(capturePath))))[..16]);
         if (IsFresh(fallback, identity, out cached))
-            return new ArrowConversion(fallback, cached!, 0, FromCache: true);
-        return ConvertAtomically(capturePath, fallback, progress);
+            return FromCache(capturePath, fallback, cached!, identity, limit);
+        return ConvertAtomically(capturePath, fallback, progress, maxAllocations);
     }
 
-    private static ArrowConversion ConvertAtomically(string capturePath, string folder, IProgress<double>? progress)
+    /// <summary>Cached tables, refused as their capture would be when they hold more allocations than the limit.</summary>
+    private static ArrowConversion FromCache(string capturePath, string folder, CaptureMetadata cached, CaptureIdentity identity,
+        AllocationLimit.Setting limit)
+    {
+        if (!cached.Aggregated)
+            AllocationLimit.Check(capturePath, identity.Size, limit, cached.Allocations);
+        return new ArrowConversion(folder, cached, 0, FromCache: true);
+    }
+
+    private static ArrowConversion ConvertAtomically(string capturePath, string folder, IProgress<double>? progress, long? maxAllocations)
     {
         var staging = folder + ".tmp-" + Guid.NewGuid().ToString("N")[..8];
         try
         {
-            var conversion = Convert(capturePath, staging, progress);
+            var conversion = Convert(capturePath, staging, progress, new CaptureReaderOptions { MaxAllocations = maxAllocations });
             if (Directory.Exists(folder) || File.Exists(folder))
             {
                 if (Directory.Exists(folder) && !new DirectoryInfo(folder).Attributes.HasFlag(FileAttributes.ReparsePoint))

@@ -77,6 +77,13 @@ public sealed class CaptureReaderOptions
     public bool AllowTruncated { get; init; } = true;
 
     /// <summary>
+    /// The most allocations the Arrow conversion and <c>memnb stats</c> read a capture with; null for
+    /// <see cref="AllocationLimit.For"/>'s (<see cref="AllocationLimit.Variable"/>, else one by the file's size). A
+    /// capture holding more is refused with an <see cref="AllocationLimitException"/> before the work that grows with them.
+    /// </summary>
+    public long? MaxAllocations { get; init; }
+
+    /// <summary>
     /// Skips thread-stream chunks (ALLOC records) unread: the meta and GC streams only, for a first
     /// pass that needs frees and the clock. A FREE's sequence number cannot be checked against the
     /// allocations then; a full read does that.

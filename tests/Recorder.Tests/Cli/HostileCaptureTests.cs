@@ -179,6 +179,102 @@ public class HostileCaptureTests : IDisposable
         Assert.Equal(((int)MemNotebook.Cli.ExitCode.BadCapture, $"memnb: {error.Message}\n"), (result.ExitCode, result.Err));
     }
 
+    /// <summary>
+    /// <paramref name="chunks"/> zstd chunks of <paramref name="perChunk"/> identical 6-byte ALLOC records (24 bytes, no
+    /// stack) on one thread, then a GC that frees every other one: a few KB that hold tens of millions of allocations.
+    /// </summary>
+    internal static TestCaptureWriter Expanding(int chunks, int perChunk)
+    {
+        var w = new TestCaptureWriter();
+        w.Chunk(0).Clock(1000, 1_000_000).Type(0, 0x10, "App.Thing").Thread(2, 100, 1).Write();
+        byte[] record = [0x01, 0x00, 0x00, 0x18, 0x00, 0x00]; // dt 0, type 0, 24 bytes, stack +0, address +0
+        var payload = new byte[record.Length * perChunk];
+        for (var i = 0; i < perChunk; i++)
+            record.CopyTo(payload, i * record.Length);
+        for (var c = 0; c < chunks; c++)
+            w.Chunk(2).RawRecord(payload).Write(zstd: true);
+        // FREE of sequence numbers 0, 2, 4, …: the first, then differences of 2.
+        var total = chunks * perChunk;
+        var free = new List<byte> { 0x24, 2 };
+        for (var n = (ulong)(total / 2); ; n >>= 7)
+        {
+            free.Add((byte)(n < 0x80 ? n : (n & 0x7F) | 0x80));
+            if (n < 0x80)
+                break;
+        }
+        free.Add(0);
+        free.AddRange(Enumerable.Repeat((byte)2, total / 2 - 1));
+        w.Chunk(1).GcStart(1100, 1, 0, 1, 24UL * (ulong)total).GcEnd(1200, 1).RawRecord([.. free]).Write(zstd: true);
+        w.Chunk(0).Clock(2000, 2_000_000).End(2000, (ulong)total, (ulong)total / 2, 12UL * (ulong)total).Write();
+        return w;
+    }
+
+    private static string DefaultLimitError(string path, long allocations, long fileBytes) =>
+        $"memnb: {path}: too many allocations: {allocations:N0}, more than the 16,777,216 a capture of {fileBytes:N0} bytes is read with by default (64 a byte, at least 16,777,216); if it is a genuine capture, raise the limit with --max-allocations N (memnb), maxAllocations (Capture.Load) or MEMNB_MAX_ALLOCATIONS=N\n";
+
+    [Fact]
+    public void A_capture_of_more_allocations_than_its_size_justifies_is_refused_by_every_verb_naming_the_count_and_the_limit()
+    {
+        // 18M allocations (432 MB of objects, ~1.1 GB of table) in a file of a few KB: beyond the 16,777,216 any capture
+        // may hold, and beyond 64 a byte. Refused before any conversion: no table, no folder.
+        var w = Expanding(3, 6_000_000);
+        Assert.True(w.Length < 16 << 10, $"{w.Length} bytes");
+        var path = cli.File("expanding.memnb", w.ToArray());
+        var expected = DefaultLimitError(path, 18_000_000, w.Length);
+        foreach (var args in ConvertingVerbs(path).Append(["stats", "--json", path]))
+        {
+            var result = CliHarness.Run(args);
+            Assert.Equal(((int)MemNotebook.Cli.ExitCode.BadCapture, "", expected), (result.ExitCode, result.Out, result.Err));
+        }
+        Assert.Equal([Path.GetFileName(path)], Directory.EnumerateFileSystemEntries(cli.Root).Select(Path.GetFileName));
+        var error = Assert.Throws<AllocationLimitException>(() => MemNotebook.Capture.Load(path));
+        Assert.Equal((path, 18_000_000L, AllocationLimit.Floor), (error.Path, error.Allocations, error.Limit));
+        Assert.Throws<AllocationLimitException>(() => CaptureStats.Compute(path));
+
+        // One below the count is still refused, naming the limit given; the count itself reads the capture exactly.
+        var below = CliHarness.Run("stats", "--max-allocations", "17999999", path);
+        Assert.Equal(((int)MemNotebook.Cli.ExitCode.BadCapture, $"memnb: {path}: too many allocations: 18,000,000, more than the limit of 17,999,999 given (--max-allocations, maxAllocations); raise it to read the capture\n"),
+            (below.ExitCode, below.Err));
+        var raised = CliHarness.Run("stats", "--json", "--max-allocations", "18000000", path);
+        Assert.Equal((0, ""), (raised.ExitCode, raised.Err));
+        using var json = System.Text.Json.JsonDocument.Parse(raised.Out);
+        var root = json.RootElement;
+        Assert.Equal((18_000_000L, 24L * 18_000_000, 9_000_000L, 24L * 9_000_000, 9_000_000L),
+            (root.GetProperty("total_allocations").GetInt64(), root.GetProperty("total_bytes").GetInt64(), root.GetProperty("freed_allocations").GetInt64(),
+                root.GetProperty("freed_bytes").GetInt64(), root.GetProperty("leaked_allocations").GetInt64()));
+    }
+
+    [Fact]
+    public void A_limit_given_below_the_count_refuses_a_capture_and_its_cached_tables_and_the_count_itself_converts_it()
+    {
+        // Three allocations whose records take more than 6 bytes: the chunk headers allow up to 4, so they are counted.
+        var w = new TestCaptureWriter();
+        w.Chunk(0).Clock(1000, 1_000_000).Type(0, 0x10, "App.Thing").StackNode(1, 0, 0x100).Frame(0x100, 0, "App.Main")
+            .Thread(2, 100, 1).Write();
+        w.Chunk(2).Alloc(1100, 0, 24, 1, 0x1000).Alloc(1200, 0, 48, 1, 0x2000).Alloc(1300, 0, 72, 1, 0x3000).Write();
+        w.Chunk(0).Clock(2000, 2_000_000).End(2000, 3, 0, 144).Write();
+        var path = cli.File("three.memnb", w.ToArray());
+        var refused = $"memnb: {path}: too many allocations: 3, more than the limit of 2 given (--max-allocations, maxAllocations); raise it to read the capture\n";
+        var summary = CliHarness.Run("summary", "--all", "--max-allocations", "2", path);
+        Assert.Equal(((int)MemNotebook.Cli.ExitCode.BadCapture, "", refused), (summary.ExitCode, summary.Out, summary.Err));
+        Assert.False(Directory.Exists(path + ".arrow"));
+        var arrow = CliHarness.Run("transform", "arrow", "--max-allocations", "2", path, "-o", cli.PathOf("out"));
+        Assert.Equal(((int)MemNotebook.Cli.ExitCode.BadCapture, refused), (arrow.ExitCode, arrow.Err));
+        Assert.False(Directory.Exists(cli.PathOf("out")));
+
+        var converted = CliHarness.Run("summary", "--all", "--max-allocations", "3", path);
+        Assert.Equal((0, ""), (converted.ExitCode, converted.Err));
+        Assert.StartsWith("Functions, all allocations: 144 B in 3 allocations\n", converted.Out);
+        Assert.Equal((3, 144L), (MemNotebook.Capture.Load(path, maxAllocations: 3).All.Count, MemNotebook.Capture.Load(path).All.Bytes));
+        // The tables cached by that conversion are refused as the capture is.
+        Assert.True(Directory.Exists(path + ".arrow"));
+        var cached = CliHarness.Run("table", "--max-allocations", "2", path);
+        Assert.Equal(((int)MemNotebook.Cli.ExitCode.BadCapture, refused), (cached.ExitCode, cached.Err));
+        Assert.Equal(3, Assert.Throws<AllocationLimitException>(() => MemNotebook.Capture.Load(path, maxAllocations: 1)).Allocations);
+        var bad = CliHarness.Run("stats", "--max-allocations", "0", path);
+        Assert.Equal(((int)MemNotebook.Cli.ExitCode.Usage, "memnb stats: --max-allocations must be 1 or more, not 0\n"), (bad.ExitCode, bad.Err.Split("usage:")[0]));
+    }
+
     [Fact]
     public void A_speedscope_export_that_would_expand_a_small_capture_by_its_depth_is_refused_and_writes_nothing()
     {
