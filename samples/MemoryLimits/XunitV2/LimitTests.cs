@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using MemNotebook.Testing;
 
-namespace MemoryLimits.Samples;
+namespace LimitSamples;
 
 // Tests whose names end in _fails exceed their limit on purpose: they show what a failing limit says.
 public class LimitTests
