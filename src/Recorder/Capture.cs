@@ -114,6 +114,28 @@ public sealed class Capture
     }
 
     /// <summary>
+    /// The allocations of <paramref name="rows"/> (rows of the whole capture's allocations table, ascending, each
+    /// once) as a capture of their own, like <see cref="Within"/>: every view, ranking and report and the peak cover
+    /// those rows only. For a scope no frame can describe, such as what MemNotebook.Testing charges to one test.
+    /// </summary>
+    public Capture WithinRows(IReadOnlyList<int> rows, string scope)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        var whole = Unscoped;
+        var count = whole.Columns.Count;
+        var copy = new int[rows.Count];
+        for (var i = 0; i < copy.Length; i++)
+        {
+            copy[i] = rows[i];
+            if (copy[i] < 0 || copy[i] >= count)
+                throw new ArgumentOutOfRangeException(nameof(rows), $"row {copy[i]} at index {i} is outside the {count:N0} allocations of {Path}");
+            if (i > 0 && copy[i] <= copy[i - 1])
+                throw new ArgumentException($"rows must be ascending and distinct: row {copy[i]} at index {i} follows {copy[i - 1]}", nameof(rows));
+        }
+        return new Capture(whole, copy, scope);
+    }
+
+    /// <summary>
     /// The frames a scoped capture is limited to (<see cref="Within"/>), null for a whole capture: flame
     /// graphs and trees of a scoped capture start at the outermost such frame of each stack.
     /// </summary>

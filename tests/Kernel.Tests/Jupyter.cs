@@ -22,14 +22,18 @@ public static class Jupyter
 {
     public static string Repository { get; } = FindRepository();
 
-    /// <summary>artifacts/packages, checked to hold exactly one MemNotebook package (scripts/pack.sh).</summary>
+    /// <summary>artifacts/packages, checked to hold exactly one MemNotebook package (scripts/pack.sh; MemNotebook.Testing beside it).</summary>
     public static string PackageFolder()
     {
         var packages = Path.Combine(Repository, "artifacts", "packages");
-        Assert.True(Directory.Exists(packages) && Directory.GetFiles(packages, "MemNotebook.*.nupkg").Length == 1,
+        Assert.True(Directory.Exists(packages) && NotebookPackages(packages).Length == 1,
             $"{packages} must hold one MemNotebook package: run scripts/pack.sh after building");
         return packages;
     }
+
+    /// <summary>The MemNotebook packages in a folder: MemNotebook.&lt;version&gt;.nupkg, not MemNotebook.Testing's.</summary>
+    public static string[] NotebookPackages(string folder) =>
+        Directory.GetFiles(folder, "MemNotebook.*.nupkg").Where(f => char.IsAsciiDigit(Path.GetFileName(f)["MemNotebook.".Length])).ToArray();
 
     /// <summary>
     /// Executes <paramref name="notebook"/> in <paramref name="kernel"/> (from the notebook's folder, so a

@@ -27,7 +27,7 @@ public sealed class PackageTests
                 await pack.WaitForExitAsync();
                 Assert.True(pack.ExitCode == 0, $"pack.sh failed: {stdout}{await stderr}");
             }
-            var package = Assert.Single(Directory.GetFiles(folder, "MemNotebook.*.nupkg"));
+            var package = Assert.Single(Jupyter.NotebookPackages(folder));
             using var zip = ZipFile.OpenRead(package);
             var nuspecEntry = Assert.Single(zip.Entries, e => e.FullName == "MemNotebook.nuspec");
             XDocument nuspec;
