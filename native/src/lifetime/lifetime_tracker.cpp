@@ -4,6 +4,20 @@
 
 namespace memnb {
 
+void BlockList::truncate(size_t n) {
+  size_ = n;
+  size_t keep = (n + kBlock - 1) / kBlock;
+  while (blocks_.size() > keep) {
+    delete[] blocks_.back();
+    blocks_.pop_back();
+  }
+}
+
+void BlockList::release() {
+  truncate(0);
+  blocks_.shrink_to_fit();
+}
+
 void LifetimeTracker::begin_gc(uint32_t condemned, std::vector<GenerationRange> ranges) {
   ranges_ = std::move(ranges);
   std::sort(ranges_.begin(), ranges_.end(), [](const GenerationRange& a, const GenerationRange& b) { return a.start < b.start; });
@@ -117,7 +131,7 @@ void LifetimeTracker::end_gc(std::vector<TrackedObject>* dead) {
         old_[kept++] = o;
       }
     }
-    old_.resize(kept);
+    old_.truncate(kept);
   }
   survivors_.clear();
   ranges_.clear();
@@ -130,8 +144,7 @@ void LifetimeTracker::clear() {
   next_young_.shrink_to_fit();
   young_.clear();
   young_.shrink_to_fit();
-  old_.clear();
-  old_.shrink_to_fit();
+  old_.release();
   survivors_.clear();
   ranges_.clear();
   live_bytes_ = 0;

@@ -62,6 +62,11 @@ class StackTable {
   const StackNode& node(uint32_t id) const { return *find(id); }
   bool overflowed() const { return overflowed_.load(std::memory_order_relaxed); }
   size_t segments_reserved() const { return segments_used_.load(std::memory_order_relaxed); }
+  // From a thread off the hot path (the writer): once the ids are half way through their
+  // segment, reserves the next one with its pages already committed, so the threads that
+  // fill it take no page fault per 4 KiB of nodes (a deep recording's many new stacks
+  // faulted ~25,000 times per 4M nodes on the allocating thread).
+  void prepare_next_segment();
 
  private:
   StackNode* segment_for(uint32_t id);
