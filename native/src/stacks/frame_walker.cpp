@@ -164,13 +164,15 @@ inline bool records_unchanged(const WalkCache* c, int last) {
   return true;
 }
 
-inline bool prefix_unchanged(const WalkCache* c) {
+// Whether the frames from `fp` out hold the remembered prefix, shifted to start at fp.
+inline bool prefix_unchanged(const WalkCache* c, uintptr_t fp, const StackBounds& bounds) {
+  if (fp + c->span > bounds.hi || fp + c->span < fp) return false;
   uintptr_t diff = 0;
   for (int i = 0; i < c->prefix; ++i) {
-    const uintptr_t* r = reinterpret_cast<const uintptr_t*>(c->prefix_addr[i]);
-    diff |= (r[0] ^ c->prefix_next[i]) | (r[1] ^ c->prefix_ret[i]);
+    const uintptr_t* r = reinterpret_cast<const uintptr_t*>(fp + c->prefix_addr[i]);
+    diff |= (r[0] ^ (fp + c->prefix_next[i])) | (r[1] ^ c->prefix_ret[i]);
   }
-  for (int i = 0; i < c->slots; ++i) diff |= *reinterpret_cast<const uintptr_t*>(c->slot_addr[i]) ^ c->slot_value[i];
+  for (int i = 0; i < c->slots; ++i) diff |= *reinterpret_cast<const uintptr_t*>(fp + c->slot_addr[i]) ^ c->slot_value[i];
   return diff == 0;
 }
 
@@ -204,11 +206,11 @@ int walk_from_first_managed(uintptr_t* ips, int max, const StackBounds& bounds, 
       d = previous_records - 1;
     }
     cache->records = 0;  // rebuilt below from what this walk reads, or left empty
-    if (cache->prefix > 0 && cache->prefix_addr[0] == fp && prefix_unchanged(cache)) {
+    if (cache->prefix > 0 && prefix_unchanged(cache, fp, bounds)) {
       ips[n++] = cache->ip0;
       first_was_frameless = cache->ip0_frameless;
-      found_fp = cache->prefix_addr[cache->prefix - 1];
-      found_next = cache->chain_fp;
+      found_fp = fp + cache->prefix_addr[cache->prefix - 1];
+      found_next = fp + cache->chain_fp;
       fp = found_next;
       prefix_from_cache = true;
     } else {
@@ -279,17 +281,22 @@ int walk_from_first_managed(uintptr_t* ips, int max, const StackBounds& bounds, 
     if (cache && prefix_ok) {
       cache->prefix = pfx;
       cache->slots = slots;
+      // Offsets from this walk's frame (p_addr[0]); every address read lies above it.
+      uintptr_t origin = p_addr[0], span = 0;
       for (int i = 0; i < pfx; ++i) {
-        cache->prefix_addr[i] = p_addr[i];
-        cache->prefix_next[i] = p_next[i];
+        cache->prefix_addr[i] = p_addr[i] - origin;
+        cache->prefix_next[i] = p_next[i] - origin;
         cache->prefix_ret[i] = p_ret[i];
+        if (p_addr[i] - origin + 16 > span) span = p_addr[i] - origin + 16;
       }
       for (int i = 0; i < slots; ++i) {
-        cache->slot_addr[i] = s_addr[i];
+        cache->slot_addr[i] = s_addr[i] - origin;
         cache->slot_value[i] = s_value[i];
+        if (s_addr[i] - origin + 8 > span) span = s_addr[i] - origin + 8;
       }
+      cache->span = span;
       cache->ip0 = ips[0];
-      cache->chain_fp = found_next;
+      cache->chain_fp = found_next - origin;
       cache->ip0_frameless = first_was_frameless;
     }
   }

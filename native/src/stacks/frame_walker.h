@@ -57,13 +57,17 @@ struct WalkCache {
   static constexpr int kMaxRecords = 128;
 
   // The native frames before the first managed one, innermost first, and the return-address
-  // slots read from frameless callers among them. prefix == 0: none remembered.
+  // slots read from frameless callers among them. prefix == 0: none remembered. Addresses
+  // (and saved frame pointers) are offsets from the walk's own frame: the runtime's path to
+  // the hook lays out the same frames wherever the managed stack ends, so one allocation
+  // site recognises its prefix at any depth.
   int prefix = 0;
   int slots = 0;
   uintptr_t prefix_addr[kMaxPrefix], prefix_next[kMaxPrefix], prefix_ret[kMaxPrefix];
   uintptr_t slot_addr[kMaxSlots], slot_value[kMaxSlots];
+  uintptr_t span = 0;      // bytes from the walk's frame that the checks read
   uintptr_t ip0 = 0;       // the first managed return address
-  uintptr_t chain_fp = 0;  // the first record of the managed chain
+  uintptr_t chain_fp = 0;  // the first record of the managed chain (an offset too)
   bool ip0_frameless = false;
 
   // The chain's records, OUTERMOST first (records[0] is the base frame's), so that the
