@@ -22,6 +22,7 @@ struct DecodedCapture {
   std::set<std::pair<uint32_t, uint64_t>> freed;
   std::map<uint64_t, std::string> type_names;
   std::map<uint64_t, std::pair<uint64_t, uint64_t>> nodes;  // id -> (parent, ip)
+  std::vector<uint64_t> node_ips;  // STACK_NODES: the ips in order of first appearance
   std::vector<uint64_t> alloc_sizes;
   std::vector<uint64_t> alloc_stacks;
   std::vector<uint64_t> alloc_types;
@@ -155,6 +156,17 @@ inline DecodedCapture decode_capture(const std::string& path, bool allow_truncat
           case 0x10: v(); v(); q++; break;
           case 0x11: { uint64_t i = v(); v(); c.type_names[i] = s(); v(); break; }
           case 0x12: { uint64_t id = v(); uint64_t parent = v(); uint64_t ip = v(); c.nodes[id] = {parent, ip}; break; }
+          case 0x1C: {
+            uint64_t count = v();
+            for (uint64_t i = 0; i < count; ++i) {
+              uint64_t id = c.nodes.size() + 1;
+              uint64_t parent = id - 1 - v();
+              uint64_t index = v();
+              if (index == c.node_ips.size()) c.node_ips.push_back(v());
+              c.nodes[id] = {parent, c.node_ips.at(index)};
+            }
+            break;
+          }
           case 0x13: { uint64_t ip = v(); q++; c.frame_names[ip] = s(); s(); v(); break; }
           case 0x14: v(); v(); v(); break;
           case 0x15: v(); s(); break;

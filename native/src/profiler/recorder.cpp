@@ -97,7 +97,8 @@ bool Recorder::start(const char* path, const RecorderOptions& options, SymbolSou
   meta_prev_ticks_ = 0;
   types_written_ = 0;
   nodes_written_ = 0;
-  frames_written_.clear();
+  node_ips_.clear();
+  frames_meta_.clear();
   names_written_.clear();
   modules_written_.clear();
   modules_generation_written_ = 0;

@@ -197,7 +197,10 @@ class Recorder {
   uint64_t meta_prev_ticks_ = 0;
   uint32_t types_written_ = 0;
   uint32_t nodes_written_ = 0;
-  std::unordered_map<uint64_t, bool> frames_written_;
+  // The ips of the stack nodes written, numbered in order of first appearance (STACK_NODES
+  // refers to an ip by that number); a FRAME record describes each when it first appears.
+  std::unordered_map<uint64_t, uint32_t> node_ips_;
+  RecordBuffer frames_meta_;
   std::vector<uint8_t> scratch_;
   uint64_t last_snapshot_ns_ = 0;
   uint64_t modules_generation_written_ = 0;

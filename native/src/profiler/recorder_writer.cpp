@@ -125,28 +125,40 @@ void Recorder::emit_meta() {
     meta_.varint(name.size() > 2 && name.compare(name.size() - 1, 1, "]") == 0 ? 1 : 0);
     if (meta_.size() > kMaxMetaChunk) flush_meta();
   }
+  // STACK_NODES (docs/capture-format.md): ids implicit, the parent as a distance back, the ip
+  // as its number among the ips already written (a new one spelt out, its FRAME after the
+  // record). Most new nodes hang under the node before them and repeat a known ip: two bytes.
   uint32_t node_count = stacks_.count();
-  for (uint32_t id = nodes_written_ + 1; id <= node_count; ++id) {
-    // Claimed ids are published right away (intern_tables.cpp); wait for one in flight.
-    const StackNode* node;
-    uint64_t ip = 0;
-    int spins = 0;
-    while (((node = stacks_.find(id)) == nullptr || (ip = node->ip.load(std::memory_order_acquire)) == 0) && spins++ < 100000)
-      sched_yield();
-    meta_.u8(kTagStackNode);
-    meta_.varint(id);
-    meta_.varint(ip == 0 ? 0 : node->parent);
-    meta_.varint(ip);
-    if (ip != 0 && frames_written_.emplace(ip, true).second) {
-      FrameDescription f = symbols_ ? symbols_->describe_frame(ip) : FrameDescription{};
-      meta_.u8(kTagFrame);
+  uint32_t id = nodes_written_ + 1;
+  while (id <= node_count) {
+    uint32_t last = node_count - id < kMaxNodesPerRecord ? node_count : id + kMaxNodesPerRecord - 1;
+    meta_.u8(kTagStackNodes);
+    meta_.varint(last - id + 1);
+    for (; id <= last; ++id) {
+      // Claimed ids are published right away (intern_tables.cpp); wait for one in flight.
+      const StackNode* node;
+      uint64_t ip = 0;
+      int spins = 0;
+      while (((node = stacks_.find(id)) == nullptr || (ip = node->ip.load(std::memory_order_acquire)) == 0) && spins++ < 100000)
+        sched_yield();
+      uint32_t parent = ip == 0 ? 0 : node->parent;
+      meta_.varint(id - 1 - parent);
+      auto [it, fresh] = node_ips_.emplace(ip, static_cast<uint32_t>(node_ips_.size()));
+      meta_.varint(it->second);
+      if (!fresh) continue;
       meta_.varint(ip);
-      meta_.u8(f.kind);
-      meta_.string(f.function);
-      meta_.string(f.module);
-      meta_.varint(f.offset);
+      if (ip == 0) continue;
+      FrameDescription f = symbols_ ? symbols_->describe_frame(ip) : FrameDescription{};
+      frames_meta_.u8(kTagFrame);
+      frames_meta_.varint(ip);
+      frames_meta_.u8(f.kind);
+      frames_meta_.string(f.function);
+      frames_meta_.string(f.module);
+      frames_meta_.varint(f.offset);
     }
-    nodes_written_ = id;
+    nodes_written_ = last;
+    meta_.append(frames_meta_);
+    frames_meta_.clear();
     if (meta_.size() > kMaxMetaChunk) flush_meta();
   }
 }

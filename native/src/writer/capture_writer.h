@@ -30,6 +30,7 @@ enum RecordTag : uint8_t {
   kTagSnapshot = 0x16,
   kTagEnd = 0x17,
   kTagModule = 0x18,
+  kTagStackNodes = 0x1C,
   kTagGcStart = 0x20,
   kTagGcEnd = 0x21,
   kTagSuspend = 0x22,

@@ -76,6 +76,7 @@ public static class CaptureFormat
     public const byte TagClock = 0x10;
     public const byte TagType = 0x11;
     public const byte TagStackNode = 0x12;
+    public const byte TagStackNodes = 0x1C;
     public const byte TagFrame = 0x13;
     public const byte TagThread = 0x14;
     public const byte TagThreadName = 0x15;
@@ -98,6 +99,7 @@ public static class CaptureFormat
         TagClock => "CLOCK",
         TagType => "TYPE",
         TagStackNode => "STACK_NODE",
+        TagStackNodes => "STACK_NODES",
         TagFrame => "FRAME",
         TagThread => "THREAD",
         TagThreadName => "THREAD_NAME",

@@ -26,6 +26,8 @@ public sealed class CaptureReader
     private readonly StreamState gcState = new(CaptureFormat.GcStream);
     private readonly Dictionary<int, StreamState> threadStates = new();
     private readonly List<int> stackDepths = new();
+    // The ips STACK_NODES records spelt out, in order: a later node names one by its number.
+    private readonly List<ulong> nodeIps = new();
     private readonly List<int> stackWalk = new();
     private readonly byte[] chunkHeader = new byte[CaptureFormat.ChunkHeaderSize];
     private readonly NativeHeap nativeHeap = new();
@@ -390,6 +392,40 @@ public sealed class CaptureReader
                 tables.StackNodeList.Add(node);
                 stackDepths.Add(0);
                 visitor.OnStackNode(node);
+                break;
+            }
+            case CaptureFormat.TagStackNodes:
+            {
+                var count = reader.ReadIndex("stack node count");
+                if (count == 0)
+                    throw Fail("empty STACK_NODES record: its count is 0");
+                for (var i = 0; i < count; i++)
+                {
+                    var id = tables.StackNodeList.Count + 1;
+                    var up = reader.ReadVarint();
+                    if (up > (ulong)(id - 1))
+                        throw Fail($"stack node {id}: its parent is {up} nodes back, but only {id - 1} nodes come before it");
+                    var parent = id - 1 - (int)up;
+                    var ipNumber = reader.ReadVarint();
+                    ulong ip;
+                    if (ipNumber < (ulong)nodeIps.Count)
+                    {
+                        ip = nodeIps[(int)ipNumber];
+                    }
+                    else if (ipNumber == (ulong)nodeIps.Count)
+                    {
+                        ip = reader.ReadVarint();
+                        nodeIps.Add(ip);
+                    }
+                    else
+                    {
+                        throw Fail($"stack node {id}: ip number {ipNumber} is not defined ({nodeIps.Count} ips so far)");
+                    }
+                    var node = new StackNodeRecord(id, parent, ip);
+                    tables.StackNodeList.Add(node);
+                    stackDepths.Add(0);
+                    visitor.OnStackNode(node);
+                }
                 break;
             }
             case CaptureFormat.TagFrame:

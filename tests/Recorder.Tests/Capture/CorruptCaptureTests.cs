@@ -185,6 +185,36 @@ public class CorruptCaptureTests
     }
 
     [Fact]
+    public void Stack_nodes_in_the_compact_record_get_their_ids_parents_and_ips_and_bad_references_are_refused()
+    {
+        // Nodes 1..4: 1 under the root (ip 0x10), 2 under 1 (ip 0x20), 3 under 1 (0x10 again), 4 under the root (0x20 again).
+        var w = new TestCaptureWriter();
+        w.Chunk(0).StackNodes((0, 0, 0x10), (0, 1, 0x20), (1, 0, null), (3, 1, null)).Write();
+        var log = RecordLog.Read(w.ToArray());
+        Assert.Equal(
+            new[] { new StackNodeRecord(1, 0, 0x10), new StackNodeRecord(2, 1, 0x20), new StackNodeRecord(3, 1, 0x10), new StackNodeRecord(4, 0, 0x20) }
+                .Select(n => n.ToString()),
+            log.Lines.Where(l => l.StartsWith("StackNodeRecord", StringComparison.Ordinal)));
+
+        w = new TestCaptureWriter();
+        w.Chunk(0).StackNodes((0, 0, 0x10), (2, 0, null)).Write();
+        Assert.Contains("stack node 2: its parent is 2 nodes back, but only 1 nodes come before it", Reject(w).Problem);
+
+        w = new TestCaptureWriter();
+        w.Chunk(0).StackNodes((0, 0, 0x10), (0, 2, 0x30)).Write();
+        Assert.Contains("stack node 2: ip number 2 is not defined (1 ips so far)", Reject(w).Problem);
+
+        w = new TestCaptureWriter();
+        w.Chunk(0).StackNodes().Write();
+        Assert.Contains("empty STACK_NODES record: its count is 0", Reject(w).Problem);
+
+        // A count beyond the record's bytes: the record ends first.
+        w = new TestCaptureWriter();
+        w.Chunk(0).RawRecord(0x1C, 0x05, 0x00, 0x00, 0x10).Write();
+        Assert.Contains("record runs past the end of its chunk: a chunk holds whole records only", Reject(w).Problem);
+    }
+
+    [Fact]
     public void A_stack_deeper_than_1024_frames_is_refused_and_1024_is_accepted()
     {
         TestCaptureWriter Chain(int depth)

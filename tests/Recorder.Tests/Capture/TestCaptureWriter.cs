@@ -106,6 +106,19 @@ internal sealed class TestCaptureWriter
 
         public ChunkBuilder StackNode(ulong id, ulong parent, ulong ip) => Record(0x12).Varint(id).Varint(parent).Varint(ip);
 
+        /// <summary>STACK_NODES: per node (how far back its parent is, the ip's number, the ip when new).</summary>
+        public ChunkBuilder StackNodes(params (ulong Up, ulong IpNumber, ulong? Ip)[] nodes)
+        {
+            Record(0x1C).Varint((ulong)nodes.Length);
+            foreach (var (up, number, ip) in nodes)
+            {
+                Varint(up).Varint(number);
+                if (ip is { } value)
+                    Varint(value);
+            }
+            return this;
+        }
+
         public ChunkBuilder Frame(ulong ip, byte kind, string function, string module = "", ulong offset = 0) =>
             Record(0x13).Varint(ip).U8(kind).String(function).String(module).Varint(offset);
 
