@@ -33,7 +33,8 @@ public sealed class CaptureTables
         var source = Source(ip);
         for (var i = 0; i < source.Count - 1; i++)
             yield return InlinedName(Analysis.CaptureStats.FrameName(source[i].Function ?? ""));
-        yield return Analysis.CaptureStats.FrameName(Frame(ip).Function);
+        var frame = Frame(ip);
+        yield return Analysis.CaptureStats.FrameName(Symbols.FrameNaming.Shown(frame.Kind, frame.Function));
     }
 
     /// <summary>Stack ids some native allocation has (they start at the C caller of malloc and the like).</summary>
