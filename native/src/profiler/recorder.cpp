@@ -84,7 +84,7 @@ bool Recorder::start(const char* path, const RecorderOptions& options, SymbolSou
   aggregator_.clear();
   last_table_ns_ = monotonic_ns();
   uint16_t flags = static_cast<uint16_t>((options.aggregate ? kFlagAggregated : 0) | (options.native ? kFlagNative : 0) |
-                                         (options.sampled ? kFlagSampled : 0));
+                                         (options.sampled ? kFlagSampled : 0) | kFlagIlFrames);
   if (!file_.open(path, static_cast<uint32_t>(getpid()), realtime_ns(), flags, error)) {
     stacks_.destroy();
     types_.destroy();

@@ -12,6 +12,8 @@ public sealed class CaptureTables
     internal readonly Dictionary<int, ThreadRecord> ThreadsByStream = new();
     internal readonly Dictionary<ulong, string> ThreadNamesByOsTid = new();
     internal readonly List<ModuleRecord> ModuleList = new();
+    internal readonly List<ManagedModuleRecord> ManagedModuleList = new();
+    internal readonly Dictionary<ulong, IlFrameRecord> IlFramesByIp = new();
     internal readonly HashSet<int> NativeStackSet = new();
     internal readonly Dictionary<ulong, IReadOnlyList<Symbols.SourceFrame>> SourcesByIp = new();
 
@@ -42,6 +44,12 @@ public sealed class CaptureTables
 
     /// <summary>MODULE records in file order (native captures); a path may appear again at a new base after a reload.</summary>
     public IReadOnlyList<ModuleRecord> Modules => ModuleList;
+
+    /// <summary>MANAGED_MODULE records by index − 1 (indexes are dense from 1).</summary>
+    public IReadOnlyList<ManagedModuleRecord> ManagedModules => ManagedModuleList;
+
+    /// <summary>IL_FRAME records by ip: where in its method's IL a managed return address is.</summary>
+    public IReadOnlyDictionary<ulong, IlFrameRecord> IlFrames => IlFramesByIp;
 
     public IReadOnlyDictionary<int, TypeRecord> Types => TypesByIndex;
 
