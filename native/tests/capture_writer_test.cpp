@@ -328,4 +328,16 @@ TEST(Recorder, writes_il_frames_after_their_modules_and_the_symbols_of_a_module_
   EXPECT_EQ(c.il_frames.count(0x4000), 0u);
   EXPECT_EQ(c.frame_names[0x4000], "Fn16384");
   unlink(path.c_str());
+
+  // A second capture of the same recorder numbers its modules from 1 again.
+  ASSERT_TRUE(rec.start(path.c_str(), RecorderOptions{}, &symbols, &error)) << error;
+  ts = rec.thread_state(nullptr);
+  rec.record_allocation(ts, 0x10000, 0xC0, 32, one, 3);
+  ASSERT_TRUE(rec.stop(&error)) << error;
+  DecodedCapture again = decode_capture(path);
+  ASSERT_TRUE(again.ok) << again.error;
+  ASSERT_EQ(again.managed_modules.size(), 2u);
+  EXPECT_EQ(again.managed_modules[1].name, "cell");
+  EXPECT_EQ(again.il_frames[0x1010].module, 2u);
+  unlink(path.c_str());
 }

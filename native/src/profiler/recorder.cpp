@@ -98,6 +98,8 @@ bool Recorder::start(const char* path, const RecorderOptions& options, SymbolSou
   types_written_ = 0;
   nodes_written_ = 0;
   frames_written_.clear();
+  managed_modules_written_.clear();  // module indexes are per capture
+  managed_modules_indexed_ = 0;
   names_written_.clear();
   modules_written_.clear();
   modules_generation_written_ = 0;
