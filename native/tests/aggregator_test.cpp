@@ -61,7 +61,7 @@ TEST(AggregatedRecording, writes_totals_per_stack_and_type_instead_of_records) {
 
   DecodedCapture c = decode_capture(path);
   ASSERT_TRUE(c.ok) << c.error;
-  EXPECT_EQ(c.flags, 1);
+  EXPECT_EQ(c.flags, kFlagAggregated | kFlagIlFrames);  // aggregated, with IL positions for its frames
   EXPECT_EQ(c.tags[0x01], 0u);  // no ALLOC
   EXPECT_EQ(c.tags[0x24], 0u);  // no FREE
   EXPECT_EQ(c.tags[0x20], 1u);  // GC events are kept

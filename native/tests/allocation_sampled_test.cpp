@@ -87,7 +87,7 @@ TEST(SampledRecording, writes_sampled_alloc_records_and_the_sampled_header_flag)
 
   DecodedCapture c = decode_capture(path);
   ASSERT_TRUE(c.ok) << c.error;
-  EXPECT_EQ(c.flags, kFlagSampled);
+  EXPECT_EQ(c.flags, kFlagSampled | kFlagIlFrames);
   EXPECT_EQ(c.tags[0x04], 2u);
   EXPECT_EQ(c.tags[0x01], 0u);
   ASSERT_EQ(c.alloc_sizes.size(), 2u);
@@ -128,7 +128,7 @@ TEST(SampledRecording, writes_exact_large_objects_as_sampled_alloc_with_the_exac
 
   DecodedCapture c = decode_capture(path);
   ASSERT_TRUE(c.ok) << c.error;
-  EXPECT_EQ(c.flags, kFlagSampled);
+  EXPECT_EQ(c.flags, kFlagSampled | kFlagIlFrames);
   EXPECT_EQ(c.tags[0x04], 2u);
   ASSERT_EQ(c.alloc_sizes.size(), 2u);
   EXPECT_EQ(c.alloc_sizes[0], 100024u);

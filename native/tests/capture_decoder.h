@@ -45,6 +45,14 @@ struct DecodedCapture {
   std::vector<NativeEvent> native;
   std::map<uint64_t, std::string> frame_names;  // ip -> function
   std::vector<std::string> modules;
+  struct ManagedModule {
+    std::string path, name, symbols;
+  };
+  std::map<uint64_t, ManagedModule> managed_modules;  // MANAGED_MODULE index -> module (MODULE_SYMBOLS bytes)
+  struct IlFrame {
+    uint64_t module, token, il_offset;
+  };
+  std::map<uint64_t, IlFrame> il_frames;  // ip -> IL_FRAME
   uint64_t agg_peak = 0;
 };
 
@@ -153,6 +161,14 @@ inline DecodedCapture decode_capture(const std::string& path, bool allow_truncat
             break;
           }
           case 0x18: v(); v(); c.modules.push_back(s()); s(); break;
+          case 0x19: { uint64_t i = v(); std::string path = s(); c.managed_modules[i] = {path, s(), ""}; break; }
+          case 0x1A: {
+            uint64_t i = v(), len = v();
+            c.managed_modules[i].symbols.assign(reinterpret_cast<const char*>(q), len);
+            q += len;
+            break;
+          }
+          case 0x1B: { uint64_t ip = v(); uint64_t m = v(); uint64_t t = v(); c.il_frames[ip] = {m, t, v()}; break; }
           case 0x10: v(); v(); q++; break;
           case 0x11: { uint64_t i = v(); v(); c.type_names[i] = s(); v(); break; }
           case 0x12: { uint64_t id = v(); uint64_t parent = v(); uint64_t ip = v(); c.nodes[id] = {parent, ip}; break; }

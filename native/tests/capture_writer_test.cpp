@@ -29,6 +29,37 @@ struct FakeSymbols : SymbolSource {
 
 std::string temp_path(const char* name) { return std::string("/tmp/memnb-native-test-") + std::to_string(getpid()) + "-" + name; }
 
+// Managed frames in two modules: one on disk, one loaded from memory with its symbols; 0x3000 has no IL
+// position and the module of 0x4000 is gone.
+struct IlSymbols : SymbolSource {
+  std::string type_name(uint64_t class_id) override { return "Type" + std::to_string(class_id); }
+  FrameDescription describe_frame(uint64_t ip) override {
+    FrameDescription f;
+    f.kind = kFrameManaged;
+    f.function = "Fn" + std::to_string(ip);
+    if (ip == 0x3000) return f;
+    f.has_il = true;
+    f.module_id = ip == 0x2000 ? 0xB0 : ip == 0x4000 ? 0xDEAD : 0xA0;
+    f.method_token = 0x06000000u + static_cast<uint32_t>(ip >> 8);
+    f.il_offset = static_cast<uint32_t>(ip & 0xFF) + 7;
+    return f;
+  }
+  bool describe_module(uint64_t module_id, ManagedModuleDescription* out) override {
+    ++module_calls;
+    if (module_id == 0xA0) {
+      out->path = "/app/App.dll";
+      out->name = "App.dll";
+    } else if (module_id == 0xB0) {
+      out->name = "cell";
+      out->symbols = {'B', 'S', 'J', 'B', 0, 1};
+    } else {
+      return false;
+    }
+    return true;
+  }
+  int module_calls = 0;
+};
+
 const uintptr_t kStackA[] = {0x1000, 0x2000, 0x3000};
 const uintptr_t kStackB[] = {0x1100, 0x2000, 0x3000};
 
@@ -256,5 +287,57 @@ TEST(CaptureWriter, creates_the_capture_readable_by_its_owner_only) {
   ASSERT_EQ(stat(path.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0400u);
   umask(previous);
+  unlink(path.c_str());
+}
+
+TEST(Recorder, writes_il_frames_after_their_modules_and_the_symbols_of_a_module_loaded_from_memory) {
+  std::string path = temp_path("il.memnb");
+  IlSymbols symbols;
+  std::string error;
+  Recorder& rec = recorder();
+  ASSERT_TRUE(rec.start(path.c_str(), RecorderOptions{}, &symbols, &error)) << error;
+  ThreadState* ts = rec.thread_state(nullptr);
+  const uintptr_t one[] = {0x1010, 0x2000, 0x3000};
+  const uintptr_t two[] = {0x1020, 0x4000, 0x3000};
+  rec.record_allocation(ts, 0x10000, 0xC0, 32, one, 3);
+  rec.record_allocation(ts, 0x10020, 0xC0, 32, two, 3);
+  ASSERT_TRUE(rec.stop(&error)) << error;
+  DecodedCapture c = decode_capture(path);
+  ASSERT_TRUE(c.ok) << c.error;
+  EXPECT_EQ(c.flags & kFlagIlFrames, kFlagIlFrames);
+  // Indexes in order of first use (frames are described outermost first); the vanished module is asked once and gets none.
+  ASSERT_EQ(c.managed_modules.size(), 2u);
+  EXPECT_EQ(c.managed_modules[1].path, "");
+  EXPECT_EQ(c.managed_modules[1].name, "cell");
+  EXPECT_EQ(c.managed_modules[1].symbols, std::string("BSJB\0\1", 6));
+  EXPECT_EQ(c.managed_modules[2].path, "/app/App.dll");
+  EXPECT_EQ(c.managed_modules[2].name, "App.dll");
+  EXPECT_EQ(c.managed_modules[2].symbols, "");
+  EXPECT_EQ(symbols.module_calls, 3);
+  EXPECT_EQ(c.tags[kTagManagedModule], 2u);
+  EXPECT_EQ(c.tags[kTagModuleSymbols], 1u);
+  ASSERT_EQ(c.il_frames.size(), 3u);
+  EXPECT_EQ(c.il_frames[0x1010].module, 2u);
+  EXPECT_EQ(c.il_frames[0x1010].token, 0x06000010u);
+  EXPECT_EQ(c.il_frames[0x1010].il_offset, 0x17u);
+  EXPECT_EQ(c.il_frames[0x1020].module, 2u);
+  EXPECT_EQ(c.il_frames[0x1020].il_offset, 0x27u);
+  EXPECT_EQ(c.il_frames[0x2000].module, 1u);
+  EXPECT_EQ(c.il_frames[0x2000].token, 0x06000020u);
+  EXPECT_EQ(c.il_frames.count(0x3000), 0u);
+  EXPECT_EQ(c.il_frames.count(0x4000), 0u);
+  EXPECT_EQ(c.frame_names[0x4000], "Fn16384");
+  unlink(path.c_str());
+
+  // A second capture of the same recorder numbers its modules from 1 again.
+  ASSERT_TRUE(rec.start(path.c_str(), RecorderOptions{}, &symbols, &error)) << error;
+  ts = rec.thread_state(nullptr);
+  rec.record_allocation(ts, 0x10000, 0xC0, 32, one, 3);
+  ASSERT_TRUE(rec.stop(&error)) << error;
+  DecodedCapture again = decode_capture(path);
+  ASSERT_TRUE(again.ok) << again.error;
+  ASSERT_EQ(again.managed_modules.size(), 2u);
+  EXPECT_EQ(again.managed_modules[1].name, "cell");
+  EXPECT_EQ(again.il_frames[0x1010].module, 2u);
   unlink(path.c_str());
 }

@@ -152,8 +152,11 @@ public sealed class Capture
     /// </summary>
     public Capture WithinSubmissions() => Within(IsSubmissionFrame, SubmissionScope);
 
-    /// <summary>True for a function of C# script code (<c>Submission#3.&lt;Initialize&gt;</c>, <c>Submission#3+Order..ctor</c>).</summary>
-    public static bool IsSubmissionFrame(string function) => function.StartsWith("Submission#", StringComparison.Ordinal);
+    /// <summary>
+    /// True for a function of C# script code, as shown (<c>cell 3</c>, <c>cell 3 › Work</c>, <c>lambda in cell 3 › Work</c>:
+    /// <see cref="Recorder.Symbols.FrameNaming"/>) or as recorded (<c>Submission#3.&lt;Initialize&gt;</c>, <c>Submission#3+Order..ctor</c>).
+    /// </summary>
+    public static bool IsSubmissionFrame(string function) => SubmissionOf(function) is not null;
 
     /// <summary>
     /// The allocations made by the code of one cell, the script class <c>Submission#<paramref name="submission"/></c>
@@ -174,17 +177,8 @@ public sealed class Capture
     public IReadOnlyList<int> Submissions() =>
         Unscoped.Columns.FrameNames().Values.Select(SubmissionOf).OfType<int>().Distinct().Order().ToArray();
 
-    /// <summary>N for a function of <c>Submission#N</c>, else null.</summary>
-    public static int? SubmissionOf(string function)
-    {
-        if (!IsSubmissionFrame(function))
-            return null;
-        var digits = function.AsSpan("Submission#".Length);
-        var end = 0;
-        while (end < digits.Length && char.IsAsciiDigit(digits[end]))
-            end++;
-        return end > 0 && int.TryParse(digits[..end], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) ? n : null;
-    }
+    /// <summary>N for a function of cell N (<c>Submission#N</c>), shown or recorded, else null.</summary>
+    public static int? SubmissionOf(string function) => Recorder.Symbols.FrameNaming.CellOf(function);
 
     /// <summary>
     /// The managed high-water mark of <paramref name="rows"/> alone: the live bytes of their managed objects at

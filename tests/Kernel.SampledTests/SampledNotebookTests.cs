@@ -37,7 +37,7 @@ public sealed class SampledNotebookTests
         var outputs = Jupyter.Cells(executed).Select(c => c.Text).ToArray();
         Assert.Contains("(sampled mode: this kernel was started without the tracer", outputs[2]);
         Assert.Contains("allocated (estimate)", outputs[2]);
-        var result = Regex.Match(outputs[3], @"True (\d+) (Submission#\S+)");
+        var result = Regex.Match(outputs[3], @"True (\d+) (cell \d+)");
         Assert.True(result.Success, outputs[3]);
         var truth = 200L * ((1 << 20) + 24);
         Assert.InRange(long.Parse(result.Groups[1].Value), truth * 95 / 100, truth * 105 / 100);

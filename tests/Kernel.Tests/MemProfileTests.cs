@@ -44,7 +44,7 @@ public sealed class MemProfileTests
         {
             var roots = data.RootElement.GetProperty("root").GetProperty("children").EnumerateArray().Select(c => c.GetProperty("name").GetString()!).ToList();
             Assert.NotEmpty(roots);
-            Assert.All(roots, name => Assert.StartsWith("Submission#", name));
+            Assert.All(roots, name => Assert.StartsWith("cell ", name));
         }
         Assert.DoesNotContain("Microsoft.CodeAnalysis.Scripting", flame);
         Assert.Empty(cell.Outputs(NotebookRenderer.SummaryClass));
@@ -72,7 +72,7 @@ public sealed class MemProfileTests
         Assert.Single(cell.Outputs(NotebookRenderer.StatsClass));
         Assert.Single(cell.Outputs(NotebookRenderer.FlameGraphClass));
         Assert.Contains("System.Int32[]", Page(Assert.Single(cell.Outputs(NotebookRenderer.TableClass))));
-        Assert.Contains("Submission#", Page(Assert.Single(cell.Outputs(NotebookRenderer.SummaryClass))));
+        Assert.Matches(@"cell \d+", Page(Assert.Single(cell.Outputs(NotebookRenderer.SummaryClass))));
 
         // The timeline: plotly.js once per kernel, then a chart per cell.
         var timeline = await k.RunAsync($"#!memprofile --output {k.Folder}/t1.memnb --report timeline\nvar t1 = new int[100];");
@@ -184,7 +184,7 @@ public sealed class MemProfileTests
             Enumerable.Range(0, (int)f.Rows.Count).Count(i => (string)f["allocator"][i] == "malloc" && (long)f["size"][i] >= 70_000 && f["freed_at_ns"][i] is not null)
             """);
         Assert.Equal(15, freed);
-        Assert.Contains("Submission#", FlameGraphText(cell));
+        Assert.Matches(@"cell \d+", FlameGraphText(cell));
     }
 
     private static string FlameGraphText(CellResult cell) => Page(Assert.Single(cell.Outputs(NotebookRenderer.FlameGraphClass)));

@@ -4,6 +4,9 @@
 #include <dlfcn.h>
 
 #include <cstdlib>
+#include <cstring>
+
+#include "writer/capture_writer.h"
 
 namespace memnb {
 
@@ -165,11 +168,95 @@ std::string RuntimeNames::module_name(ModuleID module) {
   return name;
 }
 
+ICorProfilerInfo9* RuntimeNames::info9() {
+  if (!info9_asked_) {
+    info9_asked_ = true;
+    void* p = nullptr;
+    if (info_->QueryInterface(IID_ICorProfilerInfo9, &p) == S_OK) info9_ = static_cast<ICorProfilerInfo9*>(p);
+  }
+  return info9_;
+}
+
+// The IL offset of the call a return address follows: the native code version (tier) holding ip − 1 (a call
+// may end its method), then the runtime's IL-to-native map of that version at ip. Leaves f->has_il false when any step fails (a dynamic
+// method, code the runtime no longer knows, an ip with no IL position).
+void RuntimeNames::find_il_offset(FunctionID function, ReJITID rejit, uint64_t ip, FrameDescription* f) {
+  ICorProfilerInfo9* info = info9();
+  if (!info) return;
+  BOOL dynamic = 0;
+  if (info->IsFunctionDynamic(function, &dynamic) != S_OK || dynamic) return;
+  UINT_PTR starts[16];
+  ULONG32 start_count = 0;
+  if (info->GetNativeCodeStartAddresses(function, rejit, 16, &start_count, starts) != S_OK) return;
+  const uint64_t at = ip - 1;  // the call instruction, not the one after it
+  for (ULONG32 i = 0; i < start_count && i < 16; ++i) {
+    COR_PRF_CODE_INFO ranges[4];
+    ULONG32 range_count = 0;
+    if (info->GetCodeInfo4(starts[i], 4, &range_count, ranges) != S_OK) continue;
+    // Native offsets count through the code's ranges in order.
+    uint64_t native_offset = 0;
+    bool found = false;
+    for (ULONG32 r = 0; r < range_count && r < 4; ++r) {
+      if (at >= ranges[r].startAddress && at < ranges[r].startAddress + ranges[r].size) {
+        native_offset += at - ranges[r].startAddress;
+        found = true;
+        break;
+      }
+      native_offset += ranges[r].size;
+    }
+    if (!found) continue;
+    // The JIT maps a call site at its return address (the map entry of the call's IL starts after the call
+    // instruction), as the runtime's own stack traces look it up: the offset of ip, not of ip − 1.
+    native_offset += 1;
+    ULONG32 count = 0;
+    if (info->GetILToNativeMapping3(starts[i], 0, &count, nullptr) != S_OK || count == 0) return;
+    il_map_.resize(count);
+    if (info->GetILToNativeMapping3(starts[i], count, &count, il_map_.data()) != S_OK) return;
+    // The entry covering the offset; past the prolog, epilog or an unmapped stretch, the nearest mapped one before it.
+    constexpr ULONG32 kLastValid = 0xFFFFFFFCu;  // NO_MAPPING, PROLOG and EPILOG are above it
+    const COR_DEBUG_IL_TO_NATIVE_MAP* best = nullptr;
+    for (ULONG32 m = 0; m < count && m < il_map_.size(); ++m) {
+      const auto& e = il_map_[m];
+      if (e.ilOffset > kLastValid || e.nativeStartOffset > native_offset) continue;
+      bool covers = native_offset < e.nativeEndOffset;
+      bool best_covers = best && native_offset < best->nativeEndOffset;
+      if (!best || (covers && !best_covers) || (covers == best_covers && e.nativeStartOffset >= best->nativeStartOffset)) best = &e;
+    }
+    if (!best) return;
+    f->has_il = true;
+    f->il_offset = best->ilOffset;
+    return;
+  }
+}
+
+bool RuntimeNames::describe_module(uint64_t module_id, ManagedModuleDescription* out) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  LPCBYTE base = nullptr;
+  WCHAR buf[1024];
+  ULONG len = 0;
+  AssemblyID assembly = 0;
+  DWORD flags = 0;
+  if (info_->GetModuleInfo2(module_id, &base, 1024, &len, buf, &assembly, &flags) != S_OK) return false;
+  std::string name = utf16_to_utf8(buf, len);
+  if (flags & COR_PRF_MODULE_DISK) out->path = name;
+  out->name = base_name(name.c_str());
+  if (!(flags & COR_PRF_MODULE_DISK) && info9()) {
+    DWORD size = 0;
+    if (info9_->GetInMemorySymbolsLength(module_id, &size) == S_OK && size > 0 && size <= kMaxModuleSymbols) {
+      out->symbols.resize(size);
+      DWORD read = 0;
+      if (info9_->ReadInMemorySymbols(module_id, 0, out->symbols.data(), size, &read) != S_OK || read != size) out->symbols.clear();
+    }
+  }
+  return true;
+}
+
 FrameDescription RuntimeNames::describe_frame(uint64_t ip) {
   std::lock_guard<std::mutex> lock(mutex_);
   FrameDescription f;
   FunctionID function = 0;
-  if (info_->GetFunctionFromIP(reinterpret_cast<LPCBYTE>(ip), &function) == S_OK && function) {
+  ReJITID rejit = 0;
+  if (info_->GetFunctionFromIP2(reinterpret_cast<LPCBYTE>(ip), &function, &rejit) == S_OK && function) {
     ClassID cls = 0;
     ModuleID module = 0;
     mdToken token = 0;
@@ -187,6 +274,9 @@ FrameDescription RuntimeNames::describe_frame(uint64_t ip) {
         f.kind = kFrameManaged;
         f.function = typedef_name(module, td) + "." + utf16_to_utf8(buf, len);
         f.module = module_name(module);
+        f.module_id = module;
+        f.method_token = token;
+        find_il_offset(function, rejit, ip, &f);
         return f;
       }
     }

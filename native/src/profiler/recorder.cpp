@@ -84,7 +84,7 @@ bool Recorder::start(const char* path, const RecorderOptions& options, SymbolSou
   aggregator_.clear();
   last_table_ns_ = monotonic_ns();
   uint16_t flags = static_cast<uint16_t>((options.aggregate ? kFlagAggregated : 0) | (options.native ? kFlagNative : 0) |
-                                         (options.sampled ? kFlagSampled : 0));
+                                         (options.sampled ? kFlagSampled : 0) | kFlagIlFrames);
   if (!file_.open(path, static_cast<uint32_t>(getpid()), realtime_ns(), flags, error)) {
     stacks_.destroy();
     types_.destroy();
@@ -99,6 +99,9 @@ bool Recorder::start(const char* path, const RecorderOptions& options, SymbolSou
   nodes_written_ = 0;
   node_ips_.clear();
   frames_meta_.clear();
+  il_frames_pending_.clear();
+  managed_modules_written_.clear();  // module indexes are per capture
+  managed_modules_indexed_ = 0;
   names_written_.clear();
   modules_written_.clear();
   modules_generation_written_ = 0;

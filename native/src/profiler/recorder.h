@@ -30,6 +30,19 @@ struct FrameDescription {
   std::string function;
   std::string module;
   uint64_t offset = 0;
+  // A managed frame's position in its method's IL (IL_FRAME): the runtime's module, the method's
+  // metadata token and the IL offset of the call the return address follows.
+  bool has_il = false;
+  uint64_t module_id = 0;
+  uint32_t method_token = 0;
+  uint32_t il_offset = 0;
+};
+
+// What a reader needs to find a managed module's portable PDB (MANAGED_MODULE, MODULE_SYMBOLS).
+struct ManagedModuleDescription {
+  std::string path;               // the file the runtime loaded, empty for a module loaded from memory
+  std::string name;               // the runtime's name of the module (a simple name for an in-memory one)
+  std::vector<uint8_t> symbols;   // symbols loaded with it from memory (a portable PDB), if any
 };
 
 // Resolves names on the writer thread (never inside a hook).
@@ -38,6 +51,8 @@ class SymbolSource {
   virtual ~SymbolSource() = default;
   virtual std::string type_name(uint64_t class_id) = 0;
   virtual FrameDescription describe_frame(uint64_t ip) = 0;
+  // The module of a frame with has_il; false when the runtime no longer knows it.
+  virtual bool describe_module(uint64_t /*module_id*/, ManagedModuleDescription* /*out*/) { return false; }
 };
 
 struct RecorderOptions {
@@ -145,6 +160,7 @@ class Recorder {
     ts->allocations.store(ts->allocations.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   }
   void emit_modules();
+  void emit_il_frame(const FrameDescription& f, uint64_t ip);
   void push_gc_mark(uint8_t tag);
   void wake_writer();
   void wait_for_hooks();
@@ -198,9 +214,13 @@ class Recorder {
   uint32_t types_written_ = 0;
   uint32_t nodes_written_ = 0;
   // The ips of the stack nodes written, numbered in order of first appearance (STACK_NODES
-  // refers to an ip by that number); a FRAME record describes each when it first appears.
+  // refers to an ip by that number); a FRAME record describes each when it first appears,
+  // after the STACK_NODES record, and the IL position of a managed one after that.
   std::unordered_map<uint64_t, uint32_t> node_ips_;
   RecordBuffer frames_meta_;
+  std::vector<std::pair<FrameDescription, uint64_t>> il_frames_pending_;
+  std::unordered_map<uint64_t, uint64_t> managed_modules_written_;  // runtime ModuleID -> MANAGED_MODULE index (0: none)
+  uint64_t managed_modules_indexed_ = 0;
   std::vector<uint8_t> scratch_;
   uint64_t last_snapshot_ns_ = 0;
   uint64_t modules_generation_written_ = 0;

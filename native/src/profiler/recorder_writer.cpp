@@ -82,6 +82,37 @@ void Recorder::emit_modules() {
   }
 }
 
+// IL_FRAME after the FRAME it completes, preceded by its module's MANAGED_MODULE (and MODULE_SYMBOLS) the first time.
+void Recorder::emit_il_frame(const FrameDescription& f, uint64_t ip) {
+  auto it = managed_modules_written_.find(f.module_id);
+  if (it == managed_modules_written_.end()) {
+    ManagedModuleDescription m;
+    uint64_t index = 0;
+    if (symbols_->describe_module(f.module_id, &m)) {
+      index = ++managed_modules_indexed_;
+      meta_.u8(kTagManagedModule);
+      meta_.varint(index);
+      meta_.string(m.path);
+      meta_.string(m.name);
+      if (!m.symbols.empty() && m.symbols.size() <= kMaxModuleSymbols) {
+        flush_meta();  // a PDB can be large: it goes in a chunk of its own
+        meta_.u8(kTagModuleSymbols);
+        meta_.varint(index);
+        meta_.varint(m.symbols.size());
+        meta_.raw(m.symbols.data(), m.symbols.size());
+        flush_meta();
+      }
+    }
+    it = managed_modules_written_.emplace(f.module_id, index).first;
+  }
+  if (it->second == 0) return;
+  meta_.u8(kTagIlFrame);
+  meta_.varint(ip);
+  meta_.varint(it->second);
+  meta_.varint(f.method_token);
+  meta_.varint(f.il_offset);
+}
+
 void Recorder::emit_meta() {
   if (options_.native) emit_modules();
   // Threads first: their chunks follow in this cycle.
@@ -155,10 +186,14 @@ void Recorder::emit_meta() {
       frames_meta_.string(f.function);
       frames_meta_.string(f.module);
       frames_meta_.varint(f.offset);
+      if (f.has_il) il_frames_pending_.emplace_back(std::move(f), ip);
     }
     nodes_written_ = last;
     meta_.append(frames_meta_);
     frames_meta_.clear();
+    // After the record: an IL frame may first write its module (and flush, for a PDB).
+    for (const auto& [f, ip] : il_frames_pending_) emit_il_frame(f, ip);
+    il_frames_pending_.clear();
     if (meta_.size() > kMaxMetaChunk) flush_meta();
   }
 }

@@ -30,6 +30,9 @@ enum RecordTag : uint8_t {
   kTagSnapshot = 0x16,
   kTagEnd = 0x17,
   kTagModule = 0x18,
+  kTagManagedModule = 0x19,
+  kTagModuleSymbols = 0x1A,
+  kTagIlFrame = 0x1B,
   kTagStackNodes = 0x1C,
   kTagGcStart = 0x20,
   kTagGcEnd = 0x21,
@@ -46,6 +49,9 @@ constexpr uint16_t kFlagSampled = 4;     // bit 2: SAMPLED_ALLOC instead of ALLO
 constexpr uint8_t kHeapKindLarge = 1;
 constexpr uint8_t kSampledExact = 0x80;
 constexpr uint16_t kFlagNative = 2;      // NATIVE_ALLOC / NATIVE_FREE / MODULE records may appear
+constexpr uint16_t kFlagIlFrames = 8;    // bit 3: MANAGED_MODULE / MODULE_SYMBOLS / IL_FRAME records may appear
+// MODULE_SYMBOLS: the most bytes of in-memory symbols written for one module (a larger PDB is left out).
+constexpr size_t kMaxModuleSymbols = 16u << 20;
 
 class CaptureWriter {
  public:

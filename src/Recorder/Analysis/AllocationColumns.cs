@@ -138,12 +138,14 @@ public sealed class AllocationColumns
     {
         var frameIps = Values<ulong>(frames, "ip");
         var kinds = (StringArray)frames.Column("kind");
-        var functions = (StringArray)frames.Column("function");
+        var functions = ShownFunctions(frames);
+        // The allocation machinery is known by its recorded names.
+        var raw = frames.Schema.GetFieldIndex("raw_function") >= 0 ? (StringArray)frames.Column("raw_function") : (StringArray)frames.Column("function");
         var functionOfIp = new Dictionary<ulong, string>();
         for (var i = 0; i < frameIps.Length; i++)
         {
-            var name = functions.GetString(i) ?? "";
-            if (kinds.GetString(i) == "managed" && name.Length > 0 && !AllocationMachinery.IsMachinery(name))
+            var name = functions[i];
+            if (kinds.GetString(i) == "managed" && name.Length > 0 && !AllocationMachinery.IsMachinery(raw.GetString(i) ?? ""))
                 functionOfIp[frameIps[i]] = name;
         }
         var ids = Values<int>(stacks, "stack_id");
@@ -324,13 +326,13 @@ public sealed class AllocationColumns
     internal static Dictionary<ulong, string> FrameNames(RecordBatch frames)
     {
         var ips = Values<ulong>(frames, "ip");
-        var functions = (StringArray)frames.Column("function");
+        var functions = ShownFunctions(frames);
         var modules = (StringArray)frames.Column("module");
         var offsets = Values<ulong>(frames, "offset");
         var names = new Dictionary<ulong, string>();
         for (var i = 0; i < ips.Length; i++)
         {
-            var function = functions.GetString(i) ?? "";
+            var function = functions[i];
             var module = modules.GetString(i) ?? "";
             if (function.Length > 0)
                 names[ips[i]] = function;
@@ -338,6 +340,24 @@ public sealed class AllocationColumns
                 names[ips[i]] = $"{Path.GetFileName(module)}+0x{offsets[i]:x}";
         }
         return names;
+    }
+
+    /// <summary>
+    /// The function column as frames are shown (<see cref="Symbols.FrameNaming"/>): as written since layout 6, which keeps
+    /// the recorded name in <c>raw_function</c>; a folder of an older layout holds the recorded names, named here.
+    /// </summary>
+    internal static string[] ShownFunctions(RecordBatch frames)
+    {
+        var functions = (StringArray)frames.Column("function");
+        var shown = new string[frames.Length];
+        var named = frames.Schema.GetFieldIndex("raw_function") >= 0;
+        var kinds = (StringArray)frames.Column("kind");
+        for (var i = 0; i < shown.Length; i++)
+        {
+            var function = functions.GetString(i) ?? "";
+            shown[i] = named || kinds.GetString(i) != "managed" ? function : Symbols.FrameNaming.Readable(function);
+        }
+        return shown;
     }
 
     /// <summary>(stream, os thread id, name) of every thread in the threads table, by stream.</summary>

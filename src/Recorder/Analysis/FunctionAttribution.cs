@@ -29,7 +29,7 @@ public sealed class FunctionAttribution
             var eligible = frame.Kind == FrameKind.Managed || (nativeStack && frame.Kind == FrameKind.Native);
             if (eligible && frame.Function.Length > 0 && !AllocationMachinery.IsMachinery(frame.Function))
             {
-                name = frame.Function;
+                name = Symbols.FrameNaming.Shown(frame.Kind, frame.Function);
                 break;
             }
         }

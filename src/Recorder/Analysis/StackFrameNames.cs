@@ -14,9 +14,9 @@ internal sealed class StackFrameNames
     public StackFrameNames(RecordBatch stacks, RecordBatch frames)
     {
         var frameIps = Values<ulong>(frames, "ip");
-        var functions = (StringArray)frames.Column("function");
+        var functions = AllocationColumns.ShownFunctions(frames);
         for (var i = 0; i < frameIps.Length; i++)
-            nameOfIp[frameIps[i]] = functions.GetString(i) ?? "";
+            nameOfIp[frameIps[i]] = functions[i];
         // Inlined functions of a native frame (layout 2): shown before it, innermost first.
         if (frames.Schema.GetFieldIndex("inlined") >= 0)
         {

@@ -10,7 +10,7 @@ namespace MemNotebook.Recorder.Arrow;
 public static class ArrowLayout
 {
     /// <summary>Bumped when a table or column changes; a cached folder of another version is rebuilt.</summary>
-    public const int Version = 5;
+    public const int Version = 6;
 
     public const string Allocations = "allocations";
     public const string Stacks = "stacks";
@@ -89,6 +89,7 @@ public static class ArrowLayout
         .Field(F("file", StringType.Default, nullable: true))
         .Field(F("line", Int32Type.Default, nullable: true))
         .Field(F("inlined", StringType.Default, nullable: true))
+        .Field(F("raw_function", StringType.Default))
         .Build();
 
     public static readonly Schema TypesSchema = new Schema.Builder()

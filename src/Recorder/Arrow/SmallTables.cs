@@ -118,12 +118,14 @@ internal static class SmallTables
         var file = new StringArray.Builder();
         var line = new Int32Array.Builder();
         var inlined = new StringArray.Builder();
+        var rawFunction = new StringArray.Builder();
         foreach (var address in ips)
         {
             var frame = tables.Frame(address);
             ip.Append(address);
             kind.Append(ArrowLayout.KindName(frame.Kind));
-            function.Append(frame.Function);
+            function.Append(Symbols.FrameNaming.Shown(frame.Kind, frame.Function));
+            rawFunction.Append(frame.Function);
             module.Append(frame.Module);
             offset.Append(frame.Offset);
             // The ip's own function's location (after its inlined callees'), then those callees.
@@ -144,7 +146,7 @@ internal static class SmallTables
                 inlined.Append(encoded);
         }
         return Batch(ArrowLayout.FramesSchema, ips.Count, ip.Build(), kind.Build(), function.Build(), module.Build(), offset.Build(),
-            file.Build(), line.Build(), inlined.Build());
+            file.Build(), line.Build(), inlined.Build(), rawFunction.Build());
     }
 
     private static RecordBatch Types(CaptureTables tables)

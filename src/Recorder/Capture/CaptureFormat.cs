@@ -28,7 +28,16 @@ public static class CaptureFormat
     /// <summary>Header flag bit 1: native allocations recorded (NATIVE_ALLOC, NATIVE_FREE and MODULE records may appear).</summary>
     public const int FlagNative = 2;
 
-    public const int KnownFlags = FlagAggregated | FlagNative | FlagSampled;
+    public const int KnownFlags = FlagAggregated | FlagNative | FlagSampled | FlagIlFrames;
+
+    /// <summary>
+    /// Header flag bit 3: managed frames may have IL positions (MANAGED_MODULE, MODULE_SYMBOLS and IL_FRAME records),
+    /// from which Recorder reads their source lines in the modules' portable PDBs.
+    /// </summary>
+    public const int FlagIlFrames = 8;
+
+    /// <summary>MODULE_SYMBOLS: the most bytes of one module's in-memory symbols.</summary>
+    public const int MaxModuleSymbolBytes = 16 << 20;
 
     /// <summary>
     /// Header flag bit 2: a sampled capture (SAMPLED_ALLOC records from the runtime's allocation sampling
@@ -73,6 +82,9 @@ public static class CaptureFormat
     public const byte TagNativeAlloc = 0x02;
     public const byte TagNativeFree = 0x03;
     public const byte TagModule = 0x18;
+    public const byte TagManagedModule = 0x19;
+    public const byte TagModuleSymbols = 0x1A;
+    public const byte TagIlFrame = 0x1B;
     public const byte TagClock = 0x10;
     public const byte TagType = 0x11;
     public const byte TagStackNode = 0x12;
@@ -96,6 +108,9 @@ public static class CaptureFormat
         TagNativeAlloc => "NATIVE_ALLOC",
         TagNativeFree => "NATIVE_FREE",
         TagModule => "MODULE",
+        TagManagedModule => "MANAGED_MODULE",
+        TagModuleSymbols => "MODULE_SYMBOLS",
+        TagIlFrame => "IL_FRAME",
         TagClock => "CLOCK",
         TagType => "TYPE",
         TagStackNode => "STACK_NODE",

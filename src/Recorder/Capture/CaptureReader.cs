@@ -115,6 +115,7 @@ public sealed class CaptureReader
         result.LastTicks = last;
         result.FirstClockTicks = firstClock?.Ticks;
         Symbols.NativeSymbolizer.Resolve(tables);
+        Symbols.ManagedSymbolizer.Resolve(tables);
         visitor.OnFinished(result);
         return result;
     }
@@ -141,7 +142,7 @@ public sealed class CaptureReader
         var flags = BinaryPrimitives.ReadUInt16LittleEndian(header[10..]);
         if ((flags & ~CaptureFormat.KnownFlags) != 0)
             throw new CaptureFormatException(path, 10,
-                $"unknown header flags: 0x{flags:X4}, only bit 0 (aggregated capture), bit 1 (native allocations) and bit 2 (sampled capture) are defined");
+                $"unknown header flags: 0x{flags:X4}, only bit 0 (aggregated capture), bit 1 (native allocations), bit 2 (sampled capture) and bit 3 (IL positions) are defined");
         if ((flags & CaptureFormat.FlagAggregated) != 0 && (flags & CaptureFormat.FlagNative) != 0)
             throw new CaptureFormatException(path, 10,
                 "bad header flags: an aggregated capture (bit 0) cannot hold native allocations (bit 1)");
@@ -500,6 +501,43 @@ public sealed class CaptureReader
                 var module = new ModuleRecord(modulePath, moduleBase, size, buildId);
                 tables.ModuleList.Add(module);
                 visitor.OnModule(module);
+                break;
+            }
+            case CaptureFormat.TagManagedModule:
+            {
+                RequireIlFrames("MANAGED_MODULE");
+                var index = reader.ReadIndex("managed module index");
+                var expected = tables.ManagedModuleList.Count + 1;
+                if (index != expected)
+                    throw Fail($"managed module out of order: index {index}, expected {expected} (indexes are dense from 1)");
+                var module = new ManagedModuleRecord(index, reader.ReadString("module path"), reader.ReadString("module name"));
+                tables.ManagedModuleList.Add(module);
+                break;
+            }
+            case CaptureFormat.TagModuleSymbols:
+            {
+                RequireIlFrames("MODULE_SYMBOLS");
+                var index = reader.ReadIndex("managed module index");
+                if (index < 1 || index > tables.ManagedModuleList.Count)
+                    throw Fail($"undefined managed module: MODULE_SYMBOLS names module {index}, {tables.ManagedModuleList.Count} are defined");
+                var length = reader.ReadVarint();
+                if (length == 0 || length > CaptureFormat.MaxModuleSymbolBytes)
+                    throw Fail($"bad symbols length: {length} bytes (1 to {CaptureFormat.MaxModuleSymbolBytes})");
+                tables.ManagedModuleList[index - 1].Symbols = reader.ReadBytes((int)length).ToArray();
+                break;
+            }
+            case CaptureFormat.TagIlFrame:
+            {
+                RequireIlFrames("IL_FRAME");
+                var ip = reader.ReadVarint();
+                var index = reader.ReadIndex("managed module index");
+                if (index < 1 || index > tables.ManagedModuleList.Count)
+                    throw Fail($"undefined managed module: IL_FRAME of ip 0x{ip:X} names module {index}, {tables.ManagedModuleList.Count} are defined");
+                var token = reader.ReadVarint();
+                if (token > uint.MaxValue)
+                    throw Fail($"bad method token: 0x{token:X} does not fit in 32 bits");
+                var ilOffset = reader.ReadIndex("IL offset");
+                tables.IlFramesByIp[ip] = new IlFrameRecord(ip, index, unchecked((int)(uint)token), ilOffset);
                 break;
             }
             case CaptureFormat.TagEnd:
@@ -1028,6 +1066,12 @@ public sealed class CaptureReader
     {
         var where = chunkStream is null ? "" : $" ({CaptureFormat.StreamName(chunkStream.Id)}, record at payload byte {recordStart})";
         return new CaptureFormatException(path, chunkOffset, problem + where, currentTag);
+    }
+
+    private void RequireIlFrames(string record)
+    {
+        if ((result.Header.Flags & CaptureFormat.FlagIlFrames) == 0)
+            throw Fail($"{record} in a capture without IL positions: header flag bit 3 is not set");
     }
 
     internal CaptureFormatException RecordPastEnd() =>

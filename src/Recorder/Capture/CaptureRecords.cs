@@ -137,6 +137,19 @@ public readonly ref struct AllocationBlock
 public readonly record struct ModuleRecord(string Path, ulong Base, ulong Size, string BuildId);
 
 /// <summary>
+/// MANAGED_MODULE: a module of managed frames with IL positions. <see cref="Path"/> is the file the runtime loaded
+/// (empty for a module loaded from memory: a notebook cell's, a Reflection.Emit one); <see cref="Symbols"/> are the
+/// symbols (a portable PDB) it was loaded with from memory, from MODULE_SYMBOLS, else empty.
+/// </summary>
+public sealed record ManagedModuleRecord(int Index, string Path, string Name)
+{
+    public ReadOnlyMemory<byte> Symbols { get; internal set; } = ReadOnlyMemory<byte>.Empty;
+}
+
+/// <summary>IL_FRAME: the method (its metadata token in the module) and the IL offset of the call a managed return address follows.</summary>
+public readonly record struct IlFrameRecord(ulong Ip, int ModuleIndex, int MethodToken, int IlOffset);
+
+/// <summary>
 /// One allocation named by a FREE record (<see cref="Ticks"/> is the time of the GC_END before it), or a
 /// native allocation released by NATIVE_FREE records (<see cref="GcIndex"/> −1, Ticks the release's time).
 /// </summary>

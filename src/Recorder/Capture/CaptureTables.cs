@@ -12,6 +12,8 @@ public sealed class CaptureTables
     internal readonly Dictionary<int, ThreadRecord> ThreadsByStream = new();
     internal readonly Dictionary<ulong, string> ThreadNamesByOsTid = new();
     internal readonly List<ModuleRecord> ModuleList = new();
+    internal readonly List<ManagedModuleRecord> ManagedModuleList = new();
+    internal readonly Dictionary<ulong, IlFrameRecord> IlFramesByIp = new();
     internal readonly HashSet<int> NativeStackSet = new();
     internal readonly Dictionary<ulong, IReadOnlyList<Symbols.SourceFrame>> SourcesByIp = new();
 
@@ -33,7 +35,8 @@ public sealed class CaptureTables
         var source = Source(ip);
         for (var i = 0; i < source.Count - 1; i++)
             yield return InlinedName(Analysis.CaptureStats.FrameName(source[i].Function ?? ""));
-        yield return Analysis.CaptureStats.FrameName(Frame(ip).Function);
+        var frame = Frame(ip);
+        yield return Analysis.CaptureStats.FrameName(Symbols.FrameNaming.Shown(frame.Kind, frame.Function));
     }
 
     /// <summary>Stack ids some native allocation has (they start at the C caller of malloc and the like).</summary>
@@ -41,6 +44,12 @@ public sealed class CaptureTables
 
     /// <summary>MODULE records in file order (native captures); a path may appear again at a new base after a reload.</summary>
     public IReadOnlyList<ModuleRecord> Modules => ModuleList;
+
+    /// <summary>MANAGED_MODULE records by index − 1 (indexes are dense from 1).</summary>
+    public IReadOnlyList<ManagedModuleRecord> ManagedModules => ManagedModuleList;
+
+    /// <summary>IL_FRAME records by ip: where in its method's IL a managed return address is.</summary>
+    public IReadOnlyDictionary<ulong, IlFrameRecord> IlFrames => IlFramesByIp;
 
     public IReadOnlyDictionary<int, TypeRecord> Types => TypesByIndex;
 

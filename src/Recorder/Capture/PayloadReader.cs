@@ -96,6 +96,16 @@ internal ref struct PayloadReader
         return (long)(raw >> 1) ^ -(long)(raw & 1);
     }
 
+    /// <summary>The next <paramref name="length"/> bytes of the record.</summary>
+    public ReadOnlySpan<byte> ReadBytes(int length)
+    {
+        if (length > Remaining)
+            throw owner.RecordPastEnd();
+        var bytes = data.Slice(position, length);
+        position += length;
+        return bytes;
+    }
+
     public string ReadString(string field)
     {
         var length = ReadVarint();

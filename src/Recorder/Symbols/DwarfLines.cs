@@ -267,7 +267,11 @@ public static class InlinedColumn
         return frames;
     }
 
-    /// <summary>A frame's name with its location, as flame graphs show it: "name (file.c:42)".</summary>
+    /// <summary>
+    /// A frame's name with its location, as flame graphs show it: "name (file.c:42)"; "name (line 12)" for a line of a
+    /// document without a name (a notebook cell's code compiled without a file path).
+    /// </summary>
     public static string WithLocation(string name, string? file, int line) =>
-        string.IsNullOrEmpty(file) ? name : line > 0 ? $"{name} ({Path.GetFileName(file)}:{line})" : $"{name} ({Path.GetFileName(file)})";
+        string.IsNullOrEmpty(file) ? (file is not null && line > 0 ? $"{name} (line {line})" : name)
+        : line > 0 ? $"{name} ({Path.GetFileName(file)}:{line})" : $"{name} ({Path.GetFileName(file)})";
 }

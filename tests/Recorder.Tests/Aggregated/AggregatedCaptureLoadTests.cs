@@ -24,8 +24,8 @@ public class AggregatedCaptureLoadTests : IDisposable
 
     private static readonly string[] ExpectedAggregates =
     [
-        "6 | MyApp.Program+<>c.<Main>b__0_0 | System.Byte[] | 2 | 4000 | 1 | 3000 | 0 | 0",
-        "5 | MyApp.Program+<>c.<Main>b__0_0 | System.Byte[] | 1 | 4000 | 1 | 4000 | 0 | 0",
+        "6 | lambda in MyApp.Program.Main | System.Byte[] | 2 | 4000 | 1 | 3000 | 0 | 0",
+        "5 | lambda in MyApp.Program.Main | System.Byte[] | 1 | 4000 | 1 | 4000 | 0 | 0",
         "3 | MyApp.Program.Main | System.String | 1 | 100 | 0 | 0 | 0 | 0",
         "2 | MyApp.Program.Main | System.String | 1 | 50 | 1 | 50 | 1 | 50",
         "7 | [unknown] | MyApp.Node | 2 | 48 | 2 | 48 | 2 | 48",
@@ -66,13 +66,13 @@ public class AggregatedCaptureLoadTests : IDisposable
     {
         var capture = Load(aggregated: true);
         Assert.Equal(
-            ["MyApp.Program+<>c.<Main>b__0_0 | 3 | 8000", "MyApp.Program.Main | 2 | 150", "[unknown] | 4 | 98"],
+            ["lambda in MyApp.Program.Main | 3 | 8000", "MyApp.Program.Main | 2 | 150", "[unknown] | 4 | 98"],
             Lines(capture.TopFunctions(10, AggregateMeasure.Total)));
         Assert.Equal(
-            ["[unknown] | 4 | 98", "MyApp.Program+<>c.<Main>b__0_0 | 3 | 8000"],
+            ["[unknown] | 4 | 98", "lambda in MyApp.Program.Main | 3 | 8000"],
             Lines(capture.TopFunctions(2, AggregateMeasure.Total, Measure.Count)));
         Assert.Equal(
-            ["MyApp.Program+<>c.<Main>b__0_0 | 2 | 7000", "[unknown] | 3 | 68", "MyApp.Program.Main | 1 | 50"],
+            ["lambda in MyApp.Program.Main | 2 | 7000", "[unknown] | 3 | 68", "MyApp.Program.Main | 1 | 50"],
             Lines(capture.TopFunctions(10, AggregateMeasure.Peak)));
         Assert.Equal(
             ["[unknown] | 3 | 68", "MyApp.Program.Main | 1 | 50"],

@@ -61,9 +61,9 @@ public class AggregatedReaderTests
     [Fact]
     public void An_unknown_header_flag_is_refused_at_offset_10()
     {
-        var error = Reject(new TestCaptureWriter(flags: 9));
+        var error = Reject(new TestCaptureWriter(flags: 17));
         Assert.Equal(10, error.Offset);
-        Assert.Equal("test.memnb: unknown header flags at offset 10: 0x0009, only bit 0 (aggregated capture), bit 1 (native allocations) and bit 2 (sampled capture) are defined", error.Message);
+        Assert.Equal("test.memnb: unknown header flags at offset 10: 0x0011, only bit 0 (aggregated capture), bit 1 (native allocations), bit 2 (sampled capture) and bit 3 (IL positions) are defined", error.Message);
     }
 
     public static TheoryData<string, AggRow[], ulong?, string> CorruptTables => new()

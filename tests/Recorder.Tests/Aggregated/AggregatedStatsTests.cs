@@ -35,7 +35,7 @@ public class AggregatedStatsTests
             s.ByType);
         Assert.Equal(
             [
-                new FunctionStats("MyApp.Program+<>c.<Main>b__0_0", 3, 8000),
+                new FunctionStats("lambda in MyApp.Program.Main", 3, 8000),
                 new FunctionStats("MyApp.Program.Main", 2, 150),
                 new FunctionStats("[unknown]", 4, 98),
             ],

@@ -96,11 +96,11 @@ public class StatsTests
         var stats = Stats(StatsCapture.Create());
         Assert.Equal(new[]
         {
-            new FunctionStats("MyApp.Program+<>c.<Main>b__0_0", 2, 5000),
+            new FunctionStats("lambda in MyApp.Program.Main", 2, 5000),
             new FunctionStats("MyApp.Program.Main", 2, 150),
             new FunctionStats("[unknown]", 3, 74),
         }, stats.TopFunctions);
-        Assert.Equal(new[] { new FunctionStats("MyApp.Program+<>c.<Main>b__0_0", 2, 5000) }, Stats(StatsCapture.Create(), top: 1).TopFunctions);
+        Assert.Equal(new[] { new FunctionStats("lambda in MyApp.Program.Main", 2, 5000) }, Stats(StatsCapture.Create(), top: 1).TopFunctions);
     }
 
     [Fact]
@@ -145,10 +145,10 @@ public class StatsTests
             "\"by_type\":[{\"type\":\"System.Byte[]\",\"count\":2,\"bytes\":5000,\"leaked_count\":0,\"leaked_bytes\":0}," +
             "{\"type\":\"System.String\",\"count\":4,\"bytes\":200,\"leaked_count\":2,\"leaked_bytes\":70}," +
             "{\"type\":\"\\u003Cscript\\u003Ealert(1)\\u003C/script\\u003E\",\"count\":1,\"bytes\":24,\"leaked_count\":1,\"leaked_bytes\":24}]," +
-            "\"top_functions\":[{\"function\":\"MyApp.Program\\u002B\\u003C\\u003Ec.\\u003CMain\\u003Eb__0_0\",\"count\":2,\"bytes\":5000}," +
+            "\"top_functions\":[{\"function\":\"lambda in MyApp.Program.Main\",\"count\":2,\"bytes\":5000}," +
             "{\"function\":\"MyApp.Program.Main\",\"count\":2,\"bytes\":150},{\"function\":\"[unknown]\",\"count\":3,\"bytes\":74}]," +
-            "\"by_allocator\":[{\"allocator\":\"managed\",\"count\":7,\"bytes\":5224}],\"top_stacks\":[{\"frames\":[\"System.GC.AllocateUninitializedArray[System.Byte]\",\"MyApp.Program\\u002B\\u003C\\u003Ec.\\u003CMain\\u003Eb__0_0\",\"MyApp.Program.Main\"],\"count\":1,\"bytes\":4000}," +
-            "{\"frames\":[\"JIT_NewArr1\",\"System.GC.AllocateUninitializedArray[System.Byte]\",\"MyApp.Program\\u002B\\u003C\\u003Ec.\\u003CMain\\u003Eb__0_0\",\"MyApp.Program.Main\"],\"count\":1,\"bytes\":1000}," +
+            "\"by_allocator\":[{\"allocator\":\"managed\",\"count\":7,\"bytes\":5224}],\"top_stacks\":[{\"frames\":[\"System.GC.AllocateUninitializedArray[System.Byte]\",\"lambda in MyApp.Program.Main\",\"MyApp.Program.Main\"],\"count\":1,\"bytes\":4000}," +
+            "{\"frames\":[\"JIT_NewArr1\",\"System.GC.AllocateUninitializedArray[System.Byte]\",\"lambda in MyApp.Program.Main\",\"MyApp.Program.Main\"],\"count\":1,\"bytes\":1000}," +
             "{\"frames\":[\"AllocateObject\",\"System.String.FastAllocateString\",\"MyApp.Program.Main\"],\"count\":1,\"bytes\":100}," +
             "{\"frames\":[\"System.String.FastAllocateString\",\"MyApp.Program.Main\"],\"count\":1,\"bytes\":50}," +
             "{\"frames\":[\"[unknown]\"],\"count\":1,\"bytes\":30}," +
@@ -182,7 +182,7 @@ public class StatsTests
 
             Top functions by bytes
                 bytes  count  function
-              4.9 KiB      2  MyApp.Program+<>c.<Main>b__0_0
+              4.9 KiB      2  lambda in MyApp.Program.Main
                 150 B      2  MyApp.Program.Main
                  74 B      3  [unknown]
 

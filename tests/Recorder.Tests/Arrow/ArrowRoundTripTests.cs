@@ -132,7 +132,8 @@ public class ArrowRoundTripTests
             var frame = tables.Frame(ips[i]);
             Assert.Equal(ips[i], frames["ip"][i]);
             Assert.Equal(ArrowLayout.KindName(frame.Kind), frames["kind"][i]);
-            Assert.Equal(frame.Function, frames["function"][i]);
+            Assert.Equal(MemNotebook.Recorder.Symbols.FrameNaming.Shown(frame.Kind, frame.Function), frames["function"][i]);
+            Assert.Equal(frame.Function, frames["raw_function"][i]);
             Assert.Equal(frame.Module, frames["module"][i]);
             Assert.Equal(frame.Offset, frames["offset"][i]);
         }

@@ -190,6 +190,22 @@ internal sealed class TestCaptureWriter
         public ChunkBuilder Module(ulong moduleBase, ulong size, string path, string buildId = "") =>
             Record(0x18).Varint(moduleBase).Varint(size).String(path).String(buildId);
 
+        /// <summary>MANAGED_MODULE (header flag bit 3).</summary>
+        public ChunkBuilder ManagedModule(ulong index, string path, string name) =>
+            Record(0x19).Varint(index).String(path).String(name);
+
+        /// <summary>MODULE_SYMBOLS: a module's in-memory portable PDB.</summary>
+        public ChunkBuilder ModuleSymbols(ulong index, byte[] symbols)
+        {
+            Record(0x1A).Varint(index).Varint((ulong)symbols.Length);
+            payload.Write(symbols);
+            return this;
+        }
+
+        /// <summary>IL_FRAME: a managed ip's method token and IL offset in a MANAGED_MODULE.</summary>
+        public ChunkBuilder IlFrame(ulong ip, ulong module, ulong token, ulong ilOffset) =>
+            Record(0x1B).Varint(ip).Varint(module).Varint(token).Varint(ilOffset);
+
         /// <summary>AGG_TABLE; <paramref name="count"/> overrides the row count written (for corrupt tables).</summary>
         public ChunkBuilder AggTable(ulong ticks, bool final, ulong peakBytes, IReadOnlyList<AggRow> rows, ulong? count = null)
         {

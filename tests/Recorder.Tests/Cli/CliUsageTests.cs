@@ -282,14 +282,14 @@ public class CliCellTests : IDisposable
             "  Total bytes       %    Own bytes      Count  Function\n" +
             // The kernel's frames that ran the cell are on the cell's stacks (the flame graph starts below them).
             "        108 B  100.0%          0 B          3  Microsoft.DotNet.Interactive.Kernel.SendAsync\n" +
-            "        108 B  100.0%          8 B          3  Submission#3.<Initialize>\n" +
-            "        100 B   92.6%        100 B          2  Submission#3+Order..ctor\n", summary.Out);
+            "        108 B  100.0%          8 B          3  cell 3\n" +
+            "        100 B   92.6%        100 B          2  cell 3 › Order..ctor\n", summary.Out);
         var tree = CliHarness.Run("tree", "--cell", "2", path);
         Assert.Equal((0, ""), (tree.ExitCode, tree.Err));
         Assert.Equal(
             "Biggest allocation paths, alive at the peak, allocations made by the code of cell 2 (Submission#2): 100 B in 1 allocations\n\n" +
             " 100.0%       100 B  all\n" +
-            " 100.0%       100 B  └─ Submission#2.<Initialize>\n", tree.Out);
+            " 100.0%       100 B  └─ cell 2\n", tree.Out);
         var html = cli.PathOf("cell.html");
         Assert.Equal(0, CliHarness.Run("flamegraph", "--cell", "3", "-o", html, path).ExitCode);
         using var data = System.Text.Json.JsonDocument.Parse(FlameGraphPageTests.EmbeddedJson(File.ReadAllText(html)));

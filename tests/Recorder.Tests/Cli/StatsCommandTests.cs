@@ -29,7 +29,7 @@ public class StatsCommandTests : IDisposable
         var path = cli.File("capture.memnb", StatsCapture.Create().ToArray());
         var result = CliHarness.Run("stats", "--json", "--top", "1", path);
         using var json = JsonDocument.Parse(result.Out);
-        Assert.Equal("MyApp.Program+<>c.<Main>b__0_0", json.RootElement.GetProperty("top_functions")[0].GetProperty("function").GetString());
+        Assert.Equal("lambda in MyApp.Program.Main", json.RootElement.GetProperty("top_functions")[0].GetProperty("function").GetString());
         Assert.Equal(1, json.RootElement.GetProperty("top_functions").GetArrayLength());
     }
 
@@ -40,7 +40,7 @@ public class StatsCommandTests : IDisposable
         var result = CliHarness.Run("stats", path);
         Assert.Equal(0, result.ExitCode);
         Assert.StartsWith($"Capture      {path} (format 1, complete)\nAllocations  7 (5.1 KiB)\n", result.Out);
-        Assert.Contains("\n  4.9 KiB      2  MyApp.Program+<>c.<Main>b__0_0\n", result.Out);
+        Assert.Contains("\n  4.9 KiB      2  lambda in MyApp.Program.Main\n", result.Out);
     }
 
     [Fact]

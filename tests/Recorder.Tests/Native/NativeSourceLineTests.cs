@@ -59,10 +59,13 @@ public class NativeSourceLineTests(ITestOutputHelper output)
         Assert.Null(source.Function);
         Assert.Equal(SourcePath, Path.GetFullPath(source.File!));
         Assert.Equal(MarkerLine("chain leaf malloc"), source.Line);
-        // Every frame of the C chain has its line; the C# frames have none.
+        // Every frame of the C chain has its line from DWARF; the C# frames of the test program theirs from its PDB.
         var stack = data.StackFrames(data.Allocations.StackId.Span[row]).ToList();
         Assert.All(stack.Take(3), f => Assert.EndsWith("testnative.c", data.ReadResult.Tables.Source(f.Ip)[^1].File));
-        Assert.All(stack.Where(f => f.Kind == FrameKind.Managed), f => Assert.Empty(data.ReadResult.Tables.Source(f.Ip)));
+        var caller = stack.First(f => f.Function == "MemNotebook.TestTarget.NativeScenarios.ManagedCaller");
+        var callerSource = Assert.Single(data.ReadResult.Tables.Source(caller.Ip));
+        Assert.EndsWith("NativeScenarios.cs", callerSource.File);
+        Assert.Equal(TestTargetLine("NativeScenarios.cs", "free(outer(1233));"), callerSource.Line);
     }
 
     [Fact]
@@ -270,11 +273,23 @@ public class NativeSourceLineTests(ITestOutputHelper output)
         }
         var (alloc, middle, outer) = (Frame("inlined_alloc [inlined]", "inlined malloc"), Frame("inlined_middle [inlined]", "inlined middle call"),
             Frame("memnb_test_inlined_outer", "inlined call"));
-        Assert.False(frames[frames.FindIndex(f => f.GetProperty("name").GetString()!.EndsWith("NativeScenarios.InlinedCaller", StringComparison.Ordinal))]
-            .TryGetProperty("file", out _));
+        // The C# caller's file and line come from the test program's PDB.
+        var caller = frames[frames.FindIndex(f => f.GetProperty("name").GetString()!.EndsWith("NativeScenarios.InlinedCaller", StringComparison.Ordinal))];
+        Assert.EndsWith("NativeScenarios.cs", caller.GetProperty("file").GetString());
+        Assert.True(caller.GetProperty("line").GetInt32() > 0);
         // Samples are root first: ... outer, middle, alloc at the end.
         var samples = json.RootElement.GetProperty("profiles")[0].GetProperty("samples").EnumerateArray()
             .Select(s => s.EnumerateArray().Select(f => f.GetInt32()).ToList()).ToList();
         Assert.Contains(samples, s => s.Count >= 3 && s[^1] == alloc && s[^2] == middle && s[^3] == outer);
+    }
+
+    /// <summary>The 1-based line of the only line of tests/TestTarget/<paramref name="file"/> containing <paramref name="text"/>.</summary>
+    private static int TestTargetLine(string file, string text)
+    {
+        var path = "";
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null && !File.Exists(path); dir = dir.Parent)
+            path = Path.Combine(dir.FullName, "tests", "TestTarget", file);
+        var lines = File.ReadAllLines(path);
+        return Assert.Single(Enumerable.Range(0, lines.Length), i => lines[i].Contains(text, StringComparison.Ordinal)) + 1;
     }
 }

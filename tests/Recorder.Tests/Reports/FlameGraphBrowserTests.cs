@@ -30,7 +30,7 @@ public class FlameGraphBrowserTests
             FlameGraphPage.Write(capture, ReportSelection.Peak, new FlameGraphOptions(Source: "r.memnb"), writer);
         var screenshot = HeadlessBrowser.ScreenshotPath("flame.png");
 
-        var facts = Open(page, screenshot, ReportCaptures.Lambda, "load", ReportCaptures.MarkupMethod, 4, 7);
+        var facts = Open(page, screenshot, ReportCaptures.LambdaShown, "load", ReportCaptures.MarkupMethod, 4, 7);
         var failure = $"facts: {facts}";
 
         // No request but the page itself, and the blocking route really sees and stops loads.
@@ -48,7 +48,7 @@ public class FlameGraphBrowserTests
         Assert.Equal(9, facts.GetProperty("frames").GetInt32());
         Assert.Equal("all", facts.GetProperty("root_text").GetString());
         // Frames wide enough for a label show their names; the markup-named one (64 of 3,136 bytes) is too narrow.
-        Assert.Equal(new[] { "all", "App.Main", ReportCaptures.Lambda, "App.Load", "App.Parse", "native_helper", "App.Load" },
+        Assert.Equal(new[] { "all", "App.Main", ReportCaptures.LambdaShown, "App.Load", "App.Parse", "native_helper", "App.Load" },
             Strings(facts.GetProperty("labels")));
         Assert.True(facts.GetProperty("reset_disabled_initially").GetBoolean());
 
@@ -87,11 +87,11 @@ public class FlameGraphBrowserTests
         Assert.False(zoom.GetProperty("reset_disabled").GetBoolean());
         Assert.Equal(new[]
         {
-            "Zoomed to: " + ReportCaptures.Lambda, "managed frame",
+            "Zoomed to: " + ReportCaptures.LambdaShown, "managed frame",
             "total 1.0 KiB (1,064 bytes, 33.9% of total) in 2 allocations", "own 0 B (0 bytes, 0.0% of total) in 0 allocations",
         }, Strings(zoom.GetProperty("details")));
         // Now wide enough for a label: the markup-named frame shows its name as text.
-        Assert.Equal(new[] { "all", "App.Main", ReportCaptures.Lambda, ReportCaptures.MarkupMethod, "App.Load" },
+        Assert.Equal(new[] { "all", "App.Main", ReportCaptures.LambdaShown, ReportCaptures.MarkupMethod, "App.Load" },
             Strings(zoom.GetProperty("labels")));
 
         var markup = facts.GetProperty("markup");
@@ -127,8 +127,8 @@ public class FlameGraphBrowserTests
             ("", 128L, 3L),
             ("App.Main", 128L, 3L),
             ("App.Main/App.Parse", 40L, 1L),
-            ("App.Main/" + ReportCaptures.Lambda, 64L, 1L),
-            ("App.Main/" + ReportCaptures.Lambda + "/" + ReportCaptures.MarkupMethod, 64L, 1L),
+            ("App.Main/" + ReportCaptures.LambdaShown, 64L, 1L),
+            ("App.Main/" + ReportCaptures.LambdaShown + "/" + ReportCaptures.MarkupMethod, 64L, 1L),
         }, shown);
         // The same as the tree the analysis builds for that window (24 B of String at App.Main's own).
         var nodes = new List<(string, long, long)>();

@@ -63,7 +63,7 @@ public class FlameGraphScriptTests
             "all [frame root] 72px",
             "[no stack] [frame unknown] 54px",
             "App.Main [frame managed] 54px",
-            ReportCaptures.Lambda + " [frame managed] 36px",
+            ReportCaptures.LambdaShown + " [frame managed] 36px",
             ReportCaptures.MarkupMethod + " [frame managed] 18px",
             "App.Load [frame managed] 18px",
             "App.Parse [frame managed] 36px",
@@ -140,7 +140,7 @@ public class FlameGraphScriptTests
         {
             "thread 100 (main) [frame thread] 0px",
             "App.Main [frame managed] 18px",
-            ReportCaptures.Lambda + " [frame managed] 36px",
+            ReportCaptures.LambdaShown + " [frame managed] 36px",
             ReportCaptures.MarkupMethod + " [frame managed] 54px",
             "App.Load [frame managed] 54px",
         }, Frames(steps.GetProperty("thread")));

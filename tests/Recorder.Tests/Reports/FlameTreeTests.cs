@@ -31,7 +31,7 @@ public class FlameTreeTests
             ("    App.Parse", FlameNodeKind.Managed, 2040, 40, 2),
             ("      native_helper", FlameNodeKind.Native, 2000, 0, 1),
             ("        App.Load", FlameNodeKind.Managed, 2000, 2000, 1),
-            ("    " + ReportCaptures.Lambda, FlameNodeKind.Managed, 1064, 0, 2),
+            ("    " + ReportCaptures.LambdaShown, FlameNodeKind.Managed, 1064, 0, 2),
             ("      App.Load", FlameNodeKind.Managed, 1000, 1000, 1),
             ("      " + ReportCaptures.MarkupMethod, FlameNodeKind.Managed, 64, 64, 1),
             ("  [no stack]", FlameNodeKind.Unknown, 8, 8, 1),
@@ -102,10 +102,10 @@ public class FlameTreeTests
             ("    native_helper", FlameNodeKind.Native, 2000, 0, 1),
             ("      App.Parse", FlameNodeKind.Managed, 2000, 0, 1),
             ("        App.Main", FlameNodeKind.Managed, 2000, 2000, 1),
-            ("    " + ReportCaptures.Lambda, FlameNodeKind.Managed, 1000, 0, 1),
+            ("    " + ReportCaptures.LambdaShown, FlameNodeKind.Managed, 1000, 0, 1),
             ("      App.Main", FlameNodeKind.Managed, 1000, 1000, 1),
             ("  " + ReportCaptures.MarkupMethod, FlameNodeKind.Managed, 64, 0, 1),
-            ("    " + ReportCaptures.Lambda, FlameNodeKind.Managed, 64, 0, 1),
+            ("    " + ReportCaptures.LambdaShown, FlameNodeKind.Managed, 64, 0, 1),
             ("      App.Main", FlameNodeKind.Managed, 64, 64, 1),
             ("  App.Parse", FlameNodeKind.Managed, 40, 0, 1),
             ("    App.Main", FlameNodeKind.Managed, 40, 40, 1),
@@ -127,7 +127,7 @@ public class FlameTreeTests
         }, threads);
         var main = tree.Root.Child("thread 100 (main)")!.Child("App.Main")!;
         Assert.Equal((1104, 40), (main.TotalBytes, main.OwnBytes));
-        Assert.Equal([ReportCaptures.Lambda], main.Children.Select(c => c.Name));
+        Assert.Equal([ReportCaptures.LambdaShown], main.Children.Select(c => c.Name));
         Assert.Equal(["App.Main", "[no stack]"], tree.Root.Child("thread 101")!.Children.Select(c => c.Name));
     }
 
@@ -140,7 +140,7 @@ public class FlameTreeTests
         foreach (var unsafeText in new[] { "<", ">", "&", "</script", "<!--", "\u2028", "\u2029", "'" })
             Assert.DoesNotContain(unsafeText, json);
         Assert.Contains(@"\u003C/script\u003E\u003Cscript\u003Ealert(1)\u003C/script\u003E.Run\u003C!--\u2028\u2029--\u003E", json);
-        Assert.Contains(@"App.Program\u002B\u003C\u003Ec.\u003CMain\u003Eb__0_0", json);
+        Assert.Contains(@"lambda in App.Program.Main", json);
 
         using var parsed = JsonDocument.Parse(json);
         var root = parsed.RootElement;
@@ -151,7 +151,7 @@ public class FlameTreeTests
             (main.GetProperty("name").GetString(), main.GetProperty("kind").GetString(), main.GetProperty("total").GetInt64(),
                 main.GetProperty("own").GetInt64(), main.GetProperty("count").GetInt64()));
         var lambda = main.GetProperty("children")[1];
-        Assert.Equal(ReportCaptures.Lambda, lambda.GetProperty("name").GetString());
+        Assert.Equal(ReportCaptures.LambdaShown, lambda.GetProperty("name").GetString());
         Assert.Equal(ReportCaptures.MarkupMethod, lambda.GetProperty("children")[1].GetProperty("name").GetString());
         Assert.False(lambda.GetProperty("children")[1].TryGetProperty("children", out _));
     }

@@ -12,6 +12,9 @@ internal static class ReportCaptures
 
     public const string Lambda = "App.Program+<>c.<Main>b__0_0";
 
+    /// <summary>How reports show <see cref="Lambda"/>.</summary>
+    public const string LambdaShown = "lambda in App.Program.Main";
+
     /// <summary>
     /// Stacks (innermost first): 1 Main; 2 Lambda ← Main; 3 Load ← Lambda ← Main; 4 Parse ← Main;
     /// 5 native_helper (native) ← Parse ← Main; 6 Load ← native_helper ← Parse ← Main; 7 MarkupMethod ← Lambda ← Main.

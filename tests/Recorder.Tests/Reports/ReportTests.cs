@@ -24,7 +24,7 @@ public class ReportTests
             new("App.Main", 3128, 5, 24, 1, 100.0 * 3128 / 3136),
             new("App.Load", 3000, 2, 3000, 2, 100.0 * 3000 / 3136),
             new("App.Parse", 2040, 2, 40, 1, 100.0 * 2040 / 3136),
-            new(ReportCaptures.Lambda, 1064, 2, 0, 0, 100.0 * 1064 / 3136),
+            new(ReportCaptures.LambdaShown, 1064, 2, 0, 0, 100.0 * 1064 / 3136),
             new(M, 64, 1, 64, 1, 100.0 * 64 / 3136),
             new("[unknown]", 8, 1, 8, 1, 100.0 * 8 / 3136),
         }, summary.Rows);
@@ -54,7 +54,7 @@ public class ReportTests
             "  99.7%     3.1 KiB  ├─ App.Main\n" +
             "  65.1%     2.0 KiB  │  ├─ App.Parse\n" +
             "  63.8%     2.0 KiB  │  │  └─ native_helper [native]\n" +
-            "  33.9%     1.0 KiB  │  └─ App.Program+<>c.<Main>b__0_0\n" +
+            "  33.9%     1.0 KiB  │  └─ lambda in App.Program.Main\n" +
             "  31.9%      1000 B  │     ├─ App.Load\n" +
             "   2.0%        64 B  │     └─ </script><script>alert(1)</script>.Run<!--\\u2028\\u2029-->\n" +
             "   0.3%         8 B  └─ [no stack]\n", ReportText.Tree(tree, depth: 3, width: 5));
@@ -138,7 +138,7 @@ public class ReportTests
             Assert.Contains("&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;.Run&lt;!--&#x2028;&#x2029;--&gt;", html);
             Assert.Contains("a&lt;b&gt;.memnb", html);
         }
-        Assert.Contains("<td class=\"name\">App.Program&#x2B;&lt;&gt;c.&lt;Main&gt;b__0_0</td>", pages[0]);
+        Assert.Contains("<td class=\"name\">lambda in App.Program.Main</td>", pages[0]);
         Assert.Contains("<tr><td><span title=\"3128 bytes\">3.1 KiB</span></td><td>99.7%</td><td><span title=\"24 bytes\">24 B</span></td><td>5</td><td class=\"name\">App.Main</td></tr>", pages[0]);
         Assert.Contains("<span class=\"name native\">native_helper</span>", pages[1]);
         Assert.Contains($"<td class=\"name\">&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;</td>", pages[2]);

@@ -1,0 +1,160 @@
+using System.Diagnostics;
+using System.Reflection.Metadata;
+using System.Reflection.Metadata.Ecma335;
+using System.Reflection.PortableExecutable;
+using MemNotebook.Recorder.Capture;
+
+namespace MemNotebook.Recorder.Symbols;
+
+/// <summary>
+/// The file and line of managed frames, read when a report is made from the IL position the tracer recorded
+/// (IL_FRAME: the method's token and the IL offset of the call) and the module's portable PDB
+/// (System.Reflection.Metadata): the symbols a module was loaded with from memory (MODULE_SYMBOLS: a notebook
+/// cell's), else the PDB embedded in the assembly file or beside it (<c>App.pdb</c> next to <c>App.dll</c>, or the
+/// path the assembly's CodeView entry names) when its id is the assembly's. The line is that of the last visible
+/// sequence point at or before the IL offset. A frame without any of these — no PDB, a PDB of another build, a
+/// dynamic method, a module unloaded before the writer described the frame, a file gone — keeps its name and has
+/// no line; nothing here fails a read. Open PDBs are cached per file path and modification time.
+/// </summary>
+public static class ManagedSymbolizer
+{
+    private static readonly Dictionary<(string, DateTime), MetadataReaderProvider?> Cache = new();
+
+    /// <summary>Time the last <see cref="Resolve"/> took.</summary>
+    public static TimeSpan LastDuration { get; private set; }
+
+    /// <summary>Records, in the tables, the source frame (file, line) of every managed ip whose PDB holds its IL position.</summary>
+    public static void Resolve(CaptureTables tables)
+    {
+        if (tables.IlFramesByIp.Count == 0)
+            return;
+        var clock = Stopwatch.StartNew();
+        var readers = new MetadataReader?[tables.ManagedModuleList.Count];
+        var opened = new bool[readers.Length];
+        var inMemory = new List<MetadataReaderProvider>();
+        try
+        {
+            foreach (var (ip, il) in tables.IlFramesByIp)
+            {
+                if (tables.SourcesByIp.ContainsKey(ip) || !tables.FramesByIp.TryGetValue(ip, out var frame) || frame.Kind != FrameKind.Managed)
+                    continue;
+                var m = il.ModuleIndex - 1;
+                if ((uint)m >= (uint)readers.Length)
+                    continue;
+                if (!opened[m])
+                {
+                    opened[m] = true;
+                    readers[m] = Open(tables.ManagedModuleList[m], inMemory);
+                }
+                if (readers[m] is { } reader && Lookup(reader, il.MethodToken, il.IlOffset) is { } source)
+                    tables.SourcesByIp[ip] = [source];
+            }
+        }
+        finally
+        {
+            foreach (var provider in inMemory)
+                provider.Dispose();
+        }
+        LastDuration = clock.Elapsed;
+    }
+
+    /// <summary>The source line of an IL offset of a method in a portable PDB, or null.</summary>
+    public static SourceFrame? Lookup(MetadataReader pdb, int methodToken, int ilOffset)
+    {
+        if ((methodToken >> 24) != 0x06 || ilOffset < 0)
+            return null;
+        var row = methodToken & 0xFFFFFF;
+        if (row == 0 || row > pdb.GetTableRowCount(TableIndex.MethodDebugInformation))
+            return null;
+        try
+        {
+            var info = pdb.GetMethodDebugInformation(MetadataTokens.MethodDebugInformationHandle(row));
+            SequencePoint? best = null;
+            foreach (var point in info.GetSequencePoints())
+            {
+                if (point.Offset > ilOffset)
+                    break;
+                if (!point.IsHidden)
+                    best = point;
+            }
+            if (best is not { } found || found.Document.IsNil)
+                return null;
+            var document = pdb.GetDocument(found.Document);
+            var file = document.Name.IsNil ? "" : pdb.GetString(document.Name);
+            return new SourceFrame(null, file, found.StartLine);
+        }
+        catch (BadImageFormatException)
+        {
+            return null;
+        }
+    }
+
+    private static MetadataReader? Open(ManagedModuleRecord module, List<MetadataReaderProvider> inMemory)
+    {
+        try
+        {
+            if (module.Symbols.Length > 0)
+            {
+                var provider = MetadataReaderProvider.FromPortablePdbImage(System.Collections.Immutable.ImmutableArray.Create(module.Symbols.Span));
+                inMemory.Add(provider);
+                return provider.GetMetadataReader();
+            }
+            if (module.Path.Length == 0)
+                return null;
+            return Cached(module.Path)?.GetMetadataReader();
+        }
+        catch (BadImageFormatException)
+        {
+            return null;
+        }
+    }
+
+    private static MetadataReaderProvider? Cached(string path)
+    {
+        DateTime stamp;
+        try
+        {
+            if (!File.Exists(path))
+                return null;
+            stamp = File.GetLastWriteTimeUtc(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            return null;
+        }
+        lock (Cache)
+        {
+            if (!Cache.TryGetValue((path, stamp), out var provider))
+                Cache[(path, stamp)] = provider = OpenBeside(path);
+            return provider;
+        }
+    }
+
+    // The PDB embedded in the assembly or the file beside it (or at its CodeView path), checked against the assembly's PDB id.
+    private static MetadataReaderProvider? OpenBeside(string path)
+    {
+        try
+        {
+            using var pe = new PEReader(File.OpenRead(path));
+            if (!pe.HasMetadata)
+                return null;
+            return pe.TryOpenAssociatedPortablePdb(path, OpenIfThere, out var provider, out _) ? provider : null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or BadImageFormatException or InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    private static Stream? OpenIfThere(string pdbPath)
+    {
+        try
+        {
+            return File.Exists(pdbPath) ? File.OpenRead(pdbPath) : null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+}

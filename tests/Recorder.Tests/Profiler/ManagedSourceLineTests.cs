@@ -1,0 +1,113 @@
+using MemNotebook.Recorder.Capture;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace MemNotebook.Recorder.Tests.Profiler;
+
+/// <summary>
+/// File and line of managed frames: the tracer records each frame's IL offset (IL_FRAME), Recorder reads the line
+/// from the assembly's portable PDB. Lines are checked against tests/TestTarget/Program.cs itself.
+/// </summary>
+public class ManagedSourceLineTests(ITestOutputHelper output)
+{
+    private static string TestTargetSource()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "tests", "TestTarget", "Program.cs");
+            if (File.Exists(candidate))
+                return candidate;
+        }
+        throw new FileNotFoundException("tests/TestTarget/Program.cs above " + AppContext.BaseDirectory);
+    }
+
+    /// <summary>The 1-based line of the only line of the file that contains <paramref name="text"/>.</summary>
+    private static int LineOf(string file, string text)
+    {
+        var lines = File.ReadAllLines(file);
+        var found = Enumerable.Range(0, lines.Length).Where(i => lines[i].Contains(text, StringComparison.Ordinal)).ToArray();
+        return Assert.Single(found) + 1;
+    }
+
+    [Fact]
+    public void Managed_frames_of_the_test_program_get_the_file_and_line_of_their_calls()
+    {
+        var capture = TracedTarget.TempCapture("lines.memnb");
+        var run = TracedTarget.Start("bytes", capture);
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        var source = TestTargetSource();
+        var data = CaptureData.Load(capture);
+        var tables = data.ReadResult.Tables;
+        Assert.NotEqual(0, data.ReadResult.Header.Flags & CaptureFormat.FlagIlFrames);
+
+        var stack = data.Allocations.StackId.Span[0];
+        var frames = tables.StackIps(stack).Select(ip => (Ip: ip, Frame: tables.Frame(ip))).Where(f => f.Frame.Kind == FrameKind.Managed).ToArray();
+        var fill = frames.First(f => f.Frame.Function == "MemNotebook.TestTarget.Scenarios.FillBytes");
+        var caller = frames.First(f => f.Frame.Function == "MemNotebook.TestTarget.Scenarios.Bytes");
+        var fillLine = Assert.Single(tables.Source(fill.Ip));
+        Assert.Equal(Path.GetFullPath(source), Path.GetFullPath(fillLine.File!));
+        Assert.Equal(LineOf(source, "for (int i = 0; i < roots.Length; i++) roots[i] = new byte[4096];"), fillLine.Line);
+        // The caller's frame is in optimized code, whose IL map has a position per statement of the JIT, not per
+        // source line: the call of FillBytes maps to the JIT statement that starts on the line before it.
+        var callerLine = Assert.Single(tables.Source(caller.Ip));
+        Assert.Equal(LineOf(source, "long allocated = FillBytes(roots);") - 1, callerLine.Line);
+
+        // Every managed frame of the program's own assembly has a line; the share over all managed frames is reported.
+        var managed = tables.StackNodes.Select(n => n.Ip).Distinct().Where(ip => tables.Frame(ip).Kind == FrameKind.Managed).ToArray();
+        var own = managed.Where(ip => tables.Frame(ip).Module == "MemNotebook.TestTarget.dll").ToArray();
+        var ownWithLines = own.Count(ip => tables.Source(ip).Count > 0);
+        Assert.NotEmpty(own);
+        output.WriteLine($"MemNotebook.TestTarget.dll frames with a line: {ownWithLines} of {own.Length}; all managed frames: {managed.Count(ip => tables.Source(ip).Count > 0)} of {managed.Length}");
+        Assert.Equal(own.Length, ownWithLines);
+    }
+
+    [Fact]
+    public void Frames_of_a_script_submission_get_the_line_within_the_cell_from_the_pdb_it_was_loaded_with()
+    {
+        var capture = TracedTarget.TempCapture("cell-lines.memnb");
+        var run = TracedTarget.Start("script", capture);
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        Assert.Equal(200 * 4, run.Facts.GetProperty("count").GetInt32());
+        var data = CaptureData.Load(capture);
+        var tables = data.ReadResult.Tables;
+
+        // The cell's module was loaded from memory with its PDB: the capture carries the PDB.
+        var cellModules = tables.ManagedModules.Where(m => m.Path.Length == 0 && m.Symbols.Length > 0).ToArray();
+        Assert.NotEmpty(cellModules);
+
+        // The innermost frame of the cell's code of each allocation, by type.
+        (string Function, int Line) CellFrame(int row)
+        {
+            var ip = tables.StackIps(data.Allocations.StackId.Span[row]).First(ip => tables.Frame(ip).Function.StartsWith("Submission#1", StringComparison.Ordinal));
+            var source = tables.Source(ip);
+            return (MemNotebook.Recorder.Symbols.FrameNaming.Readable(tables.Frame(ip).Function), source.Count == 1 ? source[0].Line : 0);
+        }
+        var byType = new Dictionary<string, HashSet<(string, int)>>();
+        for (var row = 0; row < data.Allocations.Count; row++)
+        {
+            var type = data.TypeName(data.Allocations.TypeIndex.Span[row]);
+            if (type is "System.Byte[]" or "System.Int32[]" or "System.Text.StringBuilder" or "System.String")
+            {
+                if (!byType.TryGetValue(type, out var set))
+                    byType[type] = set = new();
+                set.Add(CellFrame(row));
+            }
+        }
+        Assert.Contains(("cell 1", 5), byType["System.Byte[]"]);
+        Assert.Equal([("cell 1 › Grow", 2)], byType["System.Int32[]"]);
+        Assert.Contains(("cell 1 › Make", 10), byType["System.Text.StringBuilder"]);
+        Assert.Contains(("lambda in cell 1", 8), byType["System.String"]);
+
+        // The share of the cell's frames with a line: all but the script's entry stubs <Factory> and <Initialize>,
+        // compiler-generated methods without a sequence point (the cell's code runs in <Initialize>'s state machine).
+        var cellIps = tables.StackNodes.Select(n => n.Ip).Distinct()
+            .Where(ip => tables.Frame(ip).Kind == FrameKind.Managed && tables.Frame(ip).Function.StartsWith("Submission#", StringComparison.Ordinal)).ToArray();
+        string[] stubs = ["Submission#1.<Factory>", "Submission#1.<Initialize>"];
+        var withLines = cellIps.Count(ip => tables.Source(ip).Count > 0);
+        var code = cellIps.Where(ip => !stubs.Contains(tables.Frame(ip).Function)).ToArray();
+        output.WriteLine($"cell frames with a line: {withLines} of {cellIps.Length}; of the frames of methods with code: {code.Count(ip => tables.Source(ip).Count > 0)} of {code.Length}");
+        Assert.All(cellIps.Except(code), ip => Assert.Empty(tables.Source(ip)));
+        Assert.All(code, ip => Assert.Single(tables.Source(ip)));
+        Assert.True(code.Length >= 10, $"{code.Length} frames of the cell's code");
+    }
+}
