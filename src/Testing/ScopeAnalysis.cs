@@ -206,11 +206,11 @@ internal static class ScopeAnalysis
             {
                 if (!frames.TryGetValue(ips[at], out var frame) || frame.Function.Length == 0)
                     continue;
-                var name = frame.Function;
+                var name = frame.Recorded;
                 if (machinery && AllocationMachinery.IsMachinery(name))
                     continue;
                 machinery = false;
-                text.Append("        ").Append(name);
+                text.Append("        ").Append(frame.Function);
                 if (frame.File is not null)
                     text.Append(CultureInfo.InvariantCulture, $" ({frame.File}:{frame.Line})");
                 text.AppendLine();
@@ -222,19 +222,23 @@ internal static class ScopeAnalysis
         }
     }
 
-    private static bool HasTestFrameBelow(int stack, int[] parents, ulong[] ips, Dictionary<ulong, (string Function, string? File, int Line)> frames, Func<string, bool> isTestFrame)
+    private static bool HasTestFrameBelow(int stack, int[] parents, ulong[] ips, Dictionary<ulong, (string Function, string Recorded, string? File, int Line)> frames, Func<string, bool> isTestFrame)
     {
         for (var at = stack; at > 0 && at < parents.Length; at = parents[at])
-            if (frames.TryGetValue(ips[at], out var f) && isTestFrame(f.Function))
+            if (frames.TryGetValue(ips[at], out var f) && isTestFrame(f.Recorded))
                 return true;
         return false;
     }
+
+    /// <summary>The recorded (compiler's) names: namespaces and test classes are matched on these, not on the readable ones.</summary>
+    private static StringArray RecordedNames(RecordBatch frames) =>
+        (StringArray)frames.Column(frames.Schema.GetFieldIndex("raw_function") >= 0 ? "raw_function" : "function");
 
     private static Dictionary<ulong, string> ManagedFrameNames(RecordBatch frames)
     {
         var ip = (UInt64Array)frames.Column("ip");
         var kind = (StringArray)frames.Column("kind");
-        var function = (StringArray)frames.Column("function");
+        var function = RecordedNames(frames);
         var map = new Dictionary<ulong, string>(ip.Length);
         for (var i = 0; i < ip.Length; i++)
             if (kind.GetString(i) == "managed" && function.GetString(i) is { Length: > 0 } name)
@@ -242,15 +246,16 @@ internal static class ScopeAnalysis
         return map;
     }
 
-    private static Dictionary<ulong, (string Function, string? File, int Line)> FrameLocations(RecordBatch frames)
+    private static Dictionary<ulong, (string Function, string Recorded, string? File, int Line)> FrameLocations(RecordBatch frames)
     {
         var ip = (UInt64Array)frames.Column("ip");
         var function = (StringArray)frames.Column("function");
+        var recorded = RecordedNames(frames);
         var file = (StringArray)frames.Column("file");
         var line = (Int32Array)frames.Column("line");
-        var map = new Dictionary<ulong, (string, string?, int)>(ip.Length);
+        var map = new Dictionary<ulong, (string, string, string?, int)>(ip.Length);
         for (var i = 0; i < ip.Length; i++)
-            map[ip.GetValue(i)!.Value] = (function.GetString(i) ?? "", file.IsNull(i) ? null : file.GetString(i), line.GetValue(i) ?? 0);
+            map[ip.GetValue(i)!.Value] = (function.GetString(i) ?? "", recorded.GetString(i) ?? "", file.IsNull(i) ? null : file.GetString(i), line.GetValue(i) ?? 0);
         return map;
     }
 

@@ -68,7 +68,7 @@ public sealed class NotebookTests
                 Assert.Matches(@"System\.Runtime\.CompilerServices\.DefaultInterpolatedStringHandler\.ToStringAndClear 2000 143920\b", Result("memprofile.All.TopFunctions(5)"));
                 var flame = FlameGraph(cells, "#!memprofile --report stats,timeline,flamegraph");
                 var names = FrameNames(flame);
-                foreach (var frame in new[] { "System.Linq.Lookup`2.Create", "System.Linq.Enumerable+GroupByIterator`2.MoveNext", "System.Array.Resize" })
+                foreach (var frame in new[] { "System.Linq.Lookup<T1,T2>.Create", "System.Linq.Enumerable.GroupByIterator<T1,T2>.MoveNext", "System.Array.Resize" })
                     Assert.Contains(frame, names);
                 var html = string.Join("\n", Assert.Single(cells, c => c.Source.StartsWith("#!memprofile --report stats,timeline", StringComparison.Ordinal)).Outputs.Select(o => o.Html));
                 Assert.Contains("class=\"memnb-plotly\"", html);

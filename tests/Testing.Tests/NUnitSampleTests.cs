@@ -21,15 +21,15 @@ public sealed class NUnitSampleTests
                 "4,120,000 bytes (3.9 MiB) in 1,000 objects allocated, against a limit of 1,048,576 bytes (1.0 MiB) (\"1 MB\").\n" +
                 "List of allocations (the 1 stacks with the most bytes, of 1):\n" +
                 "    - 4,120,000 bytes (3.9 MiB) in 1,000 objects (System.Byte[]) allocated here:\n" +
-                "        LimitSamples.LimitTests.Fill\n" +
-                "        LimitSamples.LimitTests+<>c.<Allocates_4_MB_under_a_1_MB_limit_fails>b__2_0\n" +
+                $"        LimitSamples.LimitTests.Fill{SampleRun.At(folder, "GC.KeepAlive(new byte[4096]);")}\n" +
+                $"        lambda in LimitSamples.LimitTests.Allocates_4_MB_under_a_1_MB_limit_fails{SampleRun.At(folder, "Allocates_4_MB_under_a_1_MB_limit_fails() =>")}\n" +
                 "        MemNotebook.Testing.MemoryLimits.Check\n" +
-                "        LimitSamples.LimitTests.Allocates_4_MB_under_a_1_MB_limit_fails",
+                $"        LimitSamples.LimitTests.Allocates_4_MB_under_a_1_MB_limit_fails{SampleRun.At(folder, "Allocates_4_MB_under_a_1_MB_limit_fails() =>")}",
                 results["Allocates_4_MB_under_a_1_MB_limit_fails"].Message.Replace("\r\n", "\n"));
             // After the await the test runs on another thread: its ten blocks are found there, with the function that made them.
             var leaks = results["Leaks_ten_blocks_after_an_await_under_a_1_KB_leak_limit_fails"].Message.Replace("\r\n", "\n");
             Assert.Contains("MemoryLimits.Start(leaks: \"1 KB\") exceeded: ", leaks);
-            Assert.Contains("    - 10,240 bytes (10.0 KiB) in 10 objects (System.Byte[]) allocated here:\n        LimitSamples.LimitTests.AddToCache\n", leaks);
+            Assert.Contains($"    - 10,240 bytes (10.0 KiB) in 10 objects (System.Byte[]) allocated here:\n        LimitSamples.LimitTests.AddToCache{SampleRun.At(folder, "Cache.Add(new byte[1000]);")}\n", leaks);
 
             // Without the tracer NUnit skips them (ignored), with the reason.
             var (plainExit, plainOutput) = await SampleRun.Dotnet(folder, null,

@@ -42,6 +42,19 @@ public static class SampleRun
         return target;
     }
 
+    /// <summary>
+    /// " (FILE:LINE)" as a failure message gives it for a frame of the sample's LimitTests.cs in <paramref name="folder"/>: the
+    /// line is the one line holding <paramref name="code"/>.
+    /// </summary>
+    public static string At(string folder, string code)
+    {
+        var file = Path.Combine(folder, "LimitTests.cs");
+        var lines = File.ReadAllLines(file);
+        var found = Enumerable.Range(0, lines.Length).Where(i => lines[i].Contains(code, StringComparison.Ordinal)).ToList();
+        Assert.True(found.Count == 1, $"{file}: {found.Count} lines hold `{code}`, expected one");
+        return $" ({file}:{found[0] + 1})";
+    }
+
     /// <summary>Runs `dotnet <paramref name="arguments"/>` in <paramref name="folder"/> without this host's tracer variables.</summary>
     public static async Task<(int ExitCode, string Output)> Dotnet(string folder, IReadOnlyDictionary<string, string>? environment, params string[] arguments)
     {

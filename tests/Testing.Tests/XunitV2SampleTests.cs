@@ -25,7 +25,8 @@ public sealed class XunitV2SampleTests
             // Exact: 1,000 × byte[4096] are 4,120,000 bytes to the runtime.
             Assert.StartsWith($"{test}Allocates_4_MB_under_a_1_MB_limit_fails: [LimitAllocatedBytes(\"1 MB\")] exceeded: 4,120,000 bytes (3.9 MiB) in 1,000 objects allocated, against a limit of 1,048,576 bytes (1.0 MiB) (\"1 MB\").",
                 Message(results, "Allocates_4_MB_under_a_1_MB_limit_fails"));
-            Assert.Contains("    - 4,120,000 bytes (3.9 MiB) in 1,000 objects (System.Byte[]) allocated here:\n        LimitSamples.LimitTests.Fill\n        LimitSamples.LimitTests.Allocates_4_MB_under_a_1_MB_limit_fails",
+            Assert.Contains($"    - 4,120,000 bytes (3.9 MiB) in 1,000 objects (System.Byte[]) allocated here:\n        LimitSamples.LimitTests.Fill{SampleRun.At(folder, "GC.KeepAlive(new byte[4096]);")}\n" +
+                $"        LimitSamples.LimitTests.Allocates_4_MB_under_a_1_MB_limit_fails{SampleRun.At(folder, "Allocates_4_MB_under_a_1_MB_limit_fails() =>")}",
                 Message(results, "Allocates_4_MB_under_a_1_MB_limit_fails"));
             // The array of 1,000 references (8,024 bytes) is held too.
             Assert.StartsWith($"{test}Holds_4_MB_at_once_under_a_1_MB_peak_fails: [LimitPeakBytes(\"1 MB\")] exceeded: 4,128,024 bytes (3.9 MiB) in 1,001 objects held at its peak",
@@ -33,7 +34,7 @@ public sealed class XunitV2SampleTests
             // Ten blocks of 1,024 bytes, and the cache list's first objects: the list, its array, and List<T>'s static empty array.
             var leaks = Message(results, "Leaks_ten_blocks_under_a_1_KB_leak_limit_fails");
             Assert.StartsWith($"{test}Leaks_ten_blocks_under_a_1_KB_leak_limit_fails: [LimitLeaks(\"1 KB\")] exceeded: ", leaks);
-            Assert.Contains("    - 10,240 bytes (10.0 KiB) in 10 objects (System.Byte[]) allocated here:\n        LimitSamples.LimitTests.AddToCache\n", leaks);
+            Assert.Contains($"    - 10,240 bytes (10.0 KiB) in 10 objects (System.Byte[]) allocated here:\n        LimitSamples.LimitTests.AddToCache{SampleRun.At(folder, "Cache.Add(new byte[1000]);")}\n", leaks);
             Assert.Equal($"{test}Has_a_limit_that_does_not_parse_fails: [LimitAllocatedBytes(\"24 MiBs\")]: \"24 MiBs\": unknown unit \"MiBs\": expected B, KB, MB, GB or TB (or KiB, MiB, GiB, TiB), e.g. \"24 MB\"",
                 Message(results, "Has_a_limit_that_does_not_parse_fails"));
 
