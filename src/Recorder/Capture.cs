@@ -283,6 +283,13 @@ public sealed class Capture
         }
     }
 
+    /// <summary>
+    /// Runs <paramref name="sql"/> (DuckDB's dialect) over this capture's tables and returns the result, e.g.
+    /// <c>capture.Sql("SELECT type, sum(size) AS bytes FROM allocations_named GROUP BY type ORDER BY bytes DESC")</c>.
+    /// The tables and views are listed in docs/sql.md; <see cref="Captures.Sql"/> queries several captures together.
+    /// </summary>
+    public DataFrame Sql(string sql) => Captures.Sql([this], sql);
+
     /// <summary>The path given to <see cref="Load"/>.</summary>
     public string Path { get; }
 
