@@ -7,7 +7,9 @@ public static class SqlCaptures
 {
     /// <summary>
     /// The <c>capture</c> column's value for each path: the file name without <c>.memnb</c> (a folder's without
-    /// <c>.memnb.arrow</c> or <c>.arrow</c>); a name met before gets <c>-2</c>, <c>-3</c> … after it.
+    /// <c>.memnb.arrow</c> or <c>.arrow</c>), each character but ASCII letters, digits, '.', '_' and '-' made '_' (the name
+    /// is also a folder name, <c>capture=NAME/</c>, that Spark and DuckDB read back as it is); a name met before gets
+    /// <c>-2</c>, <c>-3</c> … after it.
     /// </summary>
     public static string[] Names(IEnumerable<string> paths)
     {
@@ -21,6 +23,9 @@ public static class SqlCaptures
                     name = name[..^suffix.Length];
                     break;
                 }
+            name = new string(name.Select(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' ? c : '_').ToArray());
+            if (name.Length == 0)
+                name = "capture";
             var unique = name;
             for (var k = 2; !seen.Add(unique); k++)
                 unique = $"{name}-{k}";
