@@ -15,6 +15,7 @@ public static class MemnbCommandLine
             StatsCommand.Create(output, error),
             RunCommand.Create(output, error),
             TransformCommand.Create(output, error),
+            QueryCommand.Create(output, error),
             SummaryCommand.Create(output, error),
             TreeCommand.Create(output, error),
             TableCommand.Create(output, error),

@@ -10,6 +10,7 @@ internal static class TransformCommand
 {
     public static Command Create(TextWriter output, TextWriter error) => new("transform", "Convert a capture to other formats")
     {
+        ParquetCommand.Create(error),
         Format("arrow", "Arrow IPC files, one per table (allocations, stacks, frames, types, threads, timeline, gc_events)", "DIR", true,
             (capture, target, maxAllocations) =>
             {

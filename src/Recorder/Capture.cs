@@ -283,6 +283,32 @@ public sealed class Capture
         }
     }
 
+    /// <summary>
+    /// Runs <paramref name="sql"/> (DuckDB's dialect) over this capture's tables and returns the result, e.g.
+    /// <c>capture.Sql("SELECT type, sum(size) AS bytes FROM allocations_named GROUP BY type ORDER BY bytes DESC")</c>.
+    /// The tables and views are listed in docs/sql.md; <see cref="Sql(IEnumerable{Capture}, string)"/> queries several
+    /// captures together.
+    /// </summary>
+    public DataFrame Sql(string sql) => Sql([this], sql);
+
+    /// <summary>
+    /// Runs <paramref name="sql"/> over the tables of <paramref name="captures"/> (docs/sql.md: allocations, stacks,
+    /// frames, types, threads, timeline, gc_events, aggregates, allocations_named, stack_frames), each with a
+    /// <c>capture</c> column first naming the capture (its file name without <c>.memnb</c>):
+    /// <c>Capture.Sql(new[] { before, after }, "SELECT capture, sum(size) FROM allocations GROUP BY capture")</c>.
+    /// Whole captures are queried, also for a scoped one. A query DuckDB refuses throws
+    /// <see cref="Recorder.Sql.SqlQueryException"/> with DuckDB's message, the SQL and the tables there are.
+    /// </summary>
+    public static DataFrame Sql(IEnumerable<Capture> captures, string sql)
+    {
+        ArgumentNullException.ThrowIfNull(captures);
+        ArgumentNullException.ThrowIfNull(sql);
+        var list = captures.Select(c => c.Unscoped).ToList();
+        var names = Recorder.Sql.SqlCaptures.Names(list.Select(c => c.Path));
+        using var session = Recorder.Sql.SqlSession.Open(list.Select((c, i) => Recorder.Sql.SqlCaptures.Of(c, names[i])).ToList());
+        return session.Query(sql);
+    }
+
     /// <summary>The path given to <see cref="Load"/>.</summary>
     public string Path { get; }
 
