@@ -193,3 +193,50 @@ public sealed class AttachCommandTests(ITestOutputHelper log)
         target.Exit();
     }
 }
+
+public sealed class AttachSignalTests
+{
+    [Fact]
+    public async Task Native_allocations_are_recorded_beside_the_samples_and_ctrl_c_stops_and_detaches()
+    {
+        using var target = new AttachTargetProcess();
+        using var cli = new CliHarness();
+        var path = cli.PathOf("native.memnb");
+        // memnb in a process of its own, so that SIGINT reaches it alone (the target is never signalled).
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "memnb.dll"));
+        foreach (var a in new[] { "attach", target.Id.ToString(), "--native", "-o", path })
+            psi.ArgumentList.Add(a);
+        using var memnb = Process.Start(psi)!;
+        var stderr = memnb.StandardError.ReadLineAsync();
+        var watch = Stopwatch.StartNew();
+        while (!File.Exists(path))
+        {
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), "the recording did not start");
+            await Task.Delay(20);
+        }
+        Assert.Equal("done 2000000", target.Send("alloc 2000000"));
+        Assert.Equal("done 3", target.Send("large 3"));
+        Assert.StartsWith($"memnb: recording process {target.Id} (dotnet) into {path}", await stderr);
+        Assert.Equal(0, kill(memnb.Id, 2));
+        var rest = await memnb.StandardError.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(20));
+        await memnb.WaitForExitAsync();
+        Assert.Equal(0, memnb.ExitCode);
+        var lines = rest.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal($"memnb: interrupted: stopping the recording; process {target.Id} keeps running", lines[0]);
+        Assert.Equal($"memnb: detached from process {target.Id}: hooks removed and the tracer unloaded", lines[1]);
+        Assert.False(target.HasExited);
+        Assert.False(target.TracerMapped);
+        Assert.Equal("done 1", target.Send("alloc 1"));
+
+        var stats = CaptureStats.Compute(path);
+        Assert.True(stats.Sampled && stats.Native && stats.Complete);
+        Assert.Equal(3, stats.ExactLargeObjects);
+        Assert.Contains(stats.TopFunctions, f => f.Function == "MemNotebook.TestTarget.AttachTarget.AllocateSmall" && f.Count > 100);
+        Assert.Contains(stats.ByAllocator, a => a.Allocator == "malloc" && a.Count > 0);
+        target.Exit();
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int signal);
+}
