@@ -14,14 +14,44 @@ public sealed class AttachCommandTests(ITestOutputHelper log)
     private const long SmallBytes = 64; // byte[40]: header, method table, length, 40 bytes
     private const long LargeBytes = 100_024; // byte[100_000]
 
-    private static void WaitForRecording(string capture)
+    /// <summary>
+    /// memnb attach in-process on another thread; <see cref="WaitForRecording"/> returns once it printed that it records
+    /// (the tracer has turned the sampling on: the capture file exists a little earlier).
+    /// </summary>
+    private sealed class AttachRun
     {
-        var watch = Stopwatch.StartNew();
-        while (!File.Exists(capture))
+        private readonly SharedWriter output = new(), error = new();
+        private readonly Task<int> run;
+
+        public AttachRun(params string[] args) => run = Task.Run(() => MemnbCommandLine.Run(args, output, error));
+
+        public void WaitForRecording()
         {
-            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), $"the recording did not start: no {capture}");
-            Thread.Sleep(20);
+            var watch = Stopwatch.StartNew();
+            while (!error.Text.Contains("memnb: recording process", StringComparison.Ordinal))
+            {
+                Assert.True(!run.IsCompleted, $"memnb attach ended: {error.Text}");
+                Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), "the recording did not start");
+                Thread.Sleep(20);
+            }
         }
+
+        public async Task<CliResult> Result(TimeSpan? timeout = null)
+        {
+            var code = await run.WaitAsync(timeout ?? TimeSpan.FromSeconds(30));
+            return new CliResult(code, output.Text, error.Text);
+        }
+    }
+
+    /// <summary>A writer one thread writes and another reads.</summary>
+    private sealed class SharedWriter : TextWriter
+    {
+        private readonly System.Text.StringBuilder text = new();
+        public override System.Text.Encoding Encoding => System.Text.Encoding.UTF8;
+        public SharedWriter() => NewLine = "\n";
+        public string Text { get { lock (text) return text.ToString(); } }
+        public override void Write(char value) { lock (text) text.Append(value); }
+        public override void Write(string? value) { lock (text) text.Append(value); }
     }
 
     [Fact]
@@ -64,10 +94,10 @@ public sealed class AttachCommandTests(ITestOutputHelper log)
         for (var round = 1; round <= 2; round++)
         {
             var path = cli.PathOf($"large{round}.memnb");
-            var run = Task.Run(() => CliHarness.Run("attach", target.Id.ToString(), "-o", path, "--duration", "3s"));
-            WaitForRecording(path);
+            var run = new AttachRun("attach", target.Id.ToString(), "-o", path, "--duration", "3s");
+            run.WaitForRecording();
             Assert.Equal($"done {10 * round}", target.Send($"large {10 * round}"));
-            var result = await run;
+            var result = await run.Result();
             Assert.True(result.ExitCode == 0, result.Err);
             var lines = result.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries);
             Assert.Equal(3, lines.Length);
@@ -92,11 +122,11 @@ public sealed class AttachCommandTests(ITestOutputHelper log)
         using var target = new AttachTargetProcess();
         using var cli = new CliHarness();
         var path = cli.PathOf("exits.memnb");
-        var run = Task.Run(() => CliHarness.Run("attach", target.Id.ToString(), "-o", path));
-        WaitForRecording(path);
+        var run = new AttachRun("attach", target.Id.ToString(), "-o", path);
+        run.WaitForRecording();
         Assert.Equal("done 7", target.Send("large 7"));
         target.Exit();
-        var result = await run.WaitAsync(TimeSpan.FromSeconds(20));
+        var result = await run.Result(TimeSpan.FromSeconds(20));
         Assert.True(result.ExitCode == 0, result.Err);
         Assert.Contains($"memnb: process {target.Id} exited while recording; the capture holds what it wrote until then\n", result.Err);
         var stats = CaptureStats.Compute(path);
@@ -181,10 +211,10 @@ public sealed class AttachCommandTests(ITestOutputHelper log)
         using var target = new AttachTargetProcess();
         using var cli = new CliHarness();
         var path = cli.PathOf("live.memnb");
-        var run = Task.Run(() => CliHarness.Run("attach", target.Id.ToString(), "-o", path, "--duration", "2.5s", "--live"));
-        WaitForRecording(path);
+        var run = new AttachRun("attach", target.Id.ToString(), "-o", path, "--duration", "2.5s", "--live");
+        run.WaitForRecording();
         Assert.Equal("done 5", target.Send("large 5"));
-        var result = await run;
+        var result = await run.Result();
         Assert.True(result.ExitCode == 0, result.Err);
         var lines = result.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.InRange(lines.Length, 2, 3);
@@ -208,16 +238,11 @@ public sealed class AttachSignalTests
         foreach (var a in new[] { "attach", target.Id.ToString(), "--native", "-o", path })
             psi.ArgumentList.Add(a);
         using var memnb = Process.Start(psi)!;
-        var stderr = memnb.StandardError.ReadLineAsync();
-        var watch = Stopwatch.StartNew();
-        while (!File.Exists(path))
-        {
-            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), "the recording did not start");
-            await Task.Delay(20);
-        }
+        // The line comes once the tracer has turned the sampling on.
+        Assert.StartsWith($"memnb: recording process {target.Id} (dotnet) into {path}",
+            await memnb.StandardError.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(20)));
         Assert.Equal("done 2000000", target.Send("alloc 2000000"));
         Assert.Equal("done 3", target.Send("large 3"));
-        Assert.StartsWith($"memnb: recording process {target.Id} (dotnet) into {path}", await stderr);
         Assert.Equal(0, kill(memnb.Id, 2));
         var rest = await memnb.StandardError.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(20));
         await memnb.WaitForExitAsync();
