@@ -117,7 +117,7 @@ internal static class AttachCommand
             if (interrupted.IsCancellationRequested && alive)
                 error.WriteLine($"memnb: interrupted: stopping the recording; process {session.ProcessId} keeps running");
             var result = session.Stop();
-            Report(session, result, name, error);
+            Report(session, result, name, options.Native, error);
             return result.Capture.CaptureAllocations is null ? (int)ExitCode.BadCapture : (int)ExitCode.Ok;
         }
     }
@@ -131,7 +131,7 @@ internal static class AttachCommand
         return relative.StartsWith("..", StringComparison.Ordinal) ? path : relative;
     }
 
-    private static void Report(AttachSession session, AttachResult result, string name, TextWriter error)
+    private static void Report(AttachSession session, AttachResult result, string name, bool native, TextWriter error)
     {
         var pid = session.ProcessId;
         switch (result.Outcome)
@@ -159,7 +159,8 @@ internal static class AttachCommand
         {
             var state = capture.CaptureTruncated ? $"a truncated capture ({capture.CaptureProblem}) " : !capture.CaptureComplete ? "an incomplete capture (no END record) " : "";
             error.WriteLine($"memnb: wrote {state}{name} ({Count(capture.CaptureAllocations.Value)} allocation records: the runtime's allocation samples, " +
-                "so managed bytes and counts are estimates (memnb stats shows them as such); large objects and native allocations are exact)");
+                "so managed bytes and counts are estimates (memnb stats shows them as such); large objects " +
+                (native ? "and native allocations are exact)" : "are exact)"));
         }
     }
 }
