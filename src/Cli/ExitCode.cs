@@ -8,4 +8,6 @@ public enum ExitCode
     BadCapture = 2,
     IoError = 3,
     TracerMissing = 4,
+    /// <summary>memnb attach: no such process, not .NET, another user's, a profiler there already, or the runtime refused.</summary>
+    AttachFailed = 5,
 }

@@ -14,6 +14,8 @@ public static class MemnbCommandLine
         {
             StatsCommand.Create(output, error),
             RunCommand.Create(output, error),
+            AttachCommand.Create(output, error),
+            PsCommand.Create(output, error),
             TransformCommand.Create(output, error),
             QueryCommand.Create(output, error),
             SummaryCommand.Create(output, error),

@@ -70,6 +70,7 @@ public static class Scenarios
             case "named-threads": NamedThreads(); break;
             case "native-without-profiler": NativeScenarios.WithoutProfiler(capture!, Facts); break;
             case "native-peak": NativeScenarios.Peak(capture!, Facts); break;
+            case "attach-target": return AttachTarget.Run();
             case "exit-code": return 7;
             case "environment-exit": EnvironmentExit(); break;
             default:

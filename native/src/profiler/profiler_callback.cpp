@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/hot_path_timing.h"
+#include "profiler/attach_control.h"
 #include "profiler/names.h"
 #include "profiler/profiler.h"
 #include "profiler/recorder.h"
@@ -181,12 +182,38 @@ HRESULT initialize(void* self, IUnknown* unknown) {
 // recording (sampling/) is possible. No variables to claim or clear.
 HRESULT initialize_for_attach(void* self, IUnknown* unknown, void* client_data, UINT client_data_size) {
   if (g_info) return E_FAIL;
+  HookGuard guard;
+  bool requested = false;
+  std::string error;
+  if (!attach_request_parse(client_data, client_data_size, &requested, &error)) {
+    fprintf(stderr, "memnb: %s\n", error.c_str());
+    return E_FAIL;
+  }
   void* info = nullptr;
   if (unknown->QueryInterface(IID_ICorProfilerInfo5, &info) != S_OK || !info) return E_FAIL;
   g_info = static_cast<ICorProfilerInfo5*>(info);
   g_attached = true;
   g_names = new RuntimeNames(g_info);
   module_map().refresh();
+  return S_OK;
+}
+
+// After InitializeForAttach: an attach from another process (memnb attach) starts recording now.
+HRESULT attach_complete(void*) {
+  attach_request_begin();
+  return S_OK;
+}
+
+// Every thread has left the tracer; the runtime releases it and unloads the library next. If the
+// library stays mapped (a thread still holds one of its thread-local destructors), a later attach
+// finds it as new.
+HRESULT detach_succeeded(void*) {
+  attach_request_detached();
+  // Its caches hold nothing of the runtime's to release (metadata interfaces die with the runtime's modules).
+  delete g_names;
+  g_names = nullptr;
+  g_info = nullptr;
+  g_attached = false;
   return S_OK;
 }
 
@@ -407,6 +434,8 @@ struct VtableInit {
     set_slot(kSlot_Initialize, &initialize);
     set_slot(kSlot_Shutdown, &shutdown);
     set_slot(kSlot_InitializeForAttach, &initialize_for_attach);
+    set_slot(kSlot_ProfilerAttachComplete, &attach_complete);
+    set_slot(kSlot_ProfilerDetachSucceeded, &detach_succeeded);
     set_slot(kSlot_EventPipeEventDelivered, &sampled_event_delivered);
     set_slot(kSlot_ObjectAllocated, &object_allocated);
     set_slot(kSlot_GarbageCollectionStarted, &gc_started);
