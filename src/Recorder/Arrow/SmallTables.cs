@@ -54,12 +54,20 @@ internal static class SmallTables
         return Batch(ArrowLayout.AggregatesSchema, rows.Length, columns);
     }
 
+    /// <summary>
+    /// Writes <paramref name="batch"/> as the table's file and disposes it. Its buffers are native memory that its
+    /// arrays free when finalized: held until the write is done (the writer passes spans over them to write(2); once
+    /// nothing referenced the batch, a GC during a write freed them and the write failed with "Bad address").
+    /// </summary>
     public static void Write(string folder, string table, RecordBatch batch)
     {
-        using var file = Storage.PrivateFiles.Create(ArrowLayout.TablePath(folder, table));
-        using var writer = new ArrowFileWriter(file, batch.Schema);
-        writer.WriteRecordBatch(batch);
-        writer.WriteEnd();
+        using (batch)
+        {
+            using var file = Storage.PrivateFiles.Create(ArrowLayout.TablePath(folder, table));
+            using var writer = new ArrowFileWriter(file, batch.Schema);
+            writer.WriteRecordBatch(batch);
+            writer.WriteEnd();
+        }
     }
 
     private static RecordBatch Stacks(CaptureTables tables)
