@@ -4,14 +4,25 @@ using System.Text.Json;
 
 // A small "sales report" job. Which function allocates the most, and what is still
 // alive at the end? `memnb run -- dotnet AllocationTour.dll` then `memnb stats` tells.
-var orders = Orders.Generate(200_000);
+// Arguments (optional): the number of orders (200,000) and of cache entries (50,000).
+int? Argument(int index, int fallback) =>
+    args.Length <= index ? fallback
+    : int.TryParse(args[index], NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value > 0 ? value
+    : null;
+if (args.Length > 2 || Argument(0, 200_000) is not int orderCount || Argument(1, 50_000) is not int cacheEntries)
+{
+    Console.Error.WriteLine("usage: AllocationTour [ORDERS] [CACHE_ENTRIES] (positive whole numbers; 200000 and 50000 by default)");
+    return 2;
+}
+var orders = Orders.Generate(orderCount);
 var report = Report.Build(orders);
 Console.WriteLine($"{report.Lines.Count} report lines, {report.Json.Length:N0} bytes of JSON");
 
-var worker = new Thread(() => Cache.Warm(50_000)) { Name = "cache-warmer" };
+var worker = new Thread(() => Cache.Warm(cacheEntries)) { Name = "cache-warmer" };
 worker.Start();
 worker.Join();
 Console.WriteLine($"cache holds {Cache.Count} entries");
+return 0;
 
 public sealed record Order(int Id, string Region, string Product, decimal Amount, DateTime When);
 

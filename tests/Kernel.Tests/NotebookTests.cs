@@ -29,6 +29,7 @@ public sealed class NotebookTests
         Assert.Contains("leaks", names);
         Assert.Contains("dataframe-analysis", names);
         Assert.Contains("native", names);
+        Assert.Contains("sql", names);
     }
 
     [Theory]
@@ -102,6 +103,20 @@ public sealed class NotebookTests
                     Result("string.Join(\"\\n\\n\", memprofile.Stats().TopStacks"));
                 Assert.Contains("malloc 1,048,576 bytes", Result("var leaked = memprofile.Leaks().Allocations;"));
                 Assert.Contains("ZSTD_compressCCtx", FrameNames(FlameGraph(cells, "#!memprofile --native")));
+                break;
+            case "sql":
+                // 10,000 readings of 32 bytes, all held by `readings`; the list grew through 13 arrays of 4 … 16,384
+                // references (24 + 8n bytes each), the last one alive after the cell's closing GC; List<Reading>'s
+                // class constructor made its empty array (24 bytes). The capture is the whole process, but only the
+                // cell's code makes these types.
+                Assert.Matches(@"^\s*index type function objects bytes alive 0 Submission#(\d+)\+Reading cell \1 › Collect 10000 320000 10000 1 Submission#\1\+Reading\[\] System\.Collections\.Generic\.List<T>\.AddWithResize 13 262424 1 2 Submission#\1\+Reading\[\] System\.Collections\.Generic\.List<T>\.\.cctor 1 24 1\s*$",
+                    Result("memprofile.Sql(\"\"\"\n    SELECT type, function"));
+                // Everything under Collect's frames: the same, and the List<Reading> (32 bytes) itself.
+                Assert.Matches(@"^\s*index type objects bytes 0 Submission#(\d+)\+Reading 10000 320000 1 Submission#\1\+Reading\[\] 14 262448 2 System\.Collections\.Generic\.List<Submission#\1\+Reading> 1 32\s*$",
+                    Result("memprofile.Sql(\"\"\"\n    WITH RECURSIVE"));
+                // Two captures, named by their files: the presized list made one array of 10,000 references.
+                Assert.Matches(@"^\s*index capture arrays bytes largest 0 grown 14 262448 131096 1 presized 1 80024 80024\s*$",
+                    Result("Capture.Sql(new[] { memprofile, presized }"));
                 break;
             case "dataframe-analysis":
                 // 2,000 lines of 8 columns: an interpolated string per column and a concatenation per column

@@ -14,7 +14,7 @@ namespace MemNotebook.Recorder.Tests.Arrow;
 /// </summary>
 public class JavaScriptInteropTests
 {
-    private static string InteropFolder
+    internal static string InteropFolder
     {
         get
         {
@@ -28,14 +28,17 @@ public class JavaScriptInteropTests
         }
     }
 
-    private static JsonElement ReadWithJavaScript(string arrowFolder)
+    private static JsonElement ReadWithJavaScript(string arrowFolder) => RunNode("read-tables.mjs", "apache-arrow", arrowFolder);
+
+    /// <summary>Runs a script of tests/interop-js on one folder and parses the JSON it prints.</summary>
+    internal static JsonElement RunNode(string script, string package, string folderArgument)
     {
         var folder = InteropFolder;
-        Assert.True(Directory.Exists(Path.Combine(folder, "node_modules", "apache-arrow")),
-            $"apache-arrow is not installed in {folder}: run `npm ci` there (scripts/test.sh does)");
+        Assert.True(Directory.Exists(Path.Combine(folder, "node_modules", package)),
+            $"{package} is not installed in {folder}: run `npm ci` there (scripts/test.sh does)");
         var psi = new ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = folder };
-        psi.ArgumentList.Add("read-tables.mjs");
-        psi.ArgumentList.Add(arrowFolder);
+        psi.ArgumentList.Add(script);
+        psi.ArgumentList.Add(folderArgument);
         Process process;
         try
         {
@@ -43,7 +46,7 @@ public class JavaScriptInteropTests
         }
         catch (System.ComponentModel.Win32Exception ex)
         {
-            Assert.Fail($"node is required for the Arrow interop test and could not be started: {ex.Message}");
+            Assert.Fail($"node is required for the JavaScript interop tests and could not be started: {ex.Message}");
             throw;
         }
         using (process)
@@ -51,7 +54,7 @@ public class JavaScriptInteropTests
             var stderr = process.StandardError.ReadToEndAsync();
             var stdout = process.StandardOutput.ReadToEnd();
             process.WaitForExit();
-            Assert.True(process.ExitCode == 0, $"node read-tables.mjs failed: {stderr.Result}");
+            Assert.True(process.ExitCode == 0, $"node {script} failed: {stderr.Result}");
             return JsonDocument.Parse(stdout).RootElement.Clone();
         }
     }
