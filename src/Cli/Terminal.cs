@@ -1,0 +1,22 @@
+using Spectre.Console;
+
+namespace MemNotebook.Cli;
+
+/// <summary>Where memnb may draw (live views, progress): only on a terminal, never into a pipe or a file.</summary>
+internal static class Terminal
+{
+    /// <summary>
+    /// A Spectre.Console console writing to <paramref name="writer"/> when it is this process's stdout or stderr and
+    /// that stream is an interactive terminal; null otherwise (redirected, or a writer of a test).
+    /// </summary>
+    public static IAnsiConsole? On(TextWriter writer)
+    {
+        var redirected = ReferenceEquals(writer, Console.Out) ? Console.IsOutputRedirected
+            : ReferenceEquals(writer, Console.Error) ? Console.IsErrorRedirected
+            : true;
+        if (redirected)
+            return null;
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(writer) });
+        return console.Profile.Capabilities.Interactive ? console : null;
+    }
+}
