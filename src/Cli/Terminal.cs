@@ -16,7 +16,9 @@ internal static class Terminal
             : true;
         if (redirected)
             return null;
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(writer) });
-        return console.Profile.Capabilities.Interactive ? console : null;
+        // Interactive: Spectre's own detection says no as soon as stdout is redirected, even for a console on stderr;
+        // this stream is a terminal, which is what matters here.
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(writer), Interactive = InteractionSupport.Yes });
+        return console.Profile.Capabilities.Ansi ? console : null;
     }
 }
