@@ -108,7 +108,9 @@ internal static class AttachCommand
             bool alive;
             if (live)
             {
-                alive = LiveView.Run(session, duration, interrupted.Token, output);
+                // The view reads keys, so it draws only when the terminal is also its input.
+                var terminal = Console.IsInputRedirected ? null : Terminal.On(output);
+                alive = LiveView.Run(LiveTarget.Of(session), duration, interrupted.Token, terminal, output);
             }
             else
             {

@@ -97,20 +97,31 @@ internal sealed class ReportOptions
             error.WriteLine($"memnb: {problem}");
             return (int)ExitCode.Usage;
         }
-        string report;
+        string? report;
+        string? scopeProblem = null;
         try
         {
-            var capture = MemNotebook.Capture.Load(path, maxAllocations: maxAllocations);
-            try
+            // Progress on stderr when it is a terminal: converting to Arrow (the first time), then building the report.
+            report = CliProgress.Run(error, steps =>
             {
-                capture = scope is null ? capture : scope(capture);
-            }
-            catch (ArgumentException ex) // no such cell
+                var capture = MemNotebook.Capture.Load(path, steps.Step("reading the capture"), maxAllocations);
+                try
+                {
+                    capture = scope is null ? capture : scope(capture);
+                }
+                catch (ArgumentException ex) // no such cell
+                {
+                    scopeProblem = ex.Message;
+                    return null;
+                }
+                steps.Indeterminate("building the report");
+                return render(capture, htmlPath is not null);
+            });
+            if (report is null)
             {
-                error.WriteLine($"memnb: {ex.Message}");
+                error.WriteLine($"memnb: {scopeProblem}");
                 return (int)ExitCode.Usage;
             }
-            report = render(capture, htmlPath is not null);
         }
         catch (Exception ex) when (ex is CaptureFormatException or InvalidDataException or AllocationLimitException)
         {

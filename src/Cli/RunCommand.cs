@@ -3,7 +3,7 @@ using MemNotebook.Recorder.Launching;
 
 namespace MemNotebook.Cli;
 
-/// <summary><c>memnb run [-o|--output FILE] [--force] [--aggregate|--native] [--] COMMAND [ARGS...]</c></summary>
+/// <summary><c>memnb run [-o|--output FILE] [--force] [--aggregate|--native] [--live] [--] COMMAND [ARGS...]</c></summary>
 internal static class RunCommand
 {
     public static Command Create(TextWriter output, TextWriter error)
@@ -18,6 +18,10 @@ internal static class RunCommand
         {
             Description = "Record native allocations too (malloc, calloc, realloc, mmap, ...) with merged C and C# stacks",
         };
+        var live = new Option<bool>("--live")
+        {
+            Description = "Show the recording live on stderr while the program runs (a live table on a terminal, else one summary line a second); the program's stdout and stderr stay its own",
+        };
         var commandLine = new Argument<string[]>("COMMAND")
         {
             Description = "The program to trace and its arguments (put them after --)",
@@ -28,17 +32,17 @@ internal static class RunCommand
             if (result.Tokens.Count > 0 && MemnbCommandLine.LooksLikeOption(result.Tokens[0].Value))
                 result.AddError($"unknown option '{result.Tokens[0].Value}'");
         });
-        var command = new Command("run", "Run a .NET program with the tracer loaded and write a capture") { outputFile, force, aggregate, native, commandLine };
+        var command = new Command("run", "Run a .NET program with the tracer loaded and write a capture") { outputFile, force, aggregate, native, live, commandLine };
         command.SetAction(parse => Execute(parse.GetValue(commandLine) ?? [], parse.GetValue(outputFile), parse.GetValue(force),
-            parse.GetValue(aggregate), parse.GetValue(native), error));
+            parse.GetValue(aggregate), parse.GetValue(native), parse.GetValue(live), error));
         return command;
     }
 
-    private static int Execute(string[] commandLine, string? outputPath, bool force, bool aggregate, bool native, TextWriter error)
+    private static int Execute(string[] commandLine, string? outputPath, bool force, bool aggregate, bool native, bool live, TextWriter error)
     {
         if (commandLine.Length == 0)
         {
-            error.WriteLine("memnb: no command given: memnb run [-o FILE] [--force] [--aggregate|--native] -- COMMAND [ARGS...]");
+            error.WriteLine("memnb: no command given: memnb run [-o FILE] [--force] [--aggregate|--native] [--live] -- COMMAND [ARGS...]");
             return (int)ExitCode.Usage;
         }
         TracedRunResult result;
@@ -53,7 +57,17 @@ internal static class RunCommand
                 Aggregate = aggregate,
                 Native = native,
             });
-            result = TracedProcess.Run(launch);
+            if (live)
+            {
+                using var run = TracedProcess.Start(launch);
+                // stderr: the program's stdout stays a clean stream of its own output.
+                LiveView.Run(LiveTarget.Of(run), null, CancellationToken.None, Terminal.On(error), error);
+                result = run.WaitForExit();
+            }
+            else
+            {
+                result = TracedProcess.Run(launch);
+            }
         }
         catch (LaunchException ex)
         {

@@ -51,7 +51,8 @@ internal static class StatsCommand
         CaptureStats stats;
         try
         {
-            stats = CaptureStats.Compute(path, top, new CaptureReaderOptions { MaxAllocations = maxAllocations });
+            stats = CliProgress.Run(error, steps =>
+                CaptureStats.Compute(path, top, new CaptureReaderOptions { MaxAllocations = maxAllocations }, steps.Step("reading the capture")));
         }
         catch (Exception ex) when (ex is CaptureFormatException or AllocationLimitException)
         {

@@ -14,30 +14,39 @@ internal static class TransformCommand
         Format("arrow", "Arrow IPC files, one per table (allocations, stacks, frames, types, threads, timeline, gc_events)", "DIR", true,
             (capture, target, maxAllocations) =>
             {
-                var conversion = ArrowConverter.Convert(capture, target, Progress(error), new CaptureReaderOptions { MaxAllocations = maxAllocations });
+                var conversion = CliProgress.Run(error, steps => ArrowConverter.Convert(capture, target, steps.Step("converting to Arrow"), new CaptureReaderOptions { MaxAllocations = maxAllocations }));
                 return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{conversion.Metadata.Allocations:N0} allocations");
             }, error),
         Format("csv", "CSV files, one per table", "DIR", true,
             (capture, target, maxAllocations) =>
             {
-                var folder = ArrowConverter.EnsureConverted(capture, Progress(error), maxAllocations).Folder;
-                return $"{CsvExport.WriteAll(folder, target).Count} tables";
+                return CliProgress.Run(error, steps =>
+                {
+                    var folder = ArrowConverter.EnsureConverted(capture, steps.Step("converting to Arrow"), maxAllocations).Folder;
+                    steps.Indeterminate("writing CSV");
+                    return $"{CsvExport.WriteAll(folder, target).Count} tables";
+                });
             }, error),
         Format("speedscope", "speedscope JSON: allocated, peak and leaked bytes by stack", "OUT.json", false,
             (capture, target, maxAllocations) =>
             {
-                var loaded = MemNotebook.Capture.Load(capture, Progress(error), maxAllocations);
-try
+                var loaded = CliProgress.Run(error, steps =>
                 {
-                    using var file = MemNotebook.Recorder.Storage.PrivateFiles.Create(target);
-                    SpeedscopeExport.Write(loaded, file);
-                }
-                catch (InvalidDataException)
-                {
-                    // Refused part way (too large): no half-written file is left behind.
-                    File.Delete(target);
-                    throw;
-                }
+                    var read = MemNotebook.Capture.Load(capture, steps.Step("reading the capture"), maxAllocations);
+                    steps.Indeterminate("writing speedscope JSON");
+                    try
+                    {
+                        using var file = MemNotebook.Recorder.Storage.PrivateFiles.Create(target);
+                        SpeedscopeExport.Write(read, file);
+                    }
+                    catch (InvalidDataException)
+                    {
+                        // Refused part way (too large): no half-written file is left behind.
+                        File.Delete(target);
+                        throw;
+                    }
+                    return read;
+                });
                 return loaded.IsAggregated ? "aggregated totals" : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{loaded.All.Count:N0} allocations");
             }, error),
     };
@@ -91,31 +100,6 @@ try
         {
             error.WriteLine($"memnb: cannot write {target}: {ex.Message}");
             return (int)ExitCode.IoError;
-        }
-    }
-
-    /// <summary>Percent steps on stderr when it is a terminal; nothing otherwise.</summary>
-    private static IProgress<double>? Progress(TextWriter error)
-    {
-        if (!ReferenceEquals(error, Console.Error) || Console.IsErrorRedirected)
-            return null;
-        return new TerminalProgress(error);
-    }
-
-    /// <summary>Reports on the converting thread (Progress&lt;T&gt; would post to the thread pool and print late).</summary>
-    private sealed class TerminalProgress(TextWriter error) : IProgress<double>
-    {
-        private int last = -1;
-
-        public void Report(double value)
-        {
-            var percent = (int)(value * 100);
-            if (percent / 10 == last / 10)
-                return;
-            last = percent;
-            error.Write($"\rmemnb: converting {percent}%");
-            if (percent == 100)
-                error.WriteLine();
         }
     }
 }

@@ -72,6 +72,7 @@ public static class Scenarios
             case "native-peak": NativeScenarios.Peak(capture!, Facts); break;
             case "attach-target": return AttachTarget.Run();
             case "exit-code": return 7;
+            case "live-markers": return LiveMarkers();
             case "environment-exit": EnvironmentExit(); break;
             default:
                 Console.Error.WriteLine($"unknown scenario {scenario}");
@@ -481,6 +482,21 @@ public static class Scenarios
         for (int i = 0; i < 250; i++) keep.Add(new Marker { Id = i });
         Facts["markers"] = keep.Count;
         Facts["recording"] = Tracker.IsRecording;
+    }
+
+    // memnb run --live: four rounds of 100 markers, 600 ms apart (so a view that reads once a second sees the
+    // capture grow), the facts on stdout and exit code 9.
+    static int LiveMarkers()
+    {
+        var keep = new List<Marker>();
+        for (int round = 0; round < 4; round++)
+        {
+            for (int i = 0; i < 100; i++) keep.Add(new Marker { Id = i });
+            Thread.Sleep(600);
+        }
+        Facts["markers"] = keep.Count;
+        Console.WriteLine(JsonSerializer.Serialize(Facts));
+        return 9;
     }
 
     static void EnvironmentExit()

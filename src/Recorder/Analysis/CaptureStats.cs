@@ -162,31 +162,32 @@ public sealed record CaptureStats
     /// each allocation up as it comes. A capture of more allocations than <see cref="AllocationLimit"/> allows
     /// (<see cref="CaptureReaderOptions.MaxAllocations"/>) is refused first.
     /// </summary>
-    public static CaptureStats Compute(string path, int top = DefaultTop, CaptureReaderOptions? options = null)
+    /// <param name="progress">The read position, 0…1 over both passes of the file (reports of a pass read again may repeat values).</param>
+    public static CaptureStats Compute(string path, int top = DefaultTop, CaptureReaderOptions? options = null, IProgress<double>? progress = null)
     {
         options ??= CaptureReaderOptions.Default;
         var extent = new FileInfo(path).Length;
         AllocationLimit.Check(path, extent, AllocationLimit.For(extent, options.MaxAllocations), options.AllowTruncated);
         var firstPass = new Arrow.FreeRunsPass();
         var first = Arrow.CapturePass.Read(path, firstPass,
-            new CaptureReaderOptions { AllowTruncated = options.AllowTruncated, SkipAllocations = true }, extent);
+            new CaptureReaderOptions { AllowTruncated = options.AllowTruncated, SkipAllocations = true }, extent, progress, 0, 0.5);
         if (first.FirstClockTicks is null && first.Header.HasNative)
         {
             // No clock pair: the time origin is the earliest timestamp of any record, allocations included, as the
             // Arrow conversion takes it (native allocations are timed with it for the native peak).
             firstPass = new Arrow.FreeRunsPass();
-            first = Arrow.CapturePass.Read(path, firstPass, new CaptureReaderOptions { AllowTruncated = options.AllowTruncated }, extent);
+            first = Arrow.CapturePass.Read(path, firstPass, new CaptureReaderOptions { AllowTruncated = options.AllowTruncated }, extent, progress, 0, 0.5);
         }
         StatsCollector collector;
         if (first.IsAggregated)
         {
             // Totals only: what the first pass read is the whole capture, and it is small.
             collector = new StatsCollector(top);
-            Arrow.CapturePass.Read(path, collector, options, extent);
+            Arrow.CapturePass.Read(path, collector, options, extent, progress, 0.5, 0.5);
             return collector.Result;
         }
         collector = new StatsCollector(top, firstPass.Frees.Seal(first.Clock), first.Clock);
-        Arrow.CapturePass.Read(path, collector, new CaptureReaderOptions { AllowTruncated = options.AllowTruncated, FreesChecked = true }, extent);
+        Arrow.CapturePass.Read(path, collector, new CaptureReaderOptions { AllowTruncated = options.AllowTruncated, FreesChecked = true }, extent, progress, 0.5, 0.5);
         return collector.Result;
     }
 

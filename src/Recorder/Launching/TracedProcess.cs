@@ -190,30 +190,19 @@ public static class TracedProcess
     /// <summary>Runs the program to completion and looks at the capture it left.</summary>
     public static TracedRunResult Run(TracedLaunch launch)
     {
+        using var run = Start(launch);
+        return run.WaitForExit();
+    }
+
+    /// <summary>
+    /// Starts the program and returns at once, so that the caller can watch the capture grow while it runs
+    /// (<c>memnb run --live</c>); <see cref="TracedRun.WaitForExit"/> then reports the capture.
+    /// </summary>
+    public static TracedRun Start(TracedLaunch launch)
+    {
         if (File.Exists(launch.OutputPath))
             File.Delete(launch.OutputPath); // --force: a stale capture must not pass for this run's
-        int exitCode;
-        // Ctrl-C reaches the whole foreground group: let the child decide, and stay to report its capture.
-        using (PosixSignalRegistration.Create(PosixSignal.SIGINT, context => context.Cancel = true))
-        using (PosixSignalRegistration.Create(PosixSignal.SIGQUIT, context => context.Cancel = true))
-        {
-            Process process;
-            try
-            {
-                process = Process.Start(StartInfo(launch))
-                    ?? throw new LaunchException(LaunchFailure.CommandNotStarted, $"cannot start {launch.Command}");
-            }
-            catch (Win32Exception ex)
-            {
-                throw new LaunchException(LaunchFailure.CommandNotStarted, $"cannot start {launch.Command}: {ex.Message}", ex);
-            }
-            using (process)
-            {
-                process.WaitForExit();
-                exitCode = process.ExitCode;
-            }
-        }
-        return Inspect(launch.OutputPath, exitCode);
+        return new TracedRun(launch);
     }
 
     /// <summary>
@@ -256,5 +245,58 @@ public static class TracedProcess
     {
         public long Count;
         public override void OnAllocation(in AllocationRecord allocation) => Count++;
+    }
+}
+
+/// <summary>A program started under the tracer (<see cref="TracedProcess.Start"/>).</summary>
+public sealed class TracedRun : IDisposable
+{
+    private readonly Process? process;
+    // Ctrl-C reaches the whole foreground group: let the child decide, and stay to report its capture.
+    private readonly PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => context.Cancel = true);
+    private readonly PosixSignalRegistration sigquit = PosixSignalRegistration.Create(PosixSignal.SIGQUIT, context => context.Cancel = true);
+
+    internal TracedRun(TracedLaunch launch)
+    {
+        Launch = launch;
+        try
+        {
+            process = Process.Start(TracedProcess.StartInfo(launch))
+                ?? throw new LaunchException(LaunchFailure.CommandNotStarted, $"cannot start {launch.Command}");
+        }
+        catch (Win32Exception ex)
+        {
+            Dispose();
+            throw new LaunchException(LaunchFailure.CommandNotStarted, $"cannot start {launch.Command}: {ex.Message}", ex);
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    public TracedLaunch Launch { get; }
+    public int ProcessId => Process.Id;
+
+    /// <summary>The program's name as the kernel knows it (/proc/PID/comm), else the command's file name.</summary>
+    public string ProcessName => Attaching.AttachSession.NameOf(ProcessId) is var name && name != "?" ? name : Path.GetFileName(Launch.Command);
+
+    public bool HasExited => Process.HasExited;
+
+    private Process Process => process ?? throw new ObjectDisposedException(nameof(TracedRun));
+
+    /// <summary>Waits for the program to exit, then looks at the capture it left.</summary>
+    public TracedRunResult WaitForExit()
+    {
+        Process.WaitForExit();
+        return TracedProcess.Inspect(Launch.OutputPath, Process.ExitCode);
+    }
+
+    public void Dispose()
+    {
+        process?.Dispose();
+        sigint.Dispose();
+        sigquit.Dispose();
     }
 }

@@ -1,5 +1,8 @@
 using MemNotebook.Recorder.Analysis;
+using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using MemNotebook.Recorder.Tests.Cli;
 using Xunit;
 
@@ -53,5 +56,49 @@ public class RunCommandTests
         var forced = Memnb("run", "--force", "-o", capture, "--", "dotnet", TracedTarget.TargetPath, "whole-process");
         Assert.True(forced.ExitCode == 0, forced.Err);
         Assert.True(CaptureStats.Compute(capture).TotalAllocations > 250);
+    }
+
+    [Fact]
+    public async Task Run_live_prints_summary_lines_on_stderr_that_end_at_the_captures_totals_and_keeps_stdout_and_the_exit_code()
+    {
+        string capture = TracedTarget.TempCapture("live.memnb");
+        // memnb in a process of its own, its stdout and stderr pipes: not a terminal, so summary lines.
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "memnb.dll"), "run", "--live", "-o", capture, "--",
+                     "dotnet", TracedTarget.TargetPath, "live-markers" })
+            start.ArgumentList.Add(argument);
+        start.Environment["MEMNB_TRACER_PATH"] = TracedTarget.TracerPath;
+        using var memnb = Process.Start(start)!;
+        var stderr = memnb.StandardError.ReadToEndAsync();
+        var stdout = await memnb.StandardOutput.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        await memnb.WaitForExitAsync();
+        var errors = await stderr;
+
+        Assert.True(memnb.ExitCode == 9, errors);
+        Assert.Equal("{\"markers\":400}\n", stdout); // the program's output alone
+        var lines = errors.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var stats = CaptureStats.Compute(capture);
+        Assert.True(stats.Complete && !stats.Sampled);
+        var marker = stats.ByType.Single(t => t.Type == "MemNotebook.TestTarget.Marker");
+        Assert.Equal((400L, 400L * 24), (marker.Count, marker.Bytes));
+        Assert.Equal($"memnb: wrote {capture} ({stats.TotalAllocations.ToString("N0", CultureInfo.InvariantCulture)} allocations)", lines[^1]);
+
+        var live = lines[..^1];
+        Assert.InRange(live.Length, 2, 6); // the program runs 2.4 s and more: a line a second, and one when it exits
+        var pattern = new Regex(@"^\s*\d+\.\d s  ([\d,]+) records  (\S+ \S+) allocated  RSS \S+ \S+  GCs ([\d,]+)  top function .+  top type .+$");
+        var records = new List<long>();
+        foreach (var line in live)
+        {
+            var match = pattern.Match(line);
+            Assert.True(match.Success, line);
+            records.Add(long.Parse(match.Groups[1].Value, NumberStyles.AllowThousands, CultureInfo.InvariantCulture));
+        }
+        Assert.Equal(records.Order(), records); // the capture only grows
+        Assert.True(records[0] < records[^1], string.Join("\n", live));
+        // The last line is read after the program exited: the whole capture.
+        var last = pattern.Match(live[^1]);
+        Assert.Equal(stats.TotalAllocations, records[^1]);
+        Assert.Equal(ByteUnits.Format(stats.TotalBytes), last.Groups[2].Value);
+        Assert.Equal(stats.GcCount.ToString("N0", CultureInfo.InvariantCulture), last.Groups[3].Value);
     }
 }
