@@ -311,10 +311,35 @@ public static class Scenarios
     // caller further out changes from one allocation to the next: ViaA from two call sites,
     // ViaB, and ViaB under Relay. The tracer's walk reuses what it read of the previous stack
     // only where every frame record is unchanged; each caller must be seen.
+    // Under 17 Deepen frames: the walk reuses records only on stacks that deep (frame_walker.h, kDeepRecords).
     static void ChangingCallers(string capture)
     {
         var keep = new CallerProbe[4000];
         var tracker = Tracker.Start(capture, Exact);
+        Deepen(16, keep);
+        tracker.Stop();
+        GC.KeepAlive(keep);
+    }
+
+    static int s_levels;
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static void Deepen(int level, CallerProbe[] keep)
+    {
+        if (level > 0)
+        {
+            Deepen(level - 1, keep);
+            s_levels++;  // after the call: not a tail call
+        }
+        else
+        {
+            CallMany(keep);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static void CallMany(CallerProbe[] keep)
+    {
         for (int i = 0; i < keep.Length; i++)
         {
             switch (i % 4)
@@ -325,8 +350,6 @@ public static class Scenarios
                 default: keep[i] = Relay(i); break;
             }
         }
-        tracker.Stop();
-        GC.KeepAlive(keep);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -164,22 +164,26 @@ inline bool records_unchanged(const WalkCache* c, int last) {
   return true;
 }
 
-// Whether the frames from `fp` out hold the remembered prefix, shifted to start at fp.
-inline bool prefix_unchanged(const WalkCache* c, uintptr_t fp, const StackBounds& bounds) {
-  if (fp + c->span > bounds.hi || fp + c->span < fp) return false;
-  uintptr_t diff = 0;
-  for (int i = 0; i < c->prefix; ++i) {
-    const uintptr_t* r = reinterpret_cast<const uintptr_t*>(fp + c->prefix_addr[i]);
-    diff |= (r[0] ^ (fp + c->prefix_next[i])) | (r[1] ^ c->prefix_ret[i]);
+// Whether the frames from `fp` out hold the remembered prefix, shifted to start at fp. In order,
+// stopping at the first record that differs: another helper's path differs a few frames out.
+inline bool prefix_unchanged(const WalkCache::Prefix& p, uintptr_t fp, const StackBounds& bounds) {
+  if (p.records == 0 || fp + p.span > bounds.hi || fp + p.span < fp) return false;
+  for (int i = 0; i < p.records; ++i) {
+    const uintptr_t* r = reinterpret_cast<const uintptr_t*>(fp + p.addr[i]);
+    if (((r[0] ^ (fp + p.next[i])) | (r[1] ^ p.ret[i])) != 0) return false;
   }
-  for (int i = 0; i < c->slots; ++i) diff |= *reinterpret_cast<const uintptr_t*>(fp + c->slot_addr[i]) ^ c->slot_value[i];
-  return diff == 0;
+  for (int i = 0; i < p.slots; ++i)
+    if (*reinterpret_cast<const uintptr_t*>(fp + p.slot_addr[i]) != p.slot_value[i]) return false;
+  return true;
 }
 
 }  // namespace
 
-int walk_from_first_managed(uintptr_t* ips, int max, const StackBounds& bounds, PrefixMemo* memo, ThreadBase* base,
-                            WalkCache* cache) {
+namespace {
+
+// The walk with reuse of the previous one (WalkCache), for threads whose stacks are deep.
+__attribute__((noinline)) int walk_reusing(uintptr_t* ips, int max, const StackBounds& bounds, PrefixMemo* memo,
+                                           ThreadBase* base, WalkCache* cache) {
   uintptr_t fp = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
   if (max > kMaxWalk) max = kMaxWalk;
   int n = 0;
@@ -189,10 +193,14 @@ int walk_from_first_managed(uintptr_t* ips, int max, const StackBounds& bounds, 
 
   // What this walk reads, to remember for the next one.
   bool prefix_from_cache = false;
-  bool prefix_ok = cache != nullptr;
+  const bool reuse = cache != nullptr && cache->deep;
+  bool prefix_ok = reuse;
   int pfx = 0, slots = 0;
-  uintptr_t p_addr[WalkCache::kMaxPrefix], p_next[WalkCache::kMaxPrefix], p_ret[WalkCache::kMaxPrefix];
-  uintptr_t s_addr[WalkCache::kMaxSlots], s_value[WalkCache::kMaxSlots];
+  uintptr_t* p_addr = reuse ? cache->scratch_prefix_addr : nullptr;
+  uintptr_t* p_next = reuse ? cache->scratch_prefix_next : nullptr;
+  uintptr_t* p_ret = reuse ? cache->scratch_prefix_ret : nullptr;
+  uintptr_t* s_addr = reuse ? cache->scratch_slot_addr : nullptr;
+  uintptr_t* s_value = reuse ? cache->scratch_slot_value : nullptr;
   int d = -1;  // the innermost remembered chain record this walk has not passed
   uintptr_t previous_ip0 = 0;
   int previous_records = 0;
@@ -200,21 +208,24 @@ int walk_from_first_managed(uintptr_t* ips, int max, const StackBounds& bounds, 
     ++cache->walks;
     cache->unchanged_outer = 0;
     cache->unfilled = 0;
-    previous_ip0 = cache->prefix > 0 ? cache->ip0 : 0;
-    if (cache->records > 0 && same_base(cache->base, *base)) {
+    previous_ip0 = cache->last_ip0;
+    cache->last_ip0 = 0;
+    if (reuse && cache->records > 0 && same_base(cache->base, *base)) {
       previous_records = cache->records;
       d = previous_records - 1;
     }
     cache->records = 0;  // rebuilt below from what this walk reads, or left empty
-    if (cache->prefix > 0 && prefix_unchanged(cache, fp, bounds)) {
-      ips[n++] = cache->ip0;
-      first_was_frameless = cache->ip0_frameless;
-      found_fp = fp + cache->prefix_addr[cache->prefix - 1];
-      found_next = fp + cache->chain_fp;
+    for (int k = 0; reuse && k < WalkCache::kPrefixes && !prefix_from_cache; ++k) {
+      int at = (cache->last_prefix + k) % WalkCache::kPrefixes;
+      const WalkCache::Prefix& p = cache->prefixes[at];
+      if (!prefix_unchanged(p, fp, bounds)) continue;
+      ips[n++] = p.ip0;
+      first_was_frameless = p.ip0_frameless;
+      found_fp = fp + p.addr[p.records - 1];
+      found_next = fp + p.chain_fp;
       fp = found_next;
       prefix_from_cache = true;
-    } else {
-      cache->prefix = 0;
+      cache->last_prefix = at;
     }
   }
 
@@ -227,7 +238,8 @@ int walk_from_first_managed(uintptr_t* ips, int max, const StackBounds& bounds, 
       uintptr_t next = frame[0];
       uintptr_t ret = frame[1];
       if (ret == 0) return 0;
-      if (pfx < WalkCache::kMaxPrefix) {
+      if (!prefix_ok) {
+      } else if (pfx < WalkCache::kMaxPrefix) {
         p_addr[pfx] = fp;
         p_next[pfx] = next;
         p_ret[pfx] = ret;
@@ -256,7 +268,8 @@ int walk_from_first_managed(uintptr_t* ips, int max, const StackBounds& bounds, 
         uintptr_t slot = fp + 16 + static_cast<uintptr_t>(action) - 8;
         if (slot + 8 <= bounds.hi) {
           uintptr_t outer = *reinterpret_cast<const uintptr_t*>(slot);
-          if (slots < WalkCache::kMaxSlots) {
+          if (!prefix_ok) {
+          } else if (slots < WalkCache::kMaxSlots) {
             s_addr[slots] = slot;
             s_value[slots] = outer;
             ++slots;
@@ -279,27 +292,32 @@ int walk_from_first_managed(uintptr_t* ips, int max, const StackBounds& bounds, 
       if (n == 0 && prefix > kMaxWalk) return 0;
     }
     if (cache && prefix_ok) {
-      cache->prefix = pfx;
-      cache->slots = slots;
+      // Replaces the variant after the one used last (a few helpers' paths take turns).
+      int at = (cache->last_prefix + 1) % WalkCache::kPrefixes;
+      WalkCache::Prefix& p = cache->prefixes[at];
+      cache->last_prefix = at;
       // Offsets from this walk's frame (p_addr[0]); every address read lies above it.
       uintptr_t origin = p_addr[0], span = 0;
+      p.records = pfx;
+      p.slots = slots;
       for (int i = 0; i < pfx; ++i) {
-        cache->prefix_addr[i] = p_addr[i] - origin;
-        cache->prefix_next[i] = p_next[i] - origin;
-        cache->prefix_ret[i] = p_ret[i];
+        p.addr[i] = p_addr[i] - origin;
+        p.next[i] = p_next[i] - origin;
+        p.ret[i] = p_ret[i];
         if (p_addr[i] - origin + 16 > span) span = p_addr[i] - origin + 16;
       }
       for (int i = 0; i < slots; ++i) {
-        cache->slot_addr[i] = s_addr[i] - origin;
-        cache->slot_value[i] = s_value[i];
+        p.slot_addr[i] = s_addr[i] - origin;
+        p.slot_value[i] = s_value[i];
         if (s_addr[i] - origin + 8 > span) span = s_addr[i] - origin + 8;
       }
-      cache->span = span;
-      cache->ip0 = ips[0];
-      cache->chain_fp = found_next - origin;
-      cache->ip0_frameless = first_was_frameless;
+      p.span = span;
+      p.ip0 = ips[0];
+      p.chain_fp = found_next - origin;
+      p.ip0_frameless = first_was_frameless;
     }
   }
+  if (cache) cache->last_ip0 = ips[0];
 
   // Managed frames (and native ones between them) by their frame chain, the hot loop of a
   // deep stack: two loads and a few compares a frame, nothing stored but the ip (and the
@@ -308,7 +326,9 @@ int walk_from_first_managed(uintptr_t* ips, int max, const StackBounds& bounds, 
   const uintptr_t hi = bounds.hi, base_frame = base->frame;
   complete = fp < bounds.lo;  // the chain only goes up from here: the upper bound is checked per frame
   int m = 0;  // chain records read by this walk, innermost first in c_*
-  uintptr_t c_addr[WalkCache::kMaxRecords], c_next[WalkCache::kMaxRecords], c_ret[WalkCache::kMaxRecords];
+  uintptr_t* c_addr = reuse ? cache->scratch_addr : nullptr;
+  uintptr_t* c_next = reuse ? cache->scratch_next : nullptr;
+  uintptr_t* c_ret = reuse ? cache->scratch_ret : nullptr;
   while (!complete && n < max) {
     if (fp + 16 > hi || (fp & 7) != 0) {
       complete = true;
@@ -334,6 +354,7 @@ int walk_from_first_managed(uintptr_t* ips, int max, const StackBounds& bounds, 
             cache->ret[d + m - j] = c_ret[j];
           }
           cache->records = d + 1 + m;
+          cache->deep = cache->records >= WalkCache::kDeepRecords;
           cache->unchanged_outer = whole ? n : d + 1;
           return n;
         }
@@ -344,7 +365,7 @@ int walk_from_first_managed(uintptr_t* ips, int max, const StackBounds& bounds, 
       complete = true;
       break;
     }
-    if (m < WalkCache::kMaxRecords) {
+    if (reuse && m < WalkCache::kMaxRecords) {
       c_addr[m] = fp;
       c_next[m] = next;
       c_ret[m] = ret;
@@ -358,13 +379,15 @@ int walk_from_first_managed(uintptr_t* ips, int max, const StackBounds& bounds, 
       // real one is the remembered one (and the records are not remembered: the next
       // walk reads the real one).
       ips[n++] = base->ret;
-      if (cache && ret == base->ret && m <= WalkCache::kMaxRecords) {
+      if (cache && !reuse) cache->deep = m >= WalkCache::kDeepRecords;  // records kept from the next walk on
+      if (reuse && ret == base->ret && m <= WalkCache::kMaxRecords) {
         for (int j = 0; j < m; ++j) {
           cache->addr[m - 1 - j] = c_addr[j];
           cache->next[m - 1 - j] = c_next[j];
           cache->ret[m - 1 - j] = c_ret[j];
         }
         cache->records = m;
+        cache->deep = m >= WalkCache::kDeepRecords;
         cache->base = *base;
       }
       return n;
@@ -392,6 +415,132 @@ int walk_from_first_managed(uintptr_t* ips, int max, const StackBounds& bounds, 
   uintptr_t at = first_fp;
   for (int i = 1; i < outermost; ++i) at = *reinterpret_cast<const uintptr_t*>(at);
   *base = ThreadBase{at, ips[outermost], *reinterpret_cast<const uintptr_t*>(at)};
+  return n;
+}
+
+// The plain walk: every frame read along the chain, nothing remembered. On a shallow stack
+// this is as cheap as a walk gets (and a lean frame: no stores but the ips).
+__attribute__((noinline)) int walk_plain(uintptr_t* ips, int max, const StackBounds& bounds, PrefixMemo* memo,
+                                         ThreadBase* base) {
+  uintptr_t fp = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+  if (max > kMaxWalk) max = kMaxWalk;
+  int n = 0;
+  int prefix = 0;  // native frames seen before the first managed one
+  bool first_was_frameless = false;
+  bool complete = false;
+  uintptr_t found_fp = 0, found_next = 0;  // the frame record the first managed ip came from
+  // The native frames of the runtime's allocation path, up to the first managed frame.
+  while (n == 0) {
+    if (!frame_ok(fp, bounds)) return 0;
+    const uintptr_t* frame = reinterpret_cast<const uintptr_t*>(fp);
+    uintptr_t next = frame[0];
+    uintptr_t ret = frame[1];
+    if (ret == 0) return 0;
+    long action;
+    if (prefix < memo->len && memo->ret[prefix] == ret) {
+      action = memo->action[prefix];
+    } else {
+      action = classify(ret);
+      if (action == kUnknownFrame) action = 0;
+      if (prefix < PrefixMemo::kMax) {
+        memo->ret[prefix] = ret;
+        memo->action[prefix] = action;
+        memo->len = prefix + 1;
+      }
+    }
+    ++prefix;
+    if (action < 0) {
+      ips[n++] = ret;
+    } else if (action > 0) {
+      // The caller of this frame runs without a frame pointer: its return address
+      // sits at CFA - 8, and its stack pointer is just above our frame record.
+      uintptr_t slot = fp + 16 + static_cast<uintptr_t>(action) - 8;
+      if (slot + 8 <= bounds.hi) {
+        uintptr_t outer = *reinterpret_cast<const uintptr_t*>(slot);
+        if (outer != 0 && (outer == memo->last_managed_outer || classify(outer) == -1)) {
+          memo->last_managed_outer = outer;
+          first_was_frameless = true;
+          ips[n++] = outer;
+        }
+      }
+    }
+    if (n == 1) {
+      found_fp = fp;
+      found_next = next;
+    }
+    if (next <= fp) return n;
+    fp = next;
+    if (n == 0 && prefix > kMaxWalk) return 0;
+  }
+  // Managed frames (and native ones between them) by their frame chain, the hot loop of a
+  // deep stack: two loads and a few compares a frame, nothing stored but the ip.
+  const uintptr_t first_fp = fp;
+  const uintptr_t hi = bounds.hi, base_frame = base->frame;
+  complete = fp < bounds.lo;  // the chain only goes up from here: the upper bound is checked per frame
+  while (!complete && n < max) {
+    if (fp + 16 > hi || (fp & 7) != 0) {
+      complete = true;
+      break;
+    }
+    const uintptr_t* frame = reinterpret_cast<const uintptr_t*>(fp);
+    uintptr_t next = frame[0];
+    uintptr_t ret = frame[1];
+    if (__builtin_expect(ret == 0, 0)) {
+      complete = true;
+      break;
+    }
+    if (__builtin_expect(fp == base_frame, 0) && next == base->caller && base->ret != 0 &&
+        (ret == base->ret || classify(ret) != -1)) {
+      // The thread's outermost managed frame, still the same activation: what lies
+      // beyond it is the native start of the thread, which is not recorded. A native
+      // return address in its slot is the runtime's hijack for a GC suspension: the
+      // real one is the remembered one.
+      ips[n++] = base->ret;
+      return n;
+    }
+    ips[n++] = ret;
+    if (__builtin_expect(next <= fp, 0)) {
+      complete = true;
+      break;
+    }
+    fp = next;
+  }
+  if (!complete) return n;
+  // The whole chain was read: drop the native frames beyond the outermost managed one
+  // (the host and runtime start-up, the same for every allocation of the thread) and
+  // remember that frame, so later walks stop there. ips[i] for i >= 1 was read from the
+  // frame record i - 1 links beyond first_fp.
+  int outermost = n - 1;
+  while (outermost > 0 && classify(ips[outermost]) != -1) --outermost;
+  n = outermost + 1;
+  if (outermost == 0) {
+    // A call site inside the allocating method when it runs frameless (it varies): no base.
+    *base = first_was_frameless ? ThreadBase{} : ThreadBase{found_fp, ips[0], found_next};
+    return n;
+  }
+  uintptr_t at = first_fp;
+  for (int i = 1; i < outermost; ++i) at = *reinterpret_cast<const uintptr_t*>(at);
+  *base = ThreadBase{at, ips[outermost], *reinterpret_cast<const uintptr_t*>(at)};
+  return n;
+}
+
+
+}  // namespace
+
+int walk_from_first_managed(uintptr_t* ips, int max, const StackBounds& bounds, PrefixMemo* memo, ThreadBase* base,
+                            WalkCache* cache) {
+  if (cache && cache->deep) return walk_reusing(ips, max, bounds, memo, base, cache);
+  int n = walk_plain(ips, max, bounds, memo, base);
+  if (cache) {
+    // Nothing remembered: the next walk compares with nothing, and reuse starts once a
+    // walk finds the stack deep (the ips after the first are the chain's records).
+    ++cache->walks;
+    cache->unchanged_outer = 0;
+    cache->unfilled = 0;
+    cache->records = 0;
+    cache->last_ip0 = 0;
+    cache->deep = n - 1 >= WalkCache::kDeepRecords;
+  }
   return n;
 }
 

@@ -57,24 +57,42 @@ struct WalkCache {
   static constexpr int kMaxRecords = 128;
 
   // The native frames before the first managed one, innermost first, and the return-address
-  // slots read from frameless callers among them. prefix == 0: none remembered. Addresses
-  // (and saved frame pointers) are offsets from the walk's own frame: the runtime's path to
-  // the hook lays out the same frames wherever the managed stack ends, so one allocation
-  // site recognises its prefix at any depth.
-  int prefix = 0;
-  int slots = 0;
-  uintptr_t prefix_addr[kMaxPrefix], prefix_next[kMaxPrefix], prefix_ret[kMaxPrefix];
-  uintptr_t slot_addr[kMaxSlots], slot_value[kMaxSlots];
-  uintptr_t span = 0;      // bytes from the walk's frame that the checks read
-  uintptr_t ip0 = 0;       // the first managed return address
-  uintptr_t chain_fp = 0;  // the first record of the managed chain (an offset too)
-  bool ip0_frameless = false;
+  // slots read from frameless callers among them. Addresses (and saved frame pointers) are
+  // offsets from the walk's own frame: the runtime's path to the hook lays out the same frames
+  // wherever the managed stack ends, so one allocation site recognises its prefix at any depth.
+  // A few of them: each allocation helper of the runtime (objects, arrays, strings) has its
+  // own path, and a program alternates between them.
+  struct Prefix {
+    int records = 0;  // 0: none remembered
+    int slots = 0;
+    uintptr_t addr[kMaxPrefix], next[kMaxPrefix], ret[kMaxPrefix];
+    uintptr_t slot_addr[kMaxSlots], slot_value[kMaxSlots];
+    uintptr_t span = 0;      // bytes from the walk's frame that the checks read
+    uintptr_t ip0 = 0;       // the first managed return address
+    uintptr_t chain_fp = 0;  // the first record of the managed chain (an offset too)
+    bool ip0_frameless = false;
+  };
+  static constexpr int kPrefixes = 4;
+  // Reuse pays where stacks are deep; on a shallow one, following the chain is as cheap as
+  // checking it and remembering costs stores. A walk that ended at the base frame after at
+  // least kDeepRecords chain records turns reuse on for the next walks; a shallower one off.
+  static constexpr int kDeepRecords = 12;
+  bool deep = false;
+  Prefix prefixes[kPrefixes];
+  int last_prefix = 0;     // the one that matched or was made last: checked first
+  uintptr_t last_ip0 = 0;  // the previous walk's first managed return address (0: none)
 
   // The chain's records, OUTERMOST first (records[0] is the base frame's), so that the
   // unchanged outer part stays in place from one walk to the next. records == 0: none.
   int records = 0;
   uintptr_t addr[kMaxRecords], next[kMaxRecords], ret[kMaxRecords];
   ThreadBase base;  // the base frame those walks stopped at
+
+  // What the walk in progress reads, before it becomes the remembered walk (here, not in the
+  // walker's frame: a frame of several KiB cost the hook a page of stack on every call).
+  uintptr_t scratch_addr[kMaxRecords], scratch_next[kMaxRecords], scratch_ret[kMaxRecords];
+  uintptr_t scratch_prefix_addr[kMaxPrefix], scratch_prefix_next[kMaxPrefix], scratch_prefix_ret[kMaxPrefix];
+  uintptr_t scratch_slot_addr[kMaxSlots], scratch_slot_value[kMaxSlots];
 
   // Per walk: its number, and how many outermost frames of its result are known to equal
   // the previous walk's (the whole depth when nothing changed).

@@ -200,7 +200,8 @@ public class ManagedAllocationTests
         Assert.Equal(4000, rows.Length);
         const string Scenarios = "MemNotebook.TestTarget.Scenarios.";
         string[] Expected(params string[] callers) =>
-            new[] { "Leaf", "Mid" }.Concat(callers).Append("ChangingCallers").Append("Main").Select(f => Scenarios + f).ToArray();
+            new[] { "Leaf", "Mid" }.Concat(callers).Append("CallMany").Concat(Enumerable.Repeat("Deepen", 17)).Append("ChangingCallers").Append("Main")
+                .Select(f => Scenarios + f).ToArray();
         var expected = new[] { Expected("ViaA"), Expected("ViaB"), Expected("ViaA"), Expected("ViaB", "Relay") };
         var stackIds = data.Allocations.StackId.Span;
         var stackOf = new int[4];
