@@ -177,13 +177,14 @@ inline bool prefix_unchanged(const WalkCache::Prefix& p, uintptr_t fp, const Sta
   return true;
 }
 
-}  // namespace
-
-namespace {
-
-// The walk with reuse of the previous one (WalkCache), for threads whose stacks are deep.
-__attribute__((noinline)) int walk_reusing(uintptr_t* ips, int max, const StackBounds& bounds, PrefixMemo* memo,
-                                           ThreadBase* base, WalkCache* cache) {
+// The walk. Reuse: with the previous walk's records (WalkCache), for threads whose stacks are
+// deep. Without: the plain walk, every frame read along the chain and nothing remembered
+// (cache unused): on a shallow stack as cheap as a walk gets, with a lean frame, since the
+// compiler drops every part of the reuse from that instantiation.
+template <bool Reuse>
+__attribute__((noinline)) int walk(uintptr_t* ips, int max, const StackBounds& bounds, PrefixMemo* memo, ThreadBase* base,
+                                   WalkCache* cache) {
+  if constexpr (!Reuse) cache = nullptr;
   uintptr_t fp = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
   if (max > kMaxWalk) max = kMaxWalk;
   int n = 0;
@@ -193,7 +194,7 @@ __attribute__((noinline)) int walk_reusing(uintptr_t* ips, int max, const StackB
 
   // What this walk reads, to remember for the next one.
   bool prefix_from_cache = false;
-  const bool reuse = cache != nullptr && cache->deep;
+  constexpr bool reuse = Reuse;
   bool prefix_ok = reuse;
   int pfx = 0, slots = 0;
   uintptr_t* p_addr = reuse ? cache->scratch_prefix_addr : nullptr;
@@ -379,7 +380,6 @@ __attribute__((noinline)) int walk_reusing(uintptr_t* ips, int max, const StackB
       // real one is the remembered one (and the records are not remembered: the next
       // walk reads the real one).
       ips[n++] = base->ret;
-      if (cache && !reuse) cache->deep = m >= WalkCache::kDeepRecords;  // records kept from the next walk on
       if (reuse && ret == base->ret && m <= WalkCache::kMaxRecords) {
         for (int j = 0; j < m; ++j) {
           cache->addr[m - 1 - j] = c_addr[j];
@@ -418,119 +418,12 @@ __attribute__((noinline)) int walk_reusing(uintptr_t* ips, int max, const StackB
   return n;
 }
 
-// The plain walk: every frame read along the chain, nothing remembered. On a shallow stack
-// this is as cheap as a walk gets (and a lean frame: no stores but the ips).
-__attribute__((noinline)) int walk_plain(uintptr_t* ips, int max, const StackBounds& bounds, PrefixMemo* memo,
-                                         ThreadBase* base) {
-  uintptr_t fp = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
-  if (max > kMaxWalk) max = kMaxWalk;
-  int n = 0;
-  int prefix = 0;  // native frames seen before the first managed one
-  bool first_was_frameless = false;
-  bool complete = false;
-  uintptr_t found_fp = 0, found_next = 0;  // the frame record the first managed ip came from
-  // The native frames of the runtime's allocation path, up to the first managed frame.
-  while (n == 0) {
-    if (!frame_ok(fp, bounds)) return 0;
-    const uintptr_t* frame = reinterpret_cast<const uintptr_t*>(fp);
-    uintptr_t next = frame[0];
-    uintptr_t ret = frame[1];
-    if (ret == 0) return 0;
-    long action;
-    if (prefix < memo->len && memo->ret[prefix] == ret) {
-      action = memo->action[prefix];
-    } else {
-      action = classify(ret);
-      if (action == kUnknownFrame) action = 0;
-      if (prefix < PrefixMemo::kMax) {
-        memo->ret[prefix] = ret;
-        memo->action[prefix] = action;
-        memo->len = prefix + 1;
-      }
-    }
-    ++prefix;
-    if (action < 0) {
-      ips[n++] = ret;
-    } else if (action > 0) {
-      // The caller of this frame runs without a frame pointer: its return address
-      // sits at CFA - 8, and its stack pointer is just above our frame record.
-      uintptr_t slot = fp + 16 + static_cast<uintptr_t>(action) - 8;
-      if (slot + 8 <= bounds.hi) {
-        uintptr_t outer = *reinterpret_cast<const uintptr_t*>(slot);
-        if (outer != 0 && (outer == memo->last_managed_outer || classify(outer) == -1)) {
-          memo->last_managed_outer = outer;
-          first_was_frameless = true;
-          ips[n++] = outer;
-        }
-      }
-    }
-    if (n == 1) {
-      found_fp = fp;
-      found_next = next;
-    }
-    if (next <= fp) return n;
-    fp = next;
-    if (n == 0 && prefix > kMaxWalk) return 0;
-  }
-  // Managed frames (and native ones between them) by their frame chain, the hot loop of a
-  // deep stack: two loads and a few compares a frame, nothing stored but the ip.
-  const uintptr_t first_fp = fp;
-  const uintptr_t hi = bounds.hi, base_frame = base->frame;
-  complete = fp < bounds.lo;  // the chain only goes up from here: the upper bound is checked per frame
-  while (!complete && n < max) {
-    if (fp + 16 > hi || (fp & 7) != 0) {
-      complete = true;
-      break;
-    }
-    const uintptr_t* frame = reinterpret_cast<const uintptr_t*>(fp);
-    uintptr_t next = frame[0];
-    uintptr_t ret = frame[1];
-    if (__builtin_expect(ret == 0, 0)) {
-      complete = true;
-      break;
-    }
-    if (__builtin_expect(fp == base_frame, 0) && next == base->caller && base->ret != 0 &&
-        (ret == base->ret || classify(ret) != -1)) {
-      // The thread's outermost managed frame, still the same activation: what lies
-      // beyond it is the native start of the thread, which is not recorded. A native
-      // return address in its slot is the runtime's hijack for a GC suspension: the
-      // real one is the remembered one.
-      ips[n++] = base->ret;
-      return n;
-    }
-    ips[n++] = ret;
-    if (__builtin_expect(next <= fp, 0)) {
-      complete = true;
-      break;
-    }
-    fp = next;
-  }
-  if (!complete) return n;
-  // The whole chain was read: drop the native frames beyond the outermost managed one
-  // (the host and runtime start-up, the same for every allocation of the thread) and
-  // remember that frame, so later walks stop there. ips[i] for i >= 1 was read from the
-  // frame record i - 1 links beyond first_fp.
-  int outermost = n - 1;
-  while (outermost > 0 && classify(ips[outermost]) != -1) --outermost;
-  n = outermost + 1;
-  if (outermost == 0) {
-    // A call site inside the allocating method when it runs frameless (it varies): no base.
-    *base = first_was_frameless ? ThreadBase{} : ThreadBase{found_fp, ips[0], found_next};
-    return n;
-  }
-  uintptr_t at = first_fp;
-  for (int i = 1; i < outermost; ++i) at = *reinterpret_cast<const uintptr_t*>(at);
-  *base = ThreadBase{at, ips[outermost], *reinterpret_cast<const uintptr_t*>(at)};
-  return n;
-}
-
-
 }  // namespace
 
 int walk_from_first_managed(uintptr_t* ips, int max, const StackBounds& bounds, PrefixMemo* memo, ThreadBase* base,
                             WalkCache* cache) {
-  if (cache && cache->deep) return walk_reusing(ips, max, bounds, memo, base, cache);
-  int n = walk_plain(ips, max, bounds, memo, base);
+  if (cache && cache->deep) return walk<true>(ips, max, bounds, memo, base, cache);
+  int n = walk<false>(ips, max, bounds, memo, base, nullptr);
   if (cache) {
     // Nothing remembered: the next walk compares with nothing, and reuse starts once a
     // walk finds the stack deep (the ips after the first are the chain's records).
