@@ -11,3 +11,34 @@ public enum ExitCode
     /// <summary>memnb attach: no such process, not .NET, another user's, a profiler there already, or the runtime refused.</summary>
     AttachFailed = 5,
 }
+
+/// <summary>
+/// The errors of reading a capture, reported alike by every verb that reads one: a file that is not a capture (or holds
+/// more allocations than allowed) is <see cref="ExitCode.BadCapture"/> with its message, a bad
+/// <c>MEMNB_MAX_ALLOCATIONS</c> is <see cref="ExitCode.Usage"/>, a file that cannot be read or written is
+/// <see cref="ExitCode.IoError"/> ("cannot read PATH: …" — the verb says which file and which access).
+/// </summary>
+internal static class CaptureErrors
+{
+    public static bool Handles(Exception ex) =>
+        ex is Recorder.Capture.CaptureFormatException or InvalidDataException or Recorder.Capture.AllocationLimitException
+            or IOException or UnauthorizedAccessException
+        || (ex is ArgumentException argument && argument.ParamName == Recorder.Capture.AllocationLimit.Variable);
+
+    /// <summary>Writes the error and returns the exit code; <paramref name="cannot"/> names the failed access, e.g. "read x.memnb".</summary>
+    public static int Report(Exception ex, TextWriter error, string cannot)
+    {
+        if (ex is Recorder.Capture.CaptureFormatException or InvalidDataException or Recorder.Capture.AllocationLimitException)
+        {
+            error.WriteLine($"memnb: {ex.Message}");
+            return (int)ExitCode.BadCapture;
+        }
+        if (ex is ArgumentException)
+        {
+            error.WriteLine($"memnb: {ex.Message}");
+            return (int)ExitCode.Usage;
+        }
+        error.WriteLine($"memnb: cannot {cannot}: {ex.Message}");
+        return (int)ExitCode.IoError;
+    }
+}

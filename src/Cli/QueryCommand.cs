@@ -78,20 +78,9 @@ internal static class SqlCommandSupport
             {
                 list[i] = SqlCaptures.Of(paths[i], names[i], maxAllocations);
             }
-            catch (Exception ex) when (ex is CaptureFormatException or InvalidDataException or AllocationLimitException)
+            catch (Exception ex) when (CaptureErrors.Handles(ex))
             {
-                error.WriteLine($"memnb: {ex.Message}");
-                return (int)ExitCode.BadCapture;
-            }
-            catch (ArgumentException ex) when (ex.ParamName == AllocationLimit.Variable)
-            {
-                error.WriteLine($"memnb: {ex.Message}");
-                return (int)ExitCode.Usage;
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                error.WriteLine($"memnb: cannot read {paths[i]}: {ex.Message}");
-                return (int)ExitCode.IoError;
+                return CaptureErrors.Report(ex, error, $"read {paths[i]}");
             }
         }
         captures = list;

@@ -123,25 +123,14 @@ internal sealed class ReportOptions
                 return (int)ExitCode.Usage;
             }
         }
-        catch (Exception ex) when (ex is CaptureFormatException or InvalidDataException or AllocationLimitException)
+        catch (Exception ex) when (CaptureErrors.Handles(ex))
         {
-            error.WriteLine($"memnb: {ex.Message}");
-            return (int)ExitCode.BadCapture;
-        }
-        catch (ArgumentException ex) when (ex.ParamName == AllocationLimit.Variable)
-        {
-            error.WriteLine($"memnb: {ex.Message}");
-            return (int)ExitCode.Usage;
+            return CaptureErrors.Report(ex, error, $"read {path}");
         }
         catch (NotSupportedException ex)
         {
             error.WriteLine($"memnb: {ex.Message}");
             return (int)ExitCode.Usage;
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            error.WriteLine($"memnb: cannot read {path}: {ex.Message}");
-            return (int)ExitCode.IoError;
         }
         if (htmlPath is null)
         {

@@ -54,20 +54,9 @@ internal static class StatsCommand
             stats = CliProgress.Run(error, steps =>
                 CaptureStats.Compute(path, top, new CaptureReaderOptions { MaxAllocations = maxAllocations }, steps.Step("reading the capture")));
         }
-        catch (Exception ex) when (ex is CaptureFormatException or AllocationLimitException)
+        catch (Exception ex) when (CaptureErrors.Handles(ex))
         {
-            error.WriteLine($"memnb: {ex.Message}");
-            return (int)ExitCode.BadCapture;
-        }
-        catch (ArgumentException ex) when (ex.ParamName == AllocationLimit.Variable)
-        {
-            error.WriteLine($"memnb: {ex.Message}");
-            return (int)ExitCode.Usage;
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            error.WriteLine($"memnb: cannot read {path}: {ex.Message}");
-            return (int)ExitCode.IoError;
+            return CaptureErrors.Report(ex, error, $"read {path}");
         }
         if (stats.Truncated)
             error.WriteLine($"memnb: warning: {path} is truncated at offset {stats.TruncatedAtOffset} ({stats.TruncationReason}); showing the data before it");

@@ -86,20 +86,9 @@ internal static class TransformCommand
             error.WriteLine($"memnb: wrote {target} ({what})");
             return (int)ExitCode.Ok;
         }
-        catch (Exception ex) when (ex is CaptureFormatException or InvalidDataException or AllocationLimitException)
+        catch (Exception ex) when (CaptureErrors.Handles(ex))
         {
-            error.WriteLine($"memnb: {ex.Message}");
-            return (int)ExitCode.BadCapture;
-        }
-        catch (ArgumentException ex) when (ex.ParamName == AllocationLimit.Variable)
-        {
-            error.WriteLine($"memnb: {ex.Message}");
-            return (int)ExitCode.Usage;
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            error.WriteLine($"memnb: cannot write {target}: {ex.Message}");
-            return (int)ExitCode.IoError;
+            return CaptureErrors.Report(ex, error, $"write {target}");
         }
     }
 }
