@@ -2,9 +2,15 @@
 // object per table, the row count, the column names and types, and the first and last rows.
 // 64-bit integers are printed as strings so no digit is lost. For allocations also the size sum, the
 // null count of freed_at_ns and the rows of each allocator (a dictionary-encoded column).
+// The tables' buffers are ZSTD-compressed: apache-arrow decompresses them with the codec registered here. It views
+// the decoded bytes as 64-bit arrays in place, so each is copied to an array of its own (fzstd may return a view at
+// an odd offset into a larger buffer).
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { tableFromIPC } from "apache-arrow";
+import { compressionRegistry, CompressionType, tableFromIPC } from "apache-arrow";
+import { decompress } from "fzstd";
+
+compressionRegistry.set(CompressionType.ZSTD, { decode: (data) => new Uint8Array(decompress(data)) });
 
 const folder = process.argv[2];
 if (!folder) {

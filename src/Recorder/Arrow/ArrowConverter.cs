@@ -64,7 +64,7 @@ public static class ArrowConverter
         try
         {
             using var file = CreateTableFile(tablePath, ExpectedTableBytes(firstRead));
-            using var writer = new ArrowFileWriter(file, ArrowLayout.AllocationsSchema);
+            using var writer = new ArrowFileWriter(file, ArrowLayout.AllocationsSchema, leaveOpen: false, ArrowCompression.WriteOptions);
             var batches = new AllocationBatchWriter(writer, lookup, firstRead.Clock, osThreads);
             try
             {
@@ -105,40 +105,46 @@ public static class ArrowConverter
     }
 
     /// <summary>
-    /// The Arrow folder of a capture: <c>x.memnb.arrow/</c> beside it, else (the capture's folder is not
-    /// writable, or another user owns an <c>x.memnb.arrow</c> there) a folder named after the capture's path in
-    /// the per-user cache (<see cref="Storage.UserCache"/>). A folder is reused only when it is this user's
-    /// alone (owned, not writable by group or others, no links) and records the identity of the capture as it
-    /// is now (<see cref="CaptureIdentity"/>) and this layout version; otherwise it is rebuilt.
+    /// The Arrow folder of a capture, per <paramref name="location"/>: a folder named after the capture's path in the
+    /// per-user cache (<see cref="ArrowCache.UserFolderOf"/>), or <c>x.memnb.arrow/</c> beside it, else (the capture's
+    /// folder is not writable, or another user owns an <c>x.memnb.arrow</c> there) the per-user cache. A folder is
+    /// reused only when it is this user's alone (owned, not writable by group or others, no links) and records the
+    /// identity of the capture as it is now (<see cref="CaptureIdentity"/>) and this layout version; otherwise it is
+    /// rebuilt (and made again when it was deleted).
     /// </summary>
     /// <param name="maxAllocations">The most allocations the capture may hold (<see cref="AllocationLimit"/>); null
     /// for the default. Tables cached from a conversion with a higher limit are refused likewise.</param>
-    public static ArrowConversion EnsureConverted(string capturePath, IProgress<double>? progress = null, long? maxAllocations = null)
+    /// <param name="location">Where the tables go; <see cref="ArrowCacheLocation.Default"/>: <see cref="ArrowCache.DefaultLocation"/>.</param>
+    public static ArrowConversion EnsureConverted(string capturePath, IProgress<double>? progress = null, long? maxAllocations = null,
+        ArrowCacheLocation location = ArrowCacheLocation.Default)
     {
         if (!File.Exists(capturePath))
             throw new FileNotFoundException($"{capturePath}: no such capture", capturePath);
         var identity = CaptureIdentity.Of(capturePath);
         var limit = AllocationLimit.For(identity.Size, maxAllocations);
-        var folder = ArrowLayout.CacheFolder(capturePath);
-        if (IsFresh(folder, identity, out var cached))
-            return FromCache(capturePath, folder, cached!, identity, limit);
-        // Another user's folder is neither used nor deleted.
-        if (!Directory.Exists(folder) && !File.Exists(folder) || Storage.PrivateFiles.IsOwnedByUser(folder))
+        if (location == ArrowCacheLocation.Default)
+            location = ArrowCache.DefaultLocation();
+        if (location == ArrowCacheLocation.BesideCapture)
         {
-            try
+            var folder = ArrowLayout.CacheFolder(capturePath);
+            if (IsFresh(folder, identity, out var beside))
+                return FromCache(capturePath, folder, beside!, identity, limit);
+            // Another user's folder is neither used nor deleted.
+            if (!Directory.Exists(folder) && !File.Exists(folder) || Storage.PrivateFiles.IsOwnedByUser(folder))
             {
-                return ConvertAtomically(capturePath, folder, progress, maxAllocations);
-            }
-            catch (Exception ex) when (ex is UnauthorizedAccessException or IOException && ex is not Storage.UnsafeFolderException && !File.Exists(folder))
-            {
+                try
+                {
+                    return ConvertAtomically(capturePath, folder, progress, maxAllocations);
+                }
+                catch (Exception ex) when (ex is UnauthorizedAccessException or IOException && ex is not Storage.UnsafeFolderException && !File.Exists(folder))
+                {
+                }
             }
         }
-        var fallback = Path.Combine(Storage.UserCache.Folder("arrow"),
-            System.Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(
-                System.Text.Encoding.UTF8.GetBytes(Path.GetFullPath(capturePath))))[..16]);
-        if (IsFresh(fallback, identity, out cached))
-            return FromCache(capturePath, fallback, cached!, identity, limit);
-        return ConvertAtomically(capturePath, fallback, progress, maxAllocations);
+        var user = ArrowCache.UserFolderOf(capturePath);
+        if (IsFresh(user, identity, out var cached))
+            return FromCache(capturePath, user, cached!, identity, limit);
+        return ConvertAtomically(capturePath, user, progress, maxAllocations);
     }
 
     /// <summary>Cached tables, refused as their capture would be when they hold more allocations than the limit.</summary>

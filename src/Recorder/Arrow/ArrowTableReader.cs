@@ -16,7 +16,7 @@ public static class ArrowTableReader
         try
         {
             using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
-            using var reader = new ArrowFileReader(file);
+            using var reader = new ArrowFileReader(file, ArrowCompression.Codecs);
             var schema = reader.Schema;
             var names = string.Join(", ", schema.FieldsList.Select(f => $"{f.Name}:{f.DataType.Name}"));
             var wanted = string.Join(", ", expected.FieldsList.Select(f => $"{f.Name}:{f.DataType.Name}"));

@@ -64,7 +64,7 @@ internal static class SmallTables
         using (batch)
         {
             using var file = Storage.PrivateFiles.Create(ArrowLayout.TablePath(folder, table));
-            using var writer = new ArrowFileWriter(file, batch.Schema);
+            using var writer = new ArrowFileWriter(file, batch.Schema, leaveOpen: false, ArrowCompression.WriteOptions);
             writer.WriteRecordBatch(batch);
             writer.WriteEnd();
         }

@@ -23,7 +23,7 @@ public static class CsvExport
         {
             var path = Path.Combine(outputFolder, table + ".csv");
             using var input = File.OpenRead(ArrowLayout.TablePath(arrowFolder, table));
-            using var reader = new ArrowFileReader(input);
+            using var reader = new ArrowFileReader(input, ArrowCompression.Codecs);
             using var output = new StreamWriter(Storage.PrivateFiles.Create(path, 1 << 16), new UTF8Encoding(false)) { NewLine = "\n" };
             WriteTable(reader, output);
             written.Add(path);

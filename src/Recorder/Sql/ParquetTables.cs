@@ -119,7 +119,7 @@ public static class ParquetTables
             this.path = path;
             try
             {
-                reader = new ArrowFileReader(file, leaveOpen: true);
+                reader = new ArrowFileReader(file, allocator: null, ArrowCompression.Codecs, leaveOpen: true);
                 var names = string.Join(", ", reader.Schema.FieldsList.Select(f => $"{f.Name}:{f.DataType.Name}"));
                 var wanted = string.Join(", ", expected.FieldsList.Select(f => $"{f.Name}:{f.DataType.Name}"));
                 if (names != wanted)

@@ -202,7 +202,7 @@ public class ArrowRoundTripTests
         var path = scratch.Write("big.memnb", BigCapture.Create());
         var conversion = ArrowConverter.Convert(path, Path.Combine(scratch.Root, "out"));
         using (var file = File.OpenRead(ArrowLayout.TablePath(conversion.Folder, ArrowLayout.Allocations)))
-        using (var reader = new Apache.Arrow.Ipc.ArrowFileReader(file))
+        using (var reader = new Apache.Arrow.Ipc.ArrowFileReader(file, ArrowCompression.Codecs))
         {
             var lengths = new List<int>();
             while (reader.ReadNextRecordBatch() is { } batch)
