@@ -5,11 +5,11 @@ namespace MemNotebook.Bench;
 // With no verb: the overhead benchmark of issue 12. Each workload runs in a fresh child process per
 // mode (plain, plain+vars, loaded, traced, ...), the modes alternating round by round; it prints loop
 // times, ratios against plain and plain+vars, capture bytes and dropped records per workload, the
-// tracer's per-part ns per allocation, and the goals table. Verbs: arrow, reports, native (= --only native).
+// tracer's per-part ns per allocation, and the goals table. Verbs: arrow, sql, cache, reports, native (= --only native).
 public static class Program
 {
     const string Usage = "usage: [native] [--repeats N] [--alloc-count N] [--pairs N] [--only alloc,mixed,deep,datascience,native] [--scale F]\n" +
-                         "       arrow [--records N] | sql [--records N] | reports [--records N]...";
+                         "       arrow [--records N] | sql [--records N] | cache [--records N] | reports [--records N]...";
 
     public static int Main(string[] args)
     {
@@ -17,6 +17,8 @@ public static class Program
         if (args.Length >= 2 && args[0] == "arrow-child") return ArrowBench.RunChild(args[1..]);
         if (args.Length >= 1 && args[0] == "arrow")
             return ArrowBench.Run(args.Length >= 3 && args[1] == "--records" ? long.Parse(args[2], CultureInfo.InvariantCulture) : 10_000_000);
+        if (args.Length >= 1 && args[0] == "cache")
+            return CacheBench.Run(args.Length >= 3 && args[1] == "--records" ? long.Parse(args[2], CultureInfo.InvariantCulture) : 10_000_000);
         if (args.Length >= 1 && args[0] == "sql")
             return SqlBench.Run(args.Length >= 3 && args[1] == "--records" ? long.Parse(args[2], CultureInfo.InvariantCulture) : 10_000_000);
         if (args.Length >= 1 && args[0] == "reports")

@@ -24,6 +24,7 @@ public static class MemnbCommandLine
             FlamegraphCommand.Create(output, error),
             TimelineCommand.Create(output, error),
             JupyterCommand.Create(output, error),
+            CacheCommand.Create(output, error),
         };
         // The version of this assembly (Directory.Build.props), whatever process hosts it.
         root.Options.OfType<VersionOption>().Single().Action = new PrintVersion(output);

@@ -1,4 +1,5 @@
 using System.Reactive.Linq;
+using MemNotebook.Recorder.Arrow;
 using MemNotebook.Recorder.Launching;
 using MemNotebook.Recorder.Storage;
 using MemNotebook.Recorder.Tracing;
@@ -99,7 +100,8 @@ internal sealed class ProfiledCell
         {
             tracker.Stop();
             live?.Stop();
-            capture = Capture.Load(path);
+            // The notebook's captures keep their tables in the per-user cache, not beside the notebook, unless MEMNB_CACHE=beside.
+            capture = Capture.Load(path, cache: ArrowCache.DefaultLocation(fallback: ArrowCacheLocation.UserCache));
             if (!capture.IsAggregated)
                 capture = capture.WithinSubmissions();
             foreach (var (html, _) in NotebookRenderer.Render(capture, options, Summary(failure), kernel))

@@ -223,20 +223,21 @@ public sealed class Capture
     }
 
     /// <summary>
-    /// Loads a capture: a raw <c>.memnb</c> file (converted to Arrow once, cached in <c>x.memnb.arrow/</c>
-    /// beside it) or such an Arrow folder. A bad capture throws <see cref="Recorder.Capture.CaptureFormatException"/>,
+    /// Loads a capture: a raw <c>.memnb</c> file (converted to Arrow once, cached per <paramref name="cache"/>: in
+    /// <c>x.memnb.arrow/</c> beside it, or in the per-user cache, <see cref="ArrowCache"/>) or such an Arrow folder. A bad capture throws <see cref="Recorder.Capture.CaptureFormatException"/>,
     /// a bad Arrow folder <see cref="InvalidDataException"/>, each naming the file. A capture file of more
     /// allocations than <paramref name="maxAllocations"/> (null: <see cref="Recorder.Capture.AllocationLimit"/>'s
     /// default, 64 a byte of the file and at least 16,777,216, or <c>MEMNB_MAX_ALLOCATIONS</c>) throws an
     /// <see cref="Recorder.Capture.AllocationLimitException"/> before it is converted.
     /// </summary>
-    public static Capture Load(string path, IProgress<double>? progress = null, long? maxAllocations = null)
+    public static Capture Load(string path, IProgress<double>? progress = null, long? maxAllocations = null,
+        ArrowCacheLocation cache = ArrowCacheLocation.Default)
     {
         string folder;
         if (Directory.Exists(path))
             folder = path;
         else if (File.Exists(path))
-            folder = ArrowConverter.EnsureConverted(path, progress, maxAllocations).Folder;
+            folder = ArrowConverter.EnsureConverted(path, progress, maxAllocations, cache).Folder;
         else
             throw new FileNotFoundException($"{path}: no such capture or Arrow folder", path);
         var metadataPath = System.IO.Path.Combine(folder, ArrowLayout.MetadataFile);
@@ -748,6 +749,8 @@ public sealed class Capture
         if (frames.TryGetValue(table, out var frame))
             return frame;
         frame = DataFrames.FromArrow(batches[table]);
+        if (table == ArrowLayout.Allocations && columns is not null)
+            ReadableColumns.AddTo(frame, columns);
         frames[table] = frame;
         return frame;
     }

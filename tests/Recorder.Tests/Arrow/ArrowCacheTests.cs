@@ -57,6 +57,50 @@ public sealed class ArrowCacheTests : IDisposable
     }
 
     [Fact]
+    public void The_user_cache_folder_is_named_after_the_capture_and_made_again_when_deleted()
+    {
+        var path = scratch.Write("c.memnb", ViewCaptures.Peaks());
+
+        var first = ArrowConverter.EnsureConverted(path, location: ArrowCacheLocation.UserCache);
+        Assert.Equal(ArrowCache.UserFolderOf(path), first.Folder);
+        Assert.StartsWith(Path.Combine(cacheHome, "memnb", "arrow") + "/", first.Folder);
+        Assert.False(Directory.Exists(path + ".arrow"));
+        Directory.Delete(Path.Combine(cacheHome, "memnb"), recursive: true);
+
+        var again = ArrowConverter.EnsureConverted(path, location: ArrowCacheLocation.UserCache);
+
+        Assert.False(again.FromCache);
+        Assert.Equal(first.Folder, again.Folder);
+        Assert.Equal(4, LoadedCapture.Load(path, cache: ArrowCacheLocation.UserCache).All.Count);
+        Assert.True(ArrowConverter.EnsureConverted(path, location: ArrowCacheLocation.UserCache).FromCache);
+    }
+
+    [Fact]
+    public void Memnb_cache_shows_the_folder_and_clear_removes_the_tables_only()
+    {
+        var path = scratch.Write("c.memnb", ViewCaptures.Peaks());
+        var conversion = ArrowConverter.EnsureConverted(path, location: ArrowCacheLocation.UserCache);
+        var parquet = Path.Combine(cacheHome, "memnb", "parquet", "x");
+        Directory.CreateDirectory(parquet);
+        File.WriteAllBytes(Path.Combine(parquet, "t.parquet"), new byte[1000]);
+        var kept = Path.Combine(cacheHome, "memnb", "memprofile", "cell-1.memnb");
+        Directory.CreateDirectory(Path.GetDirectoryName(kept)!);
+        File.WriteAllBytes(kept, new byte[10]);
+        var tableBytes = Directory.GetFiles(conversion.Folder).Sum(f => new FileInfo(f).Length) + 1000;
+
+        var shown = CliHarness.Run("cache");
+        Assert.Equal(0, shown.ExitCode);
+        Assert.StartsWith($"{Path.Combine(cacheHome, "memnb")}\n  {MemNotebook.Recorder.Analysis.ByteUnits.Format(tableBytes)} of cached tables", shown.Out);
+        var cleared = CliHarness.Run("cache", "clear");
+
+        Assert.Equal((0, $"removed {MemNotebook.Recorder.Analysis.ByteUnits.Format(tableBytes)} of cached tables from {Path.Combine(cacheHome, "memnb")}\n", ""),
+            (cleared.ExitCode, cleared.Out, cleared.Err));
+        Assert.Equal(new[] { Path.Combine(cacheHome, "memnb", "memprofile") }, Directory.GetFileSystemEntries(Path.Combine(cacheHome, "memnb")));
+        Assert.True(File.Exists(kept));
+        Assert.Equal(4, LoadedCapture.Load(path, cache: ArrowCacheLocation.UserCache).All.Count);
+    }
+
+    [Fact]
     public void A_capture_rewritten_with_the_same_size_and_time_is_converted_again()
     {
         var path = scratch.Write("c.memnb", ViewCaptures.Peaks());
