@@ -10,7 +10,7 @@ namespace MemNotebook.Recorder.Arrow;
 public static class ArrowLayout
 {
     /// <summary>Bumped when a table or column changes; a cached folder of another version is rebuilt.</summary>
-    public const int Version = 6;
+    public const int Version = 7;
 
     public const string Allocations = "allocations";
     public const string Stacks = "stacks";
