@@ -29,7 +29,7 @@ public sealed class MSTestSampleTests
                 "List of allocations (the 1 stacks with the most bytes, of 1):\n" +
                 "    - 4,120,000 bytes (3.9 MiB) in 1,000 objects (System.Byte[]) allocated here:\n" +
                 $"        LimitSamples.LimitTests.Fill{SampleRun.At(folder, "GC.KeepAlive(new byte[4096]);")}\n" +
-                $"        LimitSamples.LimitTests.Allocates_4_MB_under_a_1_MB_limit_fails{SampleRun.At(folder, "Fill(1000);\n")}",
+                $"        LimitSamples.LimitTests.Allocates_4_MB_under_a_1_MB_limit_fails{SampleRun.At(folder, "Fill(1000);")}",
                 results["Allocates_4_MB_under_a_1_MB_limit_fails"].Message.Replace("\r\n", "\n"));
             var leaks = results["Leaks_ten_blocks_after_an_await_under_a_1_KB_leak_limit_fails"].Message.Replace("\r\n", "\n");
             Assert.Contains("LimitSamples.LimitTests.Leaks_ten_blocks_after_an_await_under_a_1_KB_leak_limit_fails: MemoryLimits.CheckAsync(leaks: \"1 KB\") exceeded: ", leaks);
@@ -139,7 +139,7 @@ public sealed class MSTestSampleTests
     {
         var settings = XDocument.Load(merged).Root!;
         var variables = settings.Element("RunConfiguration")!.Element("EnvironmentVariables")!.Elements().ToDictionary(e => e.Name.LocalName, e => e.Value);
-        Assert.Equal(["CORECLR_ENABLE_PROFILING", "CORECLR_PROFILER", "CORECLR_PROFILER_PATH", "DOTNET_gcConcurrent", "DOTNET_TC_OnStackReplacement", "MEMNB_CLAIM", "SAMPLE_VARIABLE"],
+        Assert.Equal(["CORECLR_ENABLE_PROFILING", "CORECLR_PROFILER", "CORECLR_PROFILER_PATH", "DOTNET_TC_OnStackReplacement", "DOTNET_gcConcurrent", "MEMNB_CLAIM", "SAMPLE_VARIABLE"],
             variables.Keys.Order(StringComparer.Ordinal));
         Assert.Equal("from-their-settings", variables["SAMPLE_VARIABLE"]);
         Assert.Equal("{6A1B7C3E-2D4F-4E59-8A0B-9C1D2E3F4A5B}", variables["CORECLR_PROFILER"]);
