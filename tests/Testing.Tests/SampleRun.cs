@@ -56,9 +56,13 @@ public static class SampleRun
     }
 
     /// <summary>Runs `dotnet <paramref name="arguments"/>` in <paramref name="folder"/> without this host's tracer variables.</summary>
-    public static async Task<(int ExitCode, string Output)> Dotnet(string folder, IReadOnlyDictionary<string, string>? environment, params string[] arguments)
+    public static Task<(int ExitCode, string Output)> Dotnet(string folder, IReadOnlyDictionary<string, string>? environment, params string[] arguments) =>
+        Run("dotnet", folder, environment, arguments);
+
+    /// <summary>Runs <paramref name="program"/> in <paramref name="folder"/> without this host's tracer variables.</summary>
+    public static async Task<(int ExitCode, string Output)> Run(string program, string folder, IReadOnlyDictionary<string, string>? environment, params string[] arguments)
     {
-        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = folder, RedirectStandardOutput = true, RedirectStandardError = true };
+        var start = new ProcessStartInfo(program) { WorkingDirectory = folder, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in arguments)
             start.ArgumentList.Add(a);
         // This test host runs under the tracer; the sample's `dotnet test` must start as a user's does.
