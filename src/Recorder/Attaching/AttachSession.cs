@@ -176,6 +176,16 @@ public sealed class AttachSession : IDisposable
             using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
             socket.SendTimeout = socket.ReceiveTimeout = (int)timeout.TotalMilliseconds;
             socket.Connect(new UnixDomainSocketEndPoint($"\0memnb-idle-{ProcessId}"));
+            // Abstract names belong to nobody: the request goes only to the target itself, running as this user
+            // (SO_PEERCRED: pid, uid, gid).
+            Span<byte> peer = stackalloc byte[12];
+            if (socket.GetRawSocketOption(1 /* SOL_SOCKET */, 17 /* SO_PEERCRED */, peer) != 12 ||
+                BitConverter.ToInt32(peer[..4]) != ProcessId || BitConverter.ToUInt32(peer[4..8]) != geteuid())
+            {
+                Cleanup();
+                throw new AttachException(AttachFailure.Refused,
+                    $"the socket memnb-idle-{ProcessId} is held by another process than {ProcessId} ({ProcessName}) or by another user; nothing was sent");
+            }
             socket.Send(request);
             socket.Shutdown(SocketShutdown.Send);
             var received = new List<byte>();

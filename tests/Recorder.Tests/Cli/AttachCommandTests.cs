@@ -177,6 +177,26 @@ public sealed class AttachCommandTests(ITestOutputHelper log)
     }
 
     [Fact]
+    public void A_request_goes_to_no_socket_another_process_holds_under_the_idle_name()
+    {
+        using var target = new AttachTargetProcess(withTracer: true);
+        // Another process (this one) holds the name an idle tracer in the target would listen on.
+        using var squatter = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        squatter.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint($"\0memnb-idle-{target.Id}"));
+        squatter.Listen(1);
+        var path = Path.Combine(Path.GetTempPath(), $"never-{Guid.NewGuid():N}.memnb");
+        var result = CliHarness.Run("attach", target.Id.ToString(), "-o", path);
+        Assert.Equal((int)ExitCode.AttachFailed, result.ExitCode);
+        Assert.Equal($"memnb: the socket memnb-idle-{target.Id} is held by another process than {target.Id} (dotnet) or by another user; nothing was sent\n", result.Err);
+        using var accepted = squatter.Accept();
+        var buffer = new byte[64];
+        Assert.Equal(0, accepted.Receive(buffer)); // closed without a byte
+        Assert.False(File.Exists(path));
+        Assert.Equal("done 1", target.Send("alloc 1"));
+        target.Exit();
+    }
+
+    [Fact]
     public async Task The_cli_says_it_reused_an_idle_tracer()
     {
         using var target = new AttachTargetProcess(environment: new Dictionary<string, string> { ["MEMNB_ATTACH_KEEP_LOADED"] = "1" });
