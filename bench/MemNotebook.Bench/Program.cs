@@ -9,11 +9,28 @@ namespace MemNotebook.Bench;
 public static class Program
 {
     const string Usage = "usage: [native] [--repeats N] [--alloc-count N] [--pairs N] [--only alloc,mixed,deep,datascience,native] [--scale F]\n" +
-                         "       arrow [--records N] | sql [--records N] | cache [--records N] | reports [--records N]...";
+                         "       arrow [--records N] | sql [--records N] | cache [--records N] | reports [--records N]... | attach [--count N] [--rounds N]";
 
     public static int Main(string[] args)
     {
         if (args.Length >= 1 && args[0] == "child") return Child.Run(args);
+        if (args.Length >= 1 && args[0] == "attach-child") return AttachBench.Child();
+        if (args.Length >= 1 && args[0] == "attach")
+        {
+            long count = 10_000_000;
+            int rounds = 5;
+            for (var i = 1; i + 1 < args.Length; i += 2)
+            {
+                if (args[i] == "--count") count = long.Parse(args[i + 1], CultureInfo.InvariantCulture);
+                else if (args[i] == "--rounds") rounds = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
+                else
+                {
+                    Console.Error.WriteLine($"bench: unknown option {args[i]}\n{Usage}");
+                    return 2;
+                }
+            }
+            return AttachBench.Run(count, rounds);
+        }
         if (args.Length >= 2 && args[0] == "arrow-child") return ArrowBench.RunChild(args[1..]);
         if (args.Length >= 1 && args[0] == "arrow")
             return ArrowBench.Run(args.Length >= 3 && args[1] == "--records" ? long.Parse(args[2], CultureInfo.InvariantCulture) : 10_000_000);

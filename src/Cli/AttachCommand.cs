@@ -104,7 +104,7 @@ internal static class AttachCommand
         {
             var name = DisplayName(session.OutputPath);
             error.WriteLine($"memnb: recording process {session.ProcessId} ({session.ProcessName}) into {name} " +
-                $"(attached in {session.StartTime.TotalMilliseconds:N0} ms; {(duration is { } d ? $"for {Describe(d)}, " : "")}Ctrl-C stops)");
+                $"({(session.Reused ? "its idle tracer reused" : "attached")} in {session.StartTime.TotalMilliseconds:N0} ms; {(duration is { } d ? $"for {Describe(d)}, " : "")}Ctrl-C stops)");
             bool alive;
             if (live)
             {

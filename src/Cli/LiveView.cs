@@ -163,11 +163,10 @@ internal static class LiveView
     }
 
     /// <summary>
-    /// The GC count, or n/a for a sampled capture without GC records: a tracer attached to a running process gets no
-    /// GC callbacks, so 0 would be a false count.
+    /// The GC count: GC_START records, which an attached tracer writes too (its sampled session turns on the runtime's
+    /// basic GC callbacks).
     /// </summary>
-    internal static string Gcs(CaptureStats stats) =>
-        stats.Sampled && stats.GcCount == 0 ? "n/a" : stats.GcCount.ToString("N0", CultureInfo.InvariantCulture);
+    internal static string Gcs(CaptureStats stats) => stats.GcCount.ToString("N0", CultureInfo.InvariantCulture);
 
     /// <summary>One line: time, records, tracked (estimated) bytes, RSS, GCs, the top function and type by bytes.</summary>
     internal static string SummaryLine(LiveSample sample)

@@ -9,6 +9,7 @@ namespace MemNotebook.TestTarget;
 /// "alloc N" allocates N byte[40] (64 bytes each on the GC heap) in <see cref="AllocateSmall"/> ("done N");
 /// "large N" allocates N byte[100_000] (100,024 bytes each, LOH) in <see cref="AllocateLarge"/> ("done N");
 /// "time N" times N allocations of byte[40] ("ns X.XX": nanoseconds per allocation);
+/// "gc N" calls GC.Collect() N times ("collected N");
 /// "exit" or the end of stdin ends it.
 /// </summary>
 public static class AttachTarget
@@ -31,6 +32,11 @@ public static class AttachTarget
                 case "alloc": AllocateSmall(n); Console.WriteLine($"done {n}"); break;
                 case "large": AllocateLarge(n); Console.WriteLine($"done {n}"); break;
                 case "time": Console.WriteLine($"ns {Time(n):F2}"); break;
+                case "gc":
+                    for (var i = 0; i < n; i++)
+                        GC.Collect();
+                    Console.WriteLine($"collected {n}");
+                    break;
                 case "exit": return 0;
                 default: Console.WriteLine($"unknown {words[0]}"); break;
             }

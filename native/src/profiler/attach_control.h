@@ -13,6 +13,11 @@
 // controller exits, then asks the runtime to detach the tracer (RequestProfilerDetach). States, one line each:
 // `recording`, `error <message>` (nothing was recorded), `stopped` or `stopped <error>`, then `detached` (the
 // runtime unloaded the tracer) or `idle <reason>` (the runtime kept it loaded, doing nothing).
+//
+// An idle tracer listens on the abstract Unix socket "\0memnb-idle-<pid>": the next memnb attach, finding the
+// tracer mapped, connects there (peers of another user are refused), sends the same request text, closes its
+// sending side and reads one line, `ok` or `error <message>`; the tracer then records as after an attach, with
+// the new request's control folder, and stops listening until it is idle again.
 #pragma once
 #include <string>
 

@@ -48,11 +48,13 @@ bool start_sampled_session(std::string* error) {
   // calls ObjectAllocated for every LOH object and for nothing else (unless
   // MONITOR_OBJECT_ALLOCATED is on, which sampled recording never sets): those are recorded
   // exactly. A runtime refusing it still gets samples of every heap.
+  // HIGH_BASIC_GC (also allowed after attach) gives GarbageCollectionStarted and Finished
+  // without the survivor reports and heap walk of MONITOR_GC: the capture's GC_START/GC_END
+  // records, so an attached recording counts its GCs.
   info->GetEventMask2(&g_saved_low, &g_saved_high);
-  bool large_exact =
-      info->SetEventMask2(g_saved_low, g_saved_high | COR_PRF_HIGH_MONITOR_EVENT_PIPE |
-                                           COR_PRF_HIGH_MONITOR_LARGEOBJECT_ALLOCATED) == S_OK;
-  if (!large_exact && info->SetEventMask2(g_saved_low, g_saved_high | COR_PRF_HIGH_MONITOR_EVENT_PIPE) != S_OK) {
+  DWORD high = g_saved_high | COR_PRF_HIGH_MONITOR_EVENT_PIPE | COR_PRF_HIGH_BASIC_GC;
+  bool large_exact = info->SetEventMask2(g_saved_low, high | COR_PRF_HIGH_MONITOR_LARGEOBJECT_ALLOCATED) == S_OK;
+  if (!large_exact && info->SetEventMask2(g_saved_low, high) != S_OK) {
     info->Release();
     *error = "the runtime refused the EventPipe event mask";
     return false;

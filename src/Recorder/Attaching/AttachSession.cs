@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text;
 using MemNotebook.Recorder.Launching;
@@ -109,7 +110,7 @@ public sealed class AttachSession : IDisposable
             throw new AttachException(AttachFailure.Usage, $"'{pid}' is not a process id");
         if (pid == Environment.ProcessId)
             throw new AttachException(AttachFailure.Usage, $"process {pid} is memnb itself");
-        var name = CheckTarget(pid);
+        var (name, mapped) = CheckTarget(pid);
         var tracer = options.TracerPath is null ? NativeTracer.FindTracerFile() : Path.GetFullPath(options.TracerPath);
         if (tracer is null || !File.Exists(tracer))
             throw new AttachException(AttachFailure.TracerMissing,
@@ -126,6 +127,9 @@ public sealed class AttachSession : IDisposable
             .Append($"control={control.FullName}\n")
             .Append($"controller={Environment.ProcessId}\n");
         var watch = Stopwatch.StartNew();
+        if (mapped is not null)
+            session.ReuseIdleTracer(mapped, Encoding.UTF8.GetBytes(request.ToString()), options.StartTimeout);
+        else
         try
         {
             new DiagnosticsClient(pid).AttachProfiler(options.StartTimeout, SampledMode.ProfilerClsid, tracer, Encoding.UTF8.GetBytes(request.ToString()));
@@ -154,6 +158,61 @@ public sealed class AttachSession : IDisposable
         }
         session.StartTime = watch.Elapsed;
         return session;
+    }
+
+    /// <summary>True when the recording went to a tracer left loaded and idle by an earlier attach.</summary>
+    public bool Reused { get; private set; }
+
+    /// <summary>
+    /// The target maps the tracer: an idle one (kept loaded after an earlier attach) listens on the abstract socket
+    /// "\0memnb-idle-PID" and takes the request there (native/src/profiler/attach_control.h); any other (recording
+    /// now, or started with the target) listens nowhere, and the attach is refused.
+    /// </summary>
+    private void ReuseIdleTracer(string mapped, byte[] request, TimeSpan timeout)
+    {
+        string answer;
+        try
+        {
+            using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            socket.SendTimeout = socket.ReceiveTimeout = (int)timeout.TotalMilliseconds;
+            socket.Connect(new UnixDomainSocketEndPoint($"\0memnb-idle-{ProcessId}"));
+            // Abstract names belong to nobody: the request goes only to the target itself, running as this user
+            // (SO_PEERCRED: pid, uid, gid).
+            Span<byte> peer = stackalloc byte[12];
+            if (socket.GetRawSocketOption(1 /* SOL_SOCKET */, 17 /* SO_PEERCRED */, peer) != 12 ||
+                BitConverter.ToInt32(peer[..4]) != ProcessId || BitConverter.ToUInt32(peer[4..8]) != geteuid())
+            {
+                Cleanup();
+                throw new AttachException(AttachFailure.Refused,
+                    $"the socket memnb-idle-{ProcessId} is held by another process than {ProcessId} ({ProcessName}) or by another user; nothing was sent");
+            }
+            socket.Send(request);
+            socket.Shutdown(SocketShutdown.Send);
+            var received = new List<byte>();
+            var buffer = new byte[256];
+            int n;
+            while (received.Count < 4096 && (n = socket.Receive(buffer)) > 0)
+                received.AddRange(buffer.AsSpan(0, n));
+            answer = Encoding.UTF8.GetString(received.ToArray()).TrimEnd('\n');
+        }
+        catch (SocketException ex) when (ex.SocketErrorCode is SocketError.TimedOut or SocketError.WouldBlock)
+        {
+            Cleanup();
+            throw new AttachException(AttachFailure.Refused, $"the idle tracer in process {ProcessId} ({ProcessName}) did not answer within {timeout.TotalSeconds:0} s");
+        }
+        catch (SocketException)
+        {
+            Cleanup();
+            throw new AttachException(AttachFailure.ProfilerPresent,
+                $"process {ProcessId} ({ProcessName}) has memnb's tracer loaded already ({mapped}): it is being recorded, or was started with the tracer (memnb run, the tracer kernel)");
+        }
+        if (answer != "ok")
+        {
+            Cleanup();
+            throw new AttachException(AttachFailure.Refused,
+                $"the idle tracer in process {ProcessId} ({ProcessName}) refused the request: {(answer.StartsWith("error ", StringComparison.Ordinal) ? answer["error ".Length..] : answer)}");
+        }
+        Reused = true;
     }
 
     /// <summary>Asks the tracer to stop (it does within ~20 ms); idempotent.</summary>
@@ -287,8 +346,11 @@ public sealed class AttachSession : IDisposable
             throw new AttachException(AttachFailure.Output, $"cannot write {output}: directory {directory} does not exist");
     }
 
-    /// <summary>The checks that need no attach: the process exists, is the user's, is .NET, has no profiler. Returns its name.</summary>
-    private static string CheckTarget(int pid)
+    /// <summary>
+    /// The checks that need no attach: the process exists, is the user's, is .NET. Returns its name and the path of
+    /// the tracer it maps already (null when none).
+    /// </summary>
+    private static (string Name, string? Mapped) CheckTarget(int pid)
     {
         if (!ProcessExists(pid))
             throw new AttachException(AttachFailure.NoSuchProcess, $"no process has id {pid}");
@@ -301,10 +363,7 @@ public sealed class AttachSession : IDisposable
         if (!DiagnosticsClient.GetPublishedProcesses().Contains(pid))
             throw new AttachException(AttachFailure.NotDotnet,
                 $"process {pid} ({name}) is not a .NET process (it has no diagnostics port; a .NET process started with DOTNET_EnableDiagnostics=0 has none either)");
-        if (MappedTracer(pid) is { } mapped)
-            throw new AttachException(AttachFailure.ProfilerPresent,
-                $"process {pid} ({name}) has memnb's tracer loaded already ({mapped}): it is being recorded, was started with the tracer (memnb run, the tracer kernel), or kept an earlier tracer it could not unload");
-        return name;
+        return (name, MappedTracer(pid));
     }
 
     internal static bool ProcessExists(int pid) => Directory.Exists($"/proc/{pid}") && !IsZombie(pid);

@@ -117,6 +117,107 @@ public sealed class AttachCommandTests(ITestOutputHelper log)
     }
 
     [Fact]
+    public void Gcs_while_attached_are_counted_with_their_kind()
+    {
+        using var target = new AttachTargetProcess();
+        using var cli = new CliHarness();
+        var path = cli.PathOf("gcs.memnb");
+        using var session = AttachSession.Start(new AttachOptions { ProcessId = target.Id, OutputPath = path });
+        Assert.Equal("collected 4", target.Send("gc 4"));
+        var result = session.Stop();
+        Assert.Equal(DetachOutcome.Detached, result.Outcome);
+
+        var stats = CaptureStats.Compute(path);
+        Assert.True(stats.Sampled && stats.Complete);
+        Assert.Equal(4, stats.GcCount);
+        var gcs = Recorder.Capture.CaptureData.Load(path).GcEvents;
+        Assert.Equal([1L, 2L, 3L, 4L], gcs.Select(g => g.GcIndex));
+        // GC.Collect(): induced, every generation and the LOH and POH (bits 0-4), each with a start and an end.
+        Assert.All(gcs, g =>
+        {
+            Assert.True(g.IsInduced);
+            Assert.Equal(0x1F, g.Generations);
+            Assert.NotNull(g.StartNs);
+            Assert.NotNull(g.EndNs);
+        });
+        Assert.Equal("4", LiveView.Gcs(stats));
+        target.Exit();
+    }
+
+    [Fact]
+    public void A_tracer_the_runtime_keeps_loaded_stays_idle_and_the_next_attach_reuses_it()
+    {
+        // The hook takes the path of a runtime that refuses RequestProfilerDetach.
+        using var target = new AttachTargetProcess(environment: new Dictionary<string, string> { ["MEMNB_ATTACH_KEEP_LOADED"] = "1" });
+        using var cli = new CliHarness();
+        for (var round = 1; round <= 3; round++)
+        {
+            var path = cli.PathOf($"reuse{round}.memnb");
+            using var session = AttachSession.Start(new AttachOptions { ProcessId = target.Id, OutputPath = path });
+            Assert.Equal(round > 1, session.Reused);
+            Assert.Equal("recording", session.State);
+            // While it records, the tracer listens nowhere: a further attach is refused and changes nothing.
+            var refused = CliHarness.Run("attach", target.Id.ToString(), "-o", cli.PathOf($"refused{round}.memnb"));
+            Assert.Equal((int)ExitCode.AttachFailed, refused.ExitCode);
+            Assert.Equal($"memnb: process {target.Id} (dotnet) has memnb's tracer loaded already ({AttachSession.MappedTracer(target.Id)}): " +
+                "it is being recorded, or was started with the tracer (memnb run, the tracer kernel)\n", refused.Err);
+            Assert.False(File.Exists(cli.PathOf($"refused{round}.memnb")));
+            Assert.Equal($"done {round}", target.Send($"large {round}"));
+            var result = session.Stop();
+            Assert.Equal(DetachOutcome.Idle, result.Outcome);
+            Assert.Equal("kept loaded by MEMNB_ATTACH_KEEP_LOADED=1; a later memnb attach reuses it", result.Detail);
+            Assert.True(target.TracerMapped);
+            var stats = CaptureStats.Compute(path);
+            Assert.True(stats.Sampled && stats.Complete);
+            Assert.Equal(round, stats.ExactLargeObjects);
+            Assert.Equal(round * LargeBytes, stats.ExactLargeBytes);
+        }
+        Assert.Equal("done 1", target.Send("alloc 1"));
+        target.Exit();
+    }
+
+    [Fact]
+    public void A_request_goes_to_no_socket_another_process_holds_under_the_idle_name()
+    {
+        using var target = new AttachTargetProcess(withTracer: true);
+        // Another process (this one) holds the name an idle tracer in the target would listen on.
+        using var squatter = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        squatter.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint($"\0memnb-idle-{target.Id}"));
+        squatter.Listen(1);
+        var path = Path.Combine(Path.GetTempPath(), $"never-{Guid.NewGuid():N}.memnb");
+        var result = CliHarness.Run("attach", target.Id.ToString(), "-o", path);
+        Assert.Equal((int)ExitCode.AttachFailed, result.ExitCode);
+        Assert.Equal($"memnb: the socket memnb-idle-{target.Id} is held by another process than {target.Id} (dotnet) or by another user; nothing was sent\n", result.Err);
+        using var accepted = squatter.Accept();
+        var buffer = new byte[64];
+        Assert.Equal(0, accepted.Receive(buffer)); // closed without a byte
+        Assert.False(File.Exists(path));
+        Assert.Equal("done 1", target.Send("alloc 1"));
+        target.Exit();
+    }
+
+    [Fact]
+    public async Task The_cli_says_it_reused_an_idle_tracer()
+    {
+        using var target = new AttachTargetProcess(environment: new Dictionary<string, string> { ["MEMNB_ATTACH_KEEP_LOADED"] = "1" });
+        using var cli = new CliHarness();
+        for (var round = 1; round <= 2; round++)
+        {
+            var path = cli.PathOf($"cli{round}.memnb");
+            var run = new AttachRun("attach", target.Id.ToString(), "-o", path, "--duration", "1s");
+            run.WaitForRecording();
+            var result = await run.Result();
+            Assert.True(result.ExitCode == 0, result.Err);
+            var lines = result.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.StartsWith($"memnb: recording process {target.Id} (dotnet) into {path} ({(round == 1 ? "attached" : "its idle tracer reused")} in ", lines[0]);
+            Assert.Equal($"memnb: stopped recording process {target.Id} (hooks removed); the tracer stays loaded there, idle: " +
+                "kept loaded by MEMNB_ATTACH_KEEP_LOADED=1; a later memnb attach reuses it", lines[1]);
+            Assert.True(target.TracerMapped);
+        }
+        target.Exit();
+    }
+
+    [Fact]
     public async Task A_target_that_exits_while_recording_leaves_a_readable_capture()
     {
         using var target = new AttachTargetProcess();
@@ -214,12 +315,14 @@ public sealed class AttachCommandTests(ITestOutputHelper log)
         var run = new AttachRun("attach", target.Id.ToString(), "-o", path, "--duration", "2.5s", "--live");
         run.WaitForRecording();
         Assert.Equal("done 5", target.Send("large 5"));
+        Assert.Equal("collected 3", target.Send("gc 3"));
         var result = await run.Result();
         Assert.True(result.ExitCode == 0, result.Err);
         var lines = result.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.InRange(lines.Length, 2, 3);
-        Assert.All(lines, l => Assert.Matches(@"^\s*\d+\.\d s  [\d,]+ records  ~\S+ \S+ allocated \(estimate\)  RSS \S+ \S+  GCs n/a  top function .+  top type .+$", l));
-        Assert.Contains("top function MemNotebook.TestTarget.AttachTarget.AllocateLarge  top type System.Byte[]", lines[^1]);
+        Assert.All(lines, l => Assert.Matches(@"^\s*\d+\.\d s  [\d,]+ records  ~\S+ \S+ allocated \(estimate\)  RSS \S+ \S+  GCs \d  top function .+  top type .+$", l));
+        // The last line (2 s or later) holds the five LOH objects and the three GCs, made right after the start.
+        Assert.Contains("GCs 3  top function MemNotebook.TestTarget.AttachTarget.AllocateLarge  top type System.Byte[]", lines[^1]);
         target.Exit();
     }
 }

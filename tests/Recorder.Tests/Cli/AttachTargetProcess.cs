@@ -13,7 +13,7 @@ internal sealed class AttachTargetProcess : IDisposable
 {
     private readonly Process process;
 
-    public AttachTargetProcess(bool withTracer = false)
+    public AttachTargetProcess(bool withTracer = false, IReadOnlyDictionary<string, string>? environment = null)
     {
         var psi = new ProcessStartInfo("dotnet")
         {
@@ -30,6 +30,8 @@ internal sealed class AttachTargetProcess : IDisposable
         if (withTracer)
             foreach (var (name, value) in TracedProcess.ProfilerEnvironment(TracedTarget.TracerPath))
                 psi.Environment[name] = value;
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+            psi.Environment[name] = value;
         process = Process.Start(psi)!;
         var ready = process.StandardOutput.ReadLine();
         Assert.Equal($"ready {process.Id}", ready);
