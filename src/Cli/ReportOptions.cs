@@ -52,9 +52,10 @@ internal sealed class ReportOptions
         command.Validators.Add(result =>
         {
             // Whether --temporary was given, not its value: a bad value is its own error, and reading it would throw.
-            var modes = (result.GetValue(All) ? 1 : 0) + (result.GetValue(Leaks) ? 1 : 0) + (result.GetResult(Temporary) is { Implicit: false } ? 1 : 0);
-            if (modes > 1)
-                result.AddError("--all, --leaks and --temporary exclude each other");
+            // Its own option checks the value (at least 1), so a given --temporary stands here as 1.
+            var temporary = result.GetResult(Temporary) is { Implicit: false } ? 1 : (int?)null;
+            foreach (var problem in ReportSelection.OptionProblems(result.GetValue(All), result.GetValue(Leaks), temporary))
+                result.AddError(problem);
             if (result.GetResult(Cell) is { Implicit: false } && result.GetValue(WithinSubmissions))
                 result.AddError("--cell and --within-submissions exclude each other");
         });
@@ -62,10 +63,7 @@ internal sealed class ReportOptions
     }
 
     public ReportSelection Selection(ParseResult parse) =>
-        parse.GetValue(All) ? new ReportSelection(ReportMode.Allocated)
-        : parse.GetValue(Leaks) ? new ReportSelection(ReportMode.Leaks)
-        : parse.GetValue(Temporary) is int n ? new ReportSelection(ReportMode.Temporary, n)
-        : ReportSelection.Peak;
+        ReportSelection.FromOptions(parse.GetValue(All), parse.GetValue(Leaks), parse.GetValue(Temporary));
 
     /// <summary>The part of a capture the reports cover: the whole capture, one notebook cell's code or every cell's.</summary>
     public Func<MemNotebook.Capture, MemNotebook.Capture> Scope(ParseResult parse)

@@ -44,11 +44,8 @@ public sealed record MemProfileOptions
     /// <summary>Every problem with the options, each naming its option; empty when they are usable.</summary>
     public static IEnumerable<string> Validate(MemProfileCommand command)
     {
-        var views = (command.Leaks ? 1 : 0) + (command.Temporary is not null ? 1 : 0) + (command.All ? 1 : 0);
-        if (views > 1)
-            yield return "#!memprofile: --leaks, --temporary and --all pick one view each; give at most one of them";
-        if (command.Temporary is < 1)
-            yield return $"#!memprofile: --temporary {command.Temporary}: the threshold must be a whole number of at least 1 (freed before N other allocations on the same thread)";
+        foreach (var problem in ReportSelection.OptionProblems(command.All, command.Leaks, command.Temporary))
+            yield return "#!memprofile: " + problem;
         if (command.Name is { } name && !IsIdentifier(name))
             yield return $"#!memprofile: --name {name}: not a C# variable name (letters, digits and _, not starting with a digit, not a keyword)";
         if (command.Output is { } output && string.IsNullOrWhiteSpace(output))
@@ -70,10 +67,7 @@ public sealed record MemProfileOptions
         var problems = Validate(command).ToList();
         if (problems.Count > 0)
             throw new ArgumentException(string.Join(Environment.NewLine, problems));
-        var selection = command.Leaks ? new ReportSelection(ReportMode.Leaks)
-            : command.Temporary is { } n ? new ReportSelection(ReportMode.Temporary, n)
-            : command.All ? new ReportSelection(ReportMode.Allocated)
-            : ReportSelection.Peak;
+        var selection = ReportSelection.FromOptions(command.All, command.Leaks, command.Temporary);
         var reports = DefaultReports;
         if (command.Report is { } report)
             ParseReports(report, out reports);
