@@ -28,27 +28,42 @@ internal sealed class ReportOptions
     /// <summary>--force: overwrite an existing output (never the input).</summary>
     public static Option<bool> ForceOption() => new("--force") { Description = "Overwrite an existing output (never the input)" };
 
+    private readonly bool selection;
+
     /// <param name="topDescription">What --top limits, or null for a verb without --top.</param>
-    public ReportOptions(string? topDescription, int defaultTop = 0)
+    /// <param name="selection">Whether the verb takes --all, --leaks, --temporary N, --cell N and --within-submissions.</param>
+    public ReportOptions(string? topDescription, int defaultTop = 0, bool selection = true)
     {
         if (topDescription is not null)
             top = CliValues.WholeNumber("--top", 0, defaultTop, topDescription);
+        this.selection = selection;
     }
+
+    /// <summary>Whether --top was given (not its default).</summary>
+    public bool TopGiven(ParseResult parse) => top is not null && parse.GetResult(top) is { Implicit: false };
 
     /// <summary>Adds the shared arguments and the check that at most one mode is given.</summary>
     public Command AddTo(Command command)
     {
         command.Add(File);
-        command.Add(All);
-        command.Add(Leaks);
-        command.Add(Temporary);
+        if (selection)
+        {
+            command.Add(All);
+            command.Add(Leaks);
+            command.Add(Temporary);
+        }
         if (top is not null)
             command.Add(top);
-        command.Add(Cell);
-        command.Add(WithinSubmissions);
+        if (selection)
+        {
+            command.Add(Cell);
+            command.Add(WithinSubmissions);
+        }
         command.Add(Output);
         command.Add(Force);
         command.Add(MaxAllocations);
+        if (!selection)
+            return command;
         command.Validators.Add(result =>
         {
             // Whether --temporary was given, not its value: a bad value is its own error, and reading it would throw.
@@ -62,12 +77,14 @@ internal sealed class ReportOptions
         return command;
     }
 
-    public ReportSelection Selection(ParseResult parse) =>
+    public ReportSelection Selection(ParseResult parse) => !selection ? ReportSelection.Peak :
         ReportSelection.FromOptions(parse.GetValue(All), parse.GetValue(Leaks), parse.GetValue(Temporary));
 
     /// <summary>The part of a capture the reports cover: the whole capture, one notebook cell's code or every cell's.</summary>
-    public Func<MemNotebook.Capture, MemNotebook.Capture> Scope(ParseResult parse)
+    public Func<MemNotebook.Capture, MemNotebook.Capture>? Scope(ParseResult parse)
     {
+        if (!selection)
+            return null;
         if (parse.GetValue(Cell) is int cell)
             return capture => capture.WithinSubmission(cell);
         if (parse.GetValue(WithinSubmissions))
