@@ -11,7 +11,7 @@ internal static class JupyterCommand
 {
     public static Command Create(TextWriter output, TextWriter error)
     {
-        var tracer = new Option<string?>("--tracer") { Description = "The tracer library to copy into the kernelspec (default: the one beside memnb)" };
+        var tracer = new Option<string?>("--tracer") { Description = "The tracer library to copy into the kernelspec (default: MEMNB_TRACER_PATH, else the one beside memnb)" };
         var tool = new Option<string?>("--dotnet-interactive") { Description = "The dotnet-interactive executable (default: on PATH, else ~/.dotnet/tools)" };
         var kernels = new Option<string?>("--kernels-dir") { Description = "Jupyter's kernels folder (default: $JUPYTER_DATA_DIR/kernels, else ~/.local/share/jupyter/kernels)" };
         var install = new Command("install", $"Install the Jupyter kernel \"{JupyterKernelSpec.DisplayName}\" ({JupyterKernelSpec.Name}): #!memprofile in exact mode")
@@ -20,10 +20,9 @@ internal static class JupyterCommand
         };
         install.SetAction(parse =>
         {
-            var tracerPath = parse.GetValue(tracer) is { } given ? Path.GetFullPath(given) : TracedProcess.ResolveTracerPath();
             try
             {
-                var installed = JupyterKernelSpec.Install(tracerPath, parse.GetValue(tool), parse.GetValue(kernels));
+                var installed = JupyterKernelSpec.Install(parse.GetValue(tracer), parse.GetValue(tool), parse.GetValue(kernels));
                 output.WriteLine($"Installed the Jupyter kernel \"{JupyterKernelSpec.DisplayName}\" ({JupyterKernelSpec.Name}) in {installed.Folder}");
                 output.WriteLine($"  starts {installed.DotnetInteractivePath} with the tracer {installed.TracerPath}");
                 output.WriteLine("  Every allocation of that kernel goes through the tracer's allocation hook, even outside #!memprofile cells.");

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Invocation;
 using System.CommandLine.Parsing;
 using System.Reflection;
+using MemNotebook.Recorder.Reports;
 
 namespace MemNotebook.Cli;
 
@@ -18,14 +19,12 @@ public static class MemnbCommandLine
             PsCommand.Create(output, error),
             TransformCommand.Create(output, error),
             QueryCommand.Create(output, error),
-            SummaryCommand.Create(output, error),
-            TreeCommand.Create(output, error),
-            TableCommand.Create(output, error),
-            FlamegraphCommand.Create(output, error),
-            TimelineCommand.Create(output, error),
             JupyterCommand.Create(output, error),
             CacheCommand.Create(output, error),
         };
+        // The report verbs, one per report of the catalog (stats has its own above, for --json).
+        foreach (var report in ReportCatalog.All.Where(r => r.Verb))
+            root.Add(ReportVerb.Create(report, output, error));
         // The version of this assembly (Directory.Build.props), whatever process hosts it.
         root.Options.OfType<VersionOption>().Single().Action = new PrintVersion(output);
         var parse = root.Parse(args);

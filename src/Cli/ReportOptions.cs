@@ -28,48 +28,63 @@ internal sealed class ReportOptions
     /// <summary>--force: overwrite an existing output (never the input).</summary>
     public static Option<bool> ForceOption() => new("--force") { Description = "Overwrite an existing output (never the input)" };
 
+    private readonly bool selection;
+
     /// <param name="topDescription">What --top limits, or null for a verb without --top.</param>
-    public ReportOptions(string? topDescription, int defaultTop = 0)
+    /// <param name="selection">Whether the verb takes --all, --leaks, --temporary N, --cell N and --within-submissions.</param>
+    public ReportOptions(string? topDescription, int defaultTop = 0, bool selection = true)
     {
         if (topDescription is not null)
             top = CliValues.WholeNumber("--top", 0, defaultTop, topDescription);
+        this.selection = selection;
     }
+
+    /// <summary>Whether --top was given (not its default).</summary>
+    public bool TopGiven(ParseResult parse) => top is not null && parse.GetResult(top) is { Implicit: false };
 
     /// <summary>Adds the shared arguments and the check that at most one mode is given.</summary>
     public Command AddTo(Command command)
     {
         command.Add(File);
-        command.Add(All);
-        command.Add(Leaks);
-        command.Add(Temporary);
+        if (selection)
+        {
+            command.Add(All);
+            command.Add(Leaks);
+            command.Add(Temporary);
+        }
         if (top is not null)
             command.Add(top);
-        command.Add(Cell);
-        command.Add(WithinSubmissions);
+        if (selection)
+        {
+            command.Add(Cell);
+            command.Add(WithinSubmissions);
+        }
         command.Add(Output);
         command.Add(Force);
         command.Add(MaxAllocations);
+        if (!selection)
+            return command;
         command.Validators.Add(result =>
         {
             // Whether --temporary was given, not its value: a bad value is its own error, and reading it would throw.
-            var modes = (result.GetValue(All) ? 1 : 0) + (result.GetValue(Leaks) ? 1 : 0) + (result.GetResult(Temporary) is { Implicit: false } ? 1 : 0);
-            if (modes > 1)
-                result.AddError("--all, --leaks and --temporary exclude each other");
+            // Its own option checks the value (at least 1), so a given --temporary stands here as 1.
+            var temporary = result.GetResult(Temporary) is { Implicit: false } ? 1 : (int?)null;
+            foreach (var problem in ReportSelection.OptionProblems(result.GetValue(All), result.GetValue(Leaks), temporary))
+                result.AddError(problem);
             if (result.GetResult(Cell) is { Implicit: false } && result.GetValue(WithinSubmissions))
                 result.AddError("--cell and --within-submissions exclude each other");
         });
         return command;
     }
 
-    public ReportSelection Selection(ParseResult parse) =>
-        parse.GetValue(All) ? new ReportSelection(ReportMode.Allocated)
-        : parse.GetValue(Leaks) ? new ReportSelection(ReportMode.Leaks)
-        : parse.GetValue(Temporary) is int n ? new ReportSelection(ReportMode.Temporary, n)
-        : ReportSelection.Peak;
+    public ReportSelection Selection(ParseResult parse) => !selection ? ReportSelection.Peak :
+        ReportSelection.FromOptions(parse.GetValue(All), parse.GetValue(Leaks), parse.GetValue(Temporary));
 
     /// <summary>The part of a capture the reports cover: the whole capture, one notebook cell's code or every cell's.</summary>
-    public Func<MemNotebook.Capture, MemNotebook.Capture> Scope(ParseResult parse)
+    public Func<MemNotebook.Capture, MemNotebook.Capture>? Scope(ParseResult parse)
     {
+        if (!selection)
+            return null;
         if (parse.GetValue(Cell) is int cell)
             return capture => capture.WithinSubmission(cell);
         if (parse.GetValue(WithinSubmissions))

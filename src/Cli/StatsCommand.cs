@@ -12,7 +12,8 @@ internal static class StatsCommand
     {
         var file = CliValues.CaptureFile("The capture (.memnb) to summarize");
         var json = new Option<bool>("--json") { Description = "Print JSON instead of text" };
-        var top = CliValues.WholeNumber("--top", 0, CaptureStats.DefaultTop, "How many functions (and, in text, types) to list");
+        var report = ReportCatalog.Find("stats")!;
+        var top = CliValues.WholeNumber("--top", 0, report.DefaultTop, report.TopDescription!);
         var html = new Option<string?>("--output", "-o")
         {
             Description = "Write a self-contained HTML page (size histogram, types, functions by bytes and by count) instead",
@@ -20,7 +21,7 @@ internal static class StatsCommand
         };
         var force = ReportOptions.ForceOption();
         var maxAllocations = CliValues.MaxAllocations();
-        var command = new Command("stats", "Totals, peak, leaks, top types, functions and threads of a capture") { file, json, top, html, force, maxAllocations };
+        var command = new Command(report.Name, report.Description) { file, json, top, html, force, maxAllocations };
         command.Validators.Add(result =>
         {
             if (result.GetValue(json) && result.GetValue(html) is not null)
@@ -33,7 +34,7 @@ internal static class StatsCommand
             {
                 // The page needs the loaded tables (sizes, rankings by count), not the streaming pass.
                 var n = parse.GetValue(top);
-                return ReportOptions.Run(path, page, parse.GetValue(force), output, error, (capture, _) => ReportHtml.Stats(StatsReport.Build(capture, n), path),
+                return ReportOptions.Run(path, page, parse.GetValue(force), output, error, (capture, _) => report.Page(capture, new ReportRequest { Top = n, Source = path }),
                     maxAllocations: parse.GetValue(maxAllocations));
             }
             return Execute(path, parse.GetValue(json), parse.GetValue(top), parse.GetValue(maxAllocations), output, error);

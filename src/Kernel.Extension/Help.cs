@@ -1,5 +1,6 @@
 using System.Net;
 using MemNotebook.Recorder.Launching;
+using MemNotebook.Recorder.Reports;
 using MemNotebook.Recorder.Tracing;
 
 namespace MemNotebook.Kernel;
@@ -17,7 +18,7 @@ internal static class Help
             <b>MemNotebook</b> loaded. Start a cell with <code>#!memprofile</code> to profile its memory; the reports render below it and the capture is set as the C# variable <code>memprofile</code>.<br>
             {mode}<br>
             Options: <code>--leaks</code>, <code>--temporary N</code>, <code>--all</code>, <code>--inverted</code>, <code>--split-threads</code>, <code>--name VAR</code>, <code>--output PATH</code>,
-            <code>--report stats,flamegraph,summary,table</code>, <code>--live</code>, <code>--aggregate</code>, <code>--install-kernel</code>. Later cells: <code>Capture.Load(path)</code>, <code>memprofile.Peak().TopFunctions(10)</code>.
+            <code>--report {string.Join(',', ReportCatalog.Notebook.Select(r => r.Name))}</code>, <code>--live</code>, <code>--aggregate</code>, <code>--install-kernel</code>. Later cells: <code>Capture.Load(path)</code>, <code>memprofile.Peak().TopFunctions(10)</code>.
             </div>
             """;
     }

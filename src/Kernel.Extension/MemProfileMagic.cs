@@ -1,3 +1,4 @@
+using MemNotebook.Recorder.Reports;
 using Microsoft.DotNet.Interactive.CSharp;
 using Microsoft.DotNet.Interactive.Directives;
 
@@ -23,8 +24,9 @@ public static class MemProfileMagic
             new KernelDirectiveParameter("--name", $"The C# variable that receives the capture (default {MemProfileOptions.DefaultVariable})") { TypeHint = "text" }
                 .AddCompletions(() => [MemProfileOptions.DefaultVariable]),
             new KernelDirectiveParameter("--output", "Keep the capture at this path (default: memprofile/ beside the notebook)") { TypeHint = "file" },
-            new KernelDirectiveParameter("--report", "Which reports to show, comma-separated: stats,timeline,flamegraph,summary,table, or none (default flamegraph,stats)") { TypeHint = "text" }
-                .AddCompletions(() => MemProfileOptions.ReportNames.Select(r => r.Name).Append("flamegraph,stats").Append("none")),
+            new KernelDirectiveParameter("--report", ReportCatalog.NotebookHelp) { TypeHint = "text" }
+                .AddCompletions(() => ReportCatalog.Notebook.Select(r => r.Name)
+                    .Append(string.Join(',', ReportCatalog.NotebookDefaults.Select(r => r.Name))).Append("none")),
             new KernelDirectiveParameter("--live", "Show memory (RSS, GC heap, recorded allocations) updating while the cell runs") { Flag = true },
             new KernelDirectiveParameter("--aggregate", "Keep totals per stack and type instead of every allocation (for long cells)") { Flag = true },
             new KernelDirectiveParameter("--install-kernel", "Install the Jupyter kernel '" + Recorder.Launching.JupyterKernelSpec.DisplayName + "' (exact mode) instead of profiling") { Flag = true },

@@ -3,33 +3,10 @@ using Microsoft.CodeAnalysis.CSharp;
 
 namespace MemNotebook.Kernel;
 
-/// <summary>The reports <c>--report</c> can name.</summary>
-[Flags]
-public enum NotebookReports
-{
-    None = 0,
-    FlameGraph = 1,
-    Timeline = 2,
-    Summary = 4,
-    Stats = 8,
-    Table = 16,
-}
-
 /// <summary>The checked options of one <c>#!memprofile</c> cell.</summary>
 public sealed record MemProfileOptions
 {
     public const string DefaultVariable = "memprofile";
-    public const NotebookReports DefaultReports = NotebookReports.FlameGraph | NotebookReports.Stats;
-
-    /// <summary>The names <c>--report</c> accepts, in the order reports are shown.</summary>
-    public static readonly IReadOnlyList<(string Name, NotebookReports Report)> ReportNames =
-    [
-        ("stats", NotebookReports.Stats),
-        ("timeline", NotebookReports.Timeline),
-        ("flamegraph", NotebookReports.FlameGraph),
-        ("summary", NotebookReports.Summary),
-        ("table", NotebookReports.Table),
-    ];
 
     public bool Native { get; init; }
     public ReportSelection Selection { get; init; } = ReportSelection.Peak;
@@ -37,18 +14,16 @@ public sealed record MemProfileOptions
     public bool SplitThreads { get; init; }
     public string Variable { get; init; } = DefaultVariable;
     public string? Output { get; init; }
-    public NotebookReports Reports { get; init; } = DefaultReports;
+    /// <summary>The reports to show (<c>--report</c>), in the order a cell shows them; default flamegraph and stats.</summary>
+    public IReadOnlyList<ReportDefinition> Reports { get; init; } = ReportCatalog.NotebookDefaults;
     public bool Live { get; init; }
     public bool Aggregate { get; init; }
 
     /// <summary>Every problem with the options, each naming its option; empty when they are usable.</summary>
     public static IEnumerable<string> Validate(MemProfileCommand command)
     {
-        var views = (command.Leaks ? 1 : 0) + (command.Temporary is not null ? 1 : 0) + (command.All ? 1 : 0);
-        if (views > 1)
-            yield return "#!memprofile: --leaks, --temporary and --all pick one view each; give at most one of them";
-        if (command.Temporary is < 1)
-            yield return $"#!memprofile: --temporary {command.Temporary}: the threshold must be a whole number of at least 1 (freed before N other allocations on the same thread)";
+        foreach (var problem in ReportSelection.OptionProblems(command.All, command.Leaks, command.Temporary))
+            yield return "#!memprofile: " + problem;
         if (command.Name is { } name && !IsIdentifier(name))
             yield return $"#!memprofile: --name {name}: not a C# variable name (letters, digits and _, not starting with a digit, not a keyword)";
         if (command.Output is { } output && string.IsNullOrWhiteSpace(output))
@@ -70,11 +45,8 @@ public sealed record MemProfileOptions
         var problems = Validate(command).ToList();
         if (problems.Count > 0)
             throw new ArgumentException(string.Join(Environment.NewLine, problems));
-        var selection = command.Leaks ? new ReportSelection(ReportMode.Leaks)
-            : command.Temporary is { } n ? new ReportSelection(ReportMode.Temporary, n)
-            : command.All ? new ReportSelection(ReportMode.Allocated)
-            : ReportSelection.Peak;
-        var reports = DefaultReports;
+        var selection = ReportSelection.FromOptions(command.All, command.Leaks, command.Temporary);
+        IReadOnlyList<ReportDefinition> reports = ReportCatalog.NotebookDefaults;
         if (command.Report is { } report)
             ParseReports(report, out reports);
         return new MemProfileOptions
@@ -91,9 +63,9 @@ public sealed record MemProfileOptions
         };
     }
 
-    private static List<string> ParseReports(string value, out NotebookReports reports)
+    private static List<string> ParseReports(string value, out IReadOnlyList<ReportDefinition> reports)
     {
-        reports = NotebookReports.None;
+        var named = new HashSet<ReportDefinition>();
         var problems = new List<string>();
         var names = value.Split(',', StringSplitOptions.TrimEntries);
         foreach (var name in names)
@@ -105,16 +77,17 @@ public sealed record MemProfileOptions
             }
             if (name.Equals("none", StringComparison.OrdinalIgnoreCase) && names.Length == 1)
                 continue;
-            var match = ReportNames.FirstOrDefault(r => r.Name.Equals(name, StringComparison.OrdinalIgnoreCase));
-            if (match.Name is null)
+            var match = ReportCatalog.Notebook.FirstOrDefault(r => r.Name.Equals(name, StringComparison.OrdinalIgnoreCase));
+            if (match is null)
                 problems.Add($"#!memprofile: --report {value}: unknown report '{name}'; known: {Known}, or none");
             else
-                reports |= match.Report;
+                named.Add(match);
         }
+        reports = ReportCatalog.Notebook.Where(named.Contains).ToArray();
         return problems;
     }
 
-    private static string Known => string.Join(", ", ReportNames.Select(r => r.Name));
+    private static string Known => string.Join(", ", ReportCatalog.Notebook.Select(r => r.Name));
 
     private static bool IsIdentifier(string name) =>
         SyntaxFacts.IsValidIdentifier(name) && SyntaxFacts.GetKeywordKind(name) == Microsoft.CodeAnalysis.CSharp.SyntaxKind.None;

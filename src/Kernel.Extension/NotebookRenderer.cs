@@ -47,40 +47,54 @@ public static class NotebookRenderer
 
     /// <summary>The outputs for <paramref name="capture"/>: the heading, then each report asked for.</summary>
     /// <param name="kernel">The kernel the outputs go to (plotly.js is shown once per kernel).</param>
-    public static IEnumerable<(string Html, NotebookReports Report)> Render(Capture capture, MemProfileOptions options, Heading heading, object kernel)
+    public static IEnumerable<(string Html, string? Report)> Render(Capture capture, MemProfileOptions options, Heading heading, object kernel)
     {
-        yield return (HeadingHtml(capture, options, heading), NotebookReports.None);
-        var source = Path.GetFileName(capture.Path);
-        if (options.Reports.HasFlag(NotebookReports.Stats))
-            yield return (StatsHtml(capture), NotebookReports.Stats);
-        if (options.Reports.HasFlag(NotebookReports.Timeline))
+        yield return (HeadingHtml(capture, options, heading), null);
+        var request = new ReportRequest
         {
-            if (PlotlyOnce(kernel) is { } plotly)
-                yield return (plotly, NotebookReports.None);
-            yield return (TimelineHtml(capture), NotebookReports.Timeline);
-        }
-        if (capture.IsAggregated)
+            // A sampled capture has no lifetimes: every view would hold all samples, so it is shown as such.
+            Selection = capture.IsSampled ? new ReportSelection(ReportMode.Allocated) : options.Selection,
+            Source = Path.GetFileName(capture.Path),
+            Inverted = options.Inverted,
+            SplitThreads = options.SplitThreads,
+        };
+        AllocationView? view = null;
+        var noted = false;
+        foreach (var report in options.Reports)
         {
-            if ((options.Reports & (NotebookReports.FlameGraph | NotebookReports.Summary | NotebookReports.Table)) != 0)
-                yield return (Note("The flame graph, summary and table need every allocation; this cell was recorded with --aggregate (totals per stack and type). " +
-                    $"{heading.Variable}.TopFunctions(10, AggregateMeasure.Peak) and {heading.Variable}.Aggregates hold its numbers."), NotebookReports.None);
-            yield break;
+            var placement = report.Notebook!;
+            if (placement.NeedsEveryAllocation && capture.IsAggregated)
+            {
+                if (!noted)
+                    yield return (Note($"The {NeedingEveryAllocation} need every allocation; this cell was recorded with --aggregate (totals per stack and type). " +
+                        $"{heading.Variable}.TopFunctions(10, AggregateMeasure.Peak) and {heading.Variable}.Aggregates hold its numbers."), null);
+                noted = true;
+                continue;
+            }
+            if (placement.Page is { } page)
+            {
+                view ??= request.Selection.ViewOf(capture);
+                yield return (Frame($"memnb-{report.Name}", page(capture, view, request), placement.FrameHeight), report.Name);
+            }
+            else if (report.Name == "stats")
+                yield return (StatsHtml(capture), report.Name);
+            else if (report.Name == "timeline")
+            {
+                if (PlotlyOnce(kernel) is { } plotly)
+                    yield return (plotly, null);
+                yield return (TimelineHtml(capture), report.Name);
+            }
         }
-        // A sampled capture has no lifetimes: every view would hold all samples, so it is shown as such.
-        var selection = capture.IsSampled ? new ReportSelection(ReportMode.Allocated) : options.Selection;
-        var view = selection.ViewOf(capture);
-        if (options.Reports.HasFlag(NotebookReports.FlameGraph))
+    }
+
+    /// <summary>"flame graph, summary and table": the reports a cell of an aggregated capture does not show.</summary>
+    private static string NeedingEveryAllocation
+    {
+        get
         {
-            // With the memory chart above it: dragging across a time range redraws the graph for the
-            // allocations made in that window.
-            var tree = FlameTree.Build(view, selection, options.Inverted, options.SplitThreads);
-            var page = FlameGraphPage.ToHtml(tree, source, memory: TimelineReport.Data(capture), timeBuckets: FlameGraphPage.DefaultTimeBuckets);
-            yield return (Frame(FlameGraphClass, page, 640), NotebookReports.FlameGraph);
+            var names = ReportCatalog.Notebook.Where(r => r.Notebook!.NeedsEveryAllocation).Select(r => r.Name == "flamegraph" ? "flame graph" : r.Name).ToArray();
+            return names.Length == 1 ? names[0] : $"{string.Join(", ", names[..^1])} and {names[^1]}";
         }
-        if (options.Reports.HasFlag(NotebookReports.Summary))
-            yield return (Frame(SummaryClass, ReportHtml.Summary(SummaryReport.Build(view, 30, selection.Title), source), 420), NotebookReports.Summary);
-        if (options.Reports.HasFlag(NotebookReports.Table))
-            yield return (Frame(TableClass, ReportHtml.Table(TableReport.Build(view, TableSort.Bytes, 200, selection.Title), source), 420), NotebookReports.Table);
     }
 
     /// <summary>A whole HTML page in a sandboxed iframe (scripts run inside it, with no access to the notebook).</summary>

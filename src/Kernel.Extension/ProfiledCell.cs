@@ -173,7 +173,7 @@ internal sealed class ProfiledCell
     private static void InstallKernel(KernelInvocationContext context)
     {
         var tracer = Tracker.TracerFile
-            ?? throw new FileNotFoundException($"#!memprofile --install-kernel: {TracedProcess.TracerFileName} is not in this MemNotebook package");
+            ?? throw new FileNotFoundException($"#!memprofile --install-kernel: {TracerLocation.FileName} is not in this MemNotebook package");
         var installed = JupyterKernelSpec.Install(tracer);
         context.Display(new HtmlString(Help.KernelInstalled(installed)), HtmlFormatter.MimeType);
     }

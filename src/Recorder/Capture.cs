@@ -204,22 +204,17 @@ public sealed class Capture
         }
         allocs.Sort();
         frees.Sort();
-        var starts = (Int64Array)batches[ArrowLayout.GcEvents].Column("start_ns");
-        var gcTimes = Enumerable.Range(0, starts.Length).Select(i => starts.GetValue(i)).OfType<long>().Order().ToArray();
-        long live = 0, bestBytes = 0, bestTime = 0;
-        var found = false;
+        var gcTimes = GcStarts().Select(g => g.TimeNs).Order().ToArray();
+        var finder = new ManagedPeakFinder();
+        long live = 0;
         int a = 0, f = 0;
         foreach (var t in gcTimes)
         {
             while (a < allocs.Count && allocs[a].Time <= t) live += allocs[a++].Size;
             while (f < frees.Count && frees[f].Time <= t) live -= frees[f++].Size;
-            if (!found || live > bestBytes)
-                (bestBytes, bestTime, found) = (live, t, true);
+            finder.GcStarted(t, live);
         }
-        var endLive = ManagedBytesAliveAtEnd(rows);
-        if (!found || endLive > bestBytes)
-            return (endLive, Metadata.DurationNs, true);
-        return (bestBytes, bestTime, false);
+        return finder.Find(ManagedBytesAliveAtEnd(rows), Metadata.DurationNs);
     }
 
     /// <summary>
@@ -558,29 +553,24 @@ public sealed class Capture
         return rows;
     }
 
-    /// <summary>
-    /// The high-water mark as the format defines it: managed objects die only in a GC, so live bytes
-    /// peak at a GC start or at the end. The earliest of equal candidates wins.
-    /// </summary>
+    /// <summary>The managed peak of the whole capture (<see cref="ManagedPeakFinder"/>) from its GC starts and END's live bytes.</summary>
     private (long Bytes, long TimeNs, bool AtEnd) FindPeak()
+    {
+        var finder = new ManagedPeakFinder();
+        foreach (var (start, live) in GcStarts())
+            finder.GcStarted(start, live);
+        return finder.Find(Metadata.EndLiveBytes ?? ManagedBytesAliveAtEnd(null), Metadata.DurationNs);
+    }
+
+    /// <summary>(start, live bytes at the start) of every GC with a start, in table order.</summary>
+    private IEnumerable<(long TimeNs, long LiveBytes)> GcStarts()
     {
         var gcs = batches[ArrowLayout.GcEvents];
         var starts = (Int64Array)gcs.Column("start_ns");
         var live = (Int64Array)gcs.Column("live_bytes_at_start");
-        long bestBytes = 0, bestTime = 0;
-        var found = false;
         for (var i = 0; i < gcs.Length; i++)
-        {
-            if (starts.GetValue(i) is not long start)
-                continue;
-            var bytes = live.GetValue(i)!.Value;
-            if (!found || bytes > bestBytes || (bytes == bestBytes && start < bestTime))
-                (bestBytes, bestTime, found) = (bytes, start, true);
-        }
-        var endLive = Metadata.EndLiveBytes ?? ManagedBytesAliveAtEnd(null);
-        if (!found || endLive > bestBytes)
-            return (endLive, Metadata.DurationNs, true);
-        return (bestBytes, bestTime, false);
+            if (starts.GetValue(i) is long start)
+                yield return (start, live.GetValue(i)!.Value);
     }
 
     /// <summary>Bytes of the managed objects among <paramref name="rows"/> (null: every row) never freed: END's live_bytes when there is no END.</summary>
@@ -728,18 +718,8 @@ public sealed class Capture
                 new StackFrameNames(batches[ArrowLayout.Stacks], batches[ArrowLayout.Frames]).Names));
     }
 
-    /// <summary>An aggregated capture knows the peak's bytes, not its time: the first GC start with those live bytes, else the end.</summary>
-    private (long Bytes, long TimeNs, bool AtEnd) FindAggregatedPeak(long peak)
-    {
-        var gcs = batches[ArrowLayout.GcEvents];
-        var starts = (Int64Array)gcs.Column("start_ns");
-        var live = (Int64Array)gcs.Column("live_bytes_at_start");
-        long? best = null;
-        for (var i = 0; i < gcs.Length; i++)
-            if (starts.GetValue(i) is long start && live.GetValue(i) == peak && (best is null || start < best))
-                best = start;
-        return best is long time ? (peak, time, false) : (peak, Metadata.DurationNs, true);
-    }
+    /// <summary>An aggregated capture knows the peak's bytes, not its time (<see cref="ManagedPeakFinder.TimeOf"/>).</summary>
+    private (long Bytes, long TimeNs, bool AtEnd) FindAggregatedPeak(long peak) => ManagedPeakFinder.TimeOf(peak, GcStarts(), Metadata.DurationNs);
 
     private DataFrame Frame(string table)
     {

@@ -221,7 +221,7 @@ public sealed class MemProfileTests
     [InlineData("--temporary 0", "--temporary 0")]
     [InlineData("--name 1abc", "--name 1abc: not a C# variable name")]
     [InlineData("--name class", "--name class: not a C# variable name")]
-    [InlineData("--leaks --all", "at most one of them")]
+    [InlineData("--leaks --all", "#!memprofile: --all, --leaks and --temporary exclude each other")]
     [InlineData("--native --aggregate", "--native keeps every native allocation")]
     public async Task Bad_options_fail_the_cell_before_its_code_runs(string options, string message)
     {

@@ -333,11 +333,8 @@ public sealed class AllocationColumns
         for (var i = 0; i < ips.Length; i++)
         {
             var function = functions[i];
-            var module = modules.GetString(i) ?? "";
-            if (function.Length > 0)
-                names[ips[i]] = function;
-            else if (module.Length > 0)
-                names[ips[i]] = $"{Path.GetFileName(module)}+0x{offsets[i]:x}";
+            if ((function.Length > 0 ? function : Symbols.FrameNaming.ModuleOffset(modules.GetString(i) ?? "", offsets[i])) is { } name)
+                names[ips[i]] = name;
         }
         return names;
     }

@@ -154,7 +154,6 @@ public sealed record CaptureStats
             .ToArray();
 
     /// <summary>A frame's name in <see cref="TopStacks"/>.</summary>
-    internal static string FrameName(string function) => function.Length > 0 ? function : FunctionAttribution.Unknown;
 
     /// <summary>
     /// The stats of a capture file in two passes, as the Arrow conversion reads it: the first keeps when

@@ -10,7 +10,7 @@ namespace MemNotebook.Recorder.Analysis;
 /// </summary>
 public sealed class FunctionAttribution
 {
-    public const string Unknown = "[unknown]";
+    public const string Unknown = Symbols.FrameNaming.Unknown;
 
     private readonly CaptureTables tables;
     private readonly Dictionary<int, string> byStack = new();

@@ -24,7 +24,7 @@ internal sealed class StackFrameNames
             for (var i = 0; i < frameIps.Length; i++)
                 if (!inlined.IsNull(i))
                     inlinedOfIp[frameIps[i]] = Symbols.InlinedColumn.Decode(inlined.GetString(i))
-                        .Select(f => Capture.CaptureTables.InlinedName(CaptureStats.FrameName(f.Function ?? ""))).ToArray();
+                        .Select(f => Symbols.FrameNaming.Inlined(Symbols.FrameNaming.OrUnknown(f.Function ?? ""))).ToArray();
         }
         var ids = Values<int>(stacks, "stack_id");
         var parents = Values<int>(stacks, "parent_id");
@@ -46,7 +46,7 @@ internal sealed class StackFrameNames
         {
             if (inlinedOfIp.TryGetValue(ipOf[at], out var inlined))
                 names.AddRange(inlined);
-            names.Add(CaptureStats.FrameName(nameOfIp.GetValueOrDefault(ipOf[at]) ?? ""));
+            names.Add(Symbols.FrameNaming.OrUnknown(nameOfIp.GetValueOrDefault(ipOf[at]) ?? ""));
         }
         return names;
     }

@@ -33,7 +33,7 @@ public sealed class StatsCollector : CaptureVisitor
     private long freedAllocations;
     private long freedBytes;
     private long gcCount;
-    private long maxGcStartLive;
+    private ManagedPeakFinder peak;
     private CaptureStats? result;
 
     public StatsCollector(int top = CaptureStats.DefaultTop)
@@ -171,7 +171,7 @@ public sealed class StatsCollector : CaptureVisitor
     public override void OnGcStart(in GcStartRecord gc)
     {
         gcCount++;
-        maxGcStartLive = Math.Max(maxGcStartLive, gc.LiveBytes);
+        peak.GcStarted(gc.Ticks, gc.LiveBytes);
     }
 
     public override void OnFinished(CaptureReadResult read)
@@ -197,7 +197,7 @@ public sealed class StatsCollector : CaptureVisitor
             .ToArray();
         result = CaptureStats.Create(read.Path, Arrow.CaptureMetadata.From(read, totalAllocations, freedAllocations), gcCount,
             totalAllocations, totalBytes, leakedCount: totalAllocations - freedAllocations, leakedBytes: totalBytes - freedBytes,
-            peakBytes: Math.Max(maxGcStartLive, endLive), types, functions, threads,
+            peakBytes: peak.Find(endLive, 0).Bytes, types, functions, threads,
             CaptureStats.RankAllocators(byAllocator.Select(kv => new AllocatorStats(CaptureFormat.AllocatorName(kv.Key), kv.Value.Count, kv.Value.Bytes))),
             RankStacks(byStack, tables)) with
         {

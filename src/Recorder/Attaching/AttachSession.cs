@@ -111,10 +111,9 @@ public sealed class AttachSession : IDisposable
         if (pid == Environment.ProcessId)
             throw new AttachException(AttachFailure.Usage, $"process {pid} is memnb itself");
         var (name, mapped) = CheckTarget(pid);
-        var tracer = options.TracerPath is null ? NativeTracer.FindTracerFile() : Path.GetFullPath(options.TracerPath);
+        var tracer = options.TracerPath is null ? TracerLocation.FindFile() : Path.GetFullPath(options.TracerPath);
         if (tracer is null || !File.Exists(tracer))
-            throw new AttachException(AttachFailure.TracerMissing,
-                $"{NativeTracer.FileName} was not found{(tracer is null ? "" : $" at {tracer}")} (build native/ or set {TracedProcess.TracerPathVariable})");
+            throw new AttachException(AttachFailure.TracerMissing, TracerLocation.NotFound(tracer));
         var output = Path.GetFullPath(options.OutputPath ?? DefaultOutputFileName(name, pid));
         CheckOutput(output, options.Force);
 
@@ -424,22 +423,7 @@ public sealed class AttachSession : IDisposable
     }
 
     /// <summary>The path of libmemnb_tracer.so if the process has it mapped.</summary>
-    public static string? MappedTracer(int pid)
-    {
-        try
-        {
-            foreach (var line in File.ReadLines($"/proc/{pid}/maps"))
-            {
-                int slash = line.IndexOf('/');
-                if (slash >= 0 && line.EndsWith("/" + NativeTracer.FileName, StringComparison.Ordinal))
-                    return line[slash..];
-            }
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-        }
-        return null;
-    }
+    public static string? MappedTracer(int pid) => TracerLocation.FindMapped(pid);
 
     [DllImport("libc", SetLastError = false)]
     private static extern uint geteuid();

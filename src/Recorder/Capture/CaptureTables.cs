@@ -26,17 +26,14 @@ public sealed class CaptureTables
     /// <summary>The source frames of an ip (<see cref="Sources"/>); empty without line information.</summary>
     public IReadOnlyList<Symbols.SourceFrame> Source(ulong ip) => SourcesByIp.TryGetValue(ip, out var s) ? s : [];
 
-    /// <summary>How an inlined function is named in stacks (stats top_stacks, flame trees): "name [inlined]".</summary>
-    public static string InlinedName(string function) => function + " [inlined]";
-
     /// <summary>The names of an ip's frames as stacks show them, innermost first: inlined functions, then the ip's function.</summary>
     public IEnumerable<string> ShownNames(ulong ip)
     {
         var source = Source(ip);
         for (var i = 0; i < source.Count - 1; i++)
-            yield return InlinedName(Analysis.CaptureStats.FrameName(source[i].Function ?? ""));
+            yield return Symbols.FrameNaming.Inlined(Symbols.FrameNaming.OrUnknown(source[i].Function ?? ""));
         var frame = Frame(ip);
-        yield return Analysis.CaptureStats.FrameName(Symbols.FrameNaming.Shown(frame.Kind, frame.Function));
+        yield return Symbols.FrameNaming.OrUnknown(Symbols.FrameNaming.Shown(frame.Kind, frame.Function));
     }
 
     /// <summary>Stack ids some native allocation has (they start at the C caller of malloc and the like).</summary>

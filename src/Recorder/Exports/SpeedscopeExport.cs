@@ -51,9 +51,9 @@ public static class SpeedscopeExport
             if (!frameIndex.TryGetValue((ip, j), out var index))
             {
                 index = frameNames.Count;
-                var name = names.TryGetValue(ip, out var known) ? known : $"0x{ip:x}";
+                var name = names.TryGetValue(ip, out var known) ? known : Symbols.FrameNaming.Address(ip);
                 frameNames.Add(sources.TryGetValue(ip, out var source)
-                    ? (j < source.Length - 1 ? Capture.CaptureTables.InlinedName(source[j].Function ?? "") : name, source[j].File, source[j].Line)
+                    ? (j < source.Length - 1 ? Symbols.FrameNaming.Inlined(source[j].Function ?? "") : name, source[j].File, source[j].Line)
                     : (name, null, 0));
                 frameIndex.Add((ip, j), index);
             }

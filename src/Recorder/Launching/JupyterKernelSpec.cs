@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using MemNotebook.Recorder.Tracing;
 
 namespace MemNotebook.Recorder.Launching;
 
@@ -59,10 +60,11 @@ public static class JupyterKernelSpec
     /// Writes the kernelspec into <paramref name="kernelsFolder"/> (default <see cref="UserKernelsFolder"/>),
     /// replacing an older one. Throws <see cref="LaunchException"/> naming what is missing.
     /// </summary>
-    public static KernelSpecInstallation Install(string tracerPath, string? dotnetInteractivePath = null, string? kernelsFolder = null)
+    public static KernelSpecInstallation Install(string? tracerPath, string? dotnetInteractivePath = null, string? kernelsFolder = null)
     {
-        if (!File.Exists(tracerPath))
-            throw new LaunchException(LaunchFailure.TracerMissing, $"tracer library not found at {tracerPath}");
+        tracerPath = tracerPath is null ? TracerLocation.Find() : Path.GetFullPath(tracerPath);
+        if (tracerPath is null || !File.Exists(tracerPath))
+            throw new LaunchException(LaunchFailure.TracerMissing, TracerLocation.NotFound(tracerPath));
         var tool = dotnetInteractivePath ?? FindDotnetInteractive()
             ?? throw new LaunchException(LaunchFailure.CommandNotStarted,
                 "dotnet-interactive was not found on PATH or in ~/.dotnet/tools: install it with `dotnet tool install -g Microsoft.dotnet-interactive --prerelease`");
@@ -71,7 +73,7 @@ public static class JupyterKernelSpec
 
         var folder = Path.Combine(kernelsFolder ?? UserKernelsFolder(), Name);
         Directory.CreateDirectory(folder);
-        var tracerCopy = Path.Combine(folder, TracedProcess.TracerFileName);
+        var tracerCopy = Path.Combine(folder, TracerLocation.FileName);
         // A running kernel maps the old copy: write beside it and rename, never overwrite in place.
         var staging = tracerCopy + ".new";
         File.Copy(tracerPath, staging, overwrite: true);

@@ -2,6 +2,7 @@ using System.ComponentModel;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using MemNotebook.Recorder.Capture;
+using MemNotebook.Recorder.Tracing;
 
 namespace MemNotebook.Recorder.Launching;
 
@@ -51,7 +52,7 @@ public sealed record TracedLaunchOptions
     /// </summary>
     public bool Native { get; init; }
 
-    /// <summary>The tracer library; default MEMNB_TRACER_PATH, else libmemnb_tracer.so beside this assembly.</summary>
+    /// <summary>The tracer library; default <see cref="TracerLocation.Find"/>.</summary>
     public string? TracerPath { get; init; }
 
     public string? WorkingDirectory { get; init; }
@@ -72,8 +73,6 @@ public sealed record TracedRunResult(int ExitCode, int? Signal, string OutputPat
 public static class TracedProcess
 {
     public const string ProfilerClsid = "{6A1B7C3E-2D4F-4E59-8A0B-9C1D2E3F4A5B}";
-    public const string TracerFileName = "libmemnb_tracer.so";
-    public const string TracerPathVariable = "MEMNB_TRACER_PATH";
     public const string OutputVariable = "MEMNB_OUTPUT";
     public const string AggregateVariable = "MEMNB_AGGREGATE";
     public const string NativeVariable = "MEMNB_NATIVE";
@@ -105,15 +104,6 @@ public static class TracedProcess
             ["DOTNET_TC_OnStackReplacement"] = "0",
         };
 
-    /// <summary>MEMNB_TRACER_PATH if set, else libmemnb_tracer.so in <paramref name="baseDirectory"/> (default AppContext.BaseDirectory).</summary>
-    public static string ResolveTracerPath(string? overridePath = null, string? baseDirectory = null)
-    {
-        var fromEnvironment = overridePath ?? System.Environment.GetEnvironmentVariable(TracerPathVariable);
-        if (!string.IsNullOrEmpty(fromEnvironment))
-            return Path.GetFullPath(fromEnvironment);
-        return Path.Combine(baseDirectory ?? AppContext.BaseDirectory, TracerFileName);
-    }
-
     /// <summary>
     /// memnb-&lt;program&gt;-&lt;pid&gt;.memnb. The pid is memnb's own: the child's is not known before it starts,
     /// and the tracer needs the path at startup. For "dotnet app.dll" the program is "app".
@@ -142,10 +132,9 @@ public static class TracedProcess
             throw new LaunchException(LaunchFailure.OutputExists, $"output {output} already exists (use --force to overwrite it)");
         CheckWritableDirectory(output);
 
-        var tracer = options.TracerPath is null ? ResolveTracerPath() : Path.GetFullPath(options.TracerPath);
-        if (!File.Exists(tracer))
-            throw new LaunchException(LaunchFailure.TracerMissing,
-                $"tracer library not found at {tracer} (build native/ or set {TracerPathVariable})");
+        var tracer = options.TracerPath is null ? TracerLocation.Find() : Path.GetFullPath(options.TracerPath);
+        if (tracer is null || !File.Exists(tracer))
+            throw new LaunchException(LaunchFailure.TracerMissing, TracerLocation.NotFound(tracer));
 
         var environment = new Dictionary<string, string>(TracerEnvironment(tracer, output));
         if (options.Aggregate && options.Native)

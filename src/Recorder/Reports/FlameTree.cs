@@ -586,7 +586,7 @@ public sealed class FlameTree
                 "native" => FlameNodeKind.Native,
                 _ => FlameNodeKind.Unknown,
             };
-            var name = names.TryGetValue(ip, out var known) ? known : $"0x{ip:x}";
+            var name = names.TryGetValue(ip, out var known) ? known : Symbols.FrameNaming.Address(ip);
             if (files is not null && !files.IsNull(i))
                 name = Symbols.InlinedColumn.WithLocation(name, files.GetString(i), lines!.GetValue(i) ?? 0);
             var inlinedFrames = inlined is null || inlined.IsNull(i) ? [] : Symbols.InlinedColumn.Decode(inlined.GetString(i));
@@ -594,7 +594,7 @@ public sealed class FlameTree
             for (var j = 0; j < inlinedFrames.Count; j++)
             {
                 var f = inlinedFrames[j];
-                row[j] = (Symbols.InlinedColumn.WithLocation(Capture.CaptureTables.InlinedName(f.Function ?? ""), f.File, f.Line), kind);
+                row[j] = (Symbols.InlinedColumn.WithLocation(Symbols.FrameNaming.Inlined(f.Function ?? ""), f.File, f.Line), kind);
             }
             row[^1] = (name, kind);
             table[ip] = row;

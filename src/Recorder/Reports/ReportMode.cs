@@ -20,6 +20,33 @@ public readonly record struct ReportSelection(ReportMode Mode, int TemporaryThre
 {
     public static ReportSelection Peak => new(ReportMode.Peak);
 
+    /// <summary>
+    /// The problems of the options --all, --leaks and --temporary N, as the report verbs of memnb and <c>#!memprofile</c>
+    /// take them: at most one of the three, and N at least 1. Empty when they are usable.
+    /// </summary>
+    public static IEnumerable<string> OptionProblems(bool all, bool leaks, int? temporary)
+    {
+        if ((all ? 1 : 0) + (leaks ? 1 : 0) + (temporary is null ? 0 : 1) > 1)
+            yield return "--all, --leaks and --temporary exclude each other";
+        if (temporary is < 1)
+            yield return $"--temporary {temporary}: the threshold must be a whole number of at least 1 (freed before N other allocations on the same thread)";
+    }
+
+    /// <summary>
+    /// The selection of the options --all (every allocation), --leaks (alive at the end) and --temporary N; alive at
+    /// the peak when none is given. Throws <see cref="ArgumentException"/> with the <see cref="OptionProblems"/>.
+    /// </summary>
+    public static ReportSelection FromOptions(bool all, bool leaks, int? temporary)
+    {
+        var problems = OptionProblems(all, leaks, temporary).ToList();
+        if (problems.Count > 0)
+            throw new ArgumentException(string.Join(Environment.NewLine, problems));
+        return all ? new ReportSelection(ReportMode.Allocated)
+            : leaks ? new ReportSelection(ReportMode.Leaks)
+            : temporary is int n ? new ReportSelection(ReportMode.Temporary, n)
+            : Peak;
+    }
+
     /// <summary>The view of <paramref name="capture"/> a report in this mode is computed from.</summary>
     public AllocationView ViewOf(global::MemNotebook.Capture capture) => Mode switch
     {

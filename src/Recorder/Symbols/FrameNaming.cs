@@ -27,6 +27,22 @@ namespace MemNotebook.Recorder.Symbols;
 /// </summary>
 public static class FrameNaming
 {
+    /// <summary>A frame, or the function an allocation is charged to, with no name.</summary>
+    public const string Unknown = "[unknown]";
+
+    /// <summary>A frame's name in a stack of the stats (top stacks): its shown name, <see cref="Unknown"/> when it has none.</summary>
+    public static string OrUnknown(string shown) => shown.Length > 0 ? shown : Unknown;
+
+    /// <summary>How an inlined function is named in stacks (stats top stacks, flame trees, exports): "name [inlined]".</summary>
+    public static string Inlined(string function) => function + " [inlined]";
+
+    /// <summary>A frame without a function name in trees and exports: module+0xoffset when its module is known, else null.</summary>
+    public static string? ModuleOffset(string module, ulong offset) =>
+        module.Length > 0 ? $"{Path.GetFileName(module)}+0x{offset:x}" : null;
+
+    /// <summary>A frame known by its address alone: 0xip.</summary>
+    public static string Address(ulong ip) => $"0x{ip:x}";
+
     /// <summary>The name a frame is shown with: <see cref="Readable"/> for a managed frame, else the function as recorded.</summary>
     public static string Shown(FrameKind kind, string function) => kind == FrameKind.Managed ? Readable(function) : function;
 

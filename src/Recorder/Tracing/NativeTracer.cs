@@ -12,8 +12,6 @@ namespace MemNotebook.Recorder.Tracing;
 /// </summary>
 internal static unsafe class NativeTracer
 {
-    internal const string FileName = "libmemnb_tracer.so";
-
     [Flags]
     internal enum Status
     {
@@ -40,8 +38,8 @@ internal static unsafe class NativeTracer
 
     private static Exports Bind()
     {
-        string path = FindMappedTracer() ?? FindTracerFile()
-            ?? throw new DllNotFoundException($"{FileName} is not loaded in this process and was not found in {string.Join(", ", Candidates())}");
+        string path = TracerLocation.Find()
+            ?? throw new DllNotFoundException($"{TracerLocation.FileName} is not loaded in this process and was not found in {string.Join(", ", TracerLocation.Candidates())}");
         IntPtr handle = NativeLibrary.Load(path);
         return new Exports
         {
@@ -54,45 +52,6 @@ internal static unsafe class NativeTracer
             SampledCounters = (delegate* unmanaged<ulong*, void>)NativeLibrary.GetExport(handle, "memnb_sampled_counters"),
             RecordedNativeAllocations = (delegate* unmanaged<ulong>)NativeLibrary.GetExport(handle, "memnb_recorded_native_allocations"),
         };
-    }
-
-    /// <summary>
-    /// The tracer file to load: MEMNB_TRACER_PATH, else beside this assembly (a build or the CLI tool),
-    /// else in the NuGet package's runtimes/linux-x64/native (this assembly is in lib/net10.0), else
-    /// beside the application. Null when none exists.
-    /// </summary>
-    internal static string? FindTracerFile() => Candidates().FirstOrDefault(File.Exists);
-
-    private static IEnumerable<string> Candidates()
-    {
-        var fromEnvironment = Environment.GetEnvironmentVariable("MEMNB_TRACER_PATH");
-        if (!string.IsNullOrEmpty(fromEnvironment))
-            yield return System.IO.Path.GetFullPath(fromEnvironment);
-        var assemblyFolder = System.IO.Path.GetDirectoryName(typeof(NativeTracer).Assembly.Location);
-        if (!string.IsNullOrEmpty(assemblyFolder))
-        {
-            yield return System.IO.Path.Combine(assemblyFolder, FileName);
-            yield return System.IO.Path.GetFullPath(System.IO.Path.Combine(assemblyFolder, "..", "..", "runtimes", "linux-x64", "native", FileName));
-        }
-        yield return System.IO.Path.Combine(AppContext.BaseDirectory, FileName);
-    }
-
-    /// <summary>The path of the tracer if it is mapped into this process already.</summary>
-    internal static string? FindMappedTracer()
-    {
-        try
-        {
-            foreach (string line in File.ReadLines("/proc/self/maps"))
-            {
-                int slash = line.IndexOf('/');
-                if (slash >= 0 && line.EndsWith("/" + FileName, StringComparison.Ordinal))
-                    return line[slash..];
-            }
-        }
-        catch (IOException)
-        {
-        }
-        return null;
     }
 
     internal static string LoadedPath => s_exports.Value.Path;

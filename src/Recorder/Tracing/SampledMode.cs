@@ -47,7 +47,7 @@ public static class SampledMode
             if (Tracker.IsAvailable || IsAttached)
                 return;
             var tracer = Tracker.TracerFile
-                ?? throw new TracerException($"{NativeTracer.FileName} was not found beside MemNotebook: sampled mode needs it");
+                ?? throw new TracerException($"{TracerLocation.FileName} was not found beside MemNotebook: sampled mode needs it");
             var watch = Stopwatch.StartNew();
             try
             {

@@ -66,10 +66,10 @@ public sealed class Tracker : IDisposable
     }
 
     /// <summary>
-    /// The tracer library this process uses or would use: the copy mapped as its profiler, else the
-    /// file found beside this assembly or in its NuGet package; null when there is none.
+    /// The tracer library this process uses or would use (<see cref="TracerLocation.Find"/>): the copy mapped as its
+    /// profiler, else MEMNB_TRACER_PATH, the file beside this assembly or in its NuGet package; null when there is none.
     /// </summary>
-    public static string? TracerFile => NativeTracer.FindMappedTracer() ?? NativeTracer.FindTracerFile();
+    public static string? TracerFile => TracerLocation.Find();
 
     public static bool IsRecording
     {

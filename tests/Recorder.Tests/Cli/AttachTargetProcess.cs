@@ -1,3 +1,4 @@
+using MemNotebook.Recorder.Tracing;
 using System.Diagnostics;
 using MemNotebook.Recorder.Launching;
 using MemNotebook.Recorder.Tests.Profiler;
@@ -65,7 +66,7 @@ internal sealed class AttachTargetProcess : IDisposable
         Assert.True(process.WaitForExit(10_000), "the target did not exit");
     }
 
-    public bool TracerMapped => File.ReadAllText($"/proc/{Id}/maps").Contains(TracedProcess.TracerFileName, StringComparison.Ordinal);
+    public bool TracerMapped => File.ReadAllText($"/proc/{Id}/maps").Contains(TracerLocation.FileName, StringComparison.Ordinal);
 
     public void Dispose()
     {

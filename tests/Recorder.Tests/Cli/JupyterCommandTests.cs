@@ -43,7 +43,7 @@ public sealed class JupyterCommandTests
         var tool = h.File("dotnet-interactive", []);
         var noTracer = CliHarness.Run("jupyter", "install", "--tracer", h.PathOf("none.so"), "--dotnet-interactive", tool, "--kernels-dir", h.PathOf("k"));
         Assert.Equal(4, noTracer.ExitCode);
-        Assert.Equal($"memnb jupyter install: tracer library not found at {h.PathOf("none.so")}\n", noTracer.Err);
+        Assert.Equal($"memnb jupyter install: tracer library not found at {h.PathOf("none.so")} (build native/ or set MEMNB_TRACER_PATH)\n", noTracer.Err);
 
         var tracer = h.File("libmemnb_tracer.so", [1]);
         var noTool = CliHarness.Run("jupyter", "install", "--tracer", tracer, "--dotnet-interactive", h.PathOf("missing-tool"), "--kernels-dir", h.PathOf("k"));

@@ -1,3 +1,4 @@
+using MemNotebook.Recorder.Tracing;
 using MemNotebook.Recorder.Launching;
 using MemNotebook.Recorder.Tests.Capture;
 using Xunit;
@@ -12,19 +13,19 @@ public sealed class EnvironmentCollection;
 public class RunCommandTests : IDisposable
 {
     private readonly CliHarness cli = new();
-    private readonly string? savedTracerPath = Environment.GetEnvironmentVariable(TracedProcess.TracerPathVariable);
+    private readonly string? savedTracerPath = Environment.GetEnvironmentVariable(TracerLocation.PathVariable);
     private readonly string fakeTracer;
 
     public RunCommandTests()
     {
         // Stands in for libmemnb_tracer.so: the commands below are not .NET programs and never load it.
         fakeTracer = cli.File("libmemnb_tracer.so", [0x7F, (byte)'E', (byte)'L', (byte)'F']);
-        Environment.SetEnvironmentVariable(TracedProcess.TracerPathVariable, fakeTracer);
+        Environment.SetEnvironmentVariable(TracerLocation.PathVariable, fakeTracer);
     }
 
     public void Dispose()
     {
-        Environment.SetEnvironmentVariable(TracedProcess.TracerPathVariable, savedTracerPath);
+        Environment.SetEnvironmentVariable(TracerLocation.PathVariable, savedTracerPath);
         cli.Dispose();
     }
 
@@ -79,7 +80,7 @@ public class RunCommandTests : IDisposable
     public void Run_without_the_tracer_library_exits_four()
     {
         var missing = cli.PathOf("gone/libmemnb_tracer.so");
-        Environment.SetEnvironmentVariable(TracedProcess.TracerPathVariable, missing);
+        Environment.SetEnvironmentVariable(TracerLocation.PathVariable, missing);
         var result = CliHarness.Run("run", "-o", cli.PathOf("x.memnb"), "--", "sh", "-c", "exit 0");
         Assert.Equal(4, result.ExitCode);
         Assert.Equal($"memnb: tracer library not found at {missing} (build native/ or set MEMNB_TRACER_PATH)\n", result.Err);
@@ -157,6 +158,39 @@ public class RunCommandTests : IDisposable
         Assert.Equal(137, result.ExitCode);
         Assert.StartsWith("memnb: sh was killed by signal 9 (exit code 137)\n", result.Err);
     }
+
+    [Fact]
+    public void Tracker_run_and_jupyter_install_find_the_same_tracer()
+    {
+        // With MEMNB_TRACER_PATH (the constructor sets it to the stand-in) and without it (the tracer of this build,
+        // beside this assembly), the three find the same file.
+        var tool = cli.File("dotnet-interactive", []);
+        foreach (var variable in new[] { fakeTracer, null })
+        {
+            Environment.SetEnvironmentVariable(TracerLocation.PathVariable, variable);
+            var expected = variable ?? Path.Combine(Path.GetDirectoryName(typeof(TracerLocation).Assembly.Location)!, TracerLocation.FileName);
+            Assert.True(File.Exists(expected), expected);
+            Assert.Equal(expected, Tracker.TracerFile);
+            Assert.Equal(expected, TracedProcess.Prepare(new TracedLaunchOptions { Command = "prog", OutputPath = cli.PathOf("t.memnb") }).TracerPath);
+            var kernels = cli.PathOf(variable is null ? "k-built" : "k-variable");
+            var installed = CliHarness.Run("jupyter", "install", "--dotnet-interactive", tool, "--kernels-dir", kernels);
+            Assert.Equal((0, ""), (installed.ExitCode, installed.Err));
+            Assert.Equal(File.ReadAllBytes(expected), File.ReadAllBytes(Path.Combine(kernels, ".net-csharp-memprofile", TracerLocation.FileName)));
+        }
+    }
+
+    [Fact]
+    public void Run_and_jupyter_install_name_the_missing_tracer_the_same_way()
+    {
+        var missing = cli.PathOf("gone/libmemnb_tracer.so");
+        Environment.SetEnvironmentVariable(TracerLocation.PathVariable, missing);
+        var message = $"tracer library not found at {missing} (build native/ or set MEMNB_TRACER_PATH)";
+        Assert.Null(Tracker.TracerFile);
+        var run = CliHarness.Run("run", "-o", cli.PathOf("x.memnb"), "--", "true");
+        Assert.Equal((4, $"memnb: {message}\n"), (run.ExitCode, run.Err));
+        var install = CliHarness.Run("jupyter", "install", "--dotnet-interactive", cli.File("dotnet-interactive", []), "--kernels-dir", cli.PathOf("k"));
+        Assert.Equal((4, $"memnb jupyter install: {message}\n"), (install.ExitCode, install.Err));
+    }
 }
 
 public class TracedProcessTests
@@ -186,10 +220,13 @@ public class TracedProcessTests
     }
 
     [Fact]
-    public void Tracer_path_comes_from_the_override_or_beside_the_assembly()
+    public void Tracer_is_looked_for_in_the_variable_alone_else_beside_the_assembly_in_the_package_and_beside_the_application()
     {
-        Assert.Equal("/x/y.so", TracedProcess.ResolveTracerPath("/x/y.so"));
-        Assert.Equal("/base/libmemnb_tracer.so", TracedProcess.ResolveTracerPath("", "/base"));
+        Assert.Equal(["/x/y.so"], TracerLocation.Candidates("/x/y.so", "/pkg/lib/net10.0", "/app"));
+        Assert.Equal([Path.Combine(Environment.CurrentDirectory, "rel", "y.so")], TracerLocation.Candidates("rel/y.so", "/a", "/a"));
+        Assert.Equal(["/pkg/lib/net10.0/libmemnb_tracer.so", "/pkg/runtimes/linux-x64/native/libmemnb_tracer.so", "/app/libmemnb_tracer.so"],
+            TracerLocation.Candidates("", "/pkg/lib/net10.0", "/app"));
+        Assert.Equal(["/base/libmemnb_tracer.so", "/runtimes/linux-x64/native/libmemnb_tracer.so"], TracerLocation.Candidates(null, "/base", "/base"));
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using MemNotebook.Recorder.Tracing;
 using System.Diagnostics;
 using Xunit;
 using System.Reflection;
@@ -16,7 +17,7 @@ internal static class TracedTarget
     public static string TargetPath =>
         typeof(TracedTarget).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "TestTargetPath").Value!;
 
-    public static string TracerPath => Path.Combine(AppContext.BaseDirectory, TracedProcess.TracerFileName);
+    public static string TracerPath => Path.Combine(AppContext.BaseDirectory, TracerLocation.FileName);
 
     public sealed record Run(int ExitCode, string Stdout, string Stderr)
     {
