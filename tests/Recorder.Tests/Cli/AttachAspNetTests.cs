@@ -3,6 +3,7 @@ using System.Net;
 using System.Reflection;
 using MemNotebook.Recorder.Capture;
 using MemNotebook.Recorder.Launching;
+using MemNotebook.Recorder.Tracing;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -75,7 +76,7 @@ public sealed class AttachAspNetTests(ITestOutputHelper log)
             Assert.True(duringAttach > 0, "no request was answered while recording");
             Assert.True(afterDetach > 0, "no request was answered after the detach");
             Assert.False(server.HasExited);
-            Assert.DoesNotContain(TracedProcess.TracerFileName, File.ReadAllText($"/proc/{server.Id}/maps"));
+            Assert.DoesNotContain(TracerLocation.FileName, File.ReadAllText($"/proc/{server.Id}/maps"));
             Assert.Equal(OneOrder, await http.GetStringAsync("/orders/1"));
 
             // The samples of the handler: BuildOrders' own allocations (orders, their line arrays) under Render,
