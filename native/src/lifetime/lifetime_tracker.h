@@ -43,8 +43,9 @@ class BlockList {
     if (size_ == blocks_.size() * kBlock) blocks_.push_back(new TrackedObject[kBlock]);
     (*this)[size_++] = o;
   }
-  // Keeps the first n (n <= size()) and the blocks they need.
+  // Keeps the first n (n <= size()); the blocks stay allocated for reuse.
   void truncate(size_t n);
+  size_t capacity() const { return blocks_.size() * kBlock; }
   void release();
 
  private:

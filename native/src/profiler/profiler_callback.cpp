@@ -382,6 +382,13 @@ HRESULT gc_finished(void*) {
   return S_OK;
 }
 
+// With MONITOR_GC the runtime walks the whole heap after every GC (roots first, then every
+// live object of every generation) to report each object's references here; the survivors
+// we need come from SurvivingReferences2/MovedReferences2, computed by the GC itself from
+// the condemned generations. A failed HRESULT is the documented way to end that walk: it
+// stops after the first object, so a gen0 GC no longer costs a pass over the whole heap.
+HRESULT object_references(void*, ObjectID, ClassID, ULONG, ObjectID*) { return E_FAIL; }
+
 HRESULT suspend_started(void*, COR_PRF_SUSPEND_REASON) {
   HookGuard guard;  // the tracer's own allocations are not recorded
   recorder().runtime_suspend_started();
@@ -442,6 +449,7 @@ struct VtableInit {
     set_slot(kSlot_GarbageCollectionFinished, &gc_finished);
     set_slot(kSlot_MovedReferences2, &moved_references2);
     set_slot(kSlot_SurvivingReferences2, &surviving_references2);
+    set_slot(kSlot_ObjectReferences, &object_references);
     set_slot(kSlot_RuntimeSuspendStarted, &suspend_started);
     set_slot(kSlot_RuntimeResumeFinished, &resume_finished);
     set_slot(kSlot_ThreadNameChanged, &thread_name_changed);
