@@ -47,6 +47,7 @@ public static class Scenarios
             case "threads": Threads(capture!); break;
             case "region": Region(capture!); break;
             case "gc-modes": GcModes(capture!); break;
+            case "heap-walk": HeapWalk(capture!); break;
             case "deep-stack": DeepStack(capture!); break;
             case "stack-tree": StackTree(capture!, int.Parse(args[2])); break;
             case "changing-callers": ChangingCallers(capture!); break;
@@ -271,6 +272,31 @@ public static class Scenarios
         var tracker = Tracker.Start(capture, Exact);
         AllocateUnreachable(1000);
         GC.Collect();
+        tracker.Stop();
+        GC.KeepAlive(keep);
+    }
+
+    // 200,000 objects alive in gen2, then ten gen0 GCs while recording: the runtime's post-GC heap
+    // walk shows the tracer the objects it walks (memnb_heap_walk_objects).
+    static unsafe void HeapWalk(string capture)
+    {
+        var keep = new object[200_000];
+        for (int i = 0; i < keep.Length; i++) keep[i] = new byte[24];
+        GC.Collect();
+        GC.Collect();
+        var walked = (delegate* unmanaged<ulong>)System.Runtime.InteropServices.NativeLibrary.GetExport(
+            System.Runtime.InteropServices.NativeLibrary.Load(Environment.GetEnvironmentVariable("CORECLR_PROFILER_PATH")!),
+            "memnb_heap_walk_objects");
+        var tracker = Tracker.Start(capture, Exact);
+        ulong before = walked();
+        int gcs = GC.CollectionCount(0);
+        for (int i = 0; i < 10; i++)
+        {
+            AllocateUnreachable(100);
+            GC.Collect(0, GCCollectionMode.Forced, blocking: true);
+        }
+        Facts["gcs"] = GC.CollectionCount(0) - gcs;
+        Facts["walked"] = walked() - before;
         tracker.Stop();
         GC.KeepAlive(keep);
     }

@@ -154,6 +154,12 @@ __attribute__((visibility("default"))) void memnb_overhead_counters(unsigned lon
   out[9] = memnb::recorder().dropped();
 }
 
+// The objects the runtime's post-GC heap walk has shown the tracer (see object_references):
+// the walk is ended at its first object, so this grows by one per GC while recording.
+__attribute__((visibility("default"))) unsigned long long memnb_heap_walk_objects(void) {
+  return memnb::heap_walk_objects();
+}
+
 __attribute__((visibility("default"))) unsigned long long memnb_recorded_native_allocations(void) {
   return memnb::recorder().native_allocations();
 }

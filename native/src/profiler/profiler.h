@@ -20,6 +20,8 @@ ICorProfilerInfo5* profiler_info();
 bool profiler_attached();
 
 // False once a size read from a method table disagreed with the runtime's.
+// ObjectReferences calls so far: one per GC while recording, as the runtime's heap walk is ended there.
+uint64_t heap_walk_objects();
 bool size_shortcut_enabled();
 
 // Switches the mutable event-mask bits for recording on or off.

@@ -387,7 +387,12 @@ HRESULT gc_finished(void*) {
 // we need come from SurvivingReferences2/MovedReferences2, computed by the GC itself from
 // the condemned generations. A failed HRESULT is the documented way to end that walk: it
 // stops after the first object, so a gen0 GC no longer costs a pass over the whole heap.
-HRESULT object_references(void*, ObjectID, ClassID, ULONG, ObjectID*) { return E_FAIL; }
+// Counted (once per GC when the walk ends as it should) for the test that holds it so.
+std::atomic<uint64_t> g_heap_walk_objects{0};
+HRESULT object_references(void*, ObjectID, ClassID, ULONG, ObjectID*) {
+  g_heap_walk_objects.fetch_add(1, std::memory_order_relaxed);
+  return E_FAIL;
+}
 
 HRESULT suspend_started(void*, COR_PRF_SUSPEND_REASON) {
   HookGuard guard;  // the tracer's own allocations are not recorded
@@ -465,6 +470,8 @@ void* profiler_instance() { return &g_profiler; }
 ICorProfilerInfo5* profiler_info() { return g_info; }
 bool profiler_attached() { return g_attached; }
 SymbolSource* runtime_names() { return g_names; }
+
+uint64_t heap_walk_objects() { return g_heap_walk_objects.load(std::memory_order_relaxed); }
 
 bool size_shortcut_enabled() { return g_size_shortcut.load(std::memory_order_relaxed); }
 
