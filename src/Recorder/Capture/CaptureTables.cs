@@ -16,6 +16,10 @@ public sealed class CaptureTables
     internal readonly Dictionary<ulong, IlFrameRecord> IlFramesByIp = new();
     internal readonly HashSet<int> NativeStackSet = new();
     internal readonly Dictionary<ulong, IReadOnlyList<Symbols.SourceFrame>> SourcesByIp = new();
+    internal readonly Dictionary<ulong, string> NoLineByIp = new();
+
+    /// <summary>Why a managed frame has no file and line (<see cref="Symbols.NoLine"/>), or null (it has one, or is not managed).</summary>
+    public string? NoLineReason(ulong ip) => NoLineByIp.GetValueOrDefault(ip);
 
     /// <summary>
     /// Source frames of native ips (from DWARF, at report time), innermost first: one per inlined function
@@ -32,10 +36,12 @@ public sealed class CaptureTables
     /// <summary>The names of an ip's frames as stacks show them, innermost first: inlined functions, then the ip's function.</summary>
     public IEnumerable<string> ShownNames(ulong ip)
     {
+        var frame = Frame(ip);
+        if (frame.Kind == FrameKind.Managed && Symbols.ScriptPlumbing.IsEntryStub(frame.Function))
+            yield break; // a notebook cell's entry stub: left out of stacks
         var source = Source(ip);
         for (var i = 0; i < source.Count - 1; i++)
             yield return InlinedName(Analysis.CaptureStats.FrameName(source[i].Function ?? ""));
-        var frame = Frame(ip);
         yield return Analysis.CaptureStats.FrameName(Symbols.FrameNaming.Shown(frame.Kind, frame.Function));
     }
 

@@ -42,6 +42,7 @@ public static class SpeedscopeExport
         var frameTable = capture.ArrowTable(ArrowLayout.Frames);
         var names = AllocationColumns.FrameNames(frameTable);
         var sources = AllocationColumns.SourceFrames(frameTable);
+        var noLines = AllocationColumns.NoLineReasons(frameTable);
         var ipOf = AllocationColumns.StackIps(stacks);
 
         // Frame j of an ip: its inlined functions innermost first (named "function [inlined]"), then its own
@@ -54,13 +55,15 @@ public static class SpeedscopeExport
                 var name = names.TryGetValue(ip, out var known) ? known : $"0x{ip:x}";
                 frameNames.Add(sources.TryGetValue(ip, out var source)
                     ? (j < source.Length - 1 ? Capture.CaptureTables.InlinedName(source[j].Function ?? "") : name, source[j].File, source[j].Line)
-                    : (name, null, 0));
+                    : (noLines.TryGetValue(ip, out var reason) ? Symbols.NoLine.WithLocation(name, null, 0, reason) : name, null, 0));
                 frameIndex.Add((ip, j), index);
             }
             return index;
         }
 
-        int FramesOfIp(ulong ip) => sources.TryGetValue(ip, out var source) ? source.Length : 1;
+        // A notebook cell's entry stubs are left out (Symbols.ScriptPlumbing).
+        var hidden = Symbols.ScriptPlumbing.HiddenIps(frameTable);
+        int FramesOfIp(ulong ip) => hidden.Contains(ip) ? 0 : sources.TryGetValue(ip, out var source) ? source.Length : 1;
 
         string[] profileNames = ["allocated bytes", "alive at the peak", "leaked (alive at the end)"];
         var perStack = capture.IsAggregated

@@ -564,8 +564,8 @@ public sealed class FlameTree
 
     /// <summary>
     /// Frames per ip, innermost first, with their kind: the inlined functions the ip is in ("name [inlined] (file.c:12)"),
-    /// then its function ("name (file.c:42)" where the frames table has its line, else the function, else module+0xoffset,
-    /// else the address).
+    /// then its function ("name (file.c:42)" where the frames table has its line, "name (no line: no PDB)" for a managed
+    /// frame without one, else the function, else module+0xoffset, else the address).
     /// </summary>
     private static Dictionary<ulong, (string, FlameNodeKind)[]> FrameTable(RecordBatch frames)
     {
@@ -576,10 +576,17 @@ public sealed class FlameTree
         var files = hasSource ? (StringArray)frames.Column("file") : null;
         var lines = hasSource ? (Int32Array)frames.Column("line") : null;
         var inlined = hasSource ? (StringArray)frames.Column("inlined") : null;
+        var noLines = frames.Schema.GetFieldIndex("no_line") >= 0 ? (StringArray)frames.Column("no_line") : null;
+        var hidden = Symbols.ScriptPlumbing.HiddenIps(frames);
         var table = new Dictionary<ulong, (string, FlameNodeKind)[]>();
         for (var i = 0; i < frames.Length; i++)
         {
             var ip = ips.GetValue(i)!.Value;
+            if (hidden.Contains(ip))
+            {
+                table[ip] = []; // a notebook cell's entry stub: left out of the path
+                continue;
+            }
             var kind = kinds.GetString(i) switch
             {
                 "managed" => FlameNodeKind.Managed,
@@ -589,6 +596,8 @@ public sealed class FlameTree
             var name = names.TryGetValue(ip, out var known) ? known : $"0x{ip:x}";
             if (files is not null && !files.IsNull(i))
                 name = Symbols.InlinedColumn.WithLocation(name, files.GetString(i), lines!.GetValue(i) ?? 0);
+            else if (noLines is not null && !noLines.IsNull(i))
+                name = Symbols.NoLine.WithLocation(name, null, 0, noLines.GetString(i));
             var inlinedFrames = inlined is null || inlined.IsNull(i) ? [] : Symbols.InlinedColumn.Decode(inlined.GetString(i));
             var row = new (string, FlameNodeKind)[inlinedFrames.Count + 1];
             for (var j = 0; j < inlinedFrames.Count; j++)
