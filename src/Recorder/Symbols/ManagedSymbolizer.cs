@@ -32,6 +32,9 @@ public static class ManagedSymbolizer
     /// </summary>
     public static void Resolve(CaptureTables tables)
     {
+        // A capture recorded without IL positions (before format flag bit 3) has no lines to look for, nor reasons.
+        if (tables.IlFramesByIp.Count == 0 && tables.ManagedModuleList.Count == 0)
+            return;
         var clock = Stopwatch.StartNew();
         var readers = new MetadataReader?[tables.ManagedModuleList.Count];
         var missing = new string?[readers.Length];
