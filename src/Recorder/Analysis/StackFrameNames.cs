@@ -46,8 +46,8 @@ internal sealed class StackFrameNames
         var depth = 0;
         for (var at = stackId; at > 0 && at < parentOf.Length && depth <= Capture.CaptureFormat.MaxStackDepth; at = parentOf[at], depth++)
         {
-            if (hidden.Contains(ipOf[at]))
-                continue;
+            if (at != stackId && hidden.Contains(ipOf[at]))
+                continue; // a notebook cell's entry stub that the cell's code runs under
             if (inlinedOfIp.TryGetValue(ipOf[at], out var inlined))
                 names.AddRange(inlined);
             names.Add(CaptureStats.FrameName(nameOfIp.GetValueOrDefault(ipOf[at]) ?? ""));

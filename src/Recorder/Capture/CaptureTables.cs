@@ -37,8 +37,6 @@ public sealed class CaptureTables
     public IEnumerable<string> ShownNames(ulong ip)
     {
         var frame = Frame(ip);
-        if (frame.Kind == FrameKind.Managed && Symbols.ScriptPlumbing.IsEntryStub(frame.Function))
-            yield break; // a notebook cell's entry stub: left out of stacks
         var source = Source(ip);
         for (var i = 0; i < source.Count - 1; i++)
             yield return InlinedName(Analysis.CaptureStats.FrameName(source[i].Function ?? ""));

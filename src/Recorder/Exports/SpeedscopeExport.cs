@@ -43,6 +43,9 @@ public static class SpeedscopeExport
         var names = AllocationColumns.FrameNames(frameTable);
         var sources = AllocationColumns.SourceFrames(frameTable);
         var noLines = AllocationColumns.NoLineReasons(frameTable);
+        // A notebook cell's entry stubs are left out of the stacks they pass through (Symbols.ScriptPlumbing); a stack
+        // one ends keeps it. Counted below as frames all the same: the limit is an upper bound.
+        var hidden = Symbols.ScriptPlumbing.HiddenIps(frameTable);
         var ipOf = AllocationColumns.StackIps(stacks);
 
         // Frame j of an ip: its inlined functions innermost first (named "function [inlined]"), then its own
@@ -61,9 +64,7 @@ public static class SpeedscopeExport
             return index;
         }
 
-        // A notebook cell's entry stubs are left out (Symbols.ScriptPlumbing).
-        var hidden = Symbols.ScriptPlumbing.HiddenIps(frameTable);
-        int FramesOfIp(ulong ip) => hidden.Contains(ip) ? 0 : sources.TryGetValue(ip, out var source) ? source.Length : 1;
+        int FramesOfIp(ulong ip) => sources.TryGetValue(ip, out var source) ? source.Length : 1;
 
         string[] profileNames = ["allocated bytes", "alive at the peak", "leaked (alive at the end)"];
         var perStack = capture.IsAggregated
@@ -90,9 +91,11 @@ public static class SpeedscopeExport
                 {
                     framed[id] = true;
                     chain.Add(id);
-                    for (var j = 0; j < FramesOfIp(ipOf[id]); j++)
+                    for (var j = 0; j < FramesOfIp(ipOf[id]) && !hidden.Contains(ipOf[id]); j++)
                         FrameOf(ipOf[id], j);
                 }
+                if (stackId > 0 && stackId < parents.Length && hidden.Contains(ipOf[stackId]))
+                    FrameOf(ipOf[stackId], 0); // an entry stub that allocated: the sample's leaf
                 var top = chain.Count == 0 ? stackId : parents[chain[^1]];
                 var depth = top > 0 && top < parents.Length ? frameDepth[top] : 0;
                 for (var i = chain.Count - 1; i >= 0; i--)
@@ -116,6 +119,8 @@ public static class SpeedscopeExport
             for (var i = chain.Count - 1; i >= 0; i--)
             {
                 var ip = ipOf[chain[i]];
+                if (i > 0 && hidden.Contains(ip))
+                    continue;
                 for (var j = FramesOfIp(ip) - 1; j >= 0; j--)
                     json.WriteNumberValue(FrameOf(ip, j));
             }

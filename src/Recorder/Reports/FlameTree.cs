@@ -515,6 +515,7 @@ public sealed class FlameTree
         private readonly int[] parents;
         private readonly ulong[] ips;
         private readonly Dictionary<ulong, (string, FlameNodeKind)[]> frames;
+        private readonly HashSet<ulong> entryStubs;
         private readonly Dictionary<int, string> threads;
         private readonly bool inverted;
         private readonly bool splitThreads;
@@ -526,6 +527,7 @@ public sealed class FlameTree
             parents = AllocationColumns.StackParents(capture.ArrowTable(ArrowLayout.Stacks));
             ips = AllocationColumns.StackIps(capture.ArrowTable(ArrowLayout.Stacks));
             frames = FrameTable(capture.ArrowTable(ArrowLayout.Frames));
+            entryStubs = Symbols.ScriptPlumbing.HiddenIps(capture.ArrowTable(ArrowLayout.Frames));
             threads = splitThreads
                 ? capture.Columns.Threads.ToDictionary(t => t.Stream, t => t.Name is null ? $"thread {t.OsThreadId}" : $"thread {t.OsThreadId} ({t.Name})")
                 : new Dictionary<int, string>();
@@ -540,6 +542,8 @@ public sealed class FlameTree
             var depth = 0;
             for (var id = stack; id > 0 && id < parents.Length && depth < Capture.CaptureFormat.MaxStackDepth; id = parents[id], depth++)
             {
+                if (id != stack && entryStubs.Contains(ips[id]))
+                    continue; // a notebook cell's entry stub that the cell's code runs under
                 if (frames.TryGetValue(ips[id], out var frame))
                     path.AddRange(frame); // inlined functions first, innermost first
                 else
@@ -577,16 +581,10 @@ public sealed class FlameTree
         var lines = hasSource ? (Int32Array)frames.Column("line") : null;
         var inlined = hasSource ? (StringArray)frames.Column("inlined") : null;
         var noLines = frames.Schema.GetFieldIndex("no_line") >= 0 ? (StringArray)frames.Column("no_line") : null;
-        var hidden = Symbols.ScriptPlumbing.HiddenIps(frames);
         var table = new Dictionary<ulong, (string, FlameNodeKind)[]>();
         for (var i = 0; i < frames.Length; i++)
         {
             var ip = ips.GetValue(i)!.Value;
-            if (hidden.Contains(ip))
-            {
-                table[ip] = []; // a notebook cell's entry stub: left out of the path
-                continue;
-            }
             var kind = kinds.GetString(i) switch
             {
                 "managed" => FlameNodeKind.Managed,

@@ -6,8 +6,10 @@ namespace MemNotebook.Recorder.Symbols;
 /// The entry stubs Roslyn scripting adds to every notebook cell (script submission): <c>Submission#N.&lt;Factory&gt;</c>,
 /// which the script host calls, and <c>Submission#N.&lt;Initialize&gt;</c>, which starts the state machine holding the
 /// cell's code (<c>Submission#N+&lt;&lt;Initialize&gt;&gt;d__0.MoveNext</c>, shown as <c>cell N</c>). The user never wrote
-/// them and they have no source line (no sequence point), so stacks leave them out, as they leave out the runtime's
-/// allocation helpers: flame graphs, trees, speedscope and the stacks of stats and notebooks. The frames table keeps them.
+/// them and they have no source line (no sequence point), so the stacks they pass through leave them out: flame graphs,
+/// trees, speedscope and <c>Columns.FrameNames</c>. A stack one of them ends (the state machine <c>&lt;Initialize&gt;</c>
+/// allocates in a cell compiled for debugging, the submission object <c>&lt;Factory&gt;</c> creates) keeps it, with its
+/// marker (<c>cell N (no line: no sequence point)</c>). The frames table keeps them, and so do the stacks of <c>Stats()</c>.
 /// </summary>
 public static class ScriptPlumbing
 {

@@ -95,21 +95,21 @@ public sealed class NoLineTests : IDisposable
     /// <summary>
     /// Main (no IL position) → Submission#3.&lt;Factory&gt; (a cell's entry stub) → Run (a module loaded from memory
     /// without symbols) → Plumbing (hidden sequence points) → Make (line 6), allocating 100 bytes; and Main → memcpy
-    /// (native) allocating 24.
+    /// (native) allocating 24; and Main → Submission#3.&lt;Initialize&gt; (the stub allocating the cell's state machine) 8.
     /// </summary>
     private string WriteCapture(string name)
     {
         var w = new TestCaptureWriter(flags: (ushort)CaptureFormat.FlagIlFrames);
         w.Chunk(0).Clock(1000, 5_000_000).Type(0, 0x7f00_1000, "System.Int32[]", flags: 1)
             .StackNode(1, 0, 0x400).StackNode(2, 1, 0x600).StackNode(3, 2, 0x300).StackNode(4, 3, 0x200).StackNode(5, 4, 0x100)
-            .StackNode(6, 1, 0x500)
+            .StackNode(6, 1, 0x500).StackNode(7, 1, 0x700).Frame(0x700, 0, "Submission#3.<Initialize>", "cell")
             .Frame(0x400, 0, "App.Program.Main", "App.dll").Frame(0x600, 0, "Submission#3.<Factory>", "cell")
             .Frame(0x300, 0, "Emitted.Type.Run", "RefEmit_InMemoryManifestModule").Frame(0x200, 0, "Fixture.Lines.Plumbing", "Fixture.dll")
             .Frame(0x100, 0, "Fixture.Lines.Make", "Fixture.dll").Frame(0x500, 1, "memcpy", "libc.so.6", 0x20)
             .ManagedModule(1, dll, "Fixture.dll").ManagedModule(2, "", "RefEmit_InMemoryManifestModule")
             .IlFrame(0x100, 1, (ulong)makeToken, 2).IlFrame(0x200, 1, (ulong)plumbingToken, 0).IlFrame(0x300, 2, 0x06000001, 0)
             .Thread(2, 777, 1).Write();
-        w.Chunk(2).Alloc(1100, 0, 100, 5, 0x10_0000).Alloc(1150, 0, 24, 6, 0x10_0100).Write();
+        w.Chunk(2).Alloc(1100, 0, 100, 5, 0x10_0000).Alloc(1150, 0, 24, 6, 0x10_0100).Alloc(1160, 0, 8, 7, 0x10_0200).Write();
         return scratch.Write(name, w);
     }
 
@@ -170,13 +170,16 @@ public sealed class NoLineTests : IDisposable
         Assert.Null(capture.Frames.Columns["line"][make]);
         Assert.Equal("no PDB", capture.Frames.Columns["no_line"][make]);
 
-        // Flame graph, its tooltip and the tree: the marker where the file:line would be; the cell's entry stub left out.
+        // Flame graph, its tooltip and the tree: the marker where the file:line would be; the cell's entry stub left out
+        // where the code runs under it, kept with its marker where it allocated.
         var tree = FlameTree.Build(capture, new ReportSelection(ReportMode.Allocated));
         Assert.Equal(
         [
             "App.Program.Main (no line: no IL offset) / Emitted.Type.Run (no line: dynamic module) / Fixture.Lines.Plumbing (no line: no PDB) / Fixture.Lines.Make (no line: no PDB)",
             "App.Program.Main (no line: no IL offset) / memcpy",
+            "App.Program.Main (no line: no IL offset) / cell 3 (no line: no IL offset)",
         ], Paths(tree.Root));
+        Assert.Equal((null, null, "no IL offset"), frames["Submission#3.<Initialize>"]);
         Assert.Contains("Fixture.Lines.Make (no line: no PDB)", FlameJson.ToJson(tree));
         Assert.Contains("Fixture.Lines.Make (no line: no PDB)", ReportText.Tree(tree, 10, 10));
 
@@ -187,13 +190,14 @@ public sealed class NoLineTests : IDisposable
         var shared = json.RootElement.GetProperty("shared").GetProperty("frames").EnumerateArray().ToArray();
         Assert.Equal(
             ["App.Program.Main (no line: no IL offset)", "Emitted.Type.Run (no line: dynamic module)", "Fixture.Lines.Make (no line: no PDB)",
-             "Fixture.Lines.Plumbing (no line: no PDB)", "memcpy"],
+             "Fixture.Lines.Plumbing (no line: no PDB)", "cell 3 (no line: no IL offset)", "memcpy"],
             shared.Select(f => f.GetProperty("name").GetString()).Order(StringComparer.Ordinal));
         Assert.All(shared, f => Assert.False(f.TryGetProperty("file", out _) || f.TryGetProperty("line", out _)));
 
         // Stacks as stats and notebooks list them: the stub left out.
         var stack = capture.Columns.FrameNames(5);
         Assert.Equal(["Fixture.Lines.Make", "Fixture.Lines.Plumbing", "Emitted.Type.Run", "App.Program.Main"], stack);
+        Assert.Equal(["cell 3", "App.Program.Main"], capture.Columns.FrameNames(7));
     }
 
     /// <summary>A local symbol server: the fixture's PDB at its SSQP key under /symbols/, 404 for anything else.</summary>
@@ -334,7 +338,7 @@ public sealed class NoLineTests : IDisposable
         {
             var capture = MemNotebook.Capture.Load(WriteCapture("down.memnb"));
             Assert.Equal((null, null, "no PDB"), FramesTable(capture)["Fixture.Lines.Make"]);
-            Assert.Equal(2, FlameTree.Build(capture, new ReportSelection(ReportMode.Allocated)).Root.Count);
+            Assert.Equal(3, FlameTree.Build(capture, new ReportSelection(ReportMode.Allocated)).Root.Count);
             var warning = Assert.Single(warnings);
             Assert.StartsWith($"memnb: warning: symbol server http://127.0.0.1:{port}: ", warning);
             Assert.EndsWith("; frames of modules without a PDB have no line", warning);
