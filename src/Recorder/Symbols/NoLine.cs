@@ -18,7 +18,7 @@ public static class NoLine
 
     /// <summary>
     /// The runtime gave no IL position for the return address: a dynamic method (DynamicMethod, expression trees),
-    /// code it no longer knew when the frame was described, or a capture recorded without IL positions.
+    /// code it no longer knew when the frame was described, or an address its IL-to-native map does not cover.
     /// </summary>
     public const string NoIlOffset = "no IL offset";
 
