@@ -30,7 +30,10 @@ public static class SymbolServer
         set => server = Normalize(value);
     }
 
-    /// <summary>The longest a request may take, connection included.</summary>
+    /// <summary>The largest PDB downloaded (System.Private.CoreLib's is about 40 MB); a bigger answer is a failure.</summary>
+    public const long MaxPdbBytes = 512L << 20;
+
+    /// <summary>The longest a request may take, connection and body included.</summary>
     public static TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Where PDBs are kept; null for the per-user cache's <c>symbols</c> folder.</summary>
@@ -110,8 +113,10 @@ public static class SymbolServer
         try
         {
             Interlocked.Increment(ref requests);
-            using var http = new HttpClient { Timeout = Timeout };
-            using var response = http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead).GetAwaiter().GetResult();
+            // The timeout covers the whole download, body included (HttpClient.Timeout ends at the headers here).
+            using var deadline = new CancellationTokenSource(Timeout);
+            using var http = new HttpClient { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
+            using var response = http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, deadline.Token).GetAwaiter().GetResult();
             if (response.StatusCode == HttpStatusCode.NotFound)
             {
                 Directory.CreateDirectory(Path.GetDirectoryName(missing)!);
@@ -124,9 +129,21 @@ public static class SymbolServer
             var staging = file + ".tmp-" + Guid.NewGuid().ToString("N")[..8];
             try
             {
-                using (var body = response.Content.ReadAsStream())
+                if (response.Content.Headers.ContentLength > MaxPdbBytes)
+                    return Failed(baseUrl, $"{key} is {response.Content.Headers.ContentLength:N0} bytes, more than the {MaxPdbBytes:N0} a PDB may have");
+                using (var body = response.Content.ReadAsStream(deadline.Token))
                 using (var output = File.Create(staging))
-                    body.CopyTo(output);
+                {
+                    var buffer = new byte[81920];
+                    long total = 0;
+                    int read;
+                    while ((read = body.ReadAsync(buffer, deadline.Token).AsTask().GetAwaiter().GetResult()) > 0)
+                    {
+                        if ((total += read) > MaxPdbBytes)
+                            return Failed(baseUrl, $"{key} is more than the {MaxPdbBytes:N0} bytes a PDB may have");
+                        output.Write(buffer, 0, read);
+                    }
+                }
                 File.Move(staging, file, overwrite: true);
             }
             finally
@@ -136,9 +153,9 @@ public static class SymbolServer
             }
             return file;
         }
-        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or IOException or UnauthorizedAccessException)
         {
-            var problem = ex is TaskCanceledException ? $"no answer within {Timeout.TotalSeconds:0.#} s" : ex.Message;
+            var problem = ex is OperationCanceledException ? $"no answer within {Timeout.TotalSeconds:0.#} s" : ex.Message;
             return Failed(baseUrl, problem);
         }
     }

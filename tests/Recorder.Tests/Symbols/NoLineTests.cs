@@ -349,6 +349,30 @@ public sealed class NoLineTests : IDisposable
         }
     }
 
+    [Fact]
+    public void A_server_that_accepts_but_never_answers_times_out_with_one_warning()
+    {
+        using var silent = new TcpListener(IPAddress.Loopback, 0); // connections wait in its backlog, unanswered
+        silent.Start();
+        var port = ((IPEndPoint)silent.LocalEndpoint).Port;
+        SymbolServer.Server = $"http://127.0.0.1:{port}";
+        SymbolServer.Timeout = TimeSpan.FromSeconds(1);
+        var warnings = new List<string>();
+        SymbolServer.Warn = warnings.Add;
+        try
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            Assert.Equal((null, null, "no PDB"), FramesTable(MemNotebook.Capture.Load(WriteCapture("silent.memnb")))["Fixture.Lines.Make"]);
+            Assert.Equal([$"memnb: warning: symbol server http://127.0.0.1:{port}: no answer within 1 s; frames of modules without a PDB have no line"], warnings);
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"{clock.Elapsed}");
+            Assert.False(File.Exists(Path.Combine(scratch.Root, "symbols", ExpectedKey() + ".missing"))); // a failure is no miss
+        }
+        finally
+        {
+            SymbolServer.Timeout = TimeSpan.FromSeconds(10);
+        }
+    }
+
     [Theory]
     [InlineData("Submission#3.<Factory>", true)]
     [InlineData("Submission#12.<Initialize>", true)]
