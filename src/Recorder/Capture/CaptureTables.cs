@@ -36,10 +36,10 @@ public sealed class CaptureTables
     /// <summary>The names of an ip's frames as stacks show them, innermost first: inlined functions, then the ip's function.</summary>
     public IEnumerable<string> ShownNames(ulong ip)
     {
-        var frame = Frame(ip);
         var source = Source(ip);
         for (var i = 0; i < source.Count - 1; i++)
             yield return InlinedName(Analysis.CaptureStats.FrameName(source[i].Function ?? ""));
+        var frame = Frame(ip);
         yield return Analysis.CaptureStats.FrameName(Symbols.FrameNaming.Shown(frame.Kind, frame.Function));
     }
 
