@@ -27,10 +27,42 @@ public static class MemnbCommandLine
             root.Add(ReportVerb.Create(report, output, error));
         // The version of this assembly (Directory.Build.props), whatever process hosts it.
         root.Options.OfType<VersionOption>().Single().Action = new PrintVersion(output);
+        var symbolServer = SymbolServerOption();
+        root.Options.Add(symbolServer);
         var parse = root.Parse(args);
         if (parse.Action is ParseErrorAction)
             return UsageError(parse, error);
-        return parse.Invoke(new InvocationConfiguration { Output = output, Error = error });
+        // The symbol server, where reports read managed frames' lines; its warnings go to this error writer.
+        var (server, warn) = (Recorder.Symbols.SymbolServer.Server, Recorder.Symbols.SymbolServer.Warn);
+        try
+        {
+            if (parse.GetValue(symbolServer) is { } url)
+                Recorder.Symbols.SymbolServer.Server = url;
+            Recorder.Symbols.SymbolServer.Warn = line => error.WriteLine(line);
+            return parse.Invoke(new InvocationConfiguration { Output = output, Error = error });
+        }
+        finally
+        {
+            (Recorder.Symbols.SymbolServer.Server, Recorder.Symbols.SymbolServer.Warn) = (server, warn);
+        }
+    }
+
+    /// <summary>--symbol-server URL, on every verb: where the .NET libraries' PDBs are downloaded from (MEMNB_SYMBOL_SERVER).</summary>
+    private static Option<string?> SymbolServerOption()
+    {
+        var option = new Option<string?>("--symbol-server")
+        {
+            Description = "Download missing portable PDBs from this symbol server for managed frames' file:line, e.g. https://msdl.microsoft.com/download/symbols (default: MEMNB_SYMBOL_SERVER; off without either)",
+            HelpName = "URL",
+            Recursive = true,
+        };
+        option.Validators.Add(result =>
+        {
+            var value = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
+            if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+                result.AddError($"--symbol-server: '{value}' is not an http or https URL");
+        });
+        return option;
     }
 
     private sealed class PrintVersion(TextWriter output) : SynchronousCommandLineAction

@@ -40,6 +40,12 @@ public sealed class MemProfileCommand : KernelDirectiveCommand
     /// <summary>Keep totals per stack and type instead of every allocation.</summary>
     public bool Aggregate { get; set; }
 
+    /// <summary>
+    /// A symbol server for the .NET libraries' PDBs (managed frames' file:line), from this cell on for the kernel's
+    /// reports; the same as <c>MEMNB_SYMBOL_SERVER</c> (docs/reports.md, "Lines").
+    /// </summary>
+    public string? SymbolServer { get; set; }
+
     /// <summary>Install the ".NET (C#) — memory tracer" Jupyter kernel (exact mode) instead of profiling.</summary>
     public bool InstallKernel { get; set; }
 

@@ -29,6 +29,8 @@ public static class MemProfileMagic
                     .Append(string.Join(',', ReportCatalog.NotebookDefaults.Select(r => r.Name))).Append("none")),
             new KernelDirectiveParameter("--live", "Show memory (RSS, GC heap, recorded allocations) updating while the cell runs") { Flag = true },
             new KernelDirectiveParameter("--aggregate", "Keep totals per stack and type instead of every allocation (for long cells)") { Flag = true },
+            new KernelDirectiveParameter("--symbol-server", "Download the PDBs of the .NET libraries from this symbol server for the file:line of their frames, from this cell on (e.g. https://msdl.microsoft.com/download/symbols)") { TypeHint = "text" }
+                .AddCompletions(() => ["https://msdl.microsoft.com/download/symbols"]),
             new KernelDirectiveParameter("--install-kernel", "Install the Jupyter kernel '" + Recorder.Launching.JupyterKernelSpec.DisplayName + "' (exact mode) instead of profiling") { Flag = true },
         },
     };

@@ -33,6 +33,8 @@ public sealed record MemProfileOptions
             foreach (var problem in ParseReports(report, out _))
                 yield return problem;
         }
+        if (command.SymbolServer is { } server && !(Uri.TryCreate(server, UriKind.Absolute, out var url) && url.Scheme is "http" or "https"))
+            yield return $"#!memprofile: --symbol-server {server}: not an http or https URL";
         if (command.Aggregate && command.Native)
             yield return "#!memprofile: --native keeps every native allocation; it cannot be combined with --aggregate";
         if (command.Aggregate && command.Temporary is not null)

@@ -45,6 +45,9 @@ internal sealed class ProfiledCell
     public static Task BeginAsync(CSharpKernel kernel, MemProfileCommand command, KernelInvocationContext context)
     {
         var options = MemProfileOptions.From(command);
+        // Kept for the kernel's later reports too, as MEMNB_SYMBOL_SERVER would be.
+        if (command.SymbolServer is { } symbolServer)
+            Recorder.Symbols.SymbolServer.Server = symbolServer;
         if (command.InstallKernel)
         {
             InstallKernel(context);

@@ -215,6 +215,24 @@ public sealed class MemProfileTests
         Assert.Equal("True", await k.ValueAsync("memprofile.IsAggregated.ToString()"));
     }
 
+    [Fact]
+    public async Task A_symbol_server_given_to_a_cell_is_kept_for_the_kernels_later_reports()
+    {
+        using var k = await KernelHarness.StartAsync();
+        try
+        {
+            // Nothing listens on port 9 (discard): the reports are made all the same.
+            var cell = await k.RunAsync("#!memprofile --symbol-server http://127.0.0.1:9/symbols --report stats\nvar data = new int[1000];");
+            Assert.Null(cell.Failure);
+            Assert.Equal("http://127.0.0.1:9/symbols", await k.ValueAsync("MemNotebook.Recorder.Symbols.SymbolServer.Server"));
+            Assert.Equal("True", await k.ValueAsync("(memprofile.All.Count > 0).ToString()"));
+        }
+        finally
+        {
+            await k.RunAsync("MemNotebook.Recorder.Symbols.SymbolServer.Server = null;");
+        }
+    }
+
     [Theory]
     [InlineData("--bogus", "--bogus")]
     [InlineData("--report flames", "unknown report 'flames'")]
@@ -223,6 +241,7 @@ public sealed class MemProfileTests
     [InlineData("--name class", "--name class: not a C# variable name")]
     [InlineData("--leaks --all", "#!memprofile: --all, --leaks and --temporary exclude each other")]
     [InlineData("--native --aggregate", "--native keeps every native allocation")]
+    [InlineData("--symbol-server ftp://symbols", "--symbol-server ftp://symbols: not an http or https URL")]
     public async Task Bad_options_fail_the_cell_before_its_code_runs(string options, string message)
     {
         using var k = await KernelHarness.StartAsync();

@@ -144,7 +144,10 @@ public sealed class NotebookTests
         return WebUtility.HtmlDecode(match.Groups[1].Value);
     }
 
-    /// <summary>Every frame name in a flame-graph page's data.</summary>
+    /// <summary>
+    /// Every frame name in a flame-graph page's data, with and without its location ("(File.cs:12)", "(line 3)", or
+    /// "(no line: no PDB)" where the .NET libraries' PDBs are not on the machine).
+    /// </summary>
     private static HashSet<string> FrameNames(string page)
     {
         var json = Regex.Match(page, "<script type=\"application/json\" id=\"fg-data\">(.*?)</script>", RegexOptions.Singleline).Groups[1].Value;
@@ -152,7 +155,9 @@ public sealed class NotebookTests
         var names = new HashSet<string>();
         void Visit(JsonElement node)
         {
-            names.Add(node.GetProperty("name").GetString()!);
+            var name = node.GetProperty("name").GetString()!;
+            names.Add(name);
+            names.Add(Regex.Replace(name, @" \((no line(: [^()]*)?|line \d+|[^()]*:\d+)\)$", ""));
             if (node.TryGetProperty("children", out var children))
                 foreach (var child in children.EnumerateArray())
                     Visit(child);

@@ -323,6 +323,20 @@ public sealed class AllocationColumns
         return result;
     }
 
+    /// <summary>Why each managed ip without a line has none (frames table's <c>no_line</c>, layout 7); empty for older layouts.</summary>
+    internal static Dictionary<ulong, string> NoLineReasons(RecordBatch frames)
+    {
+        var result = new Dictionary<ulong, string>();
+        if (frames.Schema.GetFieldIndex("no_line") < 0)
+            return result;
+        var ips = Values<ulong>(frames, "ip");
+        var reasons = (StringArray)frames.Column("no_line");
+        for (var i = 0; i < ips.Length; i++)
+            if (!reasons.IsNull(i))
+                result[ips[i]] = reasons.GetString(i);
+        return result;
+    }
+
     internal static Dictionary<ulong, string> FrameNames(RecordBatch frames)
     {
         var ips = Values<ulong>(frames, "ip");

@@ -10,6 +10,7 @@ internal sealed class StackFrameNames
     private readonly Dictionary<ulong, string[]> inlinedOfIp = new();
     private readonly int[] parentOf;
     private readonly ulong[] ipOf;
+    private readonly HashSet<ulong> hidden;
 
     public StackFrameNames(RecordBatch stacks, RecordBatch frames)
     {
@@ -26,6 +27,7 @@ internal sealed class StackFrameNames
                     inlinedOfIp[frameIps[i]] = Symbols.InlinedColumn.Decode(inlined.GetString(i))
                         .Select(f => Symbols.FrameNaming.Inlined(Symbols.FrameNaming.OrUnknown(f.Function ?? ""))).ToArray();
         }
+        hidden = Symbols.ScriptPlumbing.HiddenIps(frames);
         var ids = Values<int>(stacks, "stack_id");
         var parents = Values<int>(stacks, "parent_id");
         var ips = Values<ulong>(stacks, "ip");
@@ -44,6 +46,8 @@ internal sealed class StackFrameNames
         var depth = 0;
         for (var at = stackId; at > 0 && at < parentOf.Length && depth <= Capture.CaptureFormat.MaxStackDepth; at = parentOf[at], depth++)
         {
+            if (at != stackId && hidden.Contains(ipOf[at]))
+                continue; // a notebook cell's entry stub that the cell's code runs under
             if (inlinedOfIp.TryGetValue(ipOf[at], out var inlined))
                 names.AddRange(inlined);
             names.Add(Symbols.FrameNaming.OrUnknown(nameOfIp.GetValueOrDefault(ipOf[at]) ?? ""));

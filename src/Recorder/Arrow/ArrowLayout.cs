@@ -10,7 +10,7 @@ namespace MemNotebook.Recorder.Arrow;
 public static class ArrowLayout
 {
     /// <summary>Bumped when a table or column changes; a cached folder of another version is rebuilt.</summary>
-    public const int Version = 7;
+    public const int Version = 8;
 
     public const string Allocations = "allocations";
     public const string Stacks = "stacks";
@@ -90,6 +90,7 @@ public static class ArrowLayout
         .Field(F("line", Int32Type.Default, nullable: true))
         .Field(F("inlined", StringType.Default, nullable: true))
         .Field(F("raw_function", StringType.Default))
+        .Field(F("no_line", StringType.Default, nullable: true))
         .Build();
 
     public static readonly Schema TypesSchema = new Schema.Builder()

@@ -127,6 +127,7 @@ internal static class SmallTables
         var line = new Int32Array.Builder();
         var inlined = new StringArray.Builder();
         var rawFunction = new StringArray.Builder();
+        var noLine = new StringArray.Builder();
         foreach (var address in ips)
         {
             var frame = tables.Frame(address);
@@ -152,9 +153,13 @@ internal static class SmallTables
                 inlined.AppendNull();
             else
                 inlined.Append(encoded);
+            if (tables.NoLineReason(address) is { } reason)
+                noLine.Append(reason);
+            else
+                noLine.AppendNull();
         }
         return Batch(ArrowLayout.FramesSchema, ips.Count, ip.Build(), kind.Build(), function.Build(), module.Build(), offset.Build(),
-            file.Build(), line.Build(), inlined.Build(), rawFunction.Build());
+            file.Build(), line.Build(), inlined.Build(), rawFunction.Build(), noLine.Build());
     }
 
     private static RecordBatch Types(CaptureTables tables)

@@ -16,6 +16,10 @@ public sealed class CaptureTables
     internal readonly Dictionary<ulong, IlFrameRecord> IlFramesByIp = new();
     internal readonly HashSet<int> NativeStackSet = new();
     internal readonly Dictionary<ulong, IReadOnlyList<Symbols.SourceFrame>> SourcesByIp = new();
+    internal readonly Dictionary<ulong, string> NoLineByIp = new();
+
+    /// <summary>Why a managed frame has no file and line (<see cref="Symbols.NoLine"/>), or null (it has one, or is not managed).</summary>
+    public string? NoLineReason(ulong ip) => NoLineByIp.GetValueOrDefault(ip);
 
     /// <summary>
     /// Source frames of native ips (from DWARF, at report time), innermost first: one per inlined function

@@ -42,6 +42,10 @@ public static class SpeedscopeExport
         var frameTable = capture.ArrowTable(ArrowLayout.Frames);
         var names = AllocationColumns.FrameNames(frameTable);
         var sources = AllocationColumns.SourceFrames(frameTable);
+        var noLines = AllocationColumns.NoLineReasons(frameTable);
+        // A notebook cell's entry stubs are left out of the stacks they pass through (Symbols.ScriptPlumbing); a stack
+        // one ends keeps it. Counted below as frames all the same: the limit is an upper bound.
+        var hidden = Symbols.ScriptPlumbing.HiddenIps(frameTable);
         var ipOf = AllocationColumns.StackIps(stacks);
 
         // Frame j of an ip: its inlined functions innermost first (named "function [inlined]"), then its own
@@ -54,7 +58,7 @@ public static class SpeedscopeExport
                 var name = names.TryGetValue(ip, out var known) ? known : Symbols.FrameNaming.Address(ip);
                 frameNames.Add(sources.TryGetValue(ip, out var source)
                     ? (j < source.Length - 1 ? Symbols.FrameNaming.Inlined(source[j].Function ?? "") : name, source[j].File, source[j].Line)
-                    : (name, null, 0));
+                    : (noLines.TryGetValue(ip, out var reason) ? Symbols.NoLine.WithLocation(name, null, 0, reason) : name, null, 0));
                 frameIndex.Add((ip, j), index);
             }
             return index;
@@ -87,9 +91,11 @@ public static class SpeedscopeExport
                 {
                     framed[id] = true;
                     chain.Add(id);
-                    for (var j = 0; j < FramesOfIp(ipOf[id]); j++)
+                    for (var j = 0; j < FramesOfIp(ipOf[id]) && !hidden.Contains(ipOf[id]); j++)
                         FrameOf(ipOf[id], j);
                 }
+                if (stackId > 0 && stackId < parents.Length && hidden.Contains(ipOf[stackId]))
+                    FrameOf(ipOf[stackId], 0); // an entry stub that allocated: the sample's leaf
                 var top = chain.Count == 0 ? stackId : parents[chain[^1]];
                 var depth = top > 0 && top < parents.Length ? frameDepth[top] : 0;
                 for (var i = chain.Count - 1; i >= 0; i--)
@@ -113,6 +119,8 @@ public static class SpeedscopeExport
             for (var i = chain.Count - 1; i >= 0; i--)
             {
                 var ip = ipOf[chain[i]];
+                if (i > 0 && hidden.Contains(ip))
+                    continue;
                 for (var j = FramesOfIp(ip) - 1; j >= 0; j--)
                     json.WriteNumberValue(FrameOf(ip, j));
             }

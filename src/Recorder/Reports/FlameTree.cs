@@ -515,6 +515,7 @@ public sealed class FlameTree
         private readonly int[] parents;
         private readonly ulong[] ips;
         private readonly Dictionary<ulong, (string, FlameNodeKind)[]> frames;
+        private readonly HashSet<ulong> entryStubs;
         private readonly Dictionary<int, string> threads;
         private readonly bool inverted;
         private readonly bool splitThreads;
@@ -526,6 +527,7 @@ public sealed class FlameTree
             parents = AllocationColumns.StackParents(capture.ArrowTable(ArrowLayout.Stacks));
             ips = AllocationColumns.StackIps(capture.ArrowTable(ArrowLayout.Stacks));
             frames = FrameTable(capture.ArrowTable(ArrowLayout.Frames));
+            entryStubs = Symbols.ScriptPlumbing.HiddenIps(capture.ArrowTable(ArrowLayout.Frames));
             threads = splitThreads
                 ? capture.Columns.Threads.ToDictionary(t => t.Stream, t => t.Name is null ? $"thread {t.OsThreadId}" : $"thread {t.OsThreadId} ({t.Name})")
                 : new Dictionary<int, string>();
@@ -540,6 +542,8 @@ public sealed class FlameTree
             var depth = 0;
             for (var id = stack; id > 0 && id < parents.Length && depth < Capture.CaptureFormat.MaxStackDepth; id = parents[id], depth++)
             {
+                if (id != stack && entryStubs.Contains(ips[id]))
+                    continue; // a notebook cell's entry stub that the cell's code runs under
                 if (frames.TryGetValue(ips[id], out var frame))
                     path.AddRange(frame); // inlined functions first, innermost first
                 else
@@ -564,8 +568,8 @@ public sealed class FlameTree
 
     /// <summary>
     /// Frames per ip, innermost first, with their kind: the inlined functions the ip is in ("name [inlined] (file.c:12)"),
-    /// then its function ("name (file.c:42)" where the frames table has its line, else the function, else module+0xoffset,
-    /// else the address).
+    /// then its function ("name (file.c:42)" where the frames table has its line, "name (no line: no PDB)" for a managed
+    /// frame without one, else the function, else module+0xoffset, else the address).
     /// </summary>
     private static Dictionary<ulong, (string, FlameNodeKind)[]> FrameTable(RecordBatch frames)
     {
@@ -576,6 +580,7 @@ public sealed class FlameTree
         var files = hasSource ? (StringArray)frames.Column("file") : null;
         var lines = hasSource ? (Int32Array)frames.Column("line") : null;
         var inlined = hasSource ? (StringArray)frames.Column("inlined") : null;
+        var noLines = frames.Schema.GetFieldIndex("no_line") >= 0 ? (StringArray)frames.Column("no_line") : null;
         var table = new Dictionary<ulong, (string, FlameNodeKind)[]>();
         for (var i = 0; i < frames.Length; i++)
         {
@@ -589,6 +594,8 @@ public sealed class FlameTree
             var name = names.TryGetValue(ip, out var known) ? known : Symbols.FrameNaming.Address(ip);
             if (files is not null && !files.IsNull(i))
                 name = Symbols.InlinedColumn.WithLocation(name, files.GetString(i), lines!.GetValue(i) ?? 0);
+            else if (noLines is not null && !noLines.IsNull(i))
+                name = Symbols.NoLine.WithLocation(name, null, 0, noLines.GetString(i));
             var inlinedFrames = inlined is null || inlined.IsNull(i) ? [] : Symbols.InlinedColumn.Decode(inlined.GetString(i));
             var row = new (string, FlameNodeKind)[inlinedFrames.Count + 1];
             for (var j = 0; j < inlinedFrames.Count; j++)

@@ -14,40 +14,55 @@ namespace MemNotebook.Recorder.Symbols;
 /// path the assembly's CodeView entry names) when its id is the assembly's. The line is that of the last visible
 /// sequence point at or before the IL offset. A frame without any of these — no PDB, a PDB of another build, a
 /// dynamic method, a module unloaded before the writer described the frame, a file gone — keeps its name and has
-/// no line; nothing here fails a read. Open PDBs are cached per file path and modification time.
+/// no line, with the reason (<see cref="NoLine"/>); nothing here fails a read. Without a PDB of its own, an
+/// assembly's PDB may come from a symbol server when one is set (<see cref="SymbolServer"/>). Open PDBs are cached
+/// per file path and modification time.
 /// </summary>
 public static class ManagedSymbolizer
 {
     private static readonly Dictionary<(string, DateTime), MetadataReaderProvider?> Cache = new();
+    private static readonly Dictionary<(string, DateTime, string), MetadataReaderProvider?> Downloaded = new();
 
     /// <summary>Time the last <see cref="Resolve"/> took.</summary>
     public static TimeSpan LastDuration { get; private set; }
 
-    /// <summary>Records, in the tables, the source frame (file, line) of every managed ip whose PDB holds its IL position.</summary>
+    /// <summary>
+    /// Records, in the tables, the source frame (file, line) of every managed ip whose PDB holds its IL position, and
+    /// for every other managed ip why it has none (<see cref="CaptureTables.NoLineReason"/>).
+    /// </summary>
     public static void Resolve(CaptureTables tables)
     {
-        if (tables.IlFramesByIp.Count == 0)
+        // A capture recorded without IL positions (before format flag bit 3) has no lines to look for, nor reasons.
+        if (tables.IlFramesByIp.Count == 0 && tables.ManagedModuleList.Count == 0)
             return;
         var clock = Stopwatch.StartNew();
         var readers = new MetadataReader?[tables.ManagedModuleList.Count];
+        var missing = new string?[readers.Length];
         var opened = new bool[readers.Length];
         var inMemory = new List<MetadataReaderProvider>();
         try
         {
-            foreach (var (ip, il) in tables.IlFramesByIp)
+            foreach (var (ip, frame) in tables.FramesByIp)
             {
-                if (tables.SourcesByIp.ContainsKey(ip) || !tables.FramesByIp.TryGetValue(ip, out var frame) || frame.Kind != FrameKind.Managed)
+                if (frame.Kind != FrameKind.Managed || tables.SourcesByIp.ContainsKey(ip))
                     continue;
+                if (!tables.IlFramesByIp.TryGetValue(ip, out var il) || (uint)(il.ModuleIndex - 1) >= (uint)readers.Length)
+                {
+                    tables.NoLineByIp[ip] = NoLine.NoIlOffset;
+                    continue;
+                }
                 var m = il.ModuleIndex - 1;
-                if ((uint)m >= (uint)readers.Length)
-                    continue;
                 if (!opened[m])
                 {
                     opened[m] = true;
-                    readers[m] = Open(tables.ManagedModuleList[m], inMemory);
+                    readers[m] = Open(tables.ManagedModuleList[m], inMemory, out missing[m]);
                 }
-                if (readers[m] is { } reader && Lookup(reader, il.MethodToken, il.IlOffset) is { } source)
+                if (readers[m] is not { } reader)
+                    tables.NoLineByIp[ip] = missing[m] ?? NoLine.NoPdb;
+                else if (Lookup(reader, il.MethodToken, il.IlOffset) is { } source)
                     tables.SourcesByIp[ip] = [source];
+                else
+                    tables.NoLineByIp[ip] = NoLine.NoSequencePoint;
             }
         }
         finally
@@ -89,8 +104,9 @@ public static class ManagedSymbolizer
         }
     }
 
-    private static MetadataReader? Open(ManagedModuleRecord module, List<MetadataReaderProvider> inMemory)
+    private static MetadataReader? Open(ManagedModuleRecord module, List<MetadataReaderProvider> inMemory, out string? missing)
     {
+        missing = module.Symbols.Length == 0 && module.Path.Length == 0 ? NoLine.DynamicModule : NoLine.NoPdb;
         try
         {
             if (module.Symbols.Length > 0)
@@ -122,11 +138,37 @@ public static class ManagedSymbolizer
         {
             return null;
         }
+        MetadataReaderProvider? provider;
+        var server = SymbolServer.Server;
         lock (Cache)
         {
-            if (!Cache.TryGetValue((path, stamp), out var provider))
+            if (!Cache.TryGetValue((path, stamp), out provider))
                 Cache[(path, stamp)] = provider = OpenBeside(path);
-            return provider;
+            if (provider is not null || server is null)
+                return provider;
+            if (Downloaded.TryGetValue((path, stamp, server), out provider))
+                return provider;
+        }
+        // Outside the lock: a download may take up to the server's timeout.
+        // Only a PDB is remembered here: SymbolServer remembers misses (on disk) and failures (for a minute).
+        provider = SymbolServer.Fetch(path) is { } pdb ? OpenDownloaded(path, pdb) : null;
+        if (provider is not null)
+            lock (Cache)
+                Downloaded[(path, stamp, server)] = provider;
+        return provider;
+    }
+
+    // A PDB from a symbol server, used only when its id is the assembly's (TryOpenAssociatedPortablePdb checks it).
+    private static MetadataReaderProvider? OpenDownloaded(string path, string pdb)
+    {
+        try
+        {
+            using var pe = new PEReader(File.OpenRead(path));
+            return pe.TryOpenAssociatedPortablePdb(path, _ => OpenIfThere(pdb), out var provider, out _) ? provider : null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or BadImageFormatException or InvalidOperationException)
+        {
+            return null;
         }
     }
 

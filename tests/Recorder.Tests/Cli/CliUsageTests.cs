@@ -32,6 +32,16 @@ public class CliUsageTests : IDisposable
             (result.ExitCode, result.Out, result.Err));
     }
 
+    [Theory]
+    [InlineData("summary", "ftp://symbols.example")]
+    [InlineData("flamegraph", "symbols")]
+    public void A_symbol_server_that_is_not_an_http_url_is_one_usage_error(string verb, string url)
+    {
+        var result = CliHarness.Run(verb, "--symbol-server", url, Capture());
+        Assert.Equal((1, "", $"memnb {verb}: --symbol-server: '{url}' is not an http or https URL\n" + Usage(verb)),
+            (result.ExitCode, result.Out, result.Err));
+    }
+
     [Fact]
     public void A_value_below_the_minimum_names_the_minimum_and_the_value()
     {

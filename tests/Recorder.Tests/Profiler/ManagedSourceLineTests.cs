@@ -59,6 +59,9 @@ public class ManagedSourceLineTests(ITestOutputHelper output)
         Assert.NotEmpty(own);
         output.WriteLine($"MemNotebook.TestTarget.dll frames with a line: {ownWithLines} of {own.Length}; all managed frames: {managed.Count(ip => tables.Source(ip).Count > 0)} of {managed.Length}");
         Assert.Equal(own.Length, ownWithLines);
+
+        // Every managed frame has a line or says why not, never both.
+        Assert.All(managed, ip => Assert.True(tables.Source(ip).Count > 0 ^ tables.NoLineReason(ip) is not null, tables.Frame(ip).Function));
     }
 
     [Fact]
@@ -109,5 +112,43 @@ public class ManagedSourceLineTests(ITestOutputHelper output)
         Assert.All(cellIps.Except(code), ip => Assert.Empty(tables.Source(ip)));
         Assert.All(code, ip => Assert.Single(tables.Source(ip)));
         Assert.True(code.Length >= 10, $"{code.Length} frames of the cell's code");
+
+        // The frames without a line are Roslyn's entry stubs, without a sequence point; stacks leave them out, so every
+        // frame of the cell a flame graph shows has its line.
+        Assert.All(cellIps.Except(code), ip => Assert.Equal(MemNotebook.Recorder.Symbols.NoLine.NoSequencePoint, tables.NoLineReason(ip)));
+        Assert.All(cellIps, ip => Assert.Equal(stubs.Contains(tables.Frame(ip).Function), MemNotebook.Recorder.Symbols.ScriptPlumbing.IsEntryStub(tables.Frame(ip).Function)));
+        var tree = MemNotebook.Recorder.Reports.FlameTree.Build(MemNotebook.Capture.Load(capture),
+            new MemNotebook.Recorder.Reports.ReportSelection(MemNotebook.Recorder.Reports.ReportMode.Allocated));
+        var nodes = new List<MemNotebook.Recorder.Reports.FlameNode>();
+        void Walk(MemNotebook.Recorder.Reports.FlameNode node)
+        {
+            foreach (var child in node.Children)
+            {
+                nodes.Add(child);
+                Walk(child);
+            }
+        }
+        Walk(tree.Root);
+        var cellNodes = nodes.Where(n => MemNotebook.Capture.SubmissionOf(n.Name) == 1).ToArray();
+        var located = cellNodes.Where(n => System.Text.RegularExpressions.Regex.IsMatch(n.Name, @" \(line \d+\)$")).ToArray();
+        // The others are the stubs' own allocations (the submission object <Factory> creates, the state machine of
+        // <Initialize> in this debug-compiled cell): leaves, with the marker, nothing of the cell's code under them.
+        var stubLeaves = cellNodes.Except(located).ToArray();
+        output.WriteLine($"flame graph nodes of the cell's code with a line: {located.Length} of {cellNodes.Length - stubLeaves.Length}; the stubs' own allocations: {stubLeaves.Length} nodes, {stubLeaves.Sum(n => n.Count)} allocations");
+        Assert.Equal(["cell 1 (no line: no sequence point)", "cell 1 › Factory (no line: no sequence point)"],
+            stubLeaves.Select(n => n.Name).Order(StringComparer.Ordinal));
+        Assert.All(stubLeaves, n => Assert.Equal((0, 1L), (n.Children.Count, n.Count)));
+        Assert.Subset(located.Select(n => n.Name).ToHashSet(), new HashSet<string> { "cell 1 (line 5)", "cell 1 › Grow (line 2)", "cell 1 › Make (line 10)", "lambda in cell 1 (line 8)" });
+
+        // Every managed frame has a line or says why not, never both; the .NET libraries' frames without a line lack their PDB.
+        var managed = tables.StackNodes.Select(n => n.Ip).Distinct().Where(ip => tables.Frame(ip).Kind == FrameKind.Managed).ToArray();
+        Assert.All(managed, ip => Assert.True(tables.Source(ip).Count > 0 ^ tables.NoLineReason(ip) is not null, tables.Frame(ip).Function));
+        var coreLib = managed.Where(ip => tables.Frame(ip).Module == "System.Private.CoreLib.dll" && tables.Source(ip).Count == 0).ToArray();
+        Assert.NotEmpty(coreLib); // AsyncMethodBuilderCore.Start, under the cell's code
+        if (!File.Exists(Path.ChangeExtension(typeof(object).Assembly.Location, ".pdb")))
+            Assert.All(coreLib, ip => Assert.Equal(MemNotebook.Recorder.Symbols.NoLine.NoPdb, tables.NoLineReason(ip)));
+        var reasons = managed.Select(tables.NoLineReason).OfType<string>().GroupBy(r => r).OrderBy(g => g.Key, StringComparer.Ordinal);
+        output.WriteLine($"managed frames: {managed.Length}, with a line {managed.Count(ip => tables.Source(ip).Count > 0)}; without: "
+            + string.Join(", ", reasons.Select(g => $"{g.Key} {g.Count()}")));
     }
 }
