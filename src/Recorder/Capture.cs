@@ -83,9 +83,14 @@ public sealed class Capture
         var ips = c.StackIps();
         var names = c.FrameNames();
         var matches = new sbyte[parents.Length]; // 0 unknown, 1 yes, -1 no
+        // One path buffer for every lookup: a capture of millions of rows is scoped without an allocation per row
+        // (in a traced kernel every allocation takes the runtime's slow path).
+        var path = new List<int>();
         bool Matches(int stack)
         {
-            var path = new List<int>();
+            if ((uint)stack < (uint)matches.Length && matches[stack] != 0)
+                return matches[stack] > 0;
+            path.Clear();
             var result = false;
             for (var s = stack; s > 0 && s < parents.Length; s = parents[s])
             {
