@@ -99,11 +99,9 @@ internal sealed class ProfiledCell
         {
             tracker.Stop();
             live?.Stop();
-            capture = Capture.Load(path);
-            if (!capture.IsAggregated)
-                capture = capture.WithinSubmissions();
-            foreach (var (html, _) in NotebookRenderer.Render(capture, options, Summary(failure), kernel))
-                context.Display(new HtmlString(html), HtmlFormatter.MimeType);
+            var result = CellReports.Build(path, options, Summary(failure), kernel,
+                output: (html, _) => context.Display(new HtmlString(html), HtmlFormatter.MimeType));
+            capture = result.Capture;
         }
         catch (Exception ex)
         {
