@@ -12,7 +12,7 @@ using MemNotebook.Recorder.Arrow;
 namespace MemNotebook.Recorder.Reports;
 
 /// <summary>One line of the timeline: a value in bytes at each snapshot time (ms since the capture started).</summary>
-/// <param name="Key">A stable identifier: rss, gen0, gen1, gen2, loh, poh, tracked_live.</param>
+/// <param name="Key">A stable identifier: rss, gen0, gen1, gen2, loh, poh, tracked_live; scope_live (first) for a scoped capture.</param>
 /// <param name="Name">The legend label.</param>
 /// <param name="Stack">The name of the group whose lines are drawn stacked (the managed heap's parts), or null.</param>
 public sealed record TimelineSeries(string Key, string Name, IReadOnlyList<double> TimesMs, IReadOnlyList<long> Bytes, string? Stack);
@@ -86,7 +86,11 @@ public static class TimelineReport
                 bytes[i] = values.GetValue(i)!.Value;
             return new TimelineSeries(key, name, timesMs, bytes, stack);
         }
-        var series = new[]
+        var series = new List<TimelineSeries>();
+        // A capture scoped to a cell's code (or any scope): the scope's own tracked bytes alive at each snapshot first.
+        if (capture.Scope is not null && !capture.IsAggregated)
+            series.Add(new TimelineSeries("scope_live", ScopeSeriesName(capture.Scope), timesMs, ScopeLiveBytes(capture, times), null));
+        series.AddRange(new[]
         {
             Series("rss", "rss_bytes", "RSS", null),
             Series("gen0", "gen0_bytes", "gen 0", "heap"),
@@ -95,7 +99,7 @@ public static class TimelineReport
             Series("loh", "loh_bytes", "LOH", "heap"),
             Series("poh", "poh_bytes", "POH", "heap"),
             Series("tracked_live", "tracked_live_bytes", "tracked live", null),
-        };
+        });
 
         var gcs = capture.ArrowTable(ArrowLayout.GcEvents);
         var index = L(gcs, "gc_index");
@@ -110,6 +114,54 @@ public static class TimelineReport
             marks[i] = new TimelineGc(index.GetValue(i)!.Value, Ms(start.GetValue(i)), Ms(end.GetValue(i)), Ms(pause.GetValue(i)),
                 generations.GetValue(i)!.Value, reason.GetValue(i) == 1, live.GetValue(i)!.Value);
         return new TimelineData(capture.Path, Ms(capture.DurationNs), series, marks);
+    }
+
+    /// <summary>The legend label of a scope's series: "the cell's tracked live" for a notebook cell's capture.</summary>
+    private static string ScopeSeriesName(string scope) =>
+        scope == global::MemNotebook.Capture.SubmissionScope ? "the cell's tracked live" : "tracked live in scope";
+
+    /// <summary>
+    /// Bytes of the scope's managed objects alive at each snapshot: allocated at or before it and not freed by then
+    /// (two sorted sweeps over the scope's rows, no allocation per row).
+    /// </summary>
+    private static long[] ScopeLiveBytes(global::MemNotebook.Capture capture, Int64Array snapshotTimes)
+    {
+        var c = capture.Columns;
+        var time = c.TimestampNs;
+        var freed = c.FreedAtNs;
+        var size = c.Size;
+        var types = c.TypeId;
+        var rows = capture.All.Rows;
+        var allocTimes = new long[rows.Count];
+        var allocSizes = new long[rows.Count];
+        var freeTimes = new long[rows.Count];
+        var freeSizes = new long[rows.Count];
+        int allocs = 0, frees = 0;
+        foreach (var r in rows)
+        {
+            if (types[r] < 0)
+                continue; // native blocks are not in the tracked managed bytes
+            (allocTimes[allocs], allocSizes[allocs]) = (time[r], size[r]);
+            allocs++;
+            if (freed[r] != -1)
+            {
+                (freeTimes[frees], freeSizes[frees]) = (freed[r], size[r]);
+                frees++;
+            }
+        }
+        System.Array.Sort(allocTimes, allocSizes, 0, allocs);
+        System.Array.Sort(freeTimes, freeSizes, 0, frees);
+        var live = new long[snapshotTimes.Length];
+        long bytes = 0;
+        int a = 0, f = 0;
+        for (var i = 0; i < live.Length; i++)
+        {
+            var t = snapshotTimes.GetValue(i)!.Value;
+            while (a < allocs && allocTimes[a] <= t) bytes += allocSizes[a++];
+            while (f < frees && freeTimes[f] <= t) bytes -= freeSizes[f++];
+            live[i] = bytes;
+        }
+        return live;
     }
 
     /// <summary>A standalone HTML page: plotly.js and the chart's script inlined, no network, a Content-Security-Policy allowing only those.</summary>
