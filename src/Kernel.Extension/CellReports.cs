@@ -32,8 +32,8 @@ public static class CellReports
             steps.Add(new Step(step, clock.Elapsed, now - cpu));
             (cpu, clock) = (now, Stopwatch.StartNew());
         }
-        progress?.Invoke("converting the capture", 0);
-        var capture = Capture.Load(path, progress is null ? null : new Progress(p => progress("converting the capture", p)));
+        progress?.Invoke("loading the capture", 0);
+        var capture = Capture.Load(path, progress is null ? null : new Progress(p => progress("loading the capture", p)));
         Done("load");
         if (!capture.IsAggregated)
         {

@@ -90,7 +90,8 @@ public static class NotebookRenderer
 
     private static string HeadingHtml(Capture capture, MemProfileOptions options, Heading heading)
     {
-        var html = new StringBuilder($"<div class=\"{HeadingClass}\" style=\"font-family:sans-serif;font-size:13px\">");
+        // A rule above the heading sets the reports apart from the cell's own result, shown above them.
+        var html = new StringBuilder($"<div class=\"{HeadingClass}\" style=\"font-family:sans-serif;font-size:13px;border-top:2px solid #999;margin-top:6px;padding-top:4px\">");
         if (capture.IsSampled)
             return SampledHeadingHtml(capture, options, heading, html);
         html.Append($"<b>#!memprofile</b> ({E(heading.Mode)} mode): ");

@@ -26,6 +26,12 @@ public sealed class LargeCellTests(ITestOutputHelper output)
         var codeEnded = await k.LongAsync("codeEnded");
         output.WriteLine($"reports {Stopwatch.GetElapsedTime(codeEnded, reportsShown).TotalSeconds:F1} s after the cell's code ended");
 
+        // The line above the cell's result said what ran after the cell, and last that the reports follow.
+        var progress = cell.Outputs(CellProgress.CssClass);
+        Assert.Contains(progress, p => p.Contains("#!memprofile: loading the capture"));
+        Assert.Contains(progress, p => p.Contains("#!memprofile: scoping to the cell&#39;s code…"));
+        Assert.Contains("#!memprofile: reports below the cell&#39;s result, made in", progress[^1]);
+
         var heading = Assert.Single(cell.Outputs(NotebookRenderer.HeadingClass));
         Assert.Contains("(exact mode)", heading);
         var stats = Assert.Single(cell.Outputs(NotebookRenderer.StatsClass));
