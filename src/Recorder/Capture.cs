@@ -192,39 +192,63 @@ public sealed class Capture
     /// </summary>
     private (long Bytes, long TimeNs, bool AtEnd) FindScopedPeak(int[] rows)
     {
-        var c = Columns;
-        var time = c.TimestampNs;
-        var freed = c.FreedAtNs;
-        var size = c.Size;
-        var types = c.TypeId;
-        var allocs = new List<(long Time, long Size)>(rows.Length);
-        var frees = new List<(long Time, long Size)>();
-        foreach (var r in rows)
-        {
-            if (types[r] < 0)
-                continue;
-            allocs.Add((time[r], size[r]));
-            if (freed[r] != -1)
-                frees.Add((freed[r], size[r]));
-        }
-        allocs.Sort();
-        frees.Sort();
         var starts = (Int64Array)batches[ArrowLayout.GcEvents].Column("start_ns");
         var gcTimes = Enumerable.Range(0, starts.Length).Select(i => starts.GetValue(i)).OfType<long>().Order().ToArray();
-        long live = 0, bestBytes = 0, bestTime = 0;
+        var liveAt = LiveBytesAt(Columns, rows, gcTimes);
+        long bestBytes = 0, bestTime = 0;
         var found = false;
-        int a = 0, f = 0;
-        foreach (var t in gcTimes)
-        {
-            while (a < allocs.Count && allocs[a].Time <= t) live += allocs[a++].Size;
-            while (f < frees.Count && frees[f].Time <= t) live -= frees[f++].Size;
-            if (!found || live > bestBytes)
-                (bestBytes, bestTime, found) = (live, t, true);
-        }
+        for (var i = 0; i < gcTimes.Length; i++)
+            if (!found || liveAt[i] > bestBytes)
+                (bestBytes, bestTime, found) = (liveAt[i], gcTimes[i], true);
         var endLive = ManagedBytesAliveAtEnd(rows);
         if (!found || endLive > bestBytes)
             return (endLive, Metadata.DurationNs, true);
         return (bestBytes, bestTime, false);
+    }
+
+    /// <summary>
+    /// Bytes of the managed objects of <paramref name="rows"/> alive at each of <paramref name="ascendingTimes"/>:
+    /// allocated at or before it and not freed by then (native blocks left out). Two sorted sweeps, no allocation per
+    /// row: times and sizes in separate arrays sorted by time (Array.Sort with keys, several times faster than sorting
+    /// tuples through their comparer; sizes of equal times may come in any order, which no sum can tell).
+    /// </summary>
+    internal static long[] LiveBytesAt(AllocationColumns c, IReadOnlyList<int> rowList, IReadOnlyList<long> ascendingTimes)
+    {
+        var rows = rowList as int[] ?? rowList.ToArray();
+        var time = c.TimestampNs;
+        var freed = c.FreedAtNs;
+        var size = c.Size;
+        var types = c.TypeId;
+        var allocTimes = new long[rows.Length];
+        var allocSizes = new long[rows.Length];
+        var freeTimes = new long[rows.Length];
+        var freeSizes = new long[rows.Length];
+        int allocCount = 0, freeCount = 0;
+        foreach (var r in rows)
+        {
+            if (types[r] < 0)
+                continue;
+            (allocTimes[allocCount], allocSizes[allocCount]) = (time[r], size[r]);
+            allocCount++;
+            if (freed[r] != -1)
+            {
+                (freeTimes[freeCount], freeSizes[freeCount]) = (freed[r], size[r]);
+                freeCount++;
+            }
+        }
+        System.Array.Sort(allocTimes, allocSizes, 0, allocCount);
+        System.Array.Sort(freeTimes, freeSizes, 0, freeCount);
+        var liveAt = new long[ascendingTimes.Count];
+        long live = 0;
+        int a = 0, f = 0;
+        for (var i = 0; i < liveAt.Length; i++)
+        {
+            var t = ascendingTimes[i];
+            while (a < allocCount && allocTimes[a] <= t) live += allocSizes[a++];
+            while (f < freeCount && freeTimes[f] <= t) live -= freeSizes[f++];
+            liveAt[i] = live;
+        }
+        return liveAt;
     }
 
     /// <summary>

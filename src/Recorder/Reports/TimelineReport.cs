@@ -89,7 +89,8 @@ public static class TimelineReport
         var series = new List<TimelineSeries>();
         // A capture scoped to a cell's code (or any scope): the scope's own tracked bytes alive at each snapshot first.
         if (capture.Scope is not null && !capture.IsAggregated)
-            series.Add(new TimelineSeries("scope_live", ScopeSeriesName(capture.Scope), timesMs, ScopeLiveBytes(capture, times), null));
+            series.Add(new TimelineSeries("scope_live", ScopeSeriesName(capture.Scope), timesMs,
+                ScopeLiveBytes(capture, Enumerable.Range(0, times.Length).Select(i => times.GetValue(i)!.Value).ToArray()), null));
         series.AddRange(new[]
         {
             Series("rss", "rss_bytes", "RSS", null),
@@ -120,49 +121,9 @@ public static class TimelineReport
     private static string ScopeSeriesName(string scope) =>
         scope == global::MemNotebook.Capture.SubmissionScope ? "the cell's tracked live" : "tracked live in scope";
 
-    /// <summary>
-    /// Bytes of the scope's managed objects alive at each snapshot: allocated at or before it and not freed by then
-    /// (two sorted sweeps over the scope's rows, no allocation per row).
-    /// </summary>
-    private static long[] ScopeLiveBytes(global::MemNotebook.Capture capture, Int64Array snapshotTimes)
-    {
-        var c = capture.Columns;
-        var time = c.TimestampNs;
-        var freed = c.FreedAtNs;
-        var size = c.Size;
-        var types = c.TypeId;
-        var rows = capture.All.Rows;
-        var allocTimes = new long[rows.Count];
-        var allocSizes = new long[rows.Count];
-        var freeTimes = new long[rows.Count];
-        var freeSizes = new long[rows.Count];
-        int allocs = 0, frees = 0;
-        foreach (var r in rows)
-        {
-            if (types[r] < 0)
-                continue; // native blocks are not in the tracked managed bytes
-            (allocTimes[allocs], allocSizes[allocs]) = (time[r], size[r]);
-            allocs++;
-            if (freed[r] != -1)
-            {
-                (freeTimes[frees], freeSizes[frees]) = (freed[r], size[r]);
-                frees++;
-            }
-        }
-        System.Array.Sort(allocTimes, allocSizes, 0, allocs);
-        System.Array.Sort(freeTimes, freeSizes, 0, frees);
-        var live = new long[snapshotTimes.Length];
-        long bytes = 0;
-        int a = 0, f = 0;
-        for (var i = 0; i < live.Length; i++)
-        {
-            var t = snapshotTimes.GetValue(i)!.Value;
-            while (a < allocs && allocTimes[a] <= t) bytes += allocSizes[a++];
-            while (f < frees && freeTimes[f] <= t) bytes -= freeSizes[f++];
-            live[i] = bytes;
-        }
-        return live;
-    }
+    /// <summary>Bytes of the scope's managed objects alive at each snapshot.</summary>
+    private static long[] ScopeLiveBytes(global::MemNotebook.Capture capture, IReadOnlyList<long> snapshotTimes) =>
+        global::MemNotebook.Capture.LiveBytesAt(capture.Columns, capture.All.Rows, snapshotTimes);
 
     /// <summary>A standalone HTML page: plotly.js and the chart's script inlined, no network, a Content-Security-Policy allowing only those.</summary>
     public static string RenderPage(global::MemNotebook.Capture capture, string source = "") => RenderPage(Data(capture), source);
