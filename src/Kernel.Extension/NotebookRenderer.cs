@@ -39,10 +39,13 @@ public static class NotebookRenderer
         : $"<div class=\"{PlotlyClass}\" style=\"display:none\"><script>(function (define, module, exports) {{\n{TimelineReport.PlotlyJs}\n}}).call(window);</script></div>";
 
     /// <summary>RSS, managed heap per generation, tracked live bytes and the GCs as a plotly chart (needs <see cref="PlotlyOnce"/> shown before).</summary>
-    public static string TimelineHtml(Capture capture)
+    public static string TimelineHtml(Capture capture) => TimelineHtml(TimelineReport.Data(capture));
+
+    /// <summary>The chart of <paramref name="data"/> (<see cref="TimelineReport.Data"/>).</summary>
+    public static string TimelineHtml(TimelineData data)
     {
         var id = $"memnb-timeline-{Environment.ProcessId}-{Interlocked.Increment(ref s_timelines)}";
-        return $"<div class=\"{TimelineClass}\">{TimelineReport.RenderFragment(capture, id)}</div>";
+        return $"<div class=\"{TimelineClass}\">{TimelineReport.RenderFragment(data, id)}</div>";
     }
 
     /// <summary>The outputs for <paramref name="capture"/>: the heading, then each report asked for.</summary>
@@ -51,13 +54,16 @@ public static class NotebookRenderer
     {
         yield return (HeadingHtml(capture, options, heading), NotebookReports.None);
         var source = Path.GetFileName(capture.Path);
+        // The timeline and the flame graph's memory chart draw the same numbers: read once.
+        TimelineData? memory = null;
+        TimelineData Memory() => memory ??= TimelineReport.Data(capture);
         if (options.Reports.HasFlag(NotebookReports.Stats))
             yield return (StatsHtml(capture), NotebookReports.Stats);
         if (options.Reports.HasFlag(NotebookReports.Timeline))
         {
             if (PlotlyOnce(kernel) is { } plotly)
                 yield return (plotly, NotebookReports.None);
-            yield return (TimelineHtml(capture), NotebookReports.Timeline);
+            yield return (TimelineHtml(Memory()), NotebookReports.Timeline);
         }
         if (capture.IsAggregated)
         {
@@ -74,7 +80,7 @@ public static class NotebookRenderer
             // With the memory chart above it: dragging across a time range redraws the graph for the
             // allocations made in that window.
             var tree = FlameTree.Build(view, selection, options.Inverted, options.SplitThreads);
-            var page = FlameGraphPage.ToHtml(tree, source, memory: TimelineReport.Data(capture), timeBuckets: FlameGraphPage.DefaultTimeBuckets);
+            var page = FlameGraphPage.ToHtml(tree, source, memory: Memory(), timeBuckets: FlameGraphPage.DefaultTimeBuckets);
             yield return (Frame(FlameGraphClass, page, 640), NotebookReports.FlameGraph);
         }
         if (options.Reports.HasFlag(NotebookReports.Summary))

@@ -25,6 +25,8 @@ public sealed class LargeCellTests(ITestOutputHelper output)
         Assert.Null(cell.Failure);
         var codeEnded = await k.LongAsync("codeEnded");
         output.WriteLine($"reports {Stopwatch.GetElapsedTime(codeEnded, reportsShown).TotalSeconds:F1} s after the cell's code ended");
+        using (var self = Process.GetCurrentProcess())
+            output.WriteLine($"test host: peak working set {self.PeakWorkingSet64 / 1048576} MiB, managed heap {GC.GetTotalMemory(false) / 1048576} MiB after the reports");
 
         // The line above the cell's result said what ran after the cell, and last that the reports follow.
         var progress = cell.Outputs(CellProgress.CssClass);
