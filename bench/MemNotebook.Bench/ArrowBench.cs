@@ -190,7 +190,7 @@ public static class ArrowBench
     /// over 200 functions; with <paramref name="leafStacks"/> a realistic call tree instead: that many distinct leaf
     /// stacks of depth 5–30 over <paramref name="functions"/> names, sharing prefixes, used with a skewed frequency.
     /// </summary>
-    internal static void Generate(string path, long records, int leafStacks = 0, int functions = 2_000)
+    internal static void Generate(string path, long records, int leafStacks = 0, int functions = 2_000, bool cell = false)
     {
         using var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
         var header = new byte[32];
@@ -222,6 +222,14 @@ public static class ArrowBench
             // node (shortened to below its depth) with new frames, so stacks share prefixes as real ones do.
             var parentOf = new List<int> { 0 };
             var depthOf = new List<int> { 0 };
+            if (cell)
+            {
+                // Every stack under a notebook cell's code (Submission#1), as a #!memprofile cell's are.
+                meta.Byte(0x13).V(0x8000).Byte(0).S("Submission#1.<Initialize>").S("Bench.dll").V(16);
+                meta.Byte(0x12).V(1).V(0).V(0x8000);
+                parentOf.Add(0);
+                depthOf.Add(1);
+            }
             leaves = new int[leafStacks];
             for (var l = 0; l < leafStacks; l++)
             {
@@ -229,6 +237,8 @@ public static class ArrowBench
                 var at = shape.Next(0, parentOf.Count);
                 while (depthOf[at] >= depth)
                     at = parentOf[at];
+                if (cell && at == 0)
+                    at = 1;
                 while (depthOf[at] < depth)
                 {
                     var id = parentOf.Count;

@@ -9,7 +9,7 @@ namespace MemNotebook.Bench;
 public static class Program
 {
     const string Usage = "usage: [native] [--repeats N] [--alloc-count N] [--pairs N] [--only alloc,mixed,deep,datascience,native] [--scale F]\n" +
-                         "       arrow [--records N] | sql [--records N] | cache [--records N] | reports [--records N]... | attach [--count N] [--rounds N]";
+                         "       arrow [--records N] | sql [--records N] | cache [--records N] | reports [--records N]... | attach [--count N] [--rounds N] | postcell [--records N]";
 
     public static int Main(string[] args)
     {
@@ -36,6 +36,15 @@ public static class Program
             return ArrowBench.Run(args.Length >= 3 && args[1] == "--records" ? long.Parse(args[2], CultureInfo.InvariantCulture) : 10_000_000);
         if (args.Length >= 1 && args[0] == "cache")
             return CacheBench.Run(args.Length >= 3 && args[1] == "--records" ? long.Parse(args[2], CultureInfo.InvariantCulture) : 10_000_000);
+        if (args.Length >= 2 && args[0] == "postcell-child") return PostCellBench.RunChild(args[1]);
+        if (args.Length >= 3 && args[0] == "postcell-capture")
+        {
+            // The benchmark's capture alone, to profile the child (perf) on it.
+            ArrowBench.Generate(args[1], long.Parse(args[2], CultureInfo.InvariantCulture), leafStacks: 50_000, cell: true);
+            return 0;
+        }
+        if (args.Length >= 1 && args[0] == "postcell")
+            return PostCellBench.Run(args.Length >= 3 && args[1] == "--records" ? long.Parse(args[2], CultureInfo.InvariantCulture) : 10_000_000);
         if (args.Length >= 1 && args[0] == "sql")
             return SqlBench.Run(args.Length >= 3 && args[1] == "--records" ? long.Parse(args[2], CultureInfo.InvariantCulture) : 10_000_000);
         if (args.Length >= 1 && args[0] == "reports")

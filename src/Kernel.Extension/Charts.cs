@@ -14,12 +14,16 @@ namespace MemNotebook;
 /// </summary>
 public static class Charts
 {
-    /// <summary>RSS, managed heap per generation and tracked live bytes over time (MiB), and the GCs as markers (<see cref="TimelineReport.Data"/>).</summary>
+    /// <summary>
+    /// RSS, managed heap per generation and tracked live bytes over time (MiB), and the GCs as markers
+    /// (<see cref="TimelineReport.Data"/>); a cell's capture first has the cell's own tracked bytes.
+    /// </summary>
     public static PlotlyChart Timeline(Capture capture)
     {
         var data = TimelineReport.Data(capture);
         var traces = new List<Trace>();
-        foreach (var series in data.Series)
+        // A series that is zero throughout (POH, LOH of most cells) is left out; a cell's own series is kept even then.
+        foreach (var series in data.Series.Where(s => s.Key == "scope_live" || s.Bytes.Any(b => b != 0)))
             traces.Add(new Scatter
             {
                 name = series.Name,

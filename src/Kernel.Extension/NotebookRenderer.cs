@@ -39,10 +39,13 @@ public static class NotebookRenderer
         : $"<div class=\"{PlotlyClass}\" style=\"display:none\"><script>(function (define, module, exports) {{\n{TimelineReport.PlotlyJs}\n}}).call(window);</script></div>";
 
     /// <summary>RSS, managed heap per generation, tracked live bytes and the GCs as a plotly chart (needs <see cref="PlotlyOnce"/> shown before).</summary>
-    public static string TimelineHtml(Capture capture)
+    public static string TimelineHtml(Capture capture) => TimelineHtml(TimelineReport.Data(capture));
+
+    /// <summary>The chart of <paramref name="data"/> (<see cref="TimelineReport.Data"/>).</summary>
+    public static string TimelineHtml(TimelineData data)
     {
         var id = $"memnb-timeline-{Environment.ProcessId}-{Interlocked.Increment(ref s_timelines)}";
-        return $"<div class=\"{TimelineClass}\">{TimelineReport.RenderFragment(capture, id)}</div>";
+        return $"<div class=\"{TimelineClass}\">{TimelineReport.RenderFragment(data, id)}</div>";
     }
 
     /// <summary>The outputs for <paramref name="capture"/>: the heading, then each report asked for.</summary>
@@ -50,8 +53,12 @@ public static class NotebookRenderer
     public static IEnumerable<(string Html, string? Report)> Render(Capture capture, MemProfileOptions options, Heading heading, object kernel)
     {
         yield return (HeadingHtml(capture, options, heading), null);
+        // The timeline and the flame graph's memory chart draw the same numbers: read once.
+        TimelineData? memory = null;
+        TimelineData Memory() => memory ??= TimelineReport.Data(capture);
         var request = new ReportRequest
         {
+            Memory = Memory,
             // A sampled capture has no lifetimes: every view would hold all samples, so it is shown as such.
             Selection = capture.IsSampled ? new ReportSelection(ReportMode.Allocated) : options.Selection,
             Source = Path.GetFileName(capture.Path),
@@ -82,7 +89,7 @@ public static class NotebookRenderer
             {
                 if (PlotlyOnce(kernel) is { } plotly)
                     yield return (plotly, null);
-                yield return (TimelineHtml(capture), report.Name);
+                yield return (TimelineHtml(Memory()), report.Name);
             }
         }
     }
@@ -104,7 +111,8 @@ public static class NotebookRenderer
 
     private static string HeadingHtml(Capture capture, MemProfileOptions options, Heading heading)
     {
-        var html = new StringBuilder($"<div class=\"{HeadingClass}\" style=\"font-family:sans-serif;font-size:13px\">");
+        // A rule above the heading sets the reports apart from the cell's own result, shown above them.
+        var html = new StringBuilder($"<div class=\"{HeadingClass}\" style=\"font-family:sans-serif;font-size:13px;border-top:2px solid #999;margin-top:6px;padding-top:4px\">");
         if (capture.IsSampled)
             return SampledHeadingHtml(capture, options, heading, html);
         html.Append($"<b>#!memprofile</b> ({E(heading.Mode)} mode): ");

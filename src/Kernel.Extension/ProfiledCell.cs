@@ -26,14 +26,16 @@ internal sealed class ProfiledCell
     private readonly string path;
     private readonly Tracker tracker;
     private readonly LiveMemoryDisplay? live;
+    private readonly CellProgress progress;
     private readonly DateTimeOffset started = DateTimeOffset.Now;
     private readonly List<string> warnings;
     private IDisposable? subscription;
     private int finished;
     private bool sampled;
 
-    private ProfiledCell(CSharpKernel kernel, MemProfileOptions options, string path, Tracker tracker, LiveMemoryDisplay? live, List<string> warnings)
+    private ProfiledCell(CSharpKernel kernel, MemProfileOptions options, string path, Tracker tracker, LiveMemoryDisplay? live, CellProgress progress, List<string> warnings)
     {
+        this.progress = progress;
         this.kernel = kernel;
         this.options = options;
         this.path = path;
@@ -67,7 +69,8 @@ internal sealed class ProfiledCell
         var path = CapturePath(options.Output, cell, warnings);
         var tracker = Tracker.Start(path, new TrackerOptions { Overwrite = true, Aggregate = options.Aggregate, Native = options.Native, Sampled = sampled });
         var live = options.Live ? LiveMemoryDisplay.Start(context) : null;
-        var profiled = new ProfiledCell(kernel, options, path, tracker, live, warnings) { sampled = sampled };
+        var progress = CellProgress.Start(context);
+        var profiled = new ProfiledCell(kernel, options, path, tracker, live, progress, warnings) { sampled = sampled };
         profiled.Watch(context);
         return Task.CompletedTask;
     }
@@ -103,15 +106,14 @@ internal sealed class ProfiledCell
         {
             tracker.Stop();
             live?.Stop();
-            // The notebook's captures keep their tables in the per-user cache, not beside the notebook, unless MEMNB_CACHE=beside.
-            capture = Capture.Load(path, cache: ArrowCache.DefaultLocation(fallback: ArrowCacheLocation.UserCache));
-            if (!capture.IsAggregated)
-                capture = capture.WithinSubmissions();
-            foreach (var (html, _) in NotebookRenderer.Render(capture, options, Summary(failure), kernel))
-                context.Display(new HtmlString(html), HtmlFormatter.MimeType);
+            var result = CellReports.Build(path, options, Summary(failure), kernel,
+                output: (html, _) => context.Display(new HtmlString(html), HtmlFormatter.MimeType), progress: progress.Step);
+            capture = result.Capture;
+            progress.Done(result.Steps);
         }
         catch (Exception ex)
         {
+            progress.Failed();
             context.Display(new HtmlString(Help.Problem($"#!memprofile could not finish the report of {path}: {ex.Message}")), HtmlFormatter.MimeType);
         }
         finally

@@ -83,9 +83,14 @@ public sealed class Capture
         var ips = c.StackIps();
         var names = c.FrameNames();
         var matches = new sbyte[parents.Length]; // 0 unknown, 1 yes, -1 no
+        // One path buffer for every lookup: a capture of millions of rows is scoped without an allocation per row
+        // (in a traced kernel every allocation takes the runtime's slow path).
+        var path = new List<int>();
         bool Matches(int stack)
         {
-            var path = new List<int>();
+            if ((uint)stack < (uint)matches.Length && matches[stack] != 0)
+                return matches[stack] > 0;
+            path.Clear();
             var result = false;
             for (var s = stack; s > 0 && s < parents.Length; s = parents[s])
             {
@@ -187,34 +192,57 @@ public sealed class Capture
     /// </summary>
     private (long Bytes, long TimeNs, bool AtEnd) FindScopedPeak(int[] rows)
     {
-        var c = Columns;
+        var gcTimes = GcStarts().Select(g => g.TimeNs).Order().ToArray();
+        var liveAt = LiveBytesAt(Columns, rows, gcTimes);
+        var finder = new ManagedPeakFinder();
+        for (var i = 0; i < gcTimes.Length; i++)
+            finder.GcStarted(gcTimes[i], liveAt[i]);
+        return finder.Find(ManagedBytesAliveAtEnd(rows), Metadata.DurationNs);
+    }
+
+    /// <summary>
+    /// Bytes of the managed objects of <paramref name="rows"/> alive at each of <paramref name="ascendingTimes"/>:
+    /// allocated at or before it and not freed by then (native blocks left out). Two sorted sweeps, no allocation per
+    /// row: times and sizes in separate arrays sorted by time (Array.Sort with keys, several times faster than sorting
+    /// tuples through their comparer; sizes of equal times may come in any order, which no sum can tell).
+    /// </summary>
+    internal static long[] LiveBytesAt(AllocationColumns c, IReadOnlyList<int> rowList, IReadOnlyList<long> ascendingTimes)
+    {
+        var rows = rowList as int[] ?? rowList.ToArray();
         var time = c.TimestampNs;
         var freed = c.FreedAtNs;
         var size = c.Size;
         var types = c.TypeId;
-        var allocs = new List<(long Time, long Size)>(rows.Length);
-        var frees = new List<(long Time, long Size)>();
+        var allocTimes = new long[rows.Length];
+        var allocSizes = new long[rows.Length];
+        var freeTimes = new long[rows.Length];
+        var freeSizes = new long[rows.Length];
+        int allocCount = 0, freeCount = 0;
         foreach (var r in rows)
         {
             if (types[r] < 0)
                 continue;
-            allocs.Add((time[r], size[r]));
+            (allocTimes[allocCount], allocSizes[allocCount]) = (time[r], size[r]);
+            allocCount++;
             if (freed[r] != -1)
-                frees.Add((freed[r], size[r]));
+            {
+                (freeTimes[freeCount], freeSizes[freeCount]) = (freed[r], size[r]);
+                freeCount++;
+            }
         }
-        allocs.Sort();
-        frees.Sort();
-        var gcTimes = GcStarts().Select(g => g.TimeNs).Order().ToArray();
-        var finder = new ManagedPeakFinder();
+        System.Array.Sort(allocTimes, allocSizes, 0, allocCount);
+        System.Array.Sort(freeTimes, freeSizes, 0, freeCount);
+        var liveAt = new long[ascendingTimes.Count];
         long live = 0;
         int a = 0, f = 0;
-        foreach (var t in gcTimes)
+        for (var i = 0; i < liveAt.Length; i++)
         {
-            while (a < allocs.Count && allocs[a].Time <= t) live += allocs[a++].Size;
-            while (f < frees.Count && frees[f].Time <= t) live -= frees[f++].Size;
-            finder.GcStarted(t, live);
+            var t = ascendingTimes[i];
+            while (a < allocCount && allocTimes[a] <= t) live += allocSizes[a++];
+            while (f < freeCount && freeTimes[f] <= t) live -= freeSizes[f++];
+            liveAt[i] = live;
         }
-        return finder.Find(ManagedBytesAliveAtEnd(rows), Metadata.DurationNs);
+        return liveAt;
     }
 
     /// <summary>

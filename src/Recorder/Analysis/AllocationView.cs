@@ -335,8 +335,15 @@ public sealed partial class AllocationView
         return totals;
     }
 
-    /// <summary>Count and bytes per (stack id, type id): the one pass over rows every ranking starts from.</summary>
-    private Dictionary<(int Stack, int Type), Totals> ByStackAndType()
+    /// <summary>
+    /// Count and bytes per (stack id, type id): the one pass over rows every ranking starts from, made once per view
+    /// (a view's rows never change; a cell's stats block asks for types, functions and stacks of the same view).
+    /// </summary>
+    private Dictionary<(int Stack, int Type), Totals> ByStackAndType() => byStackAndType ??= CountByStackAndType();
+
+    private Dictionary<(int Stack, int Type), Totals>? byStackAndType;
+
+    private Dictionary<(int Stack, int Type), Totals> CountByStackAndType()
     {
         var size = Columns.Size;
         var stacks = Columns.StackId;

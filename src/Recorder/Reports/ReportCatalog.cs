@@ -32,6 +32,9 @@ public sealed record ReportRequest
     public bool SplitThreads { get; init; }
     public int Depth { get; init; } = 12;
     public TableSort Sort { get; init; } = TableSort.Bytes;
+
+    /// <summary>The capture's timeline data when the caller reads it once for several reports (a notebook cell's timeline and flame graph).</summary>
+    public Func<TimelineData>? Memory { get; init; }
 }
 
 /// <summary>
@@ -114,7 +117,7 @@ public static class ReportCatalog
             // made in that window.
             Notebook = new NotebookPlacement(ShownByDefault: true, NeedsEveryAllocation: true, 640, (capture, view, r) =>
                 FlameGraphPage.ToHtml(FlameTree.Build(view, r.Selection, r.Inverted, r.SplitThreads), r.Source,
-                    memory: TimelineReport.Data(capture), timeBuckets: FlameGraphPage.DefaultTimeBuckets)),
+                    memory: r.Memory?.Invoke() ?? TimelineReport.Data(capture), timeBuckets: FlameGraphPage.DefaultTimeBuckets)),
         },
         new()
         {

@@ -12,7 +12,7 @@ using MemNotebook.Recorder.Arrow;
 namespace MemNotebook.Recorder.Reports;
 
 /// <summary>One line of the timeline: a value in bytes at each snapshot time (ms since the capture started).</summary>
-/// <param name="Key">A stable identifier: rss, gen0, gen1, gen2, loh, poh, tracked_live.</param>
+/// <param name="Key">A stable identifier: rss, gen0, gen1, gen2, loh, poh, tracked_live; scope_live (first) for a scoped capture.</param>
 /// <param name="Name">The legend label.</param>
 /// <param name="Stack">The name of the group whose lines are drawn stacked (the managed heap's parts), or null.</param>
 public sealed record TimelineSeries(string Key, string Name, IReadOnlyList<double> TimesMs, IReadOnlyList<long> Bytes, string? Stack);
@@ -86,7 +86,12 @@ public static class TimelineReport
                 bytes[i] = values.GetValue(i)!.Value;
             return new TimelineSeries(key, name, timesMs, bytes, stack);
         }
-        var series = new[]
+        var series = new List<TimelineSeries>();
+        // A capture scoped to a cell's code (or any scope): the scope's own tracked bytes alive at each snapshot first.
+        if (capture.Scope is not null && !capture.IsAggregated)
+            series.Add(new TimelineSeries("scope_live", ScopeSeriesName(capture.Scope), timesMs,
+                ScopeLiveBytes(capture, Enumerable.Range(0, times.Length).Select(i => times.GetValue(i)!.Value).ToArray()), null));
+        series.AddRange(new[]
         {
             Series("rss", "rss_bytes", "RSS", null),
             Series("gen0", "gen0_bytes", "gen 0", "heap"),
@@ -95,7 +100,7 @@ public static class TimelineReport
             Series("loh", "loh_bytes", "LOH", "heap"),
             Series("poh", "poh_bytes", "POH", "heap"),
             Series("tracked_live", "tracked_live_bytes", "tracked live", null),
-        };
+        });
 
         var gcs = capture.ArrowTable(ArrowLayout.GcEvents);
         var index = L(gcs, "gc_index");
@@ -111,6 +116,14 @@ public static class TimelineReport
                 generations.GetValue(i)!.Value, reason.GetValue(i) == 1, live.GetValue(i)!.Value);
         return new TimelineData(capture.Path, Ms(capture.DurationNs), series, marks);
     }
+
+    /// <summary>The legend label of a scope's series: "the cell's tracked live" for a notebook cell's capture.</summary>
+    private static string ScopeSeriesName(string scope) =>
+        scope == global::MemNotebook.Capture.SubmissionScope ? "the cell's tracked live" : "tracked live in scope";
+
+    /// <summary>Bytes of the scope's managed objects alive at each snapshot.</summary>
+    private static long[] ScopeLiveBytes(global::MemNotebook.Capture capture, IReadOnlyList<long> snapshotTimes) =>
+        global::MemNotebook.Capture.LiveBytesAt(capture.Columns, capture.All.Rows, snapshotTimes);
 
     /// <summary>A standalone HTML page: plotly.js and the chart's script inlined, no network, a Content-Security-Policy allowing only those.</summary>
     public static string RenderPage(global::MemNotebook.Capture capture, string source = "") => RenderPage(Data(capture), source);

@@ -39,6 +39,22 @@ public class TimelineReportTests : IDisposable
     private LoadedCapture Load() => LoadedCapture.Load(scratch.Write("t.memnb", Create()));
 
     [Fact]
+    public void A_scoped_capture_leads_with_the_bytes_of_its_own_objects_alive_at_each_snapshot()
+    {
+        var capture = Load();
+        // Row 0: 4000 bytes at 1 ms, freed by GC 1 (12 ms); row 1: 6000 bytes at 2 ms, alive to the end.
+        var freed = TimelineReport.Data(capture.WithinRows([0], "the first object"));
+        Assert.Equal(new[] { "scope_live", "rss", "gen0", "gen1", "gen2", "loh", "poh", "tracked_live" }, freed.Series.Select(s => s.Key));
+        Assert.Equal("tracked live in scope", freed["scope_live"].Name);
+        Assert.Equal(new[] { 10.0, 20.0, 30.0 }, freed["scope_live"].TimesMs);
+        Assert.Equal(new long[] { 4000, 0, 0 }, freed["scope_live"].Bytes);
+        Assert.Equal(new long[] { 6000, 6000, 6000 }, TimelineReport.Data(capture.WithinRows([1], "the second object"))["scope_live"].Bytes);
+        // The process's series are the same as the whole capture's.
+        Assert.Equal(new long[] { 10_000, 6000, 6000 }, freed["tracked_live"].Bytes);
+        Assert.DoesNotContain(TimelineReport.Data(capture).Series, s => s.Key == "scope_live");
+    }
+
+    [Fact]
     public void Data_holds_every_snapshot_and_gc_of_the_capture_in_ms_and_bytes()
     {
         var capture = Load();

@@ -1,0 +1,63 @@
+using System.Diagnostics;
+using MemNotebook.Recorder.Arrow;
+
+namespace MemNotebook.Kernel;
+
+/// <summary>
+/// The work between a profiled cell's code ending and its reports appearing: the capture loaded (converted to
+/// Arrow the first time), scoped to the cell's code, and each report rendered. The kernel runs it after every
+/// <c>#!memprofile</c> cell and the benchmark runs the same code (<c>bench postcell</c>), each step timed.
+/// </summary>
+public static class CellReports
+{
+    /// <summary>One step, how long it took and the process's CPU time during it (all threads, the GC's included).</summary>
+    public sealed record Step(string Name, TimeSpan Elapsed, TimeSpan Cpu);
+
+    /// <summary>The capture the reports were made from and the reports, in order, with the time of each step.</summary>
+    public sealed record Result(Capture Capture, IReadOnlyList<(string Html, string? Report)> Outputs, IReadOnlyList<Step> Steps);
+
+    /// <summary>
+    /// Loads <paramref name="path"/>, scopes it to the cell's code (unless aggregated) and renders the reports
+    /// <paramref name="options"/> asks for; <paramref name="output"/> gets each report as soon as it is made.
+    /// <paramref name="progress"/> hears of the step being run and, for the conversion, its fraction done.
+    /// </summary>
+    public static Result Build(string path, MemProfileOptions options, NotebookRenderer.Heading heading, object kernel,
+        Action<string, string?>? output = null, Action<string, double?>? progress = null)
+    {
+        var steps = new List<Step>();
+        var clock = Stopwatch.StartNew();
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        void Done(string step)
+        {
+            var now = Process.GetCurrentProcess().TotalProcessorTime;
+            steps.Add(new Step(step, clock.Elapsed, now - cpu));
+            (cpu, clock) = (now, Stopwatch.StartNew());
+        }
+        progress?.Invoke("loading the capture", 0);
+        // The notebook's captures keep their tables in the per-user cache, not beside the notebook, unless MEMNB_CACHE=beside.
+        var capture = Capture.Load(path, progress is null ? null : new Progress(p => progress("loading the capture", p)),
+            cache: ArrowCache.DefaultLocation(fallback: ArrowCacheLocation.UserCache));
+        Done("load");
+        if (!capture.IsAggregated)
+        {
+            progress?.Invoke("scoping to the cell's code", null);
+            capture = capture.WithinSubmissions();
+            Done("scope");
+        }
+        var outputs = new List<(string, string?)>();
+        progress?.Invoke("making the reports", null);
+        foreach (var (html, report) in NotebookRenderer.Render(capture, options, heading, kernel))
+        {
+            outputs.Add((html, report));
+            Done(report ?? "heading");
+            output?.Invoke(html, report);
+        }
+        return new Result(capture, outputs, steps);
+    }
+
+    /// <summary>Calls back on the caller's thread (not through a synchronization context as <see cref="Progress{T}"/> does).</summary>
+    private sealed class Progress(Action<double> report) : IProgress<double>
+    {
+        public void Report(double value) => report(value);
+    }
+}
