@@ -1,3 +1,4 @@
+using MemNotebook.Recorder.Arrow;
 using System.Net;
 using System.Text.RegularExpressions;
 using MemNotebook.Recorder.Tracing;
@@ -140,7 +141,9 @@ public sealed class MemProfileTests
         foreach (var p in new[] { thirdPath, fourthPath })
         {
             File.Delete(p);
-            Directory.Delete(p + ".arrow", recursive: true);
+            // The notebook's captures keep their tables in the per-user cache, none beside the capture.
+            Assert.False(Directory.Exists(p + ".arrow"), p + ".arrow");
+            Directory.Delete(ArrowCache.UserFolderOf(p), recursive: true);
         }
     }
 
@@ -267,7 +270,8 @@ public sealed class MemProfileTests
         Assert.Equal(Path.Combine(Environment.CurrentDirectory, "memprofile"), Path.GetDirectoryName(path));
         Assert.Equal("3", await k.ValueAsync("ran.Length.ToString()"));
         File.Delete(path);
-        Directory.Delete(path + ".arrow", recursive: true);
+        Assert.False(Directory.Exists(path + ".arrow"), path + ".arrow");
+        Directory.Delete(ArrowCache.UserFolderOf(path), recursive: true);
     }
 
     [Fact]
