@@ -390,6 +390,20 @@ public sealed class Capture
     internal DataFrame AllAllocationRows => columns is null ? throw PerAllocation(nameof(Allocations)) : Unscoped.Frame(ArrowLayout.Allocations);
 
     /// <summary>
+    /// The allocations table's <paramref name="rows"/> (of the whole capture's table) as a DataFrame like
+    /// <see cref="Allocations"/>: gathered from the Arrow columns, its type and function columns named as there.
+    /// </summary>
+    internal DataFrame AllocationRows(int[] rows)
+    {
+        var whole = Unscoped;
+        if (whole.columns is null)
+            throw PerAllocation(nameof(Allocations));
+        var frame = DataFrames.FromArrow(RowGather.Take(whole.batches[ArrowLayout.Allocations], rows));
+        ReadableColumns.AddTo(frame, whole.columns, rows);
+        return frame;
+    }
+
+    /// <summary>
     /// Totals per (stack, type): stack_id, function, type, count, bytes, peak_count, peak_bytes (alive at
     /// the high-water mark), leaked_count, leaked_bytes (alive when recording stopped); bytes descending.
     /// For an aggregated capture these are its last AGG_TABLE (when that table is not the final one,

@@ -102,6 +102,37 @@ public sealed class AllocationColumns
     }
 
     /// <summary>
+    /// The functions allocations are charged to, each once (<see cref="OwnFunction"/>'s names; index 0 "[unknown]"), and
+    /// for each stack id the index of its function: grouping and filtering by function count into arrays, no lookups.
+    /// A stack id outside the table is "[unknown]" as in <see cref="OwnFunction"/>.
+    /// </summary>
+    internal (int[] IndexByStack, string[] Names) OwnFunctionIndex
+    {
+        get
+        {
+            if (ownFunctionIndex is { } built)
+                return built;
+            OwnFunction(0);
+            var ordinal = new Dictionary<string, int>(StringComparer.Ordinal) { [FunctionAttribution.Unknown] = 0 };
+            var names = new List<string> { FunctionAttribution.Unknown };
+            var byStack = new int[ownFunctionByStack!.Length];
+            for (var s = 0; s < byStack.Length; s++)
+            {
+                var name = ownFunctionByStack[s] ?? FunctionAttribution.Unknown;
+                if (!ordinal.TryGetValue(name, out var k))
+                {
+                    ordinal.Add(name, k = names.Count);
+                    names.Add(name);
+                }
+                byStack[s] = k;
+            }
+            return (ownFunctionIndex = (byStack, names.ToArray())).Value;
+        }
+    }
+
+    private (int[] IndexByStack, string[] Names)? ownFunctionIndex;
+
+    /// <summary>
     /// Indexes into <see cref="InclusiveNames"/> of every distinct named managed function on the stack
     /// (allocation machinery left out), or of "[unknown]" when there is none.
     /// </summary>

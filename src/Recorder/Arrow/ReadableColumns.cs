@@ -13,27 +13,30 @@ public static class ReadableColumns
     public const string Type = "type";
     public const string Function = "function";
 
+    public static void AddTo(DataFrame frame, AllocationColumns columns) => AddTo(frame, columns, null);
+
+    /// <summary>The columns for <paramref name="rows"/> of the allocations table (all of them when null), in that order.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    public static void AddTo(DataFrame frame, AllocationColumns columns)
+    public static void AddTo(DataFrame frame, AllocationColumns columns, int[]? rows)
     {
         var types = columns.TypeId;
         var stacks = columns.StackId;
+        var (functionByStack, functionNames) = columns.OwnFunctionIndex;
+        var count = rows?.Length ?? columns.Count;
         var typeNames = new Dictionary<int, string>();
-        var functionNames = new Dictionary<int, string>();
-        var typeColumn = new StringDataFrameColumn(Type, 0);
-        var functionColumn = new StringDataFrameColumn(Function, 0);
-        for (var i = 0; i < columns.Count; i++)
+        var typeValues = new string[count];
+        var functionValues = new string[count];
+        for (var i = 0; i < count; i++)
         {
-            var type = types[i];
+            var r = rows is null ? i : rows[i];
+            var type = types[r];
             if (!typeNames.TryGetValue(type, out var typeName))
                 typeNames.Add(type, typeName = columns.TypeName(type));
-            typeColumn.Append(typeName);
-            var stack = stacks[i];
-            if (!functionNames.TryGetValue(stack, out var function))
-                functionNames.Add(stack, function = columns.OwnFunction(stack));
-            functionColumn.Append(function);
+            typeValues[i] = typeName;
+            var stack = stacks[r];
+            functionValues[i] = functionNames[(uint)stack < (uint)functionByStack.Length ? functionByStack[stack] : 0];
         }
-        frame.Columns.Add(typeColumn);
-        frame.Columns.Add(functionColumn);
+        frame.Columns.Add(new StringDataFrameColumn(Type, typeValues));
+        frame.Columns.Add(new StringDataFrameColumn(Function, functionValues));
     }
 }
