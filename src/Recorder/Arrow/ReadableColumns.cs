@@ -4,14 +4,18 @@ using Microsoft.Data.Analysis;
 namespace MemNotebook.Recorder.Arrow;
 
 /// <summary>
-/// The readable columns of the Allocations DataFrame: <c>type</c> (the types table's name of <c>type_id</c>) and
-/// <c>function</c> (the function the allocation is charged to: the stacks table's <c>function</c> of <c>stack_id</c>).
-/// Each distinct name is one string shared by every row that has it, so a column costs a reference (8 bytes) a row.
+/// The readable columns of the Allocations DataFrame: <c>type</c> (the types table's name of <c>type_id</c>),
+/// <c>function</c> (the function the allocation is charged to: the stacks table's <c>function</c> of <c>stack_id</c>),
+/// and <c>file</c> and <c>line</c> of that function's frame where the frames table knows them (null otherwise).
+/// Each distinct name is one string shared by every row that has it, so a column costs a reference (8 bytes) a row
+/// (<c>line</c> 4 bytes and a bit).
 /// </summary>
 public static class ReadableColumns
 {
     public const string Type = "type";
     public const string Function = "function";
+    public const string File = "file";
+    public const string Line = "line";
 
     public static void AddTo(DataFrame frame, AllocationColumns columns) => AddTo(frame, columns, null);
 
@@ -26,6 +30,12 @@ public static class ReadableColumns
         var typeNames = new Dictionary<int, string>();
         var typeValues = new string[count];
         var functionValues = new string[count];
+        var (fileByStack, lineByStack) = columns.ChargedSources;
+        var fileValues = new string?[count];
+        var lineValues = new byte[count * sizeof(int)];
+        var lineSpan = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, int>(lineValues.AsSpan());
+        var lineValid = new byte[(count + 7) / 8];
+        var lineNulls = 0;
         for (var i = 0; i < count; i++)
         {
             var r = rows is null ? i : rows[i];
@@ -35,8 +45,18 @@ public static class ReadableColumns
             typeValues[i] = typeName;
             var stack = stacks[r];
             functionValues[i] = functionNames[(uint)stack < (uint)functionByStack.Length ? functionByStack[stack] : 0];
+            if ((uint)stack < (uint)fileByStack.Length && fileByStack[stack] is { } file)
+            {
+                fileValues[i] = file;
+                lineSpan[i] = lineByStack[stack];
+                lineValid[i >> 3] |= (byte)(1 << (i & 7));
+            }
+            else
+                lineNulls++;
         }
         frame.Columns.Add(new StringDataFrameColumn(Type, typeValues));
         frame.Columns.Add(new StringDataFrameColumn(Function, functionValues));
+        frame.Columns.Add(new StringDataFrameColumn(File, fileValues));
+        frame.Columns.Add(new Int32DataFrameColumn(Line, lineValues, lineValid, count, lineNulls));
     }
 }

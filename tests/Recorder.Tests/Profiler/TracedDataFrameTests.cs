@@ -36,6 +36,39 @@ public sealed class TracedDataFrameTests
             Assert.Equal(functionByStack[(int)frame["stack_id"][i]], (string)frame["function"][i]);
         }
 
+        // file and line: those of the innermost frame of the stack shown as the row's function, where known.
+        var frames = capture.Frames;
+        var frameOfIp = Enumerable.Range(0, (int)frames.Rows.Count).ToDictionary(i => (ulong)frames["ip"][i], i => i);
+        var stackRow = Enumerable.Range(0, (int)stacks.Rows.Count).ToDictionary(i => (int)stacks["stack_id"][i], i => i);
+        (string? File, int? Line) Source(int stackId)
+        {
+            var function = functionByStack[stackId];
+            for (var s = stackId; s != 0; s = (int)stacks["parent_id"][stackRow[s]])
+            {
+                var frame = frameOfIp[(ulong)stacks["ip"][stackRow[s]]];
+                if ((string)frames["function"][frame] == function)
+                    return frames["file"][frame] is string file ? (file, (int?)frames["line"][frame]) : (null, null);
+            }
+            return (null, null);
+        }
+        var sourceByStack = functionByStack.Keys.ToDictionary(id => id, Source);
+        for (var i = 0; i < rowCount; i++)
+            Assert.Equal(sourceByStack[(int)frame["stack_id"][i]], ((string?)frame["file"][i], (int?)frame["line"][i]));
+        if (scenario == "sizes")
+        {
+            // The arrays and markers FillShapes makes (4 of every 5 objects) are charged to its lines of Program.cs.
+            var fill = Enumerable.Range(0, rowCount).Where(i => (string)frame["function"][i] == "MemNotebook.TestTarget.Scenarios.FillShapes").ToArray();
+            Assert.True(fill.Length >= 16_000, $"{fill.Length} rows in FillShapes");
+            var lines = File.ReadAllLines(SourceOf("Program.cs"));
+            int LineOf(string text) => Array.FindIndex(lines, l => l.Contains(text, StringComparison.Ordinal)) + 1;
+            Assert.All(fill, i =>
+            {
+                Assert.EndsWith("Program.cs", (string)frame["file"][i]);
+                Assert.InRange((int)frame["line"][i], LineOf("0 => new byte[i % 977]"), LineOf("_ => new Survivor[i % 17]"));
+            });
+            Assert.Equal(fill.Length, capture.All.InFunction("MemNotebook.TestTarget.Scenarios.FillShapes").Allocations["file"].Length - capture.All.InFunction("MemNotebook.TestTarget.Scenarios.FillShapes").Allocations["file"].NullCount);
+        }
+
         // Every type and function, and sizes around the median and the largest object, filter as Filter does.
         var distinctTypes = Enumerable.Range(0, rowCount).Select(i => (string)frame["type"][i]).Distinct().ToArray();
         var distinctFunctions = Enumerable.Range(0, rowCount).Select(i => (string)frame["function"][i]).Distinct().ToArray();
@@ -52,6 +85,17 @@ public sealed class TracedDataFrameTests
         var median = (long)size.Median();
         SameRows(frame, (PrimitiveDataFrameColumn<bool>)size.ElementwiseGreaterThan(median).And(frame["type"].ElementwiseEquals(distinctTypes[0])),
             capture.All.OfType(distinctTypes[0]).LargerThan(median));
+    }
+
+    private static string SourceOf(string name)
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "tests", "TestTarget", name);
+            if (File.Exists(candidate))
+                return candidate;
+        }
+        throw new FileNotFoundException($"tests/TestTarget/{name} above {AppContext.BaseDirectory}");
     }
 
     /// <summary>The view holds the rows the mask keeps, and its DataFrame equals the filtered one, column by column.</summary>
