@@ -445,6 +445,11 @@ public sealed class Capture
     public AllocationView Between(long t0Ns, long t1Ns) => AllFor(nameof(Between)).Between(t0Ns, t1Ns);
     public AllocationView AliveAt(long timeNs) => AllFor(nameof(AliveAt)).AliveAt(timeNs);
 
+    /// <summary>The fast filters of <see cref="All"/>: <c>capture.LargerThan(85_000).Allocations</c>.</summary>
+    public AllocationView LargerThan(long bytes) => AllFor(nameof(LargerThan)).LargerThan(bytes);
+    public AllocationView OfType(string name) => AllFor(nameof(OfType)).OfType(name);
+    public AllocationView InFunction(string name) => AllFor(nameof(InFunction)).InFunction(name);
+
     /// <summary>
     /// Functions ranked over all allocations: function, count, bytes. For an aggregated capture the own
     /// attribution comes from <see cref="Aggregates"/> (the same numbers); inclusive needs allocations.

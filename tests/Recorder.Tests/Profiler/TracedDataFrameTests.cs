@@ -80,7 +80,7 @@ public sealed class TracedDataFrameTests
             SameRows(frame, frame["function"].ElementwiseEquals(function), capture.All.InFunction(function), compareFrames: k < 3);
         var size = frame["size"];
         foreach (var bytes in new[] { 0L, (long)size.Median(), (long)size.Max() - 1, (long)size.Max() })
-            SameRows(frame, size.ElementwiseGreaterThan(bytes), capture.All.LargerThan(bytes));
+            SameRows(frame, size.ElementwiseGreaterThan(bytes), capture.LargerThan(bytes));
         // Composed: the rows of one type larger than the median.
         var median = (long)size.Median();
         SameRows(frame, (PrimitiveDataFrameColumn<bool>)size.ElementwiseGreaterThan(median).And(frame["type"].ElementwiseEquals(distinctTypes[0])),
