@@ -35,10 +35,23 @@ internal static class CacheBench
             var loaded = Capture.Load(folder);
             var frame = loaded.Allocations;
             Console.WriteLine($"load + Allocations DataFrame: {sw.Elapsed.TotalSeconds:F2} s; columns: {string.Join(", ", frame.Columns.Select(c => c.Name))}");
-            var typeName = loaded.Types.Columns["name"][3]?.ToString() ?? "";
+            var all = loaded.All;
+            // The most common type and function: the filters' largest results.
+            var typeName = (string)all.TopTypes(1, Recorder.Analysis.Measure.Count)["type"][0];
+            var function = (string)all.TopFunctions(1, Recorder.Analysis.Measure.Count)["function"][0];
+            Console.WriteLine($"load average {LoadAverage()}; medians of 3 (all 3 runs shown)");
             Time("MDA Filter(size > 85_000)", () => frame.Filter(frame["size"].ElementwiseGreaterThan(85_000)).Rows.Count);
-            Time("MDA Filter(size > 32)", () => frame.Filter(frame["size"].ElementwiseGreaterThan(32)).Rows.Count);
             Time("MDA GroupBy(type_id).Sum(size)", () => frame.GroupBy("type_id").Sum("size").Rows.Count);
+            Time("view LargerThan(85_000)", () => all.LargerThan(85_000).Count);
+            Time($"view OfType(most common: {Short(typeName)})", () => all.OfType(typeName).Count);
+            Time($"view InFunction(most common: {Short(function)})", () => all.InFunction(function).Count);
+            Time("view TopTypes(all) (group by type)", () => all.TopTypes(int.MaxValue).Rows.Count);
+            Time("view TopFunctions(all) (group by function)", () => all.TopFunctions(int.MaxValue).Rows.Count);
+            // The generated sizes are 24…80 bytes: more than 64 keeps a quarter of the rows.
+            Time("view LargerThan(64)", () => all.LargerThan(64).Count);
+            Time("view LargerThan(85_000).Allocations", () => all.LargerThan(85_000).Allocations.Rows.Count);
+            Time("view LargerThan(64).Allocations", () => all.LargerThan(64).Allocations.Rows.Count);
+            Time("view OfType(most common).Allocations", () => all.OfType(typeName).Allocations.Rows.Count);
             return 0;
         }
         finally
@@ -57,8 +70,14 @@ internal static class CacheBench
             result = action();
             times.Add(sw.Elapsed.TotalSeconds);
         }
-        Console.WriteLine($"{name,-48} {string.Join(", ", times.Select(t => $"{t:F3}"))} s ({result:N0})");
+        var median = times.Order().ElementAt(1);
+        Console.WriteLine($"{name,-58} median {median:F3} s ({string.Join(", ", times.Select(t => $"{t:F3}"))}) -> {result:N0} rows");
     }
+
+    static string Short(string name) => name.Length <= 30 ? name : name[..27] + "...";
+
+    static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown";
 
     /// <summary>The compressed bytes of each column of an Arrow file, written alone with the cache's compression.</summary>
     static IEnumerable<(string Name, long Bytes)> ColumnBytes(string path)

@@ -72,17 +72,25 @@ internal static class SqlCommandSupport
             }
         var names = SqlCaptures.Names(paths);
         var list = new SqlCapture[paths.Length];
-        for (var i = 0; i < paths.Length; i++)
+        // Converting a capture is the long step: its progress on the terminal (nothing when stderr is not one).
+        var failure = CliProgress.Run(error, steps =>
         {
-            try
+            for (var i = 0; i < paths.Length; i++)
             {
-                list[i] = SqlCaptures.Of(paths[i], names[i], maxAllocations);
+                try
+                {
+                    var progress = File.Exists(paths[i]) ? steps.Step($"converting {Path.GetFileName(paths[i])} to Arrow") : null;
+                    list[i] = SqlCaptures.Of(paths[i], names[i], maxAllocations, progress);
+                }
+                catch (Exception ex) when (CaptureErrors.Handles(ex))
+                {
+                    return (Exception: ex, Path: paths[i]);
+                }
             }
-            catch (Exception ex) when (CaptureErrors.Handles(ex))
-            {
-                return CaptureErrors.Report(ex, error, $"read {paths[i]}");
-            }
-        }
+            return ((Exception Exception, string Path)?)null;
+        });
+        if (failure is { } f)
+            return CaptureErrors.Report(f.Exception, error, $"read {f.Path}");
         captures = list;
         return null;
     }

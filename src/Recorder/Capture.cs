@@ -418,6 +418,20 @@ public sealed class Capture
     internal DataFrame AllAllocationRows => columns is null ? throw PerAllocation(nameof(Allocations)) : Unscoped.Frame(ArrowLayout.Allocations);
 
     /// <summary>
+    /// The allocations table's <paramref name="rows"/> (of the whole capture's table) as a DataFrame like
+    /// <see cref="Allocations"/>: gathered from the Arrow columns, its type and function columns named as there.
+    /// </summary>
+    internal DataFrame AllocationRows(int[] rows)
+    {
+        var whole = Unscoped;
+        if (whole.columns is null)
+            throw PerAllocation(nameof(Allocations));
+        var frame = DataFrames.FromArrow(RowGather.Take(whole.batches[ArrowLayout.Allocations], rows));
+        ReadableColumns.AddTo(frame, whole.columns, rows);
+        return frame;
+    }
+
+    /// <summary>
     /// Totals per (stack, type): stack_id, function, type, count, bytes, peak_count, peak_bytes (alive at
     /// the high-water mark), leaked_count, leaked_bytes (alive when recording stopped); bytes descending.
     /// For an aggregated capture these are its last AGG_TABLE (when that table is not the final one,
@@ -458,6 +472,11 @@ public sealed class Capture
     public AllocationView Temporary(int threshold = 1) => AllFor(nameof(Temporary)).Temporary(threshold);
     public AllocationView Between(long t0Ns, long t1Ns) => AllFor(nameof(Between)).Between(t0Ns, t1Ns);
     public AllocationView AliveAt(long timeNs) => AllFor(nameof(AliveAt)).AliveAt(timeNs);
+
+    /// <summary>The fast filters of <see cref="All"/>: <c>capture.LargerThan(85_000).Allocations</c>.</summary>
+    public AllocationView LargerThan(long bytes) => AllFor(nameof(LargerThan)).LargerThan(bytes);
+    public AllocationView OfType(string name) => AllFor(nameof(OfType)).OfType(name);
+    public AllocationView InFunction(string name) => AllFor(nameof(InFunction)).InFunction(name);
 
     /// <summary>
     /// Functions ranked over all allocations: function, count, bytes. For an aggregated capture the own

@@ -102,6 +102,88 @@ public sealed class AllocationColumns
     }
 
     /// <summary>
+    /// The functions allocations are charged to, each once (<see cref="OwnFunction"/>'s names; index 0 "[unknown]"), and
+    /// for each stack id the index of its function: grouping and filtering by function count into arrays, no lookups.
+    /// A stack id outside the table is "[unknown]" as in <see cref="OwnFunction"/>.
+    /// </summary>
+    internal (int[] IndexByStack, string[] Names) OwnFunctionIndex
+    {
+        get
+        {
+            if (ownFunctionIndex is { } built)
+                return built;
+            OwnFunction(0);
+            var ordinal = new Dictionary<string, int>(StringComparer.Ordinal) { [FunctionAttribution.Unknown] = 0 };
+            var names = new List<string> { FunctionAttribution.Unknown };
+            var byStack = new int[ownFunctionByStack!.Length];
+            for (var s = 0; s < byStack.Length; s++)
+            {
+                var name = ownFunctionByStack[s] ?? FunctionAttribution.Unknown;
+                if (!ordinal.TryGetValue(name, out var k))
+                {
+                    ordinal.Add(name, k = names.Count);
+                    names.Add(name);
+                }
+                byStack[s] = k;
+            }
+            return (ownFunctionIndex = (byStack, names.ToArray())).Value;
+        }
+    }
+
+    private (int[] IndexByStack, string[] Names)? ownFunctionIndex;
+
+    /// <summary>
+    /// The source file and line of the frame each stack's allocations are charged to (the innermost frame of the stack
+    /// shown as its <see cref="OwnFunction"/>), by stack id; null and 0 where the frames table knows no file for it.
+    /// Each file name is one string shared by its stacks.
+    /// </summary>
+    internal (string?[] FileByStack, int[] LineByStack) ChargedSources
+    {
+        get
+        {
+            if (chargedSources is { } built)
+                return built;
+            OwnFunction(0);
+            var parents = StackParents(stacks);
+            var ips = StackIps(stacks);
+            var shown = ShownFunctions(frames);
+            var frameIps = Values<ulong>(frames, "ip");
+            var files = (StringArray)frames.Column("file");
+            var lines = (Int32Array)frames.Column("line");
+            var rowOfIp = new Dictionary<ulong, int>(frameIps.Length);
+            for (var i = 0; i < frameIps.Length; i++)
+                rowOfIp[frameIps[i]] = i;
+            var shared = new Dictionary<string, string>(StringComparer.Ordinal);
+            var fileByStack = new string?[ownFunctionByStack!.Length];
+            var lineByStack = new int[fileByStack.Length];
+            for (var stack = 1; stack < fileByStack.Length && stack < parents.Length; stack++)
+            {
+                var function = ownFunctionByStack[stack];
+                if (function is null || function == FunctionAttribution.Unknown)
+                    continue;
+                // A parent chain is at most the table long (a cycle in a damaged table ends there).
+                for (int s = stack, steps = 0; s > 0 && s < parents.Length && steps < parents.Length; s = parents[s], steps++)
+                {
+                    if (!rowOfIp.TryGetValue(ips[s], out var row) || shown[row] != function)
+                        continue;
+                    if (!files.IsNull(row))
+                    {
+                        var file = files.GetString(row)!;
+                        if (!shared.TryGetValue(file, out var one))
+                            shared.Add(file, one = file);
+                        fileByStack[stack] = one;
+                        lineByStack[stack] = lines.GetValue(row) ?? 0;
+                    }
+                    break;
+                }
+            }
+            return (chargedSources = (fileByStack, lineByStack)).Value;
+        }
+    }
+
+    private (string?[] FileByStack, int[] LineByStack)? chargedSources;
+
+    /// <summary>
     /// Indexes into <see cref="InclusiveNames"/> of every distinct named managed function on the stack
     /// (allocation machinery left out), or of "[unknown]" when there is none.
     /// </summary>

@@ -23,10 +23,49 @@ public sealed partial class AllocationView
     }
 
     /// <summary>The allocations of the type named <paramref name="name"/> (the types table's name, as the <c>type</c> column shows it).</summary>
-    public AllocationView OfType(string name) => Matching(Columns.TypeId, id => Columns.TypeName(id) == name, $"of type {name}");
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    public AllocationView OfType(string name)
+    {
+        if (TypeIdRange() is not { } range)
+            return Matching(Columns.TypeId, id => Columns.TypeName(id) == name, $"of type {name}");
+        // Each type id decided once (0 not yet, 1 matches, −1 not), by its slot in the ids' range.
+        var (min, max) = range;
+        var decided = new sbyte[max - min + 1];
+        var types = Columns.TypeId;
+        var kept = new List<int>();
+        for (int i = 0, n = Count; i < n; i++)
+        {
+            var r = rows?[i] ?? i;
+            ref var match = ref decided[types[r] - min];
+            if (match == 0)
+                match = Columns.TypeName(types[r]) == name ? (sbyte)1 : (sbyte)-1;
+            if (match > 0)
+                kept.Add(r);
+        }
+        return Sub(kept, $"of type {name}");
+    }
 
     /// <summary>The allocations charged to the function named <paramref name="name"/> (as the <c>function</c> column and <see cref="TopFunctions"/> name it).</summary>
-    public AllocationView InFunction(string name) => Matching(Columns.StackId, id => Columns.OwnFunction(id) == name, $"in {name}");
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    public AllocationView InFunction(string name)
+    {
+        // The stacks charged to the function, marked once; then one test per row.
+        var (byStack, names) = Columns.OwnFunctionIndex;
+        var target = Array.IndexOf(names, name);
+        var kept = new List<int>();
+        if (target >= 0)
+        {
+            var stacks = Columns.StackId;
+            for (int i = 0, n = Count; i < n; i++)
+            {
+                var r = rows?[i] ?? i;
+                var stack = stacks[r];
+                if (((uint)stack < (uint)byStack.Length ? byStack[stack] : 0) == target)
+                    kept.Add(r);
+            }
+        }
+        return Sub(kept, $"in {name}");
+    }
 
     /// <summary>The rows whose id (type or stack) matches, each distinct id tested once.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]

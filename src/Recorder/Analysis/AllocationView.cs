@@ -82,12 +82,8 @@ public sealed partial class AllocationView
         {
             if (rows is null)
                 return Capture.AllAllocationRows;
-            var mask = new BooleanDataFrameColumn("mask", Columns.Count);
-            for (var i = 0; i < Columns.Count; i++)
-                mask[i] = false;
-            foreach (var r in rows)
-                mask[r] = true;
-            return Capture.AllAllocationRows.Filter(mask);
+            // The rows gathered from the Arrow buffers: a DataFrame Filter of the whole table takes seconds.
+            return Capture.AllocationRows(rows);
         }
     }
 
@@ -304,20 +300,79 @@ public sealed partial class AllocationView
 
     public override string ToString() => $"{Description}: {Count:N0} allocations, {ByteUnits.Format(Bytes)}";
 
+    /// <summary>Count and bytes per function: one pass counting into arrays by the function index of each stack.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private Dictionary<string, Totals> GroupOwn()
     {
+        var (byStack, names) = Columns.OwnFunctionIndex;
+        var size = Columns.Size;
+        var stacks = Columns.StackId;
+        var counts = new long[names.Length];
+        var bytes = new long[names.Length];
+        for (int i = 0, n = Count; i < n; i++)
+        {
+            var r = rows?[i] ?? i;
+            var stack = stacks[r];
+            var f = (uint)stack < (uint)byStack.Length ? byStack[stack] : 0;
+            counts[f]++;
+            bytes[f] += size[r];
+        }
         var totals = new Dictionary<string, Totals>(StringComparer.Ordinal);
-        foreach (var ((stack, _), t) in ByStackAndType())
-            Add(totals, Columns.OwnFunction(stack), t);
+        for (var f = 0; f < names.Length; f++)
+            if (counts[f] > 0)
+                totals[names[f]] = new Totals(counts[f], bytes[f]);
         return totals;
     }
 
+    /// <summary>Count and bytes per type name: one pass counting into arrays by type id (ids are small and dense).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private Dictionary<string, Totals> GroupTypes()
     {
+        var types = Columns.TypeId;
+        var size = Columns.Size;
         var totals = new Dictionary<string, Totals>(StringComparer.Ordinal);
-        foreach (var ((_, type), t) in ByStackAndType())
-            Add(totals, Columns.TypeName(type), t);
+        if (TypeIdRange() is not { } range)
+        {
+            // Ids too far apart for an array: one lookup per row.
+            var byId = new Dictionary<int, Totals>();
+            for (int i = 0, n = Count; i < n; i++)
+            {
+                var r = rows?[i] ?? i;
+                Add(byId, types[r], new Totals(1, size[r]));
+            }
+            foreach (var (id, t) in byId)
+                Add(totals, Columns.TypeName(id), t);
+            return totals;
+        }
+        var (min, max) = range;
+        var counts = new long[max - min + 1];
+        var bytes = new long[max - min + 1];
+        for (int i = 0, n = Count; i < n; i++)
+        {
+            var r = rows?[i] ?? i;
+            var slot = types[r] - min;
+            counts[slot]++;
+            bytes[slot] += size[r];
+        }
+        for (var slot = 0; slot < counts.Length; slot++)
+            if (counts[slot] > 0)
+                Add(totals, Columns.TypeName(slot + min), new Totals(counts[slot], bytes[slot]));
         return totals;
+    }
+
+    /// <summary>The least and greatest type id of the whole table, null when they span more than 16M ids.</summary>
+    private (int Min, int Max)? TypeIdRange()
+    {
+        var types = Columns.TypeId;
+        if (types.IsEmpty)
+            return (0, 0);
+        int min = int.MaxValue, max = int.MinValue;
+        foreach (var t in types)
+        {
+            if (t < min) min = t;
+            if (t > max) max = t;
+        }
+        return (long)max - min < 16 << 20 ? (min, max) : null;
     }
 
     private static void Add<TKey>(Dictionary<TKey, Totals> totals, TKey key, Totals t) where TKey : notnull

@@ -39,15 +39,15 @@ public static class SqlCaptures
 
     /// <summary>
     /// A capture file (converted to Arrow once, as <see cref="MemNotebook.Capture.Load"/> does) or an Arrow folder, without
-    /// loading its tables into memory.
+    /// loading its tables into memory. <paramref name="progress"/> gets the conversion's fractions (0…1) when it converts.
     /// </summary>
-    public static SqlCapture Of(string path, string name, long? maxAllocations = null)
+    public static SqlCapture Of(string path, string name, long? maxAllocations = null, IProgress<double>? progress = null)
     {
         string folder;
         if (Directory.Exists(path))
             folder = path;
         else if (File.Exists(path))
-            folder = ArrowConverter.EnsureConverted(path, null, maxAllocations).Folder;
+            folder = ArrowConverter.EnsureConverted(path, progress, maxAllocations).Folder;
         else
             throw new FileNotFoundException($"{path}: no such capture or Arrow folder", path);
         var metadataPath = Path.Combine(folder, ArrowLayout.MetadataFile);

@@ -47,6 +47,22 @@ public class ProgressTests : IDisposable
     }
 
     [Fact]
+    public void Converting_a_capture_for_sql_reports_rising_fractions_that_end_at_one()
+    {
+        var path = cli.File("q.memnb", ReportCaptures.Create().ToArray());
+        var raw = new List<double>();
+        var capture = MemNotebook.Recorder.Sql.SqlCaptures.Of(path, "q", progress: new Recording(raw.Add));
+        Assert.Equal("q", capture.Name);
+        Assert.NotEmpty(raw);
+        Assert.All(raw, v => Assert.InRange(v, 0.0, 1.0));
+        Assert.Equal(1.0, raw[^1]);
+        // Converted once: a second look finds the cache and reports nothing.
+        raw.Clear();
+        MemNotebook.Recorder.Sql.SqlCaptures.Of(path, "q", progress: new Recording(raw.Add));
+        Assert.Empty(raw);
+    }
+
+    [Fact]
     public void Streaming_stats_report_rising_fractions_over_both_passes_that_end_at_one()
     {
         var path = cli.File("s.memnb", ReportCaptures.Create().ToArray());
@@ -62,6 +78,7 @@ public class ProgressTests : IDisposable
     [InlineData("summary", "--top", "2")]
     [InlineData("stats")]
     [InlineData("tree")]
+    [InlineData("query", "SELECT count(*) AS n, sum(size) AS bytes FROM allocations")]
     public async Task Piped_output_has_no_progress_text_and_is_the_same_as_in_process(params string[] verb)
     {
         // Two copies of one capture: each converts afresh (its own Arrow cache), the long step progress is shown for.
