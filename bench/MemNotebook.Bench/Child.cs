@@ -8,7 +8,10 @@ namespace MemNotebook.Bench;
 
 /// <summary>What one child run reports on its stdout (one JSON line).</summary>
 /// <param name="Counters">memnb_overhead_counters after Stop in a traced run; null untraced or when the tracer lacks the export.</param>
-internal sealed record ChildResult(double LoopMs, double StopMs, ulong Records, ulong[]? Counters);
+/// <param name="LoopThreadCpuMs">CPU time of the thread that ran the timed part (CLOCK_THREAD_CPUTIME_ID): unlike the loop's
+/// wall time it does not grow while the thread waits for a core another process holds.</param>
+/// <param name="LoopProcessCpuMs">CPU time of the whole process during the timed part (every thread: the writer, the JIT, the GC).</param>
+internal sealed record ChildResult(double LoopMs, double StopMs, ulong Records, ulong[]? Counters, double LoopThreadCpuMs = 0, double LoopProcessCpuMs = 0);
 
 /// <summary>
 /// The child process: prepares a workload, records its timed part when the mode traces
@@ -33,17 +36,36 @@ internal static class Child
         Tracker? tracker = mode.Records()
             ? Tracker.Start(args[6], new TrackerOptions { CollectBeforeStop = false, Overwrite = true, Native = mode == Mode.TracedNative })
             : null;
+        var process = Process.GetCurrentProcess();
+        var processCpu = process.TotalProcessorTime;
+        double threadCpu = ThreadCpuMs();
         var clock = Stopwatch.StartNew();
         workload.Run();
         double loop = clock.Elapsed.TotalMilliseconds;
+        threadCpu = ThreadCpuMs() - threadCpu;
+        process.Refresh();
+        double allCpu = (process.TotalProcessorTime - processCpu).TotalMilliseconds;
         ulong records = tracker is null ? 0 : Tracker.RecordedAllocations + Tracker.RecordedNativeAllocations;
         clock.Restart();
         tracker?.Stop();
         double stop = clock.Elapsed.TotalMilliseconds;
         workload.Cleanup();
-        Console.WriteLine(JsonSerializer.Serialize(new ChildResult(loop, stop, records, tracker is null ? null : OverheadCounters())));
+        Console.WriteLine(JsonSerializer.Serialize(new ChildResult(loop, stop, records, tracker is null ? null : OverheadCounters(), threadCpu, allCpu)));
         return 0;
     }
+
+    [StructLayout(LayoutKind.Sequential)]
+    struct Timespec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+
+    [DllImport("libc", EntryPoint = "clock_gettime")]
+    static extern int ClockGetTime(int clock, out Timespec time);
+
+    /// <summary>The calling thread's CPU time in milliseconds (CLOCK_THREAD_CPUTIME_ID = 3 on Linux).</summary>
+    static double ThreadCpuMs() => ClockGetTime(3, out var t) == 0 ? t.Seconds * 1e3 + t.Nanoseconds / 1e6 : double.NaN;
 
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
     delegate void CountersFunction([Out] ulong[] counters);

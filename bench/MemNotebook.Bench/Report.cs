@@ -9,17 +9,20 @@ internal static class Report
                           $"each ratio the median of per-round ratios{(sizes.Scale != 1 ? $"; scale {sizes.Scale}" : "")})");
         Console.WriteLine("plain = runtime defaults, no added variables; plain+vars = untraced with memnb run's variables;");
         Console.WriteLine("loaded = tracer loaded as profiler, not recording; traced = recording the timed part to a capture on disk.");
+        Console.WriteLine("vs plain / vs +vars: loop wall time (what users see); cpu/thr: CPU time of the allocating thread, cpu/all: of the");
+        Console.WriteLine("whole process (writer, JIT, GC threads too), each against plain: they do not grow while another process holds the cores.");
     }
 
     public static void Workload(WorkloadResults w)
     {
         Console.WriteLine();
         Console.WriteLine($"{w.Workload.Name}: {w.Description}");
-        Console.WriteLine($"  {"mode",-14} {"loop ms",9} {"vs plain",9} {"vs +vars",9} {"stop ms",8} {"records",13} {"B/record",9} {"dropped",8}");
+        Console.WriteLine($"  {"mode",-14} {"loop ms",9} {"vs plain",9} {"vs +vars",9} {"cpu/thr",8} {"cpu/all",8} {"stop ms",8} {"records",13} {"B/record",9} {"dropped",8}");
         foreach (var (mode, runs) in w.Runs)
         {
             if (mode is Mode.CProgram or Mode.Heaptrack) continue;
-            string line = $"  {mode.Label(),-14} {w.MedianLoopMs(mode),9:N0} {X(w.Ratio(mode, Mode.Plain)),9} {(mode == Mode.Plain ? "" : X(w.Ratio(mode, Mode.PlainVars))),9}";
+            string line = $"  {mode.Label(),-14} {w.MedianLoopMs(mode),9:N0} {X(w.Ratio(mode, Mode.Plain)),9} {(mode == Mode.Plain ? "" : X(w.Ratio(mode, Mode.PlainVars))),9}" +
+                          $" {X(w.Ratio(mode, Mode.Plain, r => r.ThreadCpuMs)),8} {X(w.Ratio(mode, Mode.Plain, r => r.ProcessCpuMs)),8}";
             if (mode.Records())
             {
                 var last = runs[^1];

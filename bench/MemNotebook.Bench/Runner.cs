@@ -43,7 +43,8 @@ internal static class ModeNames
 
 /// <summary>One run: loop time, and for traced runs what the capture holds.</summary>
 /// <param name="Dropped">END's dropped count, null when the capture has no END.</param>
-internal sealed record RunResult(double LoopMs, double StopMs, ulong Records, long CaptureBytes, long? Dropped, ulong[]? Counters);
+internal sealed record RunResult(double LoopMs, double StopMs, ulong Records, long CaptureBytes, long? Dropped, ulong[]? Counters,
+    double ThreadCpuMs = 0, double ProcessCpuMs = 0);
 
 /// <summary>All runs of one workload: per mode, one result per round of the rotation, plus the timing run.</summary>
 internal sealed class WorkloadResults(Workload workload, string description)
@@ -58,9 +59,12 @@ internal sealed class WorkloadResults(Workload workload, string description)
     public double MedianLoopMs(Mode mode) => Median(Runs[mode].Select(r => r.LoopMs));
 
     /// <summary>The median of per-round ratios: the two runs of a round ran next to each other, under the same load.</summary>
-    public double? Ratio(Mode numerator, Mode denominator) =>
-        Has(numerator) && Has(denominator)
-            ? Median(Runs[numerator].Zip(Runs[denominator], (a, b) => a.LoopMs / b.LoopMs))
+    public double? Ratio(Mode numerator, Mode denominator) => Ratio(numerator, denominator, r => r.LoopMs);
+
+    /// <summary>The same of another measure (the allocating thread's or the process's CPU time).</summary>
+    public double? Ratio(Mode numerator, Mode denominator, Func<RunResult, double> measure) =>
+        Has(numerator) && Has(denominator) && Runs[denominator].All(r => measure(r) > 0)
+            ? Median(Runs[numerator].Zip(Runs[denominator], (a, b) => measure(a) / measure(b)))
             : null;
 
     static double Median(IEnumerable<double> values)
@@ -136,7 +140,7 @@ internal sealed class Runner(string tracer, BenchSizes sizes, int repeats)
             dropped = CaptureReader.Read(capture, new NoVisitor()).End?.Dropped;
             File.Delete(capture);
         }
-        return new RunResult(result.LoopMs, result.StopMs, result.Records, bytes, dropped, result.Counters);
+        return new RunResult(result.LoopMs, result.StopMs, result.Records, bytes, dropped, result.Counters, result.LoopThreadCpuMs, result.LoopProcessCpuMs);
     }
 
     /// <summary>Reads a capture for its END record only (what `memnb stats` reports as dropped).</summary>
