@@ -3,6 +3,7 @@ using System.Text;
 using Apache.Arrow;
 using MemNotebook.Recorder.Analysis;
 using MemNotebook.Recorder.Arrow;
+using MemNotebook.Recorder.Stacks;
 
 namespace MemNotebook.Testing;
 

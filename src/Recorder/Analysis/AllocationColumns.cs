@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Apache.Arrow;
 using MemNotebook.Recorder.Arrow;
+using MemNotebook.Recorder.Stacks;
 
 namespace MemNotebook.Recorder.Analysis;
 
@@ -82,7 +83,7 @@ public sealed class AllocationColumns
             : typeId < 0 ? Capture.CaptureTables.NativeTypeName(-typeId) : $"[type {typeId}]";
     }
 
-    /// <summary>Function names of a stack innermost first, "[unknown]" for a frame without a name (stats' top_stacks).</summary>
+    /// <summary>Frame names of a stack innermost first, as every stack shows them (<see cref="Stacks.StackFrames"/>; stats' top_stacks).</summary>
     public IReadOnlyList<string> FrameNames(int stackId) => (stackNames ??= new StackFrameNames(stacks, frames)).Names(stackId);
 
     /// <summary>The function an allocation with this stack is charged to (the stacks table's function column).</summary>
@@ -304,9 +305,9 @@ public sealed class AllocationColumns
     /// Source frames of the ips with DWARF lines (frames table, layout 2), innermost first: the inlined
     /// functions, then the ip's own function (Function null) with its file and line.
     /// </summary>
-    internal static Dictionary<ulong, Symbols.SourceFrame[]> SourceFrames(RecordBatch frames)
+    internal static Dictionary<ulong, Capture.SourceFrame[]> SourceFrames(RecordBatch frames)
     {
-        var result = new Dictionary<ulong, Symbols.SourceFrame[]>();
+        var result = new Dictionary<ulong, Capture.SourceFrame[]>();
         if (frames.Schema.GetFieldIndex("inlined") < 0)
             return result;
         var ips = Values<ulong>(frames, "ip");
@@ -318,10 +319,31 @@ public sealed class AllocationColumns
             if (files.IsNull(i) && inlined.IsNull(i))
                 continue;
             var inner = Symbols.InlinedColumn.Decode(inlined.GetString(i));
-            result[ips[i]] = [.. inner, new Symbols.SourceFrame(null, files.GetString(i), lines.GetValue(i) ?? 0)];
+            result[ips[i]] = [.. inner, new Capture.SourceFrame(null, files.GetString(i), lines.GetValue(i) ?? 0)];
         }
         return result;
     }
+
+    /// <summary>
+    /// The frames of every ip of the frames table as stacks show them, innermost first (<see cref="Stacks.StackFrames.OfAddress(ulong, string, string, ulong, IReadOnlyList{Capture.SourceFrame})"/>):
+    /// inlined functions, then the ip's own function, each with its file and line.
+    /// </summary>
+    internal static Dictionary<ulong, Stacks.ShownFrame[]> FramesByIp(RecordBatch frames)
+    {
+        var ips = Values<ulong>(frames, "ip");
+        var functions = ShownFunctions(frames);
+        var modules = (StringArray)frames.Column("module");
+        var offsets = Values<ulong>(frames, "offset");
+        var sources = SourceFrames(frames);
+        var result = new Dictionary<ulong, Stacks.ShownFrame[]>(ips.Length);
+        for (var i = 0; i < ips.Length; i++)
+            result[ips[i]] = Stacks.StackFrames.OfAddress(ips[i], functions[i], modules.GetString(i) ?? "", offsets[i],
+                sources.TryGetValue(ips[i], out var source) ? source : []);
+        return result;
+    }
+
+    /// <summary>The frames of an ip the frames table does not list: its address alone.</summary>
+    internal static Stacks.ShownFrame[] UnlistedFrames(ulong ip) => Stacks.StackFrames.OfAddress(ip, "", "", 0, []);
 
     internal static Dictionary<ulong, string> FrameNames(RecordBatch frames)
     {

@@ -3,29 +3,16 @@ using Apache.Arrow;
 
 namespace MemNotebook.Recorder.Analysis;
 
-/// <summary>The function names of each stack from the stacks and frames tables (innermost first).</summary>
+/// <summary>The frame names of each stack from the stacks and frames tables, innermost first (<see cref="Stacks.StackFrames"/>).</summary>
 internal sealed class StackFrameNames
 {
-    private readonly Dictionary<ulong, string> nameOfIp = new();
-    private readonly Dictionary<ulong, string[]> inlinedOfIp = new();
+    private readonly Dictionary<ulong, Stacks.ShownFrame[]> framesOfIp;
     private readonly int[] parentOf;
     private readonly ulong[] ipOf;
 
     public StackFrameNames(RecordBatch stacks, RecordBatch frames)
     {
-        var frameIps = Values<ulong>(frames, "ip");
-        var functions = AllocationColumns.ShownFunctions(frames);
-        for (var i = 0; i < frameIps.Length; i++)
-            nameOfIp[frameIps[i]] = functions[i];
-        // Inlined functions of a native frame (layout 2): shown before it, innermost first.
-        if (frames.Schema.GetFieldIndex("inlined") >= 0)
-        {
-            var inlined = (StringArray)frames.Column("inlined");
-            for (var i = 0; i < frameIps.Length; i++)
-                if (!inlined.IsNull(i))
-                    inlinedOfIp[frameIps[i]] = Symbols.InlinedColumn.Decode(inlined.GetString(i))
-                        .Select(f => Symbols.FrameNaming.Inlined(Symbols.FrameNaming.OrUnknown(f.Function ?? ""))).ToArray();
-        }
+        framesOfIp = AllocationColumns.FramesByIp(frames);
         var ids = Values<int>(stacks, "stack_id");
         var parents = Values<int>(stacks, "parent_id");
         var ips = Values<ulong>(stacks, "ip");
@@ -43,11 +30,8 @@ internal sealed class StackFrameNames
         var names = new List<string>();
         var depth = 0;
         for (var at = stackId; at > 0 && at < parentOf.Length && depth <= Capture.CaptureFormat.MaxStackDepth; at = parentOf[at], depth++)
-        {
-            if (inlinedOfIp.TryGetValue(ipOf[at], out var inlined))
-                names.AddRange(inlined);
-            names.Add(Symbols.FrameNaming.OrUnknown(nameOfIp.GetValueOrDefault(ipOf[at]) ?? ""));
-        }
+            foreach (var frame in framesOfIp.GetValueOrDefault(ipOf[at]) ?? AllocationColumns.UnlistedFrames(ipOf[at]))
+                names.Add(frame.Name);
         return names;
     }
 

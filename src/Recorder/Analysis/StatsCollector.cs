@@ -1,4 +1,5 @@
 using MemNotebook.Recorder.Capture;
+using MemNotebook.Recorder.Stacks;
 
 namespace MemNotebook.Recorder.Analysis;
 
@@ -176,6 +177,8 @@ public sealed class StatsCollector : CaptureVisitor
 
     public override void OnFinished(CaptureReadResult read)
     {
+        // Frames are named (ELF symbols, DWARF and PDB lines) before the stacks and functions are ranked.
+        Symbols.CaptureSymbols.Resolve(read.Tables);
         if (read.IsAggregated)
         {
             result = FromAggregateTable(read, top, gcCount);
@@ -212,7 +215,7 @@ public sealed class StatsCollector : CaptureVisitor
 
     private static StackStats[] RankStacks(Dictionary<int, Totals> byStack, CaptureTables tables) =>
         CaptureStats.RankStacks(byStack.Select(kv => (kv.Key, kv.Value.Count, kv.Value.Bytes)),
-            id => tables.StackIps(id).SelectMany(tables.ShownNames).ToArray());
+            id => Stacks.StackFrames.Names(tables, id));
 
     /// <summary>The stats of an aggregated capture, from its last table (none read: all zero, not complete).</summary>
     internal static CaptureStats FromAggregateTable(CaptureReadResult read, int top, long gcCount)

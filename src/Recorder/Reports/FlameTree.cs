@@ -543,7 +543,7 @@ public sealed class FlameTree
                 if (frames.TryGetValue(ips[id], out var frame))
                     path.AddRange(frame); // inlined functions first, innermost first
                 else
-                    path.Add(($"0x{ips[id]:x}", FlameNodeKind.Unknown));
+                    path.AddRange(AllocationColumns.UnlistedFrames(ips[id]).Select(f => (f.Name, FlameNodeKind.Unknown)));
             }
             if (scopeFrame is not null)
             {
@@ -563,42 +563,22 @@ public sealed class FlameTree
     }
 
     /// <summary>
-    /// Frames per ip, innermost first, with their kind: the inlined functions the ip is in ("name [inlined] (file.c:12)"),
-    /// then its function ("name (file.c:42)" where the frames table has its line, else the function, else module+0xoffset,
-    /// else the address).
+    /// Frames per ip, innermost first, with their kind (<see cref="Stacks.StackFrames"/>): the inlined functions the ip is in
+    /// ("name [inlined] (file.c:12)"), then its function ("name (file.c:42)" where the frames table has its line).
     /// </summary>
     private static Dictionary<ulong, (string, FlameNodeKind)[]> FrameTable(RecordBatch frames)
     {
-        var names = AllocationColumns.FrameNames(frames);
         var ips = (UInt64Array)frames.Column("ip");
         var kinds = (StringArray)frames.Column("kind");
-        var hasSource = frames.Schema.GetFieldIndex("inlined") >= 0;
-        var files = hasSource ? (StringArray)frames.Column("file") : null;
-        var lines = hasSource ? (Int32Array)frames.Column("line") : null;
-        var inlined = hasSource ? (StringArray)frames.Column("inlined") : null;
-        var table = new Dictionary<ulong, (string, FlameNodeKind)[]>();
+        var kindOfIp = new Dictionary<ulong, FlameNodeKind>(frames.Length);
         for (var i = 0; i < frames.Length; i++)
-        {
-            var ip = ips.GetValue(i)!.Value;
-            var kind = kinds.GetString(i) switch
+            kindOfIp[ips.GetValue(i)!.Value] = kinds.GetString(i) switch
             {
                 "managed" => FlameNodeKind.Managed,
                 "native" => FlameNodeKind.Native,
                 _ => FlameNodeKind.Unknown,
             };
-            var name = names.TryGetValue(ip, out var known) ? known : Symbols.FrameNaming.Address(ip);
-            if (files is not null && !files.IsNull(i))
-                name = Symbols.InlinedColumn.WithLocation(name, files.GetString(i), lines!.GetValue(i) ?? 0);
-            var inlinedFrames = inlined is null || inlined.IsNull(i) ? [] : Symbols.InlinedColumn.Decode(inlined.GetString(i));
-            var row = new (string, FlameNodeKind)[inlinedFrames.Count + 1];
-            for (var j = 0; j < inlinedFrames.Count; j++)
-            {
-                var f = inlinedFrames[j];
-                row[j] = (Symbols.InlinedColumn.WithLocation(Symbols.FrameNaming.Inlined(f.Function ?? ""), f.File, f.Line), kind);
-            }
-            row[^1] = (name, kind);
-            table[ip] = row;
-        }
-        return table;
+        return AllocationColumns.FramesByIp(frames).ToDictionary(kv => kv.Key,
+            kv => kv.Value.Select(f => (f.NameWithLocation, kindOfIp[kv.Key])).ToArray());
     }
 }
