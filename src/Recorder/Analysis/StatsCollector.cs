@@ -13,7 +13,7 @@ namespace MemNotebook.Recorder.Analysis;
 public sealed class StatsCollector : CaptureVisitor
 {
     private readonly int top;
-    private readonly Arrow.FreeTimes.Lookup? frees;
+    private readonly FreeTimes.Lookup? frees;
     // The first pass's clock, with its frees: native allocations are then timed in ns as they come.
     private readonly TickClock? clock;
     private readonly NativePeakFinder nativePeak = new();
@@ -45,7 +45,7 @@ public sealed class StatsCollector : CaptureVisitor
 
     /// <param name="frees">When each object died, from a first pass: FREE records are then not needed.</param>
     /// <param name="clock">The clock <paramref name="frees"/> was sealed with (the Arrow conversion's).</param>
-    internal StatsCollector(int top, Arrow.FreeTimes.Lookup frees, TickClock clock) : this(top) => (this.frees, this.clock) = (frees, clock);
+    internal StatsCollector(int top, FreeTimes.Lookup frees, TickClock clock) : this(top) => (this.frees, this.clock) = (frees, clock);
 
     public CaptureStats Result => result ?? throw new InvalidOperationException("the capture has not been read");
 
