@@ -141,7 +141,7 @@ public sealed class AllocationColumns
         var kinds = (StringArray)frames.Column("kind");
         var functions = ShownFunctions(frames);
         // The allocation machinery is known by its recorded names.
-        var raw = frames.Schema.GetFieldIndex("raw_function") >= 0 ? (StringArray)frames.Column("raw_function") : (StringArray)frames.Column("function");
+        var raw = (StringArray)frames.Column("raw_function");
         var functionOfIp = new Dictionary<ulong, string>();
         for (var i = 0; i < frameIps.Length; i++)
         {
@@ -302,14 +302,12 @@ public sealed class AllocationColumns
     }
 
     /// <summary>
-    /// Source frames of the ips with DWARF lines (frames table, layout 2), innermost first: the inlined
+    /// Source frames of the ips with DWARF or PDB lines (the frames table's file, line and inlined), innermost first: the inlined
     /// functions, then the ip's own function (Function null) with its file and line.
     /// </summary>
     internal static Dictionary<ulong, Capture.SourceFrame[]> SourceFrames(RecordBatch frames)
     {
         var result = new Dictionary<ulong, Capture.SourceFrame[]>();
-        if (frames.Schema.GetFieldIndex("inlined") < 0)
-            return result;
         var ips = Values<ulong>(frames, "ip");
         var files = (StringArray)frames.Column("file");
         var lines = (Int32Array)frames.Column("line");
@@ -362,20 +360,15 @@ public sealed class AllocationColumns
     }
 
     /// <summary>
-    /// The function column as frames are shown (<see cref="Symbols.FrameNaming"/>): as written since layout 6, which keeps
-    /// the recorded name in <c>raw_function</c>; a folder of an older layout holds the recorded names, named here.
+    /// The function column: frames as shown (<see cref="Symbols.FrameNaming"/>; the recorded name is in <c>raw_function</c>).
+    /// A table of any other columns is refused when it is read (<see cref="Arrow.ArrowTableReader.ReadTable"/>).
     /// </summary>
     internal static string[] ShownFunctions(RecordBatch frames)
     {
         var functions = (StringArray)frames.Column("function");
         var shown = new string[frames.Length];
-        var named = frames.Schema.GetFieldIndex("raw_function") >= 0;
-        var kinds = (StringArray)frames.Column("kind");
         for (var i = 0; i < shown.Length; i++)
-        {
-            var function = functions.GetString(i) ?? "";
-            shown[i] = named || kinds.GetString(i) != "managed" ? function : Symbols.FrameNaming.Readable(function);
-        }
+            shown[i] = functions.GetString(i) ?? "";
         return shown;
     }
 
