@@ -326,22 +326,25 @@ public sealed class AllocationColumns
     /// The frames of every ip of the frames table as stacks show them, innermost first (<see cref="Stacks.StackFrames.OfAddress(ulong, string, string, ulong, IReadOnlyList{Capture.SourceFrame})"/>):
     /// inlined functions, then the ip's own function, each with its file and line.
     /// </summary>
-    internal static Dictionary<ulong, Stacks.ShownFrame[]> FramesByIp(RecordBatch frames)
+    internal static Dictionary<ulong, Stacks.ShownFrame[]> FramesByIp(RecordBatch frames) => FramesByIp(frames, static (_, shown) => shown);
+
+    /// <summary><see cref="FramesByIp(RecordBatch)"/>, each ip's frames and frames-table row made into a <typeparamref name="T"/>.</summary>
+    internal static Dictionary<ulong, T> FramesByIp<T>(RecordBatch frames, Func<int, Stacks.ShownFrame[], T> select)
     {
         var ips = Values<ulong>(frames, "ip");
         var functions = ShownFunctions(frames);
         var modules = (StringArray)frames.Column("module");
         var offsets = Values<ulong>(frames, "offset");
         var sources = SourceFrames(frames);
-        var result = new Dictionary<ulong, Stacks.ShownFrame[]>(ips.Length);
+        var result = new Dictionary<ulong, T>(ips.Length);
         for (var i = 0; i < ips.Length; i++)
-            result[ips[i]] = Stacks.StackFrames.OfAddress(ips[i], functions[i], modules.GetString(i) ?? "", offsets[i],
-                sources.TryGetValue(ips[i], out var source) ? source : []);
+            result[ips[i]] = select(i, Stacks.StackFrames.OfAddress(ips[i], functions[i], modules.GetString(i) ?? "", offsets[i],
+                sources.TryGetValue(ips[i], out var source) ? source : []));
         return result;
     }
 
-    /// <summary>The frames of an ip the frames table does not list: its address alone.</summary>
-    internal static Stacks.ShownFrame[] UnlistedFrames(ulong ip) => Stacks.StackFrames.OfAddress(ip, "", "", 0, []);
+    /// <summary>The frames of an ip the frames table does not list: its address alone (<see cref="Stacks.StackFrames.Unlisted"/>).</summary>
+    internal static Stacks.ShownFrame[] UnlistedFrames(ulong ip) => [Stacks.StackFrames.Unlisted(ip)];
 
     internal static Dictionary<ulong, string> FrameNames(RecordBatch frames)
     {

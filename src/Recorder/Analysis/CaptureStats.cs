@@ -9,7 +9,7 @@ public sealed record FunctionStats(string Function, long Count, long Bytes);
 /// <param name="Allocator">"managed", "malloc", "calloc", … (the allocations table's allocator column).</param>
 public sealed record AllocatorStats(string Allocator, long Count, long Bytes);
 
-/// <param name="Frames">Function names innermost first ("[unknown]" for a frame without a name).</param>
+/// <param name="Frames">Frame names innermost first, as every stack shows them (Stacks/StackFrames: module+0xoffset or 0xip for a frame without a function name).</param>
 public sealed record StackStats(IReadOnlyList<string> Frames, long Count, long Bytes)
 {
     public bool Equals(StackStats? other) =>
@@ -152,8 +152,6 @@ public sealed record CaptureStats
             .Take(TopStackCount)
             .Select(s => new StackStats(frames(s.StackId), s.Count, s.Bytes))
             .ToArray();
-
-    /// <summary>A frame's name in <see cref="TopStacks"/>.</summary>
 
     /// <summary>
     /// The stats of a capture file in two passes, as the Arrow conversion reads it: the first keeps when

@@ -399,7 +399,6 @@ public sealed class FlameTree
         var columns = capture.Columns;
         var parents = columns.StackParents();
         var ips = columns.StackIps();
-        var frames = FrameTable(capture.ArrowTable(ArrowLayout.Frames));
         var threads = columns.Threads.ToDictionary(t => t.Stream, t => t.Name is null ? $"thread {t.OsThreadId}" : $"thread {t.OsThreadId} ({t.Name})");
 
         // One pass over the rows into arrays by stack id (one pair per thread stream when split); then one walk
@@ -514,7 +513,7 @@ public sealed class FlameTree
     {
         private readonly int[] parents;
         private readonly ulong[] ips;
-        private readonly Dictionary<ulong, (string, FlameNodeKind)[]> frames;
+        private readonly Dictionary<ulong, (Stacks.ShownFrame[] Frames, FlameNodeKind Kind)> frames;
         private readonly Dictionary<int, string> threads;
         private readonly bool inverted;
         private readonly bool splitThreads;
@@ -541,9 +540,10 @@ public sealed class FlameTree
             for (var id = stack; id > 0 && id < parents.Length && depth < Capture.CaptureFormat.MaxStackDepth; id = parents[id], depth++)
             {
                 if (frames.TryGetValue(ips[id], out var frame))
-                    path.AddRange(frame); // inlined functions first, innermost first
+                    foreach (var f in frame.Frames) // inlined functions first, innermost first
+                        path.Add((f.NameWithLocation, frame.Kind));
                 else
-                    path.AddRange(AllocationColumns.UnlistedFrames(ips[id]).Select(f => (f.Name, FlameNodeKind.Unknown)));
+                    path.Add((Stacks.StackFrames.Unlisted(ips[id]).Name, FlameNodeKind.Unknown));
             }
             if (scopeFrame is not null)
             {
@@ -566,19 +566,14 @@ public sealed class FlameTree
     /// Frames per ip, innermost first, with their kind (<see cref="Stacks.StackFrames"/>): the inlined functions the ip is in
     /// ("name [inlined] (file.c:12)"), then its function ("name (file.c:42)" where the frames table has its line).
     /// </summary>
-    private static Dictionary<ulong, (string, FlameNodeKind)[]> FrameTable(RecordBatch frames)
+    private static Dictionary<ulong, (Stacks.ShownFrame[] Frames, FlameNodeKind Kind)> FrameTable(RecordBatch frames)
     {
-        var ips = (UInt64Array)frames.Column("ip");
         var kinds = (StringArray)frames.Column("kind");
-        var kindOfIp = new Dictionary<ulong, FlameNodeKind>(frames.Length);
-        for (var i = 0; i < frames.Length; i++)
-            kindOfIp[ips.GetValue(i)!.Value] = kinds.GetString(i) switch
-            {
-                "managed" => FlameNodeKind.Managed,
-                "native" => FlameNodeKind.Native,
-                _ => FlameNodeKind.Unknown,
-            };
-        return AllocationColumns.FramesByIp(frames).ToDictionary(kv => kv.Key,
-            kv => kv.Value.Select(f => (f.NameWithLocation, kindOfIp[kv.Key])).ToArray());
+        return AllocationColumns.FramesByIp(frames, (row, shown) => (shown, kinds.GetString(row) switch
+        {
+            "managed" => FlameNodeKind.Managed,
+            "native" => FlameNodeKind.Native,
+            _ => FlameNodeKind.Unknown,
+        }));
     }
 }

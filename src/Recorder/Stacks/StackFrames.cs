@@ -6,8 +6,8 @@ namespace MemNotebook.Recorder.Stacks;
 /// <summary>A frame as stacks show it: its name, and the file and line DWARF or the PDB gave (null and 0 without).</summary>
 public readonly record struct ShownFrame(string Name, string? File, int Line)
 {
-    /// <summary>The name with its location, as trees show it: "name (file.c:42)" (<see cref="InlinedColumn.WithLocation"/>).</summary>
-    public string NameWithLocation => InlinedColumn.WithLocation(Name, File, Line);
+    /// <summary>The name with its location, as trees show it: "name (file.c:42)" (<see cref="InlinedColumn.WithLocation"/>; made once).</summary>
+    public string NameWithLocation { get; } = InlinedColumn.WithLocation(Name, File, Line);
 }
 
 /// <summary>
@@ -25,7 +25,7 @@ public static class StackFrames
     /// </summary>
     public static ShownFrame[] OfAddress(ulong ip, string function, string module, ulong offset, IReadOnlyList<SourceFrame> source)
     {
-        var own = function.Length > 0 ? function : FrameNaming.ModuleOffset(module, offset) ?? FrameNaming.Address(ip);
+        var own = function.Length > 0 ? function : FrameNaming.ModuleOffset(module, offset) ?? Unlisted(ip).Name;
         if (source.Count == 0)
             return [new ShownFrame(own, null, 0)];
         var frames = new ShownFrame[source.Count];
@@ -34,6 +34,9 @@ public static class StackFrames
         frames[^1] = new ShownFrame(own, source[^1].File, source[^1].Line);
         return frames;
     }
+
+    /// <summary>The one frame of an address no FRAME record names (nor the frames table lists): the address, 0xip.</summary>
+    public static ShownFrame Unlisted(ulong ip) => new(FrameNaming.Address(ip), null, 0);
 
     /// <summary>The frames of <paramref name="ip"/> in a capture as the reader and the symbolizers left it (<see cref="OfAddress(ulong, string, string, ulong, IReadOnlyList{SourceFrame})"/>).</summary>
     public static ShownFrame[] OfAddress(CaptureTables tables, ulong ip)
