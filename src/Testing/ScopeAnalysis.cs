@@ -3,6 +3,7 @@ using System.Text;
 using Apache.Arrow;
 using MemNotebook.Recorder.Analysis;
 using MemNotebook.Recorder.Arrow;
+using MemNotebook.Recorder.Stacks;
 
 namespace MemNotebook.Testing;
 
@@ -232,7 +233,7 @@ internal static class ScopeAnalysis
 
     /// <summary>The recorded (compiler's) names: namespaces and test classes are matched on these, not on the readable ones.</summary>
     private static StringArray RecordedNames(RecordBatch frames) =>
-        (StringArray)frames.Column(frames.Schema.GetFieldIndex("raw_function") >= 0 ? "raw_function" : "function");
+        (StringArray)frames.Column("raw_function");
 
     private static Dictionary<ulong, string> ManagedFrameNames(RecordBatch frames)
     {

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Apache.Arrow;
 using MemNotebook.Recorder.Arrow;
+using MemNotebook.Recorder.Stacks;
 
 namespace MemNotebook.Recorder.Analysis;
 
@@ -82,7 +83,7 @@ public sealed class AllocationColumns
             : typeId < 0 ? Capture.CaptureTables.NativeTypeName(-typeId) : $"[type {typeId}]";
     }
 
-    /// <summary>Function names of a stack innermost first, "[unknown]" for a frame without a name (stats' top_stacks).</summary>
+    /// <summary>Frame names of a stack innermost first, as every stack shows them (<see cref="Stacks.StackFrames"/>; stats' top_stacks).</summary>
     public IReadOnlyList<string> FrameNames(int stackId) => (stackNames ??= new StackFrameNames(stacks, frames)).Names(stackId);
 
     /// <summary>The function an allocation with this stack is charged to (the stacks table's function column).</summary>
@@ -222,7 +223,7 @@ public sealed class AllocationColumns
         var kinds = (StringArray)frames.Column("kind");
         var functions = ShownFunctions(frames);
         // The allocation machinery is known by its recorded names.
-        var raw = frames.Schema.GetFieldIndex("raw_function") >= 0 ? (StringArray)frames.Column("raw_function") : (StringArray)frames.Column("function");
+        var raw = (StringArray)frames.Column("raw_function");
         var functionOfIp = new Dictionary<ulong, string>();
         for (var i = 0; i < frameIps.Length; i++)
         {
@@ -383,14 +384,12 @@ public sealed class AllocationColumns
     }
 
     /// <summary>
-    /// Source frames of the ips with DWARF lines (frames table, layout 2), innermost first: the inlined
+    /// Source frames of the ips with DWARF or PDB lines (the frames table's file, line and inlined), innermost first: the inlined
     /// functions, then the ip's own function (Function null) with its file and line.
     /// </summary>
-    internal static Dictionary<ulong, Symbols.SourceFrame[]> SourceFrames(RecordBatch frames)
+    internal static Dictionary<ulong, Capture.SourceFrame[]> SourceFrames(RecordBatch frames)
     {
-        var result = new Dictionary<ulong, Symbols.SourceFrame[]>();
-        if (frames.Schema.GetFieldIndex("inlined") < 0)
-            return result;
+        var result = new Dictionary<ulong, Capture.SourceFrame[]>();
         var ips = Values<ulong>(frames, "ip");
         var files = (StringArray)frames.Column("file");
         var lines = (Int32Array)frames.Column("line");
@@ -400,7 +399,7 @@ public sealed class AllocationColumns
             if (files.IsNull(i) && inlined.IsNull(i))
                 continue;
             var inner = Symbols.InlinedColumn.Decode(inlined.GetString(i));
-            result[ips[i]] = [.. inner, new Symbols.SourceFrame(null, files.GetString(i), lines.GetValue(i) ?? 0)];
+            result[ips[i]] = [.. inner, new Capture.SourceFrame(null, files.GetString(i), lines.GetValue(i) ?? 0)];
         }
         return result;
     }
@@ -419,6 +418,31 @@ public sealed class AllocationColumns
         return result;
     }
 
+    /// <summary>
+    /// The frames of every ip of the frames table as stacks show them, innermost first (<see cref="Stacks.StackFrames.OfAddress(ulong, string, string, ulong, IReadOnlyList{Capture.SourceFrame})"/>):
+    /// inlined functions, then the ip's own function, each with its file and line.
+    /// </summary>
+    internal static Dictionary<ulong, Stacks.ShownFrame[]> FramesByIp(RecordBatch frames) => FramesByIp(frames, static (_, shown) => shown);
+
+    /// <summary><see cref="FramesByIp(RecordBatch)"/>, each ip's frames and frames-table row made into a <typeparamref name="T"/>.</summary>
+    internal static Dictionary<ulong, T> FramesByIp<T>(RecordBatch frames, Func<int, Stacks.ShownFrame[], T> select)
+    {
+        var ips = Values<ulong>(frames, "ip");
+        var functions = ShownFunctions(frames);
+        var modules = (StringArray)frames.Column("module");
+        var offsets = Values<ulong>(frames, "offset");
+        var sources = SourceFrames(frames);
+        var noLines = frames.Schema.GetFieldIndex("no_line") >= 0 ? (StringArray)frames.Column("no_line") : null;
+        var result = new Dictionary<ulong, T>(ips.Length);
+        for (var i = 0; i < ips.Length; i++)
+            result[ips[i]] = select(i, Stacks.StackFrames.OfAddress(ips[i], functions[i], modules.GetString(i) ?? "", offsets[i],
+                sources.TryGetValue(ips[i], out var source) ? source : [], noLines is null || noLines.IsNull(i) ? null : noLines.GetString(i)));
+        return result;
+    }
+
+    /// <summary>The frames of an ip the frames table does not list: its address alone (<see cref="Stacks.StackFrames.Unlisted"/>).</summary>
+    internal static Stacks.ShownFrame[] UnlistedFrames(ulong ip) => [Stacks.StackFrames.Unlisted(ip)];
+
     internal static Dictionary<ulong, string> FrameNames(RecordBatch frames)
     {
         var ips = Values<ulong>(frames, "ip");
@@ -436,20 +460,15 @@ public sealed class AllocationColumns
     }
 
     /// <summary>
-    /// The function column as frames are shown (<see cref="Symbols.FrameNaming"/>): as written since layout 6, which keeps
-    /// the recorded name in <c>raw_function</c>; a folder of an older layout holds the recorded names, named here.
+    /// The function column: frames as shown (<see cref="Symbols.FrameNaming"/>; the recorded name is in <c>raw_function</c>).
+    /// A table of any other columns is refused when it is read (<see cref="Arrow.ArrowTableReader.ReadTable"/>).
     /// </summary>
     internal static string[] ShownFunctions(RecordBatch frames)
     {
         var functions = (StringArray)frames.Column("function");
         var shown = new string[frames.Length];
-        var named = frames.Schema.GetFieldIndex("raw_function") >= 0;
-        var kinds = (StringArray)frames.Column("kind");
         for (var i = 0; i < shown.Length; i++)
-        {
-            var function = functions.GetString(i) ?? "";
-            shown[i] = named || kinds.GetString(i) != "managed" ? function : Symbols.FrameNaming.Readable(function);
-        }
+            shown[i] = functions.GetString(i) ?? "";
         return shown;
     }
 

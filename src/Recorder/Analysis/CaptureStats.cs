@@ -9,7 +9,7 @@ public sealed record FunctionStats(string Function, long Count, long Bytes);
 /// <param name="Allocator">"managed", "malloc", "calloc", … (the allocations table's allocator column).</param>
 public sealed record AllocatorStats(string Allocator, long Count, long Bytes);
 
-/// <param name="Frames">Function names innermost first ("[unknown]" for a frame without a name).</param>
+/// <param name="Frames">Frame names innermost first, as every stack shows them (Stacks/StackFrames: module+0xoffset or 0xip for a frame without a function name).</param>
 public sealed record StackStats(IReadOnlyList<string> Frames, long Count, long Bytes)
 {
     public bool Equals(StackStats? other) =>
@@ -153,11 +153,9 @@ public sealed record CaptureStats
             .Select(s => new StackStats(frames(s.StackId), s.Count, s.Bytes))
             .ToArray();
 
-    /// <summary>A frame's name in <see cref="TopStacks"/>.</summary>
-
     /// <summary>
     /// The stats of a capture file in two passes, as the Arrow conversion reads it: the first keeps when
-    /// each object died (<see cref="Arrow.FreeTimes"/>: at most a byte or two per allocation), the second looks
+    /// each object died (<see cref="FreeTimes"/>: at most a byte or two per allocation), the second looks
     /// each allocation up as it comes. A capture of more allocations than <see cref="AllocationLimit"/> allows
     /// (<see cref="CaptureReaderOptions.MaxAllocations"/>) is refused first.
     /// </summary>
@@ -167,26 +165,26 @@ public sealed record CaptureStats
         options ??= CaptureReaderOptions.Default;
         var extent = new FileInfo(path).Length;
         AllocationLimit.Check(path, extent, AllocationLimit.For(extent, options.MaxAllocations), options.AllowTruncated);
-        var firstPass = new Arrow.FreeRunsPass();
-        var first = Arrow.CapturePass.Read(path, firstPass,
+        var firstPass = new FreeRunsPass();
+        var first = CapturePass.Read(path, firstPass,
             new CaptureReaderOptions { AllowTruncated = options.AllowTruncated, SkipAllocations = true }, extent, progress, 0, 0.5);
         if (first.FirstClockTicks is null && first.Header.HasNative)
         {
             // No clock pair: the time origin is the earliest timestamp of any record, allocations included, as the
             // Arrow conversion takes it (native allocations are timed with it for the native peak).
-            firstPass = new Arrow.FreeRunsPass();
-            first = Arrow.CapturePass.Read(path, firstPass, new CaptureReaderOptions { AllowTruncated = options.AllowTruncated }, extent, progress, 0, 0.5);
+            firstPass = new FreeRunsPass();
+            first = CapturePass.Read(path, firstPass, new CaptureReaderOptions { AllowTruncated = options.AllowTruncated }, extent, progress, 0, 0.5);
         }
         StatsCollector collector;
         if (first.IsAggregated)
         {
             // Totals only: what the first pass read is the whole capture, and it is small.
             collector = new StatsCollector(top);
-            Arrow.CapturePass.Read(path, collector, options, extent, progress, 0.5, 0.5);
+            CapturePass.Read(path, collector, options, extent, progress, 0.5, 0.5);
             return collector.Result;
         }
         collector = new StatsCollector(top, firstPass.Frees.Seal(first.Clock), first.Clock);
-        Arrow.CapturePass.Read(path, collector, new CaptureReaderOptions { AllowTruncated = options.AllowTruncated, FreesChecked = true }, extent, progress, 0.5, 0.5);
+        CapturePass.Read(path, collector, new CaptureReaderOptions { AllowTruncated = options.AllowTruncated, FreesChecked = true }, extent, progress, 0.5, 0.5);
         return collector.Result;
     }
 

@@ -3,30 +3,17 @@ using Apache.Arrow;
 
 namespace MemNotebook.Recorder.Analysis;
 
-/// <summary>The function names of each stack from the stacks and frames tables (innermost first).</summary>
+/// <summary>The frame names of each stack from the stacks and frames tables, innermost first (<see cref="Stacks.StackFrames"/>).</summary>
 internal sealed class StackFrameNames
 {
-    private readonly Dictionary<ulong, string> nameOfIp = new();
-    private readonly Dictionary<ulong, string[]> inlinedOfIp = new();
+    private readonly Dictionary<ulong, Stacks.ShownFrame[]> framesOfIp;
     private readonly int[] parentOf;
     private readonly ulong[] ipOf;
     private readonly HashSet<ulong> hidden;
 
     public StackFrameNames(RecordBatch stacks, RecordBatch frames)
     {
-        var frameIps = Values<ulong>(frames, "ip");
-        var functions = AllocationColumns.ShownFunctions(frames);
-        for (var i = 0; i < frameIps.Length; i++)
-            nameOfIp[frameIps[i]] = functions[i];
-        // Inlined functions of a native frame (layout 2): shown before it, innermost first.
-        if (frames.Schema.GetFieldIndex("inlined") >= 0)
-        {
-            var inlined = (StringArray)frames.Column("inlined");
-            for (var i = 0; i < frameIps.Length; i++)
-                if (!inlined.IsNull(i))
-                    inlinedOfIp[frameIps[i]] = Symbols.InlinedColumn.Decode(inlined.GetString(i))
-                        .Select(f => Symbols.FrameNaming.Inlined(Symbols.FrameNaming.OrUnknown(f.Function ?? ""))).ToArray();
-        }
+        framesOfIp = AllocationColumns.FramesByIp(frames);
         hidden = Symbols.ScriptPlumbing.HiddenIps(frames);
         var ids = Values<int>(stacks, "stack_id");
         var parents = Values<int>(stacks, "parent_id");
@@ -48,9 +35,8 @@ internal sealed class StackFrameNames
         {
             if (at != stackId && hidden.Contains(ipOf[at]))
                 continue; // a notebook cell's entry stub that the cell's code runs under
-            if (inlinedOfIp.TryGetValue(ipOf[at], out var inlined))
-                names.AddRange(inlined);
-            names.Add(Symbols.FrameNaming.OrUnknown(nameOfIp.GetValueOrDefault(ipOf[at]) ?? ""));
+            foreach (var frame in framesOfIp.GetValueOrDefault(ipOf[at]) ?? AllocationColumns.UnlistedFrames(ipOf[at]))
+                names.Add(frame.Name);
         }
         return names;
     }

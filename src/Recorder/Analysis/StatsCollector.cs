@@ -1,4 +1,5 @@
 using MemNotebook.Recorder.Capture;
+using MemNotebook.Recorder.Stacks;
 
 namespace MemNotebook.Recorder.Analysis;
 
@@ -12,7 +13,7 @@ namespace MemNotebook.Recorder.Analysis;
 public sealed class StatsCollector : CaptureVisitor
 {
     private readonly int top;
-    private readonly Arrow.FreeTimes.Lookup? frees;
+    private readonly FreeTimes.Lookup? frees;
     // The first pass's clock, with its frees: native allocations are then timed in ns as they come.
     private readonly TickClock? clock;
     private readonly NativePeakFinder nativePeak = new();
@@ -44,7 +45,7 @@ public sealed class StatsCollector : CaptureVisitor
 
     /// <param name="frees">When each object died, from a first pass: FREE records are then not needed.</param>
     /// <param name="clock">The clock <paramref name="frees"/> was sealed with (the Arrow conversion's).</param>
-    internal StatsCollector(int top, Arrow.FreeTimes.Lookup frees, TickClock clock) : this(top) => (this.frees, this.clock) = (frees, clock);
+    internal StatsCollector(int top, FreeTimes.Lookup frees, TickClock clock) : this(top) => (this.frees, this.clock) = (frees, clock);
 
     public CaptureStats Result => result ?? throw new InvalidOperationException("the capture has not been read");
 
@@ -176,6 +177,8 @@ public sealed class StatsCollector : CaptureVisitor
 
     public override void OnFinished(CaptureReadResult read)
     {
+        // Frames are named (ELF symbols, DWARF and PDB lines) before the stacks and functions are ranked.
+        Symbols.CaptureSymbols.Resolve(read.Tables);
         if (read.IsAggregated)
         {
             result = FromAggregateTable(read, top, gcCount);
@@ -212,7 +215,7 @@ public sealed class StatsCollector : CaptureVisitor
 
     private static StackStats[] RankStacks(Dictionary<int, Totals> byStack, CaptureTables tables) =>
         CaptureStats.RankStacks(byStack.Select(kv => (kv.Key, kv.Value.Count, kv.Value.Bytes)),
-            id => tables.StackIps(id).SelectMany(tables.ShownNames).ToArray());
+            id => Stacks.StackFrames.Names(tables, id));
 
     /// <summary>The stats of an aggregated capture, from its last table (none read: all zero, not complete).</summary>
     internal static CaptureStats FromAggregateTable(CaptureReadResult read, int top, long gcCount)

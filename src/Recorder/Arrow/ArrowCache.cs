@@ -23,8 +23,11 @@ public static class ArrowCache
     /// <summary>The environment variable choosing the default location: <c>user</c> or <c>beside</c>.</summary>
     public const string Variable = "MEMNB_CACHE";
 
+    /// <summary>The sub-folder of the per-user cache, and of a capture's Arrow folder, for the Parquet copies of the tables (<c>Sql/ParquetTables</c>).</summary>
+    public const string ParquetFolder = "parquet";
+
     /// <summary>The sub-folders of the per-user cache that hold only what a capture's tables are made from (never captures).</summary>
-    public static readonly string[] Folders = ["arrow", Sql.ParquetTables.FolderName];
+    public static readonly string[] Folders = ["arrow", ParquetFolder];
 
     /// <summary>The location <see cref="ArrowCacheLocation.Default"/> stands for: <see cref="Variable"/> when set, else <paramref name="fallback"/>.</summary>
     public static ArrowCacheLocation DefaultLocation(ArrowCacheLocation fallback = ArrowCacheLocation.BesideCapture) =>

@@ -38,6 +38,8 @@ public static class ArrowConverter
             first = new FirstPass();
             firstRead = ReadPass(capturePath, first, options, progress, 0, extent);
         }
+        // The small tables name frames: the first pass read every frame there is, symbolized once here.
+        Symbols.CaptureSymbols.Resolve(firstRead.Tables);
         var gcData = first.Build();
         if (firstRead.IsAggregated)
         {

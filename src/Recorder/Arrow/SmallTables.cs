@@ -1,6 +1,6 @@
 using Apache.Arrow;
 using Apache.Arrow.Ipc;
-using MemNotebook.Recorder.Analysis;
+using MemNotebook.Recorder.Stacks;
 using MemNotebook.Recorder.Capture;
 
 namespace MemNotebook.Recorder.Arrow;

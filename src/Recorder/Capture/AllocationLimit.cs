@@ -65,7 +65,7 @@ public static class AllocationLimit
             return;
         var counter = new Counter();
         // The FREE records are checked in full by the read that follows when the count is within the limit.
-        Arrow.CapturePass.Read(path, counter, new CaptureReaderOptions { AllowTruncated = allowTruncated, FreesChecked = true }, extent);
+        CapturePass.Read(path, counter, new CaptureReaderOptions { AllowTruncated = allowTruncated, FreesChecked = true }, extent);
         Check(path, extent, setting, counter.Allocations);
     }
 

@@ -1,9 +1,9 @@
 namespace MemNotebook.Recorder.Capture;
 
 /// <summary>A frame resolved from a stack node's ip.</summary>
-public readonly record struct CaptureFrame(ulong Ip, FrameKind Kind, string Function, string Module, ulong Offset);
+internal readonly record struct CaptureFrame(ulong Ip, FrameKind Kind, string Function, string Module, ulong Offset);
 
-public readonly record struct CaptureThread(int StreamId, ulong OsThreadId, ulong ManagedThreadId, string? Name);
+internal readonly record struct CaptureThread(int StreamId, ulong OsThreadId, ulong ManagedThreadId, string? Name);
 
 public readonly record struct MemorySnapshot(
     long TimeNs, long RssBytes, long Gen0Bytes, long Gen1Bytes, long Gen2Bytes, long LohBytes, long PohBytes,
@@ -25,7 +25,7 @@ public readonly record struct GcEvent(
 /// A whole capture in memory: the tables and every allocation as columns. For reports over captures
 /// that may not fit, stream with <see cref="CaptureReader"/> and a <see cref="CaptureVisitor"/> instead.
 /// </summary>
-public sealed class CaptureData
+internal sealed class CaptureData
 {
     internal CaptureData(CaptureReadResult read, IReadOnlyList<TypeRecord> types, IReadOnlyList<CaptureThread> threads,
         IReadOnlyList<MemorySnapshot> snapshots, IReadOnlyList<GcEvent> gcEvents, AllocationTable allocations)

@@ -114,8 +114,6 @@ public sealed class CaptureReader
         result.FirstTicks = first;
         result.LastTicks = last;
         result.FirstClockTicks = firstClock?.Ticks;
-        Symbols.NativeSymbolizer.Resolve(tables);
-        Symbols.ManagedSymbolizer.Resolve(tables);
         visitor.OnFinished(result);
         return result;
     }

@@ -171,3 +171,8 @@ public sealed record AggregateTableRecord(bool Final, long PeakBytes, IReadOnlyL
     /// <summary>When the table was written (absolute ticks).</summary>
     public long Ticks { get; init; }
 }
+
+/// <summary>One frame of a source location: a function (null for the physical function: its name comes
+/// from the symbol tables), the source file (absolute as the compiler wrote it) and the line. The reader
+/// leaves them to the symbolizers (`Symbols/CaptureSymbols`, called by whoever reads a capture for names), which fill <see cref="CaptureTables.Sources"/>.</summary>
+public readonly record struct SourceFrame(string? Function, string? File, int Line);

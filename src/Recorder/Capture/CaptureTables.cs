@@ -15,30 +15,21 @@ public sealed class CaptureTables
     internal readonly List<ManagedModuleRecord> ManagedModuleList = new();
     internal readonly Dictionary<ulong, IlFrameRecord> IlFramesByIp = new();
     internal readonly HashSet<int> NativeStackSet = new();
-    internal readonly Dictionary<ulong, IReadOnlyList<Symbols.SourceFrame>> SourcesByIp = new();
+    internal readonly Dictionary<ulong, IReadOnlyList<SourceFrame>> SourcesByIp = new();
     internal readonly Dictionary<ulong, string> NoLineByIp = new();
 
     /// <summary>Why a managed frame has no file and line (<see cref="Symbols.NoLine"/>), or null (it has one, or is not managed).</summary>
     public string? NoLineReason(ulong ip) => NoLineByIp.GetValueOrDefault(ip);
 
     /// <summary>
-    /// Source frames of native ips (from DWARF, at report time), innermost first: one per inlined function
+    /// Source frames of ips (native ones from DWARF, managed ones from the PDB), innermost first: one per inlined function
     /// the return address is in, then the ip's own function (Function null) with its file and line.
     /// </summary>
-    public IReadOnlyDictionary<ulong, IReadOnlyList<Symbols.SourceFrame>> Sources => SourcesByIp;
+    public IReadOnlyDictionary<ulong, IReadOnlyList<SourceFrame>> Sources => SourcesByIp;
 
     /// <summary>The source frames of an ip (<see cref="Sources"/>); empty without line information.</summary>
-    public IReadOnlyList<Symbols.SourceFrame> Source(ulong ip) => SourcesByIp.TryGetValue(ip, out var s) ? s : [];
+    public IReadOnlyList<SourceFrame> Source(ulong ip) => SourcesByIp.TryGetValue(ip, out var s) ? s : [];
 
-    /// <summary>The names of an ip's frames as stacks show them, innermost first: inlined functions, then the ip's function.</summary>
-    public IEnumerable<string> ShownNames(ulong ip)
-    {
-        var source = Source(ip);
-        for (var i = 0; i < source.Count - 1; i++)
-            yield return Symbols.FrameNaming.Inlined(Symbols.FrameNaming.OrUnknown(source[i].Function ?? ""));
-        var frame = Frame(ip);
-        yield return Symbols.FrameNaming.OrUnknown(Symbols.FrameNaming.Shown(frame.Kind, frame.Function));
-    }
 
     /// <summary>Stack ids some native allocation has (they start at the C caller of malloc and the like).</summary>
     public IReadOnlySet<int> NativeStacks => NativeStackSet;

@@ -40,31 +40,29 @@ public static class SpeedscopeExport
         var frameIndex = new Dictionary<(ulong, int), int>();
         var frameNames = new List<(string Name, string? File, int Line)>();
         var frameTable = capture.ArrowTable(ArrowLayout.Frames);
-        var names = AllocationColumns.FrameNames(frameTable);
-        var sources = AllocationColumns.SourceFrames(frameTable);
-        var noLines = AllocationColumns.NoLineReasons(frameTable);
+        var framesOfIp = AllocationColumns.FramesByIp(frameTable);
         // A notebook cell's entry stubs are left out of the stacks they pass through (Symbols.ScriptPlumbing); a stack
         // one ends keeps it. Counted below as frames all the same: the limit is an upper bound.
         var hidden = Symbols.ScriptPlumbing.HiddenIps(frameTable);
         var ipOf = AllocationColumns.StackIps(stacks);
 
-        // Frame j of an ip: its inlined functions innermost first (named "function [inlined]"), then its own
-        // function, each with its file and line where DWARF gave them.
+        Stacks.ShownFrame[] FramesOfIp(ulong ip) => framesOfIp.GetValueOrDefault(ip) ?? AllocationColumns.UnlistedFrames(ip);
+
+        // Frame j of an ip (innermost first: its inlined functions, then its own function; Stacks.StackFrames),
+        // each with its file and line where DWARF gave them.
         int FrameOf(ulong ip, int j)
         {
             if (!frameIndex.TryGetValue((ip, j), out var index))
             {
                 index = frameNames.Count;
-                var name = names.TryGetValue(ip, out var known) ? known : Symbols.FrameNaming.Address(ip);
-                frameNames.Add(sources.TryGetValue(ip, out var source)
-                    ? (j < source.Length - 1 ? Symbols.FrameNaming.Inlined(source[j].Function ?? "") : name, source[j].File, source[j].Line)
-                    : (noLines.TryGetValue(ip, out var reason) ? Symbols.NoLine.WithLocation(name, null, 0, reason) : name, null, 0));
+                var frame = FramesOfIp(ip)[j];
+                frameNames.Add((frame.NoLine is null ? frame.Name : frame.NameWithLocation, frame.File, frame.Line));
                 frameIndex.Add((ip, j), index);
             }
             return index;
         }
 
-        int FramesOfIp(ulong ip) => sources.TryGetValue(ip, out var source) ? source.Length : 1;
+        int FrameCount(ulong ip) => framesOfIp.TryGetValue(ip, out var frames) ? frames.Length : 1;
 
         string[] profileNames = ["allocated bytes", "alive at the peak", "leaked (alive at the end)"];
         var perStack = capture.IsAggregated
@@ -91,7 +89,7 @@ public static class SpeedscopeExport
                 {
                     framed[id] = true;
                     chain.Add(id);
-                    for (var j = 0; j < FramesOfIp(ipOf[id]) && !hidden.Contains(ipOf[id]); j++)
+                    for (var j = 0; j < FrameCount(ipOf[id]) && !hidden.Contains(ipOf[id]); j++)
                         FrameOf(ipOf[id], j);
                 }
                 if (stackId > 0 && stackId < parents.Length && hidden.Contains(ipOf[stackId]))
@@ -99,7 +97,7 @@ public static class SpeedscopeExport
                 var top = chain.Count == 0 ? stackId : parents[chain[^1]];
                 var depth = top > 0 && top < parents.Length ? frameDepth[top] : 0;
                 for (var i = chain.Count - 1; i >= 0; i--)
-                    frameDepth[chain[i]] = depth += FramesOfIp(ipOf[chain[i]]);
+                    frameDepth[chain[i]] = depth += FrameCount(ipOf[chain[i]]);
                 var frames = stackId > 0 && stackId < parents.Length ? frameDepth[stackId] : 0;
                 references += frames;
                 deepest = Math.Max(deepest, frames);
@@ -121,7 +119,7 @@ public static class SpeedscopeExport
                 var ip = ipOf[chain[i]];
                 if (i > 0 && hidden.Contains(ip))
                     continue;
-                for (var j = FramesOfIp(ip) - 1; j >= 0; j--)
+                for (var j = FrameCount(ip) - 1; j >= 0; j--)
                     json.WriteNumberValue(FrameOf(ip, j));
             }
             json.WriteEndArray();

@@ -399,7 +399,6 @@ public sealed class FlameTree
         var columns = capture.Columns;
         var parents = columns.StackParents();
         var ips = columns.StackIps();
-        var frames = FrameTable(capture.ArrowTable(ArrowLayout.Frames));
         var threads = columns.Threads.ToDictionary(t => t.Stream, t => t.Name is null ? $"thread {t.OsThreadId}" : $"thread {t.OsThreadId} ({t.Name})");
 
         // One pass over the rows into arrays by stack id (one pair per thread stream when split); then one walk
@@ -514,7 +513,7 @@ public sealed class FlameTree
     {
         private readonly int[] parents;
         private readonly ulong[] ips;
-        private readonly Dictionary<ulong, (string, FlameNodeKind)[]> frames;
+        private readonly Dictionary<ulong, (Stacks.ShownFrame[] Frames, FlameNodeKind Kind)> frames;
         private readonly HashSet<ulong> entryStubs;
         private readonly Dictionary<int, string> threads;
         private readonly bool inverted;
@@ -545,9 +544,10 @@ public sealed class FlameTree
                 if (id != stack && entryStubs.Contains(ips[id]))
                     continue; // a notebook cell's entry stub that the cell's code runs under
                 if (frames.TryGetValue(ips[id], out var frame))
-                    path.AddRange(frame); // inlined functions first, innermost first
+                    foreach (var f in frame.Frames) // inlined functions first, innermost first
+                        path.Add((f.NameWithLocation, frame.Kind));
                 else
-                    path.Add(($"0x{ips[id]:x}", FlameNodeKind.Unknown));
+                    path.Add((Stacks.StackFrames.Unlisted(ips[id]).Name, FlameNodeKind.Unknown));
             }
             if (scopeFrame is not null)
             {
@@ -567,45 +567,18 @@ public sealed class FlameTree
     }
 
     /// <summary>
-    /// Frames per ip, innermost first, with their kind: the inlined functions the ip is in ("name [inlined] (file.c:12)"),
-    /// then its function ("name (file.c:42)" where the frames table has its line, "name (no line: no PDB)" for a managed
-    /// frame without one, else the function, else module+0xoffset, else the address).
+    /// Frames per ip, innermost first, with their kind (<see cref="Stacks.StackFrames"/>): the inlined functions the ip is in
+    /// ("name [inlined] (file.c:12)"), then its function ("name (file.c:42)" where the frames table has its line, "name (no
+    /// line: no PDB)" for a managed frame without one).
     /// </summary>
-    private static Dictionary<ulong, (string, FlameNodeKind)[]> FrameTable(RecordBatch frames)
+    private static Dictionary<ulong, (Stacks.ShownFrame[] Frames, FlameNodeKind Kind)> FrameTable(RecordBatch frames)
     {
-        var names = AllocationColumns.FrameNames(frames);
-        var ips = (UInt64Array)frames.Column("ip");
         var kinds = (StringArray)frames.Column("kind");
-        var hasSource = frames.Schema.GetFieldIndex("inlined") >= 0;
-        var files = hasSource ? (StringArray)frames.Column("file") : null;
-        var lines = hasSource ? (Int32Array)frames.Column("line") : null;
-        var inlined = hasSource ? (StringArray)frames.Column("inlined") : null;
-        var noLines = frames.Schema.GetFieldIndex("no_line") >= 0 ? (StringArray)frames.Column("no_line") : null;
-        var table = new Dictionary<ulong, (string, FlameNodeKind)[]>();
-        for (var i = 0; i < frames.Length; i++)
+        return AllocationColumns.FramesByIp(frames, (row, shown) => (shown, kinds.GetString(row) switch
         {
-            var ip = ips.GetValue(i)!.Value;
-            var kind = kinds.GetString(i) switch
-            {
-                "managed" => FlameNodeKind.Managed,
-                "native" => FlameNodeKind.Native,
-                _ => FlameNodeKind.Unknown,
-            };
-            var name = names.TryGetValue(ip, out var known) ? known : Symbols.FrameNaming.Address(ip);
-            if (files is not null && !files.IsNull(i))
-                name = Symbols.InlinedColumn.WithLocation(name, files.GetString(i), lines!.GetValue(i) ?? 0);
-            else if (noLines is not null && !noLines.IsNull(i))
-                name = Symbols.NoLine.WithLocation(name, null, 0, noLines.GetString(i));
-            var inlinedFrames = inlined is null || inlined.IsNull(i) ? [] : Symbols.InlinedColumn.Decode(inlined.GetString(i));
-            var row = new (string, FlameNodeKind)[inlinedFrames.Count + 1];
-            for (var j = 0; j < inlinedFrames.Count; j++)
-            {
-                var f = inlinedFrames[j];
-                row[j] = (Symbols.InlinedColumn.WithLocation(Symbols.FrameNaming.Inlined(f.Function ?? ""), f.File, f.Line), kind);
-            }
-            row[^1] = (name, kind);
-            table[ip] = row;
-        }
-        return table;
+            "managed" => FlameNodeKind.Managed,
+            "native" => FlameNodeKind.Native,
+            _ => FlameNodeKind.Unknown,
+        }));
     }
 }

@@ -12,7 +12,7 @@ namespace MemNotebook.Recorder.Sql;
 /// </summary>
 public static class ParquetTables
 {
-    public const string FolderName = "parquet";
+    public const string FolderName = Arrow.ArrowCache.ParquetFolder;
     public const string Extension = ".parquet";
 
     /// <summary>What DuckDB's COPY is told: zstd, and the delta encodings of Parquet 2 for ids, times and addresses.</summary>

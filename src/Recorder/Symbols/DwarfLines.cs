@@ -1,10 +1,8 @@
 using System.Runtime.InteropServices;
+using MemNotebook.Recorder.Capture;
 
 namespace MemNotebook.Recorder.Symbols;
 
-/// <summary>One frame of a source location: a function (null for the physical function: its name comes
-/// from the symbol tables), the source file (absolute as the compiler wrote it) and the line.</summary>
-public readonly record struct SourceFrame(string? Function, string? File, int Line);
 
 /// <summary>
 /// File:line and inlined frames of code addresses from DWARF, through elfutils' libdw (libdw.so.1, P/Invoke,

@@ -30,7 +30,7 @@ public static class FrameNaming
     /// <summary>A frame, or the function an allocation is charged to, with no name.</summary>
     public const string Unknown = "[unknown]";
 
-    /// <summary>A frame's name in a stack of the stats (top stacks): its shown name, <see cref="Unknown"/> when it has none.</summary>
+    /// <summary>A name that may be empty (an inlined function DWARF does not name): itself, <see cref="Unknown"/> when empty.</summary>
     public static string OrUnknown(string shown) => shown.Length > 0 ? shown : Unknown;
 
     /// <summary>How an inlined function is named in stacks (stats top stacks, flame trees, exports): "name [inlined]".</summary>

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using MemNotebook.Recorder.Analysis;
+using MemNotebook.Recorder.Stacks;
 using MemNotebook.Recorder.Tests.Capture;
 using Xunit;
 
@@ -151,8 +152,8 @@ public class StatsTests
             "{\"frames\":[\"JIT_NewArr1\",\"System.GC.AllocateUninitializedArray[System.Byte]\",\"lambda in MyApp.Program.Main\",\"MyApp.Program.Main\"],\"count\":1,\"bytes\":1000}," +
             "{\"frames\":[\"AllocateObject\",\"System.String.FastAllocateString\",\"MyApp.Program.Main\"],\"count\":1,\"bytes\":100}," +
             "{\"frames\":[\"System.String.FastAllocateString\",\"MyApp.Program.Main\"],\"count\":1,\"bytes\":50}," +
-            "{\"frames\":[\"[unknown]\"],\"count\":1,\"bytes\":30}," +
-            "{\"frames\":[\"[unknown]\"],\"count\":1,\"bytes\":24}," +
+            "{\"frames\":[\"0x800\"],\"count\":1,\"bytes\":30}," +
+            "{\"frames\":[\"0x600\"],\"count\":1,\"bytes\":24}," +
             "{\"frames\":[],\"count\":1,\"bytes\":20}]," +
             "\"threads\":[{\"id\":1002,\"name\":null,\"count\":3,\"bytes\":4050},{\"id\":1001,\"name\":\"Main thread\",\"count\":4,\"bytes\":1174}]}",
             json);

@@ -1,6 +1,7 @@
 using MemNotebook.Recorder.Analysis;
 using MemNotebook.Recorder.Arrow;
 using MemNotebook.Recorder.Capture;
+using MemNotebook.Recorder.Stacks;
 using MemNotebook.Recorder.Tests.Capture;
 using Microsoft.Data.Analysis;
 using Xunit;
@@ -88,7 +89,7 @@ public class ArrowRoundTripTests
     {
         using var scratch = new ScratchFolder();
         var path = scratch.Write(sample + ".memnb", Sample(sample));
-        var data = CaptureData.Load(path);
+        var data = SymbolizedCapture.Load(path);
         var capture = LoadedCapture.Load(path);
 
         var a = data.Allocations;

@@ -1,3 +1,4 @@
+using MemNotebook.Recorder.Analysis;
 using MemNotebook.Recorder.Arrow;
 using MemNotebook.Recorder.Tests.Cli;
 using Microsoft.Data.Analysis;

@@ -1,4 +1,5 @@
 using MemNotebook.Recorder.Capture;
+using MemNotebook.Recorder.Tests.Capture;
 using Xunit;
 using static MemNotebook.Recorder.Tests.Native.NativeTarget;
 
@@ -12,7 +13,7 @@ public class NativeAllocationTests
     {
         string capture = Profiler.TracedTarget.TempCapture("native.memnb");
         var run = Start("native-allocators", capture);
-        return (CaptureData.Load(capture), run);
+        return (SymbolizedCapture.Load(capture), run);
     });
 
     static CaptureData Allocators => AllocatorsRun.Value.Data;
@@ -118,7 +119,7 @@ public class NativeAllocationTests
     {
         string capture = Profiler.TracedTarget.TempCapture("late.memnb");
         Start("native-late-load", capture);
-        var data = CaptureData.Load(capture);
+        var data = SymbolizedCapture.Load(capture);
         var rows = Rows(data, r => data.Allocations.Size.Span[r] == 333 && Allocator(data, r) == "malloc").ToList();
         Assert.Equal(25, rows.Count);
         Assert.All(rows, r => Assert.False(data.Allocations.IsFreed(r)));
@@ -133,7 +134,7 @@ public class NativeAllocationTests
         Assert.Equal(100, run.Facts.GetProperty("cycles").GetInt32());
         for (int i = 0; i < 100; i++)
         {
-            var data = CaptureData.Load($"{capture}.{i}");
+            var data = SymbolizedCapture.Load($"{capture}.{i}");
             Assert.True(data.Complete);
             var rows = Rows(data, r => data.Allocations.Size.Span[r] == 78 && Allocator(data, r) == "malloc").ToList();
             Assert.Single(rows);
@@ -147,7 +148,7 @@ public class NativeAllocationTests
         string capture = Profiler.TracedTarget.TempCapture("gc.memnb");
         var run = Start("native-gc", capture);
         Assert.Equal(20, run.Facts.GetProperty("rounds").GetInt32());
-        var data = CaptureData.Load(capture);
+        var data = SymbolizedCapture.Load(capture);
         Assert.True(data.Complete);
         Assert.True(data.GcEvents.Count >= 40);
         Assert.Contains(Rows(data, r => data.Allocations.TypeIndex.Span[r] < 0), r => true);
@@ -182,7 +183,7 @@ public class NativeAllocationTests
         var run = Start("native-without-profiler", capture, withTracer: false);
         Assert.False(run.Facts.GetProperty("available").GetBoolean());
         Assert.True(run.Facts.GetProperty("managed_refused").GetBoolean());
-        var data = CaptureData.Load(capture);
+        var data = SymbolizedCapture.Load(capture);
         Assert.True(data.Complete);
         Assert.All(Enumerable.Range(0, data.Allocations.Count), r => Assert.True(data.Allocations.TypeIndex.Span[r] < 0));
         var row = Assert.Single(Rows(data, r => data.Allocations.Size.Span[r] == 1234 && Allocator(data, r) == "malloc"));

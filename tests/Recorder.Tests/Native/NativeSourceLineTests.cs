@@ -1,7 +1,9 @@
 using Apache.Arrow;
 using MemNotebook.Recorder.Arrow;
 using MemNotebook.Recorder.Capture;
+using MemNotebook.Recorder.Tests.Capture;
 using MemNotebook.Recorder.Reports;
+using MemNotebook.Recorder.Stacks;
 using MemNotebook.Recorder.Symbols;
 using Xunit;
 using Xunit.Abstractions;
@@ -17,7 +19,7 @@ public class NativeSourceLineTests(ITestOutputHelper output)
     {
         string capture = Profiler.TracedTarget.TempCapture("lines.memnb");
         Start("native-allocators", capture);
-        var data = CaptureData.Load(capture);
+        var data = SymbolizedCapture.Load(capture);
         return (capture, data, NativeSymbolizer.LastDuration);
     });
 
@@ -83,7 +85,7 @@ public class NativeSourceLineTests(ITestOutputHelper output)
         Assert.Equal(new[] { MarkerLine("inlined malloc"), MarkerLine("inlined middle call"), MarkerLine("inlined call") }, source.Select(f => f.Line));
         Assert.All(source, f => Assert.Equal(SourcePath, Path.GetFullPath(f.File!)));
         // Stacks as stats show them: the inlined frames, then their caller, then the C# caller.
-        var names = tables.StackIps(data.Allocations.StackId.Span[row]).SelectMany(tables.ShownNames).ToList();
+        var names = StackFrames.Names(tables, data.Allocations.StackId.Span[row]).ToList();
         Assert.Equal(new[] { "inlined_alloc [inlined]", "inlined_middle [inlined]", "memnb_test_inlined_outer" }, names.Take(3));
         Assert.EndsWith("NativeScenarios.InlinedCaller", names[3]);
     }
@@ -177,6 +179,7 @@ public class NativeSourceLineTests(ITestOutputHelper output)
             w.Chunk(0).Clock(10, 100).Module(Base, 0x100000, LibraryPath, buildId).StackNode(1, 0, Base + address + 1)
                 .Frame(Base + address + 1, 2, "").Write();
             var tables = Tests.Capture.RecordLog.Read(w.ToArray()).Result!.Tables;
+            CaptureSymbols.Resolve(tables);
             Assert.Equal("memnb_test_chain_leaf", tables.Frame(Base + address + 1).Function);
             if (expectLine)
                 Assert.Equal(MarkerLine("chain leaf malloc"), Assert.Single(tables.Source(Base + address + 1)).Line);

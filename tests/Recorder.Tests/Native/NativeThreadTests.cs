@@ -22,7 +22,7 @@ public class NativeThreadTests
         var result = CliHarness.Run([.. run, "--", "dotnet", TracedTarget.TargetPath, "named-threads"]);
         Assert.True(result.ExitCode == 0, result.Err);
 
-        var data = CaptureData.Load(capture);
+        var data = SymbolizedCapture.Load(capture);
         Assert.Equal(native, data.Header.HasNative);
         var named = data.Threads.Where(t => t.Name is not null && t.Name.StartsWith("named-", StringComparison.Ordinal))
             .OrderBy(t => t.Name, StringComparer.Ordinal).ToList();
@@ -58,7 +58,7 @@ public class NativeThreadTests
         w.Chunk(0).Thread(2, 4242, 0x7f00_1234).ThreadName(4242, "late-worker").Write();
         w.Chunk(2).Alloc(1200, 0, 24, 0, 0x9000).Write();
         w.Chunk(0).Clock(2000, 2_000_000).End(2000, 1, 0, 24).Write();
-        var data = CaptureData.Load(new MemoryStream(w.ToArray()), "late.memnb");
+        var data = SymbolizedCapture.Load(new MemoryStream(w.ToArray()), "late.memnb");
         var thread = Assert.Single(data.Threads);
         Assert.Equal(new CaptureThread(2, 4242, 0x7f00_1234, "late-worker"), thread);
         Assert.Equal([2, 2], data.Allocations.ThreadStream.ToArray());

@@ -1,5 +1,6 @@
 using MemNotebook.Recorder.Analysis;
 using MemNotebook.Recorder.Capture;
+using MemNotebook.Recorder.Tests.Capture;
 using Xunit;
 
 namespace MemNotebook.Recorder.Tests.Profiler;
@@ -29,7 +30,7 @@ public class ManagedAllocationTests
         long allocatedBytes = run.Facts.GetProperty("allocated_bytes").GetInt64();
         Assert.Equal(1000, run.Facts.GetProperty("alive_after_first_gc").GetInt32());
 
-        var data = CaptureData.Load(capture);
+        var data = SymbolizedCapture.Load(capture);
         Assert.True(data.Complete);
         var rows = RowsOfType(data, "System.Byte[]");
         Assert.Equal(1000, rows.Length);
@@ -63,7 +64,7 @@ public class ManagedAllocationTests
         Assert.True(run.ExitCode == 0, run.Stderr);
         // Past the checks against the runtime, sizes come from the type layout: still exact.
         Assert.True(run.Facts.GetProperty("reads_sizes_directly").GetBoolean());
-        var data = CaptureData.Load(capture);
+        var data = SymbolizedCapture.Load(capture);
         var sizes = data.Allocations.Size.Span;
         long recorded = 0;
         int count = 0;
@@ -83,7 +84,7 @@ public class ManagedAllocationTests
         string capture = TracedTarget.TempCapture("compact.memnb");
         var run = TracedTarget.Start("compact", capture);
         Assert.True(run.ExitCode == 0, run.Stderr);
-        var data = CaptureData.Load(capture);
+        var data = SymbolizedCapture.Load(capture);
         var rows = RowsOfType(data, "MemNotebook.TestTarget.Survivor");
         Assert.Equal(10000, rows.Length);
         Assert.Equal(4, data.GcEvents.Count);
@@ -109,7 +110,7 @@ public class ManagedAllocationTests
         var run = TracedTarget.Start("timeline", capture);
         Assert.True(run.ExitCode == 0, run.Stderr);
         long elapsedMs = run.Facts.GetProperty("elapsed_ms").GetInt64();
-        var data = CaptureData.Load(capture);
+        var data = SymbolizedCapture.Load(capture);
         var snapshots = data.Snapshots;
         // One every 10 ms (the writer may be a little late, never early).
         Assert.InRange(snapshots.Count, (int)(elapsedMs / 10) / 2, (int)(elapsedMs / 10) + 3);
@@ -139,7 +140,7 @@ public class ManagedAllocationTests
 
         // A 100,000-iteration loop, and still the whole stack (on-stack replacement is off,
         // as memnb run sets it): the lambda, then the thread's start.
-        var data = CaptureData.Load(capture);
+        var data = SymbolizedCapture.Load(capture);
         var payloadStacks = new HashSet<int>();
         var types = data.Allocations.TypeIndex.Span;
         var stacks = data.Allocations.StackId.Span;
@@ -174,7 +175,7 @@ public class ManagedAllocationTests
         string capture = TracedTarget.TempCapture("deep-stack.memnb");
         var run = TracedTarget.Start("deep-stack", capture);
         Assert.True(run.ExitCode == 0, run.Stderr);
-        var data = CaptureData.Load(capture);
+        var data = SymbolizedCapture.Load(capture);
         var rows = RowsOfType(data, "MemNotebook.TestTarget.StackProbe");
         Assert.Equal(65, rows.Length);
         // Allocated on the way back: level 0 first, 64 Recurse frames above it; level 64 last, one.
@@ -195,7 +196,7 @@ public class ManagedAllocationTests
         string capture = TracedTarget.TempCapture("changing-callers.memnb");
         var run = TracedTarget.Start("changing-callers", capture);
         Assert.True(run.ExitCode == 0, run.Stderr);
-        var data = CaptureData.Load(capture);
+        var data = SymbolizedCapture.Load(capture);
         var rows = RowsOfType(data, "MemNotebook.TestTarget.Scenarios+CallerProbe");
         Assert.Equal(4000, rows.Length);
         const string Scenarios = "MemNotebook.TestTarget.Scenarios.";
@@ -229,7 +230,7 @@ public class ManagedAllocationTests
         string capture = TracedTarget.TempCapture("stack-tree.memnb");
         var run = TracedTarget.Start("stack-tree", capture, arguments: ["22"]);
         Assert.True(run.ExitCode == 0, run.Stderr);
-        var data = CaptureData.Load(capture);
+        var data = SymbolizedCapture.Load(capture);
         Assert.Equal(0, data.End!.Value.Dropped);
         var rows = RowsOfType(data, "MemNotebook.TestTarget.Scenarios+TreeNode");
         Assert.Equal((1 << 23) - 1, rows.Length);
@@ -276,7 +277,7 @@ public class ManagedAllocationTests
         string capture = TracedTarget.TempCapture("stack.memnb");
         var run = TracedTarget.Start("stack", capture);
         Assert.True(run.ExitCode == 0, run.Stderr);
-        var data = CaptureData.Load(capture);
+        var data = SymbolizedCapture.Load(capture);
         var rows = RowsOfType(data, "MemNotebook.TestTarget.StackProbe");
         Assert.Equal(100, rows.Length);
         var frames = data.StackFrames(data.Allocations.StackId.Span[rows[0]]).Take(4).Select(f => f.Function).ToArray();

@@ -1,4 +1,5 @@
 using MemNotebook.Recorder.Capture;
+using MemNotebook.Recorder.Tests.Capture;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -36,7 +37,7 @@ public class ManagedSourceLineTests(ITestOutputHelper output)
         var run = TracedTarget.Start("bytes", capture);
         Assert.True(run.ExitCode == 0, run.Stderr);
         var source = TestTargetSource();
-        var data = CaptureData.Load(capture);
+        var data = SymbolizedCapture.Load(capture);
         var tables = data.ReadResult.Tables;
         Assert.NotEqual(0, data.ReadResult.Header.Flags & CaptureFormat.FlagIlFrames);
 
@@ -71,7 +72,7 @@ public class ManagedSourceLineTests(ITestOutputHelper output)
         var run = TracedTarget.Start("script", capture);
         Assert.True(run.ExitCode == 0, run.Stderr);
         Assert.Equal(200 * 4, run.Facts.GetProperty("count").GetInt32());
-        var data = CaptureData.Load(capture);
+        var data = SymbolizedCapture.Load(capture);
         var tables = data.ReadResult.Tables;
 
         // The cell's module was loaded from memory with its PDB: the capture carries the PDB.

@@ -1,4 +1,5 @@
 using MemNotebook.Recorder.Capture;
+using MemNotebook.Recorder.Tests.Capture;
 using Xunit;
 
 namespace MemNotebook.Recorder.Tests.Profiler;
@@ -37,7 +38,7 @@ public class OptimizedStackTests
             new[] { "MemNotebook.TestTarget.Scenarios.LinqPipeline", "MemNotebook.TestTarget.Scenarios.Linq", "MemNotebook.TestTarget.Scenarios.Main" },
             select[^3..]);
 
-        var data = CaptureData.Load(capture);
+        var data = SymbolizedCapture.Load(capture);
         var types = data.Allocations.TypeIndex.Span;
         int orders = 0, strings = 0, inLookup = 0;
         for (int r = 0; r < data.Allocations.Count; r++)

@@ -1,7 +1,6 @@
-using MemNotebook.Recorder.Analysis;
 using Microsoft.Data.Analysis;
 
-namespace MemNotebook.Recorder.Arrow;
+namespace MemNotebook.Recorder.Analysis;
 
 /// <summary>
 /// The readable columns of the Allocations DataFrame: <c>type</c> (the types table's name of <c>type_id</c>),

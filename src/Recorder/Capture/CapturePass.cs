@@ -1,6 +1,5 @@
-using MemNotebook.Recorder.Capture;
 
-namespace MemNotebook.Recorder.Arrow;
+namespace MemNotebook.Recorder.Capture;
 
 /// <summary>
 /// One pass of a two-pass read (the Arrow conversion, <c>memnb stats</c>): the capture's bytes up to the

@@ -1,6 +1,6 @@
 using MemNotebook.Recorder.Capture;
 
-namespace MemNotebook.Recorder.Analysis;
+namespace MemNotebook.Recorder.Stacks;
 
 /// <summary>
 /// Names the function an allocation is charged to: the innermost managed frame with a name that is

@@ -1,9 +1,8 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using MemNotebook.Recorder.Capture;
 
-namespace MemNotebook.Recorder.Arrow;
+namespace MemNotebook.Recorder.Capture;
 
 /// <summary>
 /// When each allocation died, kept compactly for the second conversion pass. A thread stream's sequence

@@ -1,4 +1,4 @@
-namespace MemNotebook.Recorder.Analysis;
+namespace MemNotebook.Recorder.Stacks;
 
 /// <summary>
 /// Runtime and BCL methods that allocate on someone else's behalf. An allocation is attributed to
