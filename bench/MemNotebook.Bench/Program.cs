@@ -32,6 +32,12 @@ public static class Program
             return AttachBench.Run(count, rounds);
         }
         if (args.Length >= 2 && args[0] == "arrow-child") return ArrowBench.RunChild(args[1..]);
+        // `arrow-generate PATH N`: only writes the generated capture (to time `arrow-child convert PATH FOLDER` alone, e.g. under perf).
+        if (args.Length >= 3 && args[0] == "arrow-generate")
+        {
+            ArrowBench.Generate(args[1], long.Parse(args[2], CultureInfo.InvariantCulture));
+            return 0;
+        }
         if (args.Length >= 1 && args[0] == "arrow")
             return ArrowBench.Run(args.Length >= 3 && args[1] == "--records" ? long.Parse(args[2], CultureInfo.InvariantCulture) : 10_000_000);
         if (args.Length >= 1 && args[0] == "cache")

@@ -218,6 +218,47 @@ public class ArrowRoundTripTests
     }
 
     [Fact]
+    public void The_allocations_table_is_zstd_compressed_and_reads_the_same_through_the_managed_zstd_codec()
+    {
+        // The tables are compressed by libzstd where it loads: other readers decode them with their own ZSTD (here
+        // Apache.Arrow.Compression's managed port), and must see every value the project's own reader sees.
+        Assert.True(NativeZstd.Available);
+        using var scratch = new ScratchFolder();
+        var path = scratch.Write("big.memnb", BigCapture.Create());
+        var conversion = ArrowConverter.Convert(path, Path.Combine(scratch.Root, "out"));
+        var table = ArrowLayout.TablePath(conversion.Folder, ArrowLayout.Allocations);
+        var rawBytes = 0L;
+        var ours = new List<Apache.Arrow.RecordBatch>();
+        using (var file = File.OpenRead(table))
+        using (var reader = new Apache.Arrow.Ipc.ArrowFileReader(file, ArrowCompression.Codecs))
+            while (reader.ReadNextRecordBatch() is { } batch)
+            {
+                ours.Add(batch);
+                rawBytes += batch.Arrays.Sum(a => a.Data.Buffers.Sum(b => (long)b.Length));
+            }
+        // Compressed: the file is far smaller than the buffers it holds.
+        Assert.True(new FileInfo(table).Length * 3 < rawBytes, $"{new FileInfo(table).Length} bytes on disk for {rawBytes} in memory");
+        using var managed = File.OpenRead(table);
+        using var managedReader = new Apache.Arrow.Ipc.ArrowFileReader(managed, new Apache.Arrow.Compression.CompressionCodecFactory());
+        var rows = 0;
+        for (var b = 0; managedReader.ReadNextRecordBatch() is { } batch; b++)
+        {
+            Assert.Equal(ours[b].Length, batch.Length);
+            for (var c = 0; c < batch.ColumnCount; c++)
+            {
+                var expected = ours[b].Column(c).Data;
+                var actual = batch.Column(c).Data;
+                Assert.Equal(expected.NullCount, actual.NullCount);
+                for (var k = 0; k < expected.Buffers.Length; k++)
+                    Assert.True(expected.Buffers[k].Span.SequenceEqual(actual.Buffers[k].Span), $"batch {b} column {c} buffer {k} differs");
+            }
+            rows += batch.Length;
+        }
+        Assert.Equal(150_000, rows);
+        Assert.Equal(3, ours.Count);
+    }
+
+    [Fact]
     public void Converting_again_into_the_same_folder_or_another_writes_the_same_bytes()
     {
         // Batches are written on a pool thread while the next fills: a buffer reused too early would change bytes.
