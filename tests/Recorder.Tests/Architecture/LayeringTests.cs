@@ -16,7 +16,7 @@ public class LayeringTests
     internal static readonly IReadOnlyDictionary<string, (int Layer, string Name)> Layers = new Dictionary<string, (int, string)>
     {
         ["Storage"] = (0, "storage"),
-        ["Capture"] = (1, "format"),
+        ["Format"] = (1, "format"),
         ["Symbols"] = (2, "symbols"),
         ["Stacks"] = (3, "stacks and naming"),
         ["Arrow"] = (4, "tables"),
@@ -55,7 +55,7 @@ public class LayeringTests
             ("Symbols/Good.cs", "using MemNotebook.Recorder.Capture;\nnamespace MemNotebook.Recorder.Symbols;\npublic static class Good { }\n"),
             ("Reports/Page.cs", "namespace MemNotebook.Recorder.Reports;\npublic static class Page { }\n"),
             ("Analysis/View.cs", "namespace MemNotebook.Recorder.Analysis;\npublic sealed class View { }\n"),
-            ("Capture/Reader.cs",
+            ("Format/Reader.cs",
                 "using MemNotebook.Recorder.Symbols;\n" +
                 "namespace MemNotebook.Recorder.Capture;\n" +
                 "// Reports.Page in a comment is no reference; \"Analysis.View\" in a string neither.\n" +
@@ -65,10 +65,10 @@ public class LayeringTests
         };
         Assert.Equal(new[]
         {
-            "Capture/Reader.cs (format) uses MemNotebook.Recorder.Symbols (symbols)",
-            "Capture/Reader.cs (format) uses MemNotebook.Recorder.Reports (reports and exports)",
-            "Capture/Reader.cs (format) uses MemNotebook.Recorder.Analysis (analysis)",
-            "Capture/Reader.cs (format) uses MemNotebook.Capture (analysis)",
+            "Format/Reader.cs (format) uses MemNotebook.Recorder.Symbols (symbols)",
+            "Format/Reader.cs (format) uses MemNotebook.Recorder.Reports (reports and exports)",
+            "Format/Reader.cs (format) uses MemNotebook.Recorder.Analysis (analysis)",
+            "Format/Reader.cs (format) uses MemNotebook.Capture (analysis)",
             "Widgets/New.cs: the folder Widgets has no layer (LayeringTests.Layers, docs/architecture.md)",
         }, Violations(files));
     }
