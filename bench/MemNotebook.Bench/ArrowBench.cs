@@ -46,8 +46,8 @@ public static class ArrowBench
             Sync();
             var freshLoad = Enumerable.Range(0, Runs).Select(_ => Child("load", folder)).ToList();
 
-            MemNotebook.Recorder.Capture.CaptureReader.Read(capture, new NullVisitor());
-            var (readSeconds, _) = Measure(() => MemNotebook.Recorder.Capture.CaptureReader.Read(capture, new NullVisitor()), out var readCpu);
+            MemNotebook.Recorder.Format.CaptureReader.Read(capture, new NullVisitor());
+            var (readSeconds, _) = Measure(() => MemNotebook.Recorder.Format.CaptureReader.Read(capture, new NullVisitor()), out var readCpu);
             Console.WriteLine($"read only, second run (no visitor work): {readSeconds:F2} s (CPU {readCpu:F2} s), {millions / readSeconds:F1} M records/s");
 
             var converts = new List<(double Seconds, long Peak, double Cpu)>();
@@ -179,7 +179,7 @@ public static class ArrowBench
         return (sw.Elapsed.TotalSeconds, peak);
     }
 
-    sealed class NullVisitor : MemNotebook.Recorder.Capture.CaptureVisitor;
+    sealed class NullVisitor : MemNotebook.Recorder.Format.CaptureVisitor;
 
     const int Threads = 4;
     const int PerChunk = 50_000;

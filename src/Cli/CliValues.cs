@@ -28,7 +28,7 @@ internal static class CliValues
     };
 
     /// <summary>
-    /// --max-allocations: the most allocations a capture is read with (<see cref="MemNotebook.Recorder.Capture.AllocationLimit"/>);
+    /// --max-allocations: the most allocations a capture is read with (<see cref="MemNotebook.Recorder.Format.AllocationLimit"/>);
     /// null when not given (then MEMNB_MAX_ALLOCATIONS, else the default by the file's size).
     /// </summary>
     public static Option<long?> MaxAllocations() => new("--max-allocations")

@@ -21,14 +21,14 @@ public enum ExitCode
 internal static class CaptureErrors
 {
     public static bool Handles(Exception ex) =>
-        ex is Recorder.Capture.CaptureFormatException or InvalidDataException or Recorder.Capture.AllocationLimitException
+        ex is Recorder.Format.CaptureFormatException or InvalidDataException or Recorder.Format.AllocationLimitException
             or IOException or UnauthorizedAccessException
-        || (ex is ArgumentException argument && argument.ParamName == Recorder.Capture.AllocationLimit.Variable);
+        || (ex is ArgumentException argument && argument.ParamName == Recorder.Format.AllocationLimit.Variable);
 
     /// <summary>Writes the error and returns the exit code; <paramref name="cannot"/> names the failed access, e.g. "read x.memnb".</summary>
     public static int Report(Exception ex, TextWriter error, string cannot)
     {
-        if (ex is Recorder.Capture.CaptureFormatException or InvalidDataException or Recorder.Capture.AllocationLimitException)
+        if (ex is Recorder.Format.CaptureFormatException or InvalidDataException or Recorder.Format.AllocationLimitException)
         {
             error.WriteLine($"memnb: {ex.Message}");
             return (int)ExitCode.BadCapture;

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using MemNotebook.Recorder.Analysis;
 using MemNotebook.Recorder.Attaching;
-using MemNotebook.Recorder.Capture;
+using MemNotebook.Recorder.Format;
 using MemNotebook.Recorder.Launching;
 using Spectre.Console;
 using Spectre.Console.Rendering;

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using MemNotebook.Recorder.Capture;
+using MemNotebook.Recorder.Format;
 using MemNotebook.Recorder.Reports;
 
 namespace MemNotebook.Cli;

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using MemNotebook.Recorder.Analysis;
-using MemNotebook.Recorder.Capture;
+using MemNotebook.Recorder.Format;
 using MemNotebook.Recorder.Reports;
 
 namespace MemNotebook.Cli;

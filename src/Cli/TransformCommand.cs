@@ -1,6 +1,6 @@
 using System.CommandLine;
 using MemNotebook.Recorder.Arrow;
-using MemNotebook.Recorder.Capture;
+using MemNotebook.Recorder.Format;
 using MemNotebook.Recorder.Exports;
 
 namespace MemNotebook.Cli;

@@ -11,8 +11,8 @@ namespace MemNotebook;
 /// most bytes still alive at the high-water mark.
 /// </summary>
 /// <remarks>
-/// The type lives in the <c>MemNotebook</c> namespace: <c>MemNotebook.Recorder.Capture</c> is the
-/// namespace of the capture reader, and a type cannot share its name.
+/// The type lives in the <c>MemNotebook</c> namespace, so code in <c>MemNotebook.Recorder.*</c> names it
+/// <c>Capture</c>; the capture file's reader, records and tables are in <c>MemNotebook.Recorder.Format</c>.
 /// </remarks>
 public sealed class Capture
 {
@@ -247,11 +247,11 @@ public sealed class Capture
 
     /// <summary>
     /// Loads a capture: a raw <c>.memnb</c> file (converted to Arrow once, cached per <paramref name="cache"/>: in
-    /// <c>x.memnb.arrow/</c> beside it, or in the per-user cache, <see cref="ArrowCache"/>) or such an Arrow folder. A bad capture throws <see cref="Recorder.Capture.CaptureFormatException"/>,
+    /// <c>x.memnb.arrow/</c> beside it, or in the per-user cache, <see cref="ArrowCache"/>) or such an Arrow folder. A bad capture throws <see cref="Recorder.Format.CaptureFormatException"/>,
     /// a bad Arrow folder <see cref="InvalidDataException"/>, each naming the file. A capture file of more
-    /// allocations than <paramref name="maxAllocations"/> (null: <see cref="Recorder.Capture.AllocationLimit"/>'s
+    /// allocations than <paramref name="maxAllocations"/> (null: <see cref="Recorder.Format.AllocationLimit"/>'s
     /// default, 64 a byte of the file and at least 16,777,216, or <c>MEMNB_MAX_ALLOCATIONS</c>) throws an
-    /// <see cref="Recorder.Capture.AllocationLimitException"/> before it is converted.
+    /// <see cref="Recorder.Format.AllocationLimitException"/> before it is converted.
     /// </summary>
     public static Capture Load(string path, IProgress<double>? progress = null, long? maxAllocations = null,
         ArrowCacheLocation cache = ArrowCacheLocation.Default)
@@ -508,7 +508,7 @@ public sealed class Capture
     /// <summary>What grew or shrank from this capture to <paramref name="other"/>, by function and type (all allocations).</summary>
     public DataFrame Diff(Capture other) => AllFor(nameof(Diff)).Diff(other.AllFor(nameof(Diff)));
 
-    /// <summary>The numbers of <c>memnb stats</c>, computed from the tables (they agree with the streaming <see cref="CaptureStats.Compute(string, int, Recorder.Capture.CaptureReaderOptions?)"/>).</summary>
+    /// <summary>The numbers of <c>memnb stats</c>, computed from the tables (they agree with the streaming <see cref="CaptureStats.Compute(string, int, Recorder.Format.CaptureReaderOptions?)"/>).</summary>
     public CaptureStats Stats(int top = CaptureStats.DefaultTop)
     {
         if (IsAggregated)
@@ -564,7 +564,7 @@ public sealed class Capture
             ref var t = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(totals, Math.Max(0, -types[r]), out _);
             t = (t.Count + 1, t.Bytes + size[r]);
         }
-        return CaptureStats.RankAllocators(totals.Select(kv => new AllocatorStats(Recorder.Capture.CaptureFormat.AllocatorName(kv.Key), kv.Value.Count, kv.Value.Bytes)));
+        return CaptureStats.RankAllocators(totals.Select(kv => new AllocatorStats(Recorder.Format.CaptureFormat.AllocatorName(kv.Key), kv.Value.Count, kv.Value.Bytes)));
     }
 
     private List<(int StackId, long Count, long Bytes)> StackTotals()
@@ -759,7 +759,7 @@ public sealed class Capture
         var gcStarts = GcEvents["start_ns"];
         return CaptureStats.Create(Path, Metadata, gcStarts.Length - gcStarts.NullCount, count, bytes,
             leakedCount: rows.Sum(e => e.LeakedCount), leakedBytes: rows.Sum(e => e.LeakedBytes), PeakBytes, types, functions, threads: [],
-            count == 0 ? [] : [new AllocatorStats(Recorder.Capture.CaptureFormat.AllocatorName(0), count, bytes)],
+            count == 0 ? [] : [new AllocatorStats(Recorder.Format.CaptureFormat.AllocatorName(0), count, bytes)],
             CaptureStats.RankStacks(
                 rows.GroupBy(e => e.StackId).Select(g => (g.Key, g.Sum(e => e.Count), g.Sum(e => e.Bytes))),
                 new StackFrameNames(batches[ArrowLayout.Stacks], batches[ArrowLayout.Frames]).Names));

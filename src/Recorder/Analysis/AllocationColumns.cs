@@ -47,7 +47,7 @@ public sealed class AllocationColumns
 
     /// <summary>
     /// Whether a row is a sampled object (a sampled capture's SAMPLED_ALLOC without the exact bit), standing for
-    /// <see cref="Capture.CaptureFormat.SampledWeight"/> bytes; false for every allocation recorded exactly.
+    /// <see cref="Format.CaptureFormat.SampledWeight"/> bytes; false for every allocation recorded exactly.
     /// </summary>
     public bool IsSampled(int row)
     {
@@ -57,7 +57,7 @@ public sealed class AllocationColumns
     }
 
     /// <summary>The bytes a row stands for: the sampling estimate for a sampled object, else its size.</summary>
-    public double EstimatedBytes(int row) => Capture.CaptureFormat.EstimatedBytes(Size[row], IsSampled(row));
+    public double EstimatedBytes(int row) => Format.CaptureFormat.EstimatedBytes(Size[row], IsSampled(row));
 
     private ReadOnlySpan<long> Int64(string column) => Values<long>(allocations, column);
     private ReadOnlySpan<int> Int32(string column) => Values<int>(allocations, column);
@@ -80,7 +80,7 @@ public sealed class AllocationColumns
             typeNames = map;
         }
         return typeNames.TryGetValue(typeId, out var name) ? name
-            : typeId < 0 ? Capture.CaptureTables.NativeTypeName(-typeId) : $"[type {typeId}]";
+            : typeId < 0 ? Format.CaptureTables.NativeTypeName(-typeId) : $"[type {typeId}]";
     }
 
     /// <summary>Frame names of a stack innermost first, as every stack shows them (<see cref="Stacks.StackFrames"/>; stats' top_stacks).</summary>
@@ -269,7 +269,7 @@ public sealed class AllocationColumns
             // reader checked every stack an allocation names), then down, each node from its parent.
             walk.Clear();
             var at = id;
-            while (at > 0 && at <= n && state[at] == 0 && walk.Count <= Capture.CaptureFormat.MaxStackDepth)
+            while (at > 0 && at <= n && state[at] == 0 && walk.Count <= Format.CaptureFormat.MaxStackDepth)
             {
                 state[at] = 1;
                 walk.Add(at);
@@ -298,7 +298,7 @@ public sealed class AllocationColumns
         /// <summary>Whether the set that starts at node <paramref name="at"/> holds function <paramref name="f"/>.</summary>
         internal static bool Contains(int[] functionOf, int[] next, int at, int f)
         {
-            for (var steps = 0; at != 0 && steps <= Capture.CaptureFormat.MaxStackDepth; at = next[at], steps++)
+            for (var steps = 0; at != 0 && steps <= Format.CaptureFormat.MaxStackDepth; at = next[at], steps++)
                 if (functionOf[at] == f)
                     return true;
             return false;
@@ -321,7 +321,7 @@ public sealed class AllocationColumns
                     at = start;
                     return true; // the first node, or 0 ("[unknown]") for a stack without a function
                 }
-                if (at == 0 || ++steps > Capture.CaptureFormat.MaxStackDepth)
+                if (at == 0 || ++steps > Format.CaptureFormat.MaxStackDepth)
                     return false;
                 at = next[at];
                 return at != 0;
@@ -387,9 +387,9 @@ public sealed class AllocationColumns
     /// Source frames of the ips with DWARF or PDB lines (the frames table's file, line and inlined), innermost first: the inlined
     /// functions, then the ip's own function (Function null) with its file and line.
     /// </summary>
-    internal static Dictionary<ulong, Capture.SourceFrame[]> SourceFrames(RecordBatch frames)
+    internal static Dictionary<ulong, Format.SourceFrame[]> SourceFrames(RecordBatch frames)
     {
-        var result = new Dictionary<ulong, Capture.SourceFrame[]>();
+        var result = new Dictionary<ulong, Format.SourceFrame[]>();
         var ips = Values<ulong>(frames, "ip");
         var files = (StringArray)frames.Column("file");
         var lines = (Int32Array)frames.Column("line");
@@ -399,7 +399,7 @@ public sealed class AllocationColumns
             if (files.IsNull(i) && inlined.IsNull(i))
                 continue;
             var inner = Symbols.InlinedColumn.Decode(inlined.GetString(i));
-            result[ips[i]] = [.. inner, new Capture.SourceFrame(null, files.GetString(i), lines.GetValue(i) ?? 0)];
+            result[ips[i]] = [.. inner, new Format.SourceFrame(null, files.GetString(i), lines.GetValue(i) ?? 0)];
         }
         return result;
     }
@@ -419,7 +419,7 @@ public sealed class AllocationColumns
     }
 
     /// <summary>
-    /// The frames of every ip of the frames table as stacks show them, innermost first (<see cref="Stacks.StackFrames.OfAddress(ulong, string, string, ulong, IReadOnlyList{Capture.SourceFrame})"/>):
+    /// The frames of every ip of the frames table as stacks show them, innermost first (<see cref="Stacks.StackFrames.OfAddress(ulong, string, string, ulong, IReadOnlyList{Format.SourceFrame})"/>):
     /// inlined functions, then the ip's own function, each with its file and line.
     /// </summary>
     internal static Dictionary<ulong, Stacks.ShownFrame[]> FramesByIp(RecordBatch frames) => FramesByIp(frames, static (_, shown) => shown);

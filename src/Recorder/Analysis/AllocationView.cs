@@ -42,14 +42,14 @@ public sealed partial class AllocationView
 {
     private readonly int[]? rows; // null: every row
 
-    internal AllocationView(global::MemNotebook.Capture capture, int[]? rows, string description)
+    internal AllocationView(Capture capture, int[]? rows, string description)
     {
         Capture = capture;
         this.rows = rows;
         Description = description;
     }
 
-    public global::MemNotebook.Capture Capture { get; }
+    public Capture Capture { get; }
 
     /// <summary>What the view holds, e.g. "alive at the peak (12.3 MiB at 1,234.5 ms)".</summary>
     public string Description { get; }

@@ -1,4 +1,4 @@
-using MemNotebook.Recorder.Capture;
+using MemNotebook.Recorder.Format;
 using Microsoft.Data.Analysis;
 
 namespace MemNotebook.Recorder.Analysis;

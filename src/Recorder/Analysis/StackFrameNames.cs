@@ -31,7 +31,7 @@ internal sealed class StackFrameNames
     {
         var names = new List<string>();
         var depth = 0;
-        for (var at = stackId; at > 0 && at < parentOf.Length && depth <= Capture.CaptureFormat.MaxStackDepth; at = parentOf[at], depth++)
+        for (var at = stackId; at > 0 && at < parentOf.Length && depth <= Format.CaptureFormat.MaxStackDepth; at = parentOf[at], depth++)
         {
             if (at != stackId && hidden.Contains(ipOf[at]))
                 continue; // a notebook cell's entry stub that the cell's code runs under

@@ -1,5 +1,5 @@
 using Apache.Arrow.Ipc;
-using MemNotebook.Recorder.Capture;
+using MemNotebook.Recorder.Format;
 
 namespace MemNotebook.Recorder.Arrow;
 

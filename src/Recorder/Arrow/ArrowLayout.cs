@@ -50,7 +50,7 @@ public static class ArrowLayout
     /// </summary>
     public static StringArray AllocatorDictionary()
     {
-        var names = Capture.CaptureFormat.AllAllocatorNames.Select(System.Text.Encoding.UTF8.GetBytes).ToArray();
+        var names = Format.CaptureFormat.AllAllocatorNames.Select(System.Text.Encoding.UTF8.GetBytes).ToArray();
         var offsets = new int[names.Length + 1];
         for (var i = 0; i < names.Length; i++)
             offsets[i + 1] = offsets[i] + names[i].Length;
@@ -159,10 +159,10 @@ public static class ArrowLayout
         _ => throw new ArgumentException($"no table named {table}", nameof(table)),
     };
 
-    public static string KindName(Capture.FrameKind kind) => kind switch
+    public static string KindName(Format.FrameKind kind) => kind switch
     {
-        Capture.FrameKind.Managed => "managed",
-        Capture.FrameKind.Native => "native",
+        Format.FrameKind.Managed => "managed",
+        Format.FrameKind.Native => "native",
         _ => "unknown",
     };
 

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using MemNotebook.Recorder.Capture;
+using MemNotebook.Recorder.Format;
 
 namespace MemNotebook.Recorder.Arrow;
 

@@ -1,7 +1,7 @@
 using Apache.Arrow;
 using Apache.Arrow.Ipc;
 using MemNotebook.Recorder.Stacks;
-using MemNotebook.Recorder.Capture;
+using MemNotebook.Recorder.Format;
 
 namespace MemNotebook.Recorder.Arrow;
 

@@ -14,7 +14,7 @@ namespace MemNotebook.Recorder.Exports;
 public static class SpeedscopeExport
 {
     // Bytes per stack from an aggregated capture's totals: allocated, alive at the peak, leaked.
-    private static Dictionary<int, long>[] AggregatedBytesByStack(global::MemNotebook.Capture capture)
+    private static Dictionary<int, long>[] AggregatedBytesByStack(Capture capture)
     {
         var result = new[] { new Dictionary<int, long>(), new Dictionary<int, long>(), new Dictionary<int, long>() };
         foreach (var row in capture.AggregateRows)
@@ -33,7 +33,7 @@ public static class SpeedscopeExport
     public static long MaxFrameReferences(long captureBytes) => Math.Max(1L << 24, 64 * Math.Max(0, captureBytes));
 
     /// <summary>Writes the capture; a capture whose samples would list more frames than <see cref="MaxFrameReferences"/> throws <see cref="InvalidDataException"/>.</summary>
-    public static void Write(global::MemNotebook.Capture capture, Stream output)
+    public static void Write(Capture capture, Stream output)
     {
         var stacks = capture.ArrowTable(ArrowLayout.Stacks);
         var parents = AllocationColumns.StackParents(stacks);
@@ -85,7 +85,7 @@ public static class SpeedscopeExport
             foreach (var (stackId, _) in profile)
             {
                 chain.Clear();
-                for (var id = stackId; id > 0 && id < parents.Length && !framed[id] && chain.Count <= Capture.CaptureFormat.MaxStackDepth; id = parents[id])
+                for (var id = stackId; id > 0 && id < parents.Length && !framed[id] && chain.Count <= Format.CaptureFormat.MaxStackDepth; id = parents[id])
                 {
                     framed[id] = true;
                     chain.Add(id);
@@ -111,7 +111,7 @@ public static class SpeedscopeExport
         void WriteSample(Utf8JsonWriter json, int stackId)
         {
             chain.Clear();
-            for (var id = stackId; id > 0 && id < parents.Length && chain.Count <= Capture.CaptureFormat.MaxStackDepth; id = parents[id])
+            for (var id = stackId; id > 0 && id < parents.Length && chain.Count <= Format.CaptureFormat.MaxStackDepth; id = parents[id])
                 chain.Add(id);
             json.WriteStartArray();
             for (var i = chain.Count - 1; i >= 0; i--)

@@ -1,7 +1,7 @@
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
-using MemNotebook.Recorder.Capture;
+using MemNotebook.Recorder.Format;
 using MemNotebook.Recorder.Tracing;
 
 namespace MemNotebook.Recorder.Launching;

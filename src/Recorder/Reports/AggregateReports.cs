@@ -12,7 +12,7 @@ namespace MemNotebook.Recorder.Reports;
 internal static class AggregateReports
 {
     /// <summary>The (stack, count, bytes) totals of the selection's measure, per stack, stacks with none left out.</summary>
-    public static List<(int StackId, long Count, long Bytes)> PerStack(global::MemNotebook.Capture capture, ReportSelection selection, string report)
+    public static List<(int StackId, long Count, long Bytes)> PerStack(Capture capture, ReportSelection selection, string report)
     {
         var measure = Measure(capture, selection, report);
         var totals = new Dictionary<int, (long Count, long Bytes)>();
@@ -35,7 +35,7 @@ internal static class AggregateReports
     /// <summary>The heading of a report from the aggregates.</summary>
     public static string Description(ReportSelection selection) => selection.Title + " (from the aggregated capture's totals)";
 
-    public static AggregateMeasure Measure(global::MemNotebook.Capture capture, ReportSelection selection, string report) => selection.Mode switch
+    public static AggregateMeasure Measure(Capture capture, ReportSelection selection, string report) => selection.Mode switch
     {
         ReportMode.Allocated => AggregateMeasure.Total,
         ReportMode.Peak => AggregateMeasure.Peak,
@@ -43,7 +43,7 @@ internal static class AggregateReports
         _ => throw Refuse(capture, $"the {report} of temporary allocations (--temporary)"),
     };
 
-    public static NotSupportedException Refuse(global::MemNotebook.Capture capture, string what) => new(
+    public static NotSupportedException Refuse(Capture capture, string what) => new(
         $"{capture.Path}: {what} needs a full capture, but this one was recorded with --aggregate: it holds, per stack and type, " +
         "the allocated totals and what was alive at the peak and at the end. From it, summary, tree and flamegraph show all " +
         "allocations (--all), the peak (the default) and the leaks (--leaks), without threads or time ranges, and stats and " +

@@ -44,7 +44,7 @@ public static class FlameGraphPage
     /// <summary>The most memory snapshots the chart draws; more are thinned to the largest tracked live bytes per group.</summary>
     public const int MaxMemoryPoints = 1_000;
 
-    public static void Write(global::MemNotebook.Capture capture, ReportSelection selection, FlameGraphOptions options, TextWriter output)
+    public static void Write(Capture capture, ReportSelection selection, FlameGraphOptions options, TextWriter output)
     {
         var tree = FlameTree.Build(capture, selection, options.Inverted, options.SplitThreads);
         var full = tree.NodeCount;

@@ -16,7 +16,7 @@ public static class FlameJson
     {
         Encoder = JavaScriptEncoder.Default,
         // Two levels (object, children array) per frame, for the deepest stack a capture holds.
-        MaxDepth = 2 * (Capture.CaptureFormat.MaxStackDepth + 4),
+        MaxDepth = 2 * (Format.CaptureFormat.MaxStackDepth + 4),
     };
 
     public static void Write(FlameTree tree, Stream output)

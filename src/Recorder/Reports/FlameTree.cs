@@ -362,7 +362,7 @@ public sealed class FlameTree
     /// <summary>The tree of <paramref name="selection"/>'s view of <paramref name="capture"/>.</summary>
     /// <param name="timeBuckets">When above 0, each node's own allocations are also counted per time bucket
     /// (<see cref="FlameNode.OwnByTimeBucket"/>): the capture's duration cut into this many equal parts.</param>
-    public static FlameTree Build(global::MemNotebook.Capture capture, ReportSelection selection, bool inverted = false, bool splitThreads = false,
+    public static FlameTree Build(Capture capture, ReportSelection selection, bool inverted = false, bool splitThreads = false,
         int timeBuckets = 0) =>
         capture.IsAggregated ? BuildFromAggregates(capture, selection, inverted, splitThreads)
             : Build(selection.ViewOf(capture), selection, inverted, splitThreads, selection.TitleOf(capture), timeBuckets);
@@ -371,7 +371,7 @@ public sealed class FlameTree
     /// The tree of an aggregated capture from its totals per stack (<see cref="AggregateReports"/>): all allocations,
     /// the peak or the leaks; no threads, no time buckets (it keeps neither).
     /// </summary>
-    private static FlameTree BuildFromAggregates(global::MemNotebook.Capture capture, ReportSelection selection, bool inverted, bool splitThreads)
+    private static FlameTree BuildFromAggregates(Capture capture, ReportSelection selection, bool inverted, bool splitThreads)
     {
         if (splitThreads)
             throw AggregateReports.Refuse(capture, "a tree split by thread (--split-threads)");
@@ -472,7 +472,7 @@ public sealed class FlameTree
     public static long MaxNodes(long captureBytes) => Math.Max(1L << 21, Math.Max(0, captureBytes) / 16);
 
     /// <summary>Counts the nodes a tree makes; past <see cref="MaxNodes"/> of its capture, one error that says so.</summary>
-    private sealed class NodeBudget(global::MemNotebook.Capture capture, bool inverted, bool splitThreads)
+    private sealed class NodeBudget(Capture capture, bool inverted, bool splitThreads)
     {
         private readonly long limit = MaxNodes(capture.SourceBytes);
         private long nodes = 1;
@@ -520,7 +520,7 @@ public sealed class FlameTree
         private readonly bool splitThreads;
         private readonly Func<string, bool>? scopeFrame;
 
-        public PathResolver(global::MemNotebook.Capture capture, bool inverted, bool splitThreads)
+        public PathResolver(Capture capture, bool inverted, bool splitThreads)
         {
             // From the stacks and frames tables, which aggregated captures have too.
             parents = AllocationColumns.StackParents(capture.ArrowTable(ArrowLayout.Stacks));
@@ -539,7 +539,7 @@ public sealed class FlameTree
         {
             path.Clear();
             var depth = 0;
-            for (var id = stack; id > 0 && id < parents.Length && depth < Capture.CaptureFormat.MaxStackDepth; id = parents[id], depth++)
+            for (var id = stack; id > 0 && id < parents.Length && depth < Format.CaptureFormat.MaxStackDepth; id = parents[id], depth++)
             {
                 if (id != stack && entryStubs.Contains(ips[id]))
                     continue; // a notebook cell's entry stub that the cell's code runs under

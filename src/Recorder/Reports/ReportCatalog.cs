@@ -44,7 +44,7 @@ public sealed record ReportRequest
 /// </summary>
 /// <param name="NeedsEveryAllocation">Not shown for an aggregated capture (a note says why).</param>
 public sealed record NotebookPlacement(bool ShownByDefault, bool NeedsEveryAllocation, int FrameHeight = 0,
-    Func<global::MemNotebook.Capture, AllocationView, ReportRequest, string>? Page = null);
+    Func<Capture, AllocationView, ReportRequest, string>? Page = null);
 
 /// <summary>One report: its name (the memnb verb and the <c>--report</c> name), its help, its options and its renderings.</summary>
 public sealed record ReportDefinition
@@ -61,10 +61,10 @@ public sealed record ReportDefinition
     public string? OutputDescription { get; init; }
 
     /// <summary>The text report; null for a report that is a page only (written to memnb-NAME-CAPTURE.html by default).</summary>
-    public Func<global::MemNotebook.Capture, ReportRequest, string>? Text { get; init; }
+    public Func<Capture, ReportRequest, string>? Text { get; init; }
 
     /// <summary>The self-contained HTML page.</summary>
-    public required Func<global::MemNotebook.Capture, ReportRequest, string> Page { get; init; }
+    public required Func<Capture, ReportRequest, string> Page { get; init; }
 
     /// <summary>How the notebook shows it; null when <c>--report</c> does not offer it.</summary>
     public NotebookPlacement? Notebook { get; init; }

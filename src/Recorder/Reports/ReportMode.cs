@@ -48,7 +48,7 @@ public readonly record struct ReportSelection(ReportMode Mode, int TemporaryThre
     }
 
     /// <summary>The view of <paramref name="capture"/> a report in this mode is computed from.</summary>
-    public AllocationView ViewOf(global::MemNotebook.Capture capture) => Mode switch
+    public AllocationView ViewOf(Capture capture) => Mode switch
     {
         ReportMode.Peak => capture.Peak(),
         ReportMode.Allocated => capture.All,
@@ -62,7 +62,7 @@ public readonly record struct ReportSelection(ReportMode Mode, int TemporaryThre
     /// has one. The peak of a capture with native allocations is named the managed peak: the view holds what was alive
     /// when the managed high-water mark was reached (native blocks alive then included), not at the native one.
     /// </summary>
-    public string TitleOf(global::MemNotebook.Capture capture)
+    public string TitleOf(Capture capture)
     {
         var title = Mode == ReportMode.Peak && capture.HasNative ? "alive at the managed peak" : Title;
         return capture.Scope is null ? title : $"{title}, {capture.Scope}";

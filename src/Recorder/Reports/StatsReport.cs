@@ -18,7 +18,7 @@ public sealed record StatsReport(CaptureStats Stats, IReadOnlyList<SizeBucket>? 
 {
     public const int DefaultTop = 20;
 
-    public static StatsReport Build(global::MemNotebook.Capture capture, int top = DefaultTop)
+    public static StatsReport Build(Capture capture, int top = DefaultTop)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(top);
         var stats = capture.Stats(top);

@@ -35,7 +35,7 @@ public sealed class SummaryReport
 
     /// <summary>The report of <paramref name="selection"/>'s view of <paramref name="capture"/>.
     /// An aggregated capture gives the same numbers from its totals per stack and type (all, peak, leaks).</summary>
-    public static SummaryReport Build(global::MemNotebook.Capture capture, ReportSelection selection, int top)
+    public static SummaryReport Build(Capture capture, ReportSelection selection, int top)
     {
         if (capture.IsAggregated)
             return FromAggregates(capture, selection, top);
@@ -49,7 +49,7 @@ public sealed class SummaryReport
     /// A capture with native allocations has two peaks: which one the view is of, and what each counts
     /// (as <c>memnb stats</c> words them).
     /// </summary>
-    public static IReadOnlyList<(string Label, string Value)> PeaksOf(global::MemNotebook.Capture capture) =>
+    public static IReadOnlyList<(string Label, string Value)> PeaksOf(Capture capture) =>
     [
         (PeakWording.ManagedLabel, $"{PeakWording.Exact(capture.PeakBytes)} "
             + (capture.PeakIsAtEnd ? "at the end" : $"at {TimeUnits.Format(capture.PeakTimeNs)}") + $": {PeakWording.ManagedMeaning}"),
@@ -61,7 +61,7 @@ public sealed class SummaryReport
     /// </summary>
     public IReadOnlyList<(string Label, string Value)> Peaks { get; private set; } = [];
 
-    private static SummaryReport FromAggregates(global::MemNotebook.Capture capture, ReportSelection selection, int top)
+    private static SummaryReport FromAggregates(Capture capture, ReportSelection selection, int top)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(top);
         var measure = AggregateReports.Measure(capture, selection, "summary");

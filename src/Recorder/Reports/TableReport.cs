@@ -43,7 +43,7 @@ public sealed class TableReport
     public int Groups { get; }
 
     /// <summary>The table of <paramref name="selection"/>'s view of <paramref name="capture"/>.</summary>
-    public static TableReport Build(global::MemNotebook.Capture capture, ReportSelection selection, TableSort sort = TableSort.Bytes, int top = int.MaxValue) =>
+    public static TableReport Build(Capture capture, ReportSelection selection, TableSort sort = TableSort.Bytes, int top = int.MaxValue) =>
         capture.IsAggregated
             ? throw AggregateReports.Refuse(capture, "the table (the thread and size of each allocation)")
             : Build(selection.ViewOf(capture), sort, top, selection.TitleOf(capture));

@@ -70,7 +70,7 @@ public static class TimelineReport
         ? m.Groups[1].Value : "unknown";
 
     /// <summary>The series and GCs of <paramref name="capture"/> (works for aggregated captures too).</summary>
-    public static TimelineData Data(global::MemNotebook.Capture capture)
+    public static TimelineData Data(Capture capture)
     {
         var timeline = capture.ArrowTable(ArrowLayout.Timeline);
         Int64Array L(RecordBatch batch, string name) => (Int64Array)batch.Column(name);
@@ -119,14 +119,14 @@ public static class TimelineReport
 
     /// <summary>The legend label of a scope's series: "the cell's tracked live" for a notebook cell's capture.</summary>
     private static string ScopeSeriesName(string scope) =>
-        scope == global::MemNotebook.Capture.SubmissionScope ? "the cell's tracked live" : "tracked live in scope";
+        scope == Capture.SubmissionScope ? "the cell's tracked live" : "tracked live in scope";
 
     /// <summary>Bytes of the scope's managed objects alive at each snapshot.</summary>
-    private static long[] ScopeLiveBytes(global::MemNotebook.Capture capture, IReadOnlyList<long> snapshotTimes) =>
-        global::MemNotebook.Capture.LiveBytesAt(capture.Columns, capture.All.Rows, snapshotTimes);
+    private static long[] ScopeLiveBytes(Capture capture, IReadOnlyList<long> snapshotTimes) =>
+        Capture.LiveBytesAt(capture.Columns, capture.All.Rows, snapshotTimes);
 
     /// <summary>A standalone HTML page: plotly.js and the chart's script inlined, no network, a Content-Security-Policy allowing only those.</summary>
-    public static string RenderPage(global::MemNotebook.Capture capture, string source = "") => RenderPage(Data(capture), source);
+    public static string RenderPage(Capture capture, string source = "") => RenderPage(Data(capture), source);
 
     public static string RenderPage(TimelineData data, string source = "")
     {
@@ -161,7 +161,7 @@ public static class TimelineReport
     /// The chart as an HTML fragment for a page that has loaded plotly.js already (a global <c>Plotly</c>, as
     /// from <see cref="PlotlyJs"/>): a div with id <paramref name="elementId"/>, the data, and a script that draws it.
     /// </summary>
-    public static string RenderFragment(global::MemNotebook.Capture capture, string elementId) => RenderFragment(Data(capture), elementId);
+    public static string RenderFragment(Capture capture, string elementId) => RenderFragment(Data(capture), elementId);
 
     public static string RenderFragment(TimelineData data, string elementId)
     {

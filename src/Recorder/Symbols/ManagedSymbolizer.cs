@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Reflection.Metadata;
 using System.Reflection.Metadata.Ecma335;
 using System.Reflection.PortableExecutable;
-using MemNotebook.Recorder.Capture;
+using MemNotebook.Recorder.Format;
 
 namespace MemNotebook.Recorder.Symbols;
 

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using MemNotebook.Recorder.Capture;
+using MemNotebook.Recorder.Format;
 
 namespace MemNotebook.Recorder.Symbols;
 

@@ -1,4 +1,4 @@
-using MemNotebook.Recorder.Capture;
+using MemNotebook.Recorder.Format;
 using MemNotebook.Recorder.Tests.Capture;
 using Xunit;
 
@@ -43,7 +43,7 @@ public class AggregatedReaderTests
         Assert.Equal(2, tables.Length);
         Assert.Contains("Final = False, PeakBytes = 100", tables[0]);
         Assert.Equal(
-            "AggregateTableRecord { Final = True, PeakBytes = 300, Rows = MemNotebook.Recorder.Capture.AggregateRow[], Ticks = 2500 } " +
+            "AggregateTableRecord { Final = True, PeakBytes = 300, Rows = MemNotebook.Recorder.Format.AggregateRow[], Ticks = 2500 } " +
             "[AggregateRow { StackId = 2, TypeIndex = 5, Count = 3, Bytes = 400, PeakCount = 1, PeakBytes = 200, AliveCount = 1, AliveBytes = 100 }, " +
             "AggregateRow { StackId = 0, TypeIndex = 0, Count = 1, Bytes = 16, PeakCount = 0, PeakBytes = 0, AliveCount = 1, AliveBytes = 16 }]",
             tables[1]);

@@ -14,7 +14,7 @@ public class StatsTests
     /// <summary>A native capture: managed objects and every native allocator, blocks freed and unmapped.</summary>
     private static TestCaptureWriter NativeMix()
     {
-        var w = new TestCaptureWriter(flags: Recorder.Capture.CaptureFormat.FlagNative);
+        var w = new TestCaptureWriter(flags: Recorder.Format.CaptureFormat.FlagNative);
         w.Chunk(0).Clock(10, 100).Type(0, 1, "App.Node").StackNode(1, 0, 0x10).StackNode(2, 1, 0x20)
             .Frame(0x10, 0, "App.Main", "App.dll").Frame(0x20, 1, "deflate", "libz.so").Thread(2, 7, 1).Write();
         var chunk = w.Chunk(2);

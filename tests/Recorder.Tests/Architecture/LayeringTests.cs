@@ -8,7 +8,8 @@ namespace MemNotebook.Recorder.Tests.Architecture;
 /// The Recorder reads in one direction (docs/architecture.md, "Layers of the Recorder"): each folder uses only its own
 /// layer and those below it. Every source file's folder is mapped to its layer, and so is every
 /// <c>MemNotebook.Recorder.X</c> namespace it uses — a using directive, a qualified name, or a name qualified from the
-/// <c>MemNotebook.Recorder</c> namespace (<c>Symbols.FrameNaming</c>) — and the front object <c>MemNotebook.Capture</c>.
+/// <c>MemNotebook.Recorder</c> namespace (<c>Symbols.FrameNaming</c>) — and the front object <c>MemNotebook.Capture</c>,
+/// by its full or its short name.
 /// </summary>
 public class LayeringTests
 {
@@ -16,7 +17,7 @@ public class LayeringTests
     internal static readonly IReadOnlyDictionary<string, (int Layer, string Name)> Layers = new Dictionary<string, (int, string)>
     {
         ["Storage"] = (0, "storage"),
-        ["Capture"] = (1, "format"),
+        ["Format"] = (1, "format"),
         ["Symbols"] = (2, "symbols"),
         ["Stacks"] = (3, "stacks and naming"),
         ["Arrow"] = (4, "tables"),
@@ -52,24 +53,34 @@ public class LayeringTests
     {
         var files = new[]
         {
-            ("Symbols/Good.cs", "using MemNotebook.Recorder.Capture;\nnamespace MemNotebook.Recorder.Symbols;\npublic static class Good { }\n"),
+            ("Symbols/Good.cs", "using MemNotebook.Recorder.Format;\nnamespace MemNotebook.Recorder.Symbols;\npublic static class Good { }\n"),
             ("Reports/Page.cs", "namespace MemNotebook.Recorder.Reports;\npublic static class Page { }\n"),
             ("Analysis/View.cs", "namespace MemNotebook.Recorder.Analysis;\npublic sealed class View { }\n"),
-            ("Capture/Reader.cs",
+            ("Format/Reader.cs",
                 "using MemNotebook.Recorder.Symbols;\n" +
-                "namespace MemNotebook.Recorder.Capture;\n" +
+                "namespace MemNotebook.Recorder.Format;\n" +
                 "// Reports.Page in a comment is no reference; \"Analysis.View\" in a string neither.\n" +
                 "class Reader { object p = Reports.Page.X; object v = MemNotebook.Recorder.Analysis.View.Y; object c = global::MemNotebook.Capture.Z; object a = Apache.Arrow.Field.W; }\n"),
             ("Arrow/Table.cs", "namespace MemNotebook.Recorder.Arrow;\nclass Table { object s = Symbols.Good.X; }\n"),
             ("Widgets/New.cs", "namespace MemNotebook.Recorder.Widgets;\nclass New { }\n"),
+            ("Stacks/Walk.cs", "namespace MemNotebook.Recorder.Stacks;\nclass Walk { int Depth(Capture capture) => 0; }\n"),
+            ("Symbols/Scope.cs", "namespace MemNotebook.Recorder.Symbols;\nclass Scope { object s = Capture.SubmissionScope; }\n"),
+            ("Storage/Cells.cs", "namespace MemNotebook.Recorder.Storage;\nclass Cells { System.Func<Capture, int>? count; }\n"),
+            ("Arrow/Run.cs",
+                "namespace MemNotebook.Recorder.Arrow;\n" +
+                "public sealed record Run(string Path, int Capture);\n" +
+                "class Runs { int c = new Run(\"\", 1).Capture; public int Capture { get; } int d => Capture + 1; }\n"),
         };
         Assert.Equal(new[]
         {
-            "Capture/Reader.cs (format) uses MemNotebook.Recorder.Symbols (symbols)",
-            "Capture/Reader.cs (format) uses MemNotebook.Recorder.Reports (reports and exports)",
-            "Capture/Reader.cs (format) uses MemNotebook.Recorder.Analysis (analysis)",
-            "Capture/Reader.cs (format) uses MemNotebook.Capture (analysis)",
+            "Format/Reader.cs (format) uses MemNotebook.Recorder.Symbols (symbols)",
+            "Format/Reader.cs (format) uses MemNotebook.Recorder.Reports (reports and exports)",
+            "Format/Reader.cs (format) uses MemNotebook.Recorder.Analysis (analysis)",
+            "Format/Reader.cs (format) uses MemNotebook.Capture (analysis)",
             "Widgets/New.cs: the folder Widgets has no layer (LayeringTests.Layers, docs/architecture.md)",
+            "Stacks/Walk.cs (stacks and naming) uses MemNotebook.Capture (analysis)",
+            "Symbols/Scope.cs (symbols) uses MemNotebook.Capture (analysis)",
+            "Storage/Cells.cs (storage) uses MemNotebook.Capture (analysis)",
         }, Violations(files));
     }
 
@@ -129,6 +140,11 @@ public class LayeringTests
 
     private static readonly Regex Reference = new(
         @"(?<front>(?<![\w.])(?:global::)?MemNotebook\.Capture\b(?!\.Recorder))" +
+        // The front object by its short name (no namespace MemNotebook.Recorder.Capture hides it): a static member
+        // (Capture.Load), a declaration of one (Capture capture, Capture? c = ..., Capture Load(...)), a type argument
+        // or tuple element (Func<Capture, int>), an array; not a member named Capture (record R(int Capture), x.Capture).
+        @"|(?<front>(?<![\w.:])Capture(?=\.[A-Z]|\??[ \t]+[A-Za-z_@]\w*[ \t]*[,)=;({]|\[\]))" +
+        @"|(?<front>(?<=[<(,][ \t]*)Capture(?=\??[ \t]*[,>]))" +
         @"|MemNotebook\.Recorder\.(?<full>[A-Z]\w*)" +
         @"|(?<![\w.:])(?<short>[A-Z]\w*)\.(?<type>[A-Z]\w*)",
         RegexOptions.Compiled);

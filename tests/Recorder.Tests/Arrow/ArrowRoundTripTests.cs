@@ -1,6 +1,6 @@
 using MemNotebook.Recorder.Analysis;
 using MemNotebook.Recorder.Arrow;
-using MemNotebook.Recorder.Capture;
+using MemNotebook.Recorder.Format;
 using MemNotebook.Recorder.Stacks;
 using MemNotebook.Recorder.Tests.Capture;
 using Microsoft.Data.Analysis;

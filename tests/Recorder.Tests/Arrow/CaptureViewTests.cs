@@ -1,6 +1,6 @@
 using MemNotebook.Recorder.Analysis;
 using MemNotebook.Recorder.Arrow;
-using MemNotebook.Recorder.Capture;
+using MemNotebook.Recorder.Format;
 using MemNotebook.Recorder.Tests.Capture;
 using MemNotebook.Recorder.Tests.Cli;
 using Microsoft.Data.Analysis;

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Apache.Arrow.Ipc;
 using MemNotebook.Recorder.Arrow;
-using MemNotebook.Recorder.Capture;
+using MemNotebook.Recorder.Format;
 using Xunit;
 using LoadedCapture = MemNotebook.Capture;
 

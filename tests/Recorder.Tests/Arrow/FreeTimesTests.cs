@@ -1,5 +1,5 @@
 using MemNotebook.Recorder.Arrow;
-using MemNotebook.Recorder.Capture;
+using MemNotebook.Recorder.Format;
 using Xunit;
 
 namespace MemNotebook.Recorder.Tests.Arrow;

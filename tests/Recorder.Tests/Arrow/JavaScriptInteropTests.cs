@@ -87,7 +87,7 @@ public class JavaScriptInteropTests
     [Fact]
     public void Javascript_arrow_reads_the_allocator_dictionary_of_a_capture_with_native_allocations()
     {
-        var w = new Capture.TestCaptureWriter(flags: MemNotebook.Recorder.Capture.CaptureFormat.FlagNative);
+        var w = new Capture.TestCaptureWriter(flags: MemNotebook.Recorder.Format.CaptureFormat.FlagNative);
         w.Chunk(0).Clock(10, 100).Type(0, 1, "App.Node").StackNode(1, 0, 0x10).Frame(0x10, 1, "compress", "libz.so")
             .Thread(2, 7, 1).Write();
         var chunk = w.Chunk(2);

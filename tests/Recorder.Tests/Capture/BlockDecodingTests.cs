@@ -1,6 +1,6 @@
 using MemNotebook.Recorder.Analysis;
 using MemNotebook.Recorder.Arrow;
-using MemNotebook.Recorder.Capture;
+using MemNotebook.Recorder.Format;
 using Xunit;
 
 namespace MemNotebook.Recorder.Tests.Capture;

@@ -1,4 +1,4 @@
-using MemNotebook.Recorder.Capture;
+using MemNotebook.Recorder.Format;
 using Xunit;
 
 namespace MemNotebook.Recorder.Tests.Capture;

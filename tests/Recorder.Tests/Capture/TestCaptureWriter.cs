@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
-using MemNotebook.Recorder.Capture;
+using MemNotebook.Recorder.Format;
 using ZstdSharp;
 
 namespace MemNotebook.Recorder.Tests.Capture;

@@ -1,4 +1,4 @@
-using MemNotebook.Recorder.Capture;
+using MemNotebook.Recorder.Format;
 using MemNotebook.Recorder.Tests.Capture;
 using Xunit;
 

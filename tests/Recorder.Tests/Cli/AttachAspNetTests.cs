@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Reflection;
-using MemNotebook.Recorder.Capture;
+using MemNotebook.Recorder.Format;
 using MemNotebook.Recorder.Launching;
 using MemNotebook.Recorder.Tracing;
 using Xunit;

@@ -130,7 +130,7 @@ public sealed class AttachCommandTests(ITestOutputHelper log)
         var stats = CaptureStats.Compute(path);
         Assert.True(stats.Sampled && stats.Complete);
         Assert.Equal(4, stats.GcCount);
-        var gcs = Recorder.Capture.CaptureData.Load(path).GcEvents;
+        var gcs = Recorder.Format.CaptureData.Load(path).GcEvents;
         Assert.Equal([1L, 2L, 3L, 4L], gcs.Select(g => g.GcIndex));
         // GC.Collect(): induced, every generation and the LOH and POH (bits 0-4), each with a start and an end.
         Assert.All(gcs, g =>

@@ -2,7 +2,7 @@ using Apache.Arrow;
 using Apache.Arrow.Ipc;
 using MemNotebook.Recorder.Analysis;
 using MemNotebook.Recorder.Arrow;
-using MemNotebook.Recorder.Capture;
+using MemNotebook.Recorder.Format;
 using MemNotebook.Recorder.Reports;
 using MemNotebook.Recorder.Tests.Capture;
 using Xunit;

@@ -1,6 +1,6 @@
 using Apache.Arrow;
 using MemNotebook.Recorder.Arrow;
-using MemNotebook.Recorder.Capture;
+using MemNotebook.Recorder.Format;
 using MemNotebook.Recorder.Tests.Capture;
 using MemNotebook.Recorder.Reports;
 using MemNotebook.Recorder.Stacks;

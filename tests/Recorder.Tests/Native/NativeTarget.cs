@@ -1,5 +1,5 @@
 using System.Reflection;
-using MemNotebook.Recorder.Capture;
+using MemNotebook.Recorder.Format;
 using MemNotebook.Recorder.Tests.Profiler;
 using Xunit;
 

@@ -1,5 +1,5 @@
 using MemNotebook.Recorder.Analysis;
-using MemNotebook.Recorder.Capture;
+using MemNotebook.Recorder.Format;
 using Xunit;
 
 namespace MemNotebook.Recorder.Tests.Profiler;

@@ -161,7 +161,7 @@ public class FlameTreeTests
     {
         var w = new MemNotebook.Recorder.Tests.Capture.TestCaptureWriter();
         var meta = w.Chunk(0).Clock(0, 0).Type(0, 1, "App.Node").Thread(2, 100, 1);
-        var depth = MemNotebook.Recorder.Capture.CaptureFormat.MaxStackDepth;
+        var depth = MemNotebook.Recorder.Format.CaptureFormat.MaxStackDepth;
         for (var id = 1; id <= depth; id++)
             meta.StackNode((ulong)id, (ulong)id - 1, 0x1000 + (ulong)id).Frame(0x1000 + (ulong)id, 0, $"App.Recurse{id}");
         meta.Write();

@@ -1,5 +1,5 @@
 using MemNotebook.Recorder.Analysis;
-using MemNotebook.Recorder.Capture;
+using MemNotebook.Recorder.Format;
 using MemNotebook.Recorder.Reports;
 using MemNotebook.Recorder.Tests.Capture;
 using MemNotebook.Recorder.Tests.Cli;

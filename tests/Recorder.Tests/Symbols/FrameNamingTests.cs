@@ -1,4 +1,4 @@
-using MemNotebook.Recorder.Capture;
+using MemNotebook.Recorder.Format;
 using MemNotebook.Recorder.Symbols;
 using Xunit;
 

@@ -8,7 +8,7 @@ using System.Text;
 using System.Text.Json;
 using Apache.Arrow;
 using MemNotebook.Recorder.Arrow;
-using MemNotebook.Recorder.Capture;
+using MemNotebook.Recorder.Format;
 using MemNotebook.Recorder.Reports;
 using MemNotebook.Recorder.Symbols;
 using MemNotebook.Recorder.Tests.Arrow;

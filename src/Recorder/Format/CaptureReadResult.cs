@@ -1,4 +1,4 @@
-namespace MemNotebook.Recorder.Capture;
+namespace MemNotebook.Recorder.Format;
 
 /// <summary>What a read found besides the records: completeness, truncation, tables and clock.</summary>
 public sealed class CaptureReadResult

@@ -1,4 +1,4 @@
-namespace MemNotebook.Recorder.Capture;
+namespace MemNotebook.Recorder.Format;
 
 /// <summary>
 /// Which sequence numbers of one thread stream were freed, so a second FREE of the same object is

@@ -1,4 +1,4 @@
-namespace MemNotebook.Recorder.Capture;
+namespace MemNotebook.Recorder.Format;
 
 /// <summary>
 /// Receives the records of a capture in file order from <see cref="CaptureReader"/>. Override what

@@ -1,4 +1,4 @@
-namespace MemNotebook.Recorder.Capture;
+namespace MemNotebook.Recorder.Format;
 
 /// <summary>A frame resolved from a stack node's ip.</summary>
 internal readonly record struct CaptureFrame(ulong Ip, FrameKind Kind, string Function, string Module, ulong Offset);

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace MemNotebook.Recorder.Capture;
+namespace MemNotebook.Recorder.Format;
 
 /// <summary>
 /// zstd through the system's libzstd (libzstd.so.1), bound once to function pointers; several times

@@ -1,4 +1,4 @@
-namespace MemNotebook.Recorder.Capture;
+namespace MemNotebook.Recorder.Format;
 
 /// <summary>Collects every record into a <see cref="CaptureData"/>. Times are kept in ticks until the clock is known.</summary>
 internal sealed class CaptureDataBuilder : CaptureVisitor

@@ -1,4 +1,4 @@
-namespace MemNotebook.Recorder.Capture;
+namespace MemNotebook.Recorder.Format;
 
 // Decoded records as the reader hands them to a CaptureVisitor. Timestamps are absolute ticks
 // (the per-stream deltas already summed); convert with TickClock.

@@ -1,4 +1,4 @@
-namespace MemNotebook.Recorder.Capture;
+namespace MemNotebook.Recorder.Format;
 
 /// <summary>
 /// Matches NATIVE_FREE records to the NATIVE_ALLOC they release. A release names an address, not an

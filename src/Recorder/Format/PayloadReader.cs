@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace MemNotebook.Recorder.Capture;
+namespace MemNotebook.Recorder.Format;
 
 /// <summary>Decodes the primitive fields of one chunk payload; every read is bounds-checked.</summary>
 internal ref struct PayloadReader

@@ -1,4 +1,4 @@
-namespace MemNotebook.Recorder.Capture;
+namespace MemNotebook.Recorder.Format;
 
 /// <summary>
 /// The dictionaries of a capture (types, stack nodes, frames, threads, thread names), kept by the

@@ -1,5 +1,5 @@
 
-namespace MemNotebook.Recorder.Capture;
+namespace MemNotebook.Recorder.Format;
 
 /// <summary>
 /// One pass of a two-pass read (the Arrow conversion, <c>memnb stats</c>): the capture's bytes up to the

@@ -1,4 +1,4 @@
-namespace MemNotebook.Recorder.Capture;
+namespace MemNotebook.Recorder.Format;
 
 /// <summary>
 /// Converts ticks (TSC &gt;&gt; shift) to nanoseconds since the first CLOCK: a straight line through the

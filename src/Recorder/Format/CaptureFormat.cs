@@ -1,4 +1,4 @@
-namespace MemNotebook.Recorder.Capture;
+namespace MemNotebook.Recorder.Format;
 
 /// <summary>Constants of capture format version 1 (docs/capture-format.md).</summary>
 public static class CaptureFormat

@@ -1,4 +1,4 @@
-namespace MemNotebook.Recorder.Capture;
+namespace MemNotebook.Recorder.Format;
 
 /// <summary>
 /// The allocations of a capture as columns (struct of arrays), in file order: row i of every column

@@ -1,4 +1,4 @@
-namespace MemNotebook.Recorder.Capture;
+namespace MemNotebook.Recorder.Format;
 
 /// <summary>
 /// A capture file that breaks the format (docs/capture-format.md). <see cref="Offset"/> is the file

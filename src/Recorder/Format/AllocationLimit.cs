@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Globalization;
 
-namespace MemNotebook.Recorder.Capture;
+namespace MemNotebook.Recorder.Format;
 
 /// <summary>
 /// How many allocations a capture is read with. zstd chunks of identical records expand ~12,000 times: a
