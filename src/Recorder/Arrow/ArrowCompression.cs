@@ -1,6 +1,6 @@
 using System.Buffers;
 using Apache.Arrow.Ipc;
-using MemNotebook.Recorder.Capture;
+using MemNotebook.Recorder.Format;
 
 namespace MemNotebook.Recorder.Arrow;
 
