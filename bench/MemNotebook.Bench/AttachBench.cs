@@ -121,28 +121,17 @@ public static class AttachBench
             var processCpu = Process.GetCurrentProcess().TotalProcessorTime;
             for (var run = 0; run < 5; run++)
             {
-                var cpu = ThreadCpuNs();
+                var cpu = ThreadCpu.Nanoseconds();
                 var watch = Stopwatch.StartNew();
                 Allocate(n / 5);
                 best = Math.Min(best, watch.Elapsed.TotalNanoseconds / (n / 5));
-                bestCpu = Math.Min(bestCpu, (ThreadCpuNs() - cpu) / (double)(n / 5));
+                bestCpu = Math.Min(bestCpu, (ThreadCpu.Nanoseconds() - cpu) / (double)(n / 5));
             }
             var processNs = (Process.GetCurrentProcess().TotalProcessorTime - processCpu).TotalNanoseconds / (n / 5 * 5);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{best:F3} {bestCpu:F3} {processNs:F3}"));
         }
         return 0;
     }
-
-    private struct Timespec
-    {
-        public long Seconds, Nanoseconds;
-    }
-
-    [System.Runtime.InteropServices.DllImport("libc")]
-    private static extern int clock_gettime(int clock, out Timespec time);
-
-    /// <summary>CLOCK_THREAD_CPUTIME_ID: the calling thread's CPU time (the loop's own and its GCs', not time it waited for a core).</summary>
-    private static long ThreadCpuNs() => clock_gettime(3, out var t) == 0 ? t.Seconds * 1_000_000_000 + t.Nanoseconds : 0;
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void Allocate(long count)

@@ -38,11 +38,11 @@ internal static class Child
             : null;
         var process = Process.GetCurrentProcess();
         var processCpu = process.TotalProcessorTime;
-        double threadCpu = ThreadCpuMs();
+        long threadCpuNs = ThreadCpu.Nanoseconds();
         var clock = Stopwatch.StartNew();
         workload.Run();
         double loop = clock.Elapsed.TotalMilliseconds;
-        threadCpu = ThreadCpuMs() - threadCpu;
+        double threadCpu = (ThreadCpu.Nanoseconds() - threadCpuNs) / 1e6;
         process.Refresh();
         double allCpu = (process.TotalProcessorTime - processCpu).TotalMilliseconds;
         ulong records = tracker is null ? 0 : Tracker.RecordedAllocations + Tracker.RecordedNativeAllocations;
@@ -53,19 +53,6 @@ internal static class Child
         Console.WriteLine(JsonSerializer.Serialize(new ChildResult(loop, stop, records, tracker is null ? null : OverheadCounters(), threadCpu, allCpu)));
         return 0;
     }
-
-    [StructLayout(LayoutKind.Sequential)]
-    struct Timespec
-    {
-        public long Seconds;
-        public long Nanoseconds;
-    }
-
-    [DllImport("libc", EntryPoint = "clock_gettime")]
-    static extern int ClockGetTime(int clock, out Timespec time);
-
-    /// <summary>The calling thread's CPU time in milliseconds (CLOCK_THREAD_CPUTIME_ID = 3 on Linux).</summary>
-    static double ThreadCpuMs() => ClockGetTime(3, out var t) == 0 ? t.Seconds * 1e3 + t.Nanoseconds / 1e6 : double.NaN;
 
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
     delegate void CountersFunction([Out] ulong[] counters);
