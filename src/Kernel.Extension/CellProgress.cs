@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Net;
 using Microsoft.AspNetCore.Html;
 using Microsoft.DotNet.Interactive;
-using Microsoft.DotNet.Interactive.Events;
 using Microsoft.DotNet.Interactive.Formatting;
 
 namespace MemNotebook.Kernel;
@@ -10,7 +9,7 @@ namespace MemNotebook.Kernel;
 /// <summary>
 /// One line above a profiled cell's result that says what the profiler is doing: recording while the cell runs, then
 /// each step after it (converting the capture, with its percentage; scoping; making the reports), and at the end how
-/// long they took and that the reports follow the cell's result. Updated in place (<see cref="DisplayedValueUpdated"/>),
+/// long they took and that the reports follow the cell's result. Updated in place (<see cref="DisplayUpdate"/>),
 /// at most every 250 ms within a step.
 /// </summary>
 internal sealed class CellProgress
@@ -49,10 +48,7 @@ internal sealed class CellProgress
 
     public void Failed() => Publish(Html("the reports could not be made (below)"));
 
-    // Published on the cell's context, as LiveMemoryDisplay does: the cell's completion has no current context.
-    private void Publish(string html) =>
-        context.Publish(new DisplayedValueUpdated(new HtmlString(html), display.DisplayId, context.Command,
-            [new FormattedValue(HtmlFormatter.MimeType, html)]));
+    private void Publish(string html) => DisplayUpdate.Html(context, display, html);
 
     private static string Html(string text) =>
         $"<div class=\"{CssClass}\" style=\"font-family:sans-serif;font-size:12px;color:#555\">#!memprofile: {WebUtility.HtmlEncode(text)}</div>";

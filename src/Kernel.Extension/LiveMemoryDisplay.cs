@@ -5,7 +5,6 @@ using MemNotebook.Recorder.Analysis;
 using MemNotebook.Recorder.Tracing;
 using Microsoft.AspNetCore.Html;
 using Microsoft.DotNet.Interactive;
-using Microsoft.DotNet.Interactive.Events;
 using Microsoft.DotNet.Interactive.Formatting;
 
 namespace MemNotebook.Kernel;
@@ -56,11 +55,7 @@ internal sealed class LiveMemoryDisplay
             using var process = Process.GetCurrentProcess();
             samples.Add((clock.Elapsed.TotalSeconds, process.WorkingSet64, GC.GetTotalMemory(false)));
             var recorded = Tracker.IsRecording || final ? (long)Tracker.RecordedAllocations : 0;
-            // Published on the cell's context (DisplayedValue.Update looks for the current context, which
-            // a timer thread and the cell's completion do not always have).
-            var html = Render(samples, recorded, final);
-            context.Publish(new DisplayedValueUpdated(new HtmlString(html), display.DisplayId, context.Command,
-                [new FormattedValue(HtmlFormatter.MimeType, html)]));
+            DisplayUpdate.Html(context, display, Render(samples, recorded, final));
         }
     }
 
