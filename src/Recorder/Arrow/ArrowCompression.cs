@@ -60,7 +60,8 @@ public static class ArrowCompression
             var buffer = ArrayPool<byte>.Shared.Rent(NativeZstd.CompressBound(source.Length));
             try
             {
-                zstd.TryCompress(source.Span, buffer, level, out var written);
+                if (!zstd.TryCompress(source.Span, buffer, level, out var written))
+                    throw new InvalidOperationException($"libzstd could not compress a {source.Length}-byte Arrow buffer into its bound of {buffer.Length} bytes");
                 destination.Write(buffer, 0, written);
             }
             finally
