@@ -55,6 +55,7 @@ public static class Scenarios
             case "sizes": Sizes(capture!); break;
             case "timeline": Timeline(capture!); break;
             case "stack": Stack(capture!); break;
+            case "prolog-call": PrologCall(capture!); break;
             case "linq": Linq(capture!); break;
             case "script": ScriptCells.Run(capture!, Facts); break;
             case "status": Facts["available"] = Tracker.IsAvailable; break;
@@ -522,6 +523,36 @@ public static class Scenarios
     public static void AllocateInNamedMethod(StackProbe[] keep)
     {
         for (int i = 0; i < keep.Length; i++) keep[i] = new StackProbe { Id = i };
+    }
+
+    // Optimized code whose first statement allocates: the JIT's IL-to-native map of such code (measured on .NET 10)
+    // has no entry for IL offset 0 and counts the first statement's code, its allocations included, in the prolog.
+    static void PrologCall(string capture)
+    {
+        var keep = new object[100];
+        var tracker = Tracker.Start(capture, Exact);
+        for (int i = 0; i < 50; i++) keep[i] = FirstStatementAllocates(i + 1);
+        for (int i = 50; i < 100; i++) keep[i] = FirstStatementAllocatesShared("x");
+        tracker.Stop();
+        GC.KeepAlive(keep);
+        Facts["kept"] = keep.Count(k => k is not null);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    static string[] FirstStatementAllocates(int n)
+    {
+        string[] items = new string[n];
+        for (int i = 0; i < n; i++) items[i] = i.ToString();
+        return items;
+    }
+
+    // Shared generic code: the first statement's type comes from a runtime lookup.
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    static List<T> FirstStatementAllocatesShared<T>(T item) where T : class
+    {
+        var list = new List<T>(4);
+        list.Add(item);
+        return list;
     }
 
     // Started by `memnb run`: the whole process is recorded.

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "profiler/il_map.h"
 #include "writer/capture_writer.h"
 
 namespace memnb {
@@ -212,19 +213,8 @@ void RuntimeNames::find_il_offset(FunctionID function, ReJITID rejit, uint64_t i
     if (info->GetILToNativeMapping3(starts[i], 0, &count, nullptr) != S_OK || count == 0) return;
     il_map_.resize(count);
     if (info->GetILToNativeMapping3(starts[i], count, &count, il_map_.data()) != S_OK) return;
-    // The entry covering the offset; past the prolog, epilog or an unmapped stretch, the nearest mapped one before it.
-    constexpr ULONG32 kLastValid = 0xFFFFFFFCu;  // NO_MAPPING, PROLOG and EPILOG are above it
-    const COR_DEBUG_IL_TO_NATIVE_MAP* best = nullptr;
-    for (ULONG32 m = 0; m < count && m < il_map_.size(); ++m) {
-      const auto& e = il_map_[m];
-      if (e.ilOffset > kLastValid || e.nativeStartOffset > native_offset) continue;
-      bool covers = native_offset < e.nativeEndOffset;
-      bool best_covers = best && native_offset < best->nativeEndOffset;
-      if (!best || (covers && !best_covers) || (covers == best_covers && e.nativeStartOffset >= best->nativeStartOffset)) best = &e;
-    }
-    if (!best) return;
+    if (!il_offset_at(il_map_.data(), count < il_map_.size() ? count : il_map_.size(), native_offset, &f->il_offset)) return;
     f->has_il = true;
-    f->il_offset = best->ilOffset;
     return;
   }
 }

@@ -66,6 +66,47 @@ public class ManagedSourceLineTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_call_that_the_optimized_codes_map_counts_in_the_prolog_gets_the_line_of_the_first_statement()
+    {
+        var capture = TracedTarget.TempCapture("prolog.memnb");
+        var run = TracedTarget.Start("prolog-call", capture);
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        Assert.Equal(100, run.Facts.GetProperty("kept").GetInt32());
+        var source = TestTargetSource();
+        var data = SymbolizedCapture.Load(capture);
+        var tables = data.ReadResult.Tables;
+
+        // The lines (or reasons for none) of the frames of a method on the stacks of the allocations of a type; with
+        // innermost, only of the allocations the method made itself (the call of i.ToString() also makes the string[]
+        // of the runtime's cache of small numbers' strings).
+        HashSet<(int Line, string? NoLine)> Lines(string type, string function, bool innermost = false)
+        {
+            var found = new HashSet<(int, string?)>();
+            for (var row = 0; row < data.Allocations.Count; row++)
+            {
+                if (data.TypeName(data.Allocations.TypeIndex.Span[row]) != type)
+                    continue;
+                var managed = tables.StackIps(data.Allocations.StackId.Span[row]).Where(ip => tables.Frame(ip).Kind == FrameKind.Managed);
+                foreach (var ip in (innermost ? managed.Take(1) : managed).Where(ip => tables.Frame(ip).Function == function))
+                {
+                    var lines = tables.Source(ip);
+                    found.Add((lines.Count == 1 ? lines[0].Line : 0, tables.NoLineReason(ip)));
+                }
+            }
+            return found;
+        }
+
+        // The allocation's return address is inside the map's prolog entry: IL offset 0, the first statement's line
+        // (before, these frames had no IL offset and no line).
+        var first = "MemNotebook.TestTarget.Scenarios.FirstStatementAllocates";
+        Assert.Equal([(LineOf(source, "string[] items = new string[n];"), null)], Lines("System.String[]", first, innermost: true));
+        Assert.Equal([(LineOf(source, "for (int i = 0; i < n; i++) items[i] = i.ToString();"), null)], Lines("System.String", first));
+        var shared = "MemNotebook.TestTarget.Scenarios.FirstStatementAllocatesShared";
+        Assert.Equal([(LineOf(source, "var list = new List<T>(4);"), null)], Lines("System.Collections.Generic.List<System.String>", shared));
+        Assert.Equal([(LineOf(source, "var list = new List<T>(4);"), null)], Lines("System.String[]", shared));
+    }
+
+    [Fact]
     public void Frames_of_a_script_submission_get_the_line_within_the_cell_from_the_pdb_it_was_loaded_with()
     {
         var capture = TracedTarget.TempCapture("cell-lines.memnb");
