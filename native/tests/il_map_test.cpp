@@ -53,12 +53,37 @@ TEST(IlMap, past_the_epilog_or_in_an_unmapped_stretch_the_nearest_entry_before_i
   EXPECT_EQ(at(kResize, 0x200), 0xf1u);  // past the end
 }
 
-TEST(IlMap, a_map_of_only_special_entries_before_the_offset_has_no_il_offset) {
-  const std::vector<COR_DEBUG_IL_TO_NATIVE_MAP> map = {{kProlog, 0x0, 0x10}, {kNoMapping, 0x10, 0x20}, {0x4, 0x20, 0x30}};
+// System.Linq.Enumerable+OrderedIterator`1.ToList (System.Linq, .NET 10.0.12, tier-1 code): after the prolog an
+// unmapped stretch (the first statements' inlined calls, where three allocations returned), then IL 0x15.
+const std::vector<COR_DEBUG_IL_TO_NATIVE_MAP> kToList = {
+    {kProlog, 0x0, 0x60},    {0x15, 0xd1, 0xdb},      {0x2d, 0xdb, 0xe1},       {0x33, 0xe1, 0x108},
+    {0x33, 0x260, 0x2ed},    {0x40, 0x108, 0x10b},    {kEpilog, 0x10b, 0x14d},  {kNoMapping, 0x60, 0xd1},
+    {kNoMapping, 0x14d, 0x260}, {kNoMapping, 0x2ed, 0x2f4},
+};
+
+TEST(IlMap, an_unmapped_stretch_right_after_the_prolog_is_at_il_offset_zero) {
+  EXPECT_EQ(at(kToList, 0x6d), 0u);
+  EXPECT_EQ(at(kToList, 0x90), 0u);
+  EXPECT_EQ(at(kToList, 0xc5), 0u);
+  EXPECT_EQ(at(kToList, 0xd1), 0x15u);
+  EXPECT_EQ(at(kToList, 0x200), 0x40u);  // after the epilog: the nearest mapped entry before it
+}
+
+TEST(IlMap, a_funclets_prolog_stands_for_no_il_offset) {
+  // System.Linq.Lookup`2.Create's tier-1 map, in part: a funclet whose prolog is at 0x248.
+  const std::vector<COR_DEBUG_IL_TO_NATIVE_MAP> map = {
+      {kProlog, 0x0, 0x4a}, {0x7, 0x22d, 0x248}, {kProlog, 0x248, 0x249}, {0x35, 0x249, 0x252}, {kNoMapping, 0x4a, 0xba}};
+  EXPECT_EQ(at(map, 0x248), 0x7u);
+  EXPECT_EQ(at(map, 0x249), 0x35u);
+  EXPECT_EQ(at(map, 0xad), 0u);
+}
+
+TEST(IlMap, a_map_without_the_methods_prolog_or_a_mapped_entry_before_the_offset_has_no_il_offset) {
+  const std::vector<COR_DEBUG_IL_TO_NATIVE_MAP> map = {{kNoMapping, 0x0, 0x20}, {kProlog, 0x20, 0x24}, {0x4, 0x24, 0x30}};
   uint32_t il = 0xDEAD;
   EXPECT_FALSE(il_offset_at(map.data(), map.size(), 0x18, &il));
+  EXPECT_FALSE(il_offset_at(map.data(), map.size(), 0x22, &il));
   EXPECT_EQ(il, 0xDEADu);
   EXPECT_FALSE(il_offset_at(map.data(), 0, 0x18, &il));
-  EXPECT_EQ(at(map, 0x0f), 0u);
-  EXPECT_EQ(at(map, 0x20), 0x4u);
+  EXPECT_EQ(at(map, 0x24), 0x4u);
 }

@@ -8,10 +8,10 @@
 namespace memnb {
 
 // The IL offset a native offset of a method's code stands for in the runtime's IL-to-native map of that code: the
-// entry covering it; inside the prolog's entry IL offset 0, as the runtime's debugger maps it (MAPPING_PROLOG):
-// optimized code often has no entry for IL offset 0 and counts the code of the method's first statement, up to the
-// next entry, in its prolog; past the epilog or an unmapped stretch, the nearest mapped entry before it. False when
-// there is none.
+// entry covering it, else the nearest mapped entry before it (past the epilog, in an unmapped stretch). The method's
+// prolog entry stands for IL offset 0, as the runtime's debugger maps it (MAPPING_PROLOG): optimized code often has
+// no entry for IL offset 0 and counts the code of the first statements, calls included, in its prolog, or in an
+// unmapped stretch right after it (inlined code). False when nothing at or before the offset stands for an IL offset.
 bool il_offset_at(const COR_DEBUG_IL_TO_NATIVE_MAP* map, size_t count, uint64_t native_offset, uint32_t* il_offset);
 
 }  // namespace memnb
