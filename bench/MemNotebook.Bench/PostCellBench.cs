@@ -83,7 +83,8 @@ public static class PostCellBench
         var result = CellReports.Build(capture, options, heading, kernel: new object());
         var html = result.Outputs.Sum(o => (long)o.Html.Length);
         using var self = Process.GetCurrentProcess();
-        var cache = Directory.EnumerateFiles(result.Capture.ArrowFolder).Sum(f => new FileInfo(f).Length);
+        // The cell's variable loads its tables when first used: after the reports only if a report needed them.
+        var cache = result.Capture.IsLoaded ? Directory.EnumerateFiles(result.Capture.ArrowFolder).Sum(f => new FileInfo(f).Length) : 0;
         var steps = result.Steps.Select(s => new StepTime(s.Name, s.Elapsed.TotalSeconds, s.Cpu.TotalSeconds)).ToList();
         Console.WriteLine(JsonSerializer.Serialize(new ChildOutput(steps, self.PeakWorkingSet64, GC.GetTotalMemory(false), cache)));
         GC.KeepAlive(html);

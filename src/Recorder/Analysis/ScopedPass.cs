@@ -1,0 +1,167 @@
+using MemNotebook.Recorder.Format;
+
+namespace MemNotebook.Recorder.Analysis;
+
+/// <summary>
+/// What a capture scoped to the frames of some code (a notebook cell's: <see cref="Capture.WithinSubmissions"/>) shows
+/// in its reports, streamed from the capture file in two passes, without the Arrow tables: the numbers of
+/// <see cref="Capture.Stats"/>, the peak, and the timeline's snapshots, GCs and the scope's live bytes. They equal what the
+/// loaded capture scoped the same way gives (<see cref="ScopedPass"/>'s tests hold them equal).
+/// </summary>
+public sealed record ScopedSummary
+{
+    public required string Path { get; init; }
+
+    /// <summary>What the capture is scoped to (<see cref="Capture.Scope"/>).</summary>
+    public required string Scope { get; init; }
+
+    /// <summary>The stats of the scope, as <see cref="Capture.Stats"/> of the scoped capture gives them.</summary>
+    public required CaptureStats Stats { get; init; }
+
+    /// <summary>The scope's managed high-water mark (<see cref="Capture.PeakBytes"/>, <see cref="Capture.PeakTimeNs"/>, <see cref="Capture.PeakIsAtEnd"/>).</summary>
+    public required long PeakTimeNs { get; init; }
+    public required bool PeakIsAtEnd { get; init; }
+
+    /// <summary>The whole capture's duration, memory snapshots and GCs (the Arrow timeline and gc_events tables).</summary>
+    public required long DurationNs { get; init; }
+    public required IReadOnlyList<MemorySnapshot> Snapshots { get; init; }
+    public required IReadOnlyList<GcEvent> GcEvents { get; init; }
+
+    /// <summary>The scope's managed bytes alive at each snapshot.</summary>
+    public required IReadOnlyList<long> ScopeLiveAtSnapshots { get; init; }
+
+    /// <summary>Allocations in the whole capture, in scope or not.</summary>
+    public required long CaptureAllocations { get; init; }
+}
+
+/// <summary>
+/// A capture's reports scoped by stack, streamed: the first pass reads the meta and GC streams (thread chunks skipped), as
+/// the Arrow conversion's does — frees as runs, snapshots, GCs, every stack node and frame; the frames are named, and each
+/// stack node is in scope when its parent is or its own frame matches (once per node, memoised over the stack tree). The
+/// second pass decodes the allocations and looks each one's stack up in that array (<see cref="StatsCollector"/>).
+/// Memory: the free runs, the tables, and per stack node a flag.
+/// </summary>
+public static class ScopedPass
+{
+    /// <summary>
+    /// The summary of <paramref name="path"/> scoped to the allocations with a frame matching <paramref name="scopeFrame"/> on
+    /// their stack (as shown: <see cref="Symbols.FrameNaming"/>, or module+0xoffset); null for an aggregated or sampled
+    /// capture, whose reports come from the loaded capture.
+    /// </summary>
+    public static ScopedSummary? Compute(string path, Func<string, bool> scopeFrame, string scope, int top = CaptureStats.DefaultTop,
+        IProgress<double>? progress = null, CaptureReaderOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(scopeFrame);
+        options ??= CaptureReaderOptions.Default;
+        var extent = new FileInfo(path).Length;
+        AllocationLimit.Check(path, extent, AllocationLimit.For(extent, options.MaxAllocations), options.AllowTruncated);
+        var first = new FirstPass();
+        var firstRead = CapturePass.Read(path, first,
+            new CaptureReaderOptions { AllowTruncated = options.AllowTruncated, SkipAllocations = true }, extent, progress, 0, 0.5);
+        if (firstRead.FirstClockTicks is null)
+        {
+            // No clock pair: the time origin is the earliest timestamp of any record, allocations included (as the conversion takes it).
+            first = new FirstPass();
+            firstRead = CapturePass.Read(path, first, new CaptureReaderOptions { AllowTruncated = options.AllowTruncated }, extent, progress, 0, 0.5);
+        }
+        if (firstRead.IsAggregated || firstRead.Header.IsSampled)
+            return null;
+        Symbols.CaptureSymbols.Resolve(firstRead.Tables);
+        var gcData = first.Build();
+        var inScope = ScopeOfStacks(firstRead.Tables, scopeFrame);
+        var gcStarts = gcData.GcEvents.Where(g => g.StartNs is not null).Select(g => g.StartNs!.Value).Order().ToArray();
+        var snapshotTimes = gcData.Snapshots.Select(s => s.TimeNs).ToArray();
+        var collector = new StatsCollector(top, first.Frees.Seal(firstRead.Clock), firstRead.Clock, inScope, gcStarts, snapshotTimes);
+        var secondRead = CapturePass.Read(path, collector,
+            new CaptureReaderOptions { AllowTruncated = options.AllowTruncated, FreesChecked = true }, extent, progress, 0.5, 0.5);
+        var durationNs = Arrow.CaptureMetadata.From(secondRead, collector.EveryAllocation, first.Frees.FreedCount).DurationNs;
+        // The scope's peak: its own live bytes at each GC start and at the end (Capture.FindScopedPeak).
+        var finder = new ManagedPeakFinder();
+        var liveAtGc = collector.ScopeLiveAt(atGcStarts: true);
+        for (var i = 0; i < gcStarts.Length; i++)
+            finder.GcStarted(gcStarts[i], liveAtGc[i]);
+        var (peakBytes, peakTimeNs, peakAtEnd) = finder.Find(collector.ScopeManagedAliveAtEnd, durationNs);
+        return new ScopedSummary
+        {
+            Path = path,
+            Scope = scope,
+            Stats = collector.Result with { PeakBytes = peakBytes },
+            PeakTimeNs = peakTimeNs,
+            PeakIsAtEnd = peakAtEnd,
+            DurationNs = durationNs,
+            Snapshots = gcData.Snapshots,
+            GcEvents = gcData.GcEvents,
+            ScopeLiveAtSnapshots = collector.ScopeLiveAt(atGcStarts: false),
+            CaptureAllocations = collector.EveryAllocation,
+        };
+    }
+
+    /// <summary>
+    /// Per stack id (index), whether a frame on its path to the root matches <paramref name="scopeFrame"/>, the frames named
+    /// as the frames table names them (the function as shown, else module+0xoffset; a frame with neither never matches).
+    /// </summary>
+    internal static bool[] ScopeOfStacks(CaptureTables tables, Func<string, bool> scopeFrame)
+    {
+        var nodes = tables.StackNodes;
+        var parents = new int[nodes.Count + 1];
+        var ips = new ulong[nodes.Count + 1];
+        foreach (var node in nodes)
+            (parents[node.Id], ips[node.Id]) = (node.ParentId, node.Ip);
+        var matchByIp = new Dictionary<ulong, bool>();
+        bool FrameMatches(ulong ip)
+        {
+            if (!matchByIp.TryGetValue(ip, out var match))
+            {
+                var frame = tables.Frame(ip);
+                var shown = Symbols.FrameNaming.Shown(frame.Kind, frame.Function);
+                var name = shown.Length > 0 ? shown : Symbols.FrameNaming.ModuleOffset(frame.Module, frame.Offset);
+                matchByIp[ip] = match = name is not null && scopeFrame(name);
+            }
+            return match;
+        }
+        var state = new sbyte[parents.Length]; // 0 unknown, 1 in scope, -1 not
+        var path = new List<int>();
+        for (var start = 1; start < parents.Length; start++)
+        {
+            if (state[start] != 0)
+                continue;
+            path.Clear();
+            var result = false;
+            // A chain that never ends (an unvalidated, unused node) stops at the format's depth limit.
+            for (var s = start; s > 0 && s < parents.Length && path.Count <= CaptureFormat.MaxStackDepth; s = parents[s])
+            {
+                if (state[s] != 0)
+                {
+                    result = state[s] > 0;
+                    break;
+                }
+                path.Add(s);
+                if (FrameMatches(ips[s]))
+                {
+                    result = true;
+                    break;
+                }
+            }
+            foreach (var s in path)
+                state[s] = (sbyte)(result ? 1 : -1);
+        }
+        var inScope = new bool[state.Length];
+        for (var i = 0; i < state.Length; i++)
+            inScope[i] = state[i] > 0;
+        return inScope;
+    }
+
+    /// <summary>Frees (as <see cref="FreeRunsPass"/>), GC events and snapshots, as the Arrow conversion's first pass keeps them.</summary>
+    private sealed class FirstPass : FreeRunsPass
+    {
+        private readonly CaptureDataBuilder gcs = new();
+
+        public CaptureData Build() => gcs.Build();
+        public override void OnSnapshot(in SnapshotRecord snapshot) => gcs.OnSnapshot(snapshot);
+        public override void OnSuspend(long ticks) => gcs.OnSuspend(ticks);
+        public override void OnResume(long ticks) => gcs.OnResume(ticks);
+        public override void OnGcStart(in GcStartRecord gc) => gcs.OnGcStart(gc);
+        public override void OnGcEnd(in GcEndRecord gc) => gcs.OnGcEnd(gc);
+        public override void OnFinished(CaptureReadResult result) => gcs.OnFinished(result);
+    }
+}

@@ -1,0 +1,109 @@
+using MemNotebook.Recorder.Analysis;
+using MemNotebook.Recorder.Reports;
+using MemNotebook.Recorder.Tests.Arrow;
+using MemNotebook.Recorder.Tests.Profiler;
+using MemNotebook.Recorder.Tests.Reports;
+using Xunit;
+using LoadedCapture = MemNotebook.Capture;
+
+namespace MemNotebook.Recorder.Tests.Analysis;
+
+/// <summary>
+/// ScopedPass streams a scoped capture's numbers from the capture file: they must equal what the loaded capture, scoped
+/// the same way by Capture.Within, gives from its tables — stats, peak and timeline — on synthetic and traced captures.
+/// </summary>
+public class ScopedPassTests
+{
+    /// <summary>The streamed summary of <paramref name="path"/> against the table-built scoped capture, field by field.</summary>
+    private static ScopedSummary AssertStreamedEqualsTables(string path, Func<string, bool> frame, string scope)
+    {
+        var summary = ScopedPass.Compute(path, frame, scope);
+        Assert.NotNull(summary);
+        var scoped = LoadedCapture.Load(path).Within(frame, scope);
+        Assert.Equal(StatsJson.ToJson(scoped.Stats()), StatsJson.ToJson(summary!.Stats));
+        Assert.Equal((scoped.PeakBytes, scoped.PeakTimeNs, scoped.PeakIsAtEnd), (summary.Stats.PeakBytes, summary.PeakTimeNs, summary.PeakIsAtEnd));
+        Assert.Equal((scoped.NativePeakBytes, scoped.NativePeakTimeNs), (summary.Stats.NativePeakBytes, summary.Stats.NativePeakTimeNs));
+        Assert.Equal(scoped.DurationNs, summary.DurationNs);
+        Assert.Equal(scoped.Unscoped.All.Count, summary.CaptureAllocations);
+        var fromTables = TimelineReport.Data(scoped);
+        var streamed = TimelineReport.Data(summary);
+        Assert.Equal((fromTables.Source, fromTables.DurationMs), (streamed.Source, streamed.DurationMs));
+        Assert.Equal(fromTables.Series.Select(s => (s.Key, s.Name, s.Stack)), streamed.Series.Select(s => (s.Key, s.Name, s.Stack)));
+        for (var i = 0; i < fromTables.Series.Count; i++)
+        {
+            Assert.Equal(fromTables.Series[i].TimesMs, streamed.Series[i].TimesMs);
+            Assert.Equal(fromTables.Series[i].Bytes, streamed.Series[i].Bytes);
+        }
+        Assert.Equal(fromTables.Gcs, streamed.Gcs);
+        Assert.Equal(TimelineReport.ToJson(fromTables), TimelineReport.ToJson(streamed));
+        return summary;
+    }
+
+    [Fact]
+    public void The_streamed_scope_of_the_report_capture_equals_the_scoped_tables()
+    {
+        using var scratch = new ScratchFolder();
+        var path = scratch.Write("r.memnb", ReportCaptures.Create(snapshots: true));
+        var parse = AssertStreamedEqualsTables(path, f => f == "App.Parse", "under App.Parse");
+        // Stack 4 (String 40, t=25) and stack 6 (Big 2000 through native_helper, t=15): both alive at GC 1 (t=100).
+        Assert.Equal((2L, 2040L, 0L), (parse.Stats.TotalAllocations, parse.Stats.TotalBytes, parse.Stats.LeakedAllocations));
+        Assert.Equal((2040L, 100L, false), (parse.Stats.PeakBytes, parse.PeakTimeNs, parse.PeakIsAtEnd));
+        Assert.Equal(["App.Big", "System.String"], parse.Stats.ByType.Select(t => t.Type));
+        Assert.Equal([("App.Load", 1L, 2000L), ("App.Parse", 1L, 40L)], parse.Stats.TopFunctions.Select(f => (f.Function, f.Count, f.Bytes)));
+        Assert.Equal([2040L, 0L], parse.ScopeLiveAtSnapshots);
+        Assert.Equal(7, parse.CaptureAllocations);
+        // A scope no frame matches, and one holding every stack but the empty one.
+        var none = AssertStreamedEqualsTables(path, f => f == "App.Nothing", "nothing");
+        Assert.Equal((0L, 0L), (none.Stats.TotalAllocations, none.Stats.PeakBytes));
+        var main = AssertStreamedEqualsTables(path, f => f == "App.Main", "under App.Main");
+        Assert.Equal((6L, 3144L), (main.Stats.TotalAllocations, main.Stats.TotalBytes));
+        // A frame named in markup is matched by its name as shown, and kept as it is (escaped by the reports).
+        var markup = AssertStreamedEqualsTables(path, f => f.Contains("<script>", StringComparison.Ordinal), "markup");
+        Assert.Equal((1L, 64L), (markup.Stats.TotalAllocations, markup.Stats.TotalBytes));
+    }
+
+    [Fact]
+    public void The_streamed_scope_of_a_traced_script_cell_equals_the_scoped_tables()
+    {
+        var capture = TracedTarget.TempCapture("scoped-cell.memnb");
+        var run = TracedTarget.Start("script", capture);
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        var cell = AssertStreamedEqualsTables(capture, LoadedCapture.IsSubmissionFrame, LoadedCapture.SubmissionScope);
+        // The cell's 200 iterations: byte[100] (128 bytes), int[i + 1], a StringBuilder, a List and three strings each; the
+        // runtime's own work under the cell's code (an assembly name's key token, byte[8]) is in the scope as well.
+        var bytes = cell.Stats.ByType.Single(t => t.Type == "System.Byte[]");
+        Assert.Equal((201L, 200L * 128 + 32), (bytes.Count, bytes.Bytes));
+        var ofCell = LoadedCapture.Load(capture).WithinSubmissions().All.OfType("System.Byte[]").LargerThan(100);
+        Assert.Equal((200, 200L * 128), (ofCell.Count, ofCell.Bytes));
+        Assert.Equal(200L, cell.Stats.ByType.Single(t => t.Type == "System.Int32[]").Count);
+        Assert.Contains(cell.Stats.TopFunctions, f => f.Function == "cell 1 › Grow" && f.Count == 200);
+        // The whole capture also holds Roslyn's and the runtime's own work, out of the scope.
+        Assert.True(cell.CaptureAllocations > cell.Stats.TotalAllocations, $"{cell.CaptureAllocations} vs {cell.Stats.TotalAllocations}");
+    }
+
+    [Fact]
+    public void The_streamed_scopes_of_a_capture_of_three_cells_equal_the_scoped_tables()
+    {
+        var capture = TracedTarget.TempCapture("scoped-cells.memnb");
+        var run = TracedTarget.Start("script-cells", capture);
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        Assert.Equal(300 + 250 + 1000, run.Facts.GetProperty("result").GetInt32());
+        var all = AssertStreamedEqualsTables(capture, LoadedCapture.IsSubmissionFrame, LoadedCapture.SubmissionScope);
+        // Cell 1's 300 byte[64] (88 bytes each) and cell 3's strings are kept; cell 2's 500 arrays died in its GC.
+        // (and, as in every first cell, the byte[8] key token of an assembly name the runtime makes under the cell's code).
+        var bytes = all.Stats.ByType.Single(t => t.Type == "System.Byte[]");
+        Assert.Equal((301L, 300L * 88 + 32, 301L), (bytes.Count, bytes.Bytes, bytes.LeakedCount));
+        var ints = all.Stats.ByType.Single(t => t.Type == "System.Int32[]");
+        Assert.Equal(501L, ints.Count);
+        // Grow's arrays of cell 2 (1 … 500 ints) and of cell 3 (1000 ints), charged to the function of cell 2.
+        Assert.Contains(all.Stats.TopFunctions, f => f.Function == "cell 2 › Grow" && f.Count == 501);
+        // The peak of the cells' code: before cell 2's GC, with its arrays alive.
+        Assert.False(all.PeakIsAtEnd);
+        for (var n = 1; n <= 3; n++)
+        {
+            var number = n;
+            var one = AssertStreamedEqualsTables(capture, f => LoadedCapture.SubmissionOf(f) == number, $"cell {number}");
+            Assert.True(one.Stats.TotalAllocations > 0, $"cell {number}");
+        }
+    }
+}
