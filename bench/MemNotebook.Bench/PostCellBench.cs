@@ -76,9 +76,10 @@ public static class PostCellBench
     }
 
     /// <summary>The child: CellReports.Build on the capture, as a kernel runs it after a cell; one JSON line.</summary>
-    public static int RunChild(string capture)
+    /// <param name="reports">The reports to make (the notebook's --report), default stats,flamegraph,timeline.</param>
+    public static int RunChild(string capture, string reports = "stats,flamegraph,timeline")
     {
-        var options = MemProfileOptions.From(new MemProfileCommand { Report = "stats,flamegraph,timeline" });
+        var options = MemProfileOptions.From(new MemProfileCommand { Report = reports });
         var heading = new NotebookRenderer.Heading("exact", capture, options.Variable, DateTimeOffset.Now, null, []);
         var result = CellReports.Build(capture, options, heading, kernel: new object());
         var html = result.Outputs.Sum(o => (long)o.Html.Length);

@@ -96,15 +96,35 @@ public sealed class StatsCollector : CaptureVisitor
     /// <summary>A scoped managed object allocated at <paramref name="allocatedNs"/>, freed at <paramref name="freedNs"/> (−1: never).</summary>
     private void ScopeLive(long allocatedNs, long freedNs, long size)
     {
-        gcLiveDelta[LowerBound(gcStartNs, allocatedNs)] += size;
-        snapshotLiveDelta[LowerBound(snapshotNs, allocatedNs)] += size;
+        // A thread's allocations come in time order and objects die in few GCs: the last bins found are tried first.
+        if (allocatedNs != lastAllocatedNs)
+            (lastAllocatedNs, allocatedGcBin, allocatedSnapshotBin) = (allocatedNs, Bin(gcStartNs, allocatedNs, allocatedGcBin), Bin(snapshotNs, allocatedNs, allocatedSnapshotBin));
+        gcLiveDelta[allocatedGcBin] += size;
+        snapshotLiveDelta[allocatedSnapshotBin] += size;
         if (freedNs == -1)
         {
             scopeManagedAliveAtEnd += size;
             return;
         }
-        gcLiveDelta[LowerBound(gcStartNs, freedNs)] -= size;
-        snapshotLiveDelta[LowerBound(snapshotNs, freedNs)] -= size;
+        if (freedNs != lastFreedNs)
+            (lastFreedNs, freedGcBin, freedSnapshotBin) = (freedNs, LowerBound(gcStartNs, freedNs), LowerBound(snapshotNs, freedNs));
+        gcLiveDelta[freedGcBin] -= size;
+        snapshotLiveDelta[freedSnapshotBin] -= size;
+    }
+
+    private long lastAllocatedNs = long.MinValue, lastFreedNs = long.MinValue;
+    private int allocatedGcBin, allocatedSnapshotBin, freedGcBin, freedSnapshotBin;
+
+    /// <summary><see cref="LowerBound"/>, trying <paramref name="hint"/> and the bins just after it first.</summary>
+    private static int Bin(long[] ascending, long ns, int hint)
+    {
+        if (hint <= ascending.Length && (hint == 0 || ascending[hint - 1] < ns))
+        {
+            for (var i = hint; i < hint + 4; i++)
+                if (i == ascending.Length || ascending[i] >= ns)
+                    return i;
+        }
+        return LowerBound(ascending, ns);
     }
 
     /// <summary>The first index whose time is at or after <paramref name="ns"/> (the length when none is).</summary>
