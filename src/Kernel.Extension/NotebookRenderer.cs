@@ -83,7 +83,15 @@ public static class NotebookRenderer
                 noted = true;
                 continue;
             }
-            if (placement.Page is { } page)
+            if (streamed is not null && report.Name == "flamegraph" && !request.SplitThreads && StreamedSelection(request.Selection) is { } selected)
+            {
+                // From a third pass over the capture file (the peak's time is known now): totals per stack, not the tables.
+                var fine = TimeBucketing.For(streamed.DurationNs, FlameGraphPage.DefaultTimeBuckets);
+                var stacks = ScopedPass.SelectStacks(streamed, selected, fine.Buckets, fine.BucketNs);
+                yield return (Frame($"memnb-{report.Name}", FlameGraphPage.ToHtml(FlameTree.Build(stacks, request.Selection, request.Inverted), request.Source,
+                    memory: Memory(), timeBuckets: FlameGraphPage.DefaultTimeBuckets), placement.FrameHeight), report.Name);
+            }
+            else if (placement.Page is { } page)
             {
                 view ??= request.Selection.ViewOf(capture);
                 yield return (Frame($"memnb-{report.Name}", page(capture, view, request), placement.FrameHeight), report.Name);
@@ -98,6 +106,15 @@ public static class NotebookRenderer
             }
         }
     }
+
+    /// <summary>The streamed selection of a report's, null for one a streaming pass does not make (temporary objects).</summary>
+    private static StackSelection? StreamedSelection(ReportSelection selection) => selection.Mode switch
+    {
+        ReportMode.Peak => StackSelection.AliveAtPeak,
+        ReportMode.Allocated => StackSelection.All,
+        ReportMode.Leaks => StackSelection.Leaked,
+        _ => null,
+    };
 
     /// <summary>"flame graph, summary and table": the reports a cell of an aggregated capture does not show.</summary>
     private static string NeedingEveryAllocation

@@ -32,6 +32,15 @@ public sealed record ScopedSummary
 
     /// <summary>Allocations in the whole capture, in scope or not.</summary>
     public required long CaptureAllocations { get; init; }
+
+    // What a further pass over the same bytes needs (ScopedPass.SelectStacks).
+    internal Func<string, bool> ScopeFrame { get; init; } = _ => false;
+    internal bool[] InScope { get; init; } = [];
+    internal FreeTimes.Lookup? Frees { get; init; }
+    internal TickClock? Clock { get; init; }
+    internal CaptureTables? Tables { get; init; }
+    internal long Extent { get; init; }
+    internal CaptureReaderOptions Options { get; init; } = CaptureReaderOptions.Default;
 }
 
 /// <summary>
@@ -71,7 +80,8 @@ public static class ScopedPass
         var inScope = ScopeOfStacks(firstRead.Tables, scopeFrame);
         var gcStarts = gcData.GcEvents.Where(g => g.StartNs is not null).Select(g => g.StartNs!.Value).Order().ToArray();
         var snapshotTimes = gcData.Snapshots.Select(s => s.TimeNs).ToArray();
-        var collector = new StatsCollector(top, first.Frees.Seal(firstRead.Clock), firstRead.Clock, inScope, gcStarts, snapshotTimes);
+        var frees = first.Frees.Seal(firstRead.Clock);
+        var collector = new StatsCollector(top, frees, firstRead.Clock, inScope, gcStarts, snapshotTimes);
         var secondRead = CapturePass.Read(path, collector,
             new CaptureReaderOptions { AllowTruncated = options.AllowTruncated, FreesChecked = true }, extent, progress, 0.5, 0.5);
         var durationNs = Arrow.CaptureMetadata.From(secondRead, collector.EveryAllocation, first.Frees.FreedCount).DurationNs;
@@ -93,7 +103,86 @@ public static class ScopedPass
             GcEvents = gcData.GcEvents,
             ScopeLiveAtSnapshots = collector.ScopeLiveAt(atGcStarts: false),
             CaptureAllocations = collector.EveryAllocation,
+            ScopeFrame = scopeFrame,
+            InScope = inScope,
+            Frees = frees,
+            Clock = firstRead.Clock,
+            Tables = firstRead.Tables,
+            Extent = extent,
+            Options = options,
         };
+    }
+
+    /// <summary>
+    /// A third pass over the capture <paramref name="summary"/> was read from: the scope's allocations of
+    /// <paramref name="selection"/> totalled per stack and per (stack, time bucket): the duration cut into
+    /// <paramref name="buckets"/> buckets of <paramref name="bucketNs"/> (a time at or past the end in the last).
+    /// </summary>
+    public static SelectedStacks SelectStacks(ScopedSummary summary, StackSelection selection, int buckets, long bucketNs, IProgress<double>? progress = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(buckets, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(bucketNs, 1);
+        var tables = summary.Tables ?? throw new ArgumentException("the summary keeps no pass state", nameof(summary));
+        var peakAtEnd = selection == StackSelection.AliveAtPeak && summary.PeakIsAtEnd;
+        // As the scoped capture's views describe themselves: the scope, then what of it.
+        var description = selection switch
+        {
+            StackSelection.All => summary.Scope,
+            StackSelection.Leaked => $"{summary.Scope}, leaked (alive at the end)",
+            _ => peakAtEnd ? $"{summary.Scope}, leaked (alive at the end)" : $"{summary.Scope}, alive at the peak ({TimeUnits.Format(summary.PeakTimeNs)})",
+        };
+        var collector = new SelectionCollector(summary.InScope, summary.Frees!, summary.Clock!,
+            peakAtEnd ? StackSelection.Leaked : selection, summary.PeakTimeNs, buckets, bucketNs);
+        CapturePass.Read(summary.Path, collector,
+            new CaptureReaderOptions { AllowTruncated = summary.Options.AllowTruncated, FreesChecked = true }, summary.Extent, progress);
+        return new SelectedStacks(summary.Path, tables, summary.ScopeFrame, description, summary.DurationNs, collector.Counts, collector.Bytes,
+            collector.ByBucket, buckets, bucketNs);
+    }
+
+    /// <summary>Totals per stack and per (stack, bucket) of the selected allocations in scope; nothing per allocation.</summary>
+    private sealed class SelectionCollector(bool[] inScope, FreeTimes.Lookup frees, TickClock clock, StackSelection selection, long peakNs,
+        int buckets, long bucketNs) : CaptureVisitor
+    {
+        public long[] Counts { get; } = new long[inScope.Length];
+        public long[] Bytes { get; } = new long[inScope.Length];
+        public Dictionary<(int Stack, int Bucket), (long Count, long Bytes)> ByBucket { get; } = new();
+        private long[] freed = [];
+
+        private void Add(int stack, long ticks, long freedNs, long size)
+        {
+            if ((uint)stack >= (uint)inScope.Length || !inScope[stack])
+                return;
+            var ns = clock.ToNanoseconds(ticks);
+            var selected = selection switch
+            {
+                StackSelection.All => true,
+                StackSelection.Leaked => freedNs == -1,
+                _ => ns <= peakNs && (freedNs == -1 || freedNs > peakNs),
+            };
+            if (!selected)
+                return;
+            Counts[stack]++;
+            Bytes[stack] += size;
+            var bucket = ns <= 0 ? 0 : (int)Math.Min(buckets - 1, ns / bucketNs);
+            ref var cell = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(ByBucket, (stack, bucket), out _);
+            cell = (cell.Count + 1, cell.Bytes + size);
+        }
+
+        public override void OnAllocation(in AllocationRecord a) =>
+            Add(a.StackId, a.Ticks, frees.FreedAtNs(a.ThreadStream, a.Sequence), a.Size);
+
+        public override void OnAllocations(in AllocationBlock block)
+        {
+            var n = block.Count;
+            if (freed.Length < n)
+                freed = new long[Math.Max(n, 4096)];
+            frees.Fill(block.ThreadStream, block.FirstSequence, freed.AsSpan(0, n));
+            var stacks = block.StackIds;
+            var ticks = block.Ticks;
+            var sizes = block.Sizes;
+            for (var i = 0; i < n; i++)
+                Add(stacks[i], ticks[i], freed[i], sizes[i]);
+        }
     }
 
     /// <summary>
@@ -164,4 +253,57 @@ public static class ScopedPass
         public override void OnGcEnd(in GcEndRecord gc) => gcs.OnGcEnd(gc);
         public override void OnFinished(CaptureReadResult result) => gcs.OnFinished(result);
     }
+}
+
+/// <summary>Which of a scope's allocations <see cref="ScopedPass.SelectStacks"/> totals.</summary>
+public enum StackSelection
+{
+    /// <summary>Every allocation of the scope.</summary>
+    All,
+    /// <summary>Alive at the scope's managed high-water mark (the leaks when it is the end).</summary>
+    AliveAtPeak,
+    /// <summary>Alive when recording stopped.</summary>
+    Leaked,
+}
+
+/// <summary>
+/// Totals per stack id of a scope's selected allocations, and per (stack, time bucket), streamed from the capture file
+/// (<see cref="ScopedPass.SelectStacks"/>): what a flame tree and its time buckets are built from, without the tables.
+/// </summary>
+public sealed class SelectedStacks
+{
+    internal SelectedStacks(string path, CaptureTables tables, Func<string, bool> scopeFrame, string description, long durationNs,
+        long[] counts, long[] bytes, Dictionary<(int Stack, int Bucket), (long Count, long Bytes)> byBucket, int buckets, long bucketNs)
+    {
+        Path = path;
+        Tables = tables;
+        ScopeFrame = scopeFrame;
+        Description = description;
+        DurationNs = durationNs;
+        Counts = counts;
+        Bytes = bytes;
+        ByBucket = byBucket;
+        Buckets = buckets;
+        BucketNs = bucketNs;
+    }
+
+    public string Path { get; }
+    internal CaptureTables Tables { get; }
+    public Func<string, bool> ScopeFrame { get; }
+
+    /// <summary>What the selection holds, as the view of the loaded capture describes it ("alive at the peak (1.5 ms)").</summary>
+    public string Description { get; }
+    public long DurationNs { get; }
+
+    /// <summary>Count and bytes per stack id (index).</summary>
+    internal long[] Counts { get; }
+    internal long[] Bytes { get; }
+
+    /// <summary>Count and bytes per (stack id, time bucket of <see cref="BucketNs"/>).</summary>
+    internal Dictionary<(int Stack, int Bucket), (long Count, long Bytes)> ByBucket { get; }
+    public int Buckets { get; }
+    public long BucketNs { get; }
+
+    /// <summary>Allocations selected.</summary>
+    public long Count => Counts.Sum();
 }
