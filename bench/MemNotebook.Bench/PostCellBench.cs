@@ -76,6 +76,27 @@ public static class PostCellBench
     }
 
     /// <summary>The child: CellReports.Build on the capture, as a kernel runs it after a cell; one JSON line.</summary>
+    /// <summary>
+    /// `postcell-compare CAPTURE`: the reports CellReports.Build makes (streamed) against those made from the loaded tables
+    /// scoped to the cell (the way before), report by report; 0 when every one is the same HTML.
+    /// </summary>
+    public static int Compare(string capture, string reports = "stats,flamegraph,timeline,summary,table")
+    {
+        var options = MemProfileOptions.From(new MemProfileCommand { Report = reports });
+        var heading = new NotebookRenderer.Heading("exact", capture, options.Variable, DateTimeOffset.UnixEpoch, null, []);
+        var streamed = CellReports.Build(capture, options, heading, kernel: new object()).Outputs;
+        var fromTables = NotebookRenderer.Render(Capture.Load(capture).WithinSubmissions(), options, heading, new object()).ToList();
+        static string Ids(string html) => System.Text.RegularExpressions.Regex.Replace(html, @"memnb-timeline-\d+-\d+", "memnb-timeline-ID");
+        var differ = 0;
+        for (var i = 0; i < Math.Max(streamed.Count, fromTables.Count); i++)
+        {
+            var same = i < streamed.Count && i < fromTables.Count && Ids(streamed[i].Html) == Ids(fromTables[i].Html);
+            differ += same ? 0 : 1;
+            Console.WriteLine($"{(i < fromTables.Count ? fromTables[i].Report ?? "heading" : "?"),-12} {(same ? "same" : "DIFFERS")} ({(i < streamed.Count ? streamed[i].Html.Length : 0):N0} chars)");
+        }
+        return differ == 0 ? 0 : 1;
+    }
+
     /// <param name="reports">The reports to make (the notebook's --report), default stats,flamegraph,timeline.</param>
     public static int RunChild(string capture, string reports = "stats,flamegraph,timeline")
     {
