@@ -122,7 +122,7 @@ public static class ScopedPass
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(buckets, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(bucketNs, 1);
-        var tables = summary.Tables ?? throw new ArgumentException("the summary keeps no pass state", nameof(summary));
+        _ = summary.Tables ?? throw new ArgumentException("the summary keeps no pass state", nameof(summary));
         var peakAtEnd = selection == StackSelection.AliveAtPeak && summary.PeakIsAtEnd;
         // As the scoped capture's views describe themselves: the scope, then what of it.
         var description = selection switch
@@ -131,24 +131,36 @@ public static class ScopedPass
             StackSelection.Leaked => $"{summary.Scope}, leaked (alive at the end)",
             _ => peakAtEnd ? $"{summary.Scope}, leaked (alive at the end)" : $"{summary.Scope}, alive at the peak ({TimeUnits.Format(summary.PeakTimeNs)})",
         };
-        var collector = new SelectionCollector(summary.InScope, summary.Frees!, summary.Clock!,
-            peakAtEnd ? StackSelection.Leaked : selection, summary.PeakTimeNs, buckets, bucketNs);
-        CapturePass.Read(summary.Path, collector,
-            new CaptureReaderOptions { AllowTruncated = summary.Options.AllowTruncated, FreesChecked = true }, summary.Extent, progress);
-        return new SelectedStacks(summary.Path, tables, summary.ScopeFrame, description, summary.DurationNs, collector.Counts, collector.Bytes,
-            collector.ByBucket, buckets, bucketNs);
+        var effective = peakAtEnd ? StackSelection.Leaked : selection;
+        var collector = new SelectionCollector(summary, effective, buckets, bucketNs);
+        Read(summary, collector, progress);
+        return new SelectedStacks(summary, effective, description, collector.Counts, collector.Bytes, buckets, bucketNs);
     }
 
-    /// <summary>Totals per stack and per (stack, bucket) of the selected allocations in scope; nothing per allocation.</summary>
-    private sealed class SelectionCollector(bool[] inScope, FreeTimes.Lookup frees, TickClock clock, StackSelection selection, long peakNs,
-        int buckets, long bucketNs) : CaptureVisitor
+    /// <summary>One more pass over the bytes <paramref name="summary"/> was read from, with the first pass's frees.</summary>
+    internal static void Read(ScopedSummary summary, CaptureVisitor visitor, IProgress<double>? progress = null) =>
+        CapturePass.Read(summary.Path, visitor,
+            new CaptureReaderOptions { AllowTruncated = summary.Options.AllowTruncated, FreesChecked = true }, summary.Extent, progress);
+
+    /// <summary>
+    /// Totals per stack of the selected allocations in scope, or, given the owner of each stack, per (owner, bucket);
+    /// nothing per allocation.
+    /// </summary>
+    internal sealed class SelectionCollector(ScopedSummary summary, StackSelection selection, int buckets, long bucketNs) : CaptureVisitor
     {
-        public long[] Counts { get; } = new long[inScope.Length];
-        public long[] Bytes { get; } = new long[inScope.Length];
-        public Dictionary<(int Stack, int Bucket), (long Count, long Bytes)> ByBucket { get; } = new();
+        private readonly bool[] inScope = summary.InScope;
+        private readonly FreeTimes.Lookup frees = summary.Frees!;
+        private readonly TickClock clock = summary.Clock!;
+        private readonly long peakNs = summary.PeakTimeNs;
+        public long[] Counts { get; } = new long[summary.InScope.Length];
+        public long[] Bytes { get; } = new long[summary.InScope.Length];
+        public int[]? OwnerOfStack { get; init; }
+        public long[]? CellCounts { get; init; }
+        public long[]? CellBytes { get; init; }
+        public Action<int, int, long>? Add { get; init; }
         private long[] freed = [];
 
-        private void Add(int stack, long ticks, long freedNs, long size)
+        private void Selected(int stack, long ticks, long freedNs, long size)
         {
             if ((uint)stack >= (uint)inScope.Length || !inScope[stack])
                 return;
@@ -161,15 +173,25 @@ public static class ScopedPass
             };
             if (!selected)
                 return;
-            Counts[stack]++;
-            Bytes[stack] += size;
+            if (OwnerOfStack is null)
+            {
+                Counts[stack]++;
+                Bytes[stack] += size;
+                return;
+            }
             var bucket = ns <= 0 ? 0 : (int)Math.Min(buckets - 1, ns / bucketNs);
-            ref var cell = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(ByBucket, (stack, bucket), out _);
-            cell = (cell.Count + 1, cell.Bytes + size);
+            if (Add is not null)
+            {
+                Add(OwnerOfStack[stack], bucket, size);
+                return;
+            }
+            var cell = (long)OwnerOfStack[stack] * buckets + bucket;
+            CellCounts![cell]++;
+            CellBytes![cell] += size;
         }
 
         public override void OnAllocation(in AllocationRecord a) =>
-            Add(a.StackId, a.Ticks, frees.FreedAtNs(a.ThreadStream, a.Sequence), a.Size);
+            Selected(a.StackId, a.Ticks, frees.FreedAtNs(a.ThreadStream, a.Sequence), a.Size);
 
         public override void OnAllocations(in AllocationBlock block)
         {
@@ -181,7 +203,7 @@ public static class ScopedPass
             var ticks = block.Ticks;
             var sizes = block.Sizes;
             for (var i = 0; i < n; i++)
-                Add(stacks[i], ticks[i], freed[i], sizes[i]);
+                Selected(stacks[i], ticks[i], freed[i], sizes[i]);
         }
     }
 
@@ -267,43 +289,54 @@ public enum StackSelection
 }
 
 /// <summary>
-/// Totals per stack id of a scope's selected allocations, and per (stack, time bucket), streamed from the capture file
-/// (<see cref="ScopedPass.SelectStacks"/>): what a flame tree and its time buckets are built from, without the tables.
+/// Totals per stack id of a scope's selected allocations, streamed from the capture file (<see cref="ScopedPass.SelectStacks"/>),
+/// and, by a further pass, their totals per (owner of a stack, time bucket): what a flame tree and its time buckets are built
+/// from, without the tables. Memory: two numbers per stack node, and the caller's (owner, bucket) table.
 /// </summary>
 public sealed class SelectedStacks
 {
-    internal SelectedStacks(string path, CaptureTables tables, Func<string, bool> scopeFrame, string description, long durationNs,
-        long[] counts, long[] bytes, Dictionary<(int Stack, int Bucket), (long Count, long Bytes)> byBucket, int buckets, long bucketNs)
+    private readonly ScopedSummary summary;
+    private readonly StackSelection selection;
+
+    internal SelectedStacks(ScopedSummary summary, StackSelection selection, string description, long[] counts, long[] bytes,
+        int buckets, long bucketNs)
     {
-        Path = path;
-        Tables = tables;
-        ScopeFrame = scopeFrame;
+        this.summary = summary;
+        this.selection = selection;
         Description = description;
-        DurationNs = durationNs;
         Counts = counts;
         Bytes = bytes;
-        ByBucket = byBucket;
         Buckets = buckets;
         BucketNs = bucketNs;
     }
 
-    public string Path { get; }
-    internal CaptureTables Tables { get; }
-    public Func<string, bool> ScopeFrame { get; }
+    public string Path => summary.Path;
+    internal CaptureTables Tables => summary.Tables!;
+    public Func<string, bool> ScopeFrame => summary.ScopeFrame;
 
-    /// <summary>What the selection holds, as the view of the loaded capture describes it ("alive at the peak (1.5 ms)").</summary>
+    /// <summary>What the selection holds, as the view of the loaded capture describes it ("…, alive at the peak (1.5 ms)").</summary>
     public string Description { get; }
-    public long DurationNs { get; }
+    public long DurationNs => summary.DurationNs;
 
     /// <summary>Count and bytes per stack id (index).</summary>
     internal long[] Counts { get; }
     internal long[] Bytes { get; }
 
-    /// <summary>Count and bytes per (stack id, time bucket of <see cref="BucketNs"/>).</summary>
-    internal Dictionary<(int Stack, int Bucket), (long Count, long Bytes)> ByBucket { get; }
+    /// <summary>The time buckets: the duration cut into <see cref="Buckets"/> of <see cref="BucketNs"/> (a time at or past the end in the last).</summary>
     public int Buckets { get; }
     public long BucketNs { get; }
 
     /// <summary>Allocations selected.</summary>
     public long Count => Counts.Sum();
+
+    /// <summary>
+    /// A pass that adds each selected allocation into <paramref name="cellCounts"/> and <paramref name="cellBytes"/> at
+    /// <c>ownerOfStack[stack] × Buckets + bucket</c> (a dense table), or, with <paramref name="add"/>, calls it instead
+    /// (owner, bucket, bytes).
+    /// </summary>
+    internal void ByOwnerAndBucket(int[] ownerOfStack, long[]? cellCounts, long[]? cellBytes, Action<int, int, long>? add = null)
+    {
+        var collector = new ScopedPass.SelectionCollector(summary, selection, Buckets, BucketNs) { OwnerOfStack = ownerOfStack, CellCounts = cellCounts, CellBytes = cellBytes, Add = add };
+        ScopedPass.Read(summary, collector);
+    }
 }

@@ -24,30 +24,26 @@ internal static class FlameTimeBuckets
             throw new InvalidOperationException($"the streamed totals have {stacks.Buckets} buckets of {stacks.BucketNs} ns, not {fine.Buckets} of {fine.BucketNs}");
         var paths = new FlameTree.PathResolver(stacks.Tables, tree.Inverted, stacks.ScopeFrame);
         var (owners, owner) = Owners(root, paths);
+        // The owner of each stack with selected allocations, then a pass over the capture into the (owner, bucket) table.
         var slots = new int[stacks.Counts.Length];
-        Array.Fill(slots, -1);
-        int SlotOf(int stackId) => slots[stackId] >= 0 ? slots[stackId] : slots[stackId] = owner(0, stackId);
+        for (var stackId = 0; stackId < slots.Length; stackId++)
+            slots[stackId] = stacks.Counts[stackId] > 0 ? owner(0, stackId) : 0;
         var buckets = fine.Buckets;
         var cells = (long)owners.Count * buckets;
         if (cells > maxDenseCells)
         {
             var perOwner = new SortedDictionary<int, (long Count, long Bytes)>?[owners.Count];
-            foreach (var ((stack, bucket), (count, bytes)) in stacks.ByBucket)
+            stacks.ByOwnerAndBucket(slots, null, null, (slot, bucket, size) =>
             {
-                var d = perOwner[SlotOf(stack)] ??= new();
+                var d = perOwner[slot] ??= new();
                 var t = d.GetValueOrDefault(bucket);
-                d[bucket] = (t.Count + count, t.Bytes + bytes);
-            }
+                d[bucket] = (t.Count + 1, t.Bytes + size);
+            });
             return FinishSparse(owners, perOwner, fine, maxEntries);
         }
         var cellCounts = new long[cells];
         var cellBytes = new long[cells];
-        foreach (var ((stack, bucket), (count, bytes)) in stacks.ByBucket)
-        {
-            var cell = SlotOf(stack) * buckets + bucket;
-            cellCounts[cell] += count;
-            cellBytes[cell] += bytes;
-        }
+        stacks.ByOwnerAndBucket(slots, cellCounts, cellBytes);
         return FinishDense(owners, cellCounts, cellBytes, fine, maxEntries);
     }
 
