@@ -63,6 +63,36 @@ public class ScopedPassTests
     }
 
     [Fact]
+    public void The_streamed_scope_of_a_native_cell_equals_the_scoped_tables_with_its_own_native_peak()
+    {
+        // 1 tick = 1 ns from tick 10. Stack 1: the cell's code; 2: malloc_wrapper called by it; 3: the host, outside.
+        // In the cell: managed 24 (t=1, alive), malloc 1,000 (t=10, freed at t=25), mmap 8,192 (t=15, unmapped at 35),
+        // malloc 300 (t=30, alive). Outside: malloc 5,000 (t=12, alive). The cell's native peak: 9,192 at 15 ns.
+        var w = new MemNotebook.Recorder.Tests.Capture.TestCaptureWriter(flags: MemNotebook.Recorder.Format.CaptureFormat.FlagNative);
+        w.Chunk(0).Clock(10, 100).Type(0, 1, "System.Object")
+            .StackNode(1, 0, 0x10).StackNode(2, 1, 0x20).StackNode(3, 0, 0x30)
+            .Frame(0x10, 0, "Submission#1.<Initialize>", "").Frame(0x20, 1, "malloc_wrapper", "libw.so").Frame(0x30, 0, "Host.Run", "Host.dll")
+            .Thread(2, 99, 1).Write();
+        w.Chunk(2)
+            .Alloc(11, 0, 24, 1, 0x1000)
+            .NativeAlloc(20, 1, 1000, 2, 0xA000)
+            .NativeAlloc(22, 1, 5000, 3, 0xB000)
+            .NativeAlloc(25, 9, 8192, 2, 0x10_0000)
+            .NativeFree(35, 1, 0xA000)
+            .NativeAlloc(40, 1, 300, 2, 0xC000)
+            .NativeFree(45, 2, 0x10_0000, 8192)
+            .Write();
+        w.Chunk(1).GcStart(70, 0b1, 0, 1, 24).GcEnd(75, 1).Write();
+        w.Chunk(0).Clock(78, 168).End(80, 1, 0, 24).Write();
+        using var scratch = new ScratchFolder();
+        var path = scratch.Write("native-cell.memnb", w);
+        var cell = AssertStreamedEqualsTables(path, LoadedCapture.IsSubmissionFrame, LoadedCapture.SubmissionScope);
+        Assert.Equal((4L, 24L + 1000 + 8192 + 300), (cell.Stats.TotalAllocations, cell.Stats.TotalBytes));
+        Assert.Equal((9192L, 15L), (cell.Stats.NativePeakBytes, cell.Stats.NativePeakTimeNs));
+        Assert.Equal((24L, 60L, false), (cell.Stats.PeakBytes, cell.PeakTimeNs, cell.PeakIsAtEnd));
+    }
+
+    [Fact]
     public void The_streamed_scope_of_a_traced_script_cell_equals_the_scoped_tables()
     {
         var capture = TracedTarget.TempCapture("scoped-cell.memnb");
