@@ -118,7 +118,9 @@ public static class ScopedPass
     /// <paramref name="selection"/> totalled per stack and per (stack, time bucket): the duration cut into
     /// <paramref name="buckets"/> buckets of <paramref name="bucketNs"/> (a time at or past the end in the last).
     /// </summary>
-    public static SelectedStacks SelectStacks(ScopedSummary summary, StackSelection selection, int buckets, long bucketNs, IProgress<double>? progress = null)
+    /// <param name="maxStackCells">The most (stack, bucket) cells this pass keeps to spare the time buckets a pass.</param>
+    public static SelectedStacks SelectStacks(ScopedSummary summary, StackSelection selection, int buckets, long bucketNs, IProgress<double>? progress = null,
+        long maxStackCells = MaxStackCells)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(buckets, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(bucketNs, 1);
@@ -132,10 +134,35 @@ public static class ScopedPass
             _ => peakAtEnd ? $"{summary.Scope}, leaked (alive at the end)" : $"{summary.Scope}, alive at the peak ({TimeUnits.Format(summary.PeakTimeNs)})",
         };
         var effective = peakAtEnd ? StackSelection.Leaked : selection;
-        var collector = new SelectionCollector(summary, effective, buckets, bucketNs);
+        // With few stacks in scope, their buckets are counted in this pass too (a row of buckets per stack, at most
+        // MaxStackCells cells), so the time buckets need no further pass.
+        var inScope = summary.InScope.Count(s => s);
+        int[]? rowOfStack = null;
+        if ((long)inScope * buckets <= maxStackCells)
+        {
+            rowOfStack = new int[summary.InScope.Length];
+            var row = 0;
+            for (var i = 0; i < rowOfStack.Length; i++)
+                rowOfStack[i] = summary.InScope[i] ? row++ : -1;
+        }
+        var cells = rowOfStack is null ? 0 : (long)inScope * buckets;
+        var collector = new SelectionCollector(summary, effective, buckets, bucketNs)
+        {
+            RowOfStack = rowOfStack,
+            StackCellCounts = rowOfStack is null ? null : new long[cells],
+            StackCellBytes = rowOfStack is null ? null : new long[cells],
+        };
         Read(summary, collector, progress);
-        return new SelectedStacks(summary, effective, description, collector.Counts, collector.Bytes, buckets, bucketNs);
+        return new SelectedStacks(summary, effective, description, collector.Counts, collector.Bytes, buckets, bucketNs)
+        {
+            RowOfStack = rowOfStack,
+            StackCellCounts = collector.StackCellCounts,
+            StackCellBytes = collector.StackCellBytes,
+        };
     }
+
+    /// <summary>The most (stack, bucket) cells <see cref="SelectStacks"/> keeps to spare the time buckets a pass (16 bytes each).</summary>
+    public const long MaxStackCells = 2_000_000;
 
     /// <summary>One more pass over the bytes <paramref name="summary"/> was read from, with the first pass's frees.</summary>
     internal static void Read(ScopedSummary summary, CaptureVisitor visitor, IProgress<double>? progress = null) =>
@@ -149,15 +176,21 @@ public static class ScopedPass
     internal sealed class SelectionCollector(ScopedSummary summary, StackSelection selection, int buckets, long bucketNs) : CaptureVisitor
     {
         private readonly bool[] inScope = summary.InScope;
-        private readonly FreeTimes.Lookup frees = summary.Frees!;
+        // A lookup answers sequences in ascending order: each pass asks from the start again.
+        private readonly FreeTimes.Lookup frees = summary.Frees!.Again();
         private readonly TickClock clock = summary.Clock!;
         private readonly long peakNs = summary.PeakTimeNs;
         public long[] Counts { get; } = new long[summary.InScope.Length];
         public long[] Bytes { get; } = new long[summary.InScope.Length];
+
+        /// <summary>In the totals pass, when few stacks are in scope: a dense row of buckets per in-scope stack (its index here, else −1).</summary>
+        public int[]? RowOfStack { get; init; }
+        public long[]? StackCellCounts { get; init; }
+        public long[]? StackCellBytes { get; init; }
         public int[]? OwnerOfStack { get; init; }
         public long[]? CellCounts { get; init; }
         public long[]? CellBytes { get; init; }
-        public Action<int, int, long>? Add { get; init; }
+        public Action<int, int, long, long>? Add { get; init; }
         private long[] freed = [];
 
         private void Selected(int stack, long ticks, long freedNs, long size)
@@ -173,16 +206,22 @@ public static class ScopedPass
             };
             if (!selected)
                 return;
+            var bucket = ns <= 0 ? 0 : (int)Math.Min(buckets - 1, ns / bucketNs);
             if (OwnerOfStack is null)
             {
                 Counts[stack]++;
                 Bytes[stack] += size;
+                if (RowOfStack is not null)
+                {
+                    var at = (long)RowOfStack[stack] * buckets + bucket;
+                    StackCellCounts![at]++;
+                    StackCellBytes![at] += size;
+                }
                 return;
             }
-            var bucket = ns <= 0 ? 0 : (int)Math.Min(buckets - 1, ns / bucketNs);
             if (Add is not null)
             {
-                Add(OwnerOfStack[stack], bucket, size);
+                Add(OwnerOfStack[stack], bucket, 1, size);
                 return;
             }
             var cell = (long)OwnerOfStack[stack] * buckets + bucket;
@@ -329,13 +368,43 @@ public sealed class SelectedStacks
     /// <summary>Allocations selected.</summary>
     public long Count => Counts.Sum();
 
+    // Per in-scope stack a row of buckets, when the totals pass counted them (few stacks).
+    internal int[]? RowOfStack { get; init; }
+    internal long[]? StackCellCounts { get; init; }
+    internal long[]? StackCellBytes { get; init; }
+
     /// <summary>
     /// A pass that adds each selected allocation into <paramref name="cellCounts"/> and <paramref name="cellBytes"/> at
     /// <c>ownerOfStack[stack] × Buckets + bucket</c> (a dense table), or, with <paramref name="add"/>, calls it instead
     /// (owner, bucket, bytes).
     /// </summary>
-    internal void ByOwnerAndBucket(int[] ownerOfStack, long[]? cellCounts, long[]? cellBytes, Action<int, int, long>? add = null)
+    internal void ByOwnerAndBucket(int[] ownerOfStack, long[]? cellCounts, long[]? cellBytes, Action<int, int, long, long>? add = null)
     {
+        if (RowOfStack is { } rows)
+        {
+            // Counted per stack by the totals pass already: summed per owner.
+            for (var stack = 0; stack < rows.Length; stack++)
+            {
+                if (rows[stack] < 0 || Counts[stack] == 0)
+                    continue;
+                for (var bucket = 0; bucket < Buckets; bucket++)
+                {
+                    var at = (long)rows[stack] * Buckets + bucket;
+                    var (count, bytes) = (StackCellCounts![at], StackCellBytes![at]);
+                    if (count == 0)
+                        continue;
+                    if (add is not null)
+                        add(ownerOfStack[stack], bucket, count, bytes);
+                    else
+                    {
+                        var cell = (long)ownerOfStack[stack] * Buckets + bucket;
+                        cellCounts![cell] += count;
+                        cellBytes![cell] += bytes;
+                    }
+                }
+            }
+            return;
+        }
         var collector = new ScopedPass.SelectionCollector(summary, selection, Buckets, BucketNs) { OwnerOfStack = ownerOfStack, CellCounts = cellCounts, CellBytes = cellBytes, Add = add };
         ScopedPass.Read(summary, collector);
     }

@@ -24,7 +24,8 @@ internal static class FlameTimeBuckets
             throw new InvalidOperationException($"the streamed totals have {stacks.Buckets} buckets of {stacks.BucketNs} ns, not {fine.Buckets} of {fine.BucketNs}");
         var paths = new FlameTree.PathResolver(stacks.Tables, tree.Inverted, stacks.ScopeFrame);
         var (owners, owner) = Owners(root, paths);
-        // The owner of each stack with selected allocations, then a pass over the capture into the (owner, bucket) table.
+        // The owner of each stack with selected allocations, then their buckets into the (owner, bucket) table (from the
+        // totals pass when it counted them, else by a pass over the capture).
         var slots = new int[stacks.Counts.Length];
         for (var stackId = 0; stackId < slots.Length; stackId++)
             slots[stackId] = stacks.Counts[stackId] > 0 ? owner(0, stackId) : 0;
@@ -33,11 +34,11 @@ internal static class FlameTimeBuckets
         if (cells > maxDenseCells)
         {
             var perOwner = new SortedDictionary<int, (long Count, long Bytes)>?[owners.Count];
-            stacks.ByOwnerAndBucket(slots, null, null, (slot, bucket, size) =>
+            stacks.ByOwnerAndBucket(slots, null, null, (slot, bucket, count, bytes) =>
             {
                 var d = perOwner[slot] ??= new();
                 var t = d.GetValueOrDefault(bucket);
-                d[bucket] = (t.Count + 1, t.Bytes + size);
+                d[bucket] = (t.Count + count, t.Bytes + bytes);
             });
             return FinishSparse(owners, perOwner, fine, maxEntries);
         }

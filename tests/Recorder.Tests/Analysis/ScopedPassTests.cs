@@ -111,6 +111,32 @@ public class ScopedPassTests
         Assert.True(cell.CaptureAllocations > cell.Stats.TotalAllocations, $"{cell.CaptureAllocations} vs {cell.Stats.TotalAllocations}");
     }
 
+    /// <summary>The flame graph page of a streamed selection, its time buckets counted by the totals pass or by a pass of their own.</summary>
+    private static void AssertStreamedFlameGraphEqualsTables(string path)
+    {
+        var summary = ScopedPass.Compute(path, LoadedCapture.IsSubmissionFrame, LoadedCapture.SubmissionScope)!;
+        var scoped = LoadedCapture.Load(path).WithinSubmissions();
+        var memory = TimelineReport.Data(scoped);
+        var fine = TimeBucketing.For(summary.DurationNs, FlameGraphPage.DefaultTimeBuckets);
+        foreach (var (mode, selected) in new[] { (ReportMode.Peak, StackSelection.AliveAtPeak), (ReportMode.Allocated, StackSelection.All), (ReportMode.Leaks, StackSelection.Leaked) })
+        {
+            var selection = new ReportSelection(mode);
+            foreach (var inverted in new[] { false, true })
+            {
+                var expected = FlameGraphPage.ToHtml(FlameTree.Build(selection.ViewOf(scoped), selection, inverted), "cells", memory: memory,
+                    timeBuckets: FlameGraphPage.DefaultTimeBuckets);
+                foreach (var maxStackCells in new[] { ScopedPass.MaxStackCells, 0 })
+                {
+                    var stacks = ScopedPass.SelectStacks(summary, selected, fine.Buckets, fine.BucketNs, maxStackCells: maxStackCells);
+                    Assert.True(selection.ViewOf(scoped).Count == stacks.Count, $"{mode}, inverted {inverted}, cells {maxStackCells}: {selection.ViewOf(scoped).Count} selected from the tables, {stacks.Count} streamed");
+                    var actual = FlameGraphPage.ToHtml(FlameTree.Build(stacks, selection, inverted), "cells", memory: memory,
+                        timeBuckets: FlameGraphPage.DefaultTimeBuckets);
+                    Assert.True(expected == actual, $"{mode}, inverted {inverted}, cells {maxStackCells}: the streamed page differs");
+                }
+            }
+        }
+    }
+
     [Fact]
     public void The_streamed_scopes_of_a_capture_of_three_cells_equal_the_scoped_tables()
     {
@@ -129,6 +155,7 @@ public class ScopedPassTests
         Assert.Contains(all.Stats.TopFunctions, f => f.Function == "cell 2 › Grow" && f.Count == 501);
         // The peak of the cells' code: before cell 2's GC, with its arrays alive.
         Assert.False(all.PeakIsAtEnd);
+        AssertStreamedFlameGraphEqualsTables(capture);
         for (var n = 1; n <= 3; n++)
         {
             var number = n;
