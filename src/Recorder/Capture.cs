@@ -21,7 +21,7 @@ public sealed class Capture
     // made with LoadLazily (the reports of a notebook cell come from a streaming pass; the tables wait for the user).
     private readonly Lazy<Tables> tables;
     private AllocationView? allView;
-    private (long Bytes, long TimeNs, bool AtEnd)? peak;
+    private readonly Lazy<(long Bytes, long TimeNs, bool AtEnd)> peak;
     private AggregateEntry[]? aggregateRows;
     private DataFrame? aggregates;
 
@@ -36,7 +36,9 @@ public sealed class Capture
 
     private AllocationView? all => IsAggregated ? null : allView ??= new AllocationView(this, scopeRows, Scope ?? "all allocations");
 
-    private (long Bytes, long TimeNs, bool AtEnd) PeakOf => peak ??=
+    private (long Bytes, long TimeNs, bool AtEnd) PeakOf => peak.Value;
+
+    private (long Bytes, long TimeNs, bool AtEnd) ComputePeak() =>
         IsAggregated ? FindAggregatedPeak(Metadata.AggregatePeakBytes ?? 0) : scopeRows is { } rows ? FindScopedPeak(rows) : FindPeak();
 
     private Capture(string path, string folder, CaptureMetadata metadata, Dictionary<string, RecordBatch> batches)
@@ -46,6 +48,7 @@ public sealed class Capture
             : new AllocationColumns(batches[ArrowLayout.Allocations], batches[ArrowLayout.Stacks],
                 batches[ArrowLayout.Frames], batches[ArrowLayout.Types], batches[ArrowLayout.Threads]);
         tables = new Lazy<Tables>(new Tables(folder, metadata, batches, columns, null, null));
+        peak = new(ComputePeak);
     }
 
     /// <summary>A scoped capture: the same tables, with <see cref="All"/> limited to <paramref name="rows"/>.</summary>
@@ -53,6 +56,7 @@ public sealed class Capture
     {
         Path = whole.Path;
         tables = new Lazy<Tables>(ScopedTables(whole, rows));
+        peak = new(ComputePeak);
         Scope = scope;
     }
 
@@ -70,6 +74,7 @@ public sealed class Capture
             var whole = load();
             return scopeFrame is null || whole.IsAggregated ? whole.tables.Value : ScopedTables(whole, whole.ScopedRows(scopeFrame));
         }, LazyThreadSafetyMode.ExecutionAndPublication);
+        peak = new(ComputePeak);
     }
 
     /// <summary>
