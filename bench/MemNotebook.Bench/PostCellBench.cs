@@ -42,7 +42,8 @@ public static class PostCellBench
                 Console.WriteLine($"{(loaded ? "tracer loaded (as the kernel)" : "plain process"),-32} post-cell {total,6:F2} s = {total / (records / 1e7),5:F2} s per 10M allocations (CPU {cpu:F2} s)");
                 foreach (var step in result.Steps)
                     Console.WriteLine($"  {step.Name,-30} {step.Seconds,6:F2} s  CPU {step.Cpu,6:F2} s");
-                Console.WriteLine($"  peak RSS {result.PeakRssBytes / 1048576.0:F0} MiB ({result.PeakRssBytes / 1048576.0 / (records / 1e6):F1} MiB per M allocations), managed heap after {result.HeapBytes / 1048576.0:F0} MiB; cache {result.CacheBytes / (double)records:F1} B per allocation row");
+                Console.WriteLine($"  peak RSS {result.PeakRssBytes / 1048576.0:F0} MiB ({result.PeakRssBytes / 1048576.0 / (records / 1e6):F1} MiB per M allocations), managed heap after {result.HeapBytes / 1048576.0:F0} MiB; " +
+                    $"allocated {result.AllocatedBytes / 1048576.0:F0} MiB during the reports ({result.AllocatedBytes / (double)records:F1} B per allocation); cache {result.CacheBytes / (double)records:F1} B per allocation row");
                 Console.WriteLine();
             }
             return 0;
@@ -55,7 +56,7 @@ public static class PostCellBench
 
     internal sealed record StepTime(string Name, double Seconds, double Cpu);
 
-    internal sealed record ChildOutput(List<StepTime> Steps, long PeakRssBytes, long HeapBytes, long CacheBytes);
+    internal sealed record ChildOutput(List<StepTime> Steps, long PeakRssBytes, long HeapBytes, long CacheBytes, long AllocatedBytes = 0);
 
     static ChildOutput Child(string tracer, string capture, bool loaded)
     {
@@ -102,13 +103,15 @@ public static class PostCellBench
     {
         var options = MemProfileOptions.From(new MemProfileCommand { Report = reports });
         var heading = new NotebookRenderer.Heading("exact", capture, options.Variable, DateTimeOffset.Now, null, []);
+        var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
         var result = CellReports.Build(capture, options, heading, kernel: new object());
+        var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
         var html = result.Outputs.Sum(o => (long)o.Html.Length);
         using var self = Process.GetCurrentProcess();
         // The cell's variable loads its tables when first used: after the reports only if a report needed them.
         var cache = result.Capture.IsLoaded ? Directory.EnumerateFiles(result.Capture.ArrowFolder).Sum(f => new FileInfo(f).Length) : 0;
         var steps = result.Steps.Select(s => new StepTime(s.Name, s.Elapsed.TotalSeconds, s.Cpu.TotalSeconds)).ToList();
-        Console.WriteLine(JsonSerializer.Serialize(new ChildOutput(steps, self.PeakWorkingSet64, GC.GetTotalMemory(false), cache)));
+        Console.WriteLine(JsonSerializer.Serialize(new ChildOutput(steps, self.PeakWorkingSet64, GC.GetTotalMemory(false), cache, allocated)));
         GC.KeepAlive(html);
         return 0;
     }
