@@ -269,6 +269,10 @@ public static class ArrowBench
             thread[t] = new Payload();
             next[t] = (ulong)(t + 1) << 32;
         }
+        // Bytes allocated and freed so far, and per thread the bytes of the objects since its last GC that the next GC
+        // frees: GC_START and END carry the live bytes (allocated − freed), as the tracer writes them.
+        long allocatedBytes = 0, freedBytes = 0, freedCount = 0;
+        var dyingBytes = new long[Threads];
         ulong now = 1000, gcIndex = 0;
         var gc = new Payload();
         ulong gcTicks = 0;
@@ -294,6 +298,9 @@ public static class ArrowBench
                 ticks[t] = now;
                 stacks[t] = stack;
                 next[t] = address + size;
+                allocatedBytes += (long)size;
+                if (counts[t] % 10 != 9)
+                    dyingBytes[t] += (long)size;
                 counts[t]++;
                 if ((i + 1) % GcEvery == 0)
                 {
@@ -301,7 +308,7 @@ public static class ArrowBench
                         thread[u].Flush(file, (uint)(2 + u), compressor);
                     gcIndex++;
                     now += 10;
-                    gc.Byte(0x20).V(now - gcTicks).Byte(1).Byte(0).V(gcIndex).V(0);
+                    gc.Byte(0x20).V(now - gcTicks).Byte(1).Byte(0).V(gcIndex).V((ulong)(allocatedBytes - freedBytes));
                     gcTicks = now;
                     now += 10;
                     gc.Byte(0x21).V(now - gcTicks).V(gcIndex).V(0).V(0).V(0).V(0).V(0);
@@ -313,6 +320,9 @@ public static class ArrowBench
                         for (var s = freedUpTo[u]; s < counts[u]; s++)
                             if (s % 10 != 9) dead.Add(s);
                         freedUpTo[u] = counts[u];
+                        freedBytes += dyingBytes[u];
+                        freedCount += dead.Count;
+                        dyingBytes[u] = 0;
                         if (dead.Count == 0) continue;
                         gc.Byte(0x24).V((ulong)(2 + u)).V((ulong)dead.Count).V((ulong)dead[0]);
                         for (var d = 1; d < dead.Count; d++)
@@ -324,7 +334,7 @@ public static class ArrowBench
             p.Flush(file, (uint)(2 + t), compressor);
         }
         meta.Byte(0x10).V(now + 10 - 1000).V((now + 10 - 1000) * 16).Byte(4);
-        meta.Byte(0x17).V(0).V((ulong)records).V(0).V(0).V(0);
+        meta.Byte(0x17).V(0).V((ulong)records).V((ulong)freedCount).V((ulong)(allocatedBytes - freedBytes)).V(0);
         meta.Flush(file, 0, compressor);
     }
 

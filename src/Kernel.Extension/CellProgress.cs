@@ -8,7 +8,8 @@ namespace MemNotebook.Kernel;
 
 /// <summary>
 /// One line above a profiled cell's result that says what the profiler is doing: recording while the cell runs, then
-/// each step after it (converting the capture, with its percentage; scoping; making the reports), and at the end how
+/// each step after it (reading the capture scoped to the cell's code, with its percentage; making the reports; loading the
+/// tables a report needs, with the conversion's percentage), and at the end how
 /// long they took and that the reports follow the cell's result. Updated in place (<see cref="DisplayUpdate"/>),
 /// at most every 250 ms within a step.
 /// </summary>

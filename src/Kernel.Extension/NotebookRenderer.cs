@@ -50,17 +50,22 @@ public static class NotebookRenderer
 
     /// <summary>The outputs for <paramref name="capture"/>: the heading, then each report asked for.</summary>
     /// <param name="kernel">The kernel the outputs go to (plotly.js is shown once per kernel).</param>
-    public static IEnumerable<(string Html, string? Report)> Render(Capture capture, MemProfileOptions options, Heading heading, object kernel)
+    /// <param name="streamed">The capture's numbers from a streaming pass (<see cref="ScopedPass"/>), scoped as
+    /// <paramref name="capture"/> is: the heading, the stats and the timeline come from it, and the capture's tables are
+    /// used only by the reports that need every allocation (flame graph, summary, table). Null: everything from the tables.</param>
+    public static IEnumerable<(string Html, string? Report)> Render(Capture capture, MemProfileOptions options, Heading heading, object kernel,
+        ScopedSummary? streamed = null)
     {
-        yield return (HeadingHtml(capture, options, heading), null);
+        yield return (streamed is null ? HeadingHtml(capture, options, heading) : HeadingHtml(HeadingFacts.Of(streamed), options, heading), null);
         // The timeline and the flame graph's memory chart draw the same numbers: read once.
         TimelineData? memory = null;
-        TimelineData Memory() => memory ??= TimelineReport.Data(capture);
+        TimelineData Memory() => memory ??= streamed is null ? TimelineReport.Data(capture) : TimelineReport.Data(streamed);
         var request = new ReportRequest
         {
             Memory = Memory,
-            // A sampled capture has no lifetimes: every view would hold all samples, so it is shown as such.
-            Selection = capture.IsSampled ? new ReportSelection(ReportMode.Allocated) : options.Selection,
+            // A sampled capture has no lifetimes: every view would hold all samples, so it is shown as such (a streamed
+            // summary is of an exact capture).
+            Selection = streamed is null && capture.IsSampled ? new ReportSelection(ReportMode.Allocated) : options.Selection,
             Source = Path.GetFileName(capture.Path),
             Inverted = options.Inverted,
             SplitThreads = options.SplitThreads,
@@ -70,7 +75,7 @@ public static class NotebookRenderer
         foreach (var report in options.Reports)
         {
             var placement = report.Notebook!;
-            if (placement.NeedsEveryAllocation && capture.IsAggregated)
+            if (placement.NeedsEveryAllocation && streamed is null && capture.IsAggregated)
             {
                 if (!noted)
                     yield return (Note($"The {NeedingEveryAllocation} need every allocation; this cell was recorded with --aggregate (totals per stack and type). " +
@@ -78,13 +83,21 @@ public static class NotebookRenderer
                 noted = true;
                 continue;
             }
-            if (placement.Page is { } page)
+            if (streamed is not null && report.Name == "flamegraph" && !request.SplitThreads && StreamedSelection(request.Selection) is { } selected)
+            {
+                // From a third pass over the capture file (the peak's time is known now): totals per stack, not the tables.
+                var fine = TimeBucketing.For(streamed.DurationNs, FlameGraphPage.DefaultTimeBuckets);
+                var stacks = ScopedPass.SelectStacks(streamed, selected, fine.Buckets, fine.BucketNs);
+                yield return (Frame($"memnb-{report.Name}", FlameGraphPage.ToHtml(FlameTree.Build(stacks, request.Selection, request.Inverted), request.Source,
+                    memory: Memory(), timeBuckets: FlameGraphPage.DefaultTimeBuckets), placement.FrameHeight), report.Name);
+            }
+            else if (placement.Page is { } page)
             {
                 view ??= request.Selection.ViewOf(capture);
                 yield return (Frame($"memnb-{report.Name}", page(capture, view, request), placement.FrameHeight), report.Name);
             }
             else if (report.Name == "stats")
-                yield return (StatsHtml(capture), report.Name);
+                yield return (streamed is null ? StatsHtml(capture) : StatsHtml(streamed.Stats), report.Name);
             else if (report.Name == "timeline")
             {
                 if (PlotlyOnce(kernel) is { } plotly)
@@ -93,6 +106,15 @@ public static class NotebookRenderer
             }
         }
     }
+
+    /// <summary>The streamed selection of a report's, null for one a streaming pass does not make (temporary objects).</summary>
+    private static StackSelection? StreamedSelection(ReportSelection selection) => selection.Mode switch
+    {
+        ReportMode.Peak => StackSelection.AliveAtPeak,
+        ReportMode.Allocated => StackSelection.All,
+        ReportMode.Leaks => StackSelection.Leaked,
+        _ => null,
+    };
 
     /// <summary>"flame graph, summary and table": the reports a cell of an aggregated capture does not show.</summary>
     private static string NeedingEveryAllocation
@@ -109,21 +131,39 @@ public static class NotebookRenderer
         $"<div class=\"{cssClass}\"><iframe sandbox=\"allow-scripts\" style=\"width:100%;height:{height}px;border:1px solid #ddd;resize:vertical\" " +
         $"srcdoc=\"{WebUtility.HtmlEncode(page)}\"></iframe></div>";
 
-    private static string HeadingHtml(Capture capture, MemProfileOptions options, Heading heading)
+    /// <summary>The numbers the heading of an exact or aggregated capture shows, from its tables or from a streaming pass.</summary>
+    private sealed record HeadingFacts(bool Aggregated, long Count, long Bytes, bool Native, long PeakBytes, bool PeakIsAtEnd, long PeakTimeNs,
+        long NativePeakBytes, long NativePeakTimeNs, long DurationNs, string? Scope, bool Complete)
     {
-        // A rule above the heading sets the reports apart from the cell's own result, shown above them.
-        var html = new StringBuilder($"<div class=\"{HeadingClass}\" style=\"font-family:sans-serif;font-size:13px;border-top:2px solid #999;margin-top:6px;padding-top:4px\">");
-        if (capture.IsSampled)
-            return SampledHeadingHtml(capture, options, heading, html);
+        public static HeadingFacts Of(Capture capture) => new(capture.IsAggregated,
+            capture.IsAggregated ? capture.Metadata.Allocations : capture.All.Count, capture.IsAggregated ? 0 : capture.All.Bytes,
+            capture.HasNative, capture.PeakBytes, capture.PeakIsAtEnd, capture.PeakTimeNs, capture.NativePeakBytes, capture.NativePeakTimeNs,
+            capture.DurationNs, capture.Scope, capture.Complete);
+
+        public static HeadingFacts Of(ScopedSummary summary) => new(false, summary.Stats.TotalAllocations, summary.Stats.TotalBytes,
+            summary.Stats.Native, summary.Stats.PeakBytes, summary.PeakIsAtEnd, summary.PeakTimeNs, summary.Stats.NativePeakBytes,
+            summary.Stats.NativePeakTimeNs, summary.DurationNs, summary.Scope, summary.Stats.Complete);
+    }
+
+    private static string HeadingHtml(Capture capture, MemProfileOptions options, Heading heading) =>
+        capture.IsSampled ? SampledHeadingHtml(capture, options, heading, HeadingStart()) : HeadingHtml(HeadingFacts.Of(capture), options, heading);
+
+    // A rule above the heading sets the reports apart from the cell's own result, shown above them.
+    private static StringBuilder HeadingStart() =>
+        new($"<div class=\"{HeadingClass}\" style=\"font-family:sans-serif;font-size:13px;border-top:2px solid #999;margin-top:6px;padding-top:4px\">");
+
+    private static string HeadingHtml(HeadingFacts capture, MemProfileOptions options, Heading heading)
+    {
+        var html = HeadingStart();
         html.Append($"<b>#!memprofile</b> ({E(heading.Mode)} mode): ");
-        if (capture.IsAggregated)
-            html.Append($"{capture.Metadata.Allocations:N0} allocations (aggregated)");
+        if (capture.Aggregated)
+            html.Append($"{capture.Count:N0} allocations (aggregated)");
         else
-            html.Append($"{capture.All.Count:N0} allocations, {E(ByteUnits.Format(capture.All.Bytes))} allocated");
-        html.Append($", {(capture.HasNative ? "managed peak" : "peak")} {E(ByteUnits.Format(capture.PeakBytes))} alive");
+            html.Append($"{capture.Count:N0} allocations, {E(ByteUnits.Format(capture.Bytes))} allocated");
+        html.Append($", {(capture.Native ? "managed peak" : "peak")} {E(ByteUnits.Format(capture.PeakBytes))} alive");
         if (!capture.PeakIsAtEnd)
             html.Append($" at {capture.PeakTimeNs / 1e6:N1} ms");
-        if (capture.HasNative)
+        if (capture.Native)
             html.Append($", native peak {E(ByteUnits.Format(capture.NativePeakBytes))}"
                 + (capture.NativePeakBytes == 0 ? "" : $" at {capture.NativePeakTimeNs / 1e6:N1} ms"));
         html.Append($", {capture.DurationNs / 1e6:N0} ms recorded. ");
@@ -164,11 +204,12 @@ public static class NotebookRenderer
     }
 
     /// <summary>Totals, the top types and the top functions, as one compact block.</summary>
-    public static string StatsHtml(Capture capture, int top = 10)
+    public static string StatsHtml(Capture capture, int top = 10) =>
+        capture.IsSampled ? SampledStatsHtml(capture, top) : StatsHtml(capture.Stats(top), top);
+
+    /// <summary>The block of an exact capture's <paramref name="stats"/> (from its tables or a streaming pass).</summary>
+    public static string StatsHtml(CaptureStats stats, int top = 10)
     {
-        if (capture.IsSampled)
-            return SampledStatsHtml(capture, top);
-        var stats = capture.Stats(top);
         var html = new StringBuilder($"<div class=\"{StatsClass}\" style=\"font-family:sans-serif;font-size:13px\">");
         html.Append("<table><tbody>");
         Row(html, "allocations", $"{stats.TotalAllocations:N0} ({ByteUnits.Format(stats.TotalBytes)})");

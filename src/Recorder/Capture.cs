@@ -17,42 +17,91 @@ namespace MemNotebook;
 public sealed class Capture
 {
     private readonly Dictionary<string, DataFrame> frames = new();
-    private readonly Dictionary<string, RecordBatch> batches;
-    private readonly AllocationColumns? columns;
-    private readonly AllocationView? all;
+    // What a capture holds once its tables are loaded: built by the constructor, or on first use for a capture
+    // made with LoadLazily (the reports of a notebook cell come from a streaming pass; the tables wait for the user).
+    private readonly Lazy<Tables> tables;
+    private AllocationView? allView;
+    private readonly Lazy<(long Bytes, long TimeNs, bool AtEnd)> peak;
     private AggregateEntry[]? aggregateRows;
     private DataFrame? aggregates;
+
+    /// <summary>The loaded tables: the Arrow folder, its metadata and batches; the whole capture and its rows when scoped.</summary>
+    private sealed record Tables(string Folder, CaptureMetadata Metadata, Dictionary<string, RecordBatch> Batches,
+        AllocationColumns? Columns, Capture? Unscoped, int[]? ScopeRows);
+
+    private Dictionary<string, RecordBatch> batches => tables.Value.Batches;
+    private AllocationColumns? columns => tables.Value.Columns;
+    private Capture? unscoped => tables.Value.Unscoped;
+    private int[]? scopeRows => tables.Value.ScopeRows;
+
+    private AllocationView? all => IsAggregated ? null : allView ??= new AllocationView(this, scopeRows, Scope ?? "all allocations");
+
+    private (long Bytes, long TimeNs, bool AtEnd) PeakOf => peak.Value;
+
+    private (long Bytes, long TimeNs, bool AtEnd) ComputePeak() =>
+        IsAggregated ? FindAggregatedPeak(Metadata.AggregatePeakBytes ?? 0) : scopeRows is { } rows ? FindScopedPeak(rows) : FindPeak();
 
     private Capture(string path, string folder, CaptureMetadata metadata, Dictionary<string, RecordBatch> batches)
     {
         Path = path;
-        ArrowFolder = folder;
-        Metadata = metadata;
-        this.batches = batches;
-        if (metadata.Aggregated)
-        {
-            (PeakBytes, PeakTimeNs, PeakIsAtEnd) = FindAggregatedPeak(metadata.AggregatePeakBytes ?? 0);
-            return;
-        }
-        columns = new AllocationColumns(batches[ArrowLayout.Allocations], batches[ArrowLayout.Stacks],
-            batches[ArrowLayout.Frames], batches[ArrowLayout.Types], batches[ArrowLayout.Threads]);
-        all = new AllocationView(this, null, "all allocations");
-        (PeakBytes, PeakTimeNs, PeakIsAtEnd) = FindPeak();
+        var columns = metadata.Aggregated ? null
+            : new AllocationColumns(batches[ArrowLayout.Allocations], batches[ArrowLayout.Stacks],
+                batches[ArrowLayout.Frames], batches[ArrowLayout.Types], batches[ArrowLayout.Threads]);
+        tables = new Lazy<Tables>(new Tables(folder, metadata, batches, columns, null, null));
+        peak = new(ComputePeak);
     }
 
     /// <summary>A scoped capture: the same tables, with <see cref="All"/> limited to <paramref name="rows"/>.</summary>
     private Capture(Capture whole, int[] rows, string scope)
     {
         Path = whole.Path;
-        ArrowFolder = whole.ArrowFolder;
-        Metadata = whole.Metadata;
-        batches = whole.batches;
-        columns = whole.columns;
-        unscoped = whole;
-        scopeRows = rows;
+        tables = new Lazy<Tables>(ScopedTables(whole, rows));
+        peak = new(ComputePeak);
         Scope = scope;
-        all = new AllocationView(this, rows, scope);
-        (PeakBytes, PeakTimeNs, PeakIsAtEnd) = FindScopedPeak(rows);
+    }
+
+    private static Tables ScopedTables(Capture whole, int[] rows) =>
+        new(whole.ArrowFolder, whole.Metadata, whole.batches, whole.columns, whole, rows);
+
+    /// <summary>A capture whose tables are loaded (and scoped) when first used, by <paramref name="load"/>.</summary>
+    private Capture(string path, string? scope, Func<string, bool>? scopeFrame, Func<Capture> load)
+    {
+        Path = path;
+        Scope = scope;
+        ScopeFrame = scopeFrame;
+        tables = new Lazy<Tables>(() =>
+        {
+            var whole = load();
+            return scopeFrame is null || whole.IsAggregated ? whole.tables.Value : ScopedTables(whole, whole.ScopedRows(scopeFrame));
+        }, LazyThreadSafetyMode.ExecutionAndPublication);
+        peak = new(ComputePeak);
+    }
+
+    /// <summary>
+    /// The capture at <paramref name="path"/> as <see cref="Load"/> gives it, scoped as <see cref="Within"/> scopes when
+    /// <paramref name="scopeFrame"/> is given (<see cref="WithinSubmissions"/>: <see cref="IsSubmissionFrame"/>,
+    /// <see cref="SubmissionScope"/>), with its tables loaded — converted to Arrow the first time — only when a member
+    /// first needs them (or <see cref="EnsureLoaded"/> is called). What a <c>#!memprofile</c> cell's variable holds: its
+    /// reports come from a streaming pass over the capture file (<see cref="ScopedPass"/>), so nothing waits for the
+    /// tables. An error loading them is thrown by the member that needed them.
+    /// </summary>
+    public static Capture LoadLazily(string path, Func<string, bool>? scopeFrame = null, string? scope = null,
+        ArrowCacheLocation cache = ArrowCacheLocation.Default, IProgress<double>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (scopeFrame is not null)
+            ArgumentNullException.ThrowIfNull(scope);
+        return new Capture(path, scopeFrame is null ? null : scope, scopeFrame, () => Load(path, progress, cache: cache));
+    }
+
+    /// <summary>True once the tables are loaded (always, except for a capture of <see cref="LoadLazily"/> not yet used).</summary>
+    public bool IsLoaded => tables.IsValueCreated;
+
+    /// <summary>Loads the tables now if they are not (<see cref="LoadLazily"/>); returns this capture.</summary>
+    public Capture EnsureLoaded()
+    {
+        _ = tables.Value;
+        return this;
     }
 
     /// <summary>
@@ -62,9 +111,6 @@ public sealed class Capture
 
     /// <summary>The whole capture this one is scoped from (itself when it is not scoped).</summary>
     public Capture Unscoped => unscoped ?? this;
-
-    private readonly Capture? unscoped;
-    private readonly int[]? scopeRows;
 
     /// <summary>
     /// The allocations made while a frame whose function matches <paramref name="function"/> was on the
@@ -78,6 +124,13 @@ public sealed class Capture
     {
         ArgumentNullException.ThrowIfNull(function);
         var whole = Unscoped;
+        return new Capture(whole, whole.ScopedRows(function), scope) { ScopeFrame = function };
+    }
+
+    /// <summary>The rows of this (whole) capture's allocations with a frame matching <paramref name="function"/> on the stack.</summary>
+    private int[] ScopedRows(Func<string, bool> function)
+    {
+        var whole = this;
         var c = whole.Columns;
         var parents = c.StackParents();
         var ips = c.StackIps();
@@ -115,7 +168,7 @@ public sealed class Capture
         for (var r = 0; r < c.Count; r++)
             if (Matches(stacks[r]))
                 rows.Add(r);
-        return new Capture(whole, rows.ToArray(), scope) { ScopeFrame = function };
+        return rows.ToArray();
     }
 
     /// <summary>
@@ -344,9 +397,9 @@ public sealed class Capture
         : Directory.Exists(Path) ? new DirectoryInfo(Path).EnumerateFiles().Sum(f => f.Length) : 0;
 
     /// <summary>The folder of the Arrow tables (the cache folder of a raw capture).</summary>
-    public string ArrowFolder { get; }
+    public string ArrowFolder => tables.Value.Folder;
 
-    public CaptureMetadata Metadata { get; }
+    public CaptureMetadata Metadata => tables.Value.Metadata;
     public bool Complete => Metadata.Complete;
     public bool Truncated => Metadata.Truncated;
     public long DurationNs => Metadata.DurationNs;
@@ -377,13 +430,13 @@ public sealed class Capture
     /// or END's (objects die only in a GC, so these are the only candidates). Native blocks are not in it: a
     /// capture recorded with native allocations has <see cref="NativePeakBytes"/> besides.
     /// </summary>
-    public long PeakBytes { get; }
+    public long PeakBytes => PeakOf.Bytes;
 
     /// <summary>When the high-water mark was reached (ns since the start): the first GC start with the peak's live bytes, or the end.</summary>
-    public long PeakTimeNs { get; }
+    public long PeakTimeNs => PeakOf.TimeNs;
 
     /// <summary>True when the high-water mark is the end of the capture (then <see cref="Peak"/> is <see cref="Leaks"/>).</summary>
-    public bool PeakIsAtEnd { get; }
+    public bool PeakIsAtEnd => PeakOf.AtEnd;
 
     /// <summary>
     /// True for a capture recorded with native allocations (<c>memnb run --native</c>, header flag bit 1): its

@@ -129,11 +129,15 @@ public sealed class MemProfileTests
         Assert.Equal((1, 824L), await k.TypeTotalsAsync("before.All", "System.Int64[]"));
         Assert.Equal((2, 824L + 1624), await k.TypeTotalsAsync("after.All", "System.Int64[]"));
         // Without --output, each cell's capture is a new file in memprofile/ of the working directory.
+        // Its tables are converted when the variable is first used (no report here needed them).
         var third = await k.RunAsync("#!memprofile --report none\nvar d = new long[1];");
         var thirdPath = await k.ValueAsync("memprofile.Path");
+        Assert.False(Directory.Exists(ArrowCache.UserFolderOf(thirdPath)), ArrowCache.UserFolderOf(thirdPath));
+        Assert.Equal("1", await k.ValueAsync("memprofile.OfType(\"System.Int64[]\").Count.ToString()"));
         var fourth = await k.RunAsync("#!memprofile --report none\nvar e = new long[1];");
         Assert.Null(fourth.Failure);
         var fourthPath = await k.ValueAsync("memprofile.Path");
+        Assert.Equal("1", await k.ValueAsync("memprofile.OfType(\"System.Int64[]\").Count.ToString()"));
         Assert.NotEqual(thirdPath, fourthPath);
         Assert.Equal(Path.Combine(Environment.CurrentDirectory, "memprofile"), Path.GetDirectoryName(fourthPath));
         Assert.Matches(new Regex(@"^cell-\d+-\d{8}-\d{6}\.memnb$"), Path.GetFileName(fourthPath));
@@ -269,6 +273,8 @@ public sealed class MemProfileTests
         var path = await k.ValueAsync("memprofile.Path");
         Assert.Equal(Path.Combine(Environment.CurrentDirectory, "memprofile"), Path.GetDirectoryName(path));
         Assert.Equal("3", await k.ValueAsync("ran.Length.ToString()"));
+        // The variable's tables, converted when first used.
+        Assert.Equal("1", await k.ValueAsync("memprofile.OfType(\"System.Int32[]\").Count.ToString()"));
         File.Delete(path);
         Assert.False(Directory.Exists(path + ".arrow"), path + ".arrow");
         Directory.Delete(ArrowCache.UserFolderOf(path), recursive: true);

@@ -58,6 +58,7 @@ public static class Scenarios
             case "prolog-call": PrologCall(capture!); break;
             case "linq": Linq(capture!); break;
             case "script": ScriptCells.Run(capture!, Facts); break;
+            case "script-cells": ScriptCells.RunSeveral(capture!, Facts); break;
             case "status": Facts["available"] = Tracker.IsAvailable; break;
             case "spawn-child": SpawnChild(); break;
             case "child-env": ChildEnv(); break;

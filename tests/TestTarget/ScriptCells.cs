@@ -38,4 +38,44 @@ public static class ScriptCells
         tracker.Stop();
         facts["count"] = result.ReturnValue;
     }
+
+    /// <summary>
+    /// Three recorded cells in one capture: the first keeps its arrays, the second's die in the GC it induces (its own
+    /// peak before the end), the third calls the second's function and keeps strings made by a lambda.
+    /// </summary>
+    public static readonly string[] Cells =
+    [
+        "var kept = new List<byte[]>();\n" +
+        "for (var i = 0; i < 300; i++) kept.Add(new byte[64]);",
+        // The arrays are held in Churn's frame only, gone when the GC starts (a local of the cell's own code would
+        // stay reachable from the cell's frame).
+        "static int[] Grow(int n) => new int[n];\n" +
+        "static int Churn() { var temporary = new List<int[]>(); for (var i = 0; i < 500; i++) temporary.Add(Grow(i + 1)); return temporary.Count; }\n" +
+        "Churn();\n" +
+        "GC.Collect();",
+        "var more = Enumerable.Range(0, 250).Select(i => new string('y', i + 1)).ToList();\n" +
+        "var grown = Grow(1000);\n" +
+        "kept.Count + more.Count + grown.Length",
+    ];
+
+    public static void RunSeveral(string capture, Dictionary<string, object?> facts)
+    {
+        var options = ScriptOptions.Default.WithEmitDebugInformation(true)
+            .WithImports("System", "System.Linq", "System.Collections.Generic")
+            .AddReferences(typeof(Enumerable).Assembly, typeof(System.Text.StringBuilder).Assembly);
+        var script = CSharpScript.Create("var warm = 1;", options);
+        var state = script.RunAsync().GetAwaiter().GetResult();
+        var scripts = new List<Script<object>>();
+        foreach (var cell in Cells)
+        {
+            script = script.ContinueWith(cell, options);
+            script.Compile();
+            scripts.Add(script);
+        }
+        var tracker = Tracker.Start(capture, new TrackerOptions { CollectBeforeStop = false, Overwrite = true });
+        foreach (var next in scripts)
+            state = next.RunFromAsync(state).GetAwaiter().GetResult();
+        tracker.Stop();
+        facts["result"] = state.ReturnValue;
+    }
 }

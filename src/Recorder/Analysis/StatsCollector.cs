@@ -36,6 +36,15 @@ public sealed class StatsCollector : CaptureVisitor
     private long gcCount;
     private ManagedPeakFinder peak;
     private CaptureStats? result;
+    // Scoped (ScopedPass): which stack ids are in scope; every allocation, in scope or not, counted apart; the scope's
+    // managed bytes allocated and freed binned by the first of the GC starts and of the snapshots at or after each time.
+    private readonly bool[]? inScope;
+    private readonly long[] gcStartNs = [];
+    private readonly long[] snapshotNs = [];
+    private readonly long[] gcLiveDelta = [];
+    private readonly long[] snapshotLiveDelta = [];
+    private long scopeManagedAliveAtEnd;
+    private long everyAllocation;
 
     public StatsCollector(int top = CaptureStats.DefaultTop)
     {
@@ -47,10 +56,97 @@ public sealed class StatsCollector : CaptureVisitor
     /// <param name="clock">The clock <paramref name="frees"/> was sealed with (the Arrow conversion's).</param>
     internal StatsCollector(int top, FreeTimes.Lookup frees, TickClock clock) : this(top) => (this.frees, this.clock) = (frees, clock);
 
+    /// <summary>
+    /// Counts only allocations whose stack id is in scope (<paramref name="inScope"/>: index = stack id; ids beyond it are
+    /// not), and bins the scope's managed live bytes at <paramref name="gcStartNs"/> and <paramref name="snapshotNs"/>
+    /// (each ascending) for <see cref="ScopeLiveAt"/>.
+    /// </summary>
+    internal StatsCollector(int top, FreeTimes.Lookup frees, TickClock clock, bool[] inScope, long[] gcStartNs, long[] snapshotNs)
+        : this(top, frees, clock)
+    {
+        this.inScope = inScope;
+        this.gcStartNs = gcStartNs;
+        this.snapshotNs = snapshotNs;
+        gcLiveDelta = new long[gcStartNs.Length + 1];
+        snapshotLiveDelta = new long[snapshotNs.Length + 1];
+    }
+
+    /// <summary>Allocations read, in scope or not (the whole capture's count; <see cref="CaptureStats.TotalAllocations"/> is the scope's).</summary>
+    internal long EveryAllocation => everyAllocation;
+
+    /// <summary>Managed bytes of the scope never freed.</summary>
+    internal long ScopeManagedAliveAtEnd => scopeManagedAliveAtEnd;
+
+    /// <summary>
+    /// The scope's managed bytes alive at each GC start (<paramref name="atGcStarts"/> true) or snapshot given to the
+    /// constructor: allocated at or before it, not freed by then.
+    /// </summary>
+    internal long[] ScopeLiveAt(bool atGcStarts)
+    {
+        var delta = atGcStarts ? gcLiveDelta : snapshotLiveDelta;
+        var live = new long[delta.Length - 1];
+        long sum = 0;
+        for (var i = 0; i < live.Length; i++)
+            live[i] = sum += delta[i];
+        return live;
+    }
+
+    private bool InScope(int stackId) => inScope is null || ((uint)stackId < (uint)inScope.Length && inScope[stackId]);
+
+    /// <summary>A scoped managed object allocated at <paramref name="allocatedNs"/>, freed at <paramref name="freedNs"/> (−1: never).</summary>
+    private void ScopeLive(long allocatedNs, long freedNs, long size)
+    {
+        // A thread's allocations come in time order and objects die in few GCs: the last bins found are tried first.
+        if (allocatedNs != lastAllocatedNs)
+            (lastAllocatedNs, allocatedGcBin, allocatedSnapshotBin) = (allocatedNs, Bin(gcStartNs, allocatedNs, allocatedGcBin), Bin(snapshotNs, allocatedNs, allocatedSnapshotBin));
+        gcLiveDelta[allocatedGcBin] += size;
+        snapshotLiveDelta[allocatedSnapshotBin] += size;
+        if (freedNs == -1)
+        {
+            scopeManagedAliveAtEnd += size;
+            return;
+        }
+        if (freedNs != lastFreedNs)
+            (lastFreedNs, freedGcBin, freedSnapshotBin) = (freedNs, LowerBound(gcStartNs, freedNs), LowerBound(snapshotNs, freedNs));
+        gcLiveDelta[freedGcBin] -= size;
+        snapshotLiveDelta[freedSnapshotBin] -= size;
+    }
+
+    private long lastAllocatedNs = long.MinValue, lastFreedNs = long.MinValue;
+    private int allocatedGcBin, allocatedSnapshotBin, freedGcBin, freedSnapshotBin;
+
+    /// <summary><see cref="LowerBound"/>, trying <paramref name="hint"/> and the bins just after it first.</summary>
+    private static int Bin(long[] ascending, long ns, int hint)
+    {
+        if (hint <= ascending.Length && (hint == 0 || ascending[hint - 1] < ns))
+        {
+            for (var i = hint; i < hint + 4; i++)
+                if (i == ascending.Length || ascending[i] >= ns)
+                    return i;
+        }
+        return LowerBound(ascending, ns);
+    }
+
+    /// <summary>The first index whose time is at or after <paramref name="ns"/> (the length when none is).</summary>
+    private static int LowerBound(long[] ascending, long ns)
+    {
+        int lo = 0, hi = ascending.Length;
+        while (lo < hi)
+        {
+            var mid = (lo + hi) >>> 1;
+            if (ascending[mid] < ns) lo = mid + 1;
+            else hi = mid;
+        }
+        return lo;
+    }
+
     public CaptureStats Result => result ?? throw new InvalidOperationException("the capture has not been read");
 
     public override void OnAllocation(in AllocationRecord a)
     {
+        everyAllocation++;
+        if (!InScope(a.StackId))
+            return;
         totalAllocations++;
         totalBytes += a.Size;
         estimatedBytes += a.EstimatedBytes;
@@ -78,6 +174,8 @@ public sealed class StatsCollector : CaptureVisitor
             var freedAtNs = frees.FreedAtNs(a.ThreadStream, a.Sequence);
             if (freedAtNs != -1)
                 Freed(type, a.Size, a.IsNative);
+            if (inScope is not null && !a.IsNative)
+                ScopeLive(clock!.ToNanoseconds(a.Ticks), freedAtNs, a.Size);
             if (a.IsNative)
             {
                 nativePeak.Allocated(clock!.ToNanoseconds(a.Ticks), a.Size);
@@ -116,14 +214,24 @@ public sealed class StatsCollector : CaptureVisitor
         var sizes = block.Sizes;
         var types = block.TypeIndexes;
         var stacks = block.StackIds;
+        var ticks = block.Ticks;
         long bytes = 0;
+        var count = 0;
         TypeTotals? type = null;
         Totals? stack = null;
         int lastType = 0, lastStack = 0;
+        everyAllocation += n;
         for (var i = 0; i < n; i++)
         {
+            if (inScope is not null)
+            {
+                if ((uint)stacks[i] >= (uint)inScope.Length || !inScope[stacks[i]])
+                    continue;
+                ScopeLive(clock!.ToNanoseconds(ticks[i]), freed[i], sizes[i]);
+            }
             var size = sizes[i];
             bytes += size;
+            count++;
             if (type is null || types[i] != lastType)
                 type = Get(byType, lastType = types[i]);
             type.Count++;
@@ -135,15 +243,17 @@ public sealed class StatsCollector : CaptureVisitor
             stack.Count++;
             stack.Bytes += size;
         }
-        totalAllocations += n;
+        if (count == 0)
+            return;
+        totalAllocations += count;
         totalBytes += bytes;
         managedBytes += bytes;
         estimatedBytes += bytes;
         var thread = Get(byThread, block.ThreadStream);
-        thread.Count += n;
+        thread.Count += count;
         thread.Bytes += bytes;
         var allocator = Get(byAllocator, 0);
-        allocator.Count += n;
+        allocator.Count += count;
         allocator.Bytes += bytes;
     }
 

@@ -307,6 +307,9 @@ internal sealed class FreeTimes
         private Cursor? last;
         private int lastStream = -1;
 
+        /// <summary>A lookup over the same free times from the first sequence again (for a further pass: each asks in ascending order).</summary>
+        public Lookup Again() => new(pages, epochNs);
+
         /// <summary>The free time in ns, or −1 for an object alive at the end.</summary>
         public long FreedAtNs(int stream, long sequence)
         {

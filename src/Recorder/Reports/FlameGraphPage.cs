@@ -69,7 +69,7 @@ public static class FlameGraphPage
     {
         var buckets = tree.Time?.Buckets ?? timeBuckets;
         var pruned = tree.Prune(maxNodes, keepTime: false);
-        if (buckets > 0 && tree.View is not null)
+        if (buckets > 0 && (tree.View is not null || tree.Streamed is not null))
             pruned = pruned.WithTimeBuckets(buckets, MaxTimeEntries);
         WritePruned(pruned, tree.NodeCount, source, output, memory);
     }

@@ -13,6 +13,92 @@ internal static class FlameTimeBuckets
     /// <summary>Above this many (node, bucket) cells (16 bytes each) the table is sparse: a tree that was not pruned.</summary>
     public const long MaxDenseCells = 8_000_000;
 
+    /// <summary>
+    /// The same for a tree built from streamed totals (<see cref="FlameTree.Build(SelectedStacks, ReportSelection, bool)"/>):
+    /// the totals per (stack, bucket) added into the (owner, bucket) table instead of the rows one by one.
+    /// </summary>
+    public static TimeBucketing Attach(FlameTree tree, FlameNode root, SelectedStacks stacks, TimeBucketing fine, long maxEntries,
+        long maxDenseCells = MaxDenseCells)
+    {
+        if (fine.Buckets != stacks.Buckets || fine.BucketNs != stacks.BucketNs)
+            throw new InvalidOperationException($"the streamed totals have {stacks.Buckets} buckets of {stacks.BucketNs} ns, not {fine.Buckets} of {fine.BucketNs}");
+        var paths = new FlameTree.PathResolver(stacks.Tables, tree.Inverted, stacks.ScopeFrame);
+        var (owners, owner) = Owners(root, paths);
+        // The owner of each stack with selected allocations, then their buckets into the (owner, bucket) table (from the
+        // totals pass when it counted them, else by a pass over the capture).
+        var slots = new int[stacks.Counts.Length];
+        for (var stackId = 0; stackId < slots.Length; stackId++)
+            slots[stackId] = stacks.Counts[stackId] > 0 ? owner(0, stackId) : 0;
+        var buckets = fine.Buckets;
+        var cells = (long)owners.Count * buckets;
+        if (cells > maxDenseCells)
+        {
+            var perOwner = new SortedDictionary<int, (long Count, long Bytes)>?[owners.Count];
+            stacks.ByOwnerAndBucket(slots, null, null, (slot, bucket, count, bytes) =>
+            {
+                var d = perOwner[slot] ??= new();
+                var t = d.GetValueOrDefault(bucket);
+                d[bucket] = (t.Count + count, t.Bytes + bytes);
+            });
+            return FinishSparse(owners, perOwner, fine, maxEntries);
+        }
+        var cellCounts = new long[cells];
+        var cellBytes = new long[cells];
+        stacks.ByOwnerAndBucket(slots, cellCounts, cellBytes);
+        return FinishDense(owners, cellCounts, cellBytes, fine, maxEntries);
+    }
+
+    /// <summary>Every node of the tree as an owner slot, and the slot a (thread, stack)'s allocations are charged to.</summary>
+    private static (List<FlameNode> Owners, Func<int, int, int> Owner) Owners(FlameNode root, FlameTree.PathResolver paths)
+    {
+        var children = new Dictionary<(FlameNode Parent, string Name, FlameNodeKind Kind), FlameNode>();
+        var merged = new Dictionary<FlameNode, FlameNode>();
+        var stack = new Stack<FlameNode>();
+        stack.Push(root);
+        while (stack.Count > 0)
+        {
+            var node = stack.Pop();
+            foreach (var child in node.Children)
+            {
+                if (child.IsMerged)
+                    merged[node] = child;
+                else
+                    children[(node, child.Name, child.Kind)] = child;
+                stack.Push(child);
+            }
+        }
+        var owners = new List<FlameNode>();
+        var slotOf = new Dictionary<FlameNode, int>();
+        stack.Push(root);
+        while (stack.Count > 0)
+        {
+            var node = stack.Pop();
+            slotOf[node] = owners.Count;
+            owners.Add(node);
+            foreach (var child in node.Children)
+                stack.Push(child);
+        }
+        var path = new List<(string Name, FlameNodeKind Kind)>();
+        int Owner(int stream, int stackId)
+        {
+            paths.Fill(stream, stackId, path);
+            var node = root;
+            foreach (var (name, kind) in path)
+            {
+                if (children.TryGetValue((node, name, kind), out var child))
+                {
+                    node = child;
+                    continue;
+                }
+                node = merged.TryGetValue(node, out var rest) ? rest
+                    : throw new InvalidOperationException($"the tree has no frame {name} under {node.Name}: it was not built from these allocations");
+                break;
+            }
+            return slotOf[node];
+        }
+        return (owners, Owner);
+    }
+
     public static TimeBucketing Attach(FlameTree tree, FlameNode root, AllocationView view, TimeBucketing fine, long maxEntries,
         long maxDenseCells = MaxDenseCells)
     {
@@ -118,6 +204,13 @@ internal static class FlameTimeBuckets
             bytes[cell] += size[r];
         }
 
+        return FinishDense(owners, counts, bytes, fine, maxEntries);
+    }
+
+    /// <summary>Each owner's buckets from the dense (owner, bucket) table, widened until the non-empty cells fit <paramref name="maxEntries"/>.</summary>
+    private static TimeBucketing FinishDense(List<FlameNode> owners, long[] counts, long[] bytes, TimeBucketing fine, long maxEntries)
+    {
+        var buckets = fine.Buckets;
         // The finest width (a power-of-two multiple of the fine one, dividing the bucket count) within the budget.
         var factor = 1;
         while (factor < buckets && buckets % (factor * 2) == 0 && Entries(counts, owners.Count, buckets, factor) > maxEntries)
@@ -171,6 +264,12 @@ internal static class FlameTimeBuckets
             var t = d.GetValueOrDefault(bucket);
             d[bucket] = (t.Count + 1, t.Bytes + size[r]);
         }
+        return FinishSparse(owners, perOwner, fine, maxEntries);
+    }
+
+    private static TimeBucketing FinishSparse(List<FlameNode> owners, SortedDictionary<int, (long Count, long Bytes)>?[] perOwner, TimeBucketing fine,
+        long maxEntries)
+    {
         var factor = 1;
         long Count(int f) => perOwner.Sum(d => d is null ? 0L : d.Keys.Select(b => b / f).Distinct().LongCount());
         while (factor < fine.Buckets && fine.Buckets % (factor * 2) == 0 && Count(factor) > maxEntries)

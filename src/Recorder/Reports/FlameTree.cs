@@ -1,6 +1,7 @@
 using Apache.Arrow;
 using MemNotebook.Recorder.Analysis;
 using MemNotebook.Recorder.Arrow;
+using MemNotebook.Recorder.Format;
 
 namespace MemNotebook.Recorder.Reports;
 
@@ -135,10 +136,11 @@ public sealed class FlameTree
     public const string NoStack = "[no stack]";
 
     private FlameTree(FlameNode root, string description, ReportSelection selection, bool inverted, bool splitThreads, int mergedFrames = 0,
-        TimeBucketing? time = null, AllocationView? view = null)
+        TimeBucketing? time = null, AllocationView? view = null, SelectedStacks? streamed = null)
     {
         Time = time;
         View = view;
+        Streamed = streamed;
         Root = root;
         MergedFrames = mergedFrames;
         NodeCount = CountNodes(root);
@@ -161,6 +163,9 @@ public sealed class FlameTree
 
     /// <summary>The view the tree was built from (null for a hand-made tree).</summary>
     internal AllocationView? View { get; }
+
+    /// <summary>The streamed totals the tree was built from, if it was (<see cref="Build(SelectedStacks, ReportSelection, bool)"/>).</summary>
+    internal SelectedStacks? Streamed { get; }
 
     /// <summary>The number of nodes, the root included.</summary>
     public int NodeCount { get; }
@@ -289,7 +294,7 @@ public sealed class FlameTree
             copies[i]!.AddChild(bucket);
         }
         copies[0]!.Sort();
-        var pruned = new FlameTree(copies[0]!, Description, Selection, Inverted, SplitThreads, MergedFrames + n - kept, null, View);
+        var pruned = new FlameTree(copies[0]!, Description, Selection, Inverted, SplitThreads, MergedFrames + n - kept, null, View, Streamed);
         return keepTime && Time is not null ? pruned.WithTimeBuckets(Time.Buckets) : pruned;
     }
 
@@ -305,6 +310,12 @@ public sealed class FlameTree
     internal FlameTree WithTimeBuckets(int buckets, long maxEntries, long maxDenseCells)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(buckets, 1);
+        if (View is null && Streamed is { } streamed)
+        {
+            var copy = CopyWithoutTime(Root);
+            var times = FlameTimeBuckets.Attach(this, copy, streamed, TimeBucketing.For(streamed.DurationNs, buckets), maxEntries, maxDenseCells);
+            return new FlameTree(copy, Description, Selection, Inverted, SplitThreads, MergedFrames, times, null, streamed);
+        }
         var view = View ?? throw new InvalidOperationException("time buckets need the view the tree was built from");
         var root = CopyWithoutTime(Root);
         var time = FlameTimeBuckets.Attach(this, root, view, TimeBucketing.For(view.Capture.DurationNs, buckets), maxEntries, maxDenseCells);
@@ -387,6 +398,28 @@ public sealed class FlameTree
         }
         root.Sort();
         return new FlameTree(root, AggregateReports.Description(selection), selection, inverted, false);
+    }
+
+    /// <summary>
+    /// The tree of a scope's allocations totalled per stack by a streaming pass (<see cref="ScopedPass.SelectStacks"/>):
+    /// the tree <see cref="Build(AllocationView, ReportSelection, bool, bool, string?, int)"/> makes of the same
+    /// allocations of the loaded capture scoped the same way (not split by thread). Time buckets come from the same totals.
+    /// </summary>
+    public static FlameTree Build(SelectedStacks stacks, ReportSelection selection, bool inverted = false)
+    {
+        var paths = new PathResolver(stacks.Tables, inverted, stacks.ScopeFrame);
+        var budget = new NodeBudget(stacks.Path, new FileInfo(stacks.Path).Length, inverted, splitThreads: false);
+        var root = new FlameNode("all", FlameNodeKind.Root);
+        var path = new List<(string Name, FlameNodeKind Kind)>();
+        for (var stack = 0; stack < stacks.Counts.Length; stack++)
+        {
+            if (stacks.Counts[stack] == 0)
+                continue;
+            paths.Fill(0, stack, path);
+            AddPath(root, path, stacks.Counts[stack], stacks.Bytes[stack], budget);
+        }
+        root.Sort();
+        return new FlameTree(root, stacks.Description, selection, inverted, false, 0, null, null, stacks);
     }
 
     /// <summary>The tree of any view (<paramref name="selection"/> only labels it).</summary>
@@ -472,9 +505,13 @@ public sealed class FlameTree
     public static long MaxNodes(long captureBytes) => Math.Max(1L << 21, Math.Max(0, captureBytes) / 16);
 
     /// <summary>Counts the nodes a tree makes; past <see cref="MaxNodes"/> of its capture, one error that says so.</summary>
-    private sealed class NodeBudget(Capture capture, bool inverted, bool splitThreads)
+    private sealed class NodeBudget(string path, long sourceBytes, bool inverted, bool splitThreads)
     {
-        private readonly long limit = MaxNodes(capture.SourceBytes);
+        public NodeBudget(Capture capture, bool inverted, bool splitThreads) : this(capture.Path, capture.SourceBytes, inverted, splitThreads)
+        {
+        }
+
+        private readonly long limit = MaxNodes(sourceBytes);
         private long nodes = 1;
 
         public void Add(int created)
@@ -486,7 +523,7 @@ public sealed class FlameTree
                 : splitThreads ? "; the tree without --split-threads has fewer"
                 : "";
             throw new InvalidDataException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                $"{capture.Path}: too large for a tree: it would have more than {limit:N0} frames, the most a capture of {capture.SourceBytes:N0} bytes may make (FlameTree.MaxNodes){hint}"));
+                $"{path}: too large for a tree: it would have more than {limit:N0} frames, the most a capture of {sourceBytes:N0} bytes may make (FlameTree.MaxNodes){hint}"));
         }
     }
 
@@ -519,6 +556,37 @@ public sealed class FlameTree
         private readonly bool inverted;
         private readonly bool splitThreads;
         private readonly Func<string, bool>? scopeFrame;
+
+        /// <summary>From the capture file's tables as the first pass read and named them (<see cref="ScopedPass"/>), not split by thread.</summary>
+        public PathResolver(CaptureTables tables, bool inverted, Func<string, bool>? scopeFrame)
+        {
+            var nodes = tables.StackNodes;
+            parents = new int[nodes.Count + 1];
+            ips = new ulong[nodes.Count + 1];
+            foreach (var node in nodes)
+                (parents[node.Id], ips[node.Id]) = (node.ParentId, node.Ip);
+            // As the frames table lists them: every ip with a FRAME record or a stack node.
+            frames = new Dictionary<ulong, (Stacks.ShownFrame[] Frames, FlameNodeKind Kind)>();
+            entryStubs = new HashSet<ulong>();
+            foreach (var ip in tables.Frames.Keys.Concat(nodes.Select(n => n.Ip)))
+            {
+                if (frames.ContainsKey(ip))
+                    continue;
+                var frame = tables.Frame(ip);
+                frames[ip] = (Stacks.StackFrames.OfAddress(tables, ip), frame.Kind switch
+                {
+                    FrameKind.Managed => FlameNodeKind.Managed,
+                    FrameKind.Native => FlameNodeKind.Native,
+                    _ => FlameNodeKind.Unknown,
+                });
+                if (frame.Kind == FrameKind.Managed && Symbols.ScriptPlumbing.IsEntryStub(frame.Function))
+                    entryStubs.Add(ip);
+            }
+            threads = new Dictionary<int, string>();
+            this.inverted = inverted;
+            splitThreads = false;
+            this.scopeFrame = scopeFrame;
+        }
 
         public PathResolver(Capture capture, bool inverted, bool splitThreads)
         {

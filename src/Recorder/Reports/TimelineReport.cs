@@ -8,6 +8,7 @@ using System.Text.RegularExpressions;
 using Apache.Arrow;
 using MemNotebook.Recorder.Analysis;
 using MemNotebook.Recorder.Arrow;
+using MemNotebook.Recorder.Format;
 
 namespace MemNotebook.Recorder.Reports;
 
@@ -115,6 +116,40 @@ public static class TimelineReport
             marks[i] = new TimelineGc(index.GetValue(i)!.Value, Ms(start.GetValue(i)), Ms(end.GetValue(i)), Ms(pause.GetValue(i)),
                 generations.GetValue(i)!.Value, reason.GetValue(i) == 1, live.GetValue(i)!.Value);
         return new TimelineData(capture.Path, Ms(capture.DurationNs), series, marks);
+    }
+
+    /// <summary>
+    /// The series and GCs of a capture scoped by a streaming pass (<see cref="ScopedPass"/>): the same numbers as
+    /// <see cref="Data(Capture)"/> of the capture scoped the same way, without its tables.
+    /// </summary>
+    public static TimelineData Data(ScopedSummary summary)
+    {
+        var snapshots = summary.Snapshots;
+        var timesMs = new double[snapshots.Count];
+        for (var i = 0; i < timesMs.Length; i++)
+            timesMs[i] = Ms(snapshots[i].TimeNs);
+        TimelineSeries Series(string key, Func<MemorySnapshot, long> value, string name, string? stack)
+        {
+            var bytes = new long[snapshots.Count];
+            for (var i = 0; i < bytes.Length; i++)
+                bytes[i] = value(snapshots[i]);
+            return new TimelineSeries(key, name, timesMs, bytes, stack);
+        }
+        var series = new List<TimelineSeries>
+        {
+            new("scope_live", ScopeSeriesName(summary.Scope), timesMs, summary.ScopeLiveAtSnapshots.ToArray(), null),
+            Series("rss", s => s.RssBytes, "RSS", null),
+            Series("gen0", s => s.Gen0Bytes, "gen 0", "heap"),
+            Series("gen1", s => s.Gen1Bytes, "gen 1", "heap"),
+            Series("gen2", s => s.Gen2Bytes, "gen 2", "heap"),
+            Series("loh", s => s.LohBytes, "LOH", "heap"),
+            Series("poh", s => s.PohBytes, "POH", "heap"),
+            Series("tracked_live", s => s.TrackedLiveBytes, "tracked live", null),
+        };
+        var marks = summary.GcEvents
+            .Select(g => new TimelineGc(g.GcIndex, Ms(g.StartNs), Ms(g.EndNs), Ms(g.PauseNs), g.Generations, g.IsInduced, g.LiveBytesAtStart))
+            .ToArray();
+        return new TimelineData(summary.Path, Ms(summary.DurationNs), series, marks);
     }
 
     /// <summary>The legend label of a scope's series: "the cell's tracked live" for a notebook cell's capture.</summary>

@@ -51,7 +51,23 @@ public static class StackFrames
         return OfAddress(ip, FrameNaming.Shown(frame.Kind, frame.Function), frame.Module, frame.Offset, tables.Source(ip), tables.NoLineReason(ip));
     }
 
-    /// <summary>The names of the frames of a stack, innermost first (<see cref="OfAddress(CaptureTables, ulong)"/>).</summary>
-    public static string[] Names(CaptureTables tables, int stackId) =>
-        tables.StackIps(stackId).SelectMany(ip => OfAddress(tables, ip)).Select(f => f.Name).ToArray();
+    /// <summary>
+    /// The names of the frames of a stack, innermost first (<see cref="OfAddress(CaptureTables, ulong)"/>), without the
+    /// entry stubs of a notebook cell the cell's code runs under (<see cref="ScriptPlumbing"/>), as the tables' stacks show them.
+    /// </summary>
+    public static string[] Names(CaptureTables tables, int stackId)
+    {
+        var names = new List<string>();
+        var innermost = true;
+        foreach (var ip in tables.StackIps(stackId))
+        {
+            var frame = tables.Frame(ip);
+            if (!innermost && frame.Kind == FrameKind.Managed && ScriptPlumbing.IsEntryStub(frame.Function))
+                continue;
+            innermost = false;
+            foreach (var shown in OfAddress(tables, ip))
+                names.Add(shown.Name);
+        }
+        return names.ToArray();
+    }
 }
