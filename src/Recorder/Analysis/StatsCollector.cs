@@ -25,6 +25,10 @@ public sealed class StatsCollector : CaptureVisitor
     private readonly Dictionary<int, Totals> byStack = new();
     private readonly Dictionary<int, Totals> byThread = new();
     private readonly Dictionary<int, Totals> byAllocator = new();
+    // The totals of byStack and byType by id, for the per-row lookups of a block (ids past the bound use the dictionary).
+    private const int MaxDenseId = 1 << 26;
+    private Totals?[] stackCache = [];
+    private TypeTotals?[] typeCache = [];
     private long totalAllocations;
     private long totalBytes;
     private double estimatedBytes;
@@ -118,20 +122,18 @@ public sealed class StatsCollector : CaptureVisitor
         var stacks = block.StackIds;
         long bytes = 0;
         TypeTotals? type = null;
-        Totals? stack = null;
-        int lastType = 0, lastStack = 0;
+        int lastType = 0;
         for (var i = 0; i < n; i++)
         {
             var size = sizes[i];
             bytes += size;
             if (type is null || types[i] != lastType)
-                type = Get(byType, lastType = types[i]);
+                type = TypeOf(lastType = types[i]);
             type.Count++;
             type.Bytes += size;
             if (freed[i] != -1)
                 Freed(type, size, native: false);
-            if (stack is null || stacks[i] != lastStack)
-                stack = Get(byStack, lastStack = stacks[i]);
+            var stack = StackOf(stacks[i]);
             stack.Count++;
             stack.Bytes += size;
         }
@@ -262,6 +264,42 @@ public sealed class StatsCollector : CaptureVisitor
             .OrderByDescending(f => f.Bytes).ThenByDescending(f => f.Count).ThenBy(f => f.Function, StringComparer.Ordinal)
             .Take(top)
             .ToArray();
+    }
+
+    /// <summary>A stack's totals through an array by id (ids are dense): consecutive rows mostly change stacks.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private Totals StackOf(int stackId)
+    {
+        var cache = stackCache;
+        if ((uint)stackId < (uint)cache.Length && cache[stackId] is { } totals)
+            return totals;
+        return StackOfSlow(stackId);
+    }
+
+    private Totals StackOfSlow(int stackId)
+    {
+        var totals = Get(byStack, stackId);
+        if (stackId >= 0 && stackId < MaxDenseId)
+        {
+            if (stackId >= stackCache.Length)
+                Array.Resize(ref stackCache, (int)Math.Min(MaxDenseId, Math.Max(stackId + 1L, stackCache.Length * 2L)));
+            stackCache[stackId] = totals;
+        }
+        return totals;
+    }
+
+    private TypeTotals TypeOf(int typeIndex)
+    {
+        if ((uint)typeIndex < (uint)typeCache.Length && typeCache[typeIndex] is { } totals)
+            return totals;
+        totals = Get(byType, typeIndex);
+        if (typeIndex >= 0 && typeIndex < MaxDenseId)
+        {
+            if (typeIndex >= typeCache.Length)
+                Array.Resize(ref typeCache, (int)Math.Min(MaxDenseId, Math.Max(typeIndex + 1L, typeCache.Length * 2L)));
+            typeCache[typeIndex] = totals;
+        }
+        return totals;
     }
 
     private static T Get<T>(Dictionary<int, T> map, int key) where T : class, new()
