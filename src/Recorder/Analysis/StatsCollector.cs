@@ -105,6 +105,9 @@ public sealed class StatsCollector : CaptureVisitor
     /// thread's and the allocator's totals once, the free times of the whole block at once, and the type
     /// and stack totals looked up again only when they change from one row to the next.
     /// </summary>
+    // Runs once per block from the reader's loop: optimized up front, as the reader's own decoding loop is (tier-0 code
+    // and its on-stack replacement took a fifth of a 10M-allocation pass).
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public override void OnAllocations(in AllocationBlock block)
     {
         if (frees is null)
