@@ -25,9 +25,11 @@ public sealed class StatsCollector : CaptureVisitor
     private readonly Dictionary<int, Totals> byStack = new();
     private readonly Dictionary<int, Totals> byThread = new();
     private readonly Dictionary<int, Totals> byAllocator = new();
-    // The totals of byStack and byType by id, for the per-row lookups of a block (ids past the bound use the dictionary).
+    // Stack totals by id in stackCounts/stackBytes (byStack holds ids past the bound), and byType's totals by index for the
+    // per-row lookups of a block.
     private const int MaxDenseId = 1 << 26;
-    private Totals?[] stackCache = [];
+    private long[] stackCounts = [];
+    private long[] stackBytes = [];
     private TypeTotals?[] typeCache = [];
     private long totalAllocations;
     private long totalBytes;
@@ -89,9 +91,7 @@ public sealed class StatsCollector : CaptureVisitor
                     nativePeak.Released(freedAtNs, a.Size);
             }
         }
-        var stack = Get(byStack, a.StackId);
-        stack.Count++;
-        stack.Bytes += a.Size;
+        AddToStack(a.StackId, 1, a.Size);
         var thread = Get(byThread, a.ThreadStream);
         thread.Count++;
         thread.Bytes += a.Size;
@@ -136,9 +136,7 @@ public sealed class StatsCollector : CaptureVisitor
             type.Bytes += size;
             if (freed[i] != -1)
                 Freed(type, size, native: false);
-            var stack = StackOf(stacks[i]);
-            stack.Count++;
-            stack.Bytes += size;
+            AddToStack(stacks[i], 1, size);
         }
         totalAllocations += n;
         totalBytes += bytes;
@@ -194,7 +192,7 @@ public sealed class StatsCollector : CaptureVisitor
         var endLive = read.End is EndRecord end ? end.LiveBytes : managedBytes - managedFreedBytes;
         var native = nativePeak.Find(frees is null ? read.Clock : null);
         var types = RankTypes(byType, tables);
-        var functions = RankFunctions(byStack, tables, top);
+        var functions = RankFunctions(StackTotals(), tables, top);
         var threads = tables.Threads.Values
             .Select(t =>
             {
@@ -207,7 +205,7 @@ public sealed class StatsCollector : CaptureVisitor
             totalAllocations, totalBytes, leakedCount: totalAllocations - freedAllocations, leakedBytes: totalBytes - freedBytes,
             peakBytes: peak.Find(endLive, 0).Bytes, types, functions, threads,
             CaptureStats.RankAllocators(byAllocator.Select(kv => new AllocatorStats(CaptureFormat.AllocatorName(kv.Key), kv.Value.Count, kv.Value.Bytes))),
-            RankStacks(byStack, tables)) with
+            RankStacks(StackTotals(), tables)) with
         {
             Sampled = read.Header.IsSampled,
             EstimatedBytes = read.Header.IsSampled ? (long)Math.Round(estimatedBytes) : totalBytes,
@@ -218,8 +216,8 @@ public sealed class StatsCollector : CaptureVisitor
         };
     }
 
-    private static StackStats[] RankStacks(Dictionary<int, Totals> byStack, CaptureTables tables) =>
-        CaptureStats.RankStacks(byStack.Select(kv => (kv.Key, kv.Value.Count, kv.Value.Bytes)),
+    private static StackStats[] RankStacks(IEnumerable<(int StackId, long Count, long Bytes)> byStack, CaptureTables tables) =>
+        CaptureStats.RankStacks(byStack,
             id => Stacks.StackFrames.Names(tables, id));
 
     /// <summary>The stats of an aggregated capture, from its last table (none read: all zero, not complete).</summary>
@@ -247,8 +245,8 @@ public sealed class StatsCollector : CaptureVisitor
         }
         return CaptureStats.Create(read.Path, Arrow.CaptureMetadata.From(read, count, count - aliveCount), gcCount, count, bytes,
             leakedCount: aliveCount, leakedBytes: aliveBytes, peakBytes: read.AggregateTable?.PeakBytes ?? 0,
-            RankTypes(byType, tables), RankFunctions(byStack, tables, top), threads: [],
-            count == 0 ? [] : [new AllocatorStats(CaptureFormat.AllocatorName(0), count, bytes)], RankStacks(byStack, tables));
+            RankTypes(byType, tables), RankFunctions(Totals.Of(byStack), tables, top), threads: [],
+            count == 0 ? [] : [new AllocatorStats(CaptureFormat.AllocatorName(0), count, bytes)], RankStacks(Totals.Of(byStack), tables));
     }
 
     private static TypeStats[] RankTypes(Dictionary<int, TypeTotals> byType, CaptureTables tables) =>
@@ -258,37 +256,63 @@ public sealed class StatsCollector : CaptureVisitor
             .OrderByDescending(t => t.Bytes).ThenByDescending(t => t.Count).ThenBy(t => t.Type, StringComparer.Ordinal)
             .ToArray();
 
-    private static FunctionStats[] RankFunctions(Dictionary<int, Totals> byStack, CaptureTables tables, int top)
+    /// <summary>The functions with the most bytes: each stack's totals added to its function's (one entry per function, not a group of stacks).</summary>
+    private static FunctionStats[] RankFunctions(IEnumerable<(int StackId, long Count, long Bytes)> byStack, CaptureTables tables, int top)
     {
         var attribution = new FunctionAttribution(tables);
-        return byStack
-            .GroupBy(kv => attribution.FunctionOf(kv.Key))
-            .Select(g => new FunctionStats(g.Key, g.Sum(kv => kv.Value.Count), g.Sum(kv => kv.Value.Bytes)))
+        var byFunction = new Dictionary<string, Totals>(StringComparer.Ordinal);
+        foreach (var (stackId, count, bytes) in byStack)
+        {
+            var totals = Get(byFunction, attribution.FunctionOf(stackId));
+            totals.Count += count;
+            totals.Bytes += bytes;
+        }
+        return byFunction
+            .Select(kv => new FunctionStats(kv.Key, kv.Value.Count, kv.Value.Bytes))
             .OrderByDescending(f => f.Bytes).ThenByDescending(f => f.Count).ThenBy(f => f.Function, StringComparer.Ordinal)
             .Take(top)
             .ToArray();
     }
 
-    /// <summary>A stack's totals through an array by id (ids are dense): consecutive rows mostly change stacks.</summary>
+    /// <summary>
+    /// Adds to a stack's totals: arrays by id (ids are dense from 1, and a deep capture has millions of stacks), the
+    /// dictionary past <see cref="MaxDenseId"/>.
+    /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    private Totals StackOf(int stackId)
+    private void AddToStack(int stackId, long count, long bytes)
     {
-        var cache = stackCache;
-        if ((uint)stackId < (uint)cache.Length && cache[stackId] is { } totals)
-            return totals;
-        return StackOfSlow(stackId);
+        if ((uint)stackId < (uint)stackCounts.Length)
+        {
+            stackCounts[stackId] += count;
+            stackBytes[stackId] += bytes;
+            return;
+        }
+        AddToStackSlow(stackId, count, bytes);
     }
 
-    private Totals StackOfSlow(int stackId)
+    private void AddToStackSlow(int stackId, long count, long bytes)
     {
-        var totals = Get(byStack, stackId);
         if (stackId >= 0 && stackId < MaxDenseId)
         {
-            if (stackId >= stackCache.Length)
-                Array.Resize(ref stackCache, (int)Math.Min(MaxDenseId, Math.Max(stackId + 1L, stackCache.Length * 2L)));
-            stackCache[stackId] = totals;
+            var length = (int)Math.Min(MaxDenseId, Math.Max(stackId + 1L, Math.Max(1024L, stackCounts.Length * 2L)));
+            Array.Resize(ref stackCounts, length);
+            Array.Resize(ref stackBytes, length);
+            AddToStack(stackId, count, bytes);
+            return;
         }
-        return totals;
+        var totals = Get(byStack, stackId);
+        totals.Count += count;
+        totals.Bytes += bytes;
+    }
+
+    /// <summary>Every stack an allocation has, with its totals.</summary>
+    private IEnumerable<(int StackId, long Count, long Bytes)> StackTotals()
+    {
+        for (var id = 0; id < stackCounts.Length; id++)
+            if (stackCounts[id] != 0)
+                yield return (id, stackCounts[id], stackBytes[id]);
+        foreach (var (id, totals) in byStack)
+            yield return (id, totals.Count, totals.Bytes);
     }
 
     private TypeTotals TypeOf(int typeIndex)
@@ -305,7 +329,7 @@ public sealed class StatsCollector : CaptureVisitor
         return totals;
     }
 
-    private static T Get<T>(Dictionary<int, T> map, int key) where T : class, new()
+    private static T Get<TKey, T>(Dictionary<TKey, T> map, TKey key) where TKey : notnull where T : class, new()
     {
         if (!map.TryGetValue(key, out var value))
             map.Add(key, value = new T());
@@ -318,6 +342,9 @@ public sealed class StatsCollector : CaptureVisitor
     {
         public long Count;
         public long Bytes;
+
+        public static IEnumerable<(int StackId, long Count, long Bytes)> Of(Dictionary<int, Totals> byStack) =>
+            byStack.Select(kv => (kv.Key, kv.Value.Count, kv.Value.Bytes));
     }
 
     private sealed class TypeTotals : Totals
