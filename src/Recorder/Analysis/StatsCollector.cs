@@ -259,13 +259,34 @@ public sealed class StatsCollector : CaptureVisitor
     /// <summary>The functions with the most bytes: each stack's totals added to its function's (one entry per function, not a group of stacks).</summary>
     private static FunctionStats[] RankFunctions(IEnumerable<(int StackId, long Count, long Bytes)> byStack, CaptureTables tables, int top)
     {
-        var attribution = new FunctionAttribution(tables);
+        var (functionOf, names) = FunctionAttribution.OfEveryStack(tables);
+        var counts = new long[names.Count];
+        var sums = new long[names.Count];
+        var seen = new bool[names.Count];
+        FunctionAttribution? attribution = null;
         var byFunction = new Dictionary<string, Totals>(StringComparer.Ordinal);
         foreach (var (stackId, count, bytes) in byStack)
         {
-            var totals = Get(byFunction, attribution.FunctionOf(stackId));
+            if ((uint)stackId < (uint)functionOf.Length)
+            {
+                var f = functionOf[stackId];
+                counts[f] += count;
+                sums[f] += bytes;
+                seen[f] = true;
+                continue;
+            }
+            // Not a stack node (stack 0 of an empty stack is one: index 0 is "[unknown]").
+            var totals = Get(byFunction, (attribution ??= new FunctionAttribution(tables)).FunctionOf(stackId));
             totals.Count += count;
             totals.Bytes += bytes;
+        }
+        for (var f = 0; f < names.Count; f++)
+        {
+            if (!seen[f])
+                continue;
+            var totals = Get(byFunction, names[f]);
+            totals.Count += counts[f];
+            totals.Bytes += sums[f];
         }
         return byFunction
             .Select(kv => new FunctionStats(kv.Key, kv.Value.Count, kv.Value.Bytes))
