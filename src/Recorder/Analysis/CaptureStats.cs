@@ -199,8 +199,11 @@ public sealed record CaptureStats
             CapturePass.Read(path, collector, options, extent, progress, 0.5, 0.5);
             return collector.Result;
         }
-        collector = new StatsCollector(top, firstPass.Frees.Seal(first.Clock), first.Clock);
-        CapturePass.Read(path, collector, new CaptureReaderOptions { AllowTruncated = options.AllowTruncated, FreesChecked = true }, extent, progress, 0.5, 0.5);
+        collector = new StatsCollector(top, firstPass.Frees.Seal(first.Clock), first.Clock, first.Tables.StackNodes.Count);
+        CapturePass.Read(path, collector, new CaptureReaderOptions
+        {
+            AllowTruncated = options.AllowTruncated, FreesChecked = true, ExpectedStackNodes = first.Tables.StackNodes.Count,
+        }, extent, progress, 0.5, 0.5);
         return collector.Result;
     }
 

@@ -51,7 +51,16 @@ public sealed class StatsCollector : CaptureVisitor
 
     /// <param name="frees">When each object died, from a first pass: FREE records are then not needed.</param>
     /// <param name="clock">The clock <paramref name="frees"/> was sealed with (the Arrow conversion's).</param>
-    internal StatsCollector(int top, FreeTimes.Lookup frees, TickClock clock) : this(top) => (this.frees, this.clock) = (frees, clock);
+    /// <param name="stackNodes">The stack nodes the first pass read: the stack totals are sized for them once.</param>
+    internal StatsCollector(int top, FreeTimes.Lookup frees, TickClock clock, int stackNodes = 0) : this(top)
+    {
+        (this.frees, this.clock) = (frees, clock);
+        if (stackNodes > 0 && stackNodes < MaxDenseId)
+        {
+            stackCounts = new long[stackNodes + 1];
+            stackBytes = new long[stackNodes + 1];
+        }
+    }
 
     public CaptureStats Result => result ?? throw new InvalidOperationException("the capture has not been read");
 
