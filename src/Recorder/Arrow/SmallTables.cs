@@ -16,7 +16,7 @@ internal static class SmallTables
         IReadOnlyList<GcEvent> gcEvents)
     {
         var tables = read.Tables;
-        Write(folder, ArrowLayout.Stacks, Stacks(tables));
+        WriteStacks(folder, tables);
         Write(folder, ArrowLayout.Frames, Frames(tables));
         Write(folder, ArrowLayout.Types, Types(tables));
         Write(folder, ArrowLayout.Threads, Threads(tables));
@@ -71,42 +71,61 @@ internal static class SmallTables
         }
     }
 
+    /// <summary>Rows per record batch of the stacks table: a deep capture's millions of nodes are written a part at a time.</summary>
+    internal const int StackBatchRows = 1 << 20;
+
     /// <summary>
-    /// One row per stack node. The columns are built in place (a deep capture has millions of nodes), and the function
-    /// column is dictionary-encoded: a 4-byte index a row into the distinct functions, not a string per node.
+    /// One row per stack node, in record batches of <see cref="StackBatchRows"/> built in buffers reused for each (a
+    /// deep capture has millions of nodes: memory is one batch, not the table). The function column is
+    /// dictionary-encoded, one dictionary for every batch: a 4-byte index a row into the distinct functions, not a
+    /// string per node.
     /// </summary>
-    private static RecordBatch Stacks(CaptureTables tables)
+    private static void WriteStacks(string folder, CaptureTables tables)
     {
         var nodes = tables.StackNodes;
-        var n = nodes.Count;
         var depths = StackDepths(nodes);
         var (functionIndexes, functionNames) = FunctionAttribution.OfEveryStack(tables);
-        var id = new byte[n * sizeof(int)];
-        var parent = new byte[n * sizeof(int)];
-        var ip = new byte[n * sizeof(ulong)];
-        var depth = new byte[n * sizeof(int)];
-        var function = new byte[n * sizeof(int)];
-        var ids = MemoryMarshal.Cast<byte, int>(id.AsSpan());
-        var parents = MemoryMarshal.Cast<byte, int>(parent.AsSpan());
-        var ips = MemoryMarshal.Cast<byte, ulong>(ip.AsSpan());
-        var depthValues = MemoryMarshal.Cast<byte, int>(depth.AsSpan());
-        var functions = MemoryMarshal.Cast<byte, int>(function.AsSpan());
-        for (var i = 0; i < n; i++)
+        using var dictionary = new StringArray.Builder().AppendRange(functionNames).Build();
+        var rows = Math.Min(nodes.Count, StackBatchRows);
+        var id = new byte[rows * sizeof(int)];
+        var parent = new byte[rows * sizeof(int)];
+        var ip = new byte[rows * sizeof(ulong)];
+        var depth = new byte[rows * sizeof(int)];
+        var function = new byte[rows * sizeof(int)];
+        using var file = Storage.PrivateFiles.Create(ArrowLayout.TablePath(folder, ArrowLayout.Stacks));
+        using var writer = new ArrowFileWriter(file, ArrowLayout.StacksSchema, leaveOpen: false, ArrowCompression.WriteOptions);
+        // A table without nodes is a header, its schema and no batches, which every reader opens as an empty table.
+        if (nodes.Count == 0)
+            writer.WriteStart();
+        for (var start = 0; start < nodes.Count; start += rows)
         {
-            var node = nodes[i];
-            ids[i] = node.Id;
-            parents[i] = node.ParentId;
-            ips[i] = node.Ip;
-            depthValues[i] = depths[node.Id];
-            functions[i] = functionIndexes[node.Id];
+            var n = Math.Min(rows, nodes.Count - start);
+            var ids = MemoryMarshal.Cast<byte, int>(id.AsSpan());
+            var parents = MemoryMarshal.Cast<byte, int>(parent.AsSpan());
+            var ips = MemoryMarshal.Cast<byte, ulong>(ip.AsSpan());
+            var depthValues = MemoryMarshal.Cast<byte, int>(depth.AsSpan());
+            var functions = MemoryMarshal.Cast<byte, int>(function.AsSpan());
+            for (var i = 0; i < n; i++)
+            {
+                var node = nodes[start + i];
+                ids[i] = node.Id;
+                parents[i] = node.ParentId;
+                ips[i] = node.Ip;
+                depthValues[i] = depths[node.Id];
+                functions[i] = functionIndexes[node.Id];
+            }
+            // The batch's arrays are views of the reused buffers (managed: disposing them frees nothing); written before
+            // the next batch refills them.
+            var batch = Batch(ArrowLayout.StacksSchema, n,
+                new Int32Array(new ArrowBuffer(id.AsMemory(0, n * sizeof(int))), ArrowBuffer.Empty, n, 0, 0),
+                new Int32Array(new ArrowBuffer(parent.AsMemory(0, n * sizeof(int))), ArrowBuffer.Empty, n, 0, 0),
+                new UInt64Array(new ArrowBuffer(ip.AsMemory(0, n * sizeof(ulong))), ArrowBuffer.Empty, n, 0, 0),
+                new Int32Array(new ArrowBuffer(depth.AsMemory(0, n * sizeof(int))), ArrowBuffer.Empty, n, 0, 0),
+                new DictionaryArray(ArrowLayout.FunctionType, new Int32Array(new ArrowBuffer(function.AsMemory(0, n * sizeof(int))),
+                    ArrowBuffer.Empty, n, 0, 0), dictionary));
+            writer.WriteRecordBatch(batch);
         }
-        var dictionary = new StringArray.Builder().AppendRange(functionNames).Build();
-        return Batch(ArrowLayout.StacksSchema, n,
-            new Int32Array(new ArrowBuffer(id), ArrowBuffer.Empty, n, 0, 0),
-            new Int32Array(new ArrowBuffer(parent), ArrowBuffer.Empty, n, 0, 0),
-            new UInt64Array(new ArrowBuffer(ip), ArrowBuffer.Empty, n, 0, 0),
-            new Int32Array(new ArrowBuffer(depth), ArrowBuffer.Empty, n, 0, 0),
-            new DictionaryArray(ArrowLayout.FunctionType, new Int32Array(new ArrowBuffer(function), ArrowBuffer.Empty, n, 0, 0), dictionary));
+        writer.WriteEnd();
     }
 
     /// <summary>Frames from each node to the root, by id; a chain that never ends (unused, unvalidated) stops at the depth limit.</summary>
