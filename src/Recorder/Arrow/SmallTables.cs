@@ -152,9 +152,12 @@ internal static class SmallTables
     /// <summary>Every ip of a stack node or a FRAME record, by ip; an ip without FRAME is an unknown frame.</summary>
     private static RecordBatch Frames(CaptureTables tables)
     {
-        var ips = new SortedSet<ulong>(tables.Frames.Keys);
+        // A hash set, sorted once: the nodes (millions in a deep capture) hold few distinct ips.
+        var distinct = new HashSet<ulong>(tables.Frames.Keys);
         foreach (var node in tables.StackNodes)
-            ips.Add(node.Ip);
+            distinct.Add(node.Ip);
+        var ips = distinct.ToArray();
+        System.Array.Sort(ips);
         var ip = new UInt64Array.Builder();
         var kind = new StringArray.Builder();
         var function = new StringArray.Builder();
@@ -195,7 +198,7 @@ internal static class SmallTables
             else
                 noLine.AppendNull();
         }
-        return Batch(ArrowLayout.FramesSchema, ips.Count, ip.Build(), kind.Build(), function.Build(), module.Build(), offset.Build(),
+        return Batch(ArrowLayout.FramesSchema, ips.Length, ip.Build(), kind.Build(), function.Build(), module.Build(), offset.Build(),
             file.Build(), line.Build(), inlined.Build(), rawFunction.Build(), noLine.Build());
     }
 
