@@ -92,11 +92,29 @@ public sealed class AllocationColumns
         if (ownFunctionByStack is null)
         {
             var ids = Values<int>(stacks, "stack_id");
-            var names = (StringArray)stacks.Column("function");
             var byStack = new string[ids.Length + 1];
             byStack[0] = FunctionAttribution.Unknown;
-            for (var i = 0; i < ids.Length; i++)
-                byStack[ids[i]] = names.GetString(i) ?? FunctionAttribution.Unknown;
+            switch (stacks.Column("function"))
+            {
+                // Each distinct name decoded once: rows of a node share their string.
+                case DictionaryArray { Dictionary: StringArray dictionary, Indices: Int32Array indexes }:
+                {
+                    var distinct = new string[dictionary.Length];
+                    for (var k = 0; k < distinct.Length; k++)
+                        distinct[k] = dictionary.GetString(k) ?? FunctionAttribution.Unknown;
+                    var index = indexes.Values;
+                    for (var i = 0; i < ids.Length; i++)
+                        byStack[ids[i]] = indexes.IsNull(i) ? FunctionAttribution.Unknown : distinct[index[i]];
+                    break;
+                }
+                case var column:
+                {
+                    var names = (StringArray)column;
+                    for (var i = 0; i < ids.Length; i++)
+                        byStack[ids[i]] = names.GetString(i) ?? FunctionAttribution.Unknown;
+                    break;
+                }
+            }
             ownFunctionByStack = byStack;
         }
         return (uint)stackId < (uint)ownFunctionByStack.Length ? ownFunctionByStack[stackId] : FunctionAttribution.Unknown;

@@ -147,11 +147,27 @@ public sealed record CaptureStats
         allocators.OrderByDescending(a => a.Bytes).ThenByDescending(a => a.Count).ThenBy(a => a.Allocator, StringComparer.Ordinal).ToArray();
 
     /// <summary>The biggest stacks from totals per stack id; names from the capture's frames.</summary>
-    internal static StackStats[] RankStacks(IEnumerable<(int StackId, long Count, long Bytes)> stacks, Func<int, IReadOnlyList<string>> frames) =>
-        stacks.OrderByDescending(s => s.Bytes).ThenByDescending(s => s.Count).ThenBy(s => s.StackId)
-            .Take(TopStackCount)
-            .Select(s => new StackStats(frames(s.StackId), s.Count, s.Bytes))
-            .ToArray();
+    internal static StackStats[] RankStacks(IEnumerable<(int StackId, long Count, long Bytes)> stacks, Func<int, IReadOnlyList<string>> frames)
+    {
+        // The first TopStackCount by bytes descending, count descending, id ascending, kept in order as the stacks
+        // come: a deep capture has millions of stacks, which a sort of them all took seconds to order.
+        var best = new List<(int StackId, long Count, long Bytes)>(TopStackCount + 1);
+        foreach (var s in stacks)
+        {
+            if (best.Count == TopStackCount && !RanksBefore(s, best[^1]))
+                continue;
+            var at = best.Count;
+            while (at > 0 && RanksBefore(s, best[at - 1]))
+                at--;
+            best.Insert(at, s);
+            if (best.Count > TopStackCount)
+                best.RemoveAt(best.Count - 1);
+        }
+        return best.Select(s => new StackStats(frames(s.StackId), s.Count, s.Bytes)).ToArray();
+    }
+
+    private static bool RanksBefore((int StackId, long Count, long Bytes) a, (int StackId, long Count, long Bytes) b) =>
+        a.Bytes != b.Bytes ? a.Bytes > b.Bytes : a.Count != b.Count ? a.Count > b.Count : a.StackId < b.StackId;
 
     /// <summary>
     /// The stats of a capture file in two passes, as the Arrow conversion reads it: the first keeps when
@@ -183,8 +199,11 @@ public sealed record CaptureStats
             CapturePass.Read(path, collector, options, extent, progress, 0.5, 0.5);
             return collector.Result;
         }
-        collector = new StatsCollector(top, firstPass.Frees.Seal(first.Clock), first.Clock);
-        CapturePass.Read(path, collector, new CaptureReaderOptions { AllowTruncated = options.AllowTruncated, FreesChecked = true }, extent, progress, 0.5, 0.5);
+        collector = new StatsCollector(top, firstPass.Frees.Seal(first.Clock), first.Clock, first.Tables.StackNodes.Count);
+        CapturePass.Read(path, collector, new CaptureReaderOptions
+        {
+            AllowTruncated = options.AllowTruncated, FreesChecked = true, ExpectedStackNodes = first.Tables.StackNodes.Count,
+        }, extent, progress, 0.5, 0.5);
         return collector.Result;
     }
 

@@ -70,8 +70,10 @@ public static class ArrowConverter
             var batches = new AllocationBatchWriter(writer, lookup, firstRead.Clock, osThreads);
             try
             {
-                secondRead = ReadPass(capturePath, batches, new CaptureReaderOptions { AllowTruncated = options.AllowTruncated, FreesChecked = true },
-                    progress, 0.5, extent);
+                secondRead = ReadPass(capturePath, batches, new CaptureReaderOptions
+                {
+                    AllowTruncated = options.AllowTruncated, FreesChecked = true, ExpectedStackNodes = firstRead.Tables.StackNodes.Count,
+                }, progress, 0.5, extent);
                 batches.Flush();
                 batches.WaitForWrites();
             }

@@ -10,7 +10,7 @@ namespace MemNotebook.Recorder.Arrow;
 public static class ArrowLayout
 {
     /// <summary>Bumped when a table or column changes; a cached folder of another version is rebuilt.</summary>
-    public const int Version = 8;
+    public const int Version = 9;
 
     public const string Allocations = "allocations";
     public const string Stacks = "stacks";
@@ -58,6 +58,12 @@ public static class ArrowLayout
             new ArrowBuffer(names.SelectMany(n => n).ToArray()), ArrowBuffer.Empty);
     }
 
+    /// <summary>
+    /// The stacks table's function column: dictionary-encoded strings (an int32 index a node into the distinct
+    /// functions), so a capture of millions of stack nodes does not write and read a name per node.
+    /// </summary>
+    public static readonly DictionaryType FunctionType = new(Int32Type.Default, StringType.Default, ordered: false);
+
     public static readonly Schema AllocationsSchema = new Schema.Builder()
         .Field(F("id", Int64Type.Default))
         .Field(F("thread_stream", Int32Type.Default))
@@ -77,7 +83,7 @@ public static class ArrowLayout
         .Field(F("parent_id", Int32Type.Default))
         .Field(F("ip", UInt64Type.Default))
         .Field(F("depth", Int32Type.Default))
-        .Field(F("function", StringType.Default))
+        .Field(F("function", FunctionType))
         .Build();
 
     public static readonly Schema FramesSchema = new Schema.Builder()

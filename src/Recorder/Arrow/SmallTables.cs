@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Apache.Arrow;
 using Apache.Arrow.Ipc;
 using MemNotebook.Recorder.Stacks;
@@ -15,7 +16,7 @@ internal static class SmallTables
         IReadOnlyList<GcEvent> gcEvents)
     {
         var tables = read.Tables;
-        Write(folder, ArrowLayout.Stacks, Stacks(tables));
+        WriteStacks(folder, tables);
         Write(folder, ArrowLayout.Frames, Frames(tables));
         Write(folder, ArrowLayout.Types, Types(tables));
         Write(folder, ArrowLayout.Threads, Threads(tables));
@@ -70,25 +71,61 @@ internal static class SmallTables
         }
     }
 
-    private static RecordBatch Stacks(CaptureTables tables)
+    /// <summary>Rows per record batch of the stacks table: a deep capture's millions of nodes are written a part at a time.</summary>
+    internal const int StackBatchRows = 1 << 20;
+
+    /// <summary>
+    /// One row per stack node, in record batches of <see cref="StackBatchRows"/> built in buffers reused for each (a
+    /// deep capture has millions of nodes: memory is one batch, not the table). The function column is
+    /// dictionary-encoded, one dictionary for every batch: a 4-byte index a row into the distinct functions, not a
+    /// string per node.
+    /// </summary>
+    private static void WriteStacks(string folder, CaptureTables tables)
     {
         var nodes = tables.StackNodes;
-        var attribution = new FunctionAttribution(tables);
-        var id = new Int32Array.Builder();
-        var parent = new Int32Array.Builder();
-        var ip = new UInt64Array.Builder();
-        var depth = new Int32Array.Builder();
-        var function = new StringArray.Builder();
         var depths = StackDepths(nodes);
-        foreach (var node in nodes)
+        var (functionIndexes, functionNames) = FunctionAttribution.OfEveryStack(tables);
+        using var dictionary = new StringArray.Builder().AppendRange(functionNames).Build();
+        var rows = Math.Min(nodes.Count, StackBatchRows);
+        var id = new byte[rows * sizeof(int)];
+        var parent = new byte[rows * sizeof(int)];
+        var ip = new byte[rows * sizeof(ulong)];
+        var depth = new byte[rows * sizeof(int)];
+        var function = new byte[rows * sizeof(int)];
+        using var file = Storage.PrivateFiles.Create(ArrowLayout.TablePath(folder, ArrowLayout.Stacks));
+        using var writer = new ArrowFileWriter(file, ArrowLayout.StacksSchema, leaveOpen: false, ArrowCompression.WriteOptions);
+        // A table without nodes is a header, its schema and no batches, which every reader opens as an empty table.
+        if (nodes.Count == 0)
+            writer.WriteStart();
+        for (var start = 0; start < nodes.Count; start += rows)
         {
-            id.Append(node.Id);
-            parent.Append(node.ParentId);
-            ip.Append(node.Ip);
-            depth.Append(depths[node.Id]);
-            function.Append(attribution.FunctionOf(node.Id));
+            var n = Math.Min(rows, nodes.Count - start);
+            var ids = MemoryMarshal.Cast<byte, int>(id.AsSpan());
+            var parents = MemoryMarshal.Cast<byte, int>(parent.AsSpan());
+            var ips = MemoryMarshal.Cast<byte, ulong>(ip.AsSpan());
+            var depthValues = MemoryMarshal.Cast<byte, int>(depth.AsSpan());
+            var functions = MemoryMarshal.Cast<byte, int>(function.AsSpan());
+            for (var i = 0; i < n; i++)
+            {
+                var node = nodes[start + i];
+                ids[i] = node.Id;
+                parents[i] = node.ParentId;
+                ips[i] = node.Ip;
+                depthValues[i] = depths[node.Id];
+                functions[i] = functionIndexes[node.Id];
+            }
+            // The batch's arrays are views of the reused buffers (managed: disposing them frees nothing); written before
+            // the next batch refills them.
+            var batch = Batch(ArrowLayout.StacksSchema, n,
+                new Int32Array(new ArrowBuffer(id.AsMemory(0, n * sizeof(int))), ArrowBuffer.Empty, n, 0, 0),
+                new Int32Array(new ArrowBuffer(parent.AsMemory(0, n * sizeof(int))), ArrowBuffer.Empty, n, 0, 0),
+                new UInt64Array(new ArrowBuffer(ip.AsMemory(0, n * sizeof(ulong))), ArrowBuffer.Empty, n, 0, 0),
+                new Int32Array(new ArrowBuffer(depth.AsMemory(0, n * sizeof(int))), ArrowBuffer.Empty, n, 0, 0),
+                new DictionaryArray(ArrowLayout.FunctionType, new Int32Array(new ArrowBuffer(function.AsMemory(0, n * sizeof(int))),
+                    ArrowBuffer.Empty, n, 0, 0), dictionary));
+            writer.WriteRecordBatch(batch);
         }
-        return Batch(ArrowLayout.StacksSchema, nodes.Count, id.Build(), parent.Build(), ip.Build(), depth.Build(), function.Build());
+        writer.WriteEnd();
     }
 
     /// <summary>Frames from each node to the root, by id; a chain that never ends (unused, unvalidated) stops at the depth limit.</summary>
@@ -115,9 +152,12 @@ internal static class SmallTables
     /// <summary>Every ip of a stack node or a FRAME record, by ip; an ip without FRAME is an unknown frame.</summary>
     private static RecordBatch Frames(CaptureTables tables)
     {
-        var ips = new SortedSet<ulong>(tables.Frames.Keys);
+        // A hash set, sorted once: the nodes (millions in a deep capture) hold few distinct ips.
+        var distinct = new HashSet<ulong>(tables.Frames.Keys);
         foreach (var node in tables.StackNodes)
-            ips.Add(node.Ip);
+            distinct.Add(node.Ip);
+        var ips = distinct.ToArray();
+        System.Array.Sort(ips);
         var ip = new UInt64Array.Builder();
         var kind = new StringArray.Builder();
         var function = new StringArray.Builder();
@@ -158,7 +198,7 @@ internal static class SmallTables
             else
                 noLine.AppendNull();
         }
-        return Batch(ArrowLayout.FramesSchema, ips.Count, ip.Build(), kind.Build(), function.Build(), module.Build(), offset.Build(),
+        return Batch(ArrowLayout.FramesSchema, ips.Length, ip.Build(), kind.Build(), function.Build(), module.Build(), offset.Build(),
             file.Build(), line.Build(), inlined.Build(), rawFunction.Build(), noLine.Build());
     }
 

@@ -66,8 +66,9 @@ public static class CsvExport
             UInt64Array a => a.GetValue(row)!.Value.ToString(CultureInfo.InvariantCulture),
             BooleanArray a => a.GetValue(row)!.Value ? "true" : "false",
             StringArray a => Quote(a.GetString(row) ?? ""),
-            // A dictionary-encoded column (the allocator): its value, as the plain string column was written.
+            // A dictionary-encoded column (the allocator, a stack's function): its value, as the plain string column was written.
             DictionaryArray { Indices: Int8Array indices } a => Format(a.Dictionary, indices.GetValue(row)!.Value),
+            DictionaryArray { Indices: Int32Array indices } a => Format(a.Dictionary, indices.GetValue(row)!.Value),
             _ => throw new NotSupportedException($"CSV of {array.Data.DataType.Name} columns"),
         };
     }

@@ -96,4 +96,11 @@ public sealed class CaptureReaderOptions
     /// so the error is the one a single read gives.
     /// </summary>
     internal bool FreesChecked { get; init; }
+
+    /// <summary>
+    /// For a read after a first pass over the same bytes: the stack nodes that pass read, so the reader's tables are
+    /// sized once (a deep capture has millions of nodes, which growing tables copied and faulted in twice over).
+    /// A hint only: more or fewer nodes are read as they come.
+    /// </summary>
+    internal int ExpectedStackNodes { get; init; }
 }

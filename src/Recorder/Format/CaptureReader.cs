@@ -100,6 +100,11 @@ public sealed class CaptureReader
 
     private CaptureReadResult Run()
     {
+        if (options.ExpectedStackNodes > 0)
+        {
+            tables.StackNodeList.Capacity = options.ExpectedStackNodes;
+            stackDepths.Capacity = options.ExpectedStackNodes;
+        }
         var header = ReadHeader();
         result = new CaptureReadResult(path, header, tables);
         visitor.OnHeader(header);
@@ -345,6 +350,8 @@ public sealed class CaptureReader
         currentTag = null;
     }
 
+    // STACK_NODES loops over millions of nodes in a deep capture: compiled optimized up front like DecodeRecords.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void DecodeMetaRecord(ref PayloadReader reader, byte tag)
     {
         switch (tag)

@@ -363,6 +363,7 @@ internal sealed class FreeTimes
             return alive;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private int FillDense(Page page, ulong[] codes, int offset, Span<long> destination)
         {
             var bits = page.Bits;
@@ -383,6 +384,7 @@ internal sealed class FreeTimes
             return alive;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private int FillRuns(Page page, ref int index, int offset, Span<long> destination)
         {
             var runs = page.Runs.AsSpan(0, page.RunCount);

@@ -153,6 +153,7 @@ internal ref struct PayloadReader
     }
 
     /// <summary>A varint of any length at <paramref name="i"/>, and its length (0: cut short or over 64 bits).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static (ulong Value, int Length) LongVarint(ReadOnlySpan<byte> data, int i)
     {
         ulong value = 0;
