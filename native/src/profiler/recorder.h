@@ -151,17 +151,14 @@ class Recorder {
     return put_svarint(p, static_cast<int64_t>(address - ts->prev_end_address));
   }
 
-  // An ALLOC's time: the counter rounded down to kAllocTickQuantum ticks, never before the stream's
-  // previous record. The low bits of the time between two allocations are noise that zstd cannot
-  // squeeze: with them the writer spent a third more CPU on an allocation-bound loop and captures
-  // were half as large again (docs/architecture.md, "The hot path and its budget"). Only ALLOC:
+  // An ALLOC's time: the counter rounded down to kAllocTickQuantum ticks, never before the
+  // stream's previous record (common/clock.h). The low bits of the time between two allocations
+  // are noise that zstd cannot squeeze: with them the writer spent a third more CPU on an
+  // allocation-bound loop and captures were half as large again (docs/architecture.md, "The hot
+  // path and its budget"). Only ALLOC:
   // managed objects die in GCs, which no allocation comes near (every managed thread is suspended),
   // while native frees are matched across threads by time and keep every tick.
-  static constexpr uint64_t kAllocTickQuantum = 4;
-  static uint64_t alloc_ticks(const ThreadState* ts) {
-    uint64_t ticks = now_ticks() & ~(kAllocTickQuantum - 1);
-    return ticks > ts->prev_ticks ? ticks : ts->prev_ticks;
-  }
+  static uint64_t alloc_ticks(const ThreadState* ts) { return round_alloc_ticks(now_ticks(), ts->prev_ticks); }
 
   // After an ALLOC or SAMPLED_ALLOC is pushed: the stream's previous record, its sequence number and totals.
   static void note_allocation(ThreadState* ts, uint64_t ticks, uint32_t stack, uint64_t address, uint64_t size) {
