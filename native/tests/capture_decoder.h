@@ -26,6 +26,7 @@ struct DecodedCapture {
   std::vector<uint64_t> alloc_sizes;
   std::vector<uint64_t> alloc_stacks;
   std::vector<uint64_t> alloc_types;
+  std::vector<uint64_t> alloc_ticks;  // ALLOC and SAMPLED_ALLOC: the record's time (the stream's running sum of dt)
   std::vector<uint64_t> sampled_offsets;  // SAMPLED_ALLOC (also counted in alloc_*)
   std::vector<uint8_t> sampled_kinds;
   uint64_t end_allocations = 0, end_frees = 0, end_live = 0, end_dropped = 0;
@@ -134,6 +135,7 @@ inline DecodedCapture decode_capture(const std::string& path, bool allow_truncat
               c.sampled_kinds.push_back(*q++);
             }
             prev_stack[stream] += ds;
+            c.alloc_ticks.push_back(prev_ticks[stream]);
             c.alloc_types.push_back(type);
             c.alloc_sizes.push_back(size);
             c.alloc_stacks.push_back(prev_stack[stream]);

@@ -84,6 +84,52 @@ TEST(CaptureWriter, writes_header_and_compressed_and_stored_chunks) {
   unlink(path.c_str());
 }
 
+TEST(Clock, an_allocation_time_is_rounded_down_to_four_ticks_but_never_before_the_previous_record) {
+  EXPECT_EQ(round_alloc_ticks(1007, 900), 1004u);
+  EXPECT_EQ(round_alloc_ticks(1004, 900), 1004u);
+  EXPECT_EQ(round_alloc_ticks(1003, 900), 1000u);
+  // A native record at 1001, then the allocation at 1003: 1000 would go back past it.
+  EXPECT_EQ(round_alloc_ticks(1003, 1001), 1001u);
+  EXPECT_EQ(round_alloc_ticks(1001, 1001), 1001u);
+  EXPECT_EQ(round_alloc_ticks(1008, 1001), 1008u);
+}
+
+TEST(Recorder, allocation_times_are_rounded_down_yet_never_before_the_streams_previous_record) {
+  // An ALLOC's time is the counter rounded down to a few ticks (compression); right after a
+  // native record of the same stream the rounding could go back past it, and the ALLOC's time
+  // difference, an unsigned varint, would wrap. Each ALLOC here follows a NATIVE_FREE at once.
+  std::string path = temp_path("alloc-ticks.memnb");
+  FakeSymbols symbols;
+  std::string error;
+  Recorder& rec = recorder();
+  ASSERT_TRUE(rec.start(path.c_str(), RecorderOptions{}, &symbols, &error)) << error;
+  ThreadState* ts = rec.thread_state(nullptr);
+  constexpr int kPairs = 20000;
+  for (int i = 0; i < kPairs; ++i) {
+    rec.record_native_free(ts, 0, 0x900000 + i * 16, 16);
+    rec.record_allocation(ts, 0x10000000 + i * 32, 0xC0, 32, kStackA, 3);
+  }
+  ASSERT_TRUE(rec.stop(&error)) << error;
+  DecodedCapture c = decode_capture(path);
+  ASSERT_TRUE(c.ok) << c.error;
+  ASSERT_EQ(c.alloc_ticks.size(), static_cast<size_t>(kPairs));
+  ASSERT_EQ(c.native.size(), static_cast<size_t>(kPairs));
+  int rounded = 0;
+  for (int i = 0; i < kPairs; ++i) {
+    ASSERT_GE(c.alloc_ticks[i], c.native[i].ticks) << i;
+    if (i + 1 < kPairs) {
+      ASSERT_LE(c.alloc_ticks[i], c.native[i + 1].ticks) << i;
+    }
+    if (c.alloc_ticks[i] != c.native[i].ticks) {
+      EXPECT_EQ(c.alloc_ticks[i] % 4, 0u) << i;
+      ++rounded;
+    }
+  }
+  // Most allocations come a rounding step after their free: their own rounded time shows.
+  EXPECT_GT(rounded, 0);
+  unlink(path.c_str());
+}
+
 TEST(CaptureWriter, reports_a_full_disk_by_name) {
   std::string error;
   // /dev/full accepts open() and fails every write with ENOSPC: the header write fails.

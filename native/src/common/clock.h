@@ -10,6 +10,15 @@ constexpr unsigned kTickShift = 4;
 
 inline uint64_t now_ticks() { return __rdtsc() >> kTickShift; }
 
+// An ALLOC's time (Recorder::alloc_ticks): now rounded down to kAllocTickQuantum ticks, but never
+// before prev, the time of the stream's previous record (a NATIVE_ALLOC or NATIVE_FREE may have
+// come within the same quantum: the ALLOC's time difference is an unsigned varint).
+constexpr uint64_t kAllocTickQuantum = 4;
+inline uint64_t round_alloc_ticks(uint64_t now, uint64_t prev) {
+  uint64_t rounded = now & ~(kAllocTickQuantum - 1);
+  return rounded > prev ? rounded : prev;
+}
+
 uint64_t monotonic_ns();
 uint64_t realtime_ns();
 

@@ -43,7 +43,7 @@ void LifetimeTracker::survived(const uint64_t* starts, const uint64_t* lengths, 
   for (size_t i = 0; i < count; ++i) survivors_.push_back({starts[i], starts[i], lengths[i]});
 }
 
-const GenerationRange* LifetimeTracker::find_range(uint64_t address) const {
+__attribute__((always_inline)) inline const GenerationRange* LifetimeTracker::find_range(uint64_t address) const {
   if (range_hint_ < ranges_.size()) {
     const GenerationRange& r = ranges_[range_hint_];
     if (r.start <= address && address < r.end) return &r;
@@ -57,7 +57,7 @@ const GenerationRange* LifetimeTracker::find_range(uint64_t address) const {
   return &*it;
 }
 
-const LifetimeTracker::Survivor* LifetimeTracker::find_survivor(uint64_t address) const {
+__attribute__((always_inline)) inline const LifetimeTracker::Survivor* LifetimeTracker::find_survivor(uint64_t address) const {
   // Dead objects between two survivor ranges are the common case: check the gap after
   // the last range found before searching.
   if (survivor_hint_ < survivors_.size()) {
@@ -75,7 +75,7 @@ const LifetimeTracker::Survivor* LifetimeTracker::find_survivor(uint64_t address
   return address < it->old_start + it->length ? &*it : nullptr;
 }
 
-bool LifetimeTracker::settle(TrackedObject& object, bool* now_old) {
+__attribute__((always_inline)) inline bool LifetimeTracker::settle(TrackedObject& object, bool* now_old) {
   const GenerationRange* range = find_range(object.address);
   if (!range) {
     // Outside the GC heap's ranges (frozen objects): never collected.
@@ -93,7 +93,7 @@ bool LifetimeTracker::settle(TrackedObject& object, bool* now_old) {
   return true;
 }
 
-void LifetimeTracker::settle_into(const TrackedObject& object, std::vector<TrackedObject>* young, std::vector<TrackedObject>* dead) {
+__attribute__((always_inline)) inline void LifetimeTracker::settle_into(const TrackedObject& object, std::vector<TrackedObject>* young, std::vector<TrackedObject>* dead) {
   TrackedObject o = object;
   bool now_old = false;
   if (!settle(o, &now_old)) {

@@ -271,7 +271,7 @@ void Recorder::record_typed_allocation(ThreadState* ts, uint64_t address, int64_
   if (marks) marks[0] = __rdtsc();
 
   uint8_t record[1 + 5 * kMaxVarintBytes];
-  uint64_t ticks = now_ticks();
+  uint64_t ticks = alloc_ticks(ts);
   uint8_t* p = put_alloc_fields(record, kTagAlloc, ts, ticks, type, size, stack, address);
   push_thread_record(ts, record, static_cast<size_t>(p - record));
   if (marks) marks[1] = __rdtsc();
