@@ -1,22 +1,56 @@
 #include "lifetime/lifetime_tracker.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <cstdlib>
+#include <new>
+#include <utility>
 
 namespace memnb {
+
+void BlockList::next_block() {
+  size_t index = size_ / kBlock;  // size_ is a multiple of kBlock here
+  if (index == blocks_.size()) {
+    void* block = nullptr;
+    if (posix_memalign(&block, kBlockBytes, kBlockBytes) != 0) throw std::bad_alloc();
+    // MADV_HUGEPAGE here: see docs/architecture.md (clearing the huge pages cost more).
+    blocks_.push_back(static_cast<TrackedObject*>(block));
+  }
+  cursor_ = blocks_[index];
+  fill_ = 0;
+}
 
 void BlockList::truncate(size_t n) {
   // The blocks past n stay allocated for the next objects: freeing them returned their
   // pages to the system, and the next GC that promoted objects faulted fresh zeroed pages
   // in again (perf, deep: 9% of the allocating thread in the kernel's page clearing under
-  // settle_into). What is kept is at most the most old objects tracked at once.
+  // settle_into). What is kept is at most the most objects tracked at once.
   size_ = n;
+  if (n == 0) {
+    cursor_ = nullptr;
+    fill_ = 0;
+    return;
+  }
+  // The next push goes after object n - 1: into its block, or into the next when full.
+  cursor_ = blocks_[(n - 1) / kBlock];
+  fill_ = (n - 1) % kBlock + 1;
+}
+
+void BlockList::swap(BlockList& other) noexcept {
+  blocks_.swap(other.blocks_);
+  std::swap(size_, other.size_);
+  std::swap(cursor_, other.cursor_);
+  std::swap(fill_, other.fill_);
 }
 
 void BlockList::release() {
-  for (TrackedObject* block : blocks_) delete[] block;
+  for (TrackedObject* block : blocks_) free(block);
   blocks_.clear();
   blocks_.shrink_to_fit();
   size_ = 0;
+  cursor_ = nullptr;
+  fill_ = 0;
 }
 
 void LifetimeTracker::begin_gc(uint32_t condemned, std::vector<GenerationRange> ranges) {
@@ -93,7 +127,7 @@ __attribute__((always_inline)) inline bool LifetimeTracker::settle(TrackedObject
   return true;
 }
 
-__attribute__((always_inline)) inline void LifetimeTracker::settle_into(const TrackedObject& object, std::vector<TrackedObject>* young, std::vector<TrackedObject>* dead) {
+__attribute__((always_inline)) inline void LifetimeTracker::settle_into(const TrackedObject& object, BlockList* young, std::vector<TrackedObject>* dead) {
   TrackedObject o = object;
   bool now_old = false;
   if (!settle(o, &now_old)) {
@@ -113,7 +147,9 @@ void LifetimeTracker::end_gc(std::vector<TrackedObject>* dead) {
 
   survivor_hint_ = 0;
   next_young_.clear();
-  for (const TrackedObject& o : young_) settle_into(o, &next_young_, dead);
+  young_.for_each_run([&](const TrackedObject* objects, size_t count) {
+    for (size_t i = 0; i < count; ++i) settle_into(objects[i], &next_young_, dead);
+  });
   for (auto& [objects, count] : pending_)
     for (size_t i = 0; i < count; ++i) settle_into(objects[i], &next_young_, dead);
   pending_.clear();
@@ -141,10 +177,8 @@ void LifetimeTracker::end_gc(std::vector<TrackedObject>* dead) {
 
 void LifetimeTracker::clear() {
   pending_.clear();
-  next_young_.clear();
-  next_young_.shrink_to_fit();
-  young_.clear();
-  young_.shrink_to_fit();
+  next_young_.release();
+  young_.release();
   old_.release();
   survivors_.clear();
   ranges_.clear();
