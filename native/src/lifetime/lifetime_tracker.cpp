@@ -146,16 +146,10 @@ void LifetimeTracker::end_gc(std::vector<TrackedObject>* dead) {
     std::sort(survivors_.begin(), survivors_.end(), [](const Survivor& a, const Survivor& b) { return a.old_start < b.old_start; });
 
   survivor_hint_ = 0;
-  next_young_.clear();
-  young_.for_each_run([&](const TrackedObject* objects, size_t count) {
-    for (size_t i = 0; i < count; ++i) settle_into(objects[i], &next_young_, dead);
-  });
-  for (auto& [objects, count] : pending_)
-    for (size_t i = 0; i < count; ++i) settle_into(objects[i], &next_young_, dead);
-  pending_.clear();
-  young_.swap(next_young_);
-
-  // Old objects only die when generation 2, LOH or POH is condemned.
+  // Old objects only die when generation 2, LOH or POH is condemned. They are settled
+  // first: the dead then come out oldest first (old, young, new), so that a thread's dead
+  // are usually ascending already and need no sorting (Recorder::sort_by_id); and the
+  // objects the young loop adds to the old list are not settled twice.
   if (condemned_ & ~3u) {
     size_t kept = 0;
     for (size_t i = 0; i < old_.size(); ++i) {
@@ -170,6 +164,15 @@ void LifetimeTracker::end_gc(std::vector<TrackedObject>* dead) {
     }
     old_.truncate(kept);
   }
+  next_young_.clear();
+  young_.for_each_run([&](const TrackedObject* objects, size_t count) {
+    for (size_t i = 0; i < count; ++i) settle_into(objects[i], &next_young_, dead);
+  });
+  for (auto& [objects, count] : pending_)
+    for (size_t i = 0; i < count; ++i) settle_into(objects[i], &next_young_, dead);
+  pending_.clear();
+  young_.swap(next_young_);
+
   survivors_.clear();
   ranges_.clear();
   in_gc_ = false;

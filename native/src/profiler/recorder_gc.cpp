@@ -63,19 +63,9 @@ void Recorder::recycle_gc_blocks() {
 void Recorder::sort_by_id(std::vector<TrackedObject>* objects, std::vector<TrackedObject>* scratch) {
   auto by_id = [](const TrackedObject& a, const TrackedObject& b) { return a.id < b.id; };
   if (objects->empty() || std::is_sorted(objects->begin(), objects->end(), by_id)) return;
-  uint32_t max_stream = 0;
-  for (const auto& o : *objects) max_stream = std::max(max_stream, object_stream(o.id));
-  std::vector<size_t> start(max_stream + 2, 0);
-  for (const auto& o : *objects) ++start[object_stream(o.id) + 1];
-  for (size_t i = 1; i < start.size(); ++i) start[i] += start[i - 1];
-  scratch->resize(objects->size());
-  std::vector<size_t> at(start.begin(), start.end() - 1);
-  for (const auto& o : *objects) (*scratch)[at[object_stream(o.id)]++] = o;
-  for (uint32_t s = 0; s <= max_stream; ++s) {
-    auto first = scratch->begin() + static_cast<long>(start[s]);
-    auto last = scratch->begin() + static_cast<long>(start[s + 1]);
-    // The dead of a stream come as a few ascending runs (young objects, then old ones in a
-    // full GC): merged run by run in linear time; many runs are sorted instead.
+  // The dead of a stream come as a few ascending runs (old objects, young ones, new ones):
+  // merged run by run in linear time; many runs are sorted instead.
+  auto merge_runs = [&](std::vector<TrackedObject>::iterator first, std::vector<TrackedObject>::iterator last) {
     std::vector<TrackedObject>::iterator run_ends[8];
     int runs = 0;
     for (auto at = first; at != last && runs < 8;) {
@@ -84,10 +74,28 @@ void Recorder::sort_by_id(std::vector<TrackedObject>* objects, std::vector<Track
     }
     if (runs == 8 && run_ends[7] != last) {
       std::sort(first, last, by_id);
-      continue;
+      return;
     }
     for (int r = 1; r < runs; ++r) std::inplace_merge(first, run_ends[r - 1], run_ends[r], by_id);
+  };
+  uint32_t min_stream = UINT32_MAX, max_stream = 0;
+  for (const auto& o : *objects) {
+    min_stream = std::min(min_stream, object_stream(o.id));
+    max_stream = std::max(max_stream, object_stream(o.id));
   }
+  if (min_stream == max_stream) {
+    // One thread's dead (a single-threaded program): no grouping, no copy.
+    merge_runs(objects->begin(), objects->end());
+    return;
+  }
+  std::vector<size_t> start(max_stream + 2, 0);
+  for (const auto& o : *objects) ++start[object_stream(o.id) + 1];
+  for (size_t i = 1; i < start.size(); ++i) start[i] += start[i - 1];
+  scratch->resize(objects->size());
+  std::vector<size_t> at(start.begin(), start.end() - 1);
+  for (const auto& o : *objects) (*scratch)[at[object_stream(o.id)]++] = o;
+  for (uint32_t s = 0; s <= max_stream; ++s)
+    merge_runs(scratch->begin() + static_cast<long>(start[s]), scratch->begin() + static_cast<long>(start[s + 1]));
   objects->swap(*scratch);
 }
 
