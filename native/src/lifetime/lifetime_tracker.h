@@ -28,9 +28,9 @@ struct GenerationRange {
 
 // A list of tracked objects in fixed blocks, so that growing it never moves what it holds
 // (a vector doubling copied every object and touched twice their memory: 5% of a deep
-// recording's time went to that copy and its page faults). A block is 2 MiB, aligned and
-// advised for transparent huge pages: a deep recording keeps millions of objects here, and
-// one fault per 2 MiB instead of one per 4 KiB page cut the kernel's share of settling a GC.
+// recording's time went to that copy and its page faults). Blocks are kept when the list
+// shrinks and refilled in place. Transparent huge pages for the blocks were measured and
+// dropped (docs/architecture.md, "The GC side").
 class BlockList {
  public:
   static constexpr size_t kBlockBytes = size_t{2} << 20;
@@ -47,20 +47,8 @@ class BlockList {
     cursor_[fill_++] = o;
     ++size_;
   }
-  // Calls f(const TrackedObject*, count) for each block's filled part, in order.
-  template <typename F>
-  void for_each_run(F&& f) const {
-    size_t left = size_;
-    for (size_t b = 0; left > 0; ++b) {
-      size_t n = left < kBlock ? left : kBlock;
-      f(static_cast<const TrackedObject*>(blocks_[b]), n);
-      left -= n;
-    }
-  }
   // Keeps the first n (n <= size()); the blocks stay allocated for reuse.
   void truncate(size_t n);
-  void clear() { truncate(0); }
-  void swap(BlockList& other) noexcept;
   size_t capacity() const { return blocks_.size() * kBlock; }
   void release();
 
@@ -109,7 +97,6 @@ class LifetimeTracker {
   BlockList young_;  // gen0/gen1 (or unknown) when last seen
   BlockList old_;                     // gen2, LOH, POH, or outside every range (frozen)
   std::vector<std::pair<const TrackedObject*, size_t>> pending_;
-  BlockList next_young_;
   std::vector<GenerationRange> ranges_;
   // Objects come in address order within each allocation context: the last hit is the
   // likely next hit.
