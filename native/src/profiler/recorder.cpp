@@ -306,7 +306,7 @@ void Recorder::record_native_alloc(ThreadState* ts, uint8_t allocator, uint64_t 
   p = put_varint(p, size);
   p = put_svarint(p, static_cast<int64_t>(stack) - static_cast<int64_t>(ts->prev_stack));
   p = put_varint(p, address);
-  push_thread_record(ts, record, static_cast<size_t>(p - record));
+  push_thread_buffer(ts, record, static_cast<size_t>(p - record));
   ts->prev_ticks = ticks;
   ts->prev_stack = stack;
   ts->next_seq++;  // NATIVE_ALLOC and ALLOC share the stream's sequence numbers
@@ -322,7 +322,7 @@ void Recorder::record_native_free(ThreadState* ts, uint8_t kind, uint64_t addres
   *p++ = kind;
   p = put_varint(p, address);
   p = put_varint(p, size);
-  push_thread_record(ts, record, static_cast<size_t>(p - record));
+  push_thread_buffer(ts, record, static_cast<size_t>(p - record));
   ts->prev_ticks = ticks;
 }
 

@@ -138,6 +138,16 @@ class Recorder {
   void flush_meta();
   void push_gc(const RecordBuffer& record);
   void push_thread_record(ThreadState* ts, const uint8_t* record, size_t len);
+  // The same for a record built in a buffer of N bytes (SpscRing::push_buffer): the native hooks.
+  template <size_t N>
+  void push_thread_buffer(ThreadState* ts, const uint8_t (&record)[N], size_t len) {
+    SpscRing& ring = ts->ring;
+    size_t used = ring.used();
+    if (__builtin_expect(ring.capacity() - used < N, 0)) return push_thread_record(ts, record, len);
+    ring.push_buffer(record, len);
+    size_t half = ring.capacity() / 2;
+    if (used <= half && used + len > half) wake_writer();
+  }
 
   // ALLOC and SAMPLED_ALLOC: the tag and the fields both have (dt, type, size, stack and address as
   // differences from the stream's previous record); returns where the record goes on.
