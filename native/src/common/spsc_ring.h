@@ -34,17 +34,15 @@ class SpscRing {
     if (first < len) memcpy(data_, data + first, len - first);
     head_.store(head + len, std::memory_order_release);
   }
-  // The same for a record built in a buffer of N bytes: where N bytes fit before the end of
-  // the storage, the whole buffer is copied (a fixed-size copy the compiler inlines, not a call
-  // for len bytes); the bytes past len are free space, overwritten by the next record. The
-  // caller checked free_space() >= N.
-  template <size_t N>
-  void push_buffer(const uint8_t (&buffer)[N], size_t len) {
-    uint64_t head = head_.load(std::memory_order_relaxed);
-    size_t at = head & (capacity_ - 1);
-    if (capacity_ - at < N) return push(buffer, len);
-    memcpy(data_ + at, buffer, N);
-    head_.store(head + len, std::memory_order_release);
+  // A record encoded in place: where n bytes are free before the end of the storage (the
+  // caller checked free_space() >= n), where to write them; else nullptr (use push). Then
+  // publish(len) with the length written, len <= n.
+  uint8_t* contiguous(size_t n) {
+    size_t at = head_.load(std::memory_order_relaxed) & (capacity_ - 1);
+    return capacity_ - at >= n ? data_ + at : nullptr;
+  }
+  void publish(size_t len) {
+    head_.store(head_.load(std::memory_order_relaxed) + len, std::memory_order_release);
   }
 
   // Consumer side: the published extent, then copy [tail, upto) out and release it.
