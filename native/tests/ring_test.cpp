@@ -25,6 +25,37 @@ TEST(SpscRing, wraps_records_around_the_end_intact) {
   ring.destroy();
 }
 
+TEST(SpscRing, records_encoded_in_place_are_published_with_their_length_and_never_across_the_end) {
+  SpscRing ring;
+  ASSERT_TRUE(ring.init(64));
+  // 40 bytes pushed and consumed: the head is at 40, 24 bytes before the end.
+  std::vector<uint8_t> filler(40, 0xEE), out(40);
+  ring.push(filler.data(), filler.size());
+  ring.copy_out(ring.published(), out.data());
+  ring.release(ring.published());
+  // 24 bytes fit before the end, 25 do not (the caller then pushes through a buffer).
+  EXPECT_EQ(ring.contiguous(25), nullptr);
+  uint8_t* at = ring.contiguous(24);
+  ASSERT_NE(at, nullptr);
+  for (int i = 0; i < 24; ++i) at[i] = static_cast<uint8_t>(0xA0 + i);  // 24 written, 5 published
+  ring.publish(5);
+  EXPECT_EQ(ring.published(), 45u);
+  EXPECT_EQ(ring.free_space(), 59u);
+  out.resize(5);
+  ring.copy_out(ring.published(), out.data());
+  ring.release(ring.published());
+  EXPECT_EQ(out, (std::vector<uint8_t>{0xA0, 0xA1, 0xA2, 0xA3, 0xA4}));
+  // The next record starts right after the published length, over the unpublished bytes.
+  at = ring.contiguous(19);
+  ASSERT_NE(at, nullptr);
+  at[0] = 0x11;
+  ring.publish(1);
+  out.resize(1);
+  ring.copy_out(ring.published(), out.data());
+  EXPECT_EQ(out[0], 0x11);
+  ring.destroy();
+}
+
 TEST(SpscRing, consumer_thread_sees_every_byte_in_order) {
   SpscRing ring;
   ASSERT_TRUE(ring.init(1 << 12));

@@ -34,6 +34,16 @@ class SpscRing {
     if (first < len) memcpy(data_, data + first, len - first);
     head_.store(head + len, std::memory_order_release);
   }
+  // A record encoded in place: where n bytes are free before the end of the storage (the
+  // caller checked free_space() >= n), where to write them; else nullptr (use push). Then
+  // publish(len) with the length written, len <= n.
+  uint8_t* contiguous(size_t n) {
+    size_t at = head_.load(std::memory_order_relaxed) & (capacity_ - 1);
+    return capacity_ - at >= n ? data_ + at : nullptr;
+  }
+  void publish(size_t len) {
+    head_.store(head_.load(std::memory_order_relaxed) + len, std::memory_order_release);
+  }
 
   // Consumer side: the published extent, then copy [tail, upto) out and release it.
   uint64_t published() const { return head_.load(std::memory_order_acquire); }

@@ -82,7 +82,7 @@ __attribute__((always_inline)) inline void record_in_hook(Record record) {
 __attribute__((noinline)) void record_alloc(uint8_t allocator, void* address, size_t size) {
   record_in_hook([&](Recorder* rec, ThreadState* ts) {
     uintptr_t ips[kMaxFrames];
-    int depth = walk_native(ips, kMaxFrames, ts->bounds, g_self_lo, g_self_hi, &ts->base);
+    int depth = walk_native(ips, kMaxFrames, ts->bounds, g_self_lo, g_self_hi, &ts->base, &ts->modules);
     rec->record_native_alloc(ts, allocator, reinterpret_cast<uint64_t>(address), size, ips, depth);
   });
 }

@@ -297,16 +297,15 @@ void Recorder::push_thread_record(ThreadState* ts, const uint8_t* record, size_t
 void Recorder::record_native_alloc(ThreadState* ts, uint8_t allocator, uint64_t address, uint64_t size,
                                    const uintptr_t* ips, int depth) {
   uint32_t stack = intern_stack(ts, ips, depth);
-  uint8_t record[2 + 4 * kMaxVarintBytes];
-  uint8_t* p = record;
-  *p++ = kTagNativeAlloc;
   uint64_t ticks = now_ticks();
-  p = put_varint(p, ticks - ts->prev_ticks);
-  *p++ = allocator;
-  p = put_varint(p, size);
-  p = put_svarint(p, static_cast<int64_t>(stack) - static_cast<int64_t>(ts->prev_stack));
-  p = put_varint(p, address);
-  push_thread_record(ts, record, static_cast<size_t>(p - record));
+  push_encoded<2 + 4 * kMaxVarintBytes>(ts, [&](uint8_t* p) {
+    *p++ = kTagNativeAlloc;
+    p = put_varint(p, ticks - ts->prev_ticks);
+    *p++ = allocator;
+    p = put_varint(p, size);
+    p = put_svarint(p, static_cast<int64_t>(stack) - static_cast<int64_t>(ts->prev_stack));
+    return put_varint(p, address);
+  });
   ts->prev_ticks = ticks;
   ts->prev_stack = stack;
   ts->next_seq++;  // NATIVE_ALLOC and ALLOC share the stream's sequence numbers
@@ -314,15 +313,14 @@ void Recorder::record_native_alloc(ThreadState* ts, uint8_t allocator, uint64_t 
 }
 
 void Recorder::record_native_free(ThreadState* ts, uint8_t kind, uint64_t address, uint64_t size) {
-  uint8_t record[2 + 3 * kMaxVarintBytes];
-  uint8_t* p = record;
-  *p++ = kTagNativeFree;
   uint64_t ticks = now_ticks();
-  p = put_varint(p, ticks - ts->prev_ticks);
-  *p++ = kind;
-  p = put_varint(p, address);
-  p = put_varint(p, size);
-  push_thread_record(ts, record, static_cast<size_t>(p - record));
+  push_encoded<2 + 3 * kMaxVarintBytes>(ts, [&](uint8_t* p) {
+    *p++ = kTagNativeFree;
+    p = put_varint(p, ticks - ts->prev_ticks);
+    *p++ = kind;
+    p = put_varint(p, address);
+    return put_varint(p, size);
+  });
   ts->prev_ticks = ticks;
 }
 

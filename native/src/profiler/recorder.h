@@ -138,6 +138,25 @@ class Recorder {
   void flush_meta();
   void push_gc(const RecordBuffer& record);
   void push_thread_record(ThreadState* ts, const uint8_t* record, size_t len);
+  // A record of at most N bytes encoded by encode(p) (which returns its end) straight into the
+  // ring where N bytes fit before the end of its storage, else into a buffer pushed as above:
+  // the native hooks. Encoding into a buffer and copying it out cost a store-forwarding stall
+  // (the varints' byte stores read back as 16-byte loads).
+  template <size_t N, typename Encode>
+  void push_encoded(ThreadState* ts, Encode encode) {
+    SpscRing& ring = ts->ring;
+    size_t used = ring.used();
+    uint8_t* at = ring.capacity() - used >= N ? ring.contiguous(N) : nullptr;
+    if (__builtin_expect(!at, 0)) {
+      uint8_t record[N];
+      push_thread_record(ts, record, static_cast<size_t>(encode(record) - record));
+      return;
+    }
+    size_t len = static_cast<size_t>(encode(at) - at);
+    ring.publish(len);
+    size_t half = ring.capacity() / 2;
+    if (used <= half && used + len > half) wake_writer();
+  }
 
   // ALLOC and SAMPLED_ALLOC: the tag and the fields both have (dt, type, size, stack and address as
   // differences from the stream's previous record); returns where the record goes on.

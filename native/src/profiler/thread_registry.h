@@ -12,6 +12,7 @@
 #include "lifetime/lifetime_tracker.h"
 #include "stacks/frame_walker.h"
 #include "stacks/intern_tables.h"
+#include "stacks/module_map.h"
 
 namespace memnb {
 
@@ -54,6 +55,7 @@ struct ThreadState {
   PrefixMemo prefix;
   ThreadBase base;
   WalkCache walk;
+  ModuleCache modules;  // is_native's last answers, for the native walker
   uint32_t timing_countdown = 0;  // common/hot_path_timing.h
   uint64_t last_class_id = 0;  // one-entry cache in front of the type table
   int64_t last_type = -1;

@@ -49,6 +49,27 @@ bool ModuleMap::is_native(uint64_t ip) const {
   return lo < snap->count && snap->ranges[lo].start <= ip && ip < snap->ranges[lo].end;
 }
 
+bool ModuleMap::lookup(uint64_t ip, ModuleCache* cache) const {
+  const Snapshot* snap = current_.load(std::memory_order_acquire);
+  if (!snap) return false;
+  if (cache->snapshot != snap) *cache = ModuleCache{snap, 0, 0, 0, 0};
+  uint32_t lo = 0, hi = snap->count;
+  while (lo < hi) {
+    uint32_t mid = (lo + hi) / 2;
+    if (snap->ranges[mid].end <= ip) lo = mid + 1;
+    else hi = mid;
+  }
+  if (lo < snap->count && snap->ranges[lo].start <= ip) {
+    cache->native_lo = snap->ranges[lo].start;
+    cache->native_hi = snap->ranges[lo].end;
+    return true;
+  }
+  // The gap around ip: from the end of the range below it to the start of the one above.
+  cache->other_lo = lo > 0 ? snap->ranges[lo - 1].end : 0;
+  cache->other_hi = lo < snap->count ? snap->ranges[lo].start : ~uint64_t{0};
+  return false;
+}
+
 // The GNU build-id note of a loaded object, as hex ("" if it has none).
 namespace {
 

@@ -14,17 +14,35 @@ struct ModuleRange {
   uint64_t end;
 };
 
+// A thread's last answers of is_native: the executable range and the gap between ranges
+// that addresses were last found in, valid for one snapshot (snapshots are never unmapped, so
+// the pointer tells them apart). A steady-state walk asks about the same few addresses.
+struct ModuleCache {
+  const void* snapshot = nullptr;
+  uint64_t native_lo = 0, native_hi = 0;
+  uint64_t other_lo = 0, other_hi = 0;
+};
+
 class ModuleMap {
  public:
   // Re-reads the loaded objects (takes the loader lock: never call from a hook).
   void refresh();
   bool is_native(uint64_t ip) const;
+  // The same through the caller's cache (no lock, no allocation: for the hooks).
+  bool is_native(uint64_t ip, ModuleCache* cache) const {
+    if (cache->snapshot == current_.load(std::memory_order_acquire)) {
+      if (ip - cache->native_lo < cache->native_hi - cache->native_lo) return true;
+      if (ip - cache->other_lo < cache->other_hi - cache->other_lo) return false;
+    }
+    return lookup(ip, cache);
+  }
 
  private:
   struct Snapshot {
     uint32_t count;
     ModuleRange ranges[1];
   };
+  bool lookup(uint64_t ip, ModuleCache* cache) const;
   std::atomic<Snapshot*> current_{nullptr};
 };
 

@@ -94,7 +94,7 @@ inline bool in_stack(uintptr_t address, const StackBounds& b) { return address >
 // managed walker does); later walks that meet the same activation stop there, so a
 // steady-state walk does not go down through the host's frames every time.
 int finish_managed(uintptr_t* ips, int n, int max, uintptr_t fp, const StackBounds& bounds, const ModuleMap& modules,
-                   ThreadBase* base) {
+                   ModuleCache* cache, ThreadBase* base) {
   int first = n;  // ips[first - 1] is the first managed frame, reached through CFI
   uintptr_t frame_at[kMaxWalk], caller_at[kMaxWalk];
   if (max > kMaxWalk) max = kMaxWalk;
@@ -104,7 +104,7 @@ int finish_managed(uintptr_t* ips, int n, int max, uintptr_t fp, const StackBoun
     uintptr_t ret = frame[1];
     if (ret == 0) break;
     if (base && fp == base->frame && next == base->caller && base->ret != 0 &&
-        (ret == base->ret || modules.is_native(ret))) {
+        (ret == base->ret || modules.is_native(ret, cache))) {
       // The thread's outermost managed frame, the same activation (a native return address
       // in its slot is the runtime's GC hijack: the remembered one is the real one).
       ips[n++] = base->ret;
@@ -117,7 +117,7 @@ int finish_managed(uintptr_t* ips, int n, int max, uintptr_t fp, const StackBoun
     fp = next;
   }
   int outermost = n - 1;
-  while (outermost > 0 && modules.is_native(ips[outermost])) --outermost;
+  while (outermost > 0 && modules.is_native(ips[outermost], cache)) --outermost;
   if (base) {
     if (outermost >= first && n < max) *base = ThreadBase{frame_at[outermost], ips[outermost], caller_at[outermost]};
     else *base = ThreadBase{};
@@ -164,6 +164,7 @@ __attribute__((noinline)) int slow_walk(uintptr_t* ips, int max, const StackBoun
   unw_cursor_t cursor;
   if (unw_getcontext(&context) != 0 || unw_init_local(&cursor, &context) != 0) return 0;
   const ModuleMap& modules = module_map();
+  ModuleCache cache;
   int n = 0;
   if (unw_step(&cursor) <= 0) return 0;
   for (;;) {
@@ -177,7 +178,7 @@ __attribute__((noinline)) int slow_walk(uintptr_t* ips, int max, const StackBoun
     if (n >= max) break;
     ips[n++] = ip;
     unw_get_reg(&cursor, UNW_X86_64_RBP, &bp);
-    if (!modules.is_native(ip)) return finish_managed(ips, n, max, bp, bounds, modules, nullptr);
+    if (!modules.is_native(ip, &cache)) return finish_managed(ips, n, max, bp, bounds, modules, &cache, nullptr);
     unw_get_reg(&cursor, UNW_REG_SP, &sp);
     int stepped = unw_step(&cursor);
     store_rule(ip, learn_rule(stepped, sp, bp, &cursor, bounds));
@@ -198,7 +199,9 @@ void native_walker_forget() {
 }
 
 int walk_native(uintptr_t* ips, int max, const StackBounds& bounds, uintptr_t skip_lo, uintptr_t skip_hi,
-                ThreadBase* base) {
+                ThreadBase* base, ModuleCache* cache) {
+  ModuleCache local;
+  if (!cache) cache = &local;
   // Our own frames keep frame pointers: follow them to the first frame outside the tracer.
   uintptr_t fp = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
   uintptr_t ip = 0, sp = 0, bp = 0;
@@ -221,7 +224,7 @@ int walk_native(uintptr_t* ips, int max, const StackBounds& bounds, uintptr_t sk
   int n = 0;
   while (n < max) {
     ips[n++] = ip;
-    if (!modules.is_native(ip)) return finish_managed(ips, n, max, bp, bounds, modules, base);
+    if (!modules.is_native(ip, cache)) return finish_managed(ips, n, max, bp, bounds, modules, cache, base);
     Rule rule;
     if (!find_rule(ip, &rule) || rule.kind == kRuleSlow) return slow_walk(ips, max, bounds, skip_lo, skip_hi);
     if (rule.kind == kRuleOutermost) break;

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "stacks/frame_walker.h"
+#include "stacks/module_map.h"
 
 namespace memnb {
 
@@ -19,9 +20,9 @@ void native_walker_forget();
 // (the tracer's own hook frames). Native frames beyond the outermost managed frame (the
 // host that started a managed thread) are dropped; a thread without managed frames keeps
 // every frame. `base` is the thread's outermost managed frame, shared with
-// walk_from_first_managed (learned by a complete walk, used to stop early). Returns the
-// number written.
+// walk_from_first_managed (learned by a complete walk, used to stop early). `cache` is the
+// thread's is_native cache (null: none kept). Returns the number written.
 int walk_native(uintptr_t* ips, int max, const StackBounds& bounds, uintptr_t skip_lo, uintptr_t skip_hi,
-                ThreadBase* base) __attribute__((noinline));
+                ThreadBase* base, ModuleCache* cache = nullptr) __attribute__((noinline));
 
 }  // namespace memnb
