@@ -23,7 +23,7 @@ internal static class FlameTimeBuckets
         if (fine.Buckets != stacks.Buckets || fine.BucketNs != stacks.BucketNs)
             throw new InvalidOperationException($"the streamed totals have {stacks.Buckets} buckets of {stacks.BucketNs} ns, not {fine.Buckets} of {fine.BucketNs}");
         var paths = new FlameTree.PathResolver(stacks.Tables, tree.Inverted, stacks.ScopeFrame);
-        var (owners, owner) = Owners(root, paths);
+        var (owners, owner) = Owners(root, paths, "these allocations");
         // The owner of each stack with selected allocations, then their buckets into the (owner, bucket) table (from the
         // totals pass when it counted them, else by a pass over the capture).
         var slots = new int[stacks.Counts.Length];
@@ -49,7 +49,7 @@ internal static class FlameTimeBuckets
     }
 
     /// <summary>Every node of the tree as an owner slot, and the slot a (thread, stack)'s allocations are charged to.</summary>
-    private static (List<FlameNode> Owners, Func<int, int, int> Owner) Owners(FlameNode root, FlameTree.PathResolver paths)
+    private static (List<FlameNode> Owners, Func<int, int, int> Owner) Owners(FlameNode root, FlameTree.PathResolver paths, string source)
     {
         var children = new Dictionary<(FlameNode Parent, string Name, FlameNodeKind Kind), FlameNode>();
         var merged = new Dictionary<FlameNode, FlameNode>();
@@ -91,7 +91,7 @@ internal static class FlameTimeBuckets
                     continue;
                 }
                 node = merged.TryGetValue(node, out var rest) ? rest
-                    : throw new InvalidOperationException($"the tree has no frame {name} under {node.Name}: it was not built from these allocations");
+                    : throw new InvalidOperationException($"the tree has no frame {name} under {node.Name}: it was not built from {source}");
                 break;
             }
             return slotOf[node];
@@ -104,53 +104,8 @@ internal static class FlameTimeBuckets
     {
         var columns = view.Capture.Columns;
         var paths = new FlameTree.PathResolver(view.Capture, tree.Inverted, tree.SplitThreads);
-        var children = new Dictionary<(FlameNode Parent, string Name, FlameNodeKind Kind), FlameNode>();
-        var merged = new Dictionary<FlameNode, FlameNode>();
-        var stack = new Stack<FlameNode>();
-        stack.Push(root);
-        while (stack.Count > 0)
-        {
-            var node = stack.Pop();
-            foreach (var child in node.Children)
-            {
-                if (child.IsMerged)
-                    merged[node] = child;
-                else
-                    children[(node, child.Name, child.Kind)] = child;
-                stack.Push(child);
-            }
-        }
-
-        // Every node may own allocations: slot = its index in this list.
-        var owners = new List<FlameNode>();
-        var slotOf = new Dictionary<FlameNode, int>();
-        stack.Push(root);
-        while (stack.Count > 0)
-        {
-            var node = stack.Pop();
-            slotOf[node] = owners.Count;
-            owners.Add(node);
-            foreach (var child in node.Children)
-                stack.Push(child);
-        }
-        var path = new List<(string Name, FlameNodeKind Kind)>();
-        int Owner(int stream, int stackId)
-        {
-            paths.Fill(stream, stackId, path);
-            var node = root;
-            foreach (var (name, kind) in path)
-            {
-                if (children.TryGetValue((node, name, kind), out var child))
-                {
-                    node = child;
-                    continue;
-                }
-                node = merged.TryGetValue(node, out var rest) ? rest
-                    : throw new InvalidOperationException($"the tree has no frame {name} under {node.Name}: it was not built from this view");
-                break;
-            }
-            return slotOf[node];
-        }
+        // Every node may own allocations: slot = its index in owners.
+        var (owners, owner) = Owners(root, paths, "this view");
 
         // Owner slot per (thread, stack): arrays by stack id, one per thread stream when split (-1: not yet mapped).
         var stackCount = columns.StackParents().Length;
@@ -180,9 +135,9 @@ internal static class FlameTimeBuckets
             if ((uint)stackId < (uint)current.Length)
             {
                 var slot = current[stackId];
-                return slot >= 0 ? slot : current[stackId] = Owner(stream, stackId);
+                return slot >= 0 ? slot : current[stackId] = owner(stream, stackId);
             }
-            return outOfRange.TryGetValue((stream, stackId), out var s) ? s : outOfRange[(stream, stackId)] = Owner(stream, stackId);
+            return outOfRange.TryGetValue((stream, stackId), out var s) ? s : outOfRange[(stream, stackId)] = owner(stream, stackId);
         }
 
         var rows = view.Rows;
