@@ -64,13 +64,13 @@ public static class ScopedPass
         options ??= CaptureReaderOptions.Default;
         var extent = new FileInfo(path).Length;
         AllocationLimit.Check(path, extent, AllocationLimit.For(extent, options.MaxAllocations), options.AllowTruncated);
-        var first = new FirstPass();
+        var first = new FreesAndGcsPass();
         var firstRead = CapturePass.Read(path, first,
             new CaptureReaderOptions { AllowTruncated = options.AllowTruncated, SkipAllocations = true }, extent, progress, 0, 0.5);
         if (firstRead.FirstClockTicks is null)
         {
             // No clock pair: the time origin is the earliest timestamp of any record, allocations included (as the conversion takes it).
-            first = new FirstPass();
+            first = new FreesAndGcsPass();
             firstRead = CapturePass.Read(path, first, new CaptureReaderOptions { AllowTruncated = options.AllowTruncated }, extent, progress, 0, 0.5);
         }
         if (firstRead.IsAggregated || firstRead.Header.IsSampled)
@@ -299,20 +299,6 @@ public static class ScopedPass
         for (var i = 0; i < state.Length; i++)
             inScope[i] = state[i] > 0;
         return inScope;
-    }
-
-    /// <summary>Frees (as <see cref="FreeRunsPass"/>), GC events and snapshots, as the Arrow conversion's first pass keeps them.</summary>
-    private sealed class FirstPass : FreeRunsPass
-    {
-        private readonly CaptureDataBuilder gcs = new();
-
-        public CaptureData Build() => gcs.Build();
-        public override void OnSnapshot(in SnapshotRecord snapshot) => gcs.OnSnapshot(snapshot);
-        public override void OnSuspend(long ticks) => gcs.OnSuspend(ticks);
-        public override void OnResume(long ticks) => gcs.OnResume(ticks);
-        public override void OnGcStart(in GcStartRecord gc) => gcs.OnGcStart(gc);
-        public override void OnGcEnd(in GcEndRecord gc) => gcs.OnGcEnd(gc);
-        public override void OnFinished(CaptureReadResult result) => gcs.OnFinished(result);
     }
 }
 

@@ -29,13 +29,13 @@ public static class ArrowConverter
         var extent = new FileInfo(capturePath).Length;
         AllocationLimit.Check(capturePath, extent, AllocationLimit.For(extent, options.MaxAllocations), options.AllowTruncated);
         Storage.PrivateFiles.CreateDirectory(folder);
-        var first = new FirstPass();
+        var first = new FreesAndGcsPass();
         var firstRead = ReadPass(capturePath, first, new CaptureReaderOptions { AllowTruncated = options.AllowTruncated, SkipAllocations = true },
             progress, 0, extent);
         if (firstRead.FirstClockTicks is null)
         {
             // No clock pair: the time origin is the earliest timestamp of any record, allocations included.
-            first = new FirstPass();
+            first = new FreesAndGcsPass();
             firstRead = ReadPass(capturePath, first, options, progress, 0, extent);
         }
         // The small tables name frames: the first pass read every frame there is, symbolized once here.
@@ -251,18 +251,4 @@ public static class ArrowConverter
     private static CaptureReadResult ReadPass(string path, CaptureVisitor visitor, CaptureReaderOptions options,
         IProgress<double>? progress, double start, long extent) =>
         CapturePass.Read(path, visitor, options, extent, progress, start, 0.5);
-
-    /// <summary>Frees (as <see cref="FreeRunsPass"/>), GC events and snapshots; allocations are skipped (or ignored when decoded).</summary>
-    private sealed class FirstPass : FreeRunsPass
-    {
-        private readonly CaptureDataBuilder gcs = new();
-
-        public CaptureData Build() => gcs.Build();
-        public override void OnSnapshot(in SnapshotRecord snapshot) => gcs.OnSnapshot(snapshot);
-        public override void OnSuspend(long ticks) => gcs.OnSuspend(ticks);
-        public override void OnResume(long ticks) => gcs.OnResume(ticks);
-        public override void OnGcStart(in GcStartRecord gc) => gcs.OnGcStart(gc);
-        public override void OnGcEnd(in GcEndRecord gc) => gcs.OnGcEnd(gc);
-        public override void OnFinished(CaptureReadResult result) => gcs.OnFinished(result);
-    }
 }

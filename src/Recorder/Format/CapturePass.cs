@@ -92,3 +92,20 @@ internal class FreeRunsPass : CaptureVisitor
     public override void OnFreeRun(int threadStream, long firstSequence, long count, long ticks, long gcIndex) =>
         Frees.AddRun(threadStream, firstSequence, count, ticks, gcIndex);
 }
+
+/// <summary>
+/// <see cref="FreeRunsPass"/> that also keeps the GC events and snapshots (<see cref="Build"/>): the first pass of the
+/// Arrow conversion and of a scoped report pass.
+/// </summary>
+internal sealed class FreesAndGcsPass : FreeRunsPass
+{
+    private readonly CaptureDataBuilder gcs = new();
+
+    public CaptureData Build() => gcs.Build();
+    public override void OnSnapshot(in SnapshotRecord snapshot) => gcs.OnSnapshot(snapshot);
+    public override void OnSuspend(long ticks) => gcs.OnSuspend(ticks);
+    public override void OnResume(long ticks) => gcs.OnResume(ticks);
+    public override void OnGcStart(in GcStartRecord gc) => gcs.OnGcStart(gc);
+    public override void OnGcEnd(in GcEndRecord gc) => gcs.OnGcEnd(gc);
+    public override void OnFinished(CaptureReadResult result) => gcs.OnFinished(result);
+}
