@@ -270,10 +270,9 @@ void Recorder::record_typed_allocation(ThreadState* ts, uint64_t address, int64_
   uint32_t stack = intern_stack(ts, ips, depth, from_walk);
   if (marks) marks[0] = __rdtsc();
 
-  uint8_t record[1 + 5 * kMaxVarintBytes];
   uint64_t ticks = alloc_ticks(ts);
-  uint8_t* p = put_alloc_fields(record, kTagAlloc, ts, ticks, type, size, stack, address);
-  push_thread_record(ts, record, static_cast<size_t>(p - record));
+  push_encoded<1 + 5 * kMaxVarintBytes>(
+      ts, [&](uint8_t* p) { return put_alloc_fields(p, kTagAlloc, ts, ticks, type, size, stack, address); });
   if (marks) marks[1] = __rdtsc();
   log_object(ts, address, make_object_id(ts->stream, ts->next_seq), size);
   note_allocation(ts, ticks, stack, address, size);

@@ -140,8 +140,8 @@ class Recorder {
   void push_thread_record(ThreadState* ts, const uint8_t* record, size_t len);
   // A record of at most N bytes encoded by encode(p) (which returns its end) straight into the
   // ring where N bytes fit before the end of its storage, else into a buffer pushed as above:
-  // the native hooks. Encoding into a buffer and copying it out cost a store-forwarding stall
-  // (the varints' byte stores read back as 16-byte loads).
+  // every ALLOC, SAMPLED_ALLOC, NATIVE_ALLOC and NATIVE_FREE. Encoding into a buffer and copying
+  // it out cost a store-forwarding stall (the varints' byte stores read back as 16-byte loads).
   template <size_t N, typename Encode>
   void push_encoded(ThreadState* ts, Encode encode) {
     SpscRing& ring = ts->ring;

@@ -16,12 +16,13 @@ void Recorder::record_sampled_allocation(ThreadState* ts, uint64_t address, int6
   }
   uint32_t stack = intern_stack(ts, ips, depth);
 
-  uint8_t record[1 + 6 * kMaxVarintBytes + 1];
   uint64_t ticks = now_ticks();
-  uint8_t* p = put_alloc_fields(record, kTagSampledAlloc, ts, ticks, type, size, stack, address);
-  p = put_varint(p, sampled_byte_offset);
-  *p++ = kind;
-  push_thread_record(ts, record, static_cast<size_t>(p - record));
+  push_encoded<1 + 6 * kMaxVarintBytes + 1>(ts, [&](uint8_t* p) {
+    p = put_alloc_fields(p, kTagSampledAlloc, ts, ticks, type, size, stack, address);
+    p = put_varint(p, sampled_byte_offset);
+    *p++ = kind;
+    return p;
+  });
   note_allocation(ts, ticks, stack, address, size);
 }
 
