@@ -33,7 +33,7 @@ internal static class Child
         var sizes = new BenchSizes(double.Parse(args[3], CultureInfo.InvariantCulture),
             long.Parse(args[4], CultureInfo.InvariantCulture), long.Parse(args[5], CultureInfo.InvariantCulture));
         workload.Prepare(sizes);
-        Tracker? tracker = mode.Records()
+        Tracker? tracker = mode.StartsRecording()
             ? Tracker.Start(args[6], new TrackerOptions { CollectBeforeStop = false, Overwrite = true, Native = mode == Mode.TracedNative })
             : null;
         var process = Process.GetCurrentProcess();

@@ -8,7 +8,8 @@ internal static class Report
         Console.WriteLine($"MemNotebook overhead benchmark (.NET {Environment.Version}, {Environment.ProcessorCount} cores; {repeats} round{(repeats == 1 ? "" : "s")}, " +
                           $"each ratio the median of per-round ratios{(sizes.Scale != 1 ? $"; scale {sizes.Scale}" : "")})");
         Console.WriteLine("plain = runtime defaults, no added variables; plain+vars = untraced with memnb run's variables;");
-        Console.WriteLine("loaded = tracer loaded as profiler, not recording; traced = recording the timed part to a capture on disk.");
+        Console.WriteLine("loaded = tracer loaded as profiler, not recording; traced = recording the timed part to a capture on disk;");
+        Console.WriteLine("floor = a recording's event masks with callbacks that return at once (MEMNB_FLOOR=1): the runtime's own share.");
         Console.WriteLine("vs plain / vs +vars: loop wall time (what users see); cpu/thr: CPU time of the allocating thread, cpu/all: of the");
         Console.WriteLine("whole process (writer, JIT, GC threads too), each against plain: they do not grow while another process holds the cores.");
     }
@@ -32,6 +33,8 @@ internal static class Report
         }
         if (w.Ratio(Mode.Traced, Mode.Loaded) is double own)
             Console.WriteLine($"  traced ÷ loaded (our own share): {own:F2}");
+        if (w.Ratio(Mode.Floor, Mode.Plain) is double floor && w.Ratio(Mode.Traced, Mode.Floor) is double callbacks)
+            Console.WriteLine($"  floor ÷ plain (what the runtime alone costs a recording): {floor:F2}x; traced ÷ floor (the tracer's callbacks): {callbacks:F2}");
         if (w.Ratio(Mode.TracedNative, Mode.Traced) is double native)
             Console.WriteLine($"  traced-native ÷ traced (--native on a program with no native allocations): {native:F3}");
         if (w.Ratio(Mode.Heaptrack, Mode.CProgram) is double heaptrack && w.Ratio(Mode.TracedNative, Mode.Plain) is double ours)

@@ -14,6 +14,11 @@ internal enum Mode
     PlainVars,
     /// <summary>The tracer loaded as profiler, as `memnb run` starts it, not recording.</summary>
     Loaded,
+    /// <summary>
+    /// Recording with the event masks of a recording but callbacks that return at once (MEMNB_FLOOR=1): what the
+    /// runtime alone costs a recording (its slow allocation path, its dispatch of each callback, its GC monitoring).
+    /// </summary>
+    Floor,
     /// <summary>Loaded and recording the timed part to a capture file on disk.</summary>
     Traced,
     /// <summary>Traced with native tracking (--native).</summary>
@@ -31,6 +36,7 @@ internal static class ModeNames
         Mode.Plain => "plain",
         Mode.PlainVars => "plain+vars",
         Mode.Loaded => "loaded",
+        Mode.Floor => "floor",
         Mode.Traced => "traced",
         Mode.TracedNative => "traced-native",
         Mode.CProgram => "C program",
@@ -39,6 +45,9 @@ internal static class ModeNames
     };
 
     public static bool Records(this Mode mode) => mode is Mode.Traced or Mode.TracedNative;
+
+    /// <summary>Starts a recording in the child (the floor records nothing, but with a recording's masks).</summary>
+    public static bool StartsRecording(this Mode mode) => mode.Records() || mode == Mode.Floor;
 }
 
 /// <summary>One run: loop time, and for traced runs what the capture holds.</summary>
@@ -126,6 +135,8 @@ internal sealed class Runner(string tracer, BenchSizes sizes, int repeats)
         }
         if (timing) psi.Environment["MEMNB_TIMING"] = "1";
         else psi.Environment.Remove("MEMNB_TIMING");
+        if (mode == Mode.Floor) psi.Environment["MEMNB_FLOOR"] = "1";
+        else psi.Environment.Remove("MEMNB_FLOOR");
 
         using var child = Process.Start(psi)!;
         string output = child.StandardOutput.ReadToEnd();
@@ -138,6 +149,10 @@ internal sealed class Runner(string tracer, BenchSizes sizes, int repeats)
         {
             bytes = new FileInfo(capture).Length;
             dropped = CaptureReader.Read(capture, new NoVisitor()).End?.Dropped;
+            File.Delete(capture);
+        }
+        else if (mode.StartsRecording())
+        {
             File.Delete(capture);
         }
         return new RunResult(result.LoopMs, result.StopMs, result.Records, bytes, dropped, result.Counters, result.LoopThreadCpuMs, result.LoopProcessCpuMs);
