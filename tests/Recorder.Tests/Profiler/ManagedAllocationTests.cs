@@ -57,6 +57,22 @@ public class ManagedAllocationTests
     }
 
     [Fact]
+    public void The_benchmarks_floor_records_with_a_recordings_masks_but_keeps_no_allocation_and_no_gc()
+    {
+        // MEMNB_FLOOR=1 (bench/, the "floor" row): the allocation and GC callbacks return at once, so the
+        // runtime does all a recording makes it do and the tracer nothing. The program runs as always.
+        string capture = TracedTarget.TempCapture("floor.memnb");
+        var run = TracedTarget.Start("bytes", capture, new Dictionary<string, string> { ["MEMNB_FLOOR"] = "1" });
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        Assert.Equal(1000, run.Facts.GetProperty("alive_after_first_gc").GetInt32());
+
+        var data = SymbolizedCapture.Load(capture);
+        Assert.True(data.Complete);
+        Assert.Equal(0, data.Allocations.Count);
+        Assert.Empty(data.GcEvents);
+    }
+
+    [Fact]
     public void Sizes_of_twenty_thousand_objects_of_every_shape_add_up_to_the_runtimes_count()
     {
         string capture = TracedTarget.TempCapture("sizes.memnb");
