@@ -211,3 +211,44 @@ TEST(LifetimeTracker, young_objects_kept_in_place_across_gcs_are_exactly_the_sur
   EXPECT_EQ(t.live_count(), 0u);
   EXPECT_EQ(t.live_bytes(), 0u);
 }
+
+TEST(BlockList, blocks_one_list_no_longer_needs_go_through_the_pool_to_another) {
+  BlockPool pool;
+  BlockList young(&pool), old(&pool);
+  const size_t n = 3 * BlockList::kBlock;
+  for (size_t i = 0; i < n; ++i) young.push_back({i * 8, i, 24});
+  TrackedObject* second = &young[BlockList::kBlock];
+  TrackedObject* third = &young[2 * BlockList::kBlock];
+
+  young.truncate(BlockList::kBlock - 1);  // one block still needed
+  EXPECT_EQ(young.capacity(), BlockList::kBlock);
+  EXPECT_EQ(pool.free.size(), 2u);
+  for (size_t i = 0; i < BlockList::kBlock - 1; ++i) ASSERT_EQ(young[i].id, i);
+
+  // The old list grows into the young list's former blocks, not new memory.
+  for (size_t i = 0; i < 2 * BlockList::kBlock; ++i) old.push_back({i * 16, 1000000 + i, 32});
+  EXPECT_EQ(pool.free.size(), 0u);
+  EXPECT_EQ(&old[0], second);  // the last block given back (the young list's second) is the first taken
+  EXPECT_EQ(&old[BlockList::kBlock], third);
+  EXPECT_EQ(old[2 * BlockList::kBlock - 1].id, 1000000 + 2 * BlockList::kBlock - 1);
+  // A list that then needs a block more than the pool holds gets a new one.
+  young.push_back({1, 7, 24});
+  young.push_back({2, 8, 24});
+  EXPECT_EQ(young.capacity(), 2 * BlockList::kBlock);
+  EXPECT_EQ(young[BlockList::kBlock].id, 8u);
+}
+
+TEST(LifetimeTracker, the_dead_get_room_for_every_object_that_can_die_before_the_first_is_appended) {
+  // Grown one push at a time the vector doubles and copies itself (capacity 1024 for 1000);
+  // given room first it holds exactly what can die: the 1,000 new objects of a gen0 GC.
+  LifetimeTracker t;
+  std::vector<TrackedObject> objs;
+  for (uint64_t i = 0; i < 1000; ++i) objs.push_back({kGen0 + i * 4, make_object_id(1, i), 4});
+  t.add(objs.data(), objs.size());
+  t.begin_gc(1, ranges());
+  std::vector<TrackedObject> dead;
+  t.end_gc(&dead);
+  EXPECT_EQ(dead.size(), 1000u);
+  EXPECT_EQ(dead.capacity(), 1000u);
+  EXPECT_EQ(seqs(dead).back(), 999u);
+}

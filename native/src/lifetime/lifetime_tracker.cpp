@@ -4,9 +4,22 @@
 
 namespace memnb {
 
+void BlockPool::release() {
+  for (TrackedObject* block : free) delete[] block;
+  free.clear();
+  free.shrink_to_fit();
+}
+
 void BlockList::next_block() {
   size_t index = size_ / kBlock;  // size_ is a multiple of kBlock here
-  if (index == blocks_.size()) blocks_.push_back(new TrackedObject[kBlock]);
+  if (index == blocks_.size()) {
+    if (pool_ && !pool_->free.empty()) {
+      blocks_.push_back(pool_->free.back());
+      pool_->free.pop_back();
+    } else {
+      blocks_.push_back(new TrackedObject[kBlock]);
+    }
+  }
   cursor_ = blocks_[index];
   fill_ = 0;
 }
@@ -17,6 +30,15 @@ void BlockList::truncate(size_t n) {
   // in again (perf, deep: 9% of the allocating thread in the kernel's page clearing under
   // settle_into). What is kept is at most the most objects tracked at once.
   size_ = n;
+  if (pool_) {
+    // Blocks past the one holding object n - 1 go to the pool (the last to go is the first
+    // taken back, so a list that grows again gets its own blocks back first).
+    size_t needed = (n + kBlock - 1) / kBlock;
+    while (blocks_.size() > needed) {
+      pool_->free.push_back(blocks_.back());
+      blocks_.pop_back();
+    }
+  }
   if (n == 0) {
     cursor_ = nullptr;
     fill_ = 0;
@@ -125,6 +147,12 @@ __attribute__((always_inline)) inline void LifetimeTracker::settle_into(const Tr
 
 void LifetimeTracker::end_gc(std::vector<TrackedObject>* dead) {
   if (!in_gc_) return;
+  // Room for every object that can die in this GC, made before the first is appended: grown
+  // one push at a time, the vector doubled and copied itself into fresh pages (perf, deep: a
+  // tenth of the allocating thread in the kernel clearing those pages under this function).
+  size_t can_die = young_.size() + (condemned_ & ~3u ? old_.size() : 0);
+  for (auto& span : pending_) can_die += span.second;
+  if (dead->capacity() - dead->size() < can_die) dead->reserve(std::max(dead->size() + can_die, 2 * dead->capacity()));
   if (!std::is_sorted(survivors_.begin(), survivors_.end(), [](const Survivor& a, const Survivor& b) { return a.old_start < b.old_start; }))
     std::sort(survivors_.begin(), survivors_.end(), [](const Survivor& a, const Survivor& b) { return a.old_start < b.old_start; });
 
@@ -177,6 +205,7 @@ void LifetimeTracker::clear() {
   pending_.clear();
   young_.release();
   old_.release();
+  pool_.release();
   survivors_.clear();
   ranges_.clear();
   live_bytes_ = 0;

@@ -31,11 +31,22 @@ struct GenerationRange {
 // recording's time went to that copy and its page faults). Blocks are kept when the list
 // shrinks and refilled in place. Transparent huge pages for the blocks were measured and
 // dropped (docs/architecture.md, "The GC side").
+// Blocks no list holds, shared by the lists of one tracker: the blocks the young list no longer
+// needs after a GC take the objects it promoted to the old list at the next one, so a growing
+// old list reuses pages already faulted in instead of new ones.
+struct BlockPool {
+  std::vector<TrackedObject*> free;
+  ~BlockPool() { release(); }
+  void release();
+};
+
 class BlockList {
  public:
   static constexpr size_t kBlockBytes = size_t{2} << 20;
   static constexpr size_t kBlock = kBlockBytes / sizeof(TrackedObject);
   BlockList() = default;
+  // Surplus blocks go to `pool` when the list shrinks, and new ones come from it first.
+  explicit BlockList(BlockPool* pool) : pool_(pool) {}
   BlockList(const BlockList&) = delete;
   BlockList& operator=(const BlockList&) = delete;
   ~BlockList() { release(); }
@@ -47,13 +58,15 @@ class BlockList {
     cursor_[fill_++] = o;
     ++size_;
   }
-  // Keeps the first n (n <= size()); the blocks stay allocated for reuse.
+  // Keeps the first n (n <= size()); the blocks stay allocated for reuse (by this list, or
+  // through the pool by another).
   void truncate(size_t n);
   size_t capacity() const { return blocks_.size() * kBlock; }
   void release();
 
  private:
   void next_block();
+  BlockPool* pool_ = nullptr;
   std::vector<TrackedObject*> blocks_;
   size_t size_ = 0;
   // The block the next object goes to and how many it holds (kBlock when full).
@@ -70,7 +83,8 @@ class LifetimeTracker {
   void add(const TrackedObject* objects, size_t count);
   void moved(const uint64_t* old_starts, const uint64_t* new_starts, const uint64_t* lengths, size_t count);
   void survived(const uint64_t* starts, const uint64_t* lengths, size_t count);
-  // Settles the GC: appends the dead objects to `dead` and forgets them.
+  // Settles the GC: appends the dead objects to `dead` and forgets them. `dead` is given room
+  // for every object that can die first, so it never grows (and copies itself) while filled.
   void end_gc(std::vector<TrackedObject>* dead);
   void clear();
 
@@ -94,8 +108,9 @@ class LifetimeTracker {
   bool settle(TrackedObject& object, bool* now_old);
   void settle_into(const TrackedObject& object, BlockList* young, std::vector<TrackedObject>* dead);
 
-  BlockList young_;  // gen0/gen1 (or unknown) when last seen
-  BlockList old_;                     // gen2, LOH, POH, or outside every range (frozen)
+  BlockPool pool_;  // declared before the lists: they give their blocks back to it
+  BlockList young_{&pool_};  // gen0/gen1 (or unknown) when last seen
+  BlockList old_{&pool_};    // gen2, LOH, POH, or outside every range (frozen)
   std::vector<std::pair<const TrackedObject*, size_t>> pending_;
   std::vector<GenerationRange> ranges_;
   // Objects come in address order within each allocation context: the last hit is the
