@@ -629,7 +629,8 @@ public static class Scenarios
         // Every variable that loads or configures the tracer, as this process got them.
         Facts["tracer_variables"] = Environment.GetEnvironmentVariables().Keys.Cast<string>()
             .Where(n => n.StartsWith("CORECLR_", StringComparison.Ordinal) || n.StartsWith("MEMNB_", StringComparison.Ordinal)
-                || n.Contains("PROFIL", StringComparison.Ordinal) || n is "DOTNET_STARTUP_HOOKS" or "DOTNET_gcConcurrent" or "DOTNET_TC_OnStackReplacement")
+                || n.Contains("PROFIL", StringComparison.Ordinal) || n is "DOTNET_STARTUP_HOOKS" or "DOTNET_gcConcurrent" or "DOTNET_TC_OnStackReplacement"
+                    or "DOTNET_TC_QuickJitForLoops")
             .Order(StringComparer.Ordinal).ToArray();
         Facts["tracer_mapped"] = File.ReadLines("/proc/self/maps").Any(l => l.EndsWith("/libmemnb_tracer.so"));
     }
