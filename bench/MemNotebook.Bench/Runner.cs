@@ -10,7 +10,7 @@ internal enum Mode
 {
     /// <summary>The program with the runtime's defaults and no added variables: what users compare against.</summary>
     Plain,
-    /// <summary>Untraced, with the runtime settings `memnb run` adds (blocking GCs, no on-stack replacement).</summary>
+    /// <summary>Untraced, with the runtime settings `memnb run` adds (blocking GCs, no on-stack replacement, loops optimized at their first call).</summary>
     PlainVars,
     /// <summary>The tracer loaded as profiler, as `memnb run` starts it, not recording.</summary>
     Loaded,

@@ -60,6 +60,7 @@ public sealed class TracerEnvironment(TracerSettings settings) : ITestHostEnviro
             new("CORECLR_PROFILER_PATH", settings.TracerPath!),
             new("DOTNET_gcConcurrent", "0"),
             new("DOTNET_TC_OnStackReplacement", "0"),
+            new("DOTNET_TC_QuickJitForLoops", "0"),
         ];
         if (settings.ClaimPath is { Length: > 0 } claim)
             variables.Add(new("MEMNB_CLAIM", claim));

@@ -313,6 +313,8 @@ public sealed class MemProfileTests
         Assert.Equal("{6A1B7C3E-2D4F-4E59-8A0B-9C1D2E3F4A5B}", env.GetProperty("CORECLR_PROFILER").GetString());
         Assert.Equal(Path.Combine(folder, "libmemnb_tracer.so"), env.GetProperty("CORECLR_PROFILER_PATH").GetString());
         Assert.Equal("0", env.GetProperty("DOTNET_gcConcurrent").GetString());
+        Assert.Equal("0", env.GetProperty("DOTNET_TC_OnStackReplacement").GetString());
+        Assert.Equal("0", env.GetProperty("DOTNET_TC_QuickJitForLoops").GetString());
         Assert.Equal(Path.Combine(folder, "MemNotebook.KernelStartup.dll"), env.GetProperty("DOTNET_STARTUP_HOOKS").GetString());
         Assert.Equal("MemNotebook.KernelStartup", System.Reflection.AssemblyName.GetAssemblyName(Path.Combine(folder, "MemNotebook.KernelStartup.dll")).Name);
         Assert.Equal(new FileInfo(Tracker.TracerFile!).Length, new FileInfo(Path.Combine(folder, "libmemnb_tracer.so")).Length);

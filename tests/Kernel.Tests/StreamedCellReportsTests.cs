@@ -26,7 +26,6 @@ public sealed class StreamedCellReportsTests
         start.ArgumentList.Add(capture);
         foreach (var (name, value) in TracedProcess.ProfilerEnvironment(Tracker.TracerFile!))
             start.Environment[name] = value;
-        start.Environment["DOTNET_TC_OnStackReplacement"] = "0";
         using var child = Process.Start(start)!;
         var stderr = child.StandardError.ReadToEndAsync();
         var stdout = child.StandardOutput.ReadToEnd();

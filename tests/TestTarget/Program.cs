@@ -63,6 +63,7 @@ public static class Scenarios
             case "spawn-child": SpawnChild(); break;
             case "child-env": ChildEnv(); break;
             case "whole-process": WholeProcess(); break;
+            case "loop-tier": LoopTier(); break;
             case "crash": Crash(); break;
             case "native-abort": NativeAbort(); break;
             case "native-allocators": NativeScenarios.Allocators(capture!, Facts); break;
@@ -565,6 +566,27 @@ public static class Scenarios
         Facts["recording"] = Tracker.IsRecording;
     }
 
+    // A method with a loop, called once, then the tier of the code the runtime made for it, as its perf map names it
+    // (DOTNET_PerfMapEnabled=3 writes DOTNET_PerfMapJitDumpPath/perf-PID.map, a line per method it compiles, the tier
+    // in brackets at the end of the name). The loop is short, so no on-stack replacement replaces it while it runs.
+    static void LoopTier()
+    {
+        Facts["on_stack_replacement"] = Environment.GetEnvironmentVariable("DOTNET_TC_OnStackReplacement");
+        Facts["quick_jit_for_loops"] = Environment.GetEnvironmentVariable("DOTNET_TC_QuickJitForLoops");
+        Facts["sum"] = SumOfSquares(100);
+        var map = Path.Combine(Environment.GetEnvironmentVariable("DOTNET_PerfMapJitDumpPath") ?? "/tmp", $"perf-{Environment.ProcessId}.map");
+        Facts["loop_code"] = File.ReadLines(map).Where(l => l.Contains("Scenarios::SumOfSquares(", StringComparison.Ordinal))
+            .Select(l => l[l.LastIndexOf('[')..]).ToArray();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static long SumOfSquares(int count)
+    {
+        long sum = 0;
+        for (int i = 0; i < count; i++) sum += (long)i * i;
+        return sum;
+    }
+
     // memnb run --live: four rounds of 100 markers, 600 ms apart (so a view that reads once a second sees the
     // capture grow), the facts on stdout and exit code 9.
     static int LiveMarkers()
@@ -629,7 +651,8 @@ public static class Scenarios
         // Every variable that loads or configures the tracer, as this process got them.
         Facts["tracer_variables"] = Environment.GetEnvironmentVariables().Keys.Cast<string>()
             .Where(n => n.StartsWith("CORECLR_", StringComparison.Ordinal) || n.StartsWith("MEMNB_", StringComparison.Ordinal)
-                || n.Contains("PROFIL", StringComparison.Ordinal) || n is "DOTNET_STARTUP_HOOKS" or "DOTNET_gcConcurrent" or "DOTNET_TC_OnStackReplacement")
+                || n.Contains("PROFIL", StringComparison.Ordinal) || n is "DOTNET_STARTUP_HOOKS" or "DOTNET_gcConcurrent" or "DOTNET_TC_OnStackReplacement"
+                    or "DOTNET_TC_QuickJitForLoops")
             .Order(StringComparer.Ordinal).ToArray();
         Facts["tracer_mapped"] = File.ReadLines("/proc/self/maps").Any(l => l.EndsWith("/libmemnb_tracer.so"));
     }

@@ -139,7 +139,7 @@ public sealed class MSTestSampleTests
     {
         var settings = XDocument.Load(merged).Root!;
         var variables = settings.Element("RunConfiguration")!.Element("EnvironmentVariables")!.Elements().ToDictionary(e => e.Name.LocalName, e => e.Value);
-        Assert.Equal(["CORECLR_ENABLE_PROFILING", "CORECLR_PROFILER", "CORECLR_PROFILER_PATH", "DOTNET_TC_OnStackReplacement", "DOTNET_gcConcurrent", "MEMNB_CLAIM", "SAMPLE_VARIABLE"],
+        Assert.Equal(["CORECLR_ENABLE_PROFILING", "CORECLR_PROFILER", "CORECLR_PROFILER_PATH", "DOTNET_TC_OnStackReplacement", "DOTNET_TC_QuickJitForLoops", "DOTNET_gcConcurrent", "MEMNB_CLAIM", "SAMPLE_VARIABLE"],
             variables.Keys.Order(StringComparer.Ordinal));
         Assert.Equal("from-their-settings", variables["SAMPLE_VARIABLE"]);
         Assert.Equal("{6A1B7C3E-2D4F-4E59-8A0B-9C1D2E3F4A5B}", variables["CORECLR_PROFILER"]);

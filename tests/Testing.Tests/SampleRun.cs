@@ -67,7 +67,7 @@ public static class SampleRun
             start.ArgumentList.Add(a);
         // This test host runs under the tracer; the sample's `dotnet test` must start as a user's does.
         foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("CORECLR_", StringComparison.Ordinal) || k.StartsWith("MEMNB_", StringComparison.Ordinal)
-                     || k is "DOTNET_gcConcurrent" or "DOTNET_TC_OnStackReplacement").ToList())
+                     || k is "DOTNET_gcConcurrent" or "DOTNET_TC_OnStackReplacement" or "DOTNET_TC_QuickJitForLoops").ToList())
             start.Environment.Remove(key);
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         start.Environment["DOTNET_NOLOGO"] = "1";

@@ -99,9 +99,12 @@ public static class TracedProcess
             // its first instruction.
             ["DOTNET_gcConcurrent"] = "0",
             // On-stack replacement moves a long-running loop into a new frame whose chain
-            // skips the method's callers; without it, methods with loops are optimized at once
-            // and every stack is whole.
+            // skips the method's callers: off, every stack is whole. Without it a method with
+            // a loop would run its first 30 calls unoptimized (tier 0, loops included), so
+            // quick JIT for loops is off too: such methods are optimized at their first call
+            // (docs/architecture.md, "On-stack replacement").
             ["DOTNET_TC_OnStackReplacement"] = "0",
+            ["DOTNET_TC_QuickJitForLoops"] = "0",
         };
 
     /// <summary>

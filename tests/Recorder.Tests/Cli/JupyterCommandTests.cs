@@ -27,6 +27,7 @@ public sealed class JupyterCommandTests
         var env = root.GetProperty("env");
         Assert.Equal(Path.Combine(folder, "libmemnb_tracer.so"), env.GetProperty("CORECLR_PROFILER_PATH").GetString());
         Assert.Equal("0", env.GetProperty("DOTNET_TC_OnStackReplacement").GetString());
+        Assert.Equal("0", env.GetProperty("DOTNET_TC_QuickJitForLoops").GetString());
         Assert.Equal(hook, env.GetProperty("DOTNET_STARTUP_HOOKS").GetString());
         Assert.False(env.TryGetProperty("MEMNB_OUTPUT", out _), "an idle kernel records nothing until a cell asks");
 

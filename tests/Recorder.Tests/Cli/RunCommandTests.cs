@@ -207,6 +207,7 @@ public class TracedProcessTests
             ["MEMNB_OUTPUT"] = "/tmp/out.memnb",
             ["DOTNET_gcConcurrent"] = "0",
             ["DOTNET_TC_OnStackReplacement"] = "0",
+            ["DOTNET_TC_QuickJitForLoops"] = "0",
         }, env);
     }
 

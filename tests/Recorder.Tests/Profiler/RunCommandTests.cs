@@ -59,6 +59,57 @@ public class RunCommandTests
     }
 
     [Fact]
+    public void Run_optimizes_a_method_with_a_loop_at_its_first_call_where_turning_on_stack_replacement_off_alone_leaves_it_unoptimized()
+    {
+        // The runtime's perf map names the tier of the code it made for the target's SumOfSquares, called once.
+        var maps = Directory.CreateTempSubdirectory("memnb-perf-map-").FullName;
+        try
+        {
+            var perfMap = new Dictionary<string, string> { ["DOTNET_PerfMapEnabled"] = "3", ["DOTNET_PerfMapJitDumpPath"] = maps };
+
+            // On-stack replacement off alone: the method runs at tier 0, loop and all (with it on, a longer loop would
+            // move to optimized code while it ran, its frame chain broken).
+            var (aloneExit, alone, aloneErrors) = LoopTier([], new Dictionary<string, string>(perfMap) { ["DOTNET_TC_OnStackReplacement"] = "0" });
+            Assert.True(aloneExit == 0, aloneErrors);
+            Assert.Equal("""{"on_stack_replacement":"0","quick_jit_for_loops":null,"sum":328350,"loop_code":["[QuickJitted]"]}""", alone);
+
+            // memnb run: both variables reach the program, and the method's first and only code is optimized.
+            var capture = TracedTarget.TempCapture("loop-tier.memnb");
+            var (runExit, run, runErrors) = LoopTier([Path.Combine(AppContext.BaseDirectory, "memnb.dll"), "run", "-o", capture, "--", "dotnet"],
+                new Dictionary<string, string>(perfMap) { ["MEMNB_TRACER_PATH"] = TracedTarget.TracerPath });
+            Assert.True(runExit == 0, runErrors);
+            Assert.Equal("""{"on_stack_replacement":"0","quick_jit_for_loops":"0","sum":328350,"loop_code":["[Optimized]"]}""", run);
+            Assert.True(CaptureStats.Compute(capture).Complete);
+        }
+        finally
+        {
+            Directory.Delete(maps, recursive: true);
+        }
+    }
+
+    /// <summary>`dotnet PREFIX... TestTarget loop-tier` with <paramref name="environment"/> and none of the tiering variables of this process.</summary>
+    static (int ExitCode, string Stdout, string Stderr) LoopTier(string[] prefix, Dictionary<string, string> environment)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in prefix.Concat([TracedTarget.TargetPath, "loop-tier"]))
+            start.ArgumentList.Add(argument);
+        foreach (var name in start.Environment.Keys.Where(k => k.StartsWith("DOTNET_TC_", StringComparison.Ordinal) || k.StartsWith("CORECLR_", StringComparison.Ordinal)
+                     || k.StartsWith("MEMNB_", StringComparison.Ordinal)).ToList())
+            start.Environment.Remove(name);
+        foreach (var (name, value) in environment)
+            start.Environment[name] = value;
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = process.StandardOutput.ReadToEnd();
+        if (!process.WaitForExit(120_000))
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"dotnet {string.Join(' ', prefix)} TestTarget loop-tier did not finish in 120 s");
+        }
+        return (process.ExitCode, stdout.Trim(), stderr.Result);
+    }
+
+    [Fact]
     public async Task Run_live_prints_summary_lines_on_stderr_that_end_at_the_captures_totals_and_keeps_stdout_and_the_exit_code()
     {
         string capture = TracedTarget.TempCapture("live.memnb");

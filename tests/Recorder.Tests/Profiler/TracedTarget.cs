@@ -47,6 +47,7 @@ internal static class TracedTarget
             psi.Environment["CORECLR_PROFILER"] = TracedProcess.ProfilerClsid;
             psi.Environment["CORECLR_PROFILER_PATH"] = TracerPath;
             psi.Environment["DOTNET_TC_OnStackReplacement"] = "0";  // as memnb run does
+            psi.Environment["DOTNET_TC_QuickJitForLoops"] = "0";
         }
         if (environment is not null)
             foreach (var (k, v) in environment) psi.Environment[k] = v;
