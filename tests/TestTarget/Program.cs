@@ -49,6 +49,7 @@ public static class Scenarios
             case "gc-modes": GcModes(capture!); break;
             case "heap-walk": HeapWalk(capture!); break;
             case "deep-stack": DeepStack(capture!); break;
+            case "osr-loop": OsrLoop(capture!); break;
             case "stack-tree": StackTree(capture!, int.Parse(args[2])); break;
             case "changing-callers": ChangingCallers(capture!); break;
             case "busy-threads": BusyThreads(capture!); break;
@@ -309,6 +310,40 @@ public static class Scenarios
     {
         var arrays = new byte[count][];
         for (int i = 0; i < count; i++) arrays[i] = new byte[4096];
+    }
+
+    public sealed class OsrProbe
+    {
+        public int Id;
+    }
+
+    static OsrProbe? osrSink;
+
+    // A loop moved to optimized code while it runs (on-stack replacement: the test starts this
+    // scenario with it on and its thresholds low). The optimized frame's record holds the caller's
+    // frame pointer but, as its return address, the tier-0 code's call to the patchpoint helper:
+    // followed as is, the chain lists OsrHot twice and skips OsrOuter.
+    static void OsrLoop(string capture)
+    {
+        var tracker = Tracker.Start(capture, Exact);
+        long sum = OsrOuter(20_000);
+        tracker.Stop();
+        Facts["sum"] = sum;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static long OsrOuter(int count) => OsrHot(count) + 1;
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static long OsrHot(int count)
+    {
+        long sum = 0;
+        for (int i = 0; i < count; i++)
+        {
+            osrSink = new OsrProbe { Id = i };
+            sum += osrSink.Id;
+        }
+        return sum;
     }
 
     // 64 recursive frames under the scenario, then one allocation per level on the way back.

@@ -288,4 +288,10 @@ FrameDescription RuntimeNames::describe_frame(uint64_t ip) {
   return f;
 }
 
+uint64_t RuntimeNames::function_of(uint64_t ip) {
+  FunctionID function = 0;
+  if (info_->GetFunctionFromIP(reinterpret_cast<LPCBYTE>(ip), &function) != S_OK) return 0;
+  return function;
+}
+
 }  // namespace memnb

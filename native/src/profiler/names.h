@@ -18,6 +18,7 @@ class RuntimeNames : public SymbolSource {
   std::string type_name(uint64_t class_id) override;
   FrameDescription describe_frame(uint64_t ip) override;
   bool describe_module(uint64_t module_id, ManagedModuleDescription* out) override;
+  uint64_t function_of(uint64_t ip) override;
 
  private:
   IMetaDataImport* metadata(ModuleID module);

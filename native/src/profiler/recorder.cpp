@@ -229,8 +229,11 @@ uint32_t Recorder::intern_stack(ThreadState* ts, const uintptr_t* ips, int depth
     return ts->outer_nodes[depth - 1];
   }
   uint32_t parent = shared > 0 ? ts->outer_nodes[shared - 1] : 0;
+  const uint64_t created = ts->stack_cache.created;
+  int first_new = -1;  // j of the first node this call added (all below it are new too)
   for (int j = shared; j < depth; ++j) {
     uint32_t node = stacks_.intern(parent, outer[-j], &ts->stack_cache);
+    if (__builtin_expect(first_new < 0, 1) && ts->stack_cache.created != created) first_new = j;
     if (node == 0) {
       // Out of memory for the tree: the stack is cut at its outer part (counted as dropped).
       dropped_.fetch_add(1, std::memory_order_relaxed);
@@ -243,7 +246,101 @@ uint32_t Recorder::intern_stack(ThreadState* ts, const uintptr_t* ips, int depth
   }
   ts->last_depth = depth;
   ts->outer_walk = walk;
+  if (__builtin_expect(first_new >= 0, 0) && learn_osr_sites(ips, depth, depth - 1 - first_new)) ts->osr_learned = true;
   return parent;
+}
+
+uint32_t Recorder::intern_walked_stack(ThreadState* ts, const uintptr_t* ips, int depth, int from_walk) {
+  uint32_t stack = intern_stack(ts, ips, depth, from_walk);
+  if (__builtin_expect(ts->osr_learned, 0)) {
+    // A frame of this stack was an OSR frame followed as is: walked again, now fixed.
+    ts->osr_learned = false;
+    uintptr_t again[kMaxFrames];
+    int walked = walk_from_first_managed(again, kMaxFrames, ts->bounds, &ts->prefix, &ts->base, nullptr);
+    if (walked > 0) stack = intern_stack(ts, again, walked);
+    ts->osr_learned = false;
+  }
+  return stack;
+}
+
+namespace {
+// learn_osr_sites' verdict per return address: 1 not a site, 2 a site (0: not known yet). A
+// program has a few thousand return addresses: each is looked at once, through the runtime.
+constexpr size_t kVerdictSlots = size_t{1} << 15;
+struct Verdict {
+  std::atomic<uintptr_t> ret{0};
+  std::atomic<uint8_t> value{0};
+};
+Verdict g_verdicts[kVerdictSlots];
+
+Verdict* verdict_slot(uintptr_t ret, bool add) {
+  size_t at = (ret * 0x9E3779B97F4A7C15ull >> 40) & (kVerdictSlots - 1);
+  for (size_t probe = 0; probe < 32; ++probe, at = (at + 1) & (kVerdictSlots - 1)) {
+    uintptr_t key = g_verdicts[at].ret.load(std::memory_order_acquire);
+    if (key == ret) return &g_verdicts[at];
+    if (key == 0) {
+      if (!add) return nullptr;
+      if (g_verdicts[at].ret.compare_exchange_strong(key, ret, std::memory_order_acq_rel) || key == ret)
+        return &g_verdicts[at];
+    }
+  }
+  return nullptr;  // full around here: looked at again next time
+}
+
+void set_verdict(uintptr_t ret, uint8_t value) {
+  if (Verdict* v = verdict_slot(ret, true)) v->value.store(value, std::memory_order_release);
+}
+
+// The target of the direct call (E8 rel32) that ends just before a return address in code the
+// runtime knows, or 0.
+uintptr_t direct_call_target(uintptr_t ret) {
+  const uint8_t* code = reinterpret_cast<const uint8_t*>(ret);
+  if (code[-5] != 0xE8) return 0;
+  int32_t rel;
+  memcpy(&rel, code - 4, 4);
+  return ret + static_cast<intptr_t>(rel);
+}
+}  // namespace
+
+bool Recorder::learn_osr_sites(const uintptr_t* ips, int depth, int newest) {
+  // A site is a return address in managed code right after a direct call into native code
+  // (managed code calls managed code through stubs), in the same method as the frame inside
+  // it: only the tier-0 code's call to the patchpoint helper, shown by an optimized (OSR) frame
+  // of the method, looks like that. Code bytes are read only where the runtime says there is
+  // managed code.
+  bool learned = false;
+  if (newest > depth - 1) newest = depth - 1;
+  for (int k = 1; k <= newest; ++k) {
+    uintptr_t ret = ips[k];
+    Verdict* known = verdict_slot(ret, false);
+    uint8_t v = known ? known->value.load(std::memory_order_acquire) : 0;
+    if (v == 1) continue;
+    if (v == 2) {
+      learned = true;  // a site the walk did not know yet (learned meanwhile by another thread)
+      continue;
+    }
+    if (module_map().is_native(ret) || !symbols_) {
+      if (symbols_) set_verdict(ret, 1);
+      continue;
+    }
+    uint64_t outer = symbols_->function_of(ret);
+    uintptr_t target = outer != 0 ? direct_call_target(ret) : 0;
+    if (target == 0 || !module_map().is_native(target)) {
+      set_verdict(ret, 1);
+      continue;
+    }
+    uint64_t inner = symbols_->function_of(ips[k - 1]);
+    if (inner == 0) continue;  // native code inside (the helper itself running): no verdict
+    if (inner != outer) {
+      set_verdict(ret, 1);
+      continue;
+    }
+    set_verdict(ret, 2);
+    uint32_t before = osr_site_count();
+    add_osr_site(ret);
+    learned |= osr_site_count() != before;
+  }
+  return learned;
 }
 
 int64_t Recorder::intern_type(ThreadState* ts, uint64_t class_id) {
@@ -267,7 +364,7 @@ void Recorder::record_typed_allocation(ThreadState* ts, uint64_t address, int64_
     dropped_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  uint32_t stack = intern_stack(ts, ips, depth, from_walk);
+  uint32_t stack = intern_walked_stack(ts, ips, depth, from_walk);
   if (marks) marks[0] = __rdtsc();
 
   uint64_t ticks = alloc_ticks(ts);
@@ -296,6 +393,9 @@ void Recorder::push_thread_record(ThreadState* ts, const uint8_t* record, size_t
 void Recorder::record_native_alloc(ThreadState* ts, uint8_t allocator, uint64_t address, uint64_t size,
                                    const uintptr_t* ips, int depth) {
   uint32_t stack = intern_stack(ts, ips, depth);
+  // An OSR site learned here is fixed from the next walk on (this one came from the native
+  // walker, which the hook's own frame cannot repeat from here).
+  ts->osr_learned = false;
   uint64_t ticks = now_ticks();
   push_encoded<2 + 4 * kMaxVarintBytes>(ts, [&](uint8_t* p) {
     *p++ = kTagNativeAlloc;

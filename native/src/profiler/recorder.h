@@ -54,6 +54,9 @@ class SymbolSource {
   virtual FrameDescription describe_frame(uint64_t ip) = 0;
   // The module of a frame with has_il; false when the runtime no longer knows it.
   virtual bool describe_module(uint64_t /*module_id*/, ManagedModuleDescription* /*out*/) { return false; }
+  // The managed function whose code holds ip (any of its code versions), 0 for none. Called
+  // from an allocation hook, rarely (Recorder::learn_osr_sites).
+  virtual uint64_t function_of(uint64_t /*ip*/) { return 0; }
 };
 
 struct RecorderOptions {
@@ -195,6 +198,14 @@ class Recorder {
   void wait_for_hooks();
   // from_walk: as for record_typed_allocation.
   uint32_t intern_stack(ThreadState* ts, const uintptr_t* ips, int depth, int from_walk = -1);
+  // Among a stack's new frames (from ips[0] out to ips[newest]), the return sites of tier-0
+  // code's calls to the runtime's patchpoint helper that an optimized frame of the same method
+  // shows as its return address (stacks/frame_walker.h, "On-stack replacement"); true when it
+  // learned one, and the allocation is walked again.
+  bool learn_osr_sites(const uintptr_t* ips, int depth, int newest);
+  // intern_stack for a stack walked by walk_from_first_managed in the allocation hook: walked
+  // again when it showed an OSR site not known before.
+  uint32_t intern_walked_stack(ThreadState* ts, const uintptr_t* ips, int depth, int from_walk = -1);
   uint64_t tracked_live_bytes() const;
   void recycle_gc_blocks();
   static void sort_by_id(std::vector<TrackedObject>* objects, std::vector<TrackedObject>* scratch);

@@ -54,6 +54,7 @@ struct ThreadState {
   StackCache stack_cache;
   PrefixMemo prefix;
   ThreadBase base;
+  bool osr_learned = false;  // intern_stack learned an OSR site: the allocation is walked again
   WalkCache walk;
   ModuleCache modules;  // is_native's last answers, for the native walker
   uint32_t timing_countdown = 0;  // common/hot_path_timing.h

@@ -14,7 +14,7 @@ void Recorder::record_sampled_allocation(ThreadState* ts, uint64_t address, int6
     dropped_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  uint32_t stack = intern_stack(ts, ips, depth);
+  uint32_t stack = intern_walked_stack(ts, ips, depth);
 
   uint64_t ticks = now_ticks();
   push_encoded<1 + 6 * kMaxVarintBytes + 1>(ts, [&](uint8_t* p) {

@@ -55,6 +55,45 @@ inline bool frame_ok(uintptr_t fp, const StackBounds& b) {
 
 }  // namespace
 
+namespace {
+// Written once per site (rarely), read by every walk: a count published after its entry.
+std::atomic<uint32_t> g_osr_count{0};
+std::atomic<uintptr_t> g_osr_sites[kMaxOsrSites];
+std::atomic<bool> g_osr_adding{false};
+}  // namespace
+
+uint32_t osr_site_count() { return g_osr_count.load(std::memory_order_acquire); }
+
+bool is_osr_site(uintptr_t ret, uint32_t count) {
+  for (uint32_t i = 0; i < count; ++i)
+    if (g_osr_sites[i].load(std::memory_order_relaxed) == ret) return true;
+  return false;
+}
+
+bool add_osr_site(uintptr_t ret) {
+  while (g_osr_adding.exchange(true, std::memory_order_acquire)) {
+  }
+  uint32_t count = g_osr_count.load(std::memory_order_relaxed);
+  bool ok = is_osr_site(ret, count);
+  if (!ok && count < kMaxOsrSites) {
+    g_osr_sites[count].store(ret, std::memory_order_relaxed);
+    g_osr_count.store(count + 1, std::memory_order_release);
+    ok = true;
+  }
+  g_osr_adding.store(false, std::memory_order_release);
+  return ok;
+}
+
+uintptr_t osr_caller_return(uintptr_t fp, uintptr_t next, uintptr_t ret, uintptr_t stack_hi) {
+  // The tier-0 frame (locals, then its record) lies between the optimized frame's record and the
+  // caller's: no local holds the address of the caller's record, which only a saved frame
+  // pointer does. A bounded scan: a tier-0 frame is a few hundred bytes.
+  if (next <= fp || next + 16 > stack_hi || next - fp > (uintptr_t{64} << 10)) return ret;
+  for (uintptr_t at = fp + 16; at < next; at += 8)
+    if (*reinterpret_cast<const uintptr_t*>(at) == next) return *reinterpret_cast<const uintptr_t*>(at + 8);
+  return ret;
+}
+
 // Returns -1 for managed code, else as native_frame_cfa_offset.
 long classify(uintptr_t ret) {
   size_t at = (ret * 0x9E3779B97F4A7C15ull >> 40) & (kCacheSlots - 1);
@@ -186,6 +225,8 @@ __attribute__((noinline)) int walk(uintptr_t* ips, int max, const StackBounds& b
                                    WalkCache* cache) {
   if constexpr (!Reuse) cache = nullptr;
   uintptr_t fp = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+  const uint32_t osr = g_osr_count.load(std::memory_order_acquire);
+  bool remember = true;  // false once an OSR frame was read: its fixed return address is not in memory
   if (max > kMaxWalk) max = kMaxWalk;
   int n = 0;
   bool first_was_frameless = false;
@@ -211,7 +252,7 @@ __attribute__((noinline)) int walk(uintptr_t* ips, int max, const StackBounds& b
     cache->unfilled = 0;
     previous_ip0 = cache->last_ip0;
     cache->last_ip0 = 0;
-    if (reuse && cache->records > 0 && same_base(cache->base, *base)) {
+    if (reuse && cache->records > 0 && same_base(cache->base, *base) && cache->osr_generation == osr) {
       previous_records = cache->records;
       d = previous_records - 1;
     }
@@ -338,6 +379,14 @@ __attribute__((noinline)) int walk(uintptr_t* ips, int max, const StackBounds& b
     const uintptr_t* frame = reinterpret_cast<const uintptr_t*>(fp);
     uintptr_t next = frame[0];
     uintptr_t ret = frame[1];
+    if (__builtin_expect(osr != 0, 0) && is_osr_site(ret, osr)) {
+      uintptr_t caller = osr_caller_return(fp, next, ret, hi);
+      if (caller != ret) {
+        ret = caller;
+        remember = false;  // this walk's records are not what memory holds: none kept, none reused
+        d = -1;
+      }
+    }
     if (d >= 0) {
       while (d >= 0 && cache->addr[d] < fp) --d;
       if (d >= 0 && cache->addr[d] == fp && cache->next[d] == next && cache->ret[d] == ret) {
@@ -366,7 +415,7 @@ __attribute__((noinline)) int walk(uintptr_t* ips, int max, const StackBounds& b
       complete = true;
       break;
     }
-    if (reuse && m < WalkCache::kMaxRecords) {
+    if (reuse && remember && m < WalkCache::kMaxRecords) {
       c_addr[m] = fp;
       c_next[m] = next;
       c_ret[m] = ret;
@@ -380,7 +429,7 @@ __attribute__((noinline)) int walk(uintptr_t* ips, int max, const StackBounds& b
       // real one is the remembered one (and the records are not remembered: the next
       // walk reads the real one).
       ips[n++] = base->ret;
-      if (reuse && ret == base->ret && m <= WalkCache::kMaxRecords) {
+      if (reuse && remember && ret == base->ret && m <= WalkCache::kMaxRecords) {
         for (int j = 0; j < m; ++j) {
           cache->addr[m - 1 - j] = c_addr[j];
           cache->next[m - 1 - j] = c_next[j];
@@ -389,6 +438,7 @@ __attribute__((noinline)) int walk(uintptr_t* ips, int max, const StackBounds& b
         cache->records = m;
         cache->deep = m >= WalkCache::kDeepRecords;
         cache->base = *base;
+        cache->osr_generation = osr;
       }
       return n;
     }

@@ -51,6 +51,26 @@ constexpr int kMaxWalk = 256;
 // saved frame pointer, same return address) takes the rest of its stack from the previous
 // walk: the same records give the same return addresses, so the result is exactly what a
 // full walk finds. Only walks that ended at the thread's base frame are remembered.
+// On-stack replacement (OSR): a loop of a tier-0 method moved to optimized code while it runs.
+// The optimized frame is laid below the tier-0 one: its record holds the caller's frame pointer
+// (copied from the tier-0 record) but, in the return-address slot, the tier-0 code's return site
+// of its call to the runtime's patchpoint helper. Followed as is, the chain lists the method
+// twice and skips its caller. The return sites found that way (osr_sites: learned by the recorder
+// when a new stack shows one, see Recorder::learn_osr_sites) make the walker look for the tier-0
+// record above the optimized frame, the slot that holds the same caller frame pointer, and take
+// the caller's return address from beside it.
+constexpr uint32_t kMaxOsrSites = 64;
+// How many sites are known (0 almost always: one load per walk, then no cost per frame).
+uint32_t osr_site_count();
+bool is_osr_site(uintptr_t ret, uint32_t count);
+// Adds a site (idempotent; false when the table is full). Counts as a new generation: walks
+// remembered before it are not reused (they may hold the site's record as it was followed).
+bool add_osr_site(uintptr_t ret);
+// The return address into the caller of the optimized frame at `fp` whose record holds `next`
+// and the site `ret`: beside the first slot above the frame that holds `next`; `ret` when
+// there is none below `next` (not an OSR frame after all).
+uintptr_t osr_caller_return(uintptr_t fp, uintptr_t next, uintptr_t ret, uintptr_t stack_hi);
+
 struct WalkCache {
   static constexpr int kMaxPrefix = PrefixMemo::kMax;
   static constexpr int kMaxSlots = 4;
@@ -87,6 +107,7 @@ struct WalkCache {
   int records = 0;
   uintptr_t addr[kMaxRecords], next[kMaxRecords], ret[kMaxRecords];
   ThreadBase base;  // the base frame those walks stopped at
+  uint32_t osr_generation = 0;  // osr_site_count() when they were remembered
 
   // What the walk in progress reads, before it becomes the remembered walk (here, not in the
   // walker's frame: a frame of several KiB cost the hook a page of stack on every call).

@@ -158,7 +158,10 @@ uint32_t StackTable::intern(uint32_t parent, uint64_t ip, StackCache* cache) {
         seen = head;
         const_cast<StackNode*>(find(mine))->next_sibling = head;
       }
-      if (id == 0) id = mine;
+      if (id == 0) {
+        id = mine;
+        if (cache && id) ++cache->created;
+      }
       up.settled.fetch_add(1, std::memory_order_acq_rel);
     } else {
       // A wide node: once every list insertion has finished, the edge is in the list or the index.
@@ -170,7 +173,7 @@ uint32_t StackTable::intern(uint32_t parent, uint64_t ip, StackCache* cache) {
         for (int spins = 0; index_lock_.exchange(true, std::memory_order_acquire); ++spins)
           if (spins > 64) sched_yield();
         id = index_find(parent, ip);
-        if (id == 0) id = index_insert(parent, ip);
+        if (id == 0 && (id = index_insert(parent, ip)) != 0 && cache) ++cache->created;
         index_lock_.store(false, std::memory_order_release);
       }
     }

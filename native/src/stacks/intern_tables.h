@@ -28,6 +28,7 @@ struct StackCache {
     uint32_t id;  // 0: empty
   };
   Slot slots[kSlots];
+  uint64_t created = 0;  // nodes this thread added to the tree
 };
 
 // The prefix tree of stacks. A node keeps its first children in a list (consecutive stacks

@@ -98,11 +98,14 @@ int finish_managed(uintptr_t* ips, int n, int max, uintptr_t fp, const StackBoun
   int first = n;  // ips[first - 1] is the first managed frame, reached through CFI
   uintptr_t frame_at[kMaxWalk], caller_at[kMaxWalk];
   if (max > kMaxWalk) max = kMaxWalk;
+  const uint32_t osr = osr_site_count();
   while (n < max && fp >= bounds.lo && fp + 16 <= bounds.hi && (fp & 7) == 0) {
     const uintptr_t* frame = reinterpret_cast<const uintptr_t*>(fp);
     uintptr_t next = frame[0];
     uintptr_t ret = frame[1];
     if (ret == 0) break;
+    // A loop moved to optimized code (frame_walker.h, "On-stack replacement").
+    if (__builtin_expect(osr != 0, 0) && is_osr_site(ret, osr)) ret = osr_caller_return(fp, next, ret, bounds.hi);
     if (base && fp == base->frame && next == base->caller && base->ret != 0 &&
         (ret == base->ret || modules.is_native(ret, cache))) {
       // The thread's outermost managed frame, the same activation (a native return address

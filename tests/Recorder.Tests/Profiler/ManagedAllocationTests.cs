@@ -207,6 +207,40 @@ public class ManagedAllocationTests
     }
 
     [Fact]
+    public void A_loop_moved_to_optimized_code_while_it_runs_keeps_its_callers()
+    {
+        // On-stack replacement on (memnb run turns it off; a process it did not start, or one
+        // started otherwise, keeps it), with the lowest thresholds so the loop moves early.
+        string capture = TracedTarget.TempCapture("osr-loop.memnb");
+        var run = TracedTarget.Start("osr-loop", capture, new Dictionary<string, string>
+        {
+            ["DOTNET_TC_OnStackReplacement"] = "1",
+            ["DOTNET_TC_QuickJitForLoops"] = "1",
+            ["DOTNET_OSR_HitLimit"] = "1",
+            ["DOTNET_TC_OnStackReplacement_InitialCounter"] = "10",
+        });
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        Assert.Equal(20_000L * 19_999 / 2 + 1, run.Facts.GetProperty("sum").GetInt64());
+        var data = SymbolizedCapture.Load(capture);
+        var rows = RowsOfType(data, "MemNotebook.TestTarget.Scenarios+OsrProbe");
+        Assert.Equal(20_000, rows.Length);
+        string[] expected =
+        [
+            "MemNotebook.TestTarget.Scenarios.OsrHot", "MemNotebook.TestTarget.Scenarios.OsrOuter",
+            "MemNotebook.TestTarget.Scenarios.OsrLoop", "MemNotebook.TestTarget.Scenarios.Main",
+        ];
+        var hotCode = new HashSet<ulong>();
+        foreach (int row in rows)
+        {
+            var frames = data.StackFrames(data.Allocations.StackId.Span[row]).ToArray();
+            Assert.Equal(expected, frames.Select(f => f.Function).ToArray());
+            hotCode.Add(frames[0].Ip);
+        }
+        // The loop ran in its tier-0 code first and in the optimized code after the move.
+        Assert.True(hotCode.Count >= 2, $"OsrHot's allocations came from {hotCode.Count} code address(es): no move seen");
+    }
+
+    [Fact]
     public void A_caller_that_changes_beyond_repeating_inner_frames_is_seen_at_every_allocation()
     {
         string capture = TracedTarget.TempCapture("changing-callers.memnb");
