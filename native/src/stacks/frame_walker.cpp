@@ -290,15 +290,18 @@ __attribute__((noinline)) int walk(uintptr_t* ips, int max, const StackBounds& b
         prefix_ok = false;
       }
       long action;
-      if (prefix < memo->len && memo->ret[prefix] == ret) {
-        action = memo->action[prefix];
+      if (prefix < PrefixMemo::kMax && memo->ret[prefix][0] == ret) {
+        action = memo->action[prefix][0];
+      } else if (prefix < PrefixMemo::kMax && memo->ret[prefix][1] == ret) {
+        action = memo->action[prefix][1];
       } else {
         action = classify(ret);
         if (action == kUnknownFrame) action = 0;
         if (prefix < PrefixMemo::kMax) {
-          memo->ret[prefix] = ret;
-          memo->action[prefix] = action;
-          memo->len = prefix + 1;
+          int way = memo->last_way[prefix] ^ 1;
+          memo->ret[prefix][way] = ret;
+          memo->action[prefix][way] = action;
+          memo->last_way[prefix] = static_cast<uint8_t>(way);
         }
       }
       ++prefix;
@@ -318,8 +321,14 @@ __attribute__((noinline)) int walk(uintptr_t* ips, int max, const StackBounds& b
           } else {
             prefix_ok = false;
           }
-          if (outer != 0 && (outer == memo->last_managed_outer || classify(outer) == -1)) {
-            memo->last_managed_outer = outer;
+          bool managed = false;
+          for (int k = 0; k < PrefixMemo::kOuters && !managed; ++k) managed = memo->managed_outer[k] == outer;
+          if (outer != 0 && !managed && classify(outer) == -1) {
+            managed = true;
+            memo->managed_outer[memo->next_outer] = outer;
+            memo->next_outer = (memo->next_outer + 1) % PrefixMemo::kOuters;
+          }
+          if (outer != 0 && managed) {
             first_was_frameless = true;
             ips[n++] = outer;
           }

@@ -25,12 +25,19 @@ StackBounds current_stack_bounds();
 // What the walker learned about the native frames before the first managed one, for the
 // calling thread's previous walk. Allocation after allocation the runtime's path to our
 // hook is the same, so comparing return addresses replaces the lookups.
+// Two answers per position (a program alternates between a few allocation helpers, whose paths
+// differ a few frames out), and the last few managed call sites read from frameless stubs (the
+// allocating method's call site changes from one allocation to the next): without them, mixed
+// code spent 2.4% of its allocating thread in classify's table.
 struct PrefixMemo {
   static constexpr int kMax = 16;
-  int len = 0;
-  uintptr_t ret[kMax];
-  long action[kMax];  // -1 managed, 0 frame-pointer native, k > 0 frameless native
-  uintptr_t last_managed_outer = 0;  // the last call site read from a frameless stub
+  static constexpr int kWays = 2;
+  static constexpr int kOuters = 8;
+  uintptr_t ret[kMax][kWays] = {};  // 0: empty (no return address is 0)
+  long action[kMax][kWays] = {};    // -1 managed, 0 frame-pointer native, k > 0 frameless native
+  uint8_t last_way[kMax] = {};      // the way written last: the other one is replaced next
+  uintptr_t managed_outer[kOuters] = {};  // call sites read from frameless stubs, known managed
+  int next_outer = 0;
 };
 
 // The outermost managed frame of a thread (Main, a thread's start method): where the
