@@ -213,7 +213,7 @@ ThreadState* Recorder::thread_state(uint64_t (*managed_id)()) {
   return ts;
 }
 
-uint32_t Recorder::intern_stack(ThreadState* ts, const uintptr_t* ips, int depth, int from_walk) {
+uint32_t Recorder::intern_stack(ThreadState* ts, const uintptr_t* ips, int depth, int from_walk, bool learn_osr) {
   // Whatever happens below, outer_ips is the walk's result only if it is all interned.
   uint64_t walk = from_walk >= 0 ? ts->walk.walks : 0;
   ts->outer_walk = 0;
@@ -246,7 +246,8 @@ uint32_t Recorder::intern_stack(ThreadState* ts, const uintptr_t* ips, int depth
   }
   ts->last_depth = depth;
   ts->outer_walk = walk;
-  if (__builtin_expect(first_new >= 0, 0) && learn_osr_sites(ips, depth, depth - 1 - first_new)) ts->osr_learned = true;
+  if (__builtin_expect(first_new >= 0, 0) && learn_osr && learn_osr_sites(ips, depth, depth - 1 - first_new))
+    ts->osr_learned = true;
   return parent;
 }
 
@@ -392,10 +393,9 @@ void Recorder::push_thread_record(ThreadState* ts, const uint8_t* record, size_t
 
 void Recorder::record_native_alloc(ThreadState* ts, uint8_t allocator, uint64_t address, uint64_t size,
                                    const uintptr_t* ips, int depth) {
-  uint32_t stack = intern_stack(ts, ips, depth);
-  // An OSR site learned here is fixed from the next walk on (this one came from the native
-  // walker, which the hook's own frame cannot repeat from here).
-  ts->osr_learned = false;
+  // No OSR sites are learned here (the runtime cannot be asked from inside a malloc), but the
+  // ones the managed hooks learned are repaired by the native walker too (finish_managed).
+  uint32_t stack = intern_stack(ts, ips, depth, -1, false);
   uint64_t ticks = now_ticks();
   push_encoded<2 + 4 * kMaxVarintBytes>(ts, [&](uint8_t* p) {
     *p++ = kTagNativeAlloc;

@@ -197,7 +197,9 @@ class Recorder {
   void wake_writer();
   void wait_for_hooks();
   // from_walk: as for record_typed_allocation.
-  uint32_t intern_stack(ThreadState* ts, const uintptr_t* ips, int depth, int from_walk = -1);
+  // learn_osr: look for OSR sites among new nodes (learn_osr_sites asks the runtime; not from a
+  // native allocation hook, which can run while the runtime holds its own locks).
+  uint32_t intern_stack(ThreadState* ts, const uintptr_t* ips, int depth, int from_walk = -1, bool learn_osr = true);
   // Among a stack's new frames (from ips[0] out to ips[newest]), the return sites of tier-0
   // code's calls to the runtime's patchpoint helper that an optimized frame of the same method
   // shows as its return address (stacks/frame_walker.h, "On-stack replacement"); true when it
