@@ -41,7 +41,18 @@ public sealed record ScopedSummary
     internal CaptureTables? Tables { get; init; }
     internal long Extent { get; init; }
     internal CaptureReaderOptions Options { get; init; } = CaptureReaderOptions.Default;
+
+    // The flame graph's totals the stats pass gathered (Compute's flame), and the scope's GC starts they are binned by.
+    internal ScopedStackTotals? Gathered { get; init; }
+    internal (long[] Counts, long[] Bytes)? AllStacks { get; init; }
+    internal long[] GcStartNs { get; init; } = [];
 }
+
+/// <summary>
+/// The flame graph a scope's reports will show (its selection and the number of time buckets of its memory chart), so
+/// that <see cref="ScopedPass.Compute"/> gathers its totals in the stats pass (<see cref="ScopedStackTotals"/>).
+/// </summary>
+public readonly record struct ScopedFlame(StackSelection Selection, int Buckets);
 
 /// <summary>
 /// A capture's reports scoped by stack, streamed: the first pass reads the meta and GC streams (thread chunks skipped), as
@@ -57,8 +68,11 @@ public static class ScopedPass
     /// their stack (as shown: <see cref="Symbols.FrameNaming"/>, or module+0xoffset); null for an aggregated or sampled
     /// capture, whose reports come from the loaded capture.
     /// </summary>
+    /// <param name="flame">The flame graph to be shown: its totals per stack (and time buckets, when they fit and the
+    /// capture's duration is known from its END) are gathered in the stats pass, and <see cref="SelectStacks"/> reads them
+    /// instead of the capture.</param>
     public static ScopedSummary? Compute(string path, Func<string, bool> scopeFrame, string scope, int top = CaptureStats.DefaultTop,
-        IProgress<double>? progress = null, CaptureReaderOptions? options = null)
+        IProgress<double>? progress = null, CaptureReaderOptions? options = null, ScopedFlame? flame = null)
     {
         ArgumentNullException.ThrowIfNull(scopeFrame);
         options ??= CaptureReaderOptions.Default;
@@ -81,10 +95,24 @@ public static class ScopedPass
         var gcStarts = gcData.GcEvents.Where(g => g.StartNs is not null).Select(g => g.StartNs!.Value).Order().ToArray();
         var snapshotTimes = gcData.Snapshots.Select(s => s.TimeNs).ToArray();
         var frees = first.Frees.Seal(firstRead.Clock);
-        var collector = new StatsCollector(top, frees, firstRead.Clock, inScope, gcStarts, snapshotTimes);
+        ScopedStackTotals? gathered = null;
+        long assumedDurationNs = -1;
+        if (flame is { } wanted)
+        {
+            // The time buckets' width follows the duration: known before the allocations only from END (the meta stream).
+            long bucketNs = 0;
+            if (firstRead.End is not null && wanted.Buckets > 0)
+                bucketNs = BucketWidthNs(assumedDurationNs = firstRead.DurationNs, wanted.Buckets);
+            // Alive at the peak is the leaks when the peak is the end: their buckets are counted in case it is.
+            gathered = new ScopedStackTotals(inScope.Length, gcStarts.Length, peakRows: wanted.Selection == StackSelection.AliveAtPeak,
+                bucketNs > 0 ? (wanted.Selection == StackSelection.All ? StackSelection.All : StackSelection.Leaked) : null, wanted.Buckets, bucketNs);
+        }
+        var collector = new StatsCollector(top, frees, firstRead.Clock, inScope, gcStarts, snapshotTimes) { SelectedTotals = gathered };
         var secondRead = CapturePass.Read(path, collector,
             new CaptureReaderOptions { AllowTruncated = options.AllowTruncated, FreesChecked = true }, extent, progress, 0.5, 0.5);
         var durationNs = Arrow.CaptureMetadata.From(secondRead, collector.EveryAllocation, first.Frees.FreedCount).DurationNs;
+        if (gathered is not null && durationNs != assumedDurationNs)
+            gathered.DropBuckets();
         // The scope's peak: its own live bytes at each GC start and at the end (Capture.FindScopedPeak).
         var finder = new ManagedPeakFinder();
         var liveAtGc = collector.ScopeLiveAt(atGcStarts: true);
@@ -110,8 +138,14 @@ public static class ScopedPass
             Tables = firstRead.Tables,
             Extent = extent,
             Options = options,
+            Gathered = gathered,
+            AllStacks = flame is { Selection: StackSelection.All } ? collector.StackTotalsBelow(inScope.Length) : null,
+            GcStartNs = gcStarts,
         };
     }
+
+    /// <summary>The width of each of <paramref name="buckets"/> time buckets over <paramref name="durationNs"/> (the last one also takes what is at or past the end).</summary>
+    public static long BucketWidthNs(long durationNs, int buckets) => Math.Max(1, (Math.Max(0, durationNs) + buckets) / buckets);
 
     /// <summary>
     /// A third pass over the capture <paramref name="summary"/> was read from: the scope's allocations of
@@ -119,8 +153,9 @@ public static class ScopedPass
     /// <paramref name="buckets"/> buckets of <paramref name="bucketNs"/> (a time at or past the end in the last).
     /// </summary>
     /// <param name="maxStackCells">The most (stack, bucket) cells this pass keeps to spare the time buckets a pass.</param>
+    /// <param name="fromStatsPass">Whether totals the stats pass gathered (<see cref="Compute"/>'s flame) may be used; false reads the capture again.</param>
     public static SelectedStacks SelectStacks(ScopedSummary summary, StackSelection selection, int buckets, long bucketNs, IProgress<double>? progress = null,
-        long maxStackCells = MaxStackCells)
+        long maxStackCells = MaxStackCells, bool fromStatsPass = true)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(buckets, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(bucketNs, 1);
@@ -134,6 +169,19 @@ public static class ScopedPass
             _ => peakAtEnd ? $"{summary.Scope}, leaked (alive at the end)" : $"{summary.Scope}, alive at the peak ({TimeUnits.Format(summary.PeakTimeNs)})",
         };
         var effective = peakAtEnd ? StackSelection.Leaked : selection;
+        if (fromStatsPass && GatheredTotals(summary, effective) is { } totals)
+        {
+            // Gathered by the stats pass: no pass here; the time buckets too when that pass counted them, else by a pass of
+            // their own per owner of the pruned tree (SelectedStacks.ByOwnerAndBucket).
+            var counted = summary.Gathered!.BucketsOf(effective, buckets, bucketNs);
+            return new SelectedStacks(summary, effective, description, totals.Counts, totals.Bytes, buckets, bucketNs)
+            {
+                RowOfStack = counted?.RowOfStack,
+                StackCellCounts = counted?.Counts,
+                StackCellBytes = counted?.Bytes,
+                FromStatsPass = true,
+            };
+        }
         // With few stacks in scope, their buckets are counted in this pass too (a row of buckets per stack, at most
         // MaxStackCells cells), so the time buckets need no further pass.
         var inScope = summary.InScope.Count(s => s);
@@ -159,6 +207,33 @@ public static class ScopedPass
             StackCellCounts = collector.StackCellCounts,
             StackCellBytes = collector.StackCellBytes,
         };
+    }
+
+    /// <summary>The totals per stack of <paramref name="selection"/> the stats pass gathered, null when it did not.</summary>
+    private static (long[] Counts, long[] Bytes)? GatheredTotals(ScopedSummary summary, StackSelection selection)
+    {
+        if (summary.Gathered is not { } gathered)
+            return null;
+        return selection switch
+        {
+            StackSelection.All => summary.AllStacks,
+            StackSelection.Leaked => gathered.Leaked,
+            // The peak is a GC start here (at the end it is the leaks): the first at its time holds its bin.
+            _ when gathered.HasPeakRows && !summary.PeakIsAtEnd => gathered.AliveAt(LowerBound(summary.GcStartNs, summary.PeakTimeNs)),
+            _ => null,
+        };
+    }
+
+    private static int LowerBound(long[] ascending, long ns)
+    {
+        int lo = 0, hi = ascending.Length;
+        while (lo < hi)
+        {
+            var mid = (lo + hi) >>> 1;
+            if (ascending[mid] < ns) lo = mid + 1;
+            else hi = mid;
+        }
+        return lo;
     }
 
     /// <summary>The most (stack, bucket) cells <see cref="SelectStacks"/> keeps to spare the time buckets a pass (16 bytes each).</summary>
@@ -353,6 +428,12 @@ public sealed class SelectedStacks
 
     /// <summary>Allocations selected.</summary>
     public long Count => Counts.Sum();
+
+    /// <summary>Whether the totals came from the stats pass (<see cref="ScopedPass.Compute"/>'s flame) rather than a pass of their own.</summary>
+    public bool FromStatsPass { get; init; }
+
+    /// <summary>Whether the time buckets were counted with the totals (no pass needed for them).</summary>
+    public bool HasStackBuckets => RowOfStack is not null;
 
     // Per in-scope stack a row of buckets, when the totals pass counted them (few stacks).
     internal int[]? RowOfStack { get; init; }

@@ -116,7 +116,7 @@ public sealed class FlameNode
 public sealed record TimeBucketing(int Buckets, long BucketNs, long DurationNs)
 {
     public static TimeBucketing For(long durationNs, int buckets) =>
-        new(buckets, Math.Max(1, (Math.Max(0, durationNs) + buckets) / buckets), durationNs);
+        new(buckets, ScopedPass.BucketWidthNs(durationNs, buckets), durationNs);
 
     public int BucketOf(long timeNs) => timeNs <= 0 ? 0 : (int)Math.Min(Buckets - 1, timeNs / BucketNs);
 

@@ -111,6 +111,145 @@ public class ScopedPassTests
         Assert.True(cell.CaptureAllocations > cell.Stats.TotalAllocations, $"{cell.CaptureAllocations} vs {cell.Stats.TotalAllocations}");
     }
 
+    /// <summary>
+    /// The flame graph of each selection with its totals gathered by the stats pass (<see cref="ScopedFlame"/>): no pass of
+    /// their own, the same totals per stack as the pass of their own gives, and the page the tables give.
+    /// </summary>
+    /// <returns>Per selection, the streamed totals.</returns>
+    private static Dictionary<StackSelection, SelectedStacks> AssertGatheredFlameGraphEqualsTables(string path, Func<string, bool> frame, string scope,
+        long? maxCells = null)
+    {
+        var scoped = LoadedCapture.Load(path).Within(frame, scope);
+        var memory = TimelineReport.Data(scoped);
+        var result = new Dictionary<StackSelection, SelectedStacks>();
+        foreach (var (mode, selected) in new[] { (ReportMode.Peak, StackSelection.AliveAtPeak), (ReportMode.Allocated, StackSelection.All), (ReportMode.Leaks, StackSelection.Leaked) })
+        {
+            var summary = ScopedPass.Compute(path, frame, scope, flame: new ScopedFlame(selected, FlameGraphPage.DefaultTimeBuckets))!;
+            var fine = TimeBucketing.For(summary.DurationNs, FlameGraphPage.DefaultTimeBuckets);
+            var gathered = ScopedPass.SelectStacks(summary, selected, fine.Buckets, fine.BucketNs);
+            var ownPass = ScopedPass.SelectStacks(summary, selected, fine.Buckets, fine.BucketNs, fromStatsPass: false);
+            Assert.True(gathered.FromStatsPass, $"{mode}: not gathered by the stats pass");
+            Assert.False(ownPass.FromStatsPass);
+            Assert.Equal(ownPass.Description, gathered.Description);
+            Assert.Equal(ownPass.Counts, gathered.Counts);
+            Assert.Equal(ownPass.Bytes, gathered.Bytes);
+            var selection = new ReportSelection(mode);
+            Assert.Equal(selection.ViewOf(scoped).Count, gathered.Count);
+            foreach (var inverted in new[] { false, true })
+            {
+                var expected = FlameGraphPage.ToHtml(FlameTree.Build(selection.ViewOf(scoped), selection, inverted), "cells", memory: memory,
+                    timeBuckets: FlameGraphPage.DefaultTimeBuckets);
+                var actual = FlameGraphPage.ToHtml(FlameTree.Build(gathered, selection, inverted), "cells", memory: memory,
+                    timeBuckets: FlameGraphPage.DefaultTimeBuckets);
+                Assert.True(expected == actual, $"{mode}, inverted {inverted}: the page from the stats pass's totals differs");
+            }
+            result[selected] = gathered;
+        }
+        return result;
+    }
+
+    /// <summary>The totals per stack of <paramref name="stacks"/> by the innermost frame's name (one stack per frame here).</summary>
+    private static (string Frame, long Count, long Bytes)[] ByFrame(SelectedStacks stacks, params (int Stack, string Frame)[] names) =>
+        names.Select(n => (n.Frame, stacks.Counts[n.Stack], stacks.Bytes[n.Stack])).Where(t => t.Item2 != 0).ToArray();
+
+    /// <summary>
+    /// 1 tick = 1 ns. Stack 1: the cell's code; 2 … 6: Cell.A … Cell.E called by it; 7: the host, outside the cell.
+    /// Stream 2: A 100 @10 (kept), B 200 @20 (dies in GC 1), host 5,000 @25 (kept), C 40 @30 (dies in GC 2).
+    /// Stream 3, in a chunk after GC 1's although before it in time: E 300 @50 (kept); then E 60 @120 (kept), C 500 @130
+    /// (dies in GC 2). Stream 2: A 70 @140 (kept). GC 2 starts at 200. Then A 10 @250 (kept), D 80 @260 (dies in GC 3),
+    /// and after GC 3 (300) A 5 @400 (kept). The cell's live bytes: GC 1 (100) 640, GC 2 (200) 1,070, GC 3 (300) 620,
+    /// end 545: the peak is GC 2's start. E changes after GC 1 (a peak until GC 2) and not after GC 2; A and D change after
+    /// GC 2. Cell.A alone: 100, 170, 180, end 185: its peak is the end.
+    /// </summary>
+    private static MemNotebook.Recorder.Tests.Capture.TestCaptureWriter PeakBeforeTheEnd()
+    {
+        var w = new MemNotebook.Recorder.Tests.Capture.TestCaptureWriter();
+        w.Chunk(0).Clock(0, 0).Type(0, 1, "App.Thing")
+            .StackNode(1, 0, 0x10).StackNode(2, 1, 0x20).StackNode(3, 1, 0x30).StackNode(4, 1, 0x40).StackNode(5, 1, 0x50)
+            .StackNode(6, 1, 0x60).StackNode(7, 0, 0x70)
+            .Frame(0x10, 0, "Submission#1.<Initialize>", "").Frame(0x20, 0, "Cell.A", "").Frame(0x30, 0, "Cell.B", "")
+            .Frame(0x40, 0, "Cell.C", "").Frame(0x50, 0, "Cell.D", "").Frame(0x60, 0, "Cell.E", "").Frame(0x70, 0, "Host.Run", "Host.dll")
+            .Thread(2, 100, 1).Thread(3, 101, 2).Write();
+        w.Chunk(2).Alloc(10, 0, 100, 2, 0x1000).Alloc(20, 0, 200, 3, 0x2000).Alloc(25, 0, 5000, 7, 0x3000).Alloc(30, 0, 40, 4, 0x5000).Write();
+        w.Chunk(1).GcStart(100, 1, 0, 1, 5640).GcEnd(110, 1).Free(2, 1).Write();
+        w.Chunk(3).Alloc(50, 0, 300, 6, 0x10000).Alloc(120, 0, 60, 6, 0x11000).Alloc(130, 0, 500, 4, 0x12000).Write();
+        w.Chunk(2).Alloc(140, 0, 70, 2, 0x6000).Write();
+        w.Chunk(1).GcStart(200, 1, 0, 2, 6070).GcEnd(210, 2).Free(2, 3).Free(3, 2).Write();
+        w.Chunk(2).Alloc(250, 0, 10, 2, 0x7000).Alloc(260, 0, 80, 5, 0x8000).Write();
+        w.Chunk(1).GcStart(300, 1, 0, 3, 5620).GcEnd(310, 3).Free(2, 6).Write();
+        w.Chunk(2).Alloc(400, 0, 5, 2, 0x9000).Write();
+        w.Chunk(0).Clock(1000, 1000).End(1000, 11, 4, 5545).Write();
+        return w;
+    }
+
+    private static readonly (int Stack, string Frame)[] CellFunctions = [(2, "A"), (3, "B"), (4, "C"), (5, "D"), (6, "E"), (7, "host")];
+
+    [Fact]
+    public void The_stats_pass_gathers_the_totals_of_a_peak_before_the_end_whatever_the_chunk_order()
+    {
+        using var scratch = new ScratchFolder();
+        var path = scratch.Write("peak-before-end.memnb", PeakBeforeTheEnd());
+        var summary = AssertStreamedEqualsTables(path, LoadedCapture.IsSubmissionFrame, LoadedCapture.SubmissionScope);
+        Assert.Equal((1070L, 200L, false), (summary.Stats.PeakBytes, summary.PeakTimeNs, summary.PeakIsAtEnd));
+        var stacks = AssertGatheredFlameGraphEqualsTables(path, LoadedCapture.IsSubmissionFrame, LoadedCapture.SubmissionScope);
+        Assert.Equal([("A", 2L, 170L), ("C", 2L, 540L), ("E", 2L, 360L)], ByFrame(stacks[StackSelection.AliveAtPeak], CellFunctions));
+        Assert.Equal([("A", 4L, 185L), ("E", 2L, 360L)], ByFrame(stacks[StackSelection.Leaked], CellFunctions));
+        Assert.Equal([("A", 4L, 185L), ("B", 1L, 200L), ("C", 2L, 540L), ("D", 1L, 80L), ("E", 2L, 360L)], ByFrame(stacks[StackSelection.All], CellFunctions));
+        Assert.Equal($"{LoadedCapture.SubmissionScope}, alive at the peak (200 ns)", stacks[StackSelection.AliveAtPeak].Description);
+        // With END, the duration is known before the allocations: the buckets of all and of the leaks come with the
+        // totals; the peak's are counted per owner of the pruned tree by a pass of their own.
+        Assert.True(stacks[StackSelection.All].HasStackBuckets);
+        Assert.True(stacks[StackSelection.Leaked].HasStackBuckets);
+        Assert.False(stacks[StackSelection.AliveAtPeak].HasStackBuckets);
+    }
+
+    [Fact]
+    public void The_stats_pass_gathers_the_peak_totals_at_the_end_as_the_leaks_and_at_the_first_of_equal_gc_starts()
+    {
+        using var scratch = new ScratchFolder();
+        var path = scratch.Write("peak-before-end.memnb", PeakBeforeTheEnd());
+        var a = AssertGatheredFlameGraphEqualsTables(path, f => f == "Cell.A", "Cell.A");
+        Assert.Equal([("A", 4L, 185L)], ByFrame(a[StackSelection.AliveAtPeak], CellFunctions));
+        Assert.Equal("Cell.A, leaked (alive at the end)", a[StackSelection.AliveAtPeak].Description);
+        Assert.True(a[StackSelection.AliveAtPeak].HasStackBuckets);
+        // The report capture under App.Load: Big 1000 (stack 3, kept) and Big 2000 (stack 6, freed in GC 2): 3,000 bytes
+        // alive at both GC starts, the peak the first (100 ns), both objects in it.
+        var report = scratch.Write("r.memnb", ReportCaptures.Create());
+        var load = AssertGatheredFlameGraphEqualsTables(report, f => f == "App.Load", "under App.Load");
+        Assert.Equal([(3, 1L, 1000L), (6, 1L, 2000L)], new[] { 3, 6 }.Select(s => (s, load[StackSelection.AliveAtPeak].Counts[s], load[StackSelection.AliveAtPeak].Bytes[s])));
+        Assert.Equal("under App.Load, alive at the peak (100 ns)", load[StackSelection.AliveAtPeak].Description);
+        Assert.Equal(1, load[StackSelection.Leaked].Count);
+    }
+
+    [Fact]
+    public void Past_their_cell_budget_the_rows_are_dropped_and_the_selection_takes_its_own_pass()
+    {
+        var totals = new ScopedStackTotals(stacks: 8, gcStarts: 2, peakRows: true, StackSelection.Leaked, buckets: 2, bucketNs: 20, maxCells: 4);
+        // Two stacks' rows of two GC starts fit in 4 cells, a third does not.
+        totals.Add(1, 10, -1, 8, 0, 0);
+        totals.Add(2, 10, 150, 8, 0, 1);
+        Assert.True(totals.HasPeakRows);
+        Assert.Equal([0L, 1, 1, 0, 0, 0, 0, 0], totals.AliveAt(0).Counts);
+        Assert.Equal([0L, 8, 8, 0, 0, 0, 0, 0], totals.AliveAt(0).Bytes);
+        Assert.Equal([0L, 1, 0, 0, 0, 0, 0, 0], totals.AliveAt(1).Counts);
+        Assert.Equal([0L, 8, 0, 0, 0, 0, 0, 0], totals.AliveAt(1).Bytes);
+        totals.Add(3, 10, -1, 8, 0, 0);
+        Assert.False(totals.HasPeakRows);
+        // The leaks of stacks 1 and 3 are kept in rows of 2 buckets; a third leaking stack does not fit.
+        Assert.Equal([-1, 0, -1, 1, -1, -1, -1, -1], totals.BucketsOf(StackSelection.Leaked, 2, 20)!.Value.RowOfStack);
+        Assert.Null(totals.BucketsOf(StackSelection.Leaked, 2, 10));
+        totals.Add(4, 35, -1, 8, 0, 0);
+        Assert.Null(totals.BucketsOf(StackSelection.Leaked, 2, 20));
+        Assert.Equal([0L, 1, 0, 1, 1, 0, 0, 0], totals.Leaked.Counts);
+        // Only the selection asked for (and the leaks) come from the stats pass: all is read from the capture again.
+        using var scratch = new ScratchFolder();
+        var path = scratch.Write("r.memnb", ReportCaptures.Create());
+        var summary = ScopedPass.Compute(path, f => f == "App.Load", "under App.Load", flame: new ScopedFlame(StackSelection.AliveAtPeak, 256))!;
+        Assert.True(ScopedPass.SelectStacks(summary, StackSelection.AliveAtPeak, 256, 4).FromStatsPass);
+        Assert.True(ScopedPass.SelectStacks(summary, StackSelection.Leaked, 256, 4).FromStatsPass);
+        Assert.False(ScopedPass.SelectStacks(summary, StackSelection.All, 256, 4).FromStatsPass);
+    }
+
     /// <summary>The flame graph page of a streamed selection, its time buckets counted by the totals pass or by a pass of their own.</summary>
     private static void AssertStreamedFlameGraphEqualsTables(string path)
     {
@@ -156,6 +295,9 @@ public class ScopedPassTests
         // The peak of the cells' code: before cell 2's GC, with its arrays alive.
         Assert.False(all.PeakIsAtEnd);
         AssertStreamedFlameGraphEqualsTables(capture);
+        // The same from the totals the stats pass gathers, the peak's included (a GC start, not the end).
+        var gathered = AssertGatheredFlameGraphEqualsTables(capture, LoadedCapture.IsSubmissionFrame, LoadedCapture.SubmissionScope);
+        Assert.StartsWith($"{LoadedCapture.SubmissionScope}, alive at the peak (", gathered[StackSelection.AliveAtPeak].Description);
         for (var n = 1; n <= 3; n++)
         {
             var number = n;
