@@ -3,32 +3,48 @@ namespace MemNotebook.Recorder.Analysis;
 /// <summary>
 /// What the flame graph of a scope needs, gathered by the stats pass (<see cref="StatsCollector"/> in
 /// <see cref="ScopedPass.Compute"/>) so that no further pass selects the stacks: per stack, the allocations that were never
-/// freed (the leaks; every allocation's totals are the stats' own), and, for the selection alive at the peak, per stack a
-/// row of the scope's GC starts (the only moments the peak can be before the end): the allocations made at or before a GC
-/// start added into its bin, their deaths taken out of the bin of the first GC start at or after the death. A stack's
-/// count at GC start <c>p</c> is the sum of its row up to <c>p</c>: exactly the allocations made at or before it and freed
-/// after it (or never), in whatever order the capture's chunks bring them. The peak's GC is known only at the end of the
-/// pass, so the rows are kept whole; rows are made for the stacks that allocate before the last GC, at most
-/// <see cref="MaxCells"/> cells in all, else the peak's totals take a pass of their own (<see cref="ScopedPass.SelectStacks"/>).
-/// With the capture's duration known from the first pass (its END record), the selection's totals per (stack, time
-/// bucket) are counted as well, a row of buckets per stack that has any, within the same budget.
-/// Nothing is kept per allocation.
+/// freed (the leaks; every allocation's totals are the stats' own), and, for the selection alive at the peak, per stack its
+/// allocations alive at a few candidate GC starts (a managed peak before the end is a GC start). The peak is known only at
+/// the end of the pass and the capture's chunks do not bring allocations in time order (a thread's chunk may come a writer
+/// cycle late), so no running value can be snapshotted when the scope's live bytes reach a new high; instead each stack
+/// keeps a short row over the candidates: an allocation alive from the first candidate at or after it to the last one
+/// before its death adds to the first and takes out of the one after the last (prefix sums give each candidate's count),
+/// whatever the order it comes in. The candidates are the GC starts with the most live bytes in the whole capture (its
+/// GC_START records, read by the first pass): every one when there are at most <see cref="MaxCandidates"/>, else those
+/// <see cref="MaxCandidates"/>. A scope's peak is among them when what is alive outside the scope does not reorder the
+/// highs (a notebook cell's scope is most of its capture); when it is not, or the rows pass <see cref="MaxPeakCells"/>,
+/// the peak's totals take a pass of their own (<see cref="ScopedPass.SelectStacks"/>). With the capture's duration known
+/// from the first pass (its END record), the selection's totals per (stack, time bucket) are counted as well, a row of
+/// buckets per stack that has any, within <see cref="MaxCells"/>. Nothing is kept per allocation.
 /// </summary>
 internal sealed class ScopedStackTotals
 {
-    /// <summary>The most cells (16 bytes each) of the peak's rows, and of the time buckets' rows.</summary>
+    /// <summary>The most cells (16 bytes each) of the time buckets' rows.</summary>
     public const long MaxCells = 2_000_000;
+
+    /// <summary>The most candidate GC starts a stack's row holds (a row of 4 is one 64-byte cache line).</summary>
+    public const int MaxCandidates = 4;
+
+    /// <summary>
+    /// The most cells of the peak's rows (16 bytes each: 4 MiB). Each allocation alive at a candidate adds into its
+    /// stack's row, so the rows' cost follows how many stacks allocate and how scattered their allocations are.
+    /// </summary>
+    public const long MaxPeakCells = 1 << 18;
 
     private readonly int stacks;
     private readonly int gcBins;
+    // The candidate GC starts (ascending indexes into the GC starts) and, per GC start's bin (0 … gcBins), the first
+    // candidate at or after it (candidates.Length: none).
+    private readonly int[] candidates = [];
+    private readonly int[] firstCandidateFrom = [];
     private readonly long maxCells;
+    private readonly long maxPeakCells;
     private readonly long[] leakedCounts;
     private readonly long[] leakedBytes;
 
-    // The peak's rows: per stack (row + 1, 0 = none) a row of gcBins cells.
+    // The peak's rows: per stack (row + 1, 0 = none) a row of (count, bytes) per candidate, side by side.
     private int[]? peakRowOf;
-    private long[] peakCounts = [];
-    private long[] peakBytes = [];
+    private long[] peakCells = [];
     private int peakRows;
 
     // The time buckets of one selection (All or Leaked) when asked for: per stack (row + 1) a row of buckets.
@@ -36,8 +52,7 @@ internal sealed class ScopedStackTotals
     private readonly int buckets;
     private readonly long bucketNs;
     private int[]? bucketRowOf;
-    private long[] bucketCounts = [];
-    private long[] bucketBytes = [];
+    private long[] bucketCells = [];
     private int bucketRows;
     private long bucketStartNs = long.MaxValue, bucketEndNs = long.MinValue;
     private int lastBucket;
@@ -45,17 +60,33 @@ internal sealed class ScopedStackTotals
     /// <param name="stacks">Stack ids below this may be in scope (the scope array's length).</param>
     /// <param name="gcStarts">The number of GC starts the stats pass bins the scope's live bytes at.</param>
     /// <param name="peakRows">Whether to keep the peak's rows.</param>
+    /// <param name="candidates">The GC starts (ascending indexes) whose alive allocations the peak's rows count.</param>
     /// <param name="bucketSelection">The selection to count per time bucket (All or Leaked), null for none.</param>
     public ScopedStackTotals(int stacks, int gcStarts, bool peakRows, StackSelection? bucketSelection, int buckets, long bucketNs,
-        long maxCells = MaxCells)
+        long maxCells = MaxCells, long maxPeakCells = MaxPeakCells, int[]? candidates = null)
     {
         this.stacks = stacks;
         gcBins = gcStarts;
         this.maxCells = maxCells;
+        this.maxPeakCells = maxPeakCells;
         leakedCounts = new long[stacks];
         leakedBytes = new long[stacks];
-        if (peakRows && gcStarts > 0 && gcStarts <= maxCells)
+        if (peakRows && gcStarts > 0)
+        {
+            this.candidates = candidates ?? Enumerable.Range(0, gcStarts).ToArray();
+            if (this.candidates.Length is 0 or > MaxCandidates || this.candidates.Any(c => c < 0 || c >= gcStarts)
+                || this.candidates.Zip(this.candidates.Skip(1)).Any(p => p.First >= p.Second))
+                throw new ArgumentException($"1 to {MaxCandidates} ascending GC starts below {gcStarts}", nameof(candidates));
+            firstCandidateFrom = new int[gcStarts + 1];
+            var next = this.candidates.Length;
+            for (var bin = gcStarts; bin >= 0; bin--)
+            {
+                while (next > 0 && this.candidates[next - 1] >= bin)
+                    next--;
+                firstCandidateFrom[bin] = next;
+            }
             peakRowOf = new int[stacks];
+        }
         if (bucketSelection is StackSelection.All or StackSelection.Leaked && buckets > 0 && bucketNs > 0 && buckets <= maxCells)
         {
             (this.bucketSelection, this.buckets, this.bucketNs) = (bucketSelection, buckets, bucketNs);
@@ -76,33 +107,39 @@ internal sealed class ScopedStackTotals
             leakedCounts[stack]++;
             leakedBytes[stack] += size;
         }
-        if (peakRowOf is not null && allocatedBin < gcBins)
-            AddToPeak(stack, freedNs == -1 ? gcBins : Math.Max(allocatedBin, freedBin), allocatedBin, size);
+        if (peakRowOf is not null)
+        {
+            // Alive at the candidates from the first at or after its bin to the last before its death's.
+            var from = firstCandidateFrom[allocatedBin];
+            var to = freedNs == -1 ? candidates.Length : firstCandidateFrom[Math.Max(allocatedBin, freedBin)];
+            if (from < to)
+                AddToPeak(stack, from, to, size);
+        }
         if (bucketRowOf is not null && (bucketSelection == StackSelection.All || freedNs == -1))
             AddToBucket(stack, ns, size);
     }
 
-    private void AddToPeak(int stack, int freedBin, int allocatedBin, long size)
+    private void AddToPeak(int stack, int from, int to, long size)
     {
         var row = peakRowOf![stack] - 1;
         if (row < 0)
         {
-            if (!TryNewRow(ref peakCounts, ref peakBytes, ref peakRows, gcBins))
+            if (!TryNewRow(ref peakCells, ref peakRows, candidates.Length, maxPeakCells))
             {
                 // Past the budget: the peak's totals take a pass of their own.
-                (peakRowOf, peakCounts, peakBytes) = (null, [], []);
+                (peakRowOf, peakCells) = (null, []);
                 return;
             }
             row = peakRows - 1;
             peakRowOf[stack] = peakRows;
         }
-        var at = (long)row * gcBins;
-        peakCounts[at + allocatedBin]++;
-        peakBytes[at + allocatedBin] += size;
-        if (freedBin < gcBins)
+        var at = (long)row * candidates.Length * 2;
+        peakCells[at + 2 * from]++;
+        peakCells[at + 2 * from + 1] += size;
+        if (to < candidates.Length)
         {
-            peakCounts[at + freedBin]--;
-            peakBytes[at + freedBin] -= size;
+            peakCells[at + 2 * to]--;
+            peakCells[at + 2 * to + 1] -= size;
         }
     }
 
@@ -119,31 +156,27 @@ internal sealed class ScopedStackTotals
         var row = bucketRowOf![stack] - 1;
         if (row < 0)
         {
-            if (!TryNewRow(ref bucketCounts, ref bucketBytes, ref bucketRows, buckets))
+            if (!TryNewRow(ref bucketCells, ref bucketRows, buckets, maxCells))
             {
-                (bucketRowOf, bucketCounts, bucketBytes) = (null, [], []);
+                (bucketRowOf, bucketCells) = (null, []);
                 return;
             }
             row = bucketRows - 1;
             bucketRowOf[stack] = bucketRows;
         }
-        var at = (long)row * buckets + lastBucket;
-        bucketCounts[at]++;
-        bucketBytes[at] += size;
+        var at = ((long)row * buckets + lastBucket) * 2;
+        bucketCells[at]++;
+        bucketCells[at + 1] += size;
     }
 
-    /// <summary>One more row of <paramref name="width"/> cells, the arrays doubled as needed; false past the budget.</summary>
-    private bool TryNewRow(ref long[] counts, ref long[] bytes, ref int rows, int width)
+    /// <summary>One more row of <paramref name="width"/> cells (two numbers each), the array doubled as needed; false past <paramref name="limit"/> cells.</summary>
+    private static bool TryNewRow(ref long[] cells, ref int rows, int width, long limit)
     {
-        var cells = (rows + 1L) * width;
-        if (cells > maxCells)
+        var needed = (rows + 1L) * width;
+        if (needed > limit)
             return false;
-        if (cells > counts.Length)
-        {
-            var length = (int)Math.Min(maxCells, Math.Max(cells, Math.Max(64L * width, counts.Length * 2L)));
-            Array.Resize(ref counts, length);
-            Array.Resize(ref bytes, length);
-        }
+        if (needed * 2 > cells.Length)
+            Array.Resize(ref cells, (int)(2 * Math.Min(limit, Math.Max(needed, Math.Max(64L * width, cells.Length)))));
         rows++;
         return true;
     }
@@ -154,12 +187,15 @@ internal sealed class ScopedStackTotals
     /// <summary>Whether the peak's rows were kept (within the budget).</summary>
     public bool HasPeakRows => peakRowOf is not null;
 
-    /// <summary>Count and bytes per stack alive at GC start <paramref name="gcStart"/> (index into the GC starts), from the peak's rows.</summary>
-    public (long[] Counts, long[] Bytes) AliveAt(int gcStart)
+    /// <summary>
+    /// Count and bytes per stack alive at GC start <paramref name="gcStart"/> (index into the GC starts), from the peak's
+    /// rows; null when it is not a candidate or the rows were not kept.
+    /// </summary>
+    public (long[] Counts, long[] Bytes)? AliveAt(int gcStart)
     {
-        var rowOf = peakRowOf ?? throw new InvalidOperationException("the peak's rows were not kept");
-        ArgumentOutOfRangeException.ThrowIfNegative(gcStart);
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(gcStart, gcBins);
+        var candidate = Array.IndexOf(candidates, gcStart);
+        if (peakRowOf is not { } rowOf || candidate < 0)
+            return null;
         var counts = new long[stacks];
         var bytes = new long[stacks];
         for (var stack = 0; stack < stacks; stack++)
@@ -168,15 +204,30 @@ internal sealed class ScopedStackTotals
             if (row < 0)
                 continue;
             long count = 0, sum = 0;
-            var at = (long)row * gcBins;
-            for (var bin = 0; bin <= gcStart; bin++)
+            var at = (long)row * candidates.Length * 2;
+            for (var c = 0; c <= candidate; c++)
             {
-                count += peakCounts[at + bin];
-                sum += peakBytes[at + bin];
+                count += peakCells[at + 2 * c];
+                sum += peakCells[at + 2 * c + 1];
             }
             (counts[stack], bytes[stack]) = (count, sum);
         }
         return (counts, bytes);
+    }
+
+    /// <summary>
+    /// The candidate GC starts for the peak's rows: every GC start when there are at most <see cref="MaxCandidates"/>, else
+    /// the <see cref="MaxCandidates"/> with the most live bytes (the earliest of equals; a GC start at the same time as an
+    /// earlier one is never the peak's bin), in ascending order.
+    /// </summary>
+    /// <param name="gcStartNs">The GC starts' times, ascending.</param>
+    /// <param name="liveBytes">The whole capture's live bytes at each (GC_START).</param>
+    public static int[] Candidates(long[] gcStartNs, long[] liveBytes)
+    {
+        var distinct = Enumerable.Range(0, gcStartNs.Length).Where(i => i == 0 || gcStartNs[i] != gcStartNs[i - 1]).ToArray();
+        if (distinct.Length <= MaxCandidates)
+            return distinct;
+        return distinct.OrderByDescending(i => liveBytes[i]).ThenBy(i => i).Take(MaxCandidates).Order().ToArray();
     }
 
     /// <summary>
@@ -190,9 +241,13 @@ internal sealed class ScopedStackTotals
         var rows = new int[stacks];
         for (var stack = 0; stack < stacks; stack++)
             rows[stack] = bucketRowOf[stack] - 1;
-        return (rows, bucketCounts, bucketBytes);
+        var counts = new long[(long)bucketRows * buckets];
+        var bytes = new long[counts.Length];
+        for (var i = 0; i < counts.Length; i++)
+            (counts[i], bytes[i]) = (bucketCells[2 * i], bucketCells[2 * i + 1]);
+        return (rows, counts, bytes);
     }
 
     /// <summary>Forgets the time buckets (the duration the pass assumed was not the capture's).</summary>
-    public void DropBuckets() => (bucketRowOf, bucketCounts, bucketBytes) = (null, [], []);
+    public void DropBuckets() => (bucketRowOf, bucketCells) = (null, []);
 }

@@ -224,17 +224,18 @@ public class ScopedPassTests
     [Fact]
     public void Past_their_cell_budget_the_rows_are_dropped_and_the_selection_takes_its_own_pass()
     {
-        var totals = new ScopedStackTotals(stacks: 8, gcStarts: 2, peakRows: true, StackSelection.Leaked, buckets: 2, bucketNs: 20, maxCells: 4);
-        // Two stacks' rows of two GC starts fit in 4 cells, a third does not.
+        var totals = new ScopedStackTotals(stacks: 8, gcStarts: 2, peakRows: true, StackSelection.Leaked, buckets: 2, bucketNs: 20, maxCells: 4, maxPeakCells: 4);
+        // Two stacks' rows of two GC starts fit in 4 cells, a third does not. Stack 1 is never freed, stack 2 dies after GC start 0.
         totals.Add(1, 10, -1, 8, 0, 0);
         totals.Add(2, 10, 150, 8, 0, 1);
         Assert.True(totals.HasPeakRows);
-        Assert.Equal([0L, 1, 1, 0, 0, 0, 0, 0], totals.AliveAt(0).Counts);
-        Assert.Equal([0L, 8, 8, 0, 0, 0, 0, 0], totals.AliveAt(0).Bytes);
-        Assert.Equal([0L, 1, 0, 0, 0, 0, 0, 0], totals.AliveAt(1).Counts);
-        Assert.Equal([0L, 8, 0, 0, 0, 0, 0, 0], totals.AliveAt(1).Bytes);
+        Assert.Equal([0L, 1, 1, 0, 0, 0, 0, 0], totals.AliveAt(0)!.Value.Counts);
+        Assert.Equal([0L, 8, 8, 0, 0, 0, 0, 0], totals.AliveAt(0)!.Value.Bytes);
+        Assert.Equal([0L, 1, 0, 0, 0, 0, 0, 0], totals.AliveAt(1)!.Value.Counts);
+        Assert.Equal([0L, 8, 0, 0, 0, 0, 0, 0], totals.AliveAt(1)!.Value.Bytes);
         totals.Add(3, 10, -1, 8, 0, 0);
         Assert.False(totals.HasPeakRows);
+        Assert.Null(totals.AliveAt(0));
         // The leaks of stacks 1 and 3 are kept in rows of 2 buckets; a third leaking stack does not fit.
         Assert.Equal([-1, 0, -1, 1, -1, -1, -1, -1], totals.BucketsOf(StackSelection.Leaked, 2, 20)!.Value.RowOfStack);
         Assert.Null(totals.BucketsOf(StackSelection.Leaked, 2, 10));
@@ -248,6 +249,66 @@ public class ScopedPassTests
         Assert.True(ScopedPass.SelectStacks(summary, StackSelection.AliveAtPeak, 256, 4).FromStatsPass);
         Assert.True(ScopedPass.SelectStacks(summary, StackSelection.Leaked, 256, 4).FromStatsPass);
         Assert.False(ScopedPass.SelectStacks(summary, StackSelection.All, 256, 4).FromStatsPass);
+    }
+
+    [Fact]
+    public void The_peak_candidates_are_the_gc_starts_with_the_most_live_bytes_and_only_they_are_counted()
+    {
+        // Seven GC starts, the third at the second's time (never a bin of its own): the four highest of the other six.
+        Assert.Equal([1, 4, 5, 6], ScopedStackTotals.Candidates([10, 20, 20, 30, 40, 50, 60], [5, 9, 9, 1, 9, 7, 8]));
+        Assert.Equal([0, 1, 3], ScopedStackTotals.Candidates([10, 20, 20, 30], [5, 9, 9, 1]));
+        // Candidates 1 and 3 of five GC starts: an object from bin 0 dying in bin 2 is alive at candidate 1 only; one
+        // allocated in bin 2 and kept, at candidate 3 only; one allocated and dead between them (bins 2 → 3), at none.
+        var totals = new ScopedStackTotals(stacks: 4, gcStarts: 5, peakRows: true, null, 0, 0, candidates: [1, 3]);
+        totals.Add(1, 5, 150, 10, 0, 2);
+        totals.Add(2, 150, -1, 20, 2, 0);
+        totals.Add(3, 150, 250, 40, 2, 3);
+        Assert.Equal([0L, 10, 0, 0], totals.AliveAt(1)!.Value.Bytes);
+        Assert.Equal([0L, 0, 20, 0], totals.AliveAt(3)!.Value.Bytes);
+        Assert.Null(totals.AliveAt(2));
+        Assert.Throws<ArgumentException>(() => new ScopedStackTotals(4, 5, true, null, 0, 0, candidates: [3, 1]));
+        Assert.Throws<ArgumentException>(() => new ScopedStackTotals(4, 5, true, null, 0, 0, candidates: [0, 1, 2, 3, 4]));
+    }
+
+    [Fact]
+    public void A_scope_peak_that_is_not_a_candidate_takes_a_pass_of_its_own_with_the_same_totals()
+    {
+        // 1 tick = 1 ns. GC k (1 … 5) starts at 100 k and ends 10 ns later. Before GC 1 the cell's code allocates 1,000
+        // bytes that GC 1 frees; before each later GC, 10 bytes that the next GC frees. The host (outside the cell) keeps
+        // 10,000 × k bytes allocated before GC k: the whole capture's four highest GC starts are 2 … 5, the cell's peak is
+        // GC 1's start, not one of them.
+        var w = new MemNotebook.Recorder.Tests.Capture.TestCaptureWriter();
+        w.Chunk(0).Clock(0, 0).Type(0, 1, "App.Thing")
+            .StackNode(1, 0, 0x10).StackNode(2, 1, 0x20).StackNode(3, 0, 0x70)
+            .Frame(0x10, 0, "Submission#1.<Initialize>", "").Frame(0x20, 0, "Cell.A", "").Frame(0x70, 0, "Host.Run", "Host.dll")
+            .Thread(2, 100, 1).Write();
+        ulong sequence = 0, address = 0x1000, hostLive = 0;
+        for (var k = 1UL; k <= 5; k++)
+        {
+            var cellBytes = k == 1 ? 1000UL : 10;
+            w.Chunk(2).Alloc(100 * k - 50, 0, cellBytes, 2, address).Alloc(100 * k - 40, 0, 10_000 * k, 3, address + 0x1000).Write();
+            address += 0x10_0000;
+            hostLive += 10_000 * k;
+            w.Chunk(1).GcStart(100 * k, 1, 0, k, hostLive + cellBytes).GcEnd(100 * k + 10, k).Free(2, sequence).Write();
+            sequence += 2;
+        }
+        w.Chunk(0).Clock(1000, 1000).End(1000, 10, 5, hostLive).Write();
+        using var scratch = new ScratchFolder();
+        var path = scratch.Write("peak-not-candidate.memnb", w);
+        var summary = AssertStreamedEqualsTables(path, LoadedCapture.IsSubmissionFrame, LoadedCapture.SubmissionScope);
+        Assert.Equal((1000L, 100L, false), (summary.Stats.PeakBytes, summary.PeakTimeNs, summary.PeakIsAtEnd));
+        var gathered = ScopedPass.Compute(path, LoadedCapture.IsSubmissionFrame, LoadedCapture.SubmissionScope,
+            flame: new ScopedFlame(StackSelection.AliveAtPeak, FlameGraphPage.DefaultTimeBuckets))!;
+        var fine = TimeBucketing.For(gathered.DurationNs, FlameGraphPage.DefaultTimeBuckets);
+        var stacks = ScopedPass.SelectStacks(gathered, StackSelection.AliveAtPeak, fine.Buckets, fine.BucketNs);
+        Assert.False(stacks.FromStatsPass);
+        Assert.Equal((1, 1000L), (stacks.Count, stacks.Bytes[2]));
+        // Scoped to the host instead (its peak is GC 5's start, a candidate), the stats pass gives it.
+        var host = ScopedPass.Compute(path, f => f == "Host.Run", "host", flame: new ScopedFlame(StackSelection.AliveAtPeak, FlameGraphPage.DefaultTimeBuckets))!;
+        var hostStacks = ScopedPass.SelectStacks(host, StackSelection.AliveAtPeak, fine.Buckets, fine.BucketNs);
+        Assert.True(hostStacks.FromStatsPass);
+        Assert.Equal((5, 150_000L), (hostStacks.Count, hostStacks.Bytes[3]));
+        AssertGatheredFlameGraphEqualsTables(path, f => f == "Host.Run", "host");
     }
 
     /// <summary>The flame graph page of a streamed selection, its time buckets counted by the totals pass or by a pass of their own.</summary>
