@@ -43,8 +43,7 @@ internal sealed class ScopedStackTotals
     private readonly int[] firstCandidateFrom = [];
     private readonly long maxCells;
     private readonly long maxPeakCells;
-    private readonly long[] leakedCounts;
-    private readonly long[] leakedBytes;
+    private readonly long[] leaked;
 
     // The peak's rows: per stack (row + 1, 0 = none) a row of (count, bytes) per candidate, side by side.
     private int[]? peakRowOf;
@@ -73,8 +72,7 @@ internal sealed class ScopedStackTotals
         gcBins = gcStarts;
         this.maxCells = maxCells;
         this.maxPeakCells = maxPeakCells;
-        leakedCounts = new long[stacks];
-        leakedBytes = new long[stacks];
+        leaked = new long[2L * stacks];
         if (peakRows && gcStarts > 0)
         {
             this.candidates = candidates ?? Enumerable.Range(0, gcStarts).ToArray();
@@ -108,8 +106,9 @@ internal sealed class ScopedStackTotals
     {
         if (freedNs == -1)
         {
-            leakedCounts[stack]++;
-            leakedBytes[stack] += size;
+            // Count and bytes side by side: one cache line per stack.
+            leaked[2 * stack]++;
+            leaked[2 * stack + 1] += size;
         }
         if (peakRowOf is not null)
         {
@@ -186,7 +185,17 @@ internal sealed class ScopedStackTotals
     }
 
     /// <summary>Count and bytes per stack of the allocations never freed.</summary>
-    public (long[] Counts, long[] Bytes) Leaked => (leakedCounts, leakedBytes);
+    public (long[] Counts, long[] Bytes) Leaked
+    {
+        get
+        {
+            var counts = new long[stacks];
+            var bytes = new long[stacks];
+            for (var stack = 0; stack < stacks; stack++)
+                (counts[stack], bytes[stack]) = (leaked[2 * stack], leaked[2 * stack + 1]);
+            return (counts, bytes);
+        }
+    }
 
     /// <summary>Whether the peak's rows were kept (within the budget).</summary>
     public bool HasPeakRows => peakRowOf is not null;

@@ -264,6 +264,7 @@ public sealed class StatsCollector : CaptureVisitor
         var count = 0;
         TypeTotals? type = null;
         int lastType = 0;
+        var selectedTotals = SelectedTotals;
         everyAllocation += n;
         for (var i = 0; i < n; i++)
         {
@@ -273,7 +274,7 @@ public sealed class StatsCollector : CaptureVisitor
                     continue;
                 var ns = clock!.ToNanoseconds(ticks[i]);
                 ScopeLive(ns, freed[i], sizes[i]);
-                SelectedTotals?.Add(stacks[i], ns, freed[i], sizes[i], allocatedGcBin, freedGcBin);
+                selectedTotals?.Add(stacks[i], ns, freed[i], sizes[i], allocatedGcBin, freedGcBin);
             }
             var size = sizes[i];
             bytes += size;
