@@ -176,7 +176,8 @@ public static class ScopedPass
         {
             // Gathered by the stats pass: no pass here; the time buckets too when that pass counted them, else by a pass of
             // their own per owner of the pruned tree (SelectedStacks.ByOwnerAndBucket).
-            var counted = summary.Gathered!.BucketsOf(effective, buckets, bucketNs);
+            var counted = summary.Gathered!.BucketsOf(effective, buckets, bucketNs,
+                effective == StackSelection.AliveAtPeak ? LowerBound(summary.GcStartNs, summary.PeakTimeNs) : -1);
             return new SelectedStacks(summary, effective, description, totals.Counts, totals.Bytes, buckets, bucketNs)
             {
                 RowOfStack = counted?.RowOfStack,

@@ -15,7 +15,8 @@ namespace MemNotebook.Recorder.Analysis;
 /// highs (a notebook cell's scope is most of its capture); when it is not, or the rows pass <see cref="MaxPeakCells"/>,
 /// the peak's totals take a pass of their own (<see cref="ScopedPass.SelectStacks"/>). With the capture's duration known
 /// from the first pass (its END record), the selection's totals per (stack, time bucket) are counted as well, a row of
-/// buckets per stack that has any, within <see cref="MaxCells"/>. Nothing is kept per allocation.
+/// buckets per stack that has any, within <see cref="MaxCells"/> (for the peak, a row of buckets per candidate, added as
+/// the peak's rows are). Nothing is kept per allocation.
 /// </summary>
 internal sealed class ScopedStackTotals
 {
@@ -60,6 +61,12 @@ internal sealed class ScopedStackTotals
     private long bucketStartNs = long.MaxValue, bucketEndNs = long.MinValue;
     private int lastBucket;
 
+    // The time buckets of the peak's selection: per stack (row + 1) a row of buckets per candidate, the candidates'
+    // cells added as the peak's rows are (an allocation alive from candidate `from` to before `to`: + at from, − at to).
+    private int[]? peakBucketRowOf;
+    private long[] peakBucketCells = [];
+    private int peakBucketRows;
+
     /// <param name="stacks">Stack ids below this may be in scope (the scope array's length).</param>
     /// <param name="gcStarts">The number of GC starts the stats pass bins the scope's live bytes at.</param>
     /// <param name="peakRows">Whether to keep the peak's rows.</param>
@@ -89,10 +96,16 @@ internal sealed class ScopedStackTotals
             }
             peakRowOf = new int[stacks];
         }
-        if (bucketSelection is StackSelection.All or StackSelection.Leaked && buckets > 0 && bucketNs > 0 && buckets <= maxCells)
+        if (buckets > 0 && bucketNs > 0 && buckets <= maxCells)
         {
-            (this.bucketSelection, this.buckets, this.bucketNs) = (bucketSelection, buckets, bucketNs);
-            bucketRowOf = new int[stacks];
+            (this.buckets, this.bucketNs) = (buckets, bucketNs);
+            if (bucketSelection is StackSelection.All or StackSelection.Leaked)
+            {
+                this.bucketSelection = bucketSelection;
+                bucketRowOf = new int[stacks];
+            }
+            if (peakRowOf is not null && (long)this.candidates.Length * buckets <= maxCells)
+                peakBucketRowOf = new int[stacks];
         }
     }
 
@@ -116,7 +129,11 @@ internal sealed class ScopedStackTotals
             var from = firstCandidateFrom[allocatedBin];
             var to = freedNs == -1 ? candidates.Length : firstCandidateFrom[Math.Max(allocatedBin, freedBin)];
             if (from < to)
+            {
                 AddToPeak(stack, from, to, size);
+                if (peakBucketRowOf is not null)
+                    AddToPeakBucket(stack, ns, from, to, size);
+            }
         }
         if (bucketRowOf is not null && (bucketSelection == StackSelection.All || freedNs == -1))
             AddToBucket(stack, ns, size);
@@ -129,8 +146,8 @@ internal sealed class ScopedStackTotals
         {
             if (!TryNewRow(ref peakCells, ref peakRows, candidates.Length, maxPeakCells))
             {
-                // Past the budget: the peak's totals take a pass of their own.
-                (peakRowOf, peakCells) = (null, []);
+                // Past the budget: the peak's totals take a pass of their own (and count its buckets).
+                (peakRowOf, peakCells, peakBucketRowOf, peakBucketCells) = (null, [], null, []);
                 return;
             }
             row = peakRows - 1;
@@ -146,9 +163,9 @@ internal sealed class ScopedStackTotals
         }
     }
 
-    private void AddToBucket(int stack, long ns, long size)
+    /// <summary>The time bucket of <paramref name="ns"/>; allocations come in runs of nearby times: the last one is tried first.</summary>
+    private int BucketOf(long ns)
     {
-        // Allocations come in runs of nearby times: the last bucket is tried first.
         if (ns < bucketStartNs || ns >= bucketEndNs)
         {
             lastBucket = ns <= 0 ? 0 : (int)Math.Min(buckets - 1, ns / bucketNs);
@@ -156,6 +173,38 @@ internal sealed class ScopedStackTotals
                 : lastBucket == buckets - 1 ? (lastBucket * bucketNs, long.MaxValue)
                 : (lastBucket * bucketNs, (lastBucket + 1) * bucketNs);
         }
+        return lastBucket;
+    }
+
+    private void AddToPeakBucket(int stack, long ns, int from, int to, long size)
+    {
+        var bucket = BucketOf(ns);
+        var row = peakBucketRowOf![stack] - 1;
+        if (row < 0)
+        {
+            if (!TryNewRow(ref peakBucketCells, ref peakBucketRows, candidates.Length * buckets, maxCells))
+            {
+                // Past the budget: the peak's buckets take a pass of their own (per owner of the pruned tree).
+                (peakBucketRowOf, peakBucketCells) = (null, []);
+                return;
+            }
+            row = peakBucketRows - 1;
+            peakBucketRowOf[stack] = peakBucketRows;
+        }
+        var at = (((long)row * candidates.Length + from) * buckets + bucket) * 2;
+        peakBucketCells[at]++;
+        peakBucketCells[at + 1] += size;
+        if (to < candidates.Length)
+        {
+            at += (long)(to - from) * buckets * 2;
+            peakBucketCells[at]--;
+            peakBucketCells[at + 1] -= size;
+        }
+    }
+
+    private void AddToBucket(int stack, long ns, long size)
+    {
+        BucketOf(ns);
         var row = bucketRowOf![stack] - 1;
         if (row < 0)
         {
@@ -247,9 +296,14 @@ internal sealed class ScopedStackTotals
     /// The time buckets counted for <paramref name="selection"/> in <paramref name="buckets"/> of <paramref name="bucketNs"/>:
     /// per stack its row (−1: none) and the rows' cells; null when not counted so.
     /// </summary>
-    public (int[] RowOfStack, long[] Counts, long[] Bytes)? BucketsOf(StackSelection selection, int buckets, long bucketNs)
+    /// <param name="gcStart">For the selection alive at the peak: the peak's GC start (index into the GC starts).</param>
+    public (int[] RowOfStack, long[] Counts, long[] Bytes)? BucketsOf(StackSelection selection, int buckets, long bucketNs, int gcStart = -1)
     {
-        if (bucketRowOf is null || bucketSelection != selection || this.buckets != buckets || this.bucketNs != bucketNs)
+        if (this.buckets != buckets || this.bucketNs != bucketNs)
+            return null;
+        if (selection == StackSelection.AliveAtPeak)
+            return PeakBucketsAt(gcStart);
+        if (bucketRowOf is null || bucketSelection != selection)
             return null;
         var rows = new int[stacks];
         for (var stack = 0; stack < stacks; stack++)
@@ -261,6 +315,30 @@ internal sealed class ScopedStackTotals
         return (rows, counts, bytes);
     }
 
+    /// <summary>The peak's time buckets at candidate GC start <paramref name="gcStart"/>: per row, the sum over the candidates up to it.</summary>
+    private (int[] RowOfStack, long[] Counts, long[] Bytes)? PeakBucketsAt(int gcStart)
+    {
+        var candidate = Array.IndexOf(candidates, gcStart);
+        if (peakBucketRowOf is null || peakRowOf is null || candidate < 0)
+            return null;
+        var rows = new int[stacks];
+        for (var stack = 0; stack < stacks; stack++)
+            rows[stack] = peakBucketRowOf[stack] - 1;
+        var counts = new long[(long)peakBucketRows * buckets];
+        var bytes = new long[counts.Length];
+        for (var row = 0; row < peakBucketRows; row++)
+            for (var c = 0; c <= candidate; c++)
+            {
+                var from = ((long)row * candidates.Length + c) * buckets * 2;
+                for (var b = 0; b < buckets; b++)
+                {
+                    counts[(long)row * buckets + b] += peakBucketCells[from + 2 * b];
+                    bytes[(long)row * buckets + b] += peakBucketCells[from + 2 * b + 1];
+                }
+            }
+        return (rows, counts, bytes);
+    }
+
     /// <summary>Forgets the time buckets (the duration the pass assumed was not the capture's).</summary>
-    public void DropBuckets() => (bucketRowOf, bucketCells) = (null, []);
+    public void DropBuckets() => (bucketRowOf, bucketCells, peakBucketRowOf, peakBucketCells) = (null, [], null, []);
 }

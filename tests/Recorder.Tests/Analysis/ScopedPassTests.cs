@@ -196,11 +196,11 @@ public class ScopedPassTests
         Assert.Equal([("A", 4L, 185L), ("E", 2L, 360L)], ByFrame(stacks[StackSelection.Leaked], CellFunctions));
         Assert.Equal([("A", 4L, 185L), ("B", 1L, 200L), ("C", 2L, 540L), ("D", 1L, 80L), ("E", 2L, 360L)], ByFrame(stacks[StackSelection.All], CellFunctions));
         Assert.Equal($"{LoadedCapture.SubmissionScope}, alive at the peak (200 ns)", stacks[StackSelection.AliveAtPeak].Description);
-        // With END, the duration is known before the allocations: the buckets of all and of the leaks come with the
-        // totals; the peak's are counted per owner of the pruned tree by a pass of their own.
+        // With END, the duration is known before the allocations: the time buckets come with the totals, the peak's too
+        // (its GC start a candidate).
         Assert.True(stacks[StackSelection.All].HasStackBuckets);
         Assert.True(stacks[StackSelection.Leaked].HasStackBuckets);
-        Assert.False(stacks[StackSelection.AliveAtPeak].HasStackBuckets);
+        Assert.True(stacks[StackSelection.AliveAtPeak].HasStackBuckets);
     }
 
     [Fact]
@@ -261,13 +261,24 @@ public class ScopedPassTests
         Assert.Equal([0, 1], ScopedStackTotals.Candidates([10, 20, 20], [5, 9, 9]));
         // Candidates 1 and 3 of five GC starts: an object from bin 0 dying in bin 2 is alive at candidate 1 only; one
         // allocated in bin 2 and kept, at candidate 3 only; one allocated and dead between them (bins 2 → 3), at none.
-        var totals = new ScopedStackTotals(stacks: 4, gcStarts: 5, peakRows: true, null, 0, 0, candidates: [1, 3]);
+        // With two time buckets of 100 ns, each candidate's buckets too: the first object in bucket 0 at candidate 1, the
+        // second in bucket 1 at candidate 3.
+        var totals = new ScopedStackTotals(stacks: 4, gcStarts: 5, peakRows: true, null, buckets: 2, bucketNs: 100, candidates: [1, 3]);
         totals.Add(1, 5, 150, 10, 0, 2);
         totals.Add(2, 150, -1, 20, 2, 0);
         totals.Add(3, 150, 250, 40, 2, 3);
         Assert.Equal([0L, 10, 0, 0], totals.AliveAt(1)!.Value.Bytes);
         Assert.Equal([0L, 0, 20, 0], totals.AliveAt(3)!.Value.Bytes);
         Assert.Null(totals.AliveAt(2));
+        var atFirst = totals.BucketsOf(StackSelection.AliveAtPeak, 2, 100, gcStart: 1)!.Value;
+        Assert.Equal([-1, 0, 1, -1], atFirst.RowOfStack);
+        Assert.Equal([1L, 0, 0, 0], atFirst.Counts);
+        Assert.Equal([10L, 0, 0, 0], atFirst.Bytes);
+        var atSecond = totals.BucketsOf(StackSelection.AliveAtPeak, 2, 100, gcStart: 3)!.Value;
+        Assert.Equal([0L, 0, 0, 1], atSecond.Counts);
+        Assert.Equal([0L, 0, 0, 20], atSecond.Bytes);
+        Assert.Null(totals.BucketsOf(StackSelection.AliveAtPeak, 2, 100, gcStart: 2));
+        Assert.Null(totals.BucketsOf(StackSelection.AliveAtPeak, 4, 100, gcStart: 1));
         Assert.Throws<ArgumentException>(() => new ScopedStackTotals(4, 5, true, null, 0, 0, candidates: [3, 1]));
         Assert.Throws<ArgumentException>(() => new ScopedStackTotals(4, 5, true, null, 0, 0, candidates: [0, 1, 2]));
     }
