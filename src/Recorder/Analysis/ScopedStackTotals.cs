@@ -37,8 +37,7 @@ internal sealed class ScopedStackTotals
     public const long MaxPeakCells = 1 << 18;
 
     private readonly int stacks;
-    private readonly int gcBins;
-    // The candidate GC starts (ascending indexes into the GC starts) and, per GC start's bin (0 … gcBins), the first
+    // The candidate GC starts (ascending indexes into the GC starts) and, per GC start's bin (0 … their number), the first
     // candidate at or after it (candidates.Length: none).
     private readonly int[] candidates = [];
     private readonly int[] firstCandidateFrom = [];
@@ -76,7 +75,6 @@ internal sealed class ScopedStackTotals
         long maxCells = MaxCells, long maxPeakCells = MaxPeakCells, int[]? candidates = null)
     {
         this.stacks = stacks;
-        gcBins = gcStarts;
         this.maxCells = maxCells;
         this.maxPeakCells = maxPeakCells;
         leaked = new long[2L * stacks];

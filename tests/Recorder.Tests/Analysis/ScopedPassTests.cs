@@ -90,6 +90,12 @@ public class ScopedPassTests
         Assert.Equal((4L, 24L + 1000 + 8192 + 300), (cell.Stats.TotalAllocations, cell.Stats.TotalBytes));
         Assert.Equal((9192L, 15L), (cell.Stats.NativePeakBytes, cell.Stats.NativePeakTimeNs));
         Assert.Equal((24L, 60L, false), (cell.Stats.PeakBytes, cell.PeakTimeNs, cell.PeakIsAtEnd));
+        // The flame graph's totals from the stats pass select native blocks by their times as the tables do: at the peak
+        // (60 ns) the object and malloc 300 are alive, malloc 1,000 and the mmap region were released before it.
+        var stacks = AssertGatheredFlameGraphEqualsTables(path, LoadedCapture.IsSubmissionFrame, LoadedCapture.SubmissionScope);
+        Assert.Equal((2L, 24L + 300), (stacks[StackSelection.AliveAtPeak].Count, stacks[StackSelection.AliveAtPeak].Bytes.Sum()));
+        Assert.Equal((2L, 24L + 300), (stacks[StackSelection.Leaked].Count, stacks[StackSelection.Leaked].Bytes.Sum()));
+        Assert.Equal(4L, stacks[StackSelection.All].Count);
     }
 
     [Fact]
