@@ -137,6 +137,8 @@ internal sealed class ScopedStackTotals
             AddToBucket(stack, ns, size);
     }
 
+    // Called per allocation during one pass: optimized up front (tier-0 code ran until the pass was well under way).
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private void AddToPeak(int stack, int from, int to, long size)
     {
         var row = peakRowOf![stack] - 1;
@@ -174,6 +176,7 @@ internal sealed class ScopedStackTotals
         return lastBucket;
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private void AddToPeakBucket(int stack, long ns, int from, int to, long size)
     {
         var bucket = BucketOf(ns);
@@ -200,6 +203,7 @@ internal sealed class ScopedStackTotals
         }
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private void AddToBucket(int stack, long ns, long size)
     {
         BucketOf(ns);
@@ -220,6 +224,7 @@ internal sealed class ScopedStackTotals
     }
 
     /// <summary>One more row of <paramref name="width"/> cells (two numbers each), the array doubled as needed; false past <paramref name="limit"/> cells.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static bool TryNewRow(ref long[] cells, ref int rows, int width, long limit)
     {
         var needed = (rows + 1L) * width;
