@@ -20,7 +20,7 @@ namespace MemNotebook.Recorder.Analysis;
 /// </summary>
 internal sealed class ScopedStackTotals
 {
-    /// <summary>The most cells (16 bytes each) of the time buckets' rows.</summary>
+    /// <summary>The most cells (16 bytes each) of the time buckets' rows (shared by the leaks' and the peak's when both are kept).</summary>
     public const long MaxCells = 2_000_000;
 
     /// <summary>
@@ -76,6 +76,7 @@ internal sealed class ScopedStackTotals
     {
         this.stacks = stacks;
         this.maxCells = maxCells;
+        bucketBudget = maxCells;
         this.maxPeakCells = maxPeakCells;
         leaked = new long[2L * stacks];
         if (peakRows && gcStarts > 0)
@@ -104,8 +105,14 @@ internal sealed class ScopedStackTotals
             }
             if (peakRowOf is not null && (long)this.candidates.Length * buckets <= maxCells)
                 peakBucketRowOf = new int[stacks];
+            // The leaks' rows and the peak's (one of which the reports use) share the budget.
+            if (bucketRowOf is not null && peakBucketRowOf is not null)
+                bucketBudget = maxCells / 2;
         }
     }
+
+    /// <summary>The cells each kind of rows of time buckets may take.</summary>
+    private readonly long bucketBudget = MaxCells;
 
     /// <summary>
     /// An allocation of in-scope stack <paramref name="stack"/> made at <paramref name="ns"/>, freed at
@@ -183,7 +190,7 @@ internal sealed class ScopedStackTotals
         var row = peakBucketRowOf![stack] - 1;
         if (row < 0)
         {
-            if (!TryNewRow(ref peakBucketCells, ref peakBucketRows, candidates.Length * buckets, maxCells))
+            if (!TryNewRow(ref peakBucketCells, ref peakBucketRows, candidates.Length * buckets, bucketBudget))
             {
                 // Past the budget: the peak's buckets take a pass of their own (per owner of the pruned tree).
                 (peakBucketRowOf, peakBucketCells) = (null, []);
@@ -210,7 +217,7 @@ internal sealed class ScopedStackTotals
         var row = bucketRowOf![stack] - 1;
         if (row < 0)
         {
-            if (!TryNewRow(ref bucketCells, ref bucketRows, buckets, maxCells))
+            if (!TryNewRow(ref bucketCells, ref bucketRows, buckets, bucketBudget))
             {
                 (bucketRowOf, bucketCells) = (null, []);
                 return;

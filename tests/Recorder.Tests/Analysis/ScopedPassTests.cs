@@ -230,7 +230,8 @@ public class ScopedPassTests
     [Fact]
     public void Past_their_cell_budget_the_rows_are_dropped_and_the_selection_takes_its_own_pass()
     {
-        var totals = new ScopedStackTotals(stacks: 8, gcStarts: 2, peakRows: true, StackSelection.Leaked, buckets: 2, bucketNs: 20, maxCells: 4, maxPeakCells: 4);
+        // (The leaks' rows of buckets and the peak's share 8 cells: 4 each.)
+        var totals = new ScopedStackTotals(stacks: 8, gcStarts: 2, peakRows: true, StackSelection.Leaked, buckets: 2, bucketNs: 20, maxCells: 8, maxPeakCells: 4);
         // Two stacks' rows of two GC starts fit in 4 cells, a third does not. Stack 1 is never freed, stack 2 dies after GC start 0.
         totals.Add(1, 10, -1, 8, 0, 0);
         totals.Add(2, 10, 150, 8, 0, 1);
