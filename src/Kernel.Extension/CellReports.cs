@@ -42,7 +42,7 @@ public static class CellReports
         // the cell's code by stack; the variable's tables are loaded (converted to Arrow the first time) when first used.
         progress?.Invoke("reading the capture", 0);
         var streamed = ScopedPass.Compute(path, Capture.IsSubmissionFrame, Capture.SubmissionScope,
-            progress: progress is null ? null : new Progress(p => progress("reading the capture", p)));
+            progress: progress is null ? null : new Progress(p => progress("reading the capture", p)), flame: NotebookRenderer.StreamedFlame(options));
         Done("read");
         Capture capture;
         // The tables load during Build only for a report that needs every allocation; its progress is shown then, not

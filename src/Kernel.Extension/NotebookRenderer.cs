@@ -85,7 +85,8 @@ public static class NotebookRenderer
             }
             if (streamed is not null && report.Name == "flamegraph" && !request.SplitThreads && StreamedSelection(request.Selection) is { } selected)
             {
-                // From a third pass over the capture file (the peak's time is known now): totals per stack, not the tables.
+                // Totals per stack, not the tables: gathered by the stats pass (CellReports asks for them), else by a pass
+                // over the capture file now that the peak's time is known.
                 var fine = TimeBucketing.For(streamed.DurationNs, FlameGraphPage.DefaultTimeBuckets);
                 var stacks = ScopedPass.SelectStacks(streamed, selected, fine.Buckets, fine.BucketNs);
                 yield return (Frame($"memnb-{report.Name}", FlameGraphPage.ToHtml(FlameTree.Build(stacks, request.Selection, request.Inverted), request.Source,
@@ -106,6 +107,15 @@ public static class NotebookRenderer
             }
         }
     }
+
+    /// <summary>
+    /// The flame graph <see cref="Render"/> makes from a streamed summary for <paramref name="options"/>, for
+    /// <see cref="ScopedPass.Compute"/> to gather its totals in the stats pass; null when it makes none.
+    /// </summary>
+    public static ScopedFlame? StreamedFlame(MemProfileOptions options) =>
+        !options.SplitThreads && options.Reports.Any(r => r.Name == "flamegraph") && StreamedSelection(options.Selection) is { } selected
+            ? new ScopedFlame(selected, FlameGraphPage.DefaultTimeBuckets)
+            : null;
 
     /// <summary>The streamed selection of a report's, null for one a streaming pass does not make (temporary objects).</summary>
     private static StackSelection? StreamedSelection(ReportSelection selection) => selection.Mode switch

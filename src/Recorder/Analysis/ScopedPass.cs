@@ -41,7 +41,18 @@ public sealed record ScopedSummary
     internal CaptureTables? Tables { get; init; }
     internal long Extent { get; init; }
     internal CaptureReaderOptions Options { get; init; } = CaptureReaderOptions.Default;
+
+    // The flame graph's totals the stats pass gathered (Compute's flame), and the scope's GC starts they are binned by.
+    internal ScopedStackTotals? Gathered { get; init; }
+    internal (long[] Counts, long[] Bytes)? AllStacks { get; init; }
+    internal long[] GcStartNs { get; init; } = [];
 }
+
+/// <summary>
+/// The flame graph a scope's reports will show (its selection and the number of time buckets of its memory chart), so
+/// that <see cref="ScopedPass.Compute"/> gathers its totals in the stats pass (<see cref="ScopedStackTotals"/>).
+/// </summary>
+public readonly record struct ScopedFlame(StackSelection Selection, int Buckets);
 
 /// <summary>
 /// A capture's reports scoped by stack, streamed: the first pass reads the meta and GC streams (thread chunks skipped), as
@@ -57,8 +68,11 @@ public static class ScopedPass
     /// their stack (as shown: <see cref="Symbols.FrameNaming"/>, or module+0xoffset); null for an aggregated or sampled
     /// capture, whose reports come from the loaded capture.
     /// </summary>
+    /// <param name="flame">The flame graph to be shown: its totals per stack (and time buckets, when they fit and the
+    /// capture's duration is known from its END) are gathered in the stats pass, and <see cref="SelectStacks"/> reads them
+    /// instead of the capture.</param>
     public static ScopedSummary? Compute(string path, Func<string, bool> scopeFrame, string scope, int top = CaptureStats.DefaultTop,
-        IProgress<double>? progress = null, CaptureReaderOptions? options = null)
+        IProgress<double>? progress = null, CaptureReaderOptions? options = null, ScopedFlame? flame = null)
     {
         ArgumentNullException.ThrowIfNull(scopeFrame);
         options ??= CaptureReaderOptions.Default;
@@ -81,10 +95,27 @@ public static class ScopedPass
         var gcStarts = gcData.GcEvents.Where(g => g.StartNs is not null).Select(g => g.StartNs!.Value).Order().ToArray();
         var snapshotTimes = gcData.Snapshots.Select(s => s.TimeNs).ToArray();
         var frees = first.Frees.Seal(firstRead.Clock);
-        var collector = new StatsCollector(top, frees, firstRead.Clock, inScope, gcStarts, snapshotTimes);
+        ScopedStackTotals? gathered = null;
+        long assumedDurationNs = -1;
+        if (flame is { } wanted)
+        {
+            // The time buckets' width follows the duration: known before the allocations only from END (the meta stream).
+            long bucketNs = 0;
+            if (firstRead.End is not null && wanted.Buckets > 0)
+                bucketNs = BucketWidthNs(assumedDurationNs = firstRead.DurationNs, wanted.Buckets);
+            // Alive at the peak is the leaks when the peak is the end: their buckets are counted in case it is.
+            // The peak's candidates: the GC starts with the most live bytes in the whole capture.
+            var liveAtStarts = gcData.GcEvents.Where(g => g.StartNs is not null).OrderBy(g => g.StartNs!.Value).Select(g => g.LiveBytesAtStart).ToArray();
+            gathered = new ScopedStackTotals(inScope.Length, gcStarts.Length, peakRows: wanted.Selection == StackSelection.AliveAtPeak,
+                bucketNs > 0 ? (wanted.Selection == StackSelection.All ? StackSelection.All : StackSelection.Leaked) : null, wanted.Buckets, bucketNs,
+                candidates: gcStarts.Length == 0 ? null : ScopedStackTotals.Candidates(gcStarts, liveAtStarts));
+        }
+        var collector = new StatsCollector(top, frees, firstRead.Clock, inScope, gcStarts, snapshotTimes) { SelectedTotals = gathered };
         var secondRead = CapturePass.Read(path, collector,
             new CaptureReaderOptions { AllowTruncated = options.AllowTruncated, FreesChecked = true }, extent, progress, 0.5, 0.5);
         var durationNs = Arrow.CaptureMetadata.From(secondRead, collector.EveryAllocation, first.Frees.FreedCount).DurationNs;
+        if (gathered is not null && durationNs != assumedDurationNs)
+            gathered.DropBuckets();
         // The scope's peak: its own live bytes at each GC start and at the end (Capture.FindScopedPeak).
         var finder = new ManagedPeakFinder();
         var liveAtGc = collector.ScopeLiveAt(atGcStarts: true);
@@ -110,8 +141,14 @@ public static class ScopedPass
             Tables = firstRead.Tables,
             Extent = extent,
             Options = options,
+            Gathered = gathered,
+            AllStacks = flame is { Selection: StackSelection.All } ? collector.StackTotalsBelow(inScope.Length) : null,
+            GcStartNs = gcStarts,
         };
     }
+
+    /// <summary>The width of each of <paramref name="buckets"/> time buckets over <paramref name="durationNs"/> (the last one also takes what is at or past the end).</summary>
+    public static long BucketWidthNs(long durationNs, int buckets) => Math.Max(1, (Math.Max(0, durationNs) + buckets) / buckets);
 
     /// <summary>
     /// A third pass over the capture <paramref name="summary"/> was read from: the scope's allocations of
@@ -119,8 +156,9 @@ public static class ScopedPass
     /// <paramref name="buckets"/> buckets of <paramref name="bucketNs"/> (a time at or past the end in the last).
     /// </summary>
     /// <param name="maxStackCells">The most (stack, bucket) cells this pass keeps to spare the time buckets a pass.</param>
+    /// <param name="fromStatsPass">Whether totals the stats pass gathered (<see cref="Compute"/>'s flame) may be used; false reads the capture again.</param>
     public static SelectedStacks SelectStacks(ScopedSummary summary, StackSelection selection, int buckets, long bucketNs, IProgress<double>? progress = null,
-        long maxStackCells = MaxStackCells)
+        long maxStackCells = MaxStackCells, bool fromStatsPass = true)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(buckets, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(bucketNs, 1);
@@ -134,6 +172,20 @@ public static class ScopedPass
             _ => peakAtEnd ? $"{summary.Scope}, leaked (alive at the end)" : $"{summary.Scope}, alive at the peak ({TimeUnits.Format(summary.PeakTimeNs)})",
         };
         var effective = peakAtEnd ? StackSelection.Leaked : selection;
+        if (fromStatsPass && GatheredTotals(summary, effective) is { } totals)
+        {
+            // Gathered by the stats pass: no pass here; the time buckets too when that pass counted them, else by a pass of
+            // their own per owner of the pruned tree (SelectedStacks.ByOwnerAndBucket).
+            var counted = summary.Gathered!.BucketsOf(effective, buckets, bucketNs,
+                effective == StackSelection.AliveAtPeak ? LowerBound(summary.GcStartNs, summary.PeakTimeNs) : -1);
+            return new SelectedStacks(summary, effective, description, totals.Counts, totals.Bytes, buckets, bucketNs)
+            {
+                RowOfStack = counted?.RowOfStack,
+                StackCellCounts = counted?.Counts,
+                StackCellBytes = counted?.Bytes,
+                FromStatsPass = true,
+            };
+        }
         // With few stacks in scope, their buckets are counted in this pass too (a row of buckets per stack, at most
         // MaxStackCells cells), so the time buckets need no further pass.
         var inScope = summary.InScope.Count(s => s);
@@ -159,6 +211,34 @@ public static class ScopedPass
             StackCellCounts = collector.StackCellCounts,
             StackCellBytes = collector.StackCellBytes,
         };
+    }
+
+    /// <summary>The totals per stack of <paramref name="selection"/> the stats pass gathered, null when it did not.</summary>
+    private static (long[] Counts, long[] Bytes)? GatheredTotals(ScopedSummary summary, StackSelection selection)
+    {
+        if (summary.Gathered is not { } gathered)
+            return null;
+        return selection switch
+        {
+            StackSelection.All => summary.AllStacks,
+            StackSelection.Leaked => gathered.Leaked,
+            // The peak is a GC start here (at the end it is the leaks): the first at its time holds its bin.
+            // (null when the peak is not one of the candidates the rows count).
+            _ when gathered.HasPeakRows && !summary.PeakIsAtEnd => gathered.AliveAt(LowerBound(summary.GcStartNs, summary.PeakTimeNs)),
+            _ => null,
+        };
+    }
+
+    private static int LowerBound(long[] ascending, long ns)
+    {
+        int lo = 0, hi = ascending.Length;
+        while (lo < hi)
+        {
+            var mid = (lo + hi) >>> 1;
+            if (ascending[mid] < ns) lo = mid + 1;
+            else hi = mid;
+        }
+        return lo;
     }
 
     /// <summary>The most (stack, bucket) cells <see cref="SelectStacks"/> keeps to spare the time buckets a pass (16 bytes each).</summary>
@@ -188,6 +268,8 @@ public static class ScopedPass
         public long[]? StackCellCounts { get; init; }
         public long[]? StackCellBytes { get; init; }
         public int[]? OwnerOfStack { get; init; }
+        /// <summary>The owners the (bucket, owner) table has: it is bucket-major (cell = bucket × Owners + owner).</summary>
+        public int Owners { get; init; }
         public long[]? CellCounts { get; init; }
         public long[]? CellBytes { get; init; }
         public Action<int, int, long, long>? Add { get; init; }
@@ -224,7 +306,7 @@ public static class ScopedPass
                 Add(OwnerOfStack[stack], bucket, 1, size);
                 return;
             }
-            var cell = (long)OwnerOfStack[stack] * buckets + bucket;
+            var cell = (long)bucket * Owners + OwnerOfStack[stack];
             CellCounts![cell]++;
             CellBytes![cell] += size;
         }
@@ -232,6 +314,8 @@ public static class ScopedPass
         public override void OnAllocation(in AllocationRecord a) =>
             Selected(a.StackId, a.Ticks, frees.FreedAtNs(a.ThreadStream, a.Sequence), a.Size);
 
+        // Runs once per block from the reader's loop: optimized up front (tier-0 code took a tenth of the pass).
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public override void OnAllocations(in AllocationBlock block)
         {
             var n = block.Count;
@@ -241,9 +325,45 @@ public static class ScopedPass
             var stacks = block.StackIds;
             var ticks = block.Ticks;
             var sizes = block.Sizes;
+            if (OwnerOfStack is { } owners && CellCounts is { } cellCounts && CellBytes is { } cellBytes)
+            {
+                // The time buckets per owner into the dense table: the common case, without the general path's calls.
+                for (var i = 0; i < n; i++)
+                {
+                    var stack = stacks[i];
+                    if ((uint)stack >= (uint)inScope.Length || !inScope[stack])
+                        continue;
+                    var ns = clock.ToNanoseconds(ticks[i]);
+                    var f = freed[i];
+                    var selected = selection switch
+                    {
+                        StackSelection.All => true,
+                        StackSelection.Leaked => f == -1,
+                        _ => ns <= peakNs && (f == -1 || f > peakNs),
+                    };
+                    if (!selected)
+                        continue;
+                    if (ns < bucketStartNs || ns >= bucketEndNs)
+                    {
+                        bucket = ns <= 0 ? 0 : (int)Math.Min(buckets - 1, ns / bucketNs);
+                        (bucketStartNs, bucketEndNs) = bucket == 0 ? (long.MinValue, bucketNs)
+                            : bucket == buckets - 1 ? (bucket * bucketNs, long.MaxValue)
+                            : (bucket * bucketNs, (bucket + 1) * bucketNs);
+                    }
+                    // Bucket-major: allocations close in time add into one bucket's stretch of the table.
+                    var cell = (long)bucket * Owners + owners[stack];
+                    cellCounts[cell]++;
+                    cellBytes[cell] += sizes[i];
+                }
+                return;
+            }
             for (var i = 0; i < n; i++)
                 Selected(stacks[i], ticks[i], freed[i], sizes[i]);
         }
+
+        // The bucket of the last allocation and its time range (allocations come in runs of nearby times).
+        private long bucketStartNs = long.MaxValue, bucketEndNs = long.MinValue;
+        private int bucket;
     }
 
     /// <summary>
@@ -354,6 +474,12 @@ public sealed class SelectedStacks
     /// <summary>Allocations selected.</summary>
     public long Count => Counts.Sum();
 
+    /// <summary>Whether the totals came from the stats pass (<see cref="ScopedPass.Compute"/>'s flame) rather than a pass of their own.</summary>
+    public bool FromStatsPass { get; init; }
+
+    /// <summary>Whether the time buckets were counted with the totals (no pass needed for them).</summary>
+    public bool HasStackBuckets => RowOfStack is not null;
+
     // Per in-scope stack a row of buckets, when the totals pass counted them (few stacks).
     internal int[]? RowOfStack { get; init; }
     internal long[]? StackCellCounts { get; init; }
@@ -361,10 +487,10 @@ public sealed class SelectedStacks
 
     /// <summary>
     /// A pass that adds each selected allocation into <paramref name="cellCounts"/> and <paramref name="cellBytes"/> at
-    /// <c>ownerOfStack[stack] × Buckets + bucket</c> (a dense table), or, with <paramref name="add"/>, calls it instead
-    /// (owner, bucket, bytes).
+    /// <c>bucket × owners + ownerOfStack[stack]</c> (a dense table, bucket-major), or, with <paramref name="add"/>, calls
+    /// it instead (owner, bucket, bytes).
     /// </summary>
-    internal void ByOwnerAndBucket(int[] ownerOfStack, long[]? cellCounts, long[]? cellBytes, Action<int, int, long, long>? add = null)
+    internal void ByOwnerAndBucket(int[] ownerOfStack, int owners, long[]? cellCounts, long[]? cellBytes, Action<int, int, long, long>? add = null)
     {
         if (RowOfStack is { } rows)
         {
@@ -383,7 +509,7 @@ public sealed class SelectedStacks
                         add(ownerOfStack[stack], bucket, count, bytes);
                     else
                     {
-                        var cell = (long)ownerOfStack[stack] * Buckets + bucket;
+                        var cell = (long)bucket * owners + ownerOfStack[stack];
                         cellCounts![cell] += count;
                         cellBytes![cell] += bytes;
                     }
@@ -391,7 +517,7 @@ public sealed class SelectedStacks
             }
             return;
         }
-        var collector = new ScopedPass.SelectionCollector(summary, selection, Buckets, BucketNs) { OwnerOfStack = ownerOfStack, CellCounts = cellCounts, CellBytes = cellBytes, Add = add };
+        var collector = new ScopedPass.SelectionCollector(summary, selection, Buckets, BucketNs) { OwnerOfStack = ownerOfStack, Owners = owners, CellCounts = cellCounts, CellBytes = cellBytes, Add = add };
         ScopedPass.Read(summary, collector);
     }
 }

@@ -86,6 +86,25 @@ public sealed class StatsCollector : CaptureVisitor
         snapshotLiveDelta = new long[snapshotNs.Length + 1];
     }
 
+    /// <summary>When scoped: the flame graph's totals per stack gathered in the same pass (<see cref="ScopedStackTotals"/>).</summary>
+    internal ScopedStackTotals? SelectedTotals { get; init; }
+
+    /// <summary>
+    /// Count and bytes per stack id below <paramref name="length"/> of the allocations counted (every one of the scope, when
+    /// scoped); null when ids that low are not all kept in the dense arrays.
+    /// </summary>
+    internal (long[] Counts, long[] Bytes)? StackTotalsBelow(int length)
+    {
+        if (length > MaxDenseId)
+            return null;
+        var counts = new long[length];
+        var bytes = new long[length];
+        var n = Math.Min(length, stackCounts.Length);
+        Array.Copy(stackCounts, counts, n);
+        Array.Copy(stackBytes, bytes, n);
+        return (counts, bytes);
+    }
+
     /// <summary>Allocations read, in scope or not (the whole capture's count; <see cref="CaptureStats.TotalAllocations"/> is the scope's).</summary>
     internal long EveryAllocation => everyAllocation;
 
@@ -190,7 +209,17 @@ public sealed class StatsCollector : CaptureVisitor
             if (freedAtNs != -1)
                 Freed(type, a.Size, a.IsNative);
             if (inScope is not null && !a.IsNative)
-                ScopeLive(clock!.ToNanoseconds(a.Ticks), freedAtNs, a.Size);
+            {
+                var ns = clock!.ToNanoseconds(a.Ticks);
+                ScopeLive(ns, freedAtNs, a.Size);
+                SelectedTotals?.Add(a.StackId, ns, freedAtNs, a.Size, allocatedGcBin, freedGcBin);
+            }
+            else if (inScope is not null && SelectedTotals is not null)
+            {
+                // A native block: not in the scope's managed live bytes, but selected by its times as an object is.
+                var ns = clock!.ToNanoseconds(a.Ticks);
+                SelectedTotals.Add(a.StackId, ns, freedAtNs, a.Size, LowerBound(gcStartNs, ns), freedAtNs == -1 ? 0 : LowerBound(gcStartNs, freedAtNs));
+            }
             if (a.IsNative)
             {
                 nativePeak.Allocated(clock!.ToNanoseconds(a.Ticks), a.Size);
@@ -235,6 +264,7 @@ public sealed class StatsCollector : CaptureVisitor
         var count = 0;
         TypeTotals? type = null;
         int lastType = 0;
+        var selectedTotals = SelectedTotals;
         everyAllocation += n;
         for (var i = 0; i < n; i++)
         {
@@ -242,7 +272,9 @@ public sealed class StatsCollector : CaptureVisitor
             {
                 if ((uint)stacks[i] >= (uint)inScope.Length || !inScope[stacks[i]])
                     continue;
-                ScopeLive(clock!.ToNanoseconds(ticks[i]), freed[i], sizes[i]);
+                var ns = clock!.ToNanoseconds(ticks[i]);
+                ScopeLive(ns, freed[i], sizes[i]);
+                selectedTotals?.Add(stacks[i], ns, freed[i], sizes[i], allocatedGcBin, freedGcBin);
             }
             var size = sizes[i];
             bytes += size;

@@ -34,7 +34,7 @@ internal static class FlameTimeBuckets
         if (cells > maxDenseCells)
         {
             var perOwner = new SortedDictionary<int, (long Count, long Bytes)>?[owners.Count];
-            stacks.ByOwnerAndBucket(slots, null, null, (slot, bucket, count, bytes) =>
+            stacks.ByOwnerAndBucket(slots, owners.Count, null, null, (slot, bucket, count, bytes) =>
             {
                 var d = perOwner[slot] ??= new();
                 var t = d.GetValueOrDefault(bucket);
@@ -44,8 +44,8 @@ internal static class FlameTimeBuckets
         }
         var cellCounts = new long[cells];
         var cellBytes = new long[cells];
-        stacks.ByOwnerAndBucket(slots, cellCounts, cellBytes);
-        return FinishDense(owners, cellCounts, cellBytes, fine, maxEntries);
+        stacks.ByOwnerAndBucket(slots, owners.Count, cellCounts, cellBytes);
+        return FinishDense(owners, cellCounts, cellBytes, fine, maxEntries, bucketMajor: true);
     }
 
     /// <summary>Every node of the tree as an owner slot, and the slot a (thread, stack)'s allocations are charged to.</summary>
@@ -162,38 +162,74 @@ internal static class FlameTimeBuckets
         return FinishDense(owners, counts, bytes, fine, maxEntries);
     }
 
-    /// <summary>Each owner's buckets from the dense (owner, bucket) table, widened until the non-empty cells fit <paramref name="maxEntries"/>.</summary>
-    private static TimeBucketing FinishDense(List<FlameNode> owners, long[] counts, long[] bytes, TimeBucketing fine, long maxEntries)
+    /// <summary>
+    /// Each owner's buckets from the dense table, widened until the non-empty cells fit <paramref name="maxEntries"/>:
+    /// cell (owner, bucket) at owner × buckets + bucket, or at bucket × owners + owner when <paramref name="bucketMajor"/>.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static TimeBucketing FinishDense(List<FlameNode> owners, long[] counts, long[] bytes, TimeBucketing fine, long maxEntries,
+        bool bucketMajor = false)
     {
         var buckets = fine.Buckets;
         // The finest width (a power-of-two multiple of the fine one, dividing the bucket count) within the budget.
         var factor = 1;
-        while (factor < buckets && buckets % (factor * 2) == 0 && Entries(counts, owners.Count, buckets, factor) > maxEntries)
+        while (factor < buckets && buckets % (factor * 2) == 0 && Entries(counts, owners.Count, buckets, factor, bucketMajor) > maxEntries)
             factor *= 2;
+        var lists = new List<(int Bucket, long Count, long Bytes)>?[owners.Count];
         for (var slot = 0; slot < owners.Count; slot++)
+            if (owners[slot].OwnCount != 0)
+                lists[slot] = new List<(int Bucket, long Count, long Bytes)>();
+        void Add(int slot, int b, long cell)
         {
-            if (owners[slot].OwnCount == 0)
-                continue;
-            var list = new List<(int Bucket, long Count, long Bytes)>();
-            for (var b = 0; b < buckets; b++)
-            {
-                var cell = slot * buckets + b;
-                if (counts[cell] == 0)
-                    continue;
-                var coarse = b / factor;
-                if (list.Count > 0 && list[^1].Bucket == coarse)
-                    list[^1] = (coarse, list[^1].Count + counts[cell], list[^1].Bytes + bytes[cell]);
-                else
-                    list.Add((coarse, counts[cell], bytes[cell]));
-            }
-            owners[slot].OwnByTimeBucket = list.ToArray();
+            if (counts[cell] == 0 || lists[slot] is not { } list)
+                return;
+            var coarse = b / factor;
+            if (list.Count > 0 && list[^1].Bucket == coarse)
+                list[^1] = (coarse, list[^1].Count + counts[cell], list[^1].Bytes + bytes[cell]);
+            else
+                list.Add((coarse, counts[cell], bytes[cell]));
         }
+        // In the table's own order (each slot's buckets still come in ascending order).
+        if (bucketMajor)
+        {
+            for (var b = 0; b < buckets; b++)
+                for (var slot = 0; slot < owners.Count; slot++)
+                    Add(slot, b, (long)b * owners.Count + slot);
+        }
+        else
+        {
+            for (var slot = 0; slot < owners.Count; slot++)
+                for (var b = 0; b < buckets; b++)
+                    Add(slot, b, (long)slot * buckets + b);
+        }
+        for (var slot = 0; slot < owners.Count; slot++)
+            if (lists[slot] is { } list)
+                owners[slot].OwnByTimeBucket = list.ToArray();
         return new TimeBucketing(buckets / factor, fine.BucketNs * factor, fine.DurationNs);
     }
 
-    private static long Entries(long[] counts, int owners, int buckets, int factor)
+    /// <summary>The (owner, coarse bucket) pairs with allocations when buckets are widened <paramref name="factor"/> times.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static long Entries(long[] counts, int owners, int buckets, int factor, bool bucketMajor)
     {
         long entries = 0;
+        if (bucketMajor)
+        {
+            var last = new int[owners];
+            Array.Fill(last, -1);
+            for (var b = 0; b < buckets; b++)
+            {
+                var coarse = b / factor;
+                var at = (long)b * owners;
+                for (var slot = 0; slot < owners; slot++)
+                    if (counts[at + slot] > 0 && last[slot] != coarse)
+                    {
+                        last[slot] = coarse;
+                        entries++;
+                    }
+            }
+            return entries;
+        }
         for (var slot = 0; slot < owners; slot++)
         {
             var last = -1;
