@@ -7,6 +7,8 @@
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
+#include <emmintrin.h>
+
 #include <atomic>
 
 #include "stacks/module_map.h"
@@ -191,14 +193,16 @@ inline bool same_base(const ThreadBase& a, const ThreadBase& b) {
 // Whether the remembered chain records 0..last still hold what they held. The loads do not
 // depend on each other; eight at a time, stopping at the first group that differs.
 inline bool records_unchanged(const WalkCache* c, int last) {
+  const __m128i zero = _mm_setzero_si128();
   for (int i = 0; i <= last;) {
-    uintptr_t diff = 0;
+    __m128i diff = zero;
     int group = last - i + 1 < 8 ? last - i + 1 : 8;
     for (int k = 0; k < group; ++k, ++i) {
-      const uintptr_t* r = reinterpret_cast<const uintptr_t*>(c->addr[i]);
-      diff |= (r[0] ^ c->next[i]) | (r[1] ^ c->ret[i]);
+      __m128i now = _mm_loadu_si128(reinterpret_cast<const __m128i*>(c->addr[i]));
+      __m128i then = _mm_load_si128(reinterpret_cast<const __m128i*>(c->rec[i]));
+      diff = _mm_or_si128(diff, _mm_xor_si128(now, then));
     }
-    if (diff != 0) return false;
+    if (_mm_movemask_epi8(_mm_cmpeq_epi8(diff, zero)) != 0xFFFF) return false;
   }
   return true;
 }
@@ -378,8 +382,7 @@ __attribute__((noinline)) int walk(uintptr_t* ips, int max, const StackBounds& b
   complete = fp < bounds.lo;  // the chain only goes up from here: the upper bound is checked per frame
   int m = 0;  // chain records read by this walk, innermost first in c_*
   uintptr_t* c_addr = reuse ? cache->scratch_addr : nullptr;
-  uintptr_t* c_next = reuse ? cache->scratch_next : nullptr;
-  uintptr_t* c_ret = reuse ? cache->scratch_ret : nullptr;
+  uintptr_t(*c_rec)[2] = reuse ? cache->scratch_rec : nullptr;
   while (!complete && n < max) {
     if (fp + 16 > hi || (fp & 7) != 0) {
       complete = true;
@@ -398,7 +401,7 @@ __attribute__((noinline)) int walk(uintptr_t* ips, int max, const StackBounds& b
     }
     if (d >= 0) {
       while (d >= 0 && cache->addr[d] < fp) --d;
-      if (d >= 0 && cache->addr[d] == fp && cache->next[d] == next && cache->ret[d] == ret) {
+      if (d >= 0 && cache->addr[d] == fp && cache->rec[d][0] == next && cache->rec[d][1] == ret) {
         // The previous walk read this record too, unchanged. If every record beyond it is
         // unchanged as well, the stack from here out is the previous walk's: its records
         // 0..d stay where they are, this walk's new ones go inside them.
@@ -409,8 +412,8 @@ __attribute__((noinline)) int walk(uintptr_t* ips, int max, const StackBounds& b
           cache->unfilled = d + 1;
           for (int j = 0; j < m; ++j) {
             cache->addr[d + m - j] = c_addr[j];
-            cache->next[d + m - j] = c_next[j];
-            cache->ret[d + m - j] = c_ret[j];
+            cache->rec[d + m - j][0] = c_rec[j][0];
+            cache->rec[d + m - j][1] = c_rec[j][1];
           }
           cache->records = d + 1 + m;
           cache->deep = cache->records >= WalkCache::kDeepRecords;
@@ -426,8 +429,8 @@ __attribute__((noinline)) int walk(uintptr_t* ips, int max, const StackBounds& b
     }
     if (reuse && remember && m < WalkCache::kMaxRecords) {
       c_addr[m] = fp;
-      c_next[m] = next;
-      c_ret[m] = ret;
+      c_rec[m][0] = next;
+      c_rec[m][1] = ret;
     }
     ++m;
     if (__builtin_expect(fp == base_frame, 0) && next == base->caller && base->ret != 0 &&
@@ -441,8 +444,8 @@ __attribute__((noinline)) int walk(uintptr_t* ips, int max, const StackBounds& b
       if (reuse && remember && ret == base->ret && m <= WalkCache::kMaxRecords) {
         for (int j = 0; j < m; ++j) {
           cache->addr[m - 1 - j] = c_addr[j];
-          cache->next[m - 1 - j] = c_next[j];
-          cache->ret[m - 1 - j] = c_ret[j];
+          cache->rec[m - 1 - j][0] = c_rec[j][0];
+          cache->rec[m - 1 - j][1] = c_rec[j][1];
         }
         cache->records = m;
         cache->deep = m >= WalkCache::kDeepRecords;

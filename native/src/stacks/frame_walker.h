@@ -111,14 +111,18 @@ struct WalkCache {
 
   // The chain's records, OUTERMOST first (records[0] is the base frame's), so that the
   // unchanged outer part stays in place from one walk to the next. records == 0: none.
+  // Each record as memory holds it, (saved frame pointer, return address) side by side: checking
+  // one is a 16-byte load from the stack compared with a 16-byte load from here.
   int records = 0;
-  uintptr_t addr[kMaxRecords], next[kMaxRecords], ret[kMaxRecords];
+  uintptr_t addr[kMaxRecords];
+  alignas(16) uintptr_t rec[kMaxRecords][2];  // [0] the saved frame pointer, [1] the return address
   ThreadBase base;  // the base frame those walks stopped at
   uint32_t osr_generation = 0;  // osr_site_count() when they were remembered
 
   // What the walk in progress reads, before it becomes the remembered walk (here, not in the
   // walker's frame: a frame of several KiB cost the hook a page of stack on every call).
-  uintptr_t scratch_addr[kMaxRecords], scratch_next[kMaxRecords], scratch_ret[kMaxRecords];
+  uintptr_t scratch_addr[kMaxRecords];
+  alignas(16) uintptr_t scratch_rec[kMaxRecords][2];
   uintptr_t scratch_prefix_addr[kMaxPrefix], scratch_prefix_next[kMaxPrefix], scratch_prefix_ret[kMaxPrefix];
   uintptr_t scratch_slot_addr[kMaxSlots], scratch_slot_value[kMaxSlots];
 
@@ -134,7 +138,7 @@ struct WalkCache {
 // Writes the outer frames a walk with a cache left out (WalkCache::unfilled) into ips.
 inline void fill_outer(uintptr_t* ips, int depth, WalkCache* cache) {
   int k = cache->unfilled;
-  for (int i = k - 1, at = depth - k; i >= 0; --i) ips[at++] = cache->ret[i];
+  for (int i = k - 1, at = depth - k; i >= 0; --i) ips[at++] = cache->rec[i][1];
   cache->unfilled = 0;
 }
 

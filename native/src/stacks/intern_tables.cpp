@@ -136,8 +136,18 @@ uint32_t StackTable::index_insert(uint32_t parent, uint64_t ip) {
 uint32_t StackTable::intern(uint32_t parent, uint64_t ip, StackCache* cache) {
   StackCache::Slot* slot = nullptr;
   if (cache) {
-    slot = &cache->slots[mix(ip, parent) & (StackCache::kSlots - 1)];
-    if (slot->id != 0 && slot->ip == ip && slot->parent == parent) return slot->id;
+    if (cache->skip == 0) {
+      slot = &cache->slots[mix(ip, parent) & (StackCache::kSlots - 1)];
+      bool hit = slot->id != 0 && slot->ip == ip && slot->parent == parent;
+      cache->hits += hit;
+      if (++cache->probes == StackCache::kWindow) {
+        if (cache->hits < StackCache::kWindow / 16) cache->skip = StackCache::kSkip;
+        cache->probes = cache->hits = 0;
+      }
+      if (hit) return slot->id;
+    } else {
+      --cache->skip;
+    }
   }
   StackNode& up = *const_cast<StackNode*>(find(parent));
   uint32_t head = up.first_child.load(std::memory_order_acquire);

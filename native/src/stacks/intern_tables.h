@@ -29,6 +29,12 @@ struct StackCache {
   };
   Slot slots[kSlots];
   uint64_t created = 0;  // nodes this thread added to the tree
+  // A thread whose edges are too many for the memo (a deep recursion over millions of stacks)
+  // misses it nearly always, and the miss is a load from memory: after a window of lookups with
+  // fewer than one hit in 16 the memo is left alone for the next kSkip lookups (its entries stay
+  // true: an edge's node never changes), then tried again.
+  static constexpr uint32_t kWindow = 4096, kSkip = 1u << 16;
+  uint32_t probes = 0, hits = 0, skip = 0;
 };
 
 // The prefix tree of stacks. A node keeps its first children in a list (consecutive stacks
