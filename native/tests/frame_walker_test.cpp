@@ -4,7 +4,9 @@
 
 #include <cstring>
 #include <memory>
+#include <vector>
 
+#include "common/address_table.h"
 #include "stacks/frame_walker.h"
 #include "stacks/module_map.h"
 
@@ -148,4 +150,22 @@ TEST(FrameWalker, keeps_native_frames_between_managed_ones_and_drops_the_thread_
   outer(&native_middle, &ctx);
   ASSERT_EQ(ctx.result.depth, 3);
   for (int i = 0; i < 3; ++i) EXPECT_EQ(ctx.result.ips[i], first.ips[i]);
+}
+
+TEST(AddressTable, keeps_the_first_value_of_a_key_and_nothing_past_a_full_neighbourhood) {
+  static AddressTable<64, 4> table;  // static: 1 KiB of atomics
+  EXPECT_EQ(table.find(0x1000), 0u);
+  table.insert(0x1000, 7);
+  table.insert(0x1000, 9);  // the first value stays
+  EXPECT_EQ(table.find(0x1000), 7u);
+
+  // Five keys of one home slot in an empty table: four fill its neighbourhood, the fifth is not kept.
+  static AddressTable<64, 4> crowded;
+  auto home = [](uint64_t key) { return (key * 0x9E3779B97F4A7C15ull >> 40) & 63; };
+  std::vector<uint64_t> same_home;
+  for (uint64_t key = 0x2000; same_home.size() < 5; key += 8)
+    if (home(key) == home(0x2000)) same_home.push_back(key);
+  for (uint64_t i = 0; i < 5; ++i) crowded.insert(same_home[i], 100 + i);
+  for (uint64_t i = 0; i < 4; ++i) EXPECT_EQ(crowded.find(same_home[i]), 100 + i);
+  EXPECT_EQ(crowded.find(same_home[4]), 0u);
 }

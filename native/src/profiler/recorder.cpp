@@ -15,6 +15,7 @@
 #include <cstring>
 #include <chrono>
 
+#include "common/address_table.h"
 #include "common/clock.h"
 #include "common/varint.h"
 #include "native_hooks/hook_guard.h"
@@ -255,7 +256,6 @@ uint32_t Recorder::intern_walked_stack(ThreadState* ts, const uintptr_t* ips, in
   uint32_t stack = intern_stack(ts, ips, depth, from_walk);
   if (__builtin_expect(ts->osr_learned, 0)) {
     // A frame of this stack was an OSR frame followed as is: walked again, now fixed.
-    ts->osr_learned = false;
     uintptr_t again[kMaxFrames];
     int walked = walk_from_first_managed(again, kMaxFrames, ts->bounds, &ts->prefix, &ts->base, nullptr);
     if (walked > 0) stack = intern_stack(ts, again, walked);
@@ -265,32 +265,9 @@ uint32_t Recorder::intern_walked_stack(ThreadState* ts, const uintptr_t* ips, in
 }
 
 namespace {
-// learn_osr_sites' verdict per return address: 1 not a site, 2 a site (0: not known yet). A
-// program has a few thousand return addresses: each is looked at once, through the runtime.
-constexpr size_t kVerdictSlots = size_t{1} << 15;
-struct Verdict {
-  std::atomic<uintptr_t> ret{0};
-  std::atomic<uint8_t> value{0};
-};
-Verdict g_verdicts[kVerdictSlots];
-
-Verdict* verdict_slot(uintptr_t ret, bool add) {
-  size_t at = (ret * 0x9E3779B97F4A7C15ull >> 40) & (kVerdictSlots - 1);
-  for (size_t probe = 0; probe < 32; ++probe, at = (at + 1) & (kVerdictSlots - 1)) {
-    uintptr_t key = g_verdicts[at].ret.load(std::memory_order_acquire);
-    if (key == ret) return &g_verdicts[at];
-    if (key == 0) {
-      if (!add) return nullptr;
-      if (g_verdicts[at].ret.compare_exchange_strong(key, ret, std::memory_order_acq_rel) || key == ret)
-        return &g_verdicts[at];
-    }
-  }
-  return nullptr;  // full around here: looked at again next time
-}
-
-void set_verdict(uintptr_t ret, uint8_t value) {
-  if (Verdict* v = verdict_slot(ret, true)) v->value.store(value, std::memory_order_release);
-}
+// learn_osr_sites' verdict per return address: 1 not a site, 2 a site (absent: not known yet).
+// A program has a few thousand return addresses: each is looked at once, through the runtime.
+AddressTable<size_t{1} << 15, 32> g_verdicts;
 
 // The target of the direct call (E8 rel32) that ends just before a return address in code the
 // runtime knows, or 0.
@@ -313,30 +290,29 @@ bool Recorder::learn_osr_sites(const uintptr_t* ips, int depth, int newest) {
   if (newest > depth - 1) newest = depth - 1;
   for (int k = 1; k <= newest; ++k) {
     uintptr_t ret = ips[k];
-    Verdict* known = verdict_slot(ret, false);
-    uint8_t v = known ? known->value.load(std::memory_order_acquire) : 0;
+    uint64_t v = g_verdicts.find(ret);
     if (v == 1) continue;
     if (v == 2) {
       learned = true;  // a site the walk did not know yet (learned meanwhile by another thread)
       continue;
     }
     if (module_map().is_native(ret) || !symbols_) {
-      if (symbols_) set_verdict(ret, 1);
+      if (symbols_) g_verdicts.insert(ret, 1);
       continue;
     }
     uint64_t outer = symbols_->function_of(ret);
     uintptr_t target = outer != 0 ? direct_call_target(ret) : 0;
     if (target == 0 || !module_map().is_native(target)) {
-      set_verdict(ret, 1);
+      g_verdicts.insert(ret, 1);
       continue;
     }
     uint64_t inner = symbols_->function_of(ips[k - 1]);
     if (inner == 0) continue;  // native code inside (the helper itself running): no verdict
     if (inner != outer) {
-      set_verdict(ret, 1);
+      g_verdicts.insert(ret, 1);
       continue;
     }
-    set_verdict(ret, 2);
+    g_verdicts.insert(ret, 2);
     uint32_t before = osr_site_count();
     add_osr_site(ret);
     learned |= osr_site_count() != before;

@@ -11,6 +11,7 @@
 
 #include <atomic>
 
+#include "common/address_table.h"
 #include "stacks/module_map.h"
 
 namespace memnb {
@@ -22,13 +23,7 @@ namespace {
 
 // Cache of return address -> frame kind. Values: 1 = native with frame pointer,
 // 2 = native unknown, (k << 2) | 3 = native frameless with CFA = SP + k, 4 = managed.
-// Fixed size; a full neighbourhood just recomputes.
-constexpr size_t kCacheSlots = 16384;
-struct CacheSlot {
-  std::atomic<uint64_t> ip;
-  std::atomic<uint64_t> value;
-};
-CacheSlot g_cache[kCacheSlots];
+AddressTable<16384> g_cache;
 
 long classify_with_libunwind(uintptr_t ret) {
   unw_context_t ctx;
@@ -98,19 +93,11 @@ uintptr_t osr_caller_return(uintptr_t fp, uintptr_t next, uintptr_t ret, uintptr
 
 // Returns -1 for managed code, else as native_frame_cfa_offset.
 long classify(uintptr_t ret) {
-  size_t at = (ret * 0x9E3779B97F4A7C15ull >> 40) & (kCacheSlots - 1);
-  for (size_t probe = 0; probe < 16; ++probe, at = (at + 1) & (kCacheSlots - 1)) {
-    uint64_t key = g_cache[at].ip.load(std::memory_order_acquire);
-    if (key == ret) {
-      uint64_t v;
-      while ((v = g_cache[at].value.load(std::memory_order_acquire)) == 0) {
-      }
-      if (v == 1) return 0;
-      if (v == 2) return kUnknownFrame;
-      if (v == 4) return -1;
-      return static_cast<long>(v >> 2);
-    }
-    if (key == 0) break;
+  if (uint64_t v = g_cache.find(ret)) {
+    if (v == 1) return 0;
+    if (v == 2) return kUnknownFrame;
+    if (v == 4) return -1;
+    return static_cast<long>(v >> 2);
   }
   uint64_t value;
   long k;
@@ -122,15 +109,7 @@ long classify(uintptr_t ret) {
     value = k == 0 ? 1 : k < 0 ? 2 : (static_cast<uint64_t>(k) << 2) | 3;
     if (k < 0) k = kUnknownFrame;
   }
-  at = (ret * 0x9E3779B97F4A7C15ull >> 40) & (kCacheSlots - 1);
-  for (size_t probe = 0; probe < 16; ++probe, at = (at + 1) & (kCacheSlots - 1)) {
-    uint64_t key = 0;
-    if (g_cache[at].ip.compare_exchange_strong(key, ret, std::memory_order_acq_rel)) {
-      g_cache[at].value.store(value, std::memory_order_release);
-      break;
-    }
-    if (key == ret) break;
-  }
+  g_cache.insert(ret, value);
   return k;
 }
 
