@@ -149,12 +149,8 @@ internal sealed class Runner(string tracer, BenchSizes sizes, int repeats)
         {
             bytes = new FileInfo(capture).Length;
             dropped = CaptureReader.Read(capture, new NoVisitor()).End?.Dropped;
-            File.Delete(capture);
         }
-        else if (mode.StartsRecording())
-        {
-            File.Delete(capture);
-        }
+        if (mode.StartsRecording()) File.Delete(capture);
         return new RunResult(result.LoopMs, result.StopMs, result.Records, bytes, dropped, result.Counters, result.LoopThreadCpuMs, result.LoopProcessCpuMs);
     }
 

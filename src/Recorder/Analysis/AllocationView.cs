@@ -154,7 +154,7 @@ public sealed partial class AllocationView
                 var r = streamRows[k];
                 if (freed[r] == -1)
                     continue;
-                var othersBeforeDeath = LowerBound(times, freed[r]) - k - 1;
+                var othersBeforeDeath = SortedTimes.LowerBound(times, freed[r]) - k - 1;
                 keep[r] = othersBeforeDeath < threshold;
             }
         }
@@ -469,18 +469,6 @@ public sealed partial class AllocationView
             new StringDataFrameColumn(keyName, ordered.Select(kv => kv.Key)),
             new Int64DataFrameColumn("count", ordered.Select(kv => kv.Value.Count)),
             new Int64DataFrameColumn("bytes", ordered.Select(kv => kv.Value.Bytes)));
-    }
-
-    private static int LowerBound(long[] sorted, long value)
-    {
-        int lo = 0, hi = sorted.Length;
-        while (lo < hi)
-        {
-            var mid = (lo + hi) >>> 1;
-            if (sorted[mid] < value) lo = mid + 1;
-            else hi = mid;
-        }
-        return lo;
     }
 
     internal readonly record struct Totals(long Count, long Bytes);

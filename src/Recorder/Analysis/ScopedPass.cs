@@ -177,7 +177,7 @@ public static class ScopedPass
             // Gathered by the stats pass: no pass here; the time buckets too when that pass counted them, else by a pass of
             // their own per owner of the pruned tree (SelectedStacks.ByOwnerAndBucket).
             var counted = summary.Gathered!.BucketsOf(effective, buckets, bucketNs,
-                effective == StackSelection.AliveAtPeak ? LowerBound(summary.GcStartNs, summary.PeakTimeNs) : -1);
+                effective == StackSelection.AliveAtPeak ? SortedTimes.LowerBound(summary.GcStartNs, summary.PeakTimeNs) : -1);
             return new SelectedStacks(summary, effective, description, totals.Counts, totals.Bytes, buckets, bucketNs)
             {
                 RowOfStack = counted?.RowOfStack,
@@ -224,21 +224,9 @@ public static class ScopedPass
             StackSelection.Leaked => gathered.Leaked,
             // The peak is a GC start here (at the end it is the leaks): the first at its time holds its bin.
             // (null when the peak is not one of the candidates the rows count).
-            _ when gathered.HasPeakRows && !summary.PeakIsAtEnd => gathered.AliveAt(LowerBound(summary.GcStartNs, summary.PeakTimeNs)),
+            _ when gathered.HasPeakRows && !summary.PeakIsAtEnd => gathered.AliveAt(SortedTimes.LowerBound(summary.GcStartNs, summary.PeakTimeNs)),
             _ => null,
         };
-    }
-
-    private static int LowerBound(long[] ascending, long ns)
-    {
-        int lo = 0, hi = ascending.Length;
-        while (lo < hi)
-        {
-            var mid = (lo + hi) >>> 1;
-            if (ascending[mid] < ns) lo = mid + 1;
-            else hi = mid;
-        }
-        return lo;
     }
 
     /// <summary>The most (stack, bucket) cells <see cref="SelectStacks"/> keeps to spare the time buckets a pass (16 bytes each).</summary>

@@ -141,7 +141,7 @@ public sealed class StatsCollector : CaptureVisitor
             return;
         }
         if (freedNs != lastFreedNs)
-            (lastFreedNs, freedGcBin, freedSnapshotBin) = (freedNs, LowerBound(gcStartNs, freedNs), LowerBound(snapshotNs, freedNs));
+            (lastFreedNs, freedGcBin, freedSnapshotBin) = (freedNs, SortedTimes.LowerBound(gcStartNs, freedNs), SortedTimes.LowerBound(snapshotNs, freedNs));
         gcLiveDelta[freedGcBin] -= size;
         snapshotLiveDelta[freedSnapshotBin] -= size;
     }
@@ -149,7 +149,7 @@ public sealed class StatsCollector : CaptureVisitor
     private long lastAllocatedNs = long.MinValue, lastFreedNs = long.MinValue;
     private int allocatedGcBin, allocatedSnapshotBin, freedGcBin, freedSnapshotBin;
 
-    /// <summary><see cref="LowerBound"/>, trying <paramref name="hint"/> and the bins just after it first.</summary>
+    /// <summary><see cref="SortedTimes.LowerBound"/>, trying <paramref name="hint"/> and the bins just after it first.</summary>
     private static int Bin(long[] ascending, long ns, int hint)
     {
         if (hint <= ascending.Length && (hint == 0 || ascending[hint - 1] < ns))
@@ -158,20 +158,7 @@ public sealed class StatsCollector : CaptureVisitor
                 if (i == ascending.Length || ascending[i] >= ns)
                     return i;
         }
-        return LowerBound(ascending, ns);
-    }
-
-    /// <summary>The first index whose time is at or after <paramref name="ns"/> (the length when none is).</summary>
-    private static int LowerBound(long[] ascending, long ns)
-    {
-        int lo = 0, hi = ascending.Length;
-        while (lo < hi)
-        {
-            var mid = (lo + hi) >>> 1;
-            if (ascending[mid] < ns) lo = mid + 1;
-            else hi = mid;
-        }
-        return lo;
+        return SortedTimes.LowerBound(ascending, ns);
     }
 
     public CaptureStats Result => result ?? throw new InvalidOperationException("the capture has not been read");
@@ -218,7 +205,7 @@ public sealed class StatsCollector : CaptureVisitor
             {
                 // A native block: not in the scope's managed live bytes, but selected by its times as an object is.
                 var ns = clock!.ToNanoseconds(a.Ticks);
-                SelectedTotals.Add(a.StackId, ns, freedAtNs, a.Size, LowerBound(gcStartNs, ns), freedAtNs == -1 ? 0 : LowerBound(gcStartNs, freedAtNs));
+                SelectedTotals.Add(a.StackId, ns, freedAtNs, a.Size, SortedTimes.LowerBound(gcStartNs, ns), freedAtNs == -1 ? 0 : SortedTimes.LowerBound(gcStartNs, freedAtNs));
             }
             if (a.IsNative)
             {
