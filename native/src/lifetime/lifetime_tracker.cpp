@@ -145,6 +145,27 @@ __attribute__((always_inline)) inline void LifetimeTracker::settle_into(const Tr
   }
 }
 
+// Settles a list in place: the dead go to `dead`, the survivors stay in order in the slots
+// read (an old object stays old; a young one that is now old moves to the old list when
+// Promote, decided at compile time so the GC's hottest loop has no branch for it).
+template <bool Promote>
+void LifetimeTracker::settle_list(BlockList* list, std::vector<TrackedObject>* dead) {
+  size_t kept = 0;
+  for (size_t i = 0; i < list->size(); ++i) {
+    TrackedObject o = (*list)[i];
+    bool now_old = false;
+    if (!settle(o, &now_old)) {
+      live_bytes_ -= o.size;
+      dead->push_back(o);
+    } else if (Promote && now_old) {
+      old_.push_back(o);
+    } else {
+      (*list)[kept++] = o;
+    }
+  }
+  list->truncate(kept);
+}
+
 void LifetimeTracker::end_gc(std::vector<TrackedObject>* dead) {
   if (!in_gc_) return;
   // Room for every object that can die in this GC, made before the first is appended: grown
@@ -161,37 +182,11 @@ void LifetimeTracker::end_gc(std::vector<TrackedObject>* dead) {
   // first: the dead then come out oldest first (old, young, new), so that a thread's dead
   // are usually ascending already and need no sorting (Recorder::sort_by_id); and the
   // objects the young loop adds to the old list are not settled twice.
-  if (condemned_ & ~3u) {
-    size_t kept = 0;
-    for (size_t i = 0; i < old_.size(); ++i) {
-      TrackedObject o = old_[i];
-      bool now_old = false;
-      if (!settle(o, &now_old)) {
-        live_bytes_ -= o.size;
-        dead->push_back(o);
-      } else {
-        old_[kept++] = o;
-      }
-    }
-    old_.truncate(kept);
-  }
+  if (condemned_ & ~3u) settle_list<false>(&old_, dead);
   // Young objects that stay young are kept in place, in order: written back to the slots
   // just read (in cache) instead of copied to a second list (perf, deep: a third of
   // end_gc's own time was the stores of that copy into memory not in cache).
-  size_t kept = 0;
-  for (size_t i = 0; i < young_.size(); ++i) {
-    TrackedObject o = young_[i];
-    bool now_old = false;
-    if (!settle(o, &now_old)) {
-      live_bytes_ -= o.size;
-      dead->push_back(o);
-    } else if (now_old) {
-      old_.push_back(o);
-    } else {
-      young_[kept++] = o;
-    }
-  }
-  young_.truncate(kept);
+  settle_list<true>(&young_, dead);
   for (auto& [objects, count] : pending_)
     for (size_t i = 0; i < count; ++i) settle_into(objects[i], &young_, dead);
   pending_.clear();

@@ -107,6 +107,8 @@ class LifetimeTracker {
   // Returns true if the object stays tracked (possibly moved); false if it died.
   bool settle(TrackedObject& object, bool* now_old);
   void settle_into(const TrackedObject& object, BlockList* young, std::vector<TrackedObject>* dead);
+  template <bool Promote>
+  void settle_list(BlockList* list, std::vector<TrackedObject>* dead);
 
   BlockPool pool_;  // declared before the lists: they give their blocks back to it
   BlockList young_{&pool_};  // gen0/gen1 (or unknown) when last seen
