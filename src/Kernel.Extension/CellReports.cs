@@ -76,6 +76,18 @@ public static class CellReports
         return new Result(capture, outputs, steps);
     }
 
+    /// <summary>
+    /// The capture of a cell whose reports failed, loaded when first used, scoped as <see cref="Build"/> scopes it
+    /// (an aggregated capture is not scoped): the cell's variable keeps it.
+    /// </summary>
+    public static Capture Unreported(string path, MemProfileOptions options)
+    {
+        var cache = ArrowCache.DefaultLocation(fallback: ArrowCacheLocation.UserCache);
+        return options.Aggregate
+            ? Capture.LoadLazily(path, cache: cache)
+            : Capture.LoadLazily(path, Capture.IsSubmissionFrame, Capture.SubmissionScope, cache);
+    }
+
     /// <summary>Calls back on the caller's thread (not through a synchronization context as <see cref="Progress{T}"/> does).</summary>
     private sealed class Progress(Action<double> report) : IProgress<double>
     {

@@ -42,5 +42,10 @@ internal static class Help
 
     public static string Problem(string text) => $"<div style=\"font-family:sans-serif;font-size:13px;color:#b00\">{E(text)}</div>";
 
+    /// <summary>A problem that is a defect of ours: the text, and the exception's type and stack folded below it for a report.</summary>
+    public static string Problem(string text, Exception exception) =>
+        $"<div style=\"font-family:sans-serif;font-size:13px;color:#b00\">{E(text)}<details><summary>details for a bug report</summary>" +
+        $"<pre style=\"font-size:11px;color:#444\">{E(exception.ToString())}</pre></details></div>";
+
     private static string E(string text) => WebUtility.HtmlEncode(text);
 }

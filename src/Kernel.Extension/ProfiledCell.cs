@@ -114,12 +114,20 @@ internal sealed class ProfiledCell
         catch (Exception ex)
         {
             progress.Failed();
-            context.Display(new HtmlString(Help.Problem($"#!memprofile could not finish the report of {path}: {ex.Message}")), HtmlFormatter.MimeType);
+            context.Display(new HtmlString(Help.Problem($"#!memprofile could not finish the report of {path}: {ex.Message}", ex)), HtmlFormatter.MimeType);
+            // The capture is complete on disk whatever failed in the reports: the variable still gets it, loaded when used.
+            if (File.Exists(path))
+                capture = CellReports.Unreported(path, options);
         }
-        finally
+        if (capture is null)
+            return;
+        try
         {
-            if (capture is not null)
-                kernel.SetValueAsync(options.Variable, capture, typeof(Capture)).GetAwaiter().GetResult();
+            kernel.SetValueAsync(options.Variable, capture, typeof(Capture)).GetAwaiter().GetResult();
+        }
+        catch (Exception ex)
+        {
+            context.Display(new HtmlString(Help.Problem($"#!memprofile could not set the variable {options.Variable} to the capture {path}: {ex.Message}", ex)), HtmlFormatter.MimeType);
         }
     }
 

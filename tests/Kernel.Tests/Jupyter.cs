@@ -41,8 +41,11 @@ public static class Jupyter
     /// ~/.dotnet/tools is put on PATH: the stock kernelspecs start the dotnet-interactive tool by name.
     /// A cell gets 4 minutes (the slowest take seconds): a kernel that never answers — dotnet-interactive
     /// does not reply to a cell whose extension failed to load — fails the test, not the whole run.
+    /// With <paramref name="allowErrors"/> every cell runs even after one fails, so the caller sees each cell's
+    /// outputs (what an earlier cell displayed often explains a later cell's error).
     /// </summary>
-    public static string Execute(string notebook, string kernel, string outputFolder, IReadOnlyDictionary<string, string>? environment = null)
+    public static string Execute(string notebook, string kernel, string outputFolder, IReadOnlyDictionary<string, string>? environment = null,
+        bool allowErrors = false)
     {
         var start = new ProcessStartInfo("jupyter")
         {
@@ -56,6 +59,8 @@ public static class Jupyter
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
+        if (allowErrors)
+            start.ArgumentList.Insert(2, "--allow-errors");
         var tools = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".dotnet", "tools");
         start.Environment["PATH"] = $"{Environment.GetEnvironmentVariable("PATH")}:{tools}";
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())

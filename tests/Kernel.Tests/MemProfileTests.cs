@@ -166,6 +166,25 @@ public sealed class MemProfileTests
     }
 
     [Fact]
+    public async Task A_cell_whose_report_fails_shows_why_and_still_sets_the_variable_to_its_capture()
+    {
+        using var k = await KernelHarness.StartAsync();
+        var path = Path.Combine(k.Folder, "replaced.memnb");
+        // The tracer keeps writing the file it opened; the path now names another file, which is no capture.
+        var cell = await k.RunAsync($"#!memprofile --output {path}\nSystem.IO.File.Delete(@\"{path}\");\nSystem.IO.File.WriteAllText(@\"{path}\", \"not a capture\");");
+        Assert.Null(cell.Failure);
+        var problem = Assert.Single(cell.Html, h => h.Contains("could not finish the report", StringComparison.Ordinal));
+        Assert.Contains($"not a MemNotebook capture at offset 0", problem);
+        Assert.Contains("details for a bug report", problem);
+        Assert.False(Tracker.IsRecording);
+        // The variable is set, and using it names the file and the problem.
+        Assert.Equal(path, await k.ValueAsync("memprofile.Path"));
+        var use = await k.RunAsync("memprofile.All.Count");
+        Assert.NotNull(use.Failure);
+        Assert.Contains($"{path}: not a MemNotebook capture at offset 0", use.Failure!.Message);
+    }
+
+    [Fact]
     public async Task Native_records_native_allocations_with_the_cells_frames_in_their_stacks()
     {
         using var k = await KernelHarness.StartAsync();
