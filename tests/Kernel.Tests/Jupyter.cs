@@ -60,7 +60,7 @@ public static class Jupyter
             RedirectStandardError = true,
         };
         if (allowErrors)
-            start.ArgumentList.Insert(2, "--allow-errors");
+            start.ArgumentList.Insert(1, "--allow-errors");
         var tools = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".dotnet", "tools");
         start.Environment["PATH"] = $"{Environment.GetEnvironmentVariable("PATH")}:{tools}";
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())
