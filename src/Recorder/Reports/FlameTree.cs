@@ -136,11 +136,12 @@ public sealed class FlameTree
     public const string NoStack = "[no stack]";
 
     private FlameTree(FlameNode root, string description, ReportSelection selection, bool inverted, bool splitThreads, int mergedFrames = 0,
-        TimeBucketing? time = null, AllocationView? view = null, SelectedStacks? streamed = null)
+        TimeBucketing? time = null, AllocationView? view = null, SelectedStacks? streamed = null, FlameNode?[]? ownerOfStack = null)
     {
         Time = time;
         View = view;
         Streamed = streamed;
+        OwnerOfStack = ownerOfStack;
         Root = root;
         MergedFrames = mergedFrames;
         NodeCount = CountNodes(root);
@@ -167,12 +168,20 @@ public sealed class FlameTree
     /// <summary>The streamed totals the tree was built from, if it was (<see cref="Build(SelectedStacks, ReportSelection, bool)"/>).</summary>
     internal SelectedStacks? Streamed { get; }
 
+    /// <summary>
+    /// For a tree of streamed totals: per stack id the node of this tree its allocations are charged to (the end of its
+    /// path, or the "[N smaller frames]" node that took it), so the time buckets need not walk each stack's path again.
+    /// </summary>
+    internal FlameNode?[]? OwnerOfStack { get; }
+
     /// <summary>The number of nodes, the root included.</summary>
     public int NodeCount { get; }
 
     /// <summary>Nodes by their index: fewest bytes first, then fewest allocations, then the later one (a struct: the sort is specialized for it).</summary>
     private readonly struct SmallestFirst(long[] totalBytes, long[] counts) : IComparer<int>
     {
+        // Called n log n times by one sort: optimized up front (it ran at tier 0 for the whole sort of a large tree).
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public int Compare(int a, int b) =>
             totalBytes[a] != totalBytes[b] ? totalBytes[a].CompareTo(totalBytes[b])
             : counts[a] != counts[b] ? counts[a].CompareTo(counts[b])
@@ -201,17 +210,20 @@ public sealed class FlameTree
         if (maxNodes < 2)
             throw new ArgumentOutOfRangeException(nameof(maxNodes), maxNodes, "a pruned tree holds at least the root and one merged node");
         if (NodeCount <= maxNodes)
-            return keepTime || Time is null ? this : new FlameTree(Root, Description, Selection, Inverted, SplitThreads, MergedFrames, null, View);
+            return keepTime || Time is null ? this : new FlameTree(Root, Description, Selection, Inverted, SplitThreads, MergedFrames, null, View, Streamed, OwnerOfStack);
 
         // Pre-order flattening: index 0 is the root.
         var nodes = new List<FlameNode>(NodeCount);
         var parent = new List<int>(NodeCount);
+        // The index of each node, when the stacks' owners are to follow the pruning.
+        var indexOf = OwnerOfStack is null ? null : new Dictionary<FlameNode, int>(NodeCount, ReferenceEqualityComparer.Instance);
         var stack = new Stack<(FlameNode Node, int Parent)>();
         stack.Push((Root, -1));
         while (stack.Count > 0)
         {
             var (node, up) = stack.Pop();
             var index = nodes.Count;
+            indexOf?.Add(node, index);
             nodes.Add(node);
             parent.Add(up);
             for (var i = node.Children.Count - 1; i >= 0; i--)
@@ -288,6 +300,7 @@ public sealed class FlameTree
             copies[p]!.AddChild(copies[i]!);
         }
         var kept = 0;
+        var mergedNodes = indexOf is null ? null : new FlameNode?[n];
         for (var i = 0; i < n; i++)
         {
             if (copies[i] is null)
@@ -300,9 +313,25 @@ public sealed class FlameTree
             bucket.AddOwn(mergedCount[i], mergedBytes[i]);
             bucket.IsMerged = true;
             copies[i]!.AddChild(bucket);
+            if (mergedNodes is not null)
+                mergedNodes[i] = bucket;
+        }
+        FlameNode?[]? owners = null;
+        if (indexOf is not null)
+        {
+            // A kept node owns its allocations; a removed one's go to the merged node under its nearest kept ancestor
+            // (parents come before their children here).
+            var ownerOf = new FlameNode[n];
+            for (var i = 0; i < n; i++)
+                ownerOf[i] = copies[i] ?? (copies[parent[i]] is not null ? mergedNodes![parent[i]]! : ownerOf[parent[i]]);
+            var leaves = OwnerOfStack!;
+            owners = new FlameNode?[leaves.Length];
+            for (var s = 0; s < leaves.Length; s++)
+                if (leaves[s] is { } leaf)
+                    owners[s] = ownerOf[indexOf[leaf]];
         }
         copies[0]!.Sort();
-        var pruned = new FlameTree(copies[0]!, Description, Selection, Inverted, SplitThreads, MergedFrames + n - kept, null, View, Streamed);
+        var pruned = new FlameTree(copies[0]!, Description, Selection, Inverted, SplitThreads, MergedFrames + n - kept, null, View, Streamed, owners);
         return keepTime && Time is not null ? pruned.WithTimeBuckets(Time.Buckets) : pruned;
     }
 
@@ -320,9 +349,18 @@ public sealed class FlameTree
         ArgumentOutOfRangeException.ThrowIfLessThan(buckets, 1);
         if (View is null && Streamed is { } streamed)
         {
-            var copy = CopyWithoutTime(Root);
-            var times = FlameTimeBuckets.Attach(this, copy, streamed, TimeBucketing.For(streamed.DurationNs, buckets), maxEntries, maxDenseCells);
-            return new FlameTree(copy, Description, Selection, Inverted, SplitThreads, MergedFrames, times, null, streamed);
+            var copyOf = OwnerOfStack is null ? null : new Dictionary<FlameNode, FlameNode>(NodeCount, ReferenceEqualityComparer.Instance);
+            var copy = CopyWithoutTime(Root, copyOf);
+            FlameNode?[]? owners = null;
+            if (copyOf is not null)
+            {
+                owners = new FlameNode?[OwnerOfStack!.Length];
+                for (var s = 0; s < owners.Length; s++)
+                    if (OwnerOfStack[s] is { } owner)
+                        owners[s] = copyOf[owner];
+            }
+            var times = FlameTimeBuckets.Attach(this, copy, streamed, TimeBucketing.For(streamed.DurationNs, buckets), maxEntries, maxDenseCells, owners);
+            return new FlameTree(copy, Description, Selection, Inverted, SplitThreads, MergedFrames, times, null, streamed, owners);
         }
         var view = View ?? throw new InvalidOperationException("time buckets need the view the tree was built from");
         var root = CopyWithoutTime(Root);
@@ -330,13 +368,15 @@ public sealed class FlameTree
         return new FlameTree(root, Description, Selection, Inverted, SplitThreads, MergedFrames, time, view);
     }
 
-    private static FlameNode CopyWithoutTime(FlameNode source)
+    /// <param name="copyOf">When given, gets each node's copy.</param>
+    private static FlameNode CopyWithoutTime(FlameNode source, Dictionary<FlameNode, FlameNode>? copyOf = null)
     {
         var copy = new FlameNode(source.Name, source.Kind) { IsMerged = source.IsMerged };
         copy.Add(source.Count, source.TotalBytes);
         copy.AddOwn(source.OwnCount, source.OwnBytes);
+        copyOf?.Add(source, copy);
         foreach (var child in source.Children)
-            copy.AddChild(CopyWithoutTime(child));
+            copy.AddChild(CopyWithoutTime(child, copyOf));
         return copy;
     }
 
@@ -419,15 +459,17 @@ public sealed class FlameTree
         var budget = new NodeBudget(stacks.Path, new FileInfo(stacks.Path).Length, inverted, splitThreads: false);
         var root = new FlameNode("all", FlameNodeKind.Root);
         var path = new List<(string Name, FlameNodeKind Kind)>();
+        // Where each stack's path ends: its allocations' owner when the time buckets are counted (no second walk).
+        var ownerOfStack = new FlameNode?[stacks.Counts.Length];
         for (var stack = 0; stack < stacks.Counts.Length; stack++)
         {
             if (stacks.Counts[stack] == 0)
                 continue;
             paths.Fill(0, stack, path);
-            AddPath(root, path, stacks.Counts[stack], stacks.Bytes[stack], budget);
+            ownerOfStack[stack] = AddPath(root, path, stacks.Counts[stack], stacks.Bytes[stack], budget);
         }
         root.Sort();
-        return new FlameTree(root, stacks.Description, selection, inverted, false, 0, null, null, stacks);
+        return new FlameTree(root, stacks.Description, selection, inverted, false, 0, null, null, stacks, ownerOfStack);
     }
 
     /// <summary>The tree of any view (<paramref name="selection"/> only labels it).</summary>
@@ -536,7 +578,8 @@ public sealed class FlameTree
     }
 
     /// <summary>Charges an allocation to the root, to each node of its path (from the root down) and, as own, to the last.</summary>
-    private static void AddPath(FlameNode root, List<(string Name, FlameNodeKind Kind)> path, long count, long bytes, NodeBudget budget)
+    /// <returns>The node the path ends at.</returns>
+    private static FlameNode AddPath(FlameNode root, List<(string Name, FlameNodeKind Kind)> path, long count, long bytes, NodeBudget budget)
     {
         root.Add(count, bytes);
         var node = root;
@@ -551,6 +594,7 @@ public sealed class FlameTree
         }
         node.AddOwn(count, bytes);
         budget.Add(created);
+        return node;
     }
 
     /// <summary>The frames of an allocation's path from the root: its thread (when split), then its stack in tree order.</summary>
