@@ -106,9 +106,14 @@ public static class ScopedPass
             // Alive at the peak is the leaks when the peak is the end: their buckets are counted in case it is.
             // The peak's candidates: the GC starts with the most live bytes in the whole capture.
             var liveAtStarts = gcData.GcEvents.Where(g => g.StartNs is not null).OrderBy(g => g.StartNs!.Value).Select(g => g.LiveBytesAtStart).ToArray();
+            var candidates = gcStarts.Length == 0 ? null : ScopedStackTotals.Candidates(gcStarts, liveAtStarts);
             gathered = new ScopedStackTotals(inScope.Length, gcStarts.Length, peakRows: wanted.Selection == StackSelection.AliveAtPeak,
                 bucketNs > 0 ? (wanted.Selection == StackSelection.All ? StackSelection.All : StackSelection.Leaked) : null, wanted.Buckets, bucketNs,
-                candidates: gcStarts.Length == 0 ? null : ScopedStackTotals.Candidates(gcStarts, liveAtStarts));
+                candidates: candidates)
+            {
+                // Only a hint for the prefetches (ScopedStackTotals.Prefetch): the rows count what they count without it.
+                FirstCandidateNs = candidates is null ? long.MinValue : gcStarts[candidates[0]],
+            };
         }
         var collector = new StatsCollector(top, frees, firstRead.Clock, inScope, gcStarts, snapshotTimes) { SelectedTotals = gathered };
         var secondRead = CapturePass.Read(path, collector,
@@ -320,6 +325,8 @@ public static class ScopedPass
                 // The time buckets per owner into the dense table: the common case, without the general path's calls.
                 for (var i = 0; i < n; i++)
                 {
+                    if (i + CacheHints.Distance < n)
+                        CacheHints.Prefetch(owners, stacks[i + CacheHints.Distance]);
                     var stack = stacks[i];
                     if ((uint)stack >= (uint)inScope.Length || (scopeBits[stack >> 6] & (1UL << stack)) == 0)
                         continue;

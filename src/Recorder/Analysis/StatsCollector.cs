@@ -262,6 +262,13 @@ public sealed class StatsCollector : CaptureVisitor
         everyAllocation += n;
         for (var i = 0; i < n; i++)
         {
+            if (i + CacheHints.Distance < n)
+            {
+                // The totals of the stack a few rows ahead, fetched while this row is added (Analysis.CacheHints).
+                var ahead = stacks[i + CacheHints.Distance];
+                CacheHints.Prefetch(stackTotals, 2L * ahead);
+                selectedTotals?.Prefetch(ahead, freed[i + CacheHints.Distance]);
+            }
             if (inScope is not null)
             {
                 if ((uint)stacks[i] >= (uint)inScope.Length || (scopeBits[stacks[i] >> 6] & (1UL << stacks[i])) == 0)
