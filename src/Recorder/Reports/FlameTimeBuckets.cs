@@ -30,10 +30,21 @@ internal static class FlameTimeBuckets
         List<FlameNode> owners;
         if (ownerOfStack is not null && ownerOfStack.Length == slots.Length)
         {
-            Dictionary<FlameNode, int> slotOf;
-            (owners, slotOf) = Slots(root);
+            // A slot only for the nodes that own allocations (most nodes of a tree own none): a smaller table to fill and scan.
+            owners = new List<FlameNode>();
+            var slotOf = new Dictionary<FlameNode, int>(ReferenceEqualityComparer.Instance);
             for (var stackId = 0; stackId < slots.Length; stackId++)
-                slots[stackId] = stacks.Counts[stackId] > 0 ? slotOf[ownerOfStack[stackId]!] : 0;
+            {
+                if (stacks.Counts[stackId] == 0)
+                    continue;
+                var node = ownerOfStack[stackId]!;
+                if (!slotOf.TryGetValue(node, out var slot))
+                {
+                    slotOf.Add(node, slot = owners.Count);
+                    owners.Add(node);
+                }
+                slots[stackId] = slot;
+            }
         }
         else
         {

@@ -24,7 +24,8 @@ public enum FlameNodeKind
 /// </summary>
 public sealed class FlameNode
 {
-    private readonly List<FlameNode> children = new();
+    // Made with the first child: most nodes of a large tree are leaves (a list each was a third of its allocations).
+    private List<FlameNode>? children;
     private Dictionary<(string, FlameNodeKind), FlameNode>? byName;
 
     internal FlameNode(string name, FlameNodeKind kind)
@@ -41,15 +42,16 @@ public sealed class FlameNode
     public long OwnCount { get; private set; }
 
     /// <summary>Biggest first: bytes, then count descending, then name (ordinal).</summary>
-    public IReadOnlyList<FlameNode> Children => children;
+    public IReadOnlyList<FlameNode> Children => children ?? (IReadOnlyList<FlameNode>)[];
 
     /// <summary>The child with this name, or null.</summary>
-    public FlameNode? Child(string name) => children.Find(c => c.Name == name);
+    public FlameNode? Child(string name) => children?.Find(c => c.Name == name);
 
     internal FlameNode ChildFor(string name, FlameNodeKind kind)
     {
         // A few children are searched in the list; a dictionary only for a node with many (most nodes of a
         // deep tree have one child, and a dictionary each took most of their memory).
+        children ??= new List<FlameNode>();
         if (byName is null && children.Count >= 8)
         {
             byName = new(children.Count * 2);
@@ -74,7 +76,7 @@ public sealed class FlameNode
         return child;
     }
 
-    internal void AddChild(FlameNode child) => children.Add(child);
+    internal void AddChild(FlameNode child) => (children ??= new List<FlameNode>()).Add(child);
 
     /// <summary>
     /// The own allocations by time bucket of the tree (<see cref="FlameTree.Time"/>), buckets ascending, empty ones left
@@ -100,6 +102,8 @@ public sealed class FlameNode
 
     internal void Sort()
     {
+        if (children is null)
+            return;
         children.Sort((a, b) => b.TotalBytes != a.TotalBytes ? b.TotalBytes.CompareTo(a.TotalBytes)
             : b.Count != a.Count ? b.Count.CompareTo(a.Count)
             : string.CompareOrdinal(a.Name, b.Name));
@@ -461,12 +465,13 @@ public sealed class FlameTree
         var path = new List<(string Name, FlameNodeKind Kind)>();
         // Where each stack's path ends: its allocations' owner when the time buckets are counted (no second walk).
         var ownerOfStack = new FlameNode?[stacks.Counts.Length];
+        var last = new LastPath();
         for (var stack = 0; stack < stacks.Counts.Length; stack++)
         {
             if (stacks.Counts[stack] == 0)
                 continue;
             paths.Fill(0, stack, path);
-            ownerOfStack[stack] = AddPath(root, path, stacks.Counts[stack], stacks.Bytes[stack], budget);
+            ownerOfStack[stack] = AddPath(root, path, stacks.Counts[stack], stacks.Bytes[stack], budget, last);
         }
         root.Sort();
         return new FlameTree(root, stacks.Description, selection, inverted, false, 0, null, null, stacks, ownerOfStack);
@@ -579,22 +584,54 @@ public sealed class FlameTree
 
     /// <summary>Charges an allocation to the root, to each node of its path (from the root down) and, as own, to the last.</summary>
     /// <returns>The node the path ends at.</returns>
-    private static FlameNode AddPath(FlameNode root, List<(string Name, FlameNodeKind Kind)> path, long count, long bytes, NodeBudget budget)
+    /// <param name="last">The previous path added and its nodes: the frames it shares with this one (the same name
+    /// strings, as the path resolver gives them for the same addresses) are found without a lookup among the children.</param>
+    // Once per stack over its frames: optimized up front (tier-0 code ran for much of a large tree's building).
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static FlameNode AddPath(FlameNode root, List<(string Name, FlameNodeKind Kind)> path, long count, long bytes, NodeBudget budget,
+        LastPath? last = null)
     {
         root.Add(count, bytes);
         var node = root;
         var created = 0;
-        foreach (var (name, kind) in path)
+        var shared = 0;
+        if (last is not null)
         {
+            var before = last.Path;
+            while (shared < path.Count && shared < before.Count && ReferenceEquals(path[shared].Name, before[shared].Name)
+                && path[shared].Kind == before[shared].Kind)
+            {
+                node = last.Nodes[shared];
+                node.Add(count, bytes);
+                shared++;
+            }
+            last.Nodes.RemoveRange(shared, last.Nodes.Count - shared);
+        }
+        for (var i = shared; i < path.Count; i++)
+        {
+            var (name, kind) = path[i];
             var before = node.Children.Count;
             var child = node.ChildFor(name, kind);
             created += node.Children.Count - before;
             node = child;
             node.Add(count, bytes);
+            last?.Nodes.Add(node);
+        }
+        if (last is not null)
+        {
+            last.Path.Clear();
+            last.Path.AddRange(path);
         }
         node.AddOwn(count, bytes);
         budget.Add(created);
         return node;
+    }
+
+    /// <summary>The last path <see cref="AddPath"/> added and the node of each of its frames.</summary>
+    private sealed class LastPath
+    {
+        public readonly List<(string Name, FlameNodeKind Kind)> Path = new();
+        public readonly List<FlameNode> Nodes = new();
     }
 
     /// <summary>The frames of an allocation's path from the root: its thread (when split), then its stack in tree order.</summary>
