@@ -76,6 +76,9 @@ public sealed class FlameNode
         return child;
     }
 
+    /// <summary>The node's index in the walk of the pruning that last took it (<see cref="FlameTree.Prune(int, bool)"/>'s own use).</summary>
+    internal int PruneIndex;
+
     internal void AddChild(FlameNode child) => (children ??= new List<FlameNode>()).Add(child);
 
     /// <summary>
@@ -219,15 +222,14 @@ public sealed class FlameTree
         // Pre-order flattening: index 0 is the root.
         var nodes = new List<FlameNode>(NodeCount);
         var parent = new List<int>(NodeCount);
-        // The index of each node, when the stacks' owners are to follow the pruning.
-        var indexOf = OwnerOfStack is null ? null : new Dictionary<FlameNode, int>(NodeCount, ReferenceEqualityComparer.Instance);
         var stack = new Stack<(FlameNode Node, int Parent)>();
         stack.Push((Root, -1));
         while (stack.Count > 0)
         {
             var (node, up) = stack.Pop();
             var index = nodes.Count;
-            indexOf?.Add(node, index);
+            // Each node's index, for the stacks' owners to follow the pruning (a field: a dictionary by node hashed each one).
+            node.PruneIndex = index;
             nodes.Add(node);
             parent.Add(up);
             for (var i = node.Children.Count - 1; i >= 0; i--)
@@ -304,7 +306,7 @@ public sealed class FlameTree
             copies[p]!.AddChild(copies[i]!);
         }
         var kept = 0;
-        var mergedNodes = indexOf is null ? null : new FlameNode?[n];
+        var mergedNodes = OwnerOfStack is null ? null : new FlameNode?[n];
         for (var i = 0; i < n; i++)
         {
             if (copies[i] is null)
@@ -321,7 +323,7 @@ public sealed class FlameTree
                 mergedNodes[i] = bucket;
         }
         FlameNode?[]? owners = null;
-        if (indexOf is not null)
+        if (OwnerOfStack is not null)
         {
             // A kept node owns its allocations; a removed one's go to the merged node under its nearest kept ancestor
             // (parents come before their children here).
@@ -332,7 +334,7 @@ public sealed class FlameTree
             owners = new FlameNode?[leaves.Length];
             for (var s = 0; s < leaves.Length; s++)
                 if (leaves[s] is { } leaf)
-                    owners[s] = ownerOf[indexOf[leaf]];
+                    owners[s] = ownerOf[leaf.PruneIndex];
         }
         copies[0]!.Sort();
         var pruned = new FlameTree(copies[0]!, Description, Selection, Inverted, SplitThreads, MergedFrames + n - kept, null, View, Streamed, owners);
