@@ -418,8 +418,10 @@ public sealed class FlameTree
         {
             var node = stack.Pop();
             count++;
-            foreach (var child in node.Children)
-                stack.Push(child);
+            // By index: a foreach over the interface allocated an enumerator per node.
+            var children = node.Children;
+            for (var i = 0; i < children.Count; i++)
+                stack.Push(children[i]);
         }
         return count;
     }
@@ -647,6 +649,8 @@ public sealed class FlameTree
         private readonly bool inverted;
         private readonly bool splitThreads;
         private readonly Func<string, bool>? scopeFrame;
+        // scopeFrame as FindLastIndex takes it, made once (a lambda per path was an allocation per stack).
+        private Predicate<(string Name, FlameNodeKind Kind)>? inScope;
 
         /// <summary>From the capture file's tables as the first pass read and named them (<see cref="ScopedPass"/>), not split by thread.</summary>
         public PathResolver(CaptureTables tables, bool inverted, Func<string, bool>? scopeFrame)
@@ -712,7 +716,7 @@ public sealed class FlameTree
             {
                 // A scoped capture (a notebook cell's): each stack starts at its outermost frame of the
                 // scope, not at the host code that ran it.
-                var outermost = path.FindLastIndex(f => scopeFrame(f.Name));
+                var outermost = path.FindLastIndex(inScope ??= f => scopeFrame(f.Name));
                 if (outermost >= 0)
                     path.RemoveRange(outermost + 1, path.Count - outermost - 1);
             }
