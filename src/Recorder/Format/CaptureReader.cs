@@ -681,6 +681,15 @@ public sealed class CaptureReader
                 runStart = sequence;
                 continue;
             }
+            // Differences of one are single 0x01 bytes: a run of them taken at once.
+            var ones = OnesAhead(reader.Data, reader.Position, count - i);
+            if (ones > 1 && ones <= long.MaxValue - sequence)
+            {
+                sequence += ones;
+                reader.Seek(reader.Position + ones);
+                i += (ulong)ones - 1;
+                continue;
+            }
             var step = reader.ReadLong("sequence number difference");
             if (step == 1 && sequence != long.MaxValue)
             {
@@ -713,6 +722,14 @@ public sealed class CaptureReader
         ulong last = 0;
         for (ulong i = 0; i < count; i++)
         {
+            var ones = i == 0 ? 0 : OnesAhead(data, p, count - i);
+            if (ones > 1)
+            {
+                last = unchecked(last + (ulong)ones);
+                p += ones;
+                i += (ulong)ones - 1;
+                continue;
+            }
             if (!PayloadReader.TryVarint(data, ref p, out var value))
                 return false;
             last = i == 0 ? value : unchecked(last + value);
@@ -721,6 +738,17 @@ public sealed class CaptureReader
             return false;
         reader.Seek(p);
         return true;
+    }
+
+    /// <summary>How many 0x01 bytes (varints of 1) follow <paramref name="p"/>, at most <paramref name="most"/> (a vectorized scan).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int OnesAhead(ReadOnlySpan<byte> data, int p, ulong most)
+    {
+        if ((uint)p >= (uint)data.Length || data[p] != 1)
+            return 0;
+        var ahead = data.Slice(p, (int)Math.Min((ulong)(data.Length - p), most));
+        var other = ahead.IndexOfAnyExcept((byte)1);
+        return other < 0 ? ahead.Length : other;
     }
 
     /// <summary>Checks and delivers sequence numbers <paramref name="start"/> … + <paramref name="length"/> − 1 of a FREE.</summary>
