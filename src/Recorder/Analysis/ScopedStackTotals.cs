@@ -144,6 +144,27 @@ internal sealed class ScopedStackTotals
             AddToBucket(stack, ns, size);
     }
 
+    /// <summary>The time of the first candidate GC start: an allocation freed at or before it is alive at none.</summary>
+    public long FirstCandidateNs { get; init; } = long.MinValue;
+
+    /// <summary>
+    /// Asks for the cache lines an allocation a few rows ahead (freed at <paramref name="freedNs"/>, −1: never) will add
+    /// into: its stack's leaks' totals when never freed, its stack's peak row when it may be alive at a candidate.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public void Prefetch(int stack, long freedNs)
+    {
+        if (freedNs == -1)
+            CacheHints.Prefetch(leaked, 2L * stack);
+        if (peakRowOf is { } rows && (freedNs == -1 || freedNs > FirstCandidateNs))
+        {
+            CacheHints.Prefetch(rows, stack);
+            // The row's own cells: its number fetched a few rows before (by the line above, for an earlier row).
+            if ((uint)stack < (uint)rows.Length && rows[stack] > 0)
+                CacheHints.Prefetch(peakCells, (long)(rows[stack] - 1) * candidates.Length * 2);
+        }
+    }
+
     // Called per allocation during one pass: optimized up front (tier-0 code ran until the pass was well under way).
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private void AddToPeak(int stack, int from, int to, long size)

@@ -25,11 +25,11 @@ public sealed class StatsCollector : CaptureVisitor
     private readonly Dictionary<int, Totals> byStack = new();
     private readonly Dictionary<int, Totals> byThread = new();
     private readonly Dictionary<int, Totals> byAllocator = new();
-    // Stack totals by id in stackCounts/stackBytes (byStack holds ids past the bound), and byType's totals by index for the
+    // Stack totals by id in stackTotals, count and bytes side by side (one cache line per stack: the stacks of a capture
+    // come in no order, and two arrays took two cache misses per allocation; byStack holds ids past the bound), and byType's totals by index for the
     // per-row lookups of a block.
     private const int MaxDenseId = 1 << 26;
-    private long[] stackCounts = [];
-    private long[] stackBytes = [];
+    private long[] stackTotals = [];
     private TypeTotals?[] typeCache = [];
     private long totalAllocations;
     private long totalBytes;
@@ -45,6 +45,8 @@ public sealed class StatsCollector : CaptureVisitor
     // Scoped (ScopedPass): which stack ids are in scope; every allocation, in scope or not, counted apart; the scope's
     // managed bytes allocated and freed binned by the first of the GC starts and of the snapshots at or after each time.
     private readonly bool[]? inScope;
+    // inScope as bits: the per-allocation test in an eighth of the memory (it stays in cache).
+    private readonly ulong[] scopeBits = [];
     private readonly long[] gcStartNs = [];
     private readonly long[] snapshotNs = [];
     private readonly long[] gcLiveDelta = [];
@@ -66,8 +68,7 @@ public sealed class StatsCollector : CaptureVisitor
         (this.frees, this.clock) = (frees, clock);
         if (stackNodes > 0 && stackNodes < MaxDenseId)
         {
-            stackCounts = new long[stackNodes + 1];
-            stackBytes = new long[stackNodes + 1];
+            stackTotals = new long[2L * (stackNodes + 1)];
         }
     }
 
@@ -80,6 +81,10 @@ public sealed class StatsCollector : CaptureVisitor
         : this(top, frees, clock)
     {
         this.inScope = inScope;
+        scopeBits = new ulong[(inScope.Length + 63) / 64];
+        for (var i = 0; i < inScope.Length; i++)
+            if (inScope[i])
+                scopeBits[i >> 6] |= 1UL << i;
         this.gcStartNs = gcStartNs;
         this.snapshotNs = snapshotNs;
         gcLiveDelta = new long[gcStartNs.Length + 1];
@@ -99,9 +104,9 @@ public sealed class StatsCollector : CaptureVisitor
             return null;
         var counts = new long[length];
         var bytes = new long[length];
-        var n = Math.Min(length, stackCounts.Length);
-        Array.Copy(stackCounts, counts, n);
-        Array.Copy(stackBytes, bytes, n);
+        var n = Math.Min(length, stackTotals.Length / 2);
+        for (var id = 0; id < n; id++)
+            (counts[id], bytes[id]) = (stackTotals[2 * id], stackTotals[2 * id + 1]);
         return (counts, bytes);
     }
 
@@ -128,6 +133,8 @@ public sealed class StatsCollector : CaptureVisitor
     private bool InScope(int stackId) => inScope is null || ((uint)stackId < (uint)inScope.Length && inScope[stackId]);
 
     /// <summary>A scoped managed object allocated at <paramref name="allocatedNs"/>, freed at <paramref name="freedNs"/> (−1: never).</summary>
+    // Per allocation of the pass: optimized up front (tier-0 code ran until the pass was well under way).
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private void ScopeLive(long allocatedNs, long freedNs, long size)
     {
         // A thread's allocations come in time order and objects die in few GCs: the last bins found are tried first.
@@ -255,9 +262,16 @@ public sealed class StatsCollector : CaptureVisitor
         everyAllocation += n;
         for (var i = 0; i < n; i++)
         {
+            if (i + CacheHints.Distance < n)
+            {
+                // The totals of the stack a few rows ahead, fetched while this row is added (Analysis.CacheHints).
+                var ahead = stacks[i + CacheHints.Distance];
+                CacheHints.Prefetch(stackTotals, 2L * ahead);
+                selectedTotals?.Prefetch(ahead, freed[i + CacheHints.Distance]);
+            }
             if (inScope is not null)
             {
-                if ((uint)stacks[i] >= (uint)inScope.Length || !inScope[stacks[i]])
+                if ((uint)stacks[i] >= (uint)inScope.Length || (scopeBits[stacks[i] >> 6] & (1UL << stacks[i])) == 0)
                     continue;
                 var ns = clock!.ToNanoseconds(ticks[i]);
                 ScopeLive(ns, freed[i], sizes[i]);
@@ -440,10 +454,10 @@ public sealed class StatsCollector : CaptureVisitor
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private void AddToStack(int stackId, long count, long bytes)
     {
-        if ((uint)stackId < (uint)stackCounts.Length)
+        if ((uint)stackId < (uint)(stackTotals.Length / 2))
         {
-            stackCounts[stackId] += count;
-            stackBytes[stackId] += bytes;
+            stackTotals[2 * stackId] += count;
+            stackTotals[2 * stackId + 1] += bytes;
             return;
         }
         AddToStackSlow(stackId, count, bytes);
@@ -453,9 +467,8 @@ public sealed class StatsCollector : CaptureVisitor
     {
         if (stackId >= 0 && stackId < MaxDenseId)
         {
-            var length = (int)Math.Min(MaxDenseId, Math.Max(stackId + 1L, Math.Max(1024L, stackCounts.Length * 2L)));
-            Array.Resize(ref stackCounts, length);
-            Array.Resize(ref stackBytes, length);
+            var length = (int)Math.Min(MaxDenseId, Math.Max(stackId + 1L, Math.Max(1024L, stackTotals.Length)));
+            Array.Resize(ref stackTotals, 2 * length);
             AddToStack(stackId, count, bytes);
             return;
         }
@@ -467,18 +480,21 @@ public sealed class StatsCollector : CaptureVisitor
     /// <summary>Every stack an allocation has, with its totals.</summary>
     private IEnumerable<(int StackId, long Count, long Bytes)> StackTotals()
     {
-        for (var id = 0; id < stackCounts.Length; id++)
-            if (stackCounts[id] != 0)
-                yield return (id, stackCounts[id], stackBytes[id]);
+        for (var id = 0; id < stackTotals.Length / 2; id++)
+            if (stackTotals[2 * id] != 0)
+                yield return (id, stackTotals[2 * id], stackTotals[2 * id + 1]);
         foreach (var (id, totals) in byStack)
             yield return (id, totals.Count, totals.Bytes);
     }
 
-    private TypeTotals TypeOf(int typeIndex)
+    // Per allocation whose type differs from the row before: the cached case inlined.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private TypeTotals TypeOf(int typeIndex) =>
+        (uint)typeIndex < (uint)typeCache.Length && typeCache[typeIndex] is { } totals ? totals : TypeOfUncached(typeIndex);
+
+    private TypeTotals TypeOfUncached(int typeIndex)
     {
-        if ((uint)typeIndex < (uint)typeCache.Length && typeCache[typeIndex] is { } totals)
-            return totals;
-        totals = Get(byType, typeIndex);
+        var totals = Get(byType, typeIndex);
         if (typeIndex >= 0 && typeIndex < MaxDenseId)
         {
             if (typeIndex >= typeCache.Length)

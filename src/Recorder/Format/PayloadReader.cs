@@ -120,7 +120,7 @@ internal ref struct PayloadReader
 
     /// <summary>
     /// A varint at <paramref name="p"/> of <paramref name="data"/>, for a decoder's fast path: false when it is
-    /// cut short or does not fit in 64 bits (the checked reader then says which). One and two bytes inline.
+    /// cut short or does not fit in 64 bits (the checked reader then says which). One to three bytes inline.
     /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public static bool TryVarint(ReadOnlySpan<byte> data, ref int p, out ulong value)
@@ -143,6 +143,17 @@ internal ref struct PayloadReader
                     value = (b0 & 0x7F) | (b1 << 7);
                     p = i + 2;
                     return true;
+                }
+                // Three bytes: a stack id difference across a capture of many stacks.
+                if ((uint)(i + 2) < (uint)data.Length)
+                {
+                    uint b2 = data[i + 2];
+                    if (b2 < 0x80)
+                    {
+                        value = (b0 & 0x7F) | ((b1 & 0x7F) << 7) | (b2 << 14);
+                        p = i + 3;
+                        return true;
+                    }
                 }
             }
         }

@@ -23,7 +23,8 @@ public sealed class TickClock
     public bool IsEstimated { get; }
 
     /// <summary>Nanoseconds since the start (negative for ticks before the first CLOCK).</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    // Per allocation of a pass: inlined into the passes' loops (which are optimized up front).
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public long ToNanoseconds(long ticks) => (long)Math.Round((ticks - OriginTicks) * NanosecondsPerTick);
 
     public static TickClock FromPairs(ClockRecord? first, ClockRecord? last, long earliestTicks, byte tscShift = 4)

@@ -17,18 +17,43 @@ internal static class FlameTimeBuckets
     /// The same for a tree built from streamed totals (<see cref="FlameTree.Build(SelectedStacks, ReportSelection, bool)"/>):
     /// the totals per (stack, bucket) added into the (owner, bucket) table instead of the rows one by one.
     /// </summary>
+    /// <param name="ownerOfStack">Per stack id the node of <paramref name="root"/> that owns its allocations, when the tree
+    /// kept them from its building (<see cref="FlameTree.OwnerOfStack"/>); else each stack's path is walked again.</param>
     public static TimeBucketing Attach(FlameTree tree, FlameNode root, SelectedStacks stacks, TimeBucketing fine, long maxEntries,
-        long maxDenseCells = MaxDenseCells)
+        long maxDenseCells = MaxDenseCells, FlameNode?[]? ownerOfStack = null)
     {
         if (fine.Buckets != stacks.Buckets || fine.BucketNs != stacks.BucketNs)
             throw new InvalidOperationException($"the streamed totals have {stacks.Buckets} buckets of {stacks.BucketNs} ns, not {fine.Buckets} of {fine.BucketNs}");
-        var paths = new FlameTree.PathResolver(stacks.Tables, tree.Inverted, stacks.ScopeFrame);
-        var (owners, owner) = Owners(root, paths, "these allocations");
         // The owner of each stack with selected allocations, then their buckets into the (owner, bucket) table (from the
         // totals pass when it counted them, else by a pass over the capture).
         var slots = new int[stacks.Counts.Length];
-        for (var stackId = 0; stackId < slots.Length; stackId++)
-            slots[stackId] = stacks.Counts[stackId] > 0 ? owner(0, stackId) : 0;
+        List<FlameNode> owners;
+        if (ownerOfStack is not null && ownerOfStack.Length == slots.Length)
+        {
+            // A slot only for the nodes that own allocations (most nodes of a tree own none): a smaller table to fill and scan.
+            owners = new List<FlameNode>();
+            var slotOf = new Dictionary<FlameNode, int>(ReferenceEqualityComparer.Instance);
+            for (var stackId = 0; stackId < slots.Length; stackId++)
+            {
+                if (stacks.Counts[stackId] == 0)
+                    continue;
+                var node = ownerOfStack[stackId]!;
+                if (!slotOf.TryGetValue(node, out var slot))
+                {
+                    slotOf.Add(node, slot = owners.Count);
+                    owners.Add(node);
+                }
+                slots[stackId] = slot;
+            }
+        }
+        else
+        {
+            var paths = new FlameTree.PathResolver(stacks.Tables, tree.Inverted, stacks.ScopeFrame);
+            Func<int, int, int> owner;
+            (owners, owner) = Owners(root, paths, "these allocations");
+            for (var stackId = 0; stackId < slots.Length; stackId++)
+                slots[stackId] = stacks.Counts[stackId] > 0 ? owner(0, stackId) : 0;
+        }
         var buckets = fine.Buckets;
         var cells = (long)owners.Count * buckets;
         if (cells > maxDenseCells)
@@ -67,17 +92,7 @@ internal static class FlameTimeBuckets
                 stack.Push(child);
             }
         }
-        var owners = new List<FlameNode>();
-        var slotOf = new Dictionary<FlameNode, int>();
-        stack.Push(root);
-        while (stack.Count > 0)
-        {
-            var node = stack.Pop();
-            slotOf[node] = owners.Count;
-            owners.Add(node);
-            foreach (var child in node.Children)
-                stack.Push(child);
-        }
+        var (owners, slotOf) = Slots(root);
         var path = new List<(string Name, FlameNodeKind Kind)>();
         int Owner(int stream, int stackId)
         {
@@ -97,6 +112,24 @@ internal static class FlameTimeBuckets
             return slotOf[node];
         }
         return (owners, Owner);
+    }
+
+    /// <summary>Every node of the tree as an owner slot (the order of a depth-first walk), and the slot of each.</summary>
+    private static (List<FlameNode> Owners, Dictionary<FlameNode, int> SlotOf) Slots(FlameNode root)
+    {
+        var owners = new List<FlameNode>();
+        var slotOf = new Dictionary<FlameNode, int>(ReferenceEqualityComparer.Instance);
+        var stack = new Stack<FlameNode>();
+        stack.Push(root);
+        while (stack.Count > 0)
+        {
+            var node = stack.Pop();
+            slotOf[node] = owners.Count;
+            owners.Add(node);
+            foreach (var child in node.Children)
+                stack.Push(child);
+        }
+        return (owners, slotOf);
     }
 
     public static TimeBucketing Attach(FlameTree tree, FlameNode root, AllocationView view, TimeBucketing fine, long maxEntries,
@@ -179,6 +212,8 @@ internal static class FlameTimeBuckets
         for (var slot = 0; slot < owners.Count; slot++)
             if (owners[slot].OwnCount != 0)
                 lists[slot] = new List<(int Bucket, long Count, long Bytes)>();
+        // Once per (owner, bucket) cell: optimized up front like its caller (tier-0 code was a fortieth of the post-cell time).
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         void Add(int slot, int b, long cell)
         {
             if (counts[cell] == 0 || lists[slot] is not { } list)

@@ -24,7 +24,8 @@ public enum FlameNodeKind
 /// </summary>
 public sealed class FlameNode
 {
-    private readonly List<FlameNode> children = new();
+    // Made with the first child: most nodes of a large tree are leaves (a list each was a third of its allocations).
+    private List<FlameNode>? children;
     private Dictionary<(string, FlameNodeKind), FlameNode>? byName;
 
     internal FlameNode(string name, FlameNodeKind kind)
@@ -41,15 +42,16 @@ public sealed class FlameNode
     public long OwnCount { get; private set; }
 
     /// <summary>Biggest first: bytes, then count descending, then name (ordinal).</summary>
-    public IReadOnlyList<FlameNode> Children => children;
+    public IReadOnlyList<FlameNode> Children => children ?? (IReadOnlyList<FlameNode>)[];
 
     /// <summary>The child with this name, or null.</summary>
-    public FlameNode? Child(string name) => children.Find(c => c.Name == name);
+    public FlameNode? Child(string name) => children?.Find(c => c.Name == name);
 
     internal FlameNode ChildFor(string name, FlameNodeKind kind)
     {
         // A few children are searched in the list; a dictionary only for a node with many (most nodes of a
         // deep tree have one child, and a dictionary each took most of their memory).
+        children ??= new List<FlameNode>();
         if (byName is null && children.Count >= 8)
         {
             byName = new(children.Count * 2);
@@ -74,7 +76,10 @@ public sealed class FlameNode
         return child;
     }
 
-    internal void AddChild(FlameNode child) => children.Add(child);
+    /// <summary>The node's index in the walk of the pruning that last took it (<see cref="FlameTree.Prune(int, bool)"/>'s own use).</summary>
+    internal int PruneIndex;
+
+    internal void AddChild(FlameNode child) => (children ??= new List<FlameNode>()).Add(child);
 
     /// <summary>
     /// The own allocations by time bucket of the tree (<see cref="FlameTree.Time"/>), buckets ascending, empty ones left
@@ -100,6 +105,8 @@ public sealed class FlameNode
 
     internal void Sort()
     {
+        if (children is null)
+            return;
         children.Sort((a, b) => b.TotalBytes != a.TotalBytes ? b.TotalBytes.CompareTo(a.TotalBytes)
             : b.Count != a.Count ? b.Count.CompareTo(a.Count)
             : string.CompareOrdinal(a.Name, b.Name));
@@ -136,11 +143,12 @@ public sealed class FlameTree
     public const string NoStack = "[no stack]";
 
     private FlameTree(FlameNode root, string description, ReportSelection selection, bool inverted, bool splitThreads, int mergedFrames = 0,
-        TimeBucketing? time = null, AllocationView? view = null, SelectedStacks? streamed = null)
+        TimeBucketing? time = null, AllocationView? view = null, SelectedStacks? streamed = null, FlameNode?[]? ownerOfStack = null)
     {
         Time = time;
         View = view;
         Streamed = streamed;
+        OwnerOfStack = ownerOfStack;
         Root = root;
         MergedFrames = mergedFrames;
         NodeCount = CountNodes(root);
@@ -167,12 +175,20 @@ public sealed class FlameTree
     /// <summary>The streamed totals the tree was built from, if it was (<see cref="Build(SelectedStacks, ReportSelection, bool)"/>).</summary>
     internal SelectedStacks? Streamed { get; }
 
+    /// <summary>
+    /// For a tree of streamed totals: per stack id the node of this tree its allocations are charged to (the end of its
+    /// path, or the "[N smaller frames]" node that took it), so the time buckets need not walk each stack's path again.
+    /// </summary>
+    internal FlameNode?[]? OwnerOfStack { get; }
+
     /// <summary>The number of nodes, the root included.</summary>
     public int NodeCount { get; }
 
     /// <summary>Nodes by their index: fewest bytes first, then fewest allocations, then the later one (a struct: the sort is specialized for it).</summary>
     private readonly struct SmallestFirst(long[] totalBytes, long[] counts) : IComparer<int>
     {
+        // Called n log n times by one sort: optimized up front (it ran at tier 0 for the whole sort of a large tree).
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public int Compare(int a, int b) =>
             totalBytes[a] != totalBytes[b] ? totalBytes[a].CompareTo(totalBytes[b])
             : counts[a] != counts[b] ? counts[a].CompareTo(counts[b])
@@ -201,7 +217,7 @@ public sealed class FlameTree
         if (maxNodes < 2)
             throw new ArgumentOutOfRangeException(nameof(maxNodes), maxNodes, "a pruned tree holds at least the root and one merged node");
         if (NodeCount <= maxNodes)
-            return keepTime || Time is null ? this : new FlameTree(Root, Description, Selection, Inverted, SplitThreads, MergedFrames, null, View);
+            return keepTime || Time is null ? this : new FlameTree(Root, Description, Selection, Inverted, SplitThreads, MergedFrames, null, View, Streamed, OwnerOfStack);
 
         // Pre-order flattening: index 0 is the root.
         var nodes = new List<FlameNode>(NodeCount);
@@ -212,6 +228,8 @@ public sealed class FlameTree
         {
             var (node, up) = stack.Pop();
             var index = nodes.Count;
+            // Each node's index, for the stacks' owners to follow the pruning (a field: a dictionary by node hashed each one).
+            node.PruneIndex = index;
             nodes.Add(node);
             parent.Add(up);
             for (var i = node.Children.Count - 1; i >= 0; i--)
@@ -288,6 +306,7 @@ public sealed class FlameTree
             copies[p]!.AddChild(copies[i]!);
         }
         var kept = 0;
+        var mergedNodes = OwnerOfStack is null ? null : new FlameNode?[n];
         for (var i = 0; i < n; i++)
         {
             if (copies[i] is null)
@@ -300,9 +319,25 @@ public sealed class FlameTree
             bucket.AddOwn(mergedCount[i], mergedBytes[i]);
             bucket.IsMerged = true;
             copies[i]!.AddChild(bucket);
+            if (mergedNodes is not null)
+                mergedNodes[i] = bucket;
+        }
+        FlameNode?[]? owners = null;
+        if (OwnerOfStack is not null)
+        {
+            // A kept node owns its allocations; a removed one's go to the merged node under its nearest kept ancestor
+            // (parents come before their children here).
+            var ownerOf = new FlameNode[n];
+            for (var i = 0; i < n; i++)
+                ownerOf[i] = copies[i] ?? (copies[parent[i]] is not null ? mergedNodes![parent[i]]! : ownerOf[parent[i]]);
+            var leaves = OwnerOfStack!;
+            owners = new FlameNode?[leaves.Length];
+            for (var s = 0; s < leaves.Length; s++)
+                if (leaves[s] is { } leaf)
+                    owners[s] = ownerOf[leaf.PruneIndex];
         }
         copies[0]!.Sort();
-        var pruned = new FlameTree(copies[0]!, Description, Selection, Inverted, SplitThreads, MergedFrames + n - kept, null, View, Streamed);
+        var pruned = new FlameTree(copies[0]!, Description, Selection, Inverted, SplitThreads, MergedFrames + n - kept, null, View, Streamed, owners);
         return keepTime && Time is not null ? pruned.WithTimeBuckets(Time.Buckets) : pruned;
     }
 
@@ -320,9 +355,18 @@ public sealed class FlameTree
         ArgumentOutOfRangeException.ThrowIfLessThan(buckets, 1);
         if (View is null && Streamed is { } streamed)
         {
-            var copy = CopyWithoutTime(Root);
-            var times = FlameTimeBuckets.Attach(this, copy, streamed, TimeBucketing.For(streamed.DurationNs, buckets), maxEntries, maxDenseCells);
-            return new FlameTree(copy, Description, Selection, Inverted, SplitThreads, MergedFrames, times, null, streamed);
+            var copyOf = OwnerOfStack is null ? null : new Dictionary<FlameNode, FlameNode>(NodeCount, ReferenceEqualityComparer.Instance);
+            var copy = CopyWithoutTime(Root, copyOf);
+            FlameNode?[]? owners = null;
+            if (copyOf is not null)
+            {
+                owners = new FlameNode?[OwnerOfStack!.Length];
+                for (var s = 0; s < owners.Length; s++)
+                    if (OwnerOfStack[s] is { } owner)
+                        owners[s] = copyOf[owner];
+            }
+            var times = FlameTimeBuckets.Attach(this, copy, streamed, TimeBucketing.For(streamed.DurationNs, buckets), maxEntries, maxDenseCells, owners);
+            return new FlameTree(copy, Description, Selection, Inverted, SplitThreads, MergedFrames, times, null, streamed, owners);
         }
         var view = View ?? throw new InvalidOperationException("time buckets need the view the tree was built from");
         var root = CopyWithoutTime(Root);
@@ -330,13 +374,15 @@ public sealed class FlameTree
         return new FlameTree(root, Description, Selection, Inverted, SplitThreads, MergedFrames, time, view);
     }
 
-    private static FlameNode CopyWithoutTime(FlameNode source)
+    /// <param name="copyOf">When given, gets each node's copy.</param>
+    private static FlameNode CopyWithoutTime(FlameNode source, Dictionary<FlameNode, FlameNode>? copyOf = null)
     {
         var copy = new FlameNode(source.Name, source.Kind) { IsMerged = source.IsMerged };
         copy.Add(source.Count, source.TotalBytes);
         copy.AddOwn(source.OwnCount, source.OwnBytes);
+        copyOf?.Add(source, copy);
         foreach (var child in source.Children)
-            copy.AddChild(CopyWithoutTime(child));
+            copy.AddChild(CopyWithoutTime(child, copyOf));
         return copy;
     }
 
@@ -372,8 +418,10 @@ public sealed class FlameTree
         {
             var node = stack.Pop();
             count++;
-            foreach (var child in node.Children)
-                stack.Push(child);
+            // By index: a foreach over the interface allocated an enumerator per node.
+            var children = node.Children;
+            for (var i = 0; i < children.Count; i++)
+                stack.Push(children[i]);
         }
         return count;
     }
@@ -419,15 +467,18 @@ public sealed class FlameTree
         var budget = new NodeBudget(stacks.Path, new FileInfo(stacks.Path).Length, inverted, splitThreads: false);
         var root = new FlameNode("all", FlameNodeKind.Root);
         var path = new List<(string Name, FlameNodeKind Kind)>();
+        // Where each stack's path ends: its allocations' owner when the time buckets are counted (no second walk).
+        var ownerOfStack = new FlameNode?[stacks.Counts.Length];
+        var last = new LastPath();
         for (var stack = 0; stack < stacks.Counts.Length; stack++)
         {
             if (stacks.Counts[stack] == 0)
                 continue;
             paths.Fill(0, stack, path);
-            AddPath(root, path, stacks.Counts[stack], stacks.Bytes[stack], budget);
+            ownerOfStack[stack] = AddPath(root, path, stacks.Counts[stack], stacks.Bytes[stack], budget, last);
         }
         root.Sort();
-        return new FlameTree(root, stacks.Description, selection, inverted, false, 0, null, null, stacks);
+        return new FlameTree(root, stacks.Description, selection, inverted, false, 0, null, null, stacks, ownerOfStack);
     }
 
     /// <summary>The tree of any view (<paramref name="selection"/> only labels it).</summary>
@@ -536,21 +587,55 @@ public sealed class FlameTree
     }
 
     /// <summary>Charges an allocation to the root, to each node of its path (from the root down) and, as own, to the last.</summary>
-    private static void AddPath(FlameNode root, List<(string Name, FlameNodeKind Kind)> path, long count, long bytes, NodeBudget budget)
+    /// <returns>The node the path ends at.</returns>
+    /// <param name="last">The previous path added and its nodes: the frames it shares with this one (the same name
+    /// strings, as the path resolver gives them for the same addresses) are found without a lookup among the children.</param>
+    // Once per stack over its frames: optimized up front (tier-0 code ran for much of a large tree's building).
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static FlameNode AddPath(FlameNode root, List<(string Name, FlameNodeKind Kind)> path, long count, long bytes, NodeBudget budget,
+        LastPath? last = null)
     {
         root.Add(count, bytes);
         var node = root;
         var created = 0;
-        foreach (var (name, kind) in path)
+        var shared = 0;
+        if (last is not null)
         {
+            var before = last.Path;
+            while (shared < path.Count && shared < before.Count && ReferenceEquals(path[shared].Name, before[shared].Name)
+                && path[shared].Kind == before[shared].Kind)
+            {
+                node = last.Nodes[shared];
+                node.Add(count, bytes);
+                shared++;
+            }
+            last.Nodes.RemoveRange(shared, last.Nodes.Count - shared);
+        }
+        for (var i = shared; i < path.Count; i++)
+        {
+            var (name, kind) = path[i];
             var before = node.Children.Count;
             var child = node.ChildFor(name, kind);
             created += node.Children.Count - before;
             node = child;
             node.Add(count, bytes);
+            last?.Nodes.Add(node);
+        }
+        if (last is not null)
+        {
+            last.Path.Clear();
+            last.Path.AddRange(path);
         }
         node.AddOwn(count, bytes);
         budget.Add(created);
+        return node;
+    }
+
+    /// <summary>The last path <see cref="AddPath"/> added and the node of each of its frames.</summary>
+    private sealed class LastPath
+    {
+        public readonly List<(string Name, FlameNodeKind Kind)> Path = new();
+        public readonly List<FlameNode> Nodes = new();
     }
 
     /// <summary>The frames of an allocation's path from the root: its thread (when split), then its stack in tree order.</summary>
@@ -564,6 +649,8 @@ public sealed class FlameTree
         private readonly bool inverted;
         private readonly bool splitThreads;
         private readonly Func<string, bool>? scopeFrame;
+        // scopeFrame as FindLastIndex takes it, made once (a lambda per path was an allocation per stack).
+        private Predicate<(string Name, FlameNodeKind Kind)>? inScope;
 
         /// <summary>From the capture file's tables as the first pass read and named them (<see cref="ScopedPass"/>), not split by thread.</summary>
         public PathResolver(CaptureTables tables, bool inverted, Func<string, bool>? scopeFrame)
@@ -629,7 +716,7 @@ public sealed class FlameTree
             {
                 // A scoped capture (a notebook cell's): each stack starts at its outermost frame of the
                 // scope, not at the host code that ran it.
-                var outermost = path.FindLastIndex(f => scopeFrame(f.Name));
+                var outermost = path.FindLastIndex(inScope ??= f => scopeFrame(f.Name));
                 if (outermost >= 0)
                     path.RemoveRange(outermost + 1, path.Count - outermost - 1);
             }

@@ -210,6 +210,45 @@ public class ScopedPassTests
     }
 
     [Fact]
+    public void A_pruned_streamed_flame_graph_charges_each_stack_to_the_node_the_tables_charge_it_to()
+    {
+        // The tree of streamed totals keeps, per stack, the node its path ends at, through the pruning (a removed frame's
+        // allocations go to the "[N smaller frames]" node under its nearest kept caller), instead of walking each path
+        // again for the time buckets: the pages at every size the pruning can leave equal the table-built ones.
+        using var scratch = new ScratchFolder();
+        var path = scratch.Write("peak-before-end.memnb", PeakBeforeTheEnd());
+        var scoped = LoadedCapture.Load(path).WithinSubmissions();
+        var memory = TimelineReport.Data(scoped);
+        foreach (var (mode, selected) in new[] { (ReportMode.Peak, StackSelection.AliveAtPeak), (ReportMode.Allocated, StackSelection.All), (ReportMode.Leaks, StackSelection.Leaked) })
+        {
+            var summary = ScopedPass.Compute(path, LoadedCapture.IsSubmissionFrame, LoadedCapture.SubmissionScope,
+                flame: new ScopedFlame(selected, FlameGraphPage.DefaultTimeBuckets))!;
+            var fine = TimeBucketing.For(summary.DurationNs, FlameGraphPage.DefaultTimeBuckets);
+            var selection = new ReportSelection(mode);
+            foreach (var inverted in new[] { false, true })
+            {
+                var streamed = FlameTree.Build(ScopedPass.SelectStacks(summary, selected, fine.Buckets, fine.BucketNs), selection, inverted);
+                var fromTables = FlameTree.Build(selection.ViewOf(scoped), selection, inverted);
+                Assert.Equal(fromTables.NodeCount, streamed.NodeCount);
+                var merged = 0;
+                for (var maxNodes = 2; maxNodes <= streamed.NodeCount; maxNodes++)
+                {
+                    var pruned = streamed.Prune(maxNodes, keepTime: false);
+                    merged = Math.Max(merged, pruned.MergedFrames);
+                    // Every stack with selected allocations is charged to a node of the pruned tree, and the owners' own
+                    // allocations are all the tree's.
+                    var owners = pruned.OwnerOfStack!.Where(o => o is not null).Distinct().ToList();
+                    Assert.Equal(pruned.Count, owners.Sum(o => o!.OwnCount));
+                    var expected = FlameGraphPage.ToHtml(fromTables, "cells", maxNodes, memory, FlameGraphPage.DefaultTimeBuckets);
+                    var actual = FlameGraphPage.ToHtml(streamed, "cells", maxNodes, memory, FlameGraphPage.DefaultTimeBuckets);
+                    Assert.True(expected == actual, $"{mode}, inverted {inverted}, at most {maxNodes} nodes: the streamed page differs");
+                }
+                Assert.True(merged > 0, $"{mode}, inverted {inverted}: no pruning merged a frame");
+            }
+        }
+    }
+
+    [Fact]
     public void The_stats_pass_gathers_the_peak_totals_at_the_end_as_the_leaks_and_at_the_first_of_equal_gc_starts()
     {
         using var scratch = new ScratchFolder();

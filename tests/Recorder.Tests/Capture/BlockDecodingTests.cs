@@ -165,6 +165,37 @@ public class BlockDecodingTests
     }
 
     [Fact]
+    public void Stacks_checked_across_many_words_of_the_checked_set_still_refuse_a_loop_met_later()
+    {
+        // 300 stack nodes (chains of up to 7 under the root, ids across five 64-bit words of the reader's set of checked
+        // stacks), then 1001 ↔ 1002 defined as each other's parents; 20,000 allocations over the 300 in a scattered order
+        // (stack differences of one to three varint bytes) arrive as they were written, and an allocation on 1001 after
+        // them is refused as a loop.
+        var w = new TestCaptureWriter();
+        var meta = w.Chunk(0).Clock(10, 100).Type(0, 1, "A");
+        for (var id = 1; id <= 300; id++)
+            meta.StackNode((ulong)id, id % 7 == 1 ? 0UL : (ulong)(id - 1), (ulong)(0x1000 + 16 * id));
+        for (var id = 301; id <= 1000; id++)
+            meta.StackNode((ulong)id, 0, (ulong)(0x1000 + 16 * id));
+        meta.StackNode(1001, 1002, 0x90000).StackNode(1002, 1001, 0x90010).Thread(2, 99, 1).Write();
+        var chunk = w.Chunk(2);
+        var work = new List<Alloc>();
+        for (var i = 0; i < 20_000; i++)
+            work.Add(new Alloc((ulong)(20 + i), 0, 24, i % 1000 == 999 ? 1000 : 1 + (i * 137L) % 300, (ulong)(0x100000 + 24 * i)));
+        foreach (var a in work)
+            chunk.Alloc(a.Ticks, a.Type, a.Size, a.Stack, a.Address);
+        var offset = chunk.Payload.Length;
+        chunk.Alloc(30_000, 0, 24, 1001, 0x900000);
+        chunk.Write(zstd: true);
+
+        var bulk = new BulkLog();
+        var error = Assert.Throws<CaptureFormatException>(() => CaptureReader.Read(new MemoryStream(w.ToArray()), "stacks.memnb", bulk));
+        Assert.Equal($"stack cycle: the parent chain of stack 1001 loops (thread stream 2, record at payload byte {offset})", error.Problem);
+        // The four full blocks before it were delivered; the block the bad record is in is not.
+        Assert.Equal(work.Take(4 * 4096).Select(Expected), bulk.Rows);
+    }
+
+    [Fact]
     public void An_alloc_cut_short_at_the_end_of_its_chunk_is_refused_after_a_full_block()
     {
         var w = Meta();
