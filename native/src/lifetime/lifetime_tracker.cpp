@@ -231,6 +231,7 @@ void LifetimeTracker::end_gc(std::vector<TrackedObject>* dead) {
     for (size_t i = 0; i < count; ++i) settle_into(objects[i], &young_, dead);
   pending_.clear();
   live_bytes_ -= dead_bytes_;
+  BlockList::fence();
 
   survivors_.clear();
   ranges_.clear();

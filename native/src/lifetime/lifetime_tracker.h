@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <vector>
 
+#include <emmintrin.h>
+
 namespace memnb {
 
 // A tracked object in 16 bytes: its address and size in one word (the address in the low 47
@@ -16,7 +18,7 @@ namespace memnb {
 // kBig bytes or more, an address from 2^47 on) is big: its size bits are all ones and its address
 // bits the number of an entry that holds both (BigObject in a thread's log, the tracker's side
 // table once handed over). Big objects are rare: at least 128 KiB each.
-struct TrackedObject {
+struct alignas(16) TrackedObject {
   uint64_t place;
   uint64_t id;  // (thread stream << 40) | sequence number
 
@@ -96,11 +98,14 @@ class BlockList {
 
   size_t size() const { return size_; }
   TrackedObject& operator[](size_t i) { return blocks_[i / kBlock][i % kBlock]; }
+  // A non-temporal store: the slot is not read again before the next GC (by then long out of
+  // the cache), so its line is not read in first. Call fence() before another thread reads.
   void push_back(const TrackedObject& o) {
     if (fill_ == kBlock || !cursor_) next_block();
-    cursor_[fill_++] = o;
+    _mm_stream_si128(reinterpret_cast<__m128i*>(&cursor_[fill_++]), _mm_set_epi64x(static_cast<long long>(o.id), static_cast<long long>(o.place)));
     ++size_;
   }
+  static void fence() { _mm_sfence(); }
   // Keeps the first n (n <= size()); the blocks stay allocated for reuse (by this list, or
   // through the pool by another).
   void truncate(size_t n);
