@@ -188,7 +188,8 @@ template <bool Promote>
 void LifetimeTracker::settle_list(BlockList* list, std::vector<TrackedObject>* dead) {
   size_t kept = 0;
   for (size_t i = 0; i < list->size(); ++i) {
-    TrackedObject o = (*list)[i];
+    TrackedObject& slot = (*list)[i];
+    TrackedObject o = slot;
     bool now_old = false;
     if (!settle(o, &now_old)) {
       note_dead(o);
@@ -196,7 +197,10 @@ void LifetimeTracker::settle_list(BlockList* list, std::vector<TrackedObject>* d
     } else if (Promote && now_old) {
       old_.push_back(o);
     } else {
-      (*list)[kept++] = o;
+      // An object that stays in its own slot unmoved (every one before it kept, the common case
+      // where a GC does not condemn its generation) is not written back: its line stays clean.
+      if (kept != i || o.place != slot.place) (*list)[kept] = o;
+      ++kept;
     }
   }
   list->truncate(kept);
