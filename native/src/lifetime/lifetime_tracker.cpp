@@ -68,10 +68,28 @@ void LifetimeTracker::begin_gc(uint32_t condemned, std::vector<GenerationRange> 
   in_gc_ = true;
 }
 
-void LifetimeTracker::add(const TrackedObject* objects, size_t count) {
+void LifetimeTracker::add(TrackedObject* objects, size_t count, const BigObject* big, size_t big_count) {
   if (count == 0) return;
   pending_.emplace_back(objects, count);
-  for (size_t i = 0; i < count; ++i) live_bytes_ += objects[i].size;
+  uint64_t bytes = 0;
+  for (size_t i = 0; i < count; ++i) bytes += objects[i].size();  // a big one counts kBig here, corrected below
+  for (size_t j = 0; j < big_count; ++j) {
+    TrackedObject& o = objects[big[j].slot];
+    bytes += big[j].size - TrackedObject::kBig;
+    o = TrackedObject::big(new_big(big[j].address, big[j].size), o.id);
+  }
+  live_bytes_ += bytes;
+}
+
+uint64_t LifetimeTracker::new_big(uint64_t address, uint64_t size) {
+  if (!big_free_.empty()) {
+    uint64_t entry = big_free_.back();
+    big_free_.pop_back();
+    big_[entry] = BigEntry{address, size};
+    return entry;
+  }
+  big_.push_back(BigEntry{address, size});
+  return big_.size() - 1;
 }
 
 void LifetimeTracker::moved(const uint64_t* old_starts, const uint64_t* new_starts, const uint64_t* lengths, size_t count) {
@@ -115,7 +133,9 @@ __attribute__((always_inline)) inline const LifetimeTracker::Survivor* LifetimeT
 }
 
 __attribute__((always_inline)) inline bool LifetimeTracker::settle(TrackedObject& object, bool* now_old) {
-  const GenerationRange* range = find_range(object.address);
+  const bool big = object.is_big();
+  const uint64_t address = big ? big_[object.address()].address : object.address();
+  const GenerationRange* range = find_range(address);
   if (!range) {
     // Outside the GC heap's ranges (frozen objects): never collected.
     *now_old = true;
@@ -125,18 +145,34 @@ __attribute__((always_inline)) inline bool LifetimeTracker::settle(TrackedObject
     *now_old = range->generation >= 2;
     return true;
   }
-  const Survivor* s = find_survivor(object.address);
+  const Survivor* s = find_survivor(address);
   if (!s) return false;
-  object.address = s->new_start + (object.address - s->old_start);
+  const uint64_t moved = s->new_start + (address - s->old_start);
+  if (__builtin_expect(!big && moved <= TrackedObject::kAddressMask, 1))
+    object.place = moved | (object.place & ~TrackedObject::kAddressMask);
+  else if (big)
+    big_[object.address()].address = moved;
+  else
+    object = TrackedObject::big(new_big(moved, object.size()), object.id);  // moved where no address fits
   *now_old = false;  // its new generation is known at the next GC
   return true;
+}
+
+// A dead object's bytes; a big one's entry is kept until the next end_gc (the caller may read it).
+__attribute__((always_inline)) inline void LifetimeTracker::note_dead(const TrackedObject& object) {
+  if (__builtin_expect(object.is_big(), 0)) {
+    dead_bytes_ += big_[object.address()].size;
+    big_dead_.push_back(object.address());
+  } else {
+    dead_bytes_ += object.size();
+  }
 }
 
 __attribute__((always_inline)) inline void LifetimeTracker::settle_into(const TrackedObject& object, BlockList* young, std::vector<TrackedObject>* dead) {
   TrackedObject o = object;
   bool now_old = false;
   if (!settle(o, &now_old)) {
-    live_bytes_ -= o.size;
+    note_dead(o);
     dead->push_back(o);
   } else if (now_old) {
     old_.push_back(o);
@@ -152,21 +188,29 @@ template <bool Promote>
 void LifetimeTracker::settle_list(BlockList* list, std::vector<TrackedObject>* dead) {
   size_t kept = 0;
   for (size_t i = 0; i < list->size(); ++i) {
-    TrackedObject o = (*list)[i];
+    TrackedObject& slot = (*list)[i];
+    TrackedObject o = slot;
     bool now_old = false;
     if (!settle(o, &now_old)) {
-      live_bytes_ -= o.size;
+      note_dead(o);
       dead->push_back(o);
     } else if (Promote && now_old) {
       old_.push_back(o);
     } else {
-      (*list)[kept++] = o;
+      // An object that stays in its own slot unmoved (every one before it kept, the common case
+      // where a GC does not condemn its generation) is not written back: its line stays clean.
+      if (kept != i || o.place != slot.place) (*list)[kept] = o;
+      ++kept;
     }
   }
   list->truncate(kept);
 }
 
 void LifetimeTracker::end_gc(std::vector<TrackedObject>* dead) {
+  // The big objects reported dead last time: their entries are free now.
+  big_free_.insert(big_free_.end(), big_dead_.begin(), big_dead_.end());
+  big_dead_.clear();
+  dead_bytes_ = 0;
   if (!in_gc_) return;
   // Room for every object that can die in this GC, made before the first is appended: grown
   // one push at a time, the vector doubled and copied itself into fresh pages (perf, deep: a
@@ -190,6 +234,8 @@ void LifetimeTracker::end_gc(std::vector<TrackedObject>* dead) {
   for (auto& [objects, count] : pending_)
     for (size_t i = 0; i < count; ++i) settle_into(objects[i], &young_, dead);
   pending_.clear();
+  live_bytes_ -= dead_bytes_;
+  BlockList::fence();
 
   survivors_.clear();
   ranges_.clear();
@@ -201,6 +247,10 @@ void LifetimeTracker::clear() {
   young_.release();
   old_.release();
   pool_.release();
+  big_.clear();
+  big_free_.clear();
+  big_dead_.clear();
+  dead_bytes_ = 0;
   survivors_.clear();
   ranges_.clear();
   live_bytes_ = 0;

@@ -325,6 +325,7 @@ HRESULT object_allocated(void*, ObjectID object, ClassID cls) {
     if (g_timing_on && !rec.sampled() && HotPathTiming::sample(&ts->timing_countdown)) {
       record_timed(rec, ts, object, cls, entry);
     } else {
+      uint64_t tsc = __rdtsc();
       int64_t type = rec.intern_type(ts, cls);
       uint64_t size = object_size(rec, object, type);
       uintptr_t ips[kMaxFrames];
@@ -336,7 +337,7 @@ HRESULT object_allocated(void*, ObjectID object, ClassID cls) {
       } else {
         int depth = walk_from_first_managed(ips, kMaxFrames, ts->bounds, &ts->prefix, &ts->base, &ts->walk);
         int hint = walk_hint(ts, ips, depth);
-        rec.record_typed_allocation(ts, object, type, size, ips, depth, nullptr, hint);
+        rec.record_typed_allocation(ts, object, type, size, ips, depth, nullptr, hint, tsc);
       }
     }
   }

@@ -336,7 +336,7 @@ void Recorder::record_allocation(ThreadState* ts, uint64_t address, uint64_t cla
 }
 
 void Recorder::record_typed_allocation(ThreadState* ts, uint64_t address, int64_t type, uint64_t size, const uintptr_t* ips,
-                                       int depth, uint64_t* marks, int from_walk) {
+                                       int depth, uint64_t* marks, int from_walk, uint64_t tsc) {
   if (type < 0) {
     dropped_.fetch_add(1, std::memory_order_relaxed);
     return;
@@ -344,7 +344,7 @@ void Recorder::record_typed_allocation(ThreadState* ts, uint64_t address, int64_
   uint32_t stack = intern_walked_stack(ts, ips, depth, from_walk);
   if (marks) marks[0] = __rdtsc();
 
-  uint64_t ticks = alloc_ticks(ts);
+  uint64_t ticks = alloc_ticks(ts, tsc ? tsc : __rdtsc());
   push_encoded<1 + 5 * kMaxVarintBytes>(
       ts, [&](uint8_t* p) { return put_alloc_fields(p, kTagAlloc, ts, ticks, type, size, stack, address); });
   if (marks) marks[1] = __rdtsc();

@@ -94,9 +94,11 @@ class Recorder {
   int64_t intern_type(ThreadState* ts, uint64_t class_id);
   // marks (timed allocations only, common/hot_path_timing.h): cycle counts after interning the
   // stack, after pushing the record and after logging the object. from_walk: walk_hint(ts) when
-  // ips are the thread's walk with its cache just now, -1 when they come from elsewhere.
+  // ips are the thread's walk with its cache just now, -1 when they come from elsewhere. tsc: the
+  // counter read at the hook's entry (its ~36-cycle latency then overlaps the walk instead of
+  // holding up the encoding), 0 to read it here.
   void record_typed_allocation(ThreadState* ts, uint64_t address, int64_t type, uint64_t size, const uintptr_t* ips, int depth,
-                               uint64_t* marks = nullptr, int from_walk = -1);
+                               uint64_t* marks = nullptr, int from_walk = -1, uint64_t tsc = 0);
   uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
   // A sampled object (sampling/sampled_record.cpp): SAMPLED_ALLOC instead of ALLOC.
   void record_sampled_allocation(ThreadState* ts, uint64_t address, int64_t type, uint64_t size, uint64_t sampled_byte_offset,
@@ -180,7 +182,8 @@ class Recorder {
   // path and its budget"). Only ALLOC:
   // managed objects die in GCs, which no allocation comes near (every managed thread is suspended),
   // while native frees are matched across threads by time and keep every tick.
-  static uint64_t alloc_ticks(const ThreadState* ts) { return round_alloc_ticks(now_ticks(), ts->prev_ticks); }
+  // tsc: the counter as read (__rdtsc()).
+  static uint64_t alloc_ticks(const ThreadState* ts, uint64_t tsc) { return round_alloc_ticks(tsc >> kTickShift, ts->prev_ticks); }
 
   // After an ALLOC or SAMPLED_ALLOC is pushed: the stream's previous record, its sequence number and totals.
   static void note_allocation(ThreadState* ts, uint64_t ticks, uint32_t stack, uint64_t address, uint64_t size) {

@@ -33,7 +33,7 @@ void Recorder::gc_started(uint32_t condemned, uint8_t reason, std::vector<Genera
     // Newest first in the log: hand them over oldest first, in allocation order.
     std::reverse(gc_blocks_.begin() + static_cast<long>(first), gc_blocks_.end());
   }
-  for (auto& [ts, block] : gc_blocks_) lifetimes_.add(block->objects, block->count);
+  for (auto& [ts, block] : gc_blocks_) lifetimes_.add(block->objects, block->count, block->big, block->big_count);
   lifetimes_.begin_gc(condemned, std::move(ranges));
   ++gc_index_;
   RecordBuffer r;
@@ -51,6 +51,7 @@ void Recorder::gc_started(uint32_t condemned, uint8_t reason, std::vector<Genera
 void Recorder::recycle_gc_blocks() {
   for (auto& [ts, block] : gc_blocks_) {
     block->count = 0;
+    block->big_count = 0;
     block->next = ts->log_free;
     ts->log_free = block;
   }
@@ -128,7 +129,6 @@ void Recorder::gc_finished(const uint64_t heap_bytes[kHeapParts]) {
   push_gc(r);
 
   sort_by_id(&dead_, &dead_sorted_);
-  uint64_t freed = 0;
   size_t i = 0;
   while (i < dead_.size()) {
     uint32_t stream = object_stream(dead_[i].id);
@@ -143,13 +143,12 @@ void Recorder::gc_finished(const uint64_t heap_bytes[kHeapParts]) {
       uint64_t seq = object_seq(dead_[k].id);
       r.varint(k == i ? seq : seq - prev);
       prev = seq;
-      freed += dead_[k].size;
     }
     push_gc(r);
     i = j;
   }
   frees_.fetch_add(dead_.size(), std::memory_order_relaxed);
-  freed_bytes_.fetch_add(freed, std::memory_order_relaxed);
+  freed_bytes_.fetch_add(lifetimes_.dead_bytes(), std::memory_order_relaxed);
 }
 
 void Recorder::push_gc_mark(uint8_t tag) {

@@ -279,7 +279,8 @@ void Recorder::writer_main() {
     uint64_t pending = 0;
     for (ThreadState* ts = threads_.first(); ts; ts = ts->next_registered)
       for (LifetimeBlock* b = ts->log_head; b; b = b->next)
-        for (size_t i = 0; i < b->count; ++i) pending += b->objects[i].size;
+        for (size_t i = 0; i < b->count; ++i)
+          pending += b->objects[i].is_big() ? b->big[b->objects[i].address()].size : b->objects[i].size();
     return pending;
   }());
   meta_.varint(dropped_.load() + (stacks_.overflowed() ? 1 : 0));

@@ -14,6 +14,7 @@ LifetimeBlock* new_lifetime_block() {
   auto* block = static_cast<LifetimeBlock*>(mem);
   block->next = nullptr;
   block->count = 0;
+  block->big_count = 0;
   return block;
 }
 
@@ -21,21 +22,21 @@ void free_lifetime_block(LifetimeBlock* block) { munmap(block, sizeof(LifetimeBl
 
 bool log_object(ThreadState* ts, uint64_t address, uint64_t id, uint64_t size) {
   LifetimeBlock* block = ts->log_head;
-  if (!block || block->count == LifetimeBlock::kCapacity) {
-    LifetimeBlock* fresh = ts->log_free;
-    if (fresh) {
-      ts->log_free = fresh->next;
-      fresh->count = 0;
-    } else {
-      fresh = new_lifetime_block();
-      if (!fresh) return false;
-    }
-    fresh->next = block;
-    ts->log_head = fresh;
-    block = fresh;
+  if (block && block->count < LifetimeBlock::kCapacity &&
+      append_logged(block->objects, &block->count, block->big, &block->big_count, LifetimeBlock::kBigCapacity, address, id, size))
+    return true;
+  LifetimeBlock* fresh = ts->log_free;
+  if (fresh) {
+    ts->log_free = fresh->next;
+    fresh->count = 0;
+    fresh->big_count = 0;
+  } else {
+    fresh = new_lifetime_block();
+    if (!fresh) return false;
   }
-  block->objects[block->count++] = TrackedObject{address, id, size};
-  return true;
+  fresh->next = block;
+  ts->log_head = fresh;
+  return append_logged(fresh->objects, &fresh->count, fresh->big, &fresh->big_count, LifetimeBlock::kBigCapacity, address, id, size);
 }
 
 ThreadState* ThreadRegistry::create(size_t ring_capacity, uint64_t managed_id) {

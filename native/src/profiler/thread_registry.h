@@ -21,10 +21,15 @@ constexpr uint32_t kFirstThreadStream = 2;
 
 // Append-only log of the objects a thread allocated since the last GC. The owning
 // thread appends; the GC thread takes the blocks while every managed thread is suspended.
+// Objects as append_logged writes them: the big ones' entries beside the objects (a block whose
+// entries are full is full).
 struct LifetimeBlock {
   static constexpr size_t kCapacity = 32768;
+  static constexpr size_t kBigCapacity = 256;
   LifetimeBlock* next;
   size_t count;
+  size_t big_count;
+  BigObject big[kBigCapacity];
   TrackedObject objects[kCapacity];
 };
 
