@@ -169,3 +169,47 @@ TEST(AddressTable, keeps_the_first_value_of_a_key_and_nothing_past_a_full_neighb
   for (uint64_t i = 0; i < 4; ++i) EXPECT_EQ(crowded.find(same_home[i]), 100 + i);
   EXPECT_EQ(crowded.find(same_home[4]), 0u);
 }
+
+// A synthetic stack: the optimized frame's record at words[0..1], tier-0 locals, the tier-0
+// record (the caller's frame pointer, the caller's return address), the caller's record.
+TEST(FrameWalker, osr_memo_answers_as_the_scan_and_follows_the_slot_it_remembered) {
+  alignas(16) uintptr_t words[16] = {};
+  const uintptr_t fp = reinterpret_cast<uintptr_t>(&words[0]);
+  const uintptr_t next = reinterpret_cast<uintptr_t>(&words[12]);
+  const uintptr_t hi = reinterpret_cast<uintptr_t>(&words[16]);
+  const uintptr_t site = 0x7000'1234, caller_ret = 0x7000'5678;
+  words[0] = next;
+  words[1] = site;
+  words[2] = 11;
+  words[3] = 22;
+  words[8] = next;  // the tier-0 record
+  words[9] = caller_ret;
+  OsrMemo memo;
+  EXPECT_EQ(osr_caller_return(fp, next, site, hi), caller_ret);
+  EXPECT_EQ(osr_caller_return_memo(&memo, fp, next, site, hi), caller_ret);
+  EXPECT_EQ(memo.slot, reinterpret_cast<uintptr_t>(&words[8]));
+  // The same frame again: the return address is read from the remembered slot, as it is now.
+  words[9] = caller_ret + 8;
+  EXPECT_EQ(osr_caller_return_memo(&memo, fp, next, site, hi), caller_ret + 8);
+  // The slot no longer holds the record: scanned again, the record found further out.
+  words[8] = 0;
+  words[10] = next;
+  words[11] = caller_ret + 16;
+  EXPECT_EQ(osr_caller_return_memo(&memo, fp, next, site, hi), caller_ret + 16);
+  EXPECT_EQ(memo.slot, reinterpret_cast<uintptr_t>(&words[10]));
+  // No record at all: the site's own return address, and nothing remembered.
+  words[10] = 0;
+  EXPECT_EQ(osr_caller_return_memo(&memo, fp, next, site, hi), site);
+  EXPECT_EQ(memo.slot, 0u);
+  EXPECT_EQ(osr_caller_return_memo(&memo, fp, next, site, hi), site);
+  // Another frame (another record) is scanned, not answered from the memo.
+  words[4] = next;
+  words[5] = caller_ret + 24;
+  EXPECT_EQ(osr_caller_return_memo(&memo, fp, next, site, hi), caller_ret + 24);
+  const uintptr_t fp2 = reinterpret_cast<uintptr_t>(&words[2]);
+  words[4] = 0;
+  words[6] = next;
+  words[7] = caller_ret + 32;
+  EXPECT_EQ(osr_caller_return_memo(&memo, fp2, next, site, hi), caller_ret + 32);
+  EXPECT_EQ(memo.slot, reinterpret_cast<uintptr_t>(&words[6]));
+}

@@ -81,14 +81,32 @@ bool add_osr_site(uintptr_t ret) {
   return ok;
 }
 
-uintptr_t osr_caller_return(uintptr_t fp, uintptr_t next, uintptr_t ret, uintptr_t stack_hi) {
-  // The tier-0 frame (locals, then its record) lies between the optimized frame's record and the
-  // caller's: no local holds the address of the caller's record, which only a saved frame
-  // pointer does. A bounded scan: a tier-0 frame is a few hundred bytes.
-  if (next <= fp || next + 16 > stack_hi || next - fp > (uintptr_t{64} << 10)) return ret;
+namespace {
+// The slot of the tier-0 record above the optimized frame at `fp` (the first that holds `next`),
+// or 0. The tier-0 frame (locals, then its record) lies between the optimized frame's record and
+// the caller's: no local holds the address of the caller's record, which only a saved frame
+// pointer does. A bounded scan: a tier-0 frame is a few hundred bytes.
+uintptr_t osr_record_slot(uintptr_t fp, uintptr_t next, uintptr_t stack_hi) {
+  if (next <= fp || next + 16 > stack_hi || next - fp > (uintptr_t{64} << 10)) return 0;
   for (uintptr_t at = fp + 16; at < next; at += 8)
-    if (*reinterpret_cast<const uintptr_t*>(at) == next) return *reinterpret_cast<const uintptr_t*>(at + 8);
-  return ret;
+    if (*reinterpret_cast<const uintptr_t*>(at) == next) return at;
+  return 0;
+}
+}  // namespace
+
+uintptr_t osr_caller_return(uintptr_t fp, uintptr_t next, uintptr_t ret, uintptr_t stack_hi) {
+  uintptr_t slot = osr_record_slot(fp, next, stack_hi);
+  return slot != 0 ? *reinterpret_cast<const uintptr_t*>(slot + 8) : ret;
+}
+
+uintptr_t osr_caller_return_memo(OsrMemo* memo, uintptr_t fp, uintptr_t next, uintptr_t ret, uintptr_t stack_hi) {
+  if (memo->fp == fp && memo->next == next && memo->ret == ret && memo->slot != 0) {
+    const uintptr_t* slot = reinterpret_cast<const uintptr_t*>(memo->slot);
+    if (slot[0] == next) return slot[1];
+  }
+  uintptr_t slot = osr_record_slot(fp, next, stack_hi);
+  *memo = OsrMemo{fp, next, ret, slot};
+  return slot != 0 ? *reinterpret_cast<const uintptr_t*>(slot + 8) : ret;
 }
 
 // Returns -1 for managed code, else as native_frame_cfa_offset.
@@ -371,7 +389,7 @@ __attribute__((noinline)) int walk(uintptr_t* ips, int max, const StackBounds& b
     uintptr_t next = frame[0];
     uintptr_t ret = frame[1];
     if (__builtin_expect(osr != 0, 0) && is_osr_site(ret, osr)) {
-      uintptr_t caller = osr_caller_return(fp, next, ret, hi);
+      uintptr_t caller = osr_caller_return_memo(&memo->osr, fp, next, ret, hi);
       if (caller != ret) {
         ret = caller;
         remember = false;  // this walk's records are not what memory holds: none kept, none reused
