@@ -389,7 +389,11 @@ __attribute__((noinline)) int walk(uintptr_t* ips, int max, const StackBounds& b
     uintptr_t next = frame[0];
     uintptr_t ret = frame[1];
     if (__builtin_expect(osr != 0, 0) && is_osr_site(ret, osr)) {
-      uintptr_t caller = osr_caller_return_memo(&memo->osr, fp, next, ret, hi);
+      const OsrMemo& om = memo->osr;
+      const uintptr_t* slot = reinterpret_cast<const uintptr_t*>(om.slot);
+      uintptr_t caller = om.fp == fp && om.next == next && om.ret == ret && slot && slot[0] == next
+                             ? slot[1]
+                             : osr_caller_return_memo(&memo->osr, fp, next, ret, hi);
       if (caller != ret) {
         ret = caller;
         remember = false;  // this walk's records are not what memory holds: none kept, none reused

@@ -91,6 +91,8 @@ uintptr_t osr_caller_return(uintptr_t fp, uintptr_t next, uintptr_t ret, uintptr
 // the frame, its record (`next`, `ret`) are the ones of the memo and the remembered slot still
 // holds `next`, the return address beside that slot (read now). The tier-0 record stays where it
 // is while the activation lives; any other case scans and remembers what it found.
+// The walker checks the memo inline and calls this on a miss (as a call on every OSR frame it
+// cost the allocation loop 5%).
 uintptr_t osr_caller_return_memo(OsrMemo* memo, uintptr_t fp, uintptr_t next, uintptr_t ret, uintptr_t stack_hi);
 
 struct WalkCache {
