@@ -15,6 +15,9 @@ namespace MemNotebook.Bench;
 // than wall time on a machine shared with other work.
 public static class PostCellBench
 {
+    /// <summary>The cells whose reports one child makes in turn (the first one's include the JIT).</summary>
+    const int Cells = 3;
+
     public static int Run(long records)
     {
         var tracer = Path.Combine(AppContext.BaseDirectory, "libmemnb_tracer.so");
@@ -33,17 +36,25 @@ public static class PostCellBench
             Console.WriteLine();
             foreach (var loaded in new[] { true, false })
             {
-                // A fresh capture file each run: the Arrow cache of the previous one is not reused.
-                var copy = Path.Combine(dir, $"cell-{(loaded ? "loaded" : "plain")}.memnb");
-                File.Copy(capture, copy);
-                var result = Child(tracer, copy, loaded);
-                var total = result.Steps.Sum(s => s.Seconds);
-                var cpu = result.Steps.Sum(s => s.Cpu);
-                Console.WriteLine($"{(loaded ? "tracer loaded (as the kernel)" : "plain process"),-32} post-cell {total,6:F2} s = {total / (records / 1e7),5:F2} s per 10M allocations (CPU {cpu:F2} s)");
-                foreach (var step in result.Steps)
-                    Console.WriteLine($"  {step.Name,-30} {step.Seconds,6:F2} s  CPU {step.Cpu,6:F2} s");
-                Console.WriteLine($"  peak RSS {result.PeakRssBytes / 1048576.0:F0} MiB ({result.PeakRssBytes / 1048576.0 / (records / 1e6):F1} MiB per M allocations), managed heap after {result.HeapBytes / 1048576.0:F0} MiB; " +
-                    $"allocated {result.AllocatedBytes / 1048576.0:F0} MiB during the reports ({result.AllocatedBytes / (double)records:F1} B per allocation); cache {result.CacheBytes / (double)records:F1} B per allocation row");
+                // A fresh capture file per cell: the Arrow cache of the previous one is not reused. The child makes the
+                // reports of Cells cells in turn, as a kernel does: the first pays for compiling the report code (JIT),
+                // the later ones are what every further cell of the notebook costs.
+                var copies = Enumerable.Range(1, Cells).Select(c => Path.Combine(dir, $"cell-{(loaded ? "loaded" : "plain")}-{c}.memnb")).ToList();
+                foreach (var copy in copies)
+                    File.Copy(capture, copy);
+                var results = Child(tracer, copies, loaded);
+                for (var c = 0; c < results.Count; c++)
+                {
+                    var result = results[c];
+                    var total = result.Steps.Sum(s => s.Seconds);
+                    var cpu = result.Steps.Sum(s => s.Cpu);
+                    var who = (loaded ? "tracer loaded (as the kernel)" : "plain process") + (c == 0 ? ", first cell" : $", cell {c + 1}");
+                    Console.WriteLine($"{who,-40} post-cell {total,6:F2} s = {total / (records / 1e7),5:F2} s per 10M allocations (CPU {cpu:F2} s)");
+                    foreach (var step in result.Steps)
+                        Console.WriteLine($"  {step.Name,-30} {step.Seconds,6:F2} s  CPU {step.Cpu,6:F2} s");
+                    Console.WriteLine($"  peak RSS {result.PeakRssBytes / 1048576.0:F0} MiB ({result.PeakRssBytes / 1048576.0 / (records / 1e6):F1} MiB per M allocations), managed heap after {result.HeapBytes / 1048576.0:F0} MiB; " +
+                        $"allocated {result.AllocatedBytes / 1048576.0:F0} MiB during the reports ({result.AllocatedBytes / (double)records:F1} B per allocation); cache {result.CacheBytes / (double)records:F1} B per allocation row");
+                }
                 Console.WriteLine();
             }
             return 0;
@@ -58,13 +69,14 @@ public static class PostCellBench
 
     internal sealed record ChildOutput(List<StepTime> Steps, long PeakRssBytes, long HeapBytes, long CacheBytes, long AllocatedBytes = 0);
 
-    static ChildOutput Child(string tracer, string capture, bool loaded)
+    static List<ChildOutput> Child(string tracer, IReadOnlyList<string> captures, bool loaded)
     {
         var psi = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, UseShellExecute = false };
         if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet")
             psi.ArgumentList.Add(typeof(Program).Assembly.Location);
         psi.ArgumentList.Add("postcell-child");
-        psi.ArgumentList.Add(capture);
+        foreach (var capture in captures)
+            psi.ArgumentList.Add(capture);
         foreach (var (name, value) in TracedProcess.ProfilerEnvironment(tracer))
             if (loaded) psi.Environment[name] = value;
             else psi.Environment.Remove(name);
@@ -73,10 +85,11 @@ public static class PostCellBench
         child.WaitForExit();
         if (child.ExitCode != 0)
             throw new InvalidOperationException($"postcell-child exited with {child.ExitCode}: {output}");
-        return JsonSerializer.Deserialize<ChildOutput>(output.Trim().Split('\n')[^1])!;
+        // One JSON line per capture, in order, after whatever else the child printed.
+        var lines = output.Trim().Split('\n');
+        return lines[^captures.Count..].Select(l => JsonSerializer.Deserialize<ChildOutput>(l)!).ToList();
     }
 
-    /// <summary>The child: CellReports.Build on the capture, as a kernel runs it after a cell; one JSON line.</summary>
     /// <summary>
     /// `postcell-compare CAPTURE`: the reports CellReports.Build makes (streamed) against those made from the loaded tables
     /// scoped to the cell (the way before), report by report; 0 when every one is the same HTML.
@@ -98,6 +111,15 @@ public static class PostCellBench
         return differ == 0 ? 0 : 1;
     }
 
+    /// <summary>The child: CellReports.Build on each capture in turn, as a kernel runs it after each cell; one JSON line each.</summary>
+    public static int RunChild(IReadOnlyList<string> captures)
+    {
+        foreach (var capture in captures)
+            RunChild(capture);
+        return 0;
+    }
+
+    /// <summary>CellReports.Build on one capture; one JSON line.</summary>
     /// <param name="reports">The reports to make (the notebook's --report), default stats,flamegraph,timeline.</param>
     public static int RunChild(string capture, string reports = "stats,flamegraph,timeline")
     {

@@ -43,7 +43,7 @@ public static class Program
         if (args.Length >= 1 && args[0] == "cache")
             return CacheBench.Run(args.Length >= 3 && args[1] == "--records" ? long.Parse(args[2], CultureInfo.InvariantCulture) : 10_000_000);
         if (args.Length >= 2 && args[0] == "postcell-compare") return PostCellBench.Compare(args[1]);
-        if (args.Length >= 2 && args[0] == "postcell-child") return args.Length >= 3 ? PostCellBench.RunChild(args[1], args[2]) : PostCellBench.RunChild(args[1]);
+        if (args.Length >= 2 && args[0] == "postcell-child") return PostCellBench.RunChild(args[1..]);
         if (args.Length >= 3 && args[0] == "postcell-capture")
         {
             // The benchmark's capture alone, to profile the child (perf) on it.
