@@ -116,7 +116,7 @@ public static class ScopedPass
             };
         }
         var collector = new StatsCollector(top, frees, firstRead.Clock, inScope, gcStarts, snapshotTimes) { SelectedTotals = gathered };
-        var secondRead = CapturePass.Read(path, collector,
+        var secondRead = ReadAllocations(path, collector,
             new CaptureReaderOptions { AllowTruncated = options.AllowTruncated, FreesChecked = true }, extent, progress, 0.5, 0.5);
         var durationNs = Arrow.CaptureMetadata.From(secondRead, collector.EveryAllocation, first.Frees.FreedCount).DurationNs;
         if (gathered is not null && durationNs != assumedDurationNs)
@@ -239,8 +239,18 @@ public static class ScopedPass
 
     /// <summary>One more pass over the bytes <paramref name="summary"/> was read from, with the first pass's frees.</summary>
     internal static void Read(ScopedSummary summary, CaptureVisitor visitor, IProgress<double>? progress = null) =>
-        CapturePass.Read(summary.Path, visitor,
+        ReadAllocations(summary.Path, visitor,
             new CaptureReaderOptions { AllowTruncated = summary.Options.AllowTruncated, FreesChecked = true }, summary.Extent, progress);
+
+    /// <summary>
+    /// A pass over the allocations: decoded on a thread of its own while the visitor adds them up on this one
+    /// (<see cref="PipelinedPass"/>; the machine's other core is idle once the cell's code has ended), else on this one.
+    /// </summary>
+    internal static CaptureReadResult ReadAllocations(string path, CaptureVisitor visitor, CaptureReaderOptions options, long extent,
+        IProgress<double>? progress = null, double start = 0, double span = 1) =>
+        PipelinedPass.Enabled
+            ? PipelinedPass.Read(path, visitor, options, extent, progress, start, span)
+            : CapturePass.Read(path, visitor, options, extent, progress, start, span);
 
     /// <summary>
     /// Totals per stack of the selected allocations in scope, or, given the owner of each stack, per (owner, bucket);
