@@ -49,7 +49,9 @@ internal static class PipelinedPass
         }
     }
 
-    private enum Kind : byte { Rows, Singles, Frees, Call, End }
+    private enum Kind : byte { Rows, Singles, Frees, FreeRuns, Call, End }
+
+    private readonly record struct FreeRun(int Stream, long FirstSequence, long Count, long Ticks, long GcIndex);
 
     private sealed class Batch
     {
@@ -66,6 +68,7 @@ internal static class PipelinedPass
         // Single records (sampled and native allocations, native frees), made the first time a batch holds them.
         public AllocationRecord[]? Singles;
         public FreeRecord[]? Frees;
+        public FreeRun[]? FreeRuns;
         // The reader's progress when the batch was published (NaN: none new).
         public double Progress = double.NaN;
     }
@@ -186,7 +189,7 @@ internal static class PipelinedPass
         public override void OnResume(long ticks) { if (forwarded.Resume) Forward(v => v.OnResume(ticks)); }
         public override void OnModule(in ModuleRecord module) { if (forwarded.Module) { var r = module; Forward(v => v.OnModule(r)); } }
 
-        // Single allocations and frees (a native or sampled capture has one per record) go in runs, as blocks do.
+        // Single allocations and frees (a native or sampled capture has one per record) go in batches, as blocks do.
         public override void OnAllocation(in AllocationRecord allocation)
         {
             if (forwarded.Allocation)
@@ -209,10 +212,12 @@ internal static class PipelinedPass
             batch.Kind = kind;
             return batch;
         }
+        // Runs too: a pass that checks its frees against the first pass's still decodes a FREE that names allocations of a
+        // chunk not read yet (written a cycle late), and such a FREE can hold many runs.
         public override void OnFreeRun(int threadStream, long firstSequence, long count, long ticks, long gcIndex)
         {
             if (forwarded.FreeRun)
-                Forward(v => v.OnFreeRun(threadStream, firstSequence, count, ticks, gcIndex));
+                (OpenFor(Kind.FreeRuns).FreeRuns ??= new FreeRun[BatchRows])[open!.Count++] = new(threadStream, firstSequence, count, ticks, gcIndex);
         }
         public override void OnAggregateTable(AggregateTableRecord table) { if (forwarded.AggregateTable) Forward(v => v.OnAggregateTable(table)); }
 
@@ -250,6 +255,14 @@ internal static class PipelinedPass
                 {
                     for (var i = 0; i < batch.Count; i++)
                         target.OnFree(batch.Frees![i]);
+                }
+                else if (batch.Kind == Kind.FreeRuns)
+                {
+                    for (var i = 0; i < batch.Count; i++)
+                    {
+                        var run = batch.FreeRuns![i];
+                        target.OnFreeRun(run.Stream, run.FirstSequence, run.Count, run.Ticks, run.GcIndex);
+                    }
                 }
                 else
                     batch.Call!(target);

@@ -94,6 +94,9 @@ public class PipelinedPassTests
         }
 
         public override void OnFree(in FreeRecord free) => Lines.Add(free.ToString());
+        // FREE records as the reader delivers them: runs of consecutive sequence numbers (batched on the reading thread).
+        public override void OnFreeRun(int threadStream, long firstSequence, long count, long ticks, long gcIndex) =>
+            Lines.Add($"free run: stream {threadStream}, {firstSequence} + {count}, GC {gcIndex} at {ticks}");
         public override void OnGcStart(in GcStartRecord gc) => Lines.Add(gc.ToString());
         public override void OnEnd(in EndRecord end) => Lines.Add(end.ToString());
         public override void OnFinished(CaptureReadResult result) => Lines.Add($"finished: {result.ChunkCount} chunks, {result.BytesRead} bytes");
@@ -134,6 +137,8 @@ public class PipelinedPassTests
         var merged = new BlockLog();
         Within(() => PipelinedPass.Read(path, merged, options, extent));
         Assert.Equal(Streams * ChunksPerStream * AllocsPerChunk, merged.Rows);
+        // 12 GCs, each one run of ten per stream.
+        Assert.Equal(ChunksPerStream * Streams, blocks.Lines.Count(l => l.StartsWith("free run: ", StringComparison.Ordinal) && l.Contains(" + 10,", StringComparison.Ordinal)));
         Assert.Equal(blocks.Lines, merged.Lines);
         Assert.Equal(blocks.NextSequence, merged.NextSequence);
     }
