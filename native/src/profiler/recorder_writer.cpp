@@ -174,7 +174,9 @@ void Recorder::emit_meta() {
         sched_yield();
       uint32_t parent = ip == 0 ? 0 : node->parent;
       meta_.varint(id - 1 - parent);
-      auto [it, fresh] = node_ips_.emplace(ip, static_cast<uint32_t>(node_ips_.size()));
+      // try_emplace: emplace would allocate a map node for every stack node and free it again
+      // when the ip is known (nearly always).
+      auto [it, fresh] = node_ips_.try_emplace(ip, static_cast<uint32_t>(node_ips_.size()));
       meta_.varint(it->second);
       if (!fresh) continue;
       meta_.varint(ip);
