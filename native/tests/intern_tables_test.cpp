@@ -223,6 +223,36 @@ TEST(StackTable, threads_interning_paths_and_edges_at_once_agree_on_every_stack)
   t.destroy();
 }
 
+TEST(StackTable, segments_are_made_ready_ahead_of_the_ids_that_reach_them) {
+  StackTable t;
+  ASSERT_TRUE(t.init());
+  uint64_t ips[64];
+  for (int i = 0; i < 64; ++i) ips[i] = 0x1000 + i;
+  uint32_t nodes[64];
+  int first_new;
+  // A chain of 64 new nodes per path, each path under its own outermost frame.
+  auto grow_to = [&](uint32_t count) {
+    for (uint64_t root = t.count(); t.count() < count; ++root) {
+      ips[0] = 0x100000 + root;
+      ASSERT_EQ(t.intern_path(0, ips, 64, nodes, nullptr, &first_new), 64);
+    }
+  };
+  t.prepare_segments();
+  EXPECT_EQ(t.segments_reserved(), 1u);  // few nodes: none ahead
+  grow_to(StackTable::kSegmentNodes / 16);
+  t.prepare_segments();
+  EXPECT_EQ(t.segments_reserved(), 2u);
+  grow_to(StackTable::kSegmentNodes / 2);
+  t.prepare_segments();
+  EXPECT_EQ(t.segments_reserved(), 3u);
+  t.prepare_segments();
+  EXPECT_EQ(t.segments_reserved(), 3u);  // made once
+  grow_to(StackTable::kSegmentNodes * 5 / 2);  // into the third segment, which the ids found ready
+  EXPECT_EQ(t.segments_reserved(), 3u);
+  for (uint32_t id = 1; id <= t.count(); id += 4099) ASSERT_NE(t.node(id).ip.load(), 0u);
+  t.destroy();
+}
+
 TEST(TypeTable, hands_out_dense_indexes_once_per_class) {
   TypeTable t;
   ASSERT_TRUE(t.init(1 << 8, 1 << 8));

@@ -208,7 +208,7 @@ void Recorder::writer_cycle(bool final) {
   }
   std::vector<std::pair<ThreadState*, uint64_t>> extents;
   for (ThreadState* ts = threads_.first(); ts; ts = ts->next_registered) extents.emplace_back(ts, ts->ring.published());
-  stacks_.prepare_next_segment();
+  stacks_.prepare_segments();
   emit_meta();
   uint64_t mono = monotonic_ns();
   if (final || mono - last_snapshot_ns_ >= static_cast<uint64_t>(options_.flush_interval_ms) * 1000000ull) emit_snapshot();

@@ -54,22 +54,24 @@ StackNode* StackTable::segment_for(uint32_t id) {
   return segment;
 }
 
-void StackTable::prepare_next_segment() {
+void StackTable::prepare_segments() {
   if (!segments_) return;
   uint32_t id = next_id_.load(std::memory_order_relaxed);
-  size_t next = (id >> kSegmentBits) + 1;
-  if (next >= kMaxSegments || (id & (kSegmentNodes - 1)) < kSegmentNodes / 2) return;
-  std::atomic<StackNode*>& slot = segments_[next];
-  StackNode* segment = slot.load(std::memory_order_acquire);
-  if (segment) return;
-  size_t bytes = kSegmentNodes * sizeof(StackNode);
-  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_POPULATE, -1, 0);
-  if (p == MAP_FAILED) return;
-  auto* fresh = static_cast<StackNode*>(p);
-  if (slot.compare_exchange_strong(segment, fresh, std::memory_order_acq_rel))
-    segments_used_.fetch_add(1, std::memory_order_relaxed);
-  else
-    munmap(fresh, bytes);
+  size_t current = id >> kSegmentBits, into = id & (kSegmentNodes - 1);
+  size_t ahead = into >= kSegmentNodes / 2 ? 2 : into >= kSegmentNodes / 16 ? 1 : 0;
+  for (size_t next = current + 1; next <= current + ahead && next < kMaxSegments; ++next) {
+    std::atomic<StackNode*>& slot = segments_[next];
+    StackNode* segment = slot.load(std::memory_order_acquire);
+    if (segment) continue;
+    size_t bytes = kSegmentNodes * sizeof(StackNode);
+    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_POPULATE, -1, 0);
+    if (p == MAP_FAILED) return;
+    auto* fresh = static_cast<StackNode*>(p);
+    if (slot.compare_exchange_strong(segment, fresh, std::memory_order_acq_rel))
+      segments_used_.fetch_add(1, std::memory_order_relaxed);
+    else
+      munmap(fresh, bytes);
+  }
 }
 
 uint32_t StackTable::find_child(uint32_t head, uint32_t stop, uint64_t ip) const {
