@@ -209,6 +209,8 @@ void Recorder::writer_cycle(bool final) {
   std::vector<std::pair<ThreadState*, uint64_t>> extents;
   for (ThreadState* ts = threads_.first(); ts; ts = ts->next_registered) extents.emplace_back(ts, ts->ring.published());
   stacks_.prepare_segments();
+  // Lifetime log blocks the hooks are about to fill, committed here rather than faulted in there.
+  for (auto& extent : extents) extent.first->log_ready.refill();
   emit_meta();
   uint64_t mono = monotonic_ns();
   if (final || mono - last_snapshot_ns_ >= static_cast<uint64_t>(options_.flush_interval_ms) * 1000000ull) emit_snapshot();

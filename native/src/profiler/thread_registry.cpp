@@ -28,12 +28,12 @@ bool log_object(ThreadState* ts, uint64_t address, uint64_t id, uint64_t size) {
   LifetimeBlock* fresh = ts->log_free;
   if (fresh) {
     ts->log_free = fresh->next;
-    fresh->count = 0;
-    fresh->big_count = 0;
-  } else {
+  } else if ((fresh = static_cast<LifetimeBlock*>(ts->log_ready.take())) == nullptr) {
     fresh = new_lifetime_block();
     if (!fresh) return false;
   }
+  fresh->count = 0;
+  fresh->big_count = 0;
   fresh->next = block;
   ts->log_head = fresh;
   return append_logged(fresh->objects, &fresh->count, fresh->big, &fresh->big_count, LifetimeBlock::kBigCapacity, address, id, size);
