@@ -204,18 +204,14 @@ inline bool records_unchanged(const WalkCache* c, int last) {
   return true;
 }
 
-// Whether the frames from `fp` out hold the remembered prefix, shifted to start at fp. Every
-// record is read (all lie below fp + span): the loads do not depend on each other.
+// Whether the frames from `fp` out hold the remembered prefix, shifted to start at fp. In order,
+// stopping at the first record that differs: another helper's path differs a few frames out.
 inline bool prefix_unchanged(const WalkCache::Prefix& p, uintptr_t fp, const StackBounds& bounds) {
   if (p.records == 0 || fp + p.span > bounds.hi || fp + p.span < fp) return false;
-  const __m128i shift = _mm_set_epi64x(0, static_cast<long long>(fp));
-  __m128i diff = _mm_setzero_si128();
   for (int i = 0; i < p.records; ++i) {
-    __m128i now = _mm_loadu_si128(reinterpret_cast<const __m128i*>(fp + p.addr[i]));
-    __m128i then = _mm_add_epi64(_mm_load_si128(reinterpret_cast<const __m128i*>(p.rec[i])), shift);
-    diff = _mm_or_si128(diff, _mm_xor_si128(now, then));
+    const uintptr_t* r = reinterpret_cast<const uintptr_t*>(fp + p.addr[i]);
+    if (((r[0] ^ (fp + p.next[i])) | (r[1] ^ p.ret[i])) != 0) return false;
   }
-  if (_mm_movemask_epi8(_mm_cmpeq_epi8(diff, _mm_setzero_si128())) != 0xFFFF) return false;
   for (int i = 0; i < p.slots; ++i)
     if (*reinterpret_cast<const uintptr_t*>(fp + p.slot_addr[i]) != p.slot_value[i]) return false;
   return true;
@@ -358,8 +354,8 @@ __attribute__((noinline)) int walk(uintptr_t* ips, int max, const StackBounds& b
       p.slots = slots;
       for (int i = 0; i < pfx; ++i) {
         p.addr[i] = p_addr[i] - origin;
-        p.rec[i][0] = p_next[i] - origin;
-        p.rec[i][1] = p_ret[i];
+        p.next[i] = p_next[i] - origin;
+        p.ret[i] = p_ret[i];
         if (p_addr[i] - origin + 16 > span) span = p_addr[i] - origin + 16;
       }
       for (int i = 0; i < slots; ++i) {

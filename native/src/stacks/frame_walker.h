@@ -107,17 +107,13 @@ struct WalkCache {
   // A few of them: each allocation helper of the runtime (objects, arrays, strings) has its
   // own path, and a program alternates between them.
   struct Prefix {
-    // Each record as memory holds it, (saved frame pointer, return address), the frame pointer as
-    // an offset: checked with one 16-byte load from the stack against one from here, plus the
-    // walk's frame (five scalar loads a record before).
-    alignas(16) uintptr_t rec[kMaxPrefix][2];
-    uintptr_t addr[kMaxPrefix];
+    int records = 0;  // 0: none remembered
+    int slots = 0;
+    uintptr_t addr[kMaxPrefix], next[kMaxPrefix], ret[kMaxPrefix];
     uintptr_t slot_addr[kMaxSlots], slot_value[kMaxSlots];
     uintptr_t span = 0;      // bytes from the walk's frame that the checks read
     uintptr_t ip0 = 0;       // the first managed return address
     uintptr_t chain_fp = 0;  // the first record of the managed chain (an offset too)
-    int records = 0;  // 0: none remembered
-    int slots = 0;
     bool ip0_frameless = false;
   };
   static constexpr int kPrefixes = 4;
