@@ -91,6 +91,7 @@ uint32_t StackTable::new_node(uint32_t parent, uint64_t ip, uint32_t next_siblin
   StackNode& n = segment[id & (kSegmentNodes - 1)];
   n.parent = parent;
   n.next_sibling = next_sibling;
+  n.children.store(StackNode::kLinkedAlone, std::memory_order_relaxed);
   // Published before it is linked, so that the writer, which takes ids in order, never
   // waits on a node whose inserter lost a race; such a node stays unlinked.
   n.ip.store(ip, std::memory_order_release);
@@ -153,6 +154,17 @@ StackCache::Slot* StackTable::memo_probe(uint32_t parent, uint64_t ip, StackCach
 }
 
 uint32_t StackTable::find_edge(uint32_t parent, uint64_t ip, uint64_t* list) const {
+  // The node after the parent, if it is this edge and was made in the same chain as the parent:
+  // linked as the parent is. A stack's path goes on along the chain it was made in, so in a deep
+  // recursion's later passes this is found in the parent's cache line or the next, where the list
+  // (newest child first) lists the children made later, far away in the tree, before it.
+  if (const StackNode* next = find(parent + 1)) {
+    if (next->ip.load(std::memory_order_acquire) == ip && next->parent == parent &&
+        (next->children.load(std::memory_order_relaxed) & StackNode::kLinkedAlone) == 0) {
+      *list = 0;
+      return parent + 1;
+    }
+  }
   *list = find(parent)->children.load(std::memory_order_acquire);
   uint32_t id = find_child(StackNode::first_child(*list), 0, ip);
   // A full list is whole (count and head change together): the rest are in the index.
@@ -174,7 +186,8 @@ uint32_t StackTable::link(uint32_t parent, uint64_t ip, uint64_t list, uint32_t 
     } else {
       node_for_write(mine).next_sibling = head;
     }
-    uint64_t linked_list = (static_cast<uint64_t>(StackNode::listed(list) + 1) << 32) | mine;
+    uint64_t linked_list =
+        (list & StackNode::kLinkedAlone) | (static_cast<uint64_t>(StackNode::listed(list) + 1) << 32) | mine;
     if (up.children.compare_exchange_weak(list, linked_list, std::memory_order_acq_rel, std::memory_order_acquire)) {
       *linked = true;
       return mine;
@@ -217,7 +230,8 @@ uint32_t StackTable::new_chain(uint32_t parent, const uint64_t* ips, int n) {
     node.next_sibling = 0;
     // Each node's one child is the next: plain stores, seen by others only through the link
     // of the first node (a release) or the writer, which reads parent and ip.
-    node.children.store(m + 1 < n ? (uint64_t{1} << 32) | (id + 1) : 0, std::memory_order_relaxed);
+    node.children.store((m == 0 ? StackNode::kLinkedAlone : 0) | (m + 1 < n ? (uint64_t{1} << 32) | (id + 1) : 0),
+                        std::memory_order_relaxed);
     node.ip.store(ips[m], std::memory_order_release);
   }
   return first;

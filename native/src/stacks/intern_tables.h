@@ -18,9 +18,14 @@ struct StackNode {
   // child is one locked instruction (three before: the place, the link, the count of finished
   // links; on deep, where most allocations of a first pass add nodes, they were three quarters
   // of the intern's samples).
+  // Bit 48: the node was linked (or tried to be) by a compare-and-swap of its own, as one made
+  // alone or the first of a chain; such a node can lose its race and stay unlinked. The others of
+  // a chain are linked exactly when the chain's first node is, so a lookup may take one found next
+  // to its parent (StackTable::find_edge) without searching the parent's list.
   std::atomic<uint64_t> children;
+  static constexpr uint64_t kLinkedAlone = uint64_t{1} << 48;
   static uint32_t first_child(uint64_t children) { return static_cast<uint32_t>(children); }
-  static uint32_t listed(uint64_t children) { return static_cast<uint32_t>(children >> 32); }
+  static uint32_t listed(uint64_t children) { return static_cast<uint32_t>(children >> 32) & 0xFFFF; }
   uint32_t first_child() const { return first_child(children.load(std::memory_order_acquire)); }
 };
 
