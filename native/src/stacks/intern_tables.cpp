@@ -136,7 +136,10 @@ uint32_t StackTable::index_insert(uint32_t parent, uint64_t ip, uint32_t made) {
   return id;
 }
 
-StackCache::Slot* StackTable::memo_probe(uint32_t parent, uint64_t ip, StackCache* cache, bool* hit) {
+// Inlined into intern and intern_path: on mixed, where most lookups hit the memo, the call
+// (and the answer passed back through memory) cost 2.6% of the allocating thread.
+__attribute__((always_inline)) inline StackCache::Slot* StackTable::memo_probe(uint32_t parent, uint64_t ip,
+                                                                              StackCache* cache, bool* hit) {
   *hit = false;
   if (!cache) return nullptr;
   if (cache->skip != 0) {
