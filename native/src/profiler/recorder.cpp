@@ -230,21 +230,18 @@ uint32_t Recorder::intern_stack(ThreadState* ts, const uintptr_t* ips, int depth
     return ts->outer_nodes[depth - 1];
   }
   uint32_t parent = shared > 0 ? ts->outer_nodes[shared - 1] : 0;
-  const uint64_t created = ts->stack_cache.created;
+  for (int j = shared; j < depth; ++j) ts->outer_ips[j] = outer[-j];
   int first_new = -1;  // j of the first node this call added (all below it are new too)
-  for (int j = shared; j < depth; ++j) {
-    uint32_t node = stacks_.intern(parent, outer[-j], &ts->stack_cache);
-    if (__builtin_expect(first_new < 0, 1) && ts->stack_cache.created != created) first_new = j;
-    if (node == 0) {
-      // Out of memory for the tree: the stack is cut at its outer part (counted as dropped).
-      dropped_.fetch_add(1, std::memory_order_relaxed);
-      ts->last_depth = j;
-      return parent;
-    }
-    parent = node;
-    ts->outer_ips[j] = outer[-j];
-    ts->outer_nodes[j] = node;
+  int interned = stacks_.intern_path(parent, ts->outer_ips + shared, depth - shared, ts->outer_nodes + shared,
+                                     &ts->stack_cache, &first_new);
+  if (first_new >= 0) first_new += shared;
+  if (__builtin_expect(interned < depth - shared, 0)) {
+    // Out of memory for the tree: the stack is cut at its outer part (counted as dropped).
+    dropped_.fetch_add(1, std::memory_order_relaxed);
+    ts->last_depth = shared + interned;
+    return shared + interned > 0 ? ts->outer_nodes[shared + interned - 1] : 0;
   }
+  parent = ts->outer_nodes[depth - 1];
   ts->last_depth = depth;
   ts->outer_walk = walk;
   if (__builtin_expect(first_new >= 0, 0) && learn_osr && learn_osr_sites(ips, depth, depth - 1 - first_new))

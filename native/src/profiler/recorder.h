@@ -147,6 +147,7 @@ class Recorder {
   // ring where N bytes fit before the end of its storage, else into a buffer pushed as above:
   // every ALLOC, SAMPLED_ALLOC, NATIVE_ALLOC and NATIVE_FREE. Encoding into a buffer and copying
   // it out cost a store-forwarding stall (the varints' byte stores read back as 16-byte loads).
+  static constexpr size_t kRingPrefetchAhead = 512;
   template <size_t N, typename Encode>
   void push_encoded(ThreadState* ts, Encode encode) {
     SpscRing& ring = ts->ring;
@@ -159,6 +160,7 @@ class Recorder {
     }
     size_t len = static_cast<size_t>(encode(at) - at);
     ring.publish(len);
+    ring.prefetch_ahead(kRingPrefetchAhead);
     size_t half = ring.capacity() / 2;
     if (used <= half && used + len > half) wake_writer();
   }

@@ -174,7 +174,9 @@ void Recorder::emit_meta() {
         sched_yield();
       uint32_t parent = ip == 0 ? 0 : node->parent;
       meta_.varint(id - 1 - parent);
-      auto [it, fresh] = node_ips_.emplace(ip, static_cast<uint32_t>(node_ips_.size()));
+      // try_emplace: emplace would allocate a map node for every stack node and free it again
+      // when the ip is known (nearly always).
+      auto [it, fresh] = node_ips_.try_emplace(ip, static_cast<uint32_t>(node_ips_.size()));
       meta_.varint(it->second);
       if (!fresh) continue;
       meta_.varint(ip);
@@ -206,7 +208,9 @@ void Recorder::writer_cycle(bool final) {
   }
   std::vector<std::pair<ThreadState*, uint64_t>> extents;
   for (ThreadState* ts = threads_.first(); ts; ts = ts->next_registered) extents.emplace_back(ts, ts->ring.published());
-  stacks_.prepare_next_segment();
+  stacks_.prepare_segments();
+  // Lifetime log blocks the hooks are about to fill, committed here rather than faulted in there.
+  for (auto& extent : extents) extent.first->log_ready.refill();
   emit_meta();
   uint64_t mono = monotonic_ns();
   if (final || mono - last_snapshot_ns_ >= static_cast<uint64_t>(options_.flush_interval_ms) * 1000000ull) emit_snapshot();

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "common/ready_blocks.h"
 #include "common/spsc_ring.h"
 #include "lifetime/lifetime_tracker.h"
 #include "stacks/frame_walker.h"
@@ -73,6 +74,8 @@ struct ThreadState {
 
   LifetimeBlock* log_head = nullptr;  // newest block first
   LifetimeBlock* log_free = nullptr;  // emptied blocks for reuse
+  // New blocks made ready by the writer (common/ready_blocks.h) for a log that outgrows its blocks.
+  ReadyBlocks<2> log_ready{sizeof(LifetimeBlock)};
 
   ThreadState* next_registered = nullptr;
   bool described = false;  // THREAD record written (writer thread only)

@@ -11,11 +11,22 @@ namespace memnb {
 struct StackNode {
   std::atomic<uint64_t> ip;  // 0 until published
   uint32_t parent;
-  std::atomic<uint32_t> first_child;  // newest child first; 0: none
   uint32_t next_sibling;
-  // List places taken (at most kListChildren), and how many of those insertions finished.
-  std::atomic<uint16_t> reserved;
-  std::atomic<uint16_t> settled;
+  // The child list in one word, changed by one compare-and-swap: the newest child's id (0: none)
+  // in the low half, the number of children listed (at most StackTable::kListChildren) above it.
+  // One word, so that a lookup that finds the count full sees the whole list, and linking a
+  // child is one locked instruction (three before: the place, the link, the count of finished
+  // links; on deep, where most allocations of a first pass add nodes, they were three quarters
+  // of the intern's samples).
+  // Bit 48: the node was linked (or tried to be) by a compare-and-swap of its own, as one made
+  // alone or the first of a chain; such a node can lose its race and stay unlinked. The others of
+  // a chain are linked exactly when the chain's first node is, so a lookup may take one found next
+  // to its parent (StackTable::find_edge) without searching the parent's list.
+  std::atomic<uint64_t> children;
+  static constexpr uint64_t kLinkedAlone = uint64_t{1} << 48;
+  static uint32_t first_child(uint64_t children) { return static_cast<uint32_t>(children); }
+  static uint32_t listed(uint64_t children) { return static_cast<uint32_t>(children >> 32) & 0xFFFF; }
+  uint32_t first_child() const { return first_child(children.load(std::memory_order_acquire)); }
 };
 
 // A thread's memo of recent edges ((parent, ip) -> id never changes once made), in front
@@ -58,6 +69,11 @@ class StackTable {
 
   // Returns the node id (>= 1) for (parent, ip), or 0 when no memory could be had for it.
   uint32_t intern(uint32_t parent, uint64_t ip, StackCache* cache = nullptr);
+  // The path of n edges from parent, ips outermost first: nodes[i] gets the node of ips[0..i]
+  // below parent. Returns how many were interned (n, or fewer when no memory could be had).
+  // The same ids as n calls of intern; the edges missing from the tree are made together (see
+  // new_chain). first_new: the first i whose node this call made (-1: none).
+  int intern_path(uint32_t parent, const uint64_t* ips, int n, uint32_t* nodes, StackCache* cache, int* first_new);
 
   // Number of ids handed out (ids are 1..count). An id below count may be momentarily
   // unpublished (null from find, or its ip still 0) while its inserter finishes.
@@ -69,18 +85,36 @@ class StackTable {
   const StackNode& node(uint32_t id) const { return *find(id); }
   bool overflowed() const { return overflowed_.load(std::memory_order_relaxed); }
   size_t segments_reserved() const { return segments_used_.load(std::memory_order_relaxed); }
-  // From a thread off the hot path (the writer): once the ids are half way through their
-  // segment, reserves the next one with its pages already committed, so the threads that
-  // fill it take no page fault per 4 KiB of nodes (a deep recording's many new stacks
-  // faulted ~25,000 times per 4M nodes on the allocating thread).
-  void prepare_next_segment();
+  // From a thread off the hot path (the writer, every cycle): reserves the segments ahead of the
+  // ids with their pages already committed, so the threads that fill them take no page fault per
+  // 4 KiB of nodes (a deep recording's many new stacks faulted ~25,000 times per 4M nodes on the
+  // allocating thread). The next one once the ids are 1/16 into theirs, and the one after it too
+  // past half way: a deep recording's first pass makes a segment's 2^18 nodes in ~20 ms, so one
+  // made ready at half way, in a cycle of 10 ms, was often late (new_chain's page faults, 2.7% of
+  // the allocating thread). A recording of few stacks reserves none ahead.
+  void prepare_segments();
 
  private:
   StackNode* segment_for(uint32_t id);
+  // A node this thread claimed and has not linked yet.
+  StackNode& node_for_write(uint32_t id) { return *const_cast<StackNode*>(find(id)); }
   uint32_t find_child(uint32_t head, uint32_t stop, uint64_t ip) const;
   uint32_t new_node(uint32_t parent, uint64_t ip, uint32_t next_sibling);
+  // The memo's slot for the edge (null when the memo is off or resting); hit: it holds the edge.
+  static StackCache::Slot* memo_probe(uint32_t parent, uint64_t ip, StackCache* cache, bool* hit);
+  // The edge's node if it is in the tree, else 0; list: the parent's list word as searched.
+  uint32_t find_edge(uint32_t parent, uint64_t ip, uint64_t* list) const;
+  // Links the edge under parent (list: its list word as searched), with `mine` (a node made for
+  // it, unlinked) or a new node (mine 0). Returns the edge's node: ours (linked true) or the one
+  // another thread linked first. 0 when no memory could be had.
+  uint32_t link(uint32_t parent, uint64_t ip, uint64_t list, uint32_t mine, bool* linked);
+  // Nodes for the path ips[0..n) below parent, each the only child of the one before, with
+  // consecutive ids claimed at once: returns the first (unlinked), 0 when out of ids or memory.
+  // The ids are published in order right away (the writer waits on none).
+  uint32_t new_chain(uint32_t parent, const uint64_t* ips, int n);
   uint32_t index_find(uint32_t parent, uint64_t ip) const;
-  uint32_t index_insert(uint32_t parent, uint64_t ip);
+  // With index_lock_ held; `made`: a node for the edge already claimed (unlinked), 0 for a new one.
+  uint32_t index_insert(uint32_t parent, uint64_t ip, uint32_t made);
 
   std::atomic<StackNode*>* segments_ = nullptr;
   std::atomic<std::atomic<uint32_t>*> index_[kIndexGenerations] = {};
