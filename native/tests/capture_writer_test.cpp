@@ -130,6 +130,37 @@ TEST(Recorder, allocation_times_are_rounded_down_yet_never_before_the_streams_pr
   unlink(path.c_str());
 }
 
+TEST(Recorder, native_record_times_never_go_back_in_their_stream_when_the_counter_does) {
+  // Each core has its own time-stamp counter, a little out of step with the others'. A thread
+  // whose last record was timed on a core ahead, then moved to one behind, reads an earlier time:
+  // its native records keep the stream's time instead (a dt that went back would wrap).
+  std::string path = temp_path("native-ticks.memnb");
+  FakeSymbols symbols;
+  std::string error;
+  Recorder& rec = recorder();
+  RecorderOptions options;
+  options.native = true;
+  ASSERT_TRUE(rec.start(path.c_str(), options, &symbols, &error)) << error;
+  ThreadState* ts = rec.thread_state(nullptr);
+  rec.record_native_free(ts, 1, 0x800000, 0);
+  const uint64_t ahead = ts->prev_ticks + (uint64_t{1} << 30);  // ~17 s of ticks ahead
+  ts->prev_ticks = ahead;
+  uintptr_t ips[] = {0x1234};
+  rec.record_native_alloc(ts, 1, 0x900000, 64, ips, 1);
+  rec.record_native_free(ts, 1, 0x900000, 0);
+  ASSERT_TRUE(rec.stop(&error)) << error;
+  DecodedCapture c = decode_capture(path);
+  ASSERT_TRUE(c.ok) << c.error;
+  ASSERT_EQ(c.native.size(), 3u);
+  // The encoder's time of the stream was moved ahead as a record timed there would leave it (the
+  // decoder did not see one): both records keep it, a dt of 0, so they decode at the time of the
+  // record before them; a dt that went back would have wrapped to before it.
+  EXPECT_LT(c.native[0].ticks, ahead);
+  EXPECT_EQ(c.native[1].ticks, c.native[0].ticks);  // the allocation: the stream's time, not the counter's
+  EXPECT_EQ(c.native[2].ticks, c.native[0].ticks);  // its free: the same tick, after it in the stream
+  unlink(path.c_str());
+}
+
 TEST(CaptureWriter, reports_a_full_disk_by_name) {
   std::string error;
   // /dev/full accepts open() and fails every write with ENOSPC: the header write fails.

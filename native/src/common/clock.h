@@ -19,6 +19,12 @@ inline uint64_t round_alloc_ticks(uint64_t now, uint64_t prev) {
   return rounded > prev ? rounded : prev;
 }
 
+// A native record's time: the counter, never before the stream's previous record. Each core has
+// its own counter and they are not quite in step (two vCPUs here: up to ~340 cycles, ~21 ticks,
+// apart), so a thread moved to a core that is behind could read a time before its last record's;
+// its `dt`, an unsigned varint, would wrap and the capture would not read.
+inline uint64_t stream_ticks(uint64_t now, uint64_t prev) { return now > prev ? now : prev; }
+
 uint64_t monotonic_ns();
 uint64_t realtime_ns();
 

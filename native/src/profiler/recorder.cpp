@@ -369,7 +369,7 @@ void Recorder::record_native_alloc(ThreadState* ts, uint8_t allocator, uint64_t 
   // No OSR sites are learned here (the runtime cannot be asked from inside a malloc), but the
   // ones the managed hooks learned are repaired by the native walker too (finish_managed).
   uint32_t stack = intern_stack(ts, ips, depth, -1, false);
-  uint64_t ticks = now_ticks();
+  uint64_t ticks = stream_ticks(now_ticks(), ts->prev_ticks);
   push_encoded<2 + 4 * kMaxVarintBytes>(ts, [&](uint8_t* p) {
     *p++ = kTagNativeAlloc;
     p = put_varint(p, ticks - ts->prev_ticks);
@@ -385,7 +385,7 @@ void Recorder::record_native_alloc(ThreadState* ts, uint8_t allocator, uint64_t 
 }
 
 void Recorder::record_native_free(ThreadState* ts, uint8_t kind, uint64_t address, uint64_t size) {
-  uint64_t ticks = now_ticks();
+  uint64_t ticks = stream_ticks(now_ticks(), ts->prev_ticks);
   push_encoded<2 + 3 * kMaxVarintBytes>(ts, [&](uint8_t* p) {
     *p++ = kTagNativeFree;
     p = put_varint(p, ticks - ts->prev_ticks);

@@ -37,7 +37,7 @@ void Recorder::gc_started(uint32_t condemned, uint8_t reason, std::vector<Genera
   lifetimes_.begin_gc(condemned, std::move(ranges));
   ++gc_index_;
   RecordBuffer r;
-  uint64_t ticks = now_ticks();
+  uint64_t ticks = stream_ticks(now_ticks(), gc_prev_ticks_);
   r.u8(kTagGcStart);
   r.varint(ticks - gc_prev_ticks_);
   r.u8(static_cast<uint8_t>(condemned));
@@ -120,7 +120,7 @@ void Recorder::gc_finished(const uint64_t heap_bytes[kHeapParts]) {
   recycle_gc_blocks();
 
   RecordBuffer r;
-  uint64_t ticks = now_ticks();
+  uint64_t ticks = stream_ticks(now_ticks(), gc_prev_ticks_);
   r.u8(kTagGcEnd);
   r.varint(ticks - gc_prev_ticks_);
   r.varint(gc_index_);
@@ -155,7 +155,7 @@ void Recorder::push_gc_mark(uint8_t tag) {
   std::lock_guard<std::mutex> gc(gc_mutex_);
   if (!recording_.load(std::memory_order_relaxed)) return;
   RecordBuffer r;
-  uint64_t ticks = now_ticks();
+  uint64_t ticks = stream_ticks(now_ticks(), gc_prev_ticks_);
   r.u8(tag);
   r.varint(ticks - gc_prev_ticks_);
   gc_prev_ticks_ = ticks;

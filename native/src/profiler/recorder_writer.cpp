@@ -25,7 +25,7 @@ namespace memnb {
 using namespace recorder_internal;
 
 void Recorder::emit_clock() {
-  uint64_t ticks = now_ticks();
+  uint64_t ticks = stream_ticks(now_ticks(), meta_prev_ticks_);
   meta_.u8(kTagClock);
   meta_.varint(ticks - meta_prev_ticks_);
   meta_.varint(monotonic_ns());
@@ -34,7 +34,7 @@ void Recorder::emit_clock() {
 }
 
 void Recorder::emit_snapshot() {
-  uint64_t ticks = now_ticks();
+  uint64_t ticks = stream_ticks(now_ticks(), meta_prev_ticks_);
   uint64_t mono = monotonic_ns();
   meta_.u8(kTagSnapshot);
   meta_.varint(ticks - meta_prev_ticks_);
@@ -238,7 +238,7 @@ void Recorder::writer_cycle(bool final) {
     aggregator_.finish_cycle();
     file_.write_chunk(kGcStream, gc_kept_.data(), gc_kept_.size());
     if (final || mono - last_table_ns_ >= static_cast<uint64_t>(options_.aggregate_table_interval_ms) * 1000000ull) {
-      uint64_t ticks = now_ticks();
+      uint64_t ticks = stream_ticks(now_ticks(), meta_prev_ticks_);
       aggregator_.write_table(&meta_, ticks - meta_prev_ticks_, final);
       meta_prev_ticks_ = ticks;
       last_table_ns_ = mono;
@@ -272,7 +272,7 @@ void Recorder::writer_main() {
   if (g_timing_on && clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu) == 0)
     HotPathTiming::get().add_writer_cpu_ns(static_cast<uint64_t>(cpu.tv_sec) * 1000000000ull + static_cast<uint64_t>(cpu.tv_nsec));
   emit_clock();
-  uint64_t ticks = now_ticks();
+  uint64_t ticks = stream_ticks(now_ticks(), meta_prev_ticks_);
   meta_.u8(kTagEnd);
   meta_.varint(ticks - meta_prev_ticks_);
   meta_prev_ticks_ = ticks;

@@ -958,7 +958,7 @@ public sealed class CaptureReader
         {
             if (size != 0)
                 throw Fail($"bad free: a free() release carries size {size}, must be 0");
-            if (nativeHeap.Free(address, ticks) is NativeHeap.Released r)
+            if (nativeHeap.Free(address, ticks, state.Id) is NativeHeap.Released r)
                 DeliverNativeFree(r);
         }
         else if (kind == CaptureFormat.ReleaseMunmap)
@@ -966,7 +966,7 @@ public sealed class CaptureReader
             if (size == 0 || address > ulong.MaxValue - size)
                 throw Fail($"bad munmap extent: address 0x{address:X}, length {size}");
             released.Clear();
-            nativeHeap.Munmap(address, size, ticks, released);
+            nativeHeap.Munmap(address, size, ticks, state.Id, released);
             foreach (var r in released)
                 DeliverNativeFree(r);
         }

@@ -2,7 +2,9 @@ namespace MemNotebook.Recorder.Format;
 
 /// <summary>
 /// Matches NATIVE_FREE records to the NATIVE_ALLOC they release. A release names an address, not an
-/// allocation: it frees the allocation at that address with the latest time before the release. Thread
+/// allocation: it frees the allocation at that address with the latest time before the release (or at
+/// its time, when both are of the release's own stream: a stream's records come in the order they
+/// happened, and its times never go back, but two of them can share a tick). Thread
 /// streams are written in chunks, so a release can be read before the allocation it frees (the block
 /// went from one thread to another within a writer cycle); such a release waits until an allocation at
 /// its address with an earlier time is read. Releases of blocks allocated before recording started
@@ -85,9 +87,10 @@ internal sealed class NativeHeap
     }
 
     /// <summary>free() (or realloc's release) of an address at a time; the allocation it frees, if read already.</summary>
-    public Released? Free(ulong address, long ticks)
+    /// <param name="stream">The thread stream the release was read in.</param>
+    public Released? Free(ulong address, long ticks, int stream)
     {
-        var found = blocks.TryGetValue(address, out var block) && block.Ticks < ticks;
+        var found = blocks.TryGetValue(address, out var block) && Before(block, ticks, stream);
         var extraIndex = -1;
         extraBlocks.TryGetValue(address, out var more);
         if (more is not null)
@@ -95,7 +98,7 @@ internal sealed class NativeHeap
             for (var i = 0; i < more.Count; i++)
             {
                 var b = more[i];
-                if (b.Ticks < ticks && (!found || b.Ticks > block.Ticks))
+                if (Before(b, ticks, stream) && (!found || b.Ticks > block.Ticks || (b.Ticks == block.Ticks && b.Stream == stream)))
                 {
                     block = b;
                     found = true;
@@ -132,15 +135,24 @@ internal sealed class NativeHeap
         return new Released(block.Stream, block.Sequence, ticks);
     }
 
+    /// <summary>
+    /// Whether a block was allocated before a release at <paramref name="ticks"/> read in <paramref name="stream"/>:
+    /// an earlier time, or the same tick in the release's own stream (read before it there, so made before it). Two
+    /// records of one stream can share a tick (the tracer never lets a stream's time go back, even when its thread
+    /// moved to a core whose counter is behind); across streams the same tick says nothing of the order.
+    /// </summary>
+    private static bool Before(Block block, long ticks, int stream) => block.Ticks < ticks || (block.Ticks == ticks && block.Stream == stream);
+
     /// <summary>munmap of [address, address + length); adds the regions it unmaps completely to <paramref name="freed"/>.</summary>
-    public void Munmap(ulong address, ulong length, long ticks, List<Released> freed)
+    /// <param name="stream">The thread stream the release was read in (a region of the same tick is before it only there).</param>
+    public void Munmap(ulong address, ulong length, long ticks, int stream, List<Released> freed)
     {
         var end = unchecked(address + length);
         var touched = false;
         for (var i = regions.Count - 1; i >= 0; i--)
         {
             var region = regions[i];
-            if (region.Ticks >= ticks)
+            if (region.Ticks > ticks || (region.Ticks == ticks && region.Stream != stream))
                 continue;
             if (!Overlaps(region, address, end))
                 continue;

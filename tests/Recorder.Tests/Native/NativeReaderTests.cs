@@ -77,6 +77,26 @@ public class NativeReaderTests
     }
 
     [Fact]
+    public void A_free_in_the_same_tick_as_its_allocation_releases_it_in_its_own_stream_only()
+    {
+        // The tracer never lets a stream's time go back (its thread moved to a core whose counter is behind), so
+        // an allocation and its free in one stream can share a tick: read in that order there, the free follows it.
+        // Across streams the same tick says nothing of the order: thread 3's free at t=30 is not taken to release
+        // thread 2's block of t=30, which thread 2 frees itself at t=30 too; so is its mmap at t=40, unmapped at 40.
+        var w = Base();
+        w.Chunk(2).NativeAlloc(20, 1, 64, 0, 0x5000).NativeFree(20, 1, 0x5000).NativeAlloc(30, 1, 64, 0, 0x6000).Write();
+        w.Chunk(3).NativeFree(30, 1, 0x6000).Write();
+        w.Chunk(2).NativeFree(30, 1, 0x6000).NativeAlloc(40, 9, 4096, 0, 0x10000).NativeFree(40, 2, 0x10000, 4096).Write();
+        var frees = RecordLog.Read(w.ToArray()).Lines.Where(l => l.StartsWith("FreeRecord", StringComparison.Ordinal)).ToList();
+        Assert.Equal(new[]
+        {
+            "FreeRecord { ThreadStream = 2, Sequence = 0, Ticks = 20, GcIndex = -1 }",
+            "FreeRecord { ThreadStream = 2, Sequence = 1, Ticks = 30, GcIndex = -1 }",
+            "FreeRecord { ThreadStream = 2, Sequence = 2, Ticks = 40, GcIndex = -1 }",
+        }, frees);
+    }
+
+    [Fact]
     public void An_mmap_region_is_freed_when_partial_unmaps_have_covered_all_of_it()
     {
         var w = Base();
