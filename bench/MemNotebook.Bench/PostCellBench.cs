@@ -12,7 +12,9 @@ namespace MemNotebook.Bench;
 // in a child process started with the tracer loaded as the kernel is (every allocation on the runtime's slow path),
 // without recording; and in a plain child for comparison. Prints each step, the total per 10M allocations and the
 // child's peak RSS and managed heap after the reports. CPU: the process's CPU time in each step (all threads), steadier
-// than wall time on a machine shared with other work.
+// than wall time on a machine shared with other work. Before the cells the child makes the extension's report warm-up
+// (ReportWarmup), as the kernel does when the extension loads; MEMNB_WARMUP=0 leaves it out (the first cell compiles the
+// report code then). JIT: the methods compiled while each cell's reports were made and the time they took.
 public static class PostCellBench
 {
     /// <summary>The cells whose reports one child makes in turn (the first one's include the JIT).</summary>
@@ -54,6 +56,7 @@ public static class PostCellBench
                         Console.WriteLine($"  {step.Name,-30} {step.Seconds,6:F2} s  CPU {step.Cpu,6:F2} s");
                     Console.WriteLine($"  peak RSS {result.PeakRssBytes / 1048576.0:F0} MiB ({result.PeakRssBytes / 1048576.0 / (records / 1e6):F1} MiB per M allocations), managed heap after {result.HeapBytes / 1048576.0:F0} MiB; " +
                         $"allocated {result.AllocatedBytes / 1048576.0:F0} MiB during the reports ({result.AllocatedBytes / (double)records:F1} B per allocation); cache {result.CacheBytes / (double)records:F1} B per allocation row");
+                    Console.WriteLine($"  JIT: {result.JitMethods:N0} methods compiled during the reports, {result.JitSeconds:F2} s (all threads)");
                 }
                 Console.WriteLine();
             }
@@ -65,9 +68,15 @@ public static class PostCellBench
         }
     }
 
+    /// <summary>The child's line about the extension's report warm-up, before the cells.</summary>
+    const string WarmupLine = "report warm-up (as the extension loads):";
+
     internal sealed record StepTime(string Name, double Seconds, double Cpu);
 
-    internal sealed record ChildOutput(List<StepTime> Steps, long PeakRssBytes, long HeapBytes, long CacheBytes, long AllocatedBytes = 0);
+    /// <param name="JitMethods">Methods the JIT compiled while the reports were made, on every thread (tier-1 recompilations included).</param>
+    /// <param name="JitSeconds">The time those compilations took, on every thread.</param>
+    internal sealed record ChildOutput(List<StepTime> Steps, long PeakRssBytes, long HeapBytes, long CacheBytes, long AllocatedBytes = 0,
+        long JitMethods = 0, double JitSeconds = 0);
 
     static List<ChildOutput> Child(string tracer, IReadOnlyList<string> captures, bool loaded)
     {
@@ -87,6 +96,8 @@ public static class PostCellBench
             throw new InvalidOperationException($"postcell-child exited with {child.ExitCode}: {output}");
         // One JSON line per capture, in order, after whatever else the child printed.
         var lines = output.Trim().Split('\n');
+        foreach (var line in lines.Where(l => l.StartsWith(WarmupLine, StringComparison.Ordinal)))
+            Console.WriteLine($"{(loaded ? "tracer loaded" : "plain process")}: {line}");
         return lines[^captures.Count..].Select(l => JsonSerializer.Deserialize<ChildOutput>(l)!).ToList();
     }
 
@@ -114,6 +125,15 @@ public static class PostCellBench
     /// <summary>The child: CellReports.Build on each capture in turn, as a kernel runs it after each cell; one JSON line each.</summary>
     public static int RunChild(IReadOnlyList<string> captures)
     {
+        // As the extension does when it loads (the kernel's first cell comes later); MEMNB_WARMUP=0 leaves it out.
+        var jitMethodsBefore = System.Runtime.JitInfo.GetCompiledMethodCount();
+        var jitTimeBefore = System.Runtime.JitInfo.GetCompilationTime();
+        ReportWarmup.Start();
+        ReportWarmup.WaitUntilDone();
+        Console.WriteLine($"{WarmupLine} {ReportWarmup.State}" + (ReportWarmup.State == ReportWarmup.Outcome.Made
+            ? $" in {ReportWarmup.Elapsed.TotalSeconds:F2} s, JIT {System.Runtime.JitInfo.GetCompiledMethodCount() - jitMethodsBefore:N0} methods, " +
+              $"{(System.Runtime.JitInfo.GetCompilationTime() - jitTimeBefore).TotalSeconds:F2} s"
+            : ReportWarmup.Failure is { } failure ? $": {failure.Message}" : ""));
         foreach (var capture in captures)
             RunChild(capture);
         return 0;
@@ -126,14 +146,18 @@ public static class PostCellBench
         var options = MemProfileOptions.From(new MemProfileCommand { Report = reports });
         var heading = new NotebookRenderer.Heading("exact", capture, options.Variable, DateTimeOffset.Now, null, []);
         var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        var jitMethodsBefore = System.Runtime.JitInfo.GetCompiledMethodCount();
+        var jitTimeBefore = System.Runtime.JitInfo.GetCompilationTime();
         var result = CellReports.Build(capture, options, heading, kernel: new object());
         var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
+        var jitMethods = System.Runtime.JitInfo.GetCompiledMethodCount() - jitMethodsBefore;
+        var jitTime = System.Runtime.JitInfo.GetCompilationTime() - jitTimeBefore;
         var html = result.Outputs.Sum(o => (long)o.Html.Length);
         using var self = Process.GetCurrentProcess();
         // The cell's variable loads its tables when first used: after the reports only if a report needed them.
         var cache = result.Capture.IsLoaded ? Directory.EnumerateFiles(result.Capture.ArrowFolder).Sum(f => new FileInfo(f).Length) : 0;
         var steps = result.Steps.Select(s => new StepTime(s.Name, s.Elapsed.TotalSeconds, s.Cpu.TotalSeconds)).ToList();
-        Console.WriteLine(JsonSerializer.Serialize(new ChildOutput(steps, self.PeakWorkingSet64, GC.GetTotalMemory(false), cache, allocated)));
+        Console.WriteLine(JsonSerializer.Serialize(new ChildOutput(steps, self.PeakWorkingSet64, GC.GetTotalMemory(false), cache, allocated, jitMethods, jitTime.TotalSeconds)));
         GC.KeepAlive(html);
         return 0;
     }

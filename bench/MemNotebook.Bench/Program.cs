@@ -47,7 +47,9 @@ public static class Program
         if (args.Length >= 3 && args[0] == "postcell-capture")
         {
             // The benchmark's capture alone, to profile the child (perf) on it.
-            ArrowBench.Generate(args[1], long.Parse(args[2], CultureInfo.InvariantCulture), leafStacks: 50_000, cell: true);
+            // [LEAF_STACKS]: 50,000 by default, as the benchmark's.
+            ArrowBench.Generate(args[1], long.Parse(args[2], CultureInfo.InvariantCulture),
+                leafStacks: args.Length >= 4 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 50_000, cell: true);
             return 0;
         }
         if (args.Length >= 1 && args[0] == "postcell")

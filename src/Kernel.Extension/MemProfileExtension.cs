@@ -25,6 +25,8 @@ public sealed class MemProfileExtension : IKernelExtension
         Formatter.Register<XPlot.Plotly.PlotlyChart>((chart, writer) =>
             writer.Write(NotebookRenderer.PlotlyOnce(csharp) + $"<div class=\"{NotebookRenderer.ChartClass}\">{Charts.SafeHtml(chart)}</div>"), HtmlFormatter.MimeType);
         KernelInvocationContext.Current?.Display(new HtmlString(Help.LoadedHtml()), HtmlFormatter.MimeType);
+        // The report code compiled now, in the background, rather than after the first profiled cell.
+        ReportWarmup.Start();
         return Task.CompletedTask;
     }
 

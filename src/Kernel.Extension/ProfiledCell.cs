@@ -64,6 +64,8 @@ internal sealed class ProfiledCell
         if (sampled)
             SampledMode.EnsureAttached();
 
+        // Nothing the warm-up allocates or compiles may land in the capture.
+        ReportWarmup.WaitUntilDone();
         var cell = Interlocked.Increment(ref s_cells);
         var warnings = new List<string>();
         var path = CapturePath(options.Output, cell, warnings);
