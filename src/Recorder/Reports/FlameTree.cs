@@ -239,6 +239,59 @@ public sealed partial class FlameTree
             : b.CompareTo(a);
     }
 
+    /// <summary>
+    /// Nodes 1 … n−1 in the order of <see cref="SmallestFirst"/>. Every key differs (the index), so any sort gives the same
+    /// order: with no negative total, a stable radix sort of the nodes listed last first, by count and then by bytes (a
+    /// comparison sort of a large tree's nodes took as long as the rest of its pruning).
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static int[] SmallestFirstOrder(long[] totalBytes, long[] counts)
+    {
+        var n = totalBytes.Length;
+        var order = new int[Math.Max(0, n - 1)];
+        var negative = false;
+        for (var i = 1; i < n && !negative; i++)
+            negative = (totalBytes[i] | counts[i]) < 0;
+        if (negative || order.Length < 64)
+        {
+            for (var i = 0; i < order.Length; i++)
+                order[i] = i + 1;
+            order.AsSpan().Sort(new SmallestFirst(totalBytes, counts));
+            return order;
+        }
+        for (var i = 0; i < order.Length; i++)
+            order[i] = n - 1 - i;
+        var keys = new ulong[order.Length];
+        var nextOrder = new int[order.Length];
+        var nextKeys = new ulong[order.Length];
+        var starts = new int[256];
+        foreach (var values in new[] { counts, totalBytes })
+        {
+            ulong highest = 0;
+            for (var i = 0; i < order.Length; i++)
+                highest |= keys[i] = (ulong)values[order[i]];
+            // One stable pass per byte of the key, least significant first; a byte that every key has alike is skipped.
+            for (var shift = 0; shift < 64 && highest >> shift != 0; shift += 8)
+            {
+                System.Array.Clear(starts);
+                for (var i = 0; i < keys.Length; i++)
+                    starts[(int)(keys[i] >> shift) & 255]++;
+                if (starts[(int)(keys[0] >> shift) & 255] == keys.Length)
+                    continue;
+                for (int digit = 0, sum = 0; digit < 256; digit++)
+                    (starts[digit], sum) = (sum, sum + starts[digit]);
+                for (var i = 0; i < keys.Length; i++)
+                {
+                    var at = starts[(int)(keys[i] >> shift) & 255]++;
+                    (nextOrder[at], nextKeys[at]) = (order[i], keys[i]);
+                }
+                (order, nextOrder) = (nextOrder, order);
+                (keys, nextKeys) = (nextKeys, keys);
+            }
+        }
+        return order;
+    }
+
     /// <summary>How many frames of the unpruned tree <see cref="Prune"/> folded into "[N smaller frames]" nodes (0 if none).</summary>
     public int MergedFrames { get; }
 
@@ -383,10 +436,7 @@ public sealed partial class FlameTree
     {
         var n = parent.Length;
         // Smallest first; among equals the later sibling first, so a node's merged children are the tail of its list.
-        var order = new int[n - 1];
-        for (var i = 0; i < order.Length; i++)
-            order[i] = i + 1;
-        order.AsSpan().Sort(new SmallestFirst(totalBytes, counts));
+        var order = SmallestFirstOrder(totalBytes, counts);
         var removed = new bool[n];
         var merged = new int[n];
         var mergedBytes = new long[n];
