@@ -317,6 +317,13 @@ public class ScopedPassTests
                 var expected = FlameGraphPage.ToHtml(fromTables, "cells", maxNodes, memory, FlameGraphPage.DefaultTimeBuckets);
                 var actual = FlameGraphPage.ToHtml(streamed, "cells", maxNodes, memory, FlameGraphPage.DefaultTimeBuckets);
                 Assert.True(expected == actual, $"inverted {inverted}, at most {maxNodes} nodes: the streamed page differs");
+                // The time buckets widened alike from the streamed (bucket-major) table and the tables' (owner-major) one.
+                foreach (var maxEntries in new[] { long.MaxValue, 5, 2, 1 })
+                {
+                    var fromRows = FlameJson.ToJson(fromTables.Prune(maxNodes).WithTimeBuckets(FlameGraphPage.DefaultTimeBuckets, maxEntries));
+                    Assert.Equal(fromRows, FlameJson.ToJson(streamed.Prune(maxNodes).WithTimeBuckets(FlameGraphPage.DefaultTimeBuckets, maxEntries)));
+                    Assert.Equal(fromRows, FlameJson.ToJson(streamed.Prune(maxNodes).WithTimeBuckets(FlameGraphPage.DefaultTimeBuckets, maxEntries, maxDenseCells: 0)));
+                }
             }
         }
     }
