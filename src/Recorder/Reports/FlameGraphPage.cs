@@ -69,8 +69,9 @@ public static class FlameGraphPage
     {
         var buckets = tree.Time?.Buckets ?? timeBuckets;
         var pruned = tree.Prune(maxNodes, keepTime: false);
+        // A tree larger than the page was pruned into nodes of its own: their buckets are counted in them, not in a copy.
         if (buckets > 0 && (tree.View is not null || tree.Streamed is not null))
-            pruned = pruned.WithTimeBuckets(buckets, MaxTimeEntries);
+            pruned = pruned.WithTimeBuckets(buckets, MaxTimeEntries, FlameTimeBuckets.MaxDenseCells, inPlace: tree.NodeCount > maxNodes);
         WritePruned(pruned, tree.NodeCount, source, output, memory);
     }
 

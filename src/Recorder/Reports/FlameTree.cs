@@ -505,9 +505,21 @@ public sealed partial class FlameTree
     public FlameTree WithTimeBuckets(int buckets, long maxEntries = long.MaxValue) =>
         WithTimeBuckets(buckets, maxEntries, FlameTimeBuckets.MaxDenseCells);
 
-    internal FlameTree WithTimeBuckets(int buckets, long maxEntries, long maxDenseCells)
+    /// <param name="inPlace">Count them into this tree's own nodes instead of a copy: for a tree nothing else holds (a page's
+    /// pruned copy).</param>
+    internal FlameTree WithTimeBuckets(int buckets, long maxEntries, long maxDenseCells, bool inPlace = false)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(buckets, 1);
+        if (inPlace && Time is null)
+        {
+            if (View is null && Streamed is { } own)
+                return new FlameTree(Root, Description, Selection, Inverted, SplitThreads, MergedFrames,
+                    FlameTimeBuckets.Attach(this, Root, own, TimeBucketing.For(own.DurationNs, buckets), maxEntries, maxDenseCells, OwnerOfStack),
+                    null, own, OwnerOfStack);
+            if (View is { } rows)
+                return new FlameTree(Root, Description, Selection, Inverted, SplitThreads, MergedFrames,
+                    FlameTimeBuckets.Attach(this, Root, rows, TimeBucketing.For(rows.Capture.DurationNs, buckets), maxEntries, maxDenseCells), rows);
+        }
         if (View is null && Streamed is { } streamed)
         {
             var copyOf = OwnerOfStack is null ? null : new Dictionary<FlameNode, FlameNode>(NodeCount, ReferenceEqualityComparer.Instance);
