@@ -134,8 +134,11 @@ public static class NotebookRenderer
     {
         var fine = TimeBucketing.For(streamed.DurationNs, FlameGraphPage.DefaultTimeBuckets);
         var stacks = ScopedPass.SelectStacks(streamed, selected, fine.Buckets, fine.BucketNs);
-        return Frame("memnb-flamegraph", FlameGraphPage.ToHtml(FlameTree.Build(stacks, request.Selection, request.Inverted), request.Source,
-            memory: memory(), timeBuckets: FlameGraphPage.DefaultTimeBuckets), frameHeight);
+        // Frame's text, the page encoded as it is written (not made whole and then encoded: it is megabytes).
+        var html = new StringBuilder(FrameStart("memnb-flamegraph", frameHeight));
+        FlameGraphPage.WriteHtmlEncoded(FlameTree.Build(stacks, request.Selection, request.Inverted), request.Source, html,
+            memory: memory(), timeBuckets: FlameGraphPage.DefaultTimeBuckets);
+        return html.Append(FrameEnd).ToString();
     }
 
     /// <summary>
@@ -167,9 +170,12 @@ public static class NotebookRenderer
     }
 
     /// <summary>A whole HTML page in a sandboxed iframe (scripts run inside it, with no access to the notebook).</summary>
-    public static string Frame(string cssClass, string page, int height) =>
-        $"<div class=\"{cssClass}\"><iframe sandbox=\"allow-scripts\" style=\"width:100%;height:{height}px;border:1px solid #ddd;resize:vertical\" " +
-        $"srcdoc=\"{WebUtility.HtmlEncode(page)}\"></iframe></div>";
+    public static string Frame(string cssClass, string page, int height) => FrameStart(cssClass, height) + WebUtility.HtmlEncode(page) + FrameEnd;
+
+    private static string FrameStart(string cssClass, int height) =>
+        $"<div class=\"{cssClass}\"><iframe sandbox=\"allow-scripts\" style=\"width:100%;height:{height}px;border:1px solid #ddd;resize:vertical\" srcdoc=\"";
+
+    private const string FrameEnd = "\"></iframe></div>";
 
     /// <summary>The numbers the heading of an exact or aggregated capture shows, from its tables or from a streaming pass.</summary>
     private sealed record HeadingFacts(bool Aggregated, long Count, long Bytes, bool Native, long PeakBytes, bool PeakIsAtEnd, long PeakTimeNs,
