@@ -148,8 +148,8 @@ public sealed partial class FlameTree
         Time = time;
         View = view;
         Streamed = streamed;
-        ownerOfStack_ = ownerOfStack;
-        root_ = root;
+        stackOwners = ownerOfStack;
+        rootNode = root;
         MergedFrames = mergedFrames;
         NodeCount = CountNodes(root);
         Description = description;
@@ -170,8 +170,8 @@ public sealed partial class FlameTree
         Inverted = inverted;
     }
 
-    private FlameNode? root_;
-    private FlameNode?[]? ownerOfStack_;
+    private FlameNode? rootNode;
+    private FlameNode?[]? stackOwners;
     private readonly FlatTree? flat;
     private readonly int[]? leafOfStack;
 
@@ -179,9 +179,9 @@ public sealed partial class FlameTree
     {
         get
         {
-            if (root_ is null)
+            if (rootNode is null)
                 Materialize();
-            return root_!;
+            return rootNode!;
         }
     }
 
@@ -193,7 +193,7 @@ public sealed partial class FlameTree
         for (var s = 0; s < owners.Length; s++)
             if (leafOfStack[s] >= 0)
                 owners[s] = nodes[leafOfStack[s]];
-        (root_, ownerOfStack_) = (root, owners);
+        (rootNode, stackOwners) = (root, owners);
     }
     public string Description { get; }
     public ReportSelection Selection { get; }
@@ -219,9 +219,9 @@ public sealed partial class FlameTree
     {
         get
         {
-            if (root_ is null && flat is not null)
+            if (rootNode is null && flat is not null)
                 Materialize();
-            return ownerOfStack_;
+            return stackOwners;
         }
     }
 
@@ -245,7 +245,7 @@ public sealed partial class FlameTree
     /// comparison sort of a large tree's nodes took as long as the rest of its pruning).
     /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private static int[] SmallestFirstOrder(long[] totalBytes, long[] counts)
+    internal static int[] SmallestFirstOrder(long[] totalBytes, long[] counts)
     {
         var n = totalBytes.Length;
         var order = new int[Math.Max(0, n - 1)];
