@@ -56,10 +56,9 @@ public static class NotebookRenderer
     public static IEnumerable<(string Html, string? Report)> Render(Capture capture, MemProfileOptions options, Heading heading, object kernel,
         ScopedSummary? streamed = null)
     {
-        yield return (streamed is null ? HeadingHtml(capture, options, heading) : HeadingHtml(HeadingFacts.Of(streamed), options, heading), null);
-        // The timeline and the flame graph's memory chart draw the same numbers: read once.
-        TimelineData? memory = null;
-        TimelineData Memory() => memory ??= streamed is null ? TimelineReport.Data(capture) : TimelineReport.Data(streamed);
+        // The timeline and the flame graph's memory chart draw the same numbers: read once (by either thread, see below).
+        var memory = new Lazy<TimelineData>(() => streamed is null ? TimelineReport.Data(capture) : TimelineReport.Data(streamed));
+        TimelineData Memory() => memory.Value;
         var request = new ReportRequest
         {
             Memory = Memory,
@@ -70,6 +69,31 @@ public static class NotebookRenderer
             Inverted = options.Inverted,
             SplitThreads = options.SplitThreads,
         };
+        // The flame graph of streamed totals needs nothing the reports before it make: it is made on a thread of its own from
+        // the start while they are rendered (the machine's second core is idle once the cell's code has ended; on the first
+        // cell, each thread compiles its own report code).
+        var flameGraph = options.Reports.FirstOrDefault(r => r.Name == "flamegraph");
+        Task<string>? streamedFlame = null;
+        if (streamed is not null && flameGraph is not null && !request.SplitThreads && StreamedSelection(request.Selection) is { } flameSelection)
+            streamedFlame = Task.Factory.StartNew(() => StreamedFlameHtml(streamed, flameSelection, request, Memory, flameGraph.Notebook!.FrameHeight),
+                CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        try
+        {
+            foreach (var output in Render(capture, options, heading, kernel, streamed, request, Memory, streamedFlame))
+                yield return output;
+        }
+        finally
+        {
+            // Abandoned before its turn (a consumer's error): no work left running after the reports.
+            if (streamedFlame is { IsCompleted: false })
+                ((IAsyncResult)streamedFlame).AsyncWaitHandle.WaitOne();
+        }
+    }
+
+    private static IEnumerable<(string Html, string? Report)> Render(Capture capture, MemProfileOptions options, Heading heading, object kernel,
+        ScopedSummary? streamed, ReportRequest request, Func<TimelineData> memory, Task<string>? streamedFlame)
+    {
+        yield return (streamed is null ? HeadingHtml(capture, options, heading) : HeadingHtml(HeadingFacts.Of(streamed), options, heading), null);
         AllocationView? view = null;
         var noted = false;
         foreach (var report in options.Reports)
@@ -83,15 +107,8 @@ public static class NotebookRenderer
                 noted = true;
                 continue;
             }
-            if (streamed is not null && report.Name == "flamegraph" && !request.SplitThreads && StreamedSelection(request.Selection) is { } selected)
-            {
-                // Totals per stack, not the tables: gathered by the stats pass (CellReports asks for them), else by a pass
-                // over the capture file now that the peak's time is known.
-                var fine = TimeBucketing.For(streamed.DurationNs, FlameGraphPage.DefaultTimeBuckets);
-                var stacks = ScopedPass.SelectStacks(streamed, selected, fine.Buckets, fine.BucketNs);
-                yield return (Frame($"memnb-{report.Name}", FlameGraphPage.ToHtml(FlameTree.Build(stacks, request.Selection, request.Inverted), request.Source,
-                    memory: Memory(), timeBuckets: FlameGraphPage.DefaultTimeBuckets), placement.FrameHeight), report.Name);
-            }
+            if (report.Name == "flamegraph" && streamedFlame is not null)
+                yield return (streamedFlame.GetAwaiter().GetResult(), report.Name);
             else if (placement.Page is { } page)
             {
                 view ??= request.Selection.ViewOf(capture);
@@ -103,9 +120,25 @@ public static class NotebookRenderer
             {
                 if (PlotlyOnce(kernel) is { } plotly)
                     yield return (plotly, null);
-                yield return (TimelineHtml(Memory()), report.Name);
+                yield return (TimelineHtml(memory()), report.Name);
             }
         }
+    }
+
+    /// <summary>
+    /// The flame graph of <paramref name="streamed"/>'s totals per stack, not the tables: gathered by the stats pass
+    /// (CellReports asks for them), else by a pass over the capture file now that the peak's time is known.
+    /// </summary>
+    private static string StreamedFlameHtml(ScopedSummary streamed, StackSelection selected, ReportRequest request, Func<TimelineData> memory,
+        int frameHeight)
+    {
+        var fine = TimeBucketing.For(streamed.DurationNs, FlameGraphPage.DefaultTimeBuckets);
+        var stacks = ScopedPass.SelectStacks(streamed, selected, fine.Buckets, fine.BucketNs);
+        // Frame's text, the page encoded as it is written (not made whole and then encoded: it is megabytes).
+        var html = new StringBuilder(FrameStart("memnb-flamegraph", frameHeight));
+        FlameGraphPage.WriteHtmlEncoded(FlameTree.Build(stacks, request.Selection, request.Inverted), request.Source, html,
+            memory: memory(), timeBuckets: FlameGraphPage.DefaultTimeBuckets);
+        return html.Append(FrameEnd).ToString();
     }
 
     /// <summary>
@@ -137,9 +170,12 @@ public static class NotebookRenderer
     }
 
     /// <summary>A whole HTML page in a sandboxed iframe (scripts run inside it, with no access to the notebook).</summary>
-    public static string Frame(string cssClass, string page, int height) =>
-        $"<div class=\"{cssClass}\"><iframe sandbox=\"allow-scripts\" style=\"width:100%;height:{height}px;border:1px solid #ddd;resize:vertical\" " +
-        $"srcdoc=\"{WebUtility.HtmlEncode(page)}\"></iframe></div>";
+    public static string Frame(string cssClass, string page, int height) => FrameStart(cssClass, height) + WebUtility.HtmlEncode(page) + FrameEnd;
+
+    private static string FrameStart(string cssClass, int height) =>
+        $"<div class=\"{cssClass}\"><iframe sandbox=\"allow-scripts\" style=\"width:100%;height:{height}px;border:1px solid #ddd;resize:vertical\" srcdoc=\"";
+
+    private const string FrameEnd = "\"></iframe></div>";
 
     /// <summary>The numbers the heading of an exact or aggregated capture shows, from its tables or from a streaming pass.</summary>
     private sealed record HeadingFacts(bool Aggregated, long Count, long Bytes, bool Native, long PeakBytes, bool PeakIsAtEnd, long PeakTimeNs,

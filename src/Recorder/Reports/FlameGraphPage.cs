@@ -53,7 +53,7 @@ public static class FlameGraphPage
         var timed = options.TimeBuckets > 0 && !capture.IsAggregated;
         if (timed)
             tree = tree.WithTimeBuckets(options.TimeBuckets, MaxTimeEntries);
-        WritePruned(tree, full, options.Source, output, timed ? TimelineReport.Data(capture) : null);
+        WritePruned(tree, full, options.Source, new PlainPage(output), timed ? TimelineReport.Data(capture) : null);
     }
 
     /// <summary>
@@ -65,16 +65,82 @@ public static class FlameGraphPage
     /// they are then counted for the pruned tree only.
     /// </summary>
     public static void Write(FlameTree tree, string source, TextWriter output, int maxNodes = DefaultMaxNodes, TimelineData? memory = null,
-        int timeBuckets = 0)
+        int timeBuckets = 0) =>
+        Write(tree, source, new PlainPage(output), maxNodes, memory, timeBuckets);
+
+    /// <summary>
+    /// Appends the page of <see cref="Write(FlameTree, string, TextWriter, int, TimelineData?, int)"/> HTML-encoded
+    /// (<see cref="System.Net.WebUtility.HtmlEncode(string)"/> of the page, for an attribute such as a notebook frame's
+    /// <c>srcdoc</c>) without making the page first: the tree's JSON, most of the page, goes from its bytes to the encoded text.
+    /// </summary>
+    public static void WriteHtmlEncoded(FlameTree tree, string source, StringBuilder output, int maxNodes = DefaultMaxNodes, TimelineData? memory = null,
+        int timeBuckets = 0) =>
+        Write(tree, source, new EncodedPage(output), maxNodes, memory, timeBuckets);
+
+    private static void Write(FlameTree tree, string source, PageOutput output, int maxNodes, TimelineData? memory, int timeBuckets)
     {
         var buckets = tree.Time?.Buckets ?? timeBuckets;
         var pruned = tree.Prune(maxNodes, keepTime: false);
+        // A tree larger than the page was pruned into nodes of its own: their buckets are counted in them, not in a copy.
         if (buckets > 0 && (tree.View is not null || tree.Streamed is not null))
-            pruned = pruned.WithTimeBuckets(buckets, MaxTimeEntries);
+            pruned = pruned.WithTimeBuckets(buckets, MaxTimeEntries, FlameTimeBuckets.MaxDenseCells, inPlace: tree.NodeCount > maxNodes);
         WritePruned(pruned, tree.NodeCount, source, output, memory);
     }
 
-    private static void WritePruned(FlameTree tree, int full, string source, TextWriter output, TimelineData? memory)
+    /// <summary>Where a page's text goes: as it is, or HTML-encoded.</summary>
+    private abstract class PageOutput
+    {
+        public abstract void Write(string text);
+        public abstract void WriteJson(FlameTree tree);
+    }
+
+    private sealed class PlainPage(TextWriter output) : PageOutput
+    {
+        public override void Write(string text) => output.Write(text);
+        public override void WriteJson(FlameTree tree) => output.Write(FlameJson.ToJson(tree));
+    }
+
+    private sealed class EncodedPage(StringBuilder output) : PageOutput
+    {
+        public override void Write(string text) => output.Append(System.Net.WebUtility.HtmlEncode(text));
+
+        // The JSON is ASCII whose only character HTML-encoding changes is the quote (its encoder escapes < > & ' and all
+        // else): each byte becomes its character, a quote "&quot;". Anything else is encoded as text.
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public override void WriteJson(FlameTree tree)
+        {
+            using var buffer = new MemoryStream();
+            FlameJson.Write(tree, buffer);
+            var json = buffer.GetBuffer().AsSpan(0, (int)buffer.Length);
+            if (!System.Text.Ascii.IsValid(json) || json.IndexOfAny("<>&'"u8) >= 0)
+            {
+                Write(Encoding.UTF8.GetString(json));
+                return;
+            }
+            var quotes = json.Count((byte)'"');
+            output.EnsureCapacity(output.Length + json.Length + 5 * quotes);
+            Span<char> chunk = stackalloc char[4096];
+            var filled = 0;
+            foreach (var b in json)
+            {
+                if (filled > chunk.Length - 6)
+                {
+                    output.Append(chunk[..filled]);
+                    filled = 0;
+                }
+                if (b == (byte)'"')
+                {
+                    "&quot;".CopyTo(chunk[filled..]);
+                    filled += 6;
+                }
+                else
+                    chunk[filled++] = (char)b;
+            }
+            output.Append(chunk[..filled]);
+        }
+    }
+
+    private static void WritePruned(FlameTree tree, int full, string source, PageOutput output, TimelineData? memory)
     {
         var merged = tree.MergedFrames == 0 ? ""
             : $"\n<p class=\"meta\" id=\"fg-merged\">{N(tree.MergedFrames)} of the tree's {N(full)} frames are merged into \"[N smaller frames]\" nodes (the smallest first) to keep the page at {N(tree.NodeCount)} frames; every total stays exact.</p>";
@@ -106,7 +172,7 @@ public static class FlameGraphPage
             <noscript><p>The flame graph needs JavaScript; <code>memnb tree</code> prints the same tree as text.</p></noscript>
             <script type="application/json" id="fg-data">
             """);
-        output.Write(FlameJson.ToJson(tree));
+        output.WriteJson(tree);
         output.Write("</script>\n");
         if (tree.Time is not null && memory is not null && memory["tracked_live"].Bytes.Count > 0)
         {

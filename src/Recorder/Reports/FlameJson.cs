@@ -48,7 +48,7 @@ public static class FlameJson
     {
         using var buffer = new MemoryStream();
         Write(tree, buffer);
-        return Encoding.UTF8.GetString(buffer.ToArray());
+        return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
     }
 
     private static void WriteNode(Utf8JsonWriter json, FlameNode node)

@@ -204,14 +204,38 @@ internal static class FlameTimeBuckets
         bool bucketMajor = false)
     {
         var buckets = fine.Buckets;
+        var slots = owners.Count;
+        // Each owner's non-empty buckets as bits, from one scan of the table: its entries at every width come from them.
+        var words = (buckets + 63) >> 6;
+        var filled = new ulong[(long)slots * words];
+        if (bucketMajor)
+        {
+            for (var b = 0; b < buckets; b++)
+            {
+                var at = (long)b * slots;
+                var (word, bit) = (b >> 6, 1UL << (b & 63));
+                for (var slot = 0; slot < slots; slot++)
+                    if (counts[at + slot] != 0)
+                        filled[(long)slot * words + word] |= bit;
+            }
+        }
+        else
+        {
+            for (var slot = 0; slot < slots; slot++)
+                for (var b = 0; b < buckets; b++)
+                    if (counts[(long)slot * buckets + b] != 0)
+                        filled[(long)slot * words + (b >> 6)] |= 1UL << (b & 63);
+        }
         // The finest width (a power-of-two multiple of the fine one, dividing the bucket count) within the budget.
         var factor = 1;
-        while (factor < buckets && buckets % (factor * 2) == 0 && Entries(counts, owners.Count, buckets, factor, bucketMajor) > maxEntries)
+        while (factor < buckets && buckets % (factor * 2) == 0 && Entries(filled, slots, words, factor) > maxEntries)
             factor *= 2;
-        var lists = new List<(int Bucket, long Count, long Bytes)>?[owners.Count];
-        for (var slot = 0; slot < owners.Count; slot++)
+        // Each owner's list made at its length, filled in the table's own order (each owner's buckets still ascending).
+        var lists = new (int Bucket, long Count, long Bytes)[]?[slots];
+        for (var slot = 0; slot < slots; slot++)
             if (owners[slot].OwnCount != 0)
-                lists[slot] = new List<(int Bucket, long Count, long Bytes)>();
+                lists[slot] = new (int, long, long)[EntriesOf(filled.AsSpan(slot * words, words), factor)];
+        var filledTo = new int[slots];
         // Once per (owner, bucket) cell: optimized up front like its caller (tier-0 code was a fortieth of the post-cell time).
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         void Add(int slot, int b, long cell)
@@ -219,61 +243,71 @@ internal static class FlameTimeBuckets
             if (counts[cell] == 0 || lists[slot] is not { } list)
                 return;
             var coarse = b / factor;
-            if (list.Count > 0 && list[^1].Bucket == coarse)
-                list[^1] = (coarse, list[^1].Count + counts[cell], list[^1].Bytes + bytes[cell]);
+            var n = filledTo[slot];
+            if (n > 0 && list[n - 1].Bucket == coarse)
+                list[n - 1] = (coarse, list[n - 1].Count + counts[cell], list[n - 1].Bytes + bytes[cell]);
             else
-                list.Add((coarse, counts[cell], bytes[cell]));
+            {
+                list[n] = (coarse, counts[cell], bytes[cell]);
+                filledTo[slot] = n + 1;
+            }
         }
-        // In the table's own order (each slot's buckets still come in ascending order).
         if (bucketMajor)
         {
             for (var b = 0; b < buckets; b++)
-                for (var slot = 0; slot < owners.Count; slot++)
-                    Add(slot, b, (long)b * owners.Count + slot);
+                for (var slot = 0; slot < slots; slot++)
+                    Add(slot, b, (long)b * slots + slot);
         }
         else
         {
-            for (var slot = 0; slot < owners.Count; slot++)
+            for (var slot = 0; slot < slots; slot++)
                 for (var b = 0; b < buckets; b++)
                     Add(slot, b, (long)slot * buckets + b);
         }
-        for (var slot = 0; slot < owners.Count; slot++)
+        for (var slot = 0; slot < slots; slot++)
             if (lists[slot] is { } list)
-                owners[slot].OwnByTimeBucket = list.ToArray();
+                owners[slot].OwnByTimeBucket = list;
         return new TimeBucketing(buckets / factor, fine.BucketNs * factor, fine.DurationNs);
     }
 
     /// <summary>The (owner, coarse bucket) pairs with allocations when buckets are widened <paramref name="factor"/> times.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private static long Entries(long[] counts, int owners, int buckets, int factor, bool bucketMajor)
+    private static long Entries(ulong[] filled, int slots, int words, int factor)
     {
         long entries = 0;
-        if (bucketMajor)
+        for (var slot = 0; slot < slots; slot++)
+            entries += EntriesOf(filled.AsSpan(slot * words, words), factor);
+        return entries;
+    }
+
+    /// <summary>
+    /// The coarse buckets of <paramref name="factor"/> (a power of two) fine ones with a bit set in <paramref name="filled"/>
+    /// (fine bucket b at bit b % 64 of word b / 64).
+    /// </summary>
+    private static int EntriesOf(ReadOnlySpan<ulong> filled, int factor)
+    {
+        var entries = 0;
+        if (factor >= 64)
         {
-            var last = new int[owners];
-            Array.Fill(last, -1);
-            for (var b = 0; b < buckets; b++)
+            // A coarse bucket spans whole words.
+            for (var w = 0; w < filled.Length; w += factor / 64)
             {
-                var coarse = b / factor;
-                var at = (long)b * owners;
-                for (var slot = 0; slot < owners; slot++)
-                    if (counts[at + slot] > 0 && last[slot] != coarse)
-                    {
-                        last[slot] = coarse;
-                        entries++;
-                    }
+                ulong any = 0;
+                for (var j = w; j < Math.Min(filled.Length, w + factor / 64); j++)
+                    any |= filled[j];
+                entries += any != 0 ? 1 : 0;
             }
             return entries;
         }
-        for (var slot = 0; slot < owners; slot++)
+        // The lowest bit of each group of factor bits (they start at multiples of factor within a word).
+        ulong lowest = 0;
+        for (var bit = 0; bit < 64; bit += factor)
+            lowest |= 1UL << bit;
+        foreach (var word in filled)
         {
-            var last = -1;
-            for (var b = 0; b < buckets; b++)
-                if (counts[slot * buckets + b] > 0 && b / factor != last)
-                {
-                    last = b / factor;
-                    entries++;
-                }
+            var any = word;
+            for (var width = 1; width < factor; width *= 2)
+                any |= any >> width;
+            entries += System.Numerics.BitOperations.PopCount(any & lowest);
         }
         return entries;
     }

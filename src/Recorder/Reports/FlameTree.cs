@@ -137,7 +137,7 @@ public sealed record TimeBucketing(int Buckets, long BucketNs, long DurationNs)
 /// (allocating frames at the top, their callers below), optionally with a level of threads on top.
 /// The numbers every tree, flame graph and their JSON show; the root's totals are the view's.
 /// </summary>
-public sealed class FlameTree
+public sealed partial class FlameTree
 {
     /// <summary>The name of the frame that stands for an allocation recorded without a stack.</summary>
     public const string NoStack = "[no stack]";
@@ -148,8 +148,8 @@ public sealed class FlameTree
         Time = time;
         View = view;
         Streamed = streamed;
-        OwnerOfStack = ownerOfStack;
-        Root = root;
+        stackOwners = ownerOfStack;
+        rootNode = root;
         MergedFrames = mergedFrames;
         NodeCount = CountNodes(root);
         Description = description;
@@ -158,13 +158,49 @@ public sealed class FlameTree
         SplitThreads = splitThreads;
     }
 
-    public FlameNode Root { get; }
+    /// <summary>A tree of streamed totals kept as arrays (<see cref="FlatTree"/>): its nodes are made when first asked for.</summary>
+    private FlameTree(FlatTree flat, int[] leafOfStack, string description, ReportSelection selection, bool inverted, SelectedStacks streamed)
+    {
+        this.flat = flat;
+        this.leafOfStack = leafOfStack;
+        Streamed = streamed;
+        NodeCount = flat.Count;
+        Description = description;
+        Selection = selection;
+        Inverted = inverted;
+    }
+
+    private FlameNode? rootNode;
+    private FlameNode?[]? stackOwners;
+    private readonly FlatTree? flat;
+    private readonly int[]? leafOfStack;
+
+    public FlameNode Root
+    {
+        get
+        {
+            if (rootNode is null)
+                Materialize();
+            return rootNode!;
+        }
+    }
+
+    /// <summary>The nodes of a tree kept as arrays, and its stacks' owners among them.</summary>
+    private void Materialize()
+    {
+        var (root, nodes) = flat!.Materialize();
+        var owners = new FlameNode?[leafOfStack!.Length];
+        for (var s = 0; s < owners.Length; s++)
+            if (leafOfStack[s] >= 0)
+                owners[s] = nodes[leafOfStack[s]];
+        (rootNode, stackOwners) = (root, owners);
+    }
     public string Description { get; }
     public ReportSelection Selection { get; }
     public bool Inverted { get; }
     public bool SplitThreads { get; }
-    public long TotalBytes => Root.TotalBytes;
-    public long Count => Root.Count;
+    public long TotalBytes => flat is not null ? flat.TotalBytes[0] : Root.TotalBytes;
+    public long Count => flat is not null ? flat.TotalCount[0] : Root.Count;
 
     /// <summary>How allocation times map to the buckets of <see cref="FlameNode.OwnByTimeBucket"/>; null when the tree has none.</summary>
     public TimeBucketing? Time { get; }
@@ -179,7 +215,15 @@ public sealed class FlameTree
     /// For a tree of streamed totals: per stack id the node of this tree its allocations are charged to (the end of its
     /// path, or the "[N smaller frames]" node that took it), so the time buckets need not walk each stack's path again.
     /// </summary>
-    internal FlameNode?[]? OwnerOfStack { get; }
+    internal FlameNode?[]? OwnerOfStack
+    {
+        get
+        {
+            if (rootNode is null && flat is not null)
+                Materialize();
+            return stackOwners;
+        }
+    }
 
     /// <summary>The number of nodes, the root included.</summary>
     public int NodeCount { get; }
@@ -193,6 +237,59 @@ public sealed class FlameTree
             totalBytes[a] != totalBytes[b] ? totalBytes[a].CompareTo(totalBytes[b])
             : counts[a] != counts[b] ? counts[a].CompareTo(counts[b])
             : b.CompareTo(a);
+    }
+
+    /// <summary>
+    /// Nodes 1 … n−1 in the order of <see cref="SmallestFirst"/>. Every key differs (the index), so any sort gives the same
+    /// order: with no negative total, a stable radix sort of the nodes listed last first, by count and then by bytes (a
+    /// comparison sort of a large tree's nodes took as long as the rest of its pruning).
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    internal static int[] SmallestFirstOrder(long[] totalBytes, long[] counts)
+    {
+        var n = totalBytes.Length;
+        var order = new int[Math.Max(0, n - 1)];
+        var negative = false;
+        for (var i = 1; i < n && !negative; i++)
+            negative = (totalBytes[i] | counts[i]) < 0;
+        if (negative || order.Length < 64)
+        {
+            for (var i = 0; i < order.Length; i++)
+                order[i] = i + 1;
+            order.AsSpan().Sort(new SmallestFirst(totalBytes, counts));
+            return order;
+        }
+        for (var i = 0; i < order.Length; i++)
+            order[i] = n - 1 - i;
+        var keys = new ulong[order.Length];
+        var nextOrder = new int[order.Length];
+        var nextKeys = new ulong[order.Length];
+        var starts = new int[256];
+        foreach (var values in new[] { counts, totalBytes })
+        {
+            ulong highest = 0;
+            for (var i = 0; i < order.Length; i++)
+                highest |= keys[i] = (ulong)values[order[i]];
+            // One stable pass per byte of the key, least significant first; a byte that every key has alike is skipped.
+            for (var shift = 0; shift < 64 && highest >> shift != 0; shift += 8)
+            {
+                System.Array.Clear(starts);
+                for (var i = 0; i < keys.Length; i++)
+                    starts[(int)(keys[i] >> shift) & 255]++;
+                if (starts[(int)(keys[0] >> shift) & 255] == keys.Length)
+                    continue;
+                for (int digit = 0, sum = 0; digit < 256; digit++)
+                    (starts[digit], sum) = (sum, sum + starts[digit]);
+                for (var i = 0; i < keys.Length; i++)
+                {
+                    var at = starts[(int)(keys[i] >> shift) & 255]++;
+                    (nextOrder[at], nextKeys[at]) = (order[i], keys[i]);
+                }
+                (order, nextOrder) = (nextOrder, order);
+                (keys, nextKeys) = (nextKeys, keys);
+            }
+        }
+        return order;
     }
 
     /// <summary>How many frames of the unpruned tree <see cref="Prune"/> folded into "[N smaller frames]" nodes (0 if none).</summary>
@@ -220,93 +317,83 @@ public sealed class FlameTree
             return keepTime || Time is null ? this : new FlameTree(Root, Description, Selection, Inverted, SplitThreads, MergedFrames, null, View, Streamed, OwnerOfStack);
 
         // Pre-order flattening: index 0 is the root.
-        var nodes = new List<FlameNode>(NodeCount);
-        var parent = new List<int>(NodeCount);
-        var stack = new Stack<(FlameNode Node, int Parent)>();
-        stack.Push((Root, -1));
-        while (stack.Count > 0)
+        int n;
+        int[] parent;
+        long[] totalBytes, counts;
+        Func<int, FlameNode> copy;
+        // Per stack id the index of the node its allocations are charged to (−1: none), for a tree of streamed totals.
+        int[]? ownerIndex = null;
+        if (flat is { } arrays)
         {
-            var (node, up) = stack.Pop();
-            var index = nodes.Count;
-            // Each node's index, for the stacks' owners to follow the pruning (a field: a dictionary by node hashed each one).
-            node.PruneIndex = index;
-            nodes.Add(node);
-            parent.Add(up);
-            for (var i = node.Children.Count - 1; i >= 0; i--)
-                stack.Push((node.Children[i], index));
-        }
-        var n = nodes.Count;
-        var size = new int[n];
-        for (var i = n - 1; i >= 0; i--)
-        {
-            size[i] += 1;
-            if (parent[i] >= 0)
-                size[parent[i]] += size[i];
-        }
-
-        // Smallest first; among equals the later sibling first, so a node's merged children are the tail of its list.
-        var order = Enumerable.Range(1, n - 1).ToArray();
-        var totalBytes = new long[n];
-        var counts = new long[n];
-        for (var i = 0; i < n; i++)
-            (totalBytes[i], counts[i]) = (nodes[i].TotalBytes, nodes[i].Count);
-        order.AsSpan().Sort(new SmallestFirst(totalBytes, counts));
-        var removed = new bool[n];
-        var merged = new int[n];
-        var mergedBytes = new long[n];
-        var mergedCount = new long[n];
-        var lastMerged = new int[n];
-        var count = n;
-        foreach (var c in order)
-        {
-            if (count <= maxNodes)
-                break;
-            var gone = false;
-            for (var a = parent[c]; a >= 0 && !gone; a = parent[a])
-                gone = removed[a];
-            if (gone)
-                continue;
-            var p = parent[c];
-            var delta = size[c] - (merged[p] == 0 ? 1 : 0);
-            removed[c] = true;
-            merged[p]++;
-            lastMerged[p] = c;
-            mergedBytes[p] += nodes[c].TotalBytes;
-            mergedCount[p] += nodes[c].Count;
-            count -= delta;
-            for (var a = p; a >= 0; a = parent[a])
-                size[a] -= delta;
-        }
-
-        // A "[1 smaller frame]" node that stands for a single leaf saves nothing: keep the leaf.
-        for (var p = 0; p < n; p++)
-            if (merged[p] == 1 && size[lastMerged[p]] == 1)
+            var preOrder = arrays.PreOrder;
+            var rank = arrays.RankOf;
+            n = arrays.Count;
+            parent = new int[n];
+            totalBytes = new long[n];
+            counts = new long[n];
+            for (var i = 0; i < n; i++)
             {
-                removed[lastMerged[p]] = false;
-                merged[p] = 0;
-                mergedBytes[p] = mergedCount[p] = 0;
+                var node = preOrder[i];
+                parent[i] = i == 0 ? -1 : rank[arrays.ParentOf(node)];
+                (totalBytes[i], counts[i]) = (arrays.TotalBytes[node], arrays.TotalCount[node]);
             }
-
-        FlameNode Copy(int i)
-        {
-            var source = nodes[i];
-            var copy = new FlameNode(source.Name, source.Kind) { IsMerged = source.IsMerged };
-            copy.Add(source.Count, source.TotalBytes);
-            copy.AddOwn(source.OwnCount, source.OwnBytes);
-            return copy;
+            copy = i => arrays.Copy(preOrder[i]);
+            ownerIndex = new int[leafOfStack!.Length];
+            for (var s = 0; s < ownerIndex.Length; s++)
+                ownerIndex[s] = leafOfStack[s] < 0 ? -1 : rank[leafOfStack[s]];
         }
+        else
+        {
+            var nodes = new List<FlameNode>(NodeCount);
+            var parents = new List<int>(NodeCount);
+            var stack = new Stack<(FlameNode Node, int Parent)>();
+            stack.Push((Root, -1));
+            while (stack.Count > 0)
+            {
+                var (node, up) = stack.Pop();
+                var index = nodes.Count;
+                // Each node's index, for the stacks' owners to follow the pruning (a field: a dictionary by node hashed each one).
+                node.PruneIndex = index;
+                nodes.Add(node);
+                parents.Add(up);
+                for (var i = node.Children.Count - 1; i >= 0; i--)
+                    stack.Push((node.Children[i], index));
+            }
+            n = nodes.Count;
+            parent = parents.ToArray();
+            totalBytes = new long[n];
+            counts = new long[n];
+            for (var i = 0; i < n; i++)
+                (totalBytes[i], counts[i]) = (nodes[i].TotalBytes, nodes[i].Count);
+            copy = i =>
+            {
+                var source = nodes[i];
+                var made = new FlameNode(source.Name, source.Kind) { IsMerged = source.IsMerged };
+                made.Add(source.Count, source.TotalBytes);
+                made.AddOwn(source.OwnCount, source.OwnBytes);
+                return made;
+            };
+            if (OwnerOfStack is { } leaves)
+            {
+                ownerIndex = new int[leaves.Length];
+                for (var s = 0; s < leaves.Length; s++)
+                    ownerIndex[s] = leaves[s] is { } leaf ? leaf.PruneIndex : -1;
+            }
+        }
+        var (removed, merged, mergedBytes, mergedCount) = Removals(maxNodes, parent, totalBytes, counts);
+
         var copies = new FlameNode?[n];
-        copies[0] = Copy(0);
+        copies[0] = copy(0);
         for (var i = 1; i < n; i++)
         {
             var p = parent[i];
             if (removed[i] || copies[p] is null)
                 continue;
-            copies[i] = Copy(i);
+            copies[i] = copy(i);
             copies[p]!.AddChild(copies[i]!);
         }
         var kept = 0;
-        var mergedNodes = OwnerOfStack is null ? null : new FlameNode?[n];
+        var mergedNodes = ownerIndex is null ? null : new FlameNode?[n];
         for (var i = 0; i < n; i++)
         {
             if (copies[i] is null)
@@ -323,22 +410,90 @@ public sealed class FlameTree
                 mergedNodes[i] = bucket;
         }
         FlameNode?[]? owners = null;
-        if (OwnerOfStack is not null)
+        if (ownerIndex is not null)
         {
             // A kept node owns its allocations; a removed one's go to the merged node under its nearest kept ancestor
             // (parents come before their children here).
             var ownerOf = new FlameNode[n];
             for (var i = 0; i < n; i++)
                 ownerOf[i] = copies[i] ?? (copies[parent[i]] is not null ? mergedNodes![parent[i]]! : ownerOf[parent[i]]);
-            var leaves = OwnerOfStack!;
-            owners = new FlameNode?[leaves.Length];
-            for (var s = 0; s < leaves.Length; s++)
-                if (leaves[s] is { } leaf)
-                    owners[s] = ownerOf[leaf.PruneIndex];
+            owners = new FlameNode?[ownerIndex.Length];
+            for (var s = 0; s < ownerIndex.Length; s++)
+                if (ownerIndex[s] >= 0)
+                    owners[s] = ownerOf[ownerIndex[s]];
         }
         copies[0]!.Sort();
         var pruned = new FlameTree(copies[0]!, Description, Selection, Inverted, SplitThreads, MergedFrames + n - kept, null, View, Streamed, owners);
         return keepTime && Time is not null ? pruned.WithTimeBuckets(Time.Buckets) : pruned;
+    }
+
+    /// <summary>
+    /// Which nodes of a tree in pre-order (<paramref name="parent"/> of each, −1 for the root at 0) the pruning to
+    /// <paramref name="maxNodes"/> removes, and per node how many children it merged and their totals.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static (bool[] Removed, int[] Merged, long[] MergedBytes, long[] MergedCount) Removals(int maxNodes, int[] parent, long[] totalBytes, long[] counts)
+    {
+        var n = parent.Length;
+        // Smallest first; among equals the later sibling first, so a node's merged children are the tail of its list.
+        var order = SmallestFirstOrder(totalBytes, counts);
+        var removed = new bool[n];
+        var merged = new int[n];
+        var mergedBytes = new long[n];
+        var mergedCount = new long[n];
+        var lastMerged = new int[n];
+        // Each node's nodes (its own, those below it and the merged ones) as the removals go.
+        var size = new int[n];
+        // No node holds more than its parent (what every tree of allocations is): in that order every node comes after all
+        // of its descendants, so when its turn comes they are gone into one merged node under it, and it has no removed
+        // ancestor; its size is known without updating every ancestor's at each removal.
+        var nested = true;
+        for (var i = 1; i < n && nested; i++)
+            nested = totalBytes[i] <= totalBytes[parent[i]] && counts[i] <= counts[parent[i]];
+        if (!nested)
+            for (var i = n - 1; i >= 0; i--)
+            {
+                size[i] += 1;
+                if (parent[i] >= 0)
+                    size[parent[i]] += size[i];
+            }
+        var count = n;
+        foreach (var c in order)
+        {
+            if (count <= maxNodes)
+                break;
+            var p = parent[c];
+            if (nested)
+                size[c] = merged[c] == 0 ? 1 : 2;
+            else
+            {
+                var gone = false;
+                for (var a = p; a >= 0 && !gone; a = parent[a])
+                    gone = removed[a];
+                if (gone)
+                    continue;
+            }
+            var delta = size[c] - (merged[p] == 0 ? 1 : 0);
+            removed[c] = true;
+            merged[p]++;
+            lastMerged[p] = c;
+            mergedBytes[p] += totalBytes[c];
+            mergedCount[p] += counts[c];
+            count -= delta;
+            if (!nested)
+                for (var a = p; a >= 0; a = parent[a])
+                    size[a] -= delta;
+        }
+
+        // A "[1 smaller frame]" node that stands for a single leaf saves nothing: keep the leaf.
+        for (var p = 0; p < n; p++)
+            if (merged[p] == 1 && size[lastMerged[p]] == 1)
+            {
+                removed[lastMerged[p]] = false;
+                merged[p] = 0;
+                mergedBytes[p] = mergedCount[p] = 0;
+            }
+        return (removed, merged, mergedBytes, mergedCount);
     }
 
     /// <summary>
@@ -350,9 +505,21 @@ public sealed class FlameTree
     public FlameTree WithTimeBuckets(int buckets, long maxEntries = long.MaxValue) =>
         WithTimeBuckets(buckets, maxEntries, FlameTimeBuckets.MaxDenseCells);
 
-    internal FlameTree WithTimeBuckets(int buckets, long maxEntries, long maxDenseCells)
+    /// <param name="inPlace">Count them into this tree's own nodes instead of a copy: for a tree nothing else holds (a page's
+    /// pruned copy).</param>
+    internal FlameTree WithTimeBuckets(int buckets, long maxEntries, long maxDenseCells, bool inPlace = false)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(buckets, 1);
+        if (inPlace && Time is null)
+        {
+            if (View is null && Streamed is { } own)
+                return new FlameTree(Root, Description, Selection, Inverted, SplitThreads, MergedFrames,
+                    FlameTimeBuckets.Attach(this, Root, own, TimeBucketing.For(own.DurationNs, buckets), maxEntries, maxDenseCells, OwnerOfStack),
+                    null, own, OwnerOfStack);
+            if (View is { } rows)
+                return new FlameTree(Root, Description, Selection, Inverted, SplitThreads, MergedFrames,
+                    FlameTimeBuckets.Attach(this, Root, rows, TimeBucketing.For(rows.Capture.DurationNs, buckets), maxEntries, maxDenseCells), rows);
+        }
         if (View is null && Streamed is { } streamed)
         {
             var copyOf = OwnerOfStack is null ? null : new Dictionary<FlameNode, FlameNode>(NodeCount, ReferenceEqualityComparer.Instance);
@@ -465,20 +632,21 @@ public sealed class FlameTree
     {
         var paths = new PathResolver(stacks.Tables, inverted, stacks.ScopeFrame);
         var budget = new NodeBudget(stacks.Path, new FileInfo(stacks.Path).Length, inverted, splitThreads: false);
-        var root = new FlameNode("all", FlameNodeKind.Root);
-        var path = new List<(string Name, FlameNodeKind Kind)>();
+        var tree = new FlatTree(budget, paths.Parents.Length + 1);
+        var builder = new FlatBuilder(paths, tree);
         // Where each stack's path ends: its allocations' owner when the time buckets are counted (no second walk).
-        var ownerOfStack = new FlameNode?[stacks.Counts.Length];
-        var last = new LastPath();
+        var leafOfStack = new int[stacks.Counts.Length];
         for (var stack = 0; stack < stacks.Counts.Length; stack++)
         {
+            leafOfStack[stack] = -1;
             if (stacks.Counts[stack] == 0)
                 continue;
-            paths.Fill(0, stack, path);
-            ownerOfStack[stack] = AddPath(root, path, stacks.Counts[stack], stacks.Bytes[stack], budget, last);
+            var leaf = builder.Add(stack, inverted);
+            tree.AddOwn(leaf, stacks.Counts[stack], stacks.Bytes[stack]);
+            leafOfStack[stack] = leaf;
         }
-        root.Sort();
-        return new FlameTree(root, stacks.Description, selection, inverted, false, 0, null, null, stacks, ownerOfStack);
+        tree.Finish();
+        return new FlameTree(tree, leafOfStack, stacks.Description, selection, inverted, stacks);
     }
 
     /// <summary>The tree of any view (<paramref name="selection"/> only labels it).</summary>
@@ -587,55 +755,23 @@ public sealed class FlameTree
     }
 
     /// <summary>Charges an allocation to the root, to each node of its path (from the root down) and, as own, to the last.</summary>
-    /// <returns>The node the path ends at.</returns>
-    /// <param name="last">The previous path added and its nodes: the frames it shares with this one (the same name
-    /// strings, as the path resolver gives them for the same addresses) are found without a lookup among the children.</param>
     // Once per stack over its frames: optimized up front (tier-0 code ran for much of a large tree's building).
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private static FlameNode AddPath(FlameNode root, List<(string Name, FlameNodeKind Kind)> path, long count, long bytes, NodeBudget budget,
-        LastPath? last = null)
+    private static void AddPath(FlameNode root, List<(string Name, FlameNodeKind Kind)> path, long count, long bytes, NodeBudget budget)
     {
         root.Add(count, bytes);
         var node = root;
         var created = 0;
-        var shared = 0;
-        if (last is not null)
+        foreach (var (name, kind) in path)
         {
-            var before = last.Path;
-            while (shared < path.Count && shared < before.Count && ReferenceEquals(path[shared].Name, before[shared].Name)
-                && path[shared].Kind == before[shared].Kind)
-            {
-                node = last.Nodes[shared];
-                node.Add(count, bytes);
-                shared++;
-            }
-            last.Nodes.RemoveRange(shared, last.Nodes.Count - shared);
-        }
-        for (var i = shared; i < path.Count; i++)
-        {
-            var (name, kind) = path[i];
             var before = node.Children.Count;
             var child = node.ChildFor(name, kind);
             created += node.Children.Count - before;
             node = child;
             node.Add(count, bytes);
-            last?.Nodes.Add(node);
-        }
-        if (last is not null)
-        {
-            last.Path.Clear();
-            last.Path.AddRange(path);
         }
         node.AddOwn(count, bytes);
         budget.Add(created);
-        return node;
-    }
-
-    /// <summary>The last path <see cref="AddPath"/> added and the node of each of its frames.</summary>
-    private sealed class LastPath
-    {
-        public readonly List<(string Name, FlameNodeKind Kind)> Path = new();
-        public readonly List<FlameNode> Nodes = new();
     }
 
     /// <summary>The frames of an allocation's path from the root: its thread (when split), then its stack in tree order.</summary>
@@ -696,6 +832,22 @@ public sealed class FlameTree
             this.inverted = inverted;
             this.splitThreads = splitThreads;
             scopeFrame = capture.ScopeFrame;
+        }
+
+        internal int[] Parents => parents;
+        internal ulong[] Ips => ips;
+        internal bool IsEntryStub(ulong ip) => entryStubs.Contains(ip);
+        internal bool InScope(string name) => scopeFrame is not null && scopeFrame(name);
+
+        /// <summary>The names of the frames of <paramref name="ip"/> as a path lists them (innermost first), and their kind.</summary>
+        internal (string[] Names, FlameNodeKind Kind) FramesOf(ulong ip)
+        {
+            if (!frames.TryGetValue(ip, out var frame))
+                return ([Stacks.StackFrames.Unlisted(ip).Name], FlameNodeKind.Unknown);
+            var names = new string[frame.Frames.Length];
+            for (var i = 0; i < names.Length; i++)
+                names[i] = frame.Frames[i].NameWithLocation;
+            return (names, frame.Kind);
         }
 
         public void Fill(int stream, int stack, List<(string Name, FlameNodeKind Kind)> path)

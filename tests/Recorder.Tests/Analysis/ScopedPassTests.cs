@@ -248,6 +248,86 @@ public class ScopedPassTests
         }
     }
 
+    /// <summary>
+    /// 1 tick = 1 ns, no GC. Stack nodes (frame): 1 Host.Run; 2 Submission#1.&lt;Initialize&gt; (an entry stub) under 1; 3 Cell.A
+    /// under 2; 4 Cell.A at another address under 2; 5 and 6 Cell.B (one address) under 3 and 4; 7 Host.Main; 8 Host.Other
+    /// under 7; 9 Cell.A under 8; 10 Host.Helper under 5; 11 Cell.C under 10; 12 Submission#1.&lt;Factory&gt; (an entry stub)
+    /// under 3; 13 Cell.D under 12. One allocation on each of 3 … 13 but 7 and 8 (stack n: n bytes; 12 twice), 10 ns apart.
+    /// </summary>
+    private static MemNotebook.Recorder.Tests.Capture.TestCaptureWriter SharedPaths()
+    {
+        var w = new MemNotebook.Recorder.Tests.Capture.TestCaptureWriter();
+        w.Chunk(0).Clock(0, 0).Type(0, 1, "App.Thing")
+            .StackNode(1, 0, 0x70).StackNode(2, 1, 0x10).StackNode(3, 2, 0x20).StackNode(4, 2, 0x21).StackNode(5, 3, 0x30)
+            .StackNode(6, 4, 0x30).StackNode(7, 0, 0x80).StackNode(8, 7, 0x90).StackNode(9, 8, 0x20).StackNode(10, 5, 0xA0)
+            .StackNode(11, 10, 0x40).StackNode(12, 3, 0x11).StackNode(13, 12, 0x50)
+            .Frame(0x70, 0, "Host.Run", "Host.dll").Frame(0x10, 0, "Submission#1.<Initialize>", "").Frame(0x11, 0, "Submission#1.<Factory>", "")
+            .Frame(0x20, 0, "Cell.A", "").Frame(0x21, 0, "Cell.A", "").Frame(0x30, 0, "Cell.B", "").Frame(0x40, 0, "Cell.C", "")
+            .Frame(0x50, 0, "Cell.D", "").Frame(0x80, 0, "Host.Main", "Host.dll").Frame(0x90, 0, "Host.Other", "Host.dll")
+            .Frame(0xA0, 0, "Host.Helper", "Host.dll")
+            .Thread(2, 100, 1).Write();
+        var chunk = w.Chunk(2);
+        ulong address = 0x1000, ticks = 0;
+        foreach (var stack in new[] { 13, 12, 11, 10, 9, 6, 5, 4, 3, 12 })
+        {
+            chunk.Alloc(ticks += 10, 0, (ulong)stack, stack, address);
+            address += 0x100;
+        }
+        chunk.Write();
+        w.Chunk(0).Clock(1000, 1000).End(1000, 10, 0, 103).Write();
+        return w;
+    }
+
+    [Fact]
+    public void A_streamed_tree_makes_each_stack_nodes_path_once_and_equals_the_tree_of_every_stacks_own_path()
+    {
+        // The tree of streamed totals is made per stack node, not per stack: stack nodes whose paths are the same (another
+        // address of a function, a caller outside the scope that the path is cut at) share its nodes, an entry stub is left
+        // out of the paths through it and kept at the end of its own, and the scope's outermost frame starts the path.
+        using var scratch = new ScratchFolder();
+        var path = scratch.Write("shared-paths.memnb", SharedPaths());
+        static bool InCell(string frame) => frame.StartsWith("Cell.", StringComparison.Ordinal);
+        var scoped = LoadedCapture.Load(path).Within(InCell, "cells");
+        var memory = TimelineReport.Data(scoped);
+        var summary = ScopedPass.Compute(path, InCell, "cells", flame: new ScopedFlame(StackSelection.All, FlameGraphPage.DefaultTimeBuckets))!;
+        var fine = TimeBucketing.For(summary.DurationNs, FlameGraphPage.DefaultTimeBuckets);
+        var stacks = ScopedPass.SelectStacks(summary, StackSelection.All, fine.Buckets, fine.BucketNs);
+        var selection = new ReportSelection(ReportMode.Allocated);
+        var tree = FlameTree.Build(stacks, selection);
+        static IEnumerable<string> Paths(FlameNode node, string above) =>
+            node.Children.SelectMany(c => Paths(c, $"{above}/{c.Name}"))
+                .Prepend($"{above} {node.Count} {node.TotalBytes} {node.OwnBytes}");
+        Assert.Equal([
+            " 10 85 0",
+            "/Cell.A 10 85 16",
+            "/Cell.A/Cell.B 4 32 11",
+            "/Cell.A/Cell.B/Host.Helper 2 21 10",
+            "/Cell.A/Cell.B/Host.Helper/Cell.C 1 11 11",
+            "/Cell.A/cell 1 › Factory 2 24 24",
+            "/Cell.A/Cell.D 1 13 13",
+        ], Paths(tree.Root, ""));
+        foreach (var inverted in new[] { false, true })
+        {
+            var streamed = FlameTree.Build(stacks, selection, inverted);
+            var fromTables = FlameTree.Build(selection.ViewOf(scoped), selection, inverted);
+            Assert.Equal(fromTables.NodeCount, streamed.NodeCount);
+            Assert.Equal(FlameJson.ToJson(fromTables), FlameJson.ToJson(streamed));
+            for (var maxNodes = 2; maxNodes <= streamed.NodeCount; maxNodes++)
+            {
+                var expected = FlameGraphPage.ToHtml(fromTables, "cells", maxNodes, memory, FlameGraphPage.DefaultTimeBuckets);
+                var actual = FlameGraphPage.ToHtml(streamed, "cells", maxNodes, memory, FlameGraphPage.DefaultTimeBuckets);
+                Assert.True(expected == actual, $"inverted {inverted}, at most {maxNodes} nodes: the streamed page differs");
+                // The time buckets widened alike from the streamed (bucket-major) table and the tables' (owner-major) one.
+                foreach (var maxEntries in new[] { long.MaxValue, 5, 2, 1 })
+                {
+                    var fromRows = FlameJson.ToJson(fromTables.Prune(maxNodes).WithTimeBuckets(FlameGraphPage.DefaultTimeBuckets, maxEntries));
+                    Assert.Equal(fromRows, FlameJson.ToJson(streamed.Prune(maxNodes).WithTimeBuckets(FlameGraphPage.DefaultTimeBuckets, maxEntries)));
+                    Assert.Equal(fromRows, FlameJson.ToJson(streamed.Prune(maxNodes).WithTimeBuckets(FlameGraphPage.DefaultTimeBuckets, maxEntries, maxDenseCells: 0)));
+                }
+            }
+        }
+    }
+
     [Fact]
     public void The_stats_pass_gathers_the_peak_totals_at_the_end_as_the_leaks_and_at_the_first_of_equal_gc_starts()
     {

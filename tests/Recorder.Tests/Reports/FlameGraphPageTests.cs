@@ -235,6 +235,27 @@ public class FlameGraphPageTests
     }
 
     [Fact]
+    public void The_page_written_html_encoded_is_the_page_html_encoded()
+    {
+        // A notebook shows the page in a frame's srcdoc: written encoded, it must be the encoding of the page, markup-named
+        // frames, a source with quotes and non-ASCII characters, pruning and time buckets included.
+        using var scratch = new ScratchFolder();
+        var capture = Load(scratch);
+        var memory = TimelineReport.Data(capture);
+        foreach (var mode in new[] { ReportMode.Allocated, ReportMode.Peak })
+            foreach (var maxNodes in new[] { FlameGraphPage.DefaultMaxNodes, 4 })
+            {
+                var selection = new ReportSelection(mode);
+                var tree = FlameTree.Build(selection.ViewOf(capture), selection);
+                const string source = "r \"é\" & <x>'.memnb";
+                var encoded = new StringBuilder("before");
+                FlameGraphPage.WriteHtmlEncoded(tree, source, encoded, maxNodes, memory, FlameGraphPage.DefaultTimeBuckets);
+                Assert.Equal("before" + System.Net.WebUtility.HtmlEncode(FlameGraphPage.ToHtml(tree, source, maxNodes, memory, FlameGraphPage.DefaultTimeBuckets)),
+                    encoded.ToString());
+            }
+    }
+
+    [Fact]
     public void Page_loads_nothing_external_and_its_policy_allows_only_its_own_script_and_style()
     {
         using var scratch = new ScratchFolder();

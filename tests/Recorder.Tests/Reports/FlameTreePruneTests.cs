@@ -80,6 +80,25 @@ public class FlameTreePruneTests
     }
 
     [Fact]
+    public void The_pruning_order_is_fewest_bytes_then_fewest_allocations_then_the_later_node_first()
+    {
+        // The order the pruning removes nodes in, by a radix sort for large trees: the comparison's order, ties (equal
+        // bytes and counts) and keys of every width (a byte of the key that every node has alike, totals past 2^32) included.
+        var random = new Random(5);
+        foreach (var (n, range) in new[] { (10, 4L), (65, 3L), (1_000, 50L), (5_000, 1L << 40), (3_000, 1L << 62) })
+        {
+            var bytes = new long[n];
+            var counts = new long[n];
+            for (var i = 1; i < n; i++)
+                (bytes[i], counts[i]) = (random.NextInt64(range), random.NextInt64(Math.Min(range, 1L << 20)));
+            var expected = Enumerable.Range(1, n - 1).OrderBy(i => bytes[i]).ThenBy(i => counts[i]).ThenByDescending(i => i);
+            Assert.Equal(expected, FlameTree.SmallestFirstOrder(bytes, counts));
+        }
+        // A negative total (no tree of allocations has one) is ordered by comparisons.
+        Assert.Equal([2, 3, 1], FlameTree.SmallestFirstOrder([0, 5, -1, 5], [0, 1, 1, 1]));
+    }
+
+    [Fact]
     public void Every_limit_is_respected_and_every_total_stays_exact_on_a_random_tree()
     {
         var random = new Random(3);
