@@ -25,7 +25,9 @@ public sealed class MemProfileExtension : IKernelExtension
         Formatter.Register<XPlot.Plotly.PlotlyChart>((chart, writer) =>
             writer.Write(NotebookRenderer.PlotlyOnce(csharp) + $"<div class=\"{NotebookRenderer.ChartClass}\">{Charts.SafeHtml(chart)}</div>"), HtmlFormatter.MimeType);
         KernelInvocationContext.Current?.Display(new HtmlString(Help.LoadedHtml()), HtmlFormatter.MimeType);
-        // The report code compiled now, in the background, rather than after the first profiled cell.
+        // The report code compiled now, in the background, rather than after the first profiled cell; a recording started
+        // meanwhile (a #!memprofile cell, or a cell's own Tracker.Start) begins once it has ended.
+        Recorder.Tracing.Tracker.StartGate = ReportWarmup.WaitUntilDone;
         ReportWarmup.Start();
         return Task.CompletedTask;
     }

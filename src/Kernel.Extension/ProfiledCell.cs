@@ -64,8 +64,7 @@ internal sealed class ProfiledCell
         if (sampled)
             SampledMode.EnsureAttached();
 
-        // Nothing the warm-up allocates or compiles may land in the capture.
-        ReportWarmup.WaitUntilDone();
+        // Nothing the warm-up allocates or compiles may land in the capture: Tracker.Start waits for it (Tracker.StartGate).
         var cell = Interlocked.Increment(ref s_cells);
         var warnings = new List<string>();
         var path = CapturePath(options.Output, cell, warnings);

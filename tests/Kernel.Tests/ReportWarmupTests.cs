@@ -38,4 +38,30 @@ public sealed class ReportWarmupTests
         Assert.Contains(names, n => Capture.IsSubmissionFrame(n));
         Assert.DoesNotContain(names, n => n.Contains("ReportWarmup", StringComparison.Ordinal) || n.Contains("CellReports", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task Code_that_starts_a_recording_during_the_warmup_records_none_of_it()
+    {
+        using var k = await KernelHarness.StartAsync();
+        await k.RunAsync("var kept = new List<byte[]>();");
+        ReportWarmup.Restart(holdUntil: Task.Delay(TimeSpan.FromMilliseconds(500)));
+        Assert.Equal(ReportWarmup.Outcome.Running, ReportWarmup.State);
+        // A region of the cell's own (Tracker.Start, not #!memprofile): it too begins once the warm-up has ended.
+        var cell = await k.RunAsync($$"""
+            var region = MemNotebook.Recorder.Tracing.Tracker.Start("{{k.Folder}}/region.memnb");
+            for (var i = 0; i < 100; i++) kept.Add(new byte[4096]);
+            System.Threading.Thread.Sleep(3000);
+            region.Stop();
+            """);
+        Assert.Null(cell.Failure);
+        Assert.Equal(ReportWarmup.Outcome.Made, ReportWarmup.State);
+        var capture = Capture.Load($"{k.Folder}/region.memnb", cache: ArrowCacheLocation.BesideCapture);
+        var names = capture.Stacks.Columns["function"].Cast<object?>().Select(f => f?.ToString() ?? "").ToList();
+        Assert.Contains(names, n => Capture.IsSubmissionFrame(n));
+        Assert.DoesNotContain(names, n => n.Contains("ReportWarmup", StringComparison.Ordinal) || n.Contains("CellReports", StringComparison.Ordinal));
+        // The cell's 100 arrays of 4 KiB, each 4,120 bytes with its header.
+        var arrays = capture.WithinSubmissions().OfType("System.Byte[]");
+        Assert.Equal((100, 100L * 4120), (arrays.Count, arrays.Bytes));
+    }
+
 }

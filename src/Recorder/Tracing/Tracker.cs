@@ -92,8 +92,16 @@ public sealed class Tracker : IDisposable
     /// </summary>
     public static bool ReadsSizesDirectly => IsAvailable && (NativeTracer.GetStatus() & NativeTracer.Status.SizeShortcut) != 0;
 
+    /// <summary>
+    /// Waited for by every <see cref="Start"/> before recording begins: work of the host that must not be in any capture
+    /// (the notebook extension's report warm-up, which runs on a thread of its own when it loads). Null: none.
+    /// </summary>
+    internal static Action? StartGate { get; set; }
+
     public static Tracker Start(string path, TrackerOptions? options = null)
     {
+        // Before the checks below, so that nothing the gate waits for overlaps the recording whatever the caller.
+        StartGate?.Invoke();
         options ??= new TrackerOptions();
         string full = System.IO.Path.GetFullPath(path);
         if (File.Exists(full) && !options.Overwrite)
