@@ -31,10 +31,16 @@ public sealed class ReportWarmupTests
         Assert.Null(cell.Failure);
         Assert.Equal(ReportWarmup.Outcome.Made, ReportWarmup.State);
         Assert.Single(cell.Outputs(NotebookRenderer.FlameGraphClass));
-        // The whole capture, not the cell's scope: no frame of the warm-up's thread is in it.
-        // Every frame of every recorded stack.
-        var frames = Capture.Load($"{k.Folder}/w.memnb", cache: ArrowCacheLocation.BesideCapture).Stacks;
-        var names = frames.Columns["function"].Cast<object?>().Select(f => f?.ToString() ?? "").ToList();
+        AssertCellFramesWithoutWarmup(Capture.Load($"{k.Folder}/w.memnb", cache: ArrowCacheLocation.BesideCapture));
+    }
+
+    /// <summary>
+    /// The whole capture, not the cell's scope: every frame of every recorded stack; the cell's code is there and no frame
+    /// of the warm-up's thread is.
+    /// </summary>
+    private static void AssertCellFramesWithoutWarmup(Capture capture)
+    {
+        var names = capture.Stacks.Columns["function"].Cast<object?>().Select(f => f?.ToString() ?? "").ToList();
         Assert.Contains(names, n => Capture.IsSubmissionFrame(n));
         Assert.DoesNotContain(names, n => n.Contains("ReportWarmup", StringComparison.Ordinal) || n.Contains("CellReports", StringComparison.Ordinal));
     }
@@ -56,12 +62,9 @@ public sealed class ReportWarmupTests
         Assert.Null(cell.Failure);
         Assert.Equal(ReportWarmup.Outcome.Made, ReportWarmup.State);
         var capture = Capture.Load($"{k.Folder}/region.memnb", cache: ArrowCacheLocation.BesideCapture);
-        var names = capture.Stacks.Columns["function"].Cast<object?>().Select(f => f?.ToString() ?? "").ToList();
-        Assert.Contains(names, n => Capture.IsSubmissionFrame(n));
-        Assert.DoesNotContain(names, n => n.Contains("ReportWarmup", StringComparison.Ordinal) || n.Contains("CellReports", StringComparison.Ordinal));
+        AssertCellFramesWithoutWarmup(capture);
         // The cell's 100 arrays of 4 KiB, each 4,120 bytes with its header.
         var arrays = capture.WithinSubmissions().OfType("System.Byte[]");
         Assert.Equal((100, 100L * 4120), (arrays.Count, arrays.Bytes));
     }
-
 }

@@ -146,9 +146,8 @@ public sealed partial class FlameTree
                     sorted[at++] = c;
             }
             var names = name;
-            Comparison<int> biggestFirst = (a, b) => totalBytes[b] != totalBytes[a] ? totalBytes[b].CompareTo(totalBytes[a])
-                : totalCount[b] != totalCount[a] ? totalCount[b].CompareTo(totalCount[a])
-                : string.CompareOrdinal(names[a], names[b]);
+            Comparison<int> biggestFirst = (a, b) =>
+                FlameNode.BiggestFirst(totalBytes[a], totalCount[a], names[a], totalBytes[b], totalCount[b], names[b]);
             for (var i = 0; i < n; i++)
                 if (start[i + 1] - start[i] > 1)
                     sorted.AsSpan(start[i], start[i + 1] - start[i]).Sort(biggestFirst);

@@ -103,13 +103,17 @@ public sealed class FlameNode
         OwnBytes += bytes;
     }
 
+    /// <summary>The order of a node's children: most bytes first, then most allocations, then by name.</summary>
+    internal static int BiggestFirst(long bytesA, long countA, string nameA, long bytesB, long countB, string nameB) =>
+        bytesB != bytesA ? bytesB.CompareTo(bytesA)
+        : countB != countA ? countB.CompareTo(countA)
+        : string.CompareOrdinal(nameA, nameB);
+
     internal void Sort()
     {
         if (children is null)
             return;
-        children.Sort((a, b) => b.TotalBytes != a.TotalBytes ? b.TotalBytes.CompareTo(a.TotalBytes)
-            : b.Count != a.Count ? b.Count.CompareTo(a.Count)
-            : string.CompareOrdinal(a.Name, b.Name));
+        children.Sort((a, b) => BiggestFirst(a.TotalBytes, a.Count, a.Name, b.TotalBytes, b.Count, b.Name));
         byName = null;
         foreach (var child in children)
             child.Sort();
@@ -510,33 +514,29 @@ public sealed partial class FlameTree
     internal FlameTree WithTimeBuckets(int buckets, long maxEntries, long maxDenseCells, bool inPlace = false)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(buckets, 1);
-        if (inPlace && Time is null)
-        {
-            if (View is null && Streamed is { } own)
-                return new FlameTree(Root, Description, Selection, Inverted, SplitThreads, MergedFrames,
-                    FlameTimeBuckets.Attach(this, Root, own, TimeBucketing.For(own.DurationNs, buckets), maxEntries, maxDenseCells, OwnerOfStack),
-                    null, own, OwnerOfStack);
-            if (View is { } rows)
-                return new FlameTree(Root, Description, Selection, Inverted, SplitThreads, MergedFrames,
-                    FlameTimeBuckets.Attach(this, Root, rows, TimeBucketing.For(rows.Capture.DurationNs, buckets), maxEntries, maxDenseCells), rows);
-        }
+        // A tree with buckets already is copied without them, so that they are not counted twice.
+        var own = inPlace && Time is null;
         if (View is null && Streamed is { } streamed)
         {
-            var copyOf = OwnerOfStack is null ? null : new Dictionary<FlameNode, FlameNode>(NodeCount, ReferenceEqualityComparer.Instance);
-            var copy = CopyWithoutTime(Root, copyOf);
-            FlameNode?[]? owners = null;
-            if (copyOf is not null)
+            var copy = Root;
+            var owners = OwnerOfStack;
+            if (!own)
             {
-                owners = new FlameNode?[OwnerOfStack!.Length];
-                for (var s = 0; s < owners.Length; s++)
-                    if (OwnerOfStack[s] is { } owner)
-                        owners[s] = copyOf[owner];
+                var copyOf = OwnerOfStack is null ? null : new Dictionary<FlameNode, FlameNode>(NodeCount, ReferenceEqualityComparer.Instance);
+                copy = CopyWithoutTime(Root, copyOf);
+                if (copyOf is not null)
+                {
+                    owners = new FlameNode?[OwnerOfStack!.Length];
+                    for (var s = 0; s < owners.Length; s++)
+                        if (OwnerOfStack[s] is { } owner)
+                            owners[s] = copyOf[owner];
+                }
             }
             var times = FlameTimeBuckets.Attach(this, copy, streamed, TimeBucketing.For(streamed.DurationNs, buckets), maxEntries, maxDenseCells, owners);
             return new FlameTree(copy, Description, Selection, Inverted, SplitThreads, MergedFrames, times, null, streamed, owners);
         }
         var view = View ?? throw new InvalidOperationException("time buckets need the view the tree was built from");
-        var root = CopyWithoutTime(Root);
+        var root = own ? Root : CopyWithoutTime(Root);
         var time = FlameTimeBuckets.Attach(this, root, view, TimeBucketing.For(view.Capture.DurationNs, buckets), maxEntries, maxDenseCells);
         return new FlameTree(root, Description, Selection, Inverted, SplitThreads, MergedFrames, time, view);
     }
