@@ -7,7 +7,8 @@ namespace MemNotebook.Kernel;
 /// cell's code, 500 stacks) once per process, on a background thread, when the extension loads: the report code is then
 /// compiled (JIT) and set up before the first <c>#!memprofile</c> cell ends, and that cell's reports take what a later
 /// cell's take. A cell waits for it to end before it starts recording, so nothing it allocates or compiles is in a
-/// capture. <c>MEMNB_WARMUP=0</c> turns it off. Regenerate the capture with
+/// capture. It also prepares the tracer's GC survivor events (<c>Tracker.Prepare</c>), which the first recording would
+/// do otherwise. <c>MEMNB_WARMUP=0</c> turns it off. Regenerate the capture with
 /// <c>bench postcell-capture src/Kernel.Extension/Warmup/ReportWarmup.memnb 5000 500</c> when the format changes (a test
 /// makes its reports).
 /// </summary>
@@ -84,6 +85,8 @@ internal static class ReportWarmup
         string? folder = null;
         try
         {
+            // What the first recording of the process would do first (its GCs among it), done here instead.
+            MemNotebook.Recorder.Tracing.Tracker.Prepare();
             folder = Directory.CreateTempSubdirectory("memnb-warmup-").FullName;
             var path = Path.Combine(folder, "warmup.memnb");
             using (var resource = typeof(ReportWarmup).Assembly.GetManifestResourceStream(ResourceName)

@@ -280,29 +280,40 @@ public static class Scenarios
         GC.KeepAlive(keep);
     }
 
-    // 200,000 objects alive in gen2, then ten gen0 GCs while recording: the runtime's post-GC heap
-    // walk shows the tracer the objects it walks (memnb_heap_walk_objects).
+    // 200,000 objects alive in gen2, then ten gen0 GCs while recording, each with 100 dead arrays and
+    // one that survives: what the runtime shows the
+    // tracer of each GC — objects of a post-GC heap walk (memnb_heap_walk_objects) and survivor events
+    // (memnb_survivor_counters: moved-range events, surviving-range events, ranges, unparsed events).
     static unsafe void HeapWalk(string capture)
     {
         var keep = new object[200_000];
         for (int i = 0; i < keep.Length; i++) keep[i] = new byte[24];
         GC.Collect();
         GC.Collect();
-        var walked = (delegate* unmanaged<ulong>)System.Runtime.InteropServices.NativeLibrary.GetExport(
-            System.Runtime.InteropServices.NativeLibrary.Load(Environment.GetEnvironmentVariable("CORECLR_PROFILER_PATH")!),
-            "memnb_heap_walk_objects");
+        var tracer = System.Runtime.InteropServices.NativeLibrary.Load(Environment.GetEnvironmentVariable("CORECLR_PROFILER_PATH")!);
+        var walked = (delegate* unmanaged<ulong>)System.Runtime.InteropServices.NativeLibrary.GetExport(tracer, "memnb_heap_walk_objects");
+        var survivors = (delegate* unmanaged<ulong*, void>)System.Runtime.InteropServices.NativeLibrary.GetExport(tracer, "memnb_survivor_counters");
+        var before = stackalloc ulong[4];
+        var after = stackalloc ulong[4];
         var tracker = Tracker.Start(capture, Exact);
-        ulong before = walked();
+        ulong walkedBefore = walked();
+        survivors(before);
         int gcs = GC.CollectionCount(0);
+        var kept = new byte[10][];
         for (int i = 0; i < 10; i++)
         {
             AllocateUnreachable(100);
+            kept[i] = new byte[4096];  // a survivor in every GC
             GC.Collect(0, GCCollectionMode.Forced, blocking: true);
         }
         Facts["gcs"] = GC.CollectionCount(0) - gcs;
-        Facts["walked"] = walked() - before;
+        Facts["walked"] = walked() - walkedBefore;
+        survivors(after);
+        Facts["survivor_events"] = after[0] - before[0] + after[1] - before[1];
+        Facts["unparsed"] = after[3] - before[3];
         tracker.Stop();
         GC.KeepAlive(keep);
+        GC.KeepAlive(kept);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -1,6 +1,7 @@
 #include "lifetime/lifetime_tracker.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace memnb {
 
@@ -98,6 +99,23 @@ void LifetimeTracker::moved(const uint64_t* old_starts, const uint64_t* new_star
 
 void LifetimeTracker::survived(const uint64_t* starts, const uint64_t* lengths, size_t count) {
   for (size_t i = 0; i < count; ++i) survivors_.push_back({starts[i], starts[i], lengths[i]});
+}
+
+void LifetimeTracker::survivor_ranges(const SurvivorRanges& ranges) {
+  const uint8_t* at = ranges.values;
+  for (uint32_t i = 0; i < ranges.count; ++i) {
+    uint64_t v[3];
+    if (ranges.moved) {
+      memcpy(v, at, 24);
+      at += 24;
+    } else {
+      memcpy(v, at, 8);
+      v[1] = v[0];
+      memcpy(&v[2], at + 8, 8);
+      at += 16;
+    }
+    survivors_.push_back({v[0], v[1], v[2]});
+  }
 }
 
 __attribute__((always_inline)) inline const GenerationRange* LifetimeTracker::find_range(uint64_t address) const {

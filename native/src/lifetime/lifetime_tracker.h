@@ -9,6 +9,8 @@
 
 #include <emmintrin.h>
 
+#include "lifetime/survivor_events.h"
+
 namespace memnb {
 
 // A tracked object in 16 bytes: its address and size in one word (the address in the low 47
@@ -133,6 +135,8 @@ class LifetimeTracker {
   void add(TrackedObject* objects, size_t count, const BigObject* big = nullptr, size_t big_count = 0);
   void moved(const uint64_t* old_starts, const uint64_t* new_starts, const uint64_t* lengths, size_t count);
   void survived(const uint64_t* starts, const uint64_t* lengths, size_t count);
+  // The same from a survivor event's packed values (lifetime/survivor_events.h).
+  void survivor_ranges(const SurvivorRanges& ranges);
   // Settles the GC: appends the dead objects to `dead` and forgets them. `dead` is given room
   // for every object that can die first, so it never grows (and copies itself) while filled.
   void end_gc(std::vector<TrackedObject>* dead);

@@ -5,6 +5,7 @@
 #include "native_hooks/hook_guard.h"
 #include "profiler/profiler.h"
 #include "profiler/recorder.h"
+#include "profiler/survivor_session.h"
 #include "sampling/sampled_session.h"
 
 namespace memnb {
@@ -97,11 +98,25 @@ __attribute__((visibility("default"))) int memnb_start(const char* path, const c
                 "(or the tracer kernel) to record managed allocations (native ones alone can be "
                 "recorded with the \"native\" option)");
   }
-  if (profiler && !set_allocation_events(true)) return fail(-5, "the runtime refused the allocation event mask");
+  if (profiler && !set_allocation_events(true, /*survivor_events=*/true))
+    return fail(-5, "the runtime refused the allocation event mask");
   if (!recorder().start(path, opts, profiler ? runtime_names() : nullptr, &error)) {
     if (profiler) set_allocation_events(false);
     return fail(-3, error);
   }
+  return 0;
+}
+
+// Prepares exact recording's GC survivor events (profiler.h, prepare_survivor_events): call once,
+// outside any recording, then let a GC and the finalizers run before the first memnb_start
+// (Tracker.Prepare does both). Until then recordings take their survivors from MONITOR_GC's
+// callbacks, which cost every GC a walk of gen0 and of the roots. Returns 0, or a negative
+// code with memnb_last_error().
+__attribute__((visibility("default"))) int memnb_prepare(void) {
+  using namespace memnb;
+  HookGuard guard;
+  std::string error;
+  if (!prepare_survivor_events(&error)) return fail(-9, error);
   return 0;
 }
 
@@ -154,10 +169,21 @@ __attribute__((visibility("default"))) void memnb_overhead_counters(unsigned lon
   out[9] = memnb::recorder().dropped();
 }
 
-// The objects the runtime's post-GC heap walk has shown the tracer (see object_references):
-// the walk is ended at its first object, so this grows by one per GC while recording.
+// The objects the runtime's post-GC heap walk has shown the tracer (see object_references): a
+// recording's GCs make none (no MONITOR_GC), so this stays put unless the survivor session was
+// refused; then the walk is ended at its first object, one per GC.
 __attribute__((visibility("default"))) unsigned long long memnb_heap_walk_objects(void) {
   return memnb::heap_walk_objects();
+}
+
+// The survivor session's counters (profiler/survivor_session.h): moved-range events, surviving-range
+// events, ranges, unparsed events.
+__attribute__((visibility("default"))) void memnb_survivor_counters(unsigned long long out[4]) {
+  memnb::SurvivorCounters c = memnb::survivor_counters();
+  out[0] = c.moved_events;
+  out[1] = c.surviving_events;
+  out[2] = c.ranges;
+  out[3] = c.unparsed;
 }
 
 __attribute__((visibility("default"))) unsigned long long memnb_recorded_native_allocations(void) {

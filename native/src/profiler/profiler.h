@@ -1,6 +1,8 @@
 // The CoreCLR profiler object: a COM-shaped vtable whose callbacks dispatch into the
 // recorder. Shared by the class factory and the control API.
 #pragma once
+#include <string>
+
 #include "clr/corprof.h"
 
 namespace memnb {
@@ -24,7 +26,17 @@ bool profiler_attached();
 uint64_t heap_walk_objects();
 bool size_shortcut_enabled();
 
-// Switches the mutable event-mask bits for recording on or off.
-bool set_allocation_events(bool on);
+// Switches the mutable event-mask bits for recording on or off. Survivors come from the survivor
+// session when it was prepared (prepare_survivor_events) and `survivor_events` asks for it, else
+// from MONITOR_GC's callbacks.
+bool set_allocation_events(bool on, bool survivor_events = false);
+
+// Starts and stops the survivor session once, outside any recording: enabling the runtime's
+// provider runs the managed NativeRuntimeEventSource's first command on the calling thread (its
+// manifest: thousands of objects, and reflection-emitted invokers whose resolvers the finalizer
+// thread finalizes during the next GCs). The caller then lets those GCs and finalizers run before
+// recording (Tracker.Prepare). False with the reason when the runtime refuses the session.
+bool prepare_survivor_events(std::string* error);
+bool survivor_events_prepared();
 
 }  // namespace memnb

@@ -125,6 +125,7 @@ class Recorder {
   void gc_started(uint32_t condemned, uint8_t reason, std::vector<GenerationRange> ranges);
   void gc_moved(const uint64_t* old_starts, const uint64_t* new_starts, const uint64_t* lengths, size_t count);
   void gc_survived(const uint64_t* starts, const uint64_t* lengths, size_t count);
+  void gc_survivor_ranges(const SurvivorRanges& ranges);
   void gc_finished(const uint64_t heap_bytes[kHeapParts]);
   void runtime_suspend_started();
   void runtime_resume_finished();

@@ -110,6 +110,11 @@ void Recorder::gc_survived(const uint64_t* starts, const uint64_t* lengths, size
   if (gc_active_ && recording_.load(std::memory_order_relaxed)) lifetimes_.survived(starts, lengths, count);
 }
 
+void Recorder::gc_survivor_ranges(const SurvivorRanges& ranges) {
+  std::lock_guard<std::mutex> gc(gc_mutex_);
+  if (gc_active_ && recording_.load(std::memory_order_relaxed)) lifetimes_.survivor_ranges(ranges);
+}
+
 void Recorder::gc_finished(const uint64_t heap_bytes[kHeapParts]) {
   std::lock_guard<std::mutex> gc(gc_mutex_);
   for (int i = 0; i < kHeapParts; ++i) heap_bytes_[i].store(heap_bytes[i], std::memory_order_relaxed);

@@ -28,6 +28,7 @@ internal static unsafe class NativeTracer
     {
         public required string Path;
         public required delegate* unmanaged<byte*, byte*, int> Start;
+        public required delegate* unmanaged<int> Prepare;
         public required delegate* unmanaged<int> Stop;
         public required delegate* unmanaged<int> GetStatus;
         public required delegate* unmanaged<byte*> LastError;
@@ -45,6 +46,7 @@ internal static unsafe class NativeTracer
         {
             Path = path,
             Start = (delegate* unmanaged<byte*, byte*, int>)NativeLibrary.GetExport(handle, "memnb_start"),
+            Prepare = (delegate* unmanaged<int>)NativeLibrary.GetExport(handle, "memnb_prepare"),
             Stop = (delegate* unmanaged<int>)NativeLibrary.GetExport(handle, "memnb_stop"),
             GetStatus = (delegate* unmanaged<int>)NativeLibrary.GetExport(handle, "memnb_status"),
             LastError = (delegate* unmanaged<byte*>)NativeLibrary.GetExport(handle, "memnb_last_error"),
@@ -65,6 +67,8 @@ internal static unsafe class NativeTracer
         fixed (byte* o = optionBytes)
             return exports.Start(p, o);
     }
+
+    internal static int Prepare() => s_exports.Value.Prepare();
 
     internal static int Stop() => s_exports.Value.Stop();
 

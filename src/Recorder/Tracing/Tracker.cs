@@ -98,11 +98,55 @@ public sealed class Tracker : IDisposable
     /// </summary>
     internal static Action? StartGate { get; set; }
 
+    private static readonly object s_prepareLock = new();
+    private static bool s_prepared;
+
+    /// <summary>
+    /// Done once per process before its first exact recording (<see cref="Start"/> calls it; the notebook extension
+    /// calls it as it loads): the tracer's survivor events are switched on and off once, so that the runtime's managed
+    /// event source builds its manifest now, then two blocking GCs let the finalizer thread finish what that leaves
+    /// (reflection-emitted invokers' resolvers). Recordings then take GC survivors from those events, which spares
+    /// every GC the runtime's walk of gen0 and of the roots; none of this work is in any capture. Without the profiler,
+    /// attached, or refused by the runtime: nothing to do (recordings then use the runtime's GC callbacks).
+    /// </summary>
+    internal static void Prepare()
+    {
+        lock (s_prepareLock)
+        {
+            if (s_prepared)
+                return;
+            NativeTracer.Status status;
+            try
+            {
+                status = NativeTracer.GetStatus();
+            }
+            catch (DllNotFoundException)
+            {
+                s_prepared = true;
+                return;
+            }
+            // While a recording runs (one from startup) it is tried again at the next Start.
+            if ((status & NativeTracer.Status.Recording) != 0)
+                return;
+            s_prepared = true;
+            if ((status & NativeTracer.Status.ProfilerLoaded) == 0 || (status & NativeTracer.Status.Attached) != 0)
+                return;
+            if (NativeTracer.Prepare() != 0)
+                return;
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+    }
+
     public static Tracker Start(string path, TrackerOptions? options = null)
     {
         // Before the checks below, so that nothing the gate waits for overlaps the recording whatever the caller.
         StartGate?.Invoke();
         options ??= new TrackerOptions();
+        if (!options.Sampled)
+            Prepare();
         string full = System.IO.Path.GetFullPath(path);
         if (File.Exists(full) && !options.Overwrite)
             throw new IOException($"{full} exists already (set Overwrite to replace it)");

@@ -46,20 +46,41 @@ public class ProcessHazardTests
     }
 
     [Fact]
-    public void The_runtimes_heap_walk_after_each_gc_ends_at_its_first_object()
+    public void A_recordings_gcs_walk_no_heap_and_give_their_survivors_as_events()
     {
-        // With MONITOR_GC the runtime walks every live object after every GC to report its references;
-        // the tracer ends that walk at the first object. 200,000 objects alive, ten gen0 GCs: one
-        // object each, where a full walk would show 2,000,000 or more.
+        // With MONITOR_GC the runtime would walk every gen0 object at each GC's start, every root and
+        // live object at its end (the tracer ended that walk at its first object: one per GC). A
+        // recording takes its survivors from the runtime's survivor events instead: 200,000 objects
+        // alive, ten gen0 GCs with a survivor each, no object walked; every GC's survivors came as
+        // events, each read: the 1,000 unreachable arrays died, the 10 kept ones did not.
         string capture = TracedTarget.TempCapture("heap-walk.memnb");
         var run = TracedTarget.Start("heap-walk", capture);
         Assert.True(run.ExitCode == 0, run.Stderr);
         long gcs = run.Facts.GetProperty("gcs").GetInt64();
         Assert.Equal(10, gcs);
-        Assert.Equal(gcs, run.Facts.GetProperty("walked").GetInt64());
+        Assert.Equal(0, run.Facts.GetProperty("walked").GetInt64());
+        Assert.InRange(run.Facts.GetProperty("survivor_events").GetInt64(), gcs, long.MaxValue);
+        Assert.Equal(0, run.Facts.GetProperty("unparsed").GetInt64());
         var arrays = CaptureStats.Compute(capture).ByType.Single(t => t.Type == "System.Byte[]");
-        Assert.Equal(10 * 100, arrays.Count);
-        Assert.Equal(0, arrays.LeakedCount);
+        Assert.Equal(10 * 100 + 10, arrays.Count);
+        Assert.Equal(10, arrays.LeakedCount);
+    }
+
+    [Fact]
+    public void The_first_recording_of_a_process_holds_only_the_programs_objects()
+    {
+        // The survivor events switch on the runtime's event provider, whose managed event source builds its manifest
+        // (thousands of objects) and leaves reflection-emitted invokers that the finalizer thread finalizes during the
+        // next GCs (a DestroyScout each, the finalizer thread's Thread and statics). Tracker.Start prepares all that
+        // before the process's first recording begins: a region with two full GCs records the program's 1,000 arrays
+        // and its 3 strings, on its own thread, and nothing else.
+        string capture = TracedTarget.TempCapture("first-region.memnb");
+        var run = TracedTarget.Start("bytes", capture);
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        var stats = CaptureStats.Compute(capture);
+        Assert.Equal(["System.Byte[] 1000", "System.String 3"], stats.ByType.Select(t => $"{t.Type} {t.Count}").Order().ToArray());
+        Assert.Equal(1003, stats.TotalAllocations);
+        Assert.Single(stats.Threads, t => t.Count > 0);
     }
 
     [Fact]
