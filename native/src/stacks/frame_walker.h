@@ -98,6 +98,7 @@ uintptr_t osr_caller_return_memo(OsrMemo* memo, uintptr_t fp, uintptr_t next, ui
 struct WalkCache {
   static constexpr int kMaxPrefix = PrefixMemo::kMax;
   static constexpr int kMaxSlots = 4;
+  static constexpr int kMaxCallers = 2;
   static constexpr int kMaxRecords = 128;
 
   // The native frames before the first managed one, innermost first, and the return-address
@@ -115,6 +116,11 @@ struct WalkCache {
     uintptr_t ip0 = 0;       // the first managed return address
     uintptr_t chain_fp = 0;  // the first record of the managed chain (an offset too)
     bool ip0_frameless = false;
+    // Return addresses read from ip0's frame when its function runs without a frame pointer
+    // (ReadyToRun code): its caller's, and further out while those are frameless too (their
+    // slots are among slot_addr).
+    int callers = 0;
+    uintptr_t caller_ip[kMaxCallers];
   };
   static constexpr int kPrefixes = 4;
   // A walk that ended at the base frame after at least kDeepRecords chain records turns reuse on
@@ -179,5 +185,10 @@ int walk_all(uintptr_t* ips, int max, const StackBounds& bounds) __attribute__((
 // Exposed for tests. Returns 0 for a frame-pointer frame, k > 0 for a frameless
 // function whose canonical frame address is its stack pointer plus k, -1 if unknown.
 long native_frame_cfa_offset(uintptr_t ret);
+
+// For a managed return address: k > 0 when its function runs without a frame pointer with CFA =
+// SP + k (ReadyToRun code, from its image's unwind data: stacks/r2r_unwind.h), 0 otherwise
+// (an RBP frame, or unknown). Cached per address with the native answers.
+long managed_frameless_cfa_offset(uintptr_t ret);
 
 }  // namespace memnb
