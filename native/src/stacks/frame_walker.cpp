@@ -144,6 +144,16 @@ long classify(uintptr_t ret) {
   return static_cast<long>(v >> 2);
 }
 
+// classify_value through the thread's memo of the addresses its walks read last.
+inline uint64_t frame_kind(PrefixMemo* memo, uintptr_t ret) {
+  PrefixMemo::Kind& k = memo->kinds[(ret * 0x9E3779B97F4A7C15ull) >> (64 - PrefixMemo::kKindBits)];
+  if (__builtin_expect(k.ret == ret, 1)) return k.value;
+  uint64_t v = classify_value(ret);
+  k.ret = ret;
+  k.value = v;
+  return v;
+}
+
 long managed_frameless_cfa_offset(uintptr_t ret) {
   return static_cast<long>(managed_frameless(classify_value(ret)));
 }
@@ -376,7 +386,7 @@ __attribute__((noinline)) int walk(uintptr_t* ips, int max, const StackBounds& b
         // callers' return addresses from its frame (as in the chain below), the slots checked
         // with the prefix's.
         uintptr_t at = ip0_at;
-        for (uint64_t k = managed_frameless(classify_value(ips[0])); k != 0 && n < max;) {
+        for (uint64_t k = managed_frameless(frame_kind(memo, ips[0])); k != 0 && n < max;) {
           uintptr_t slot = at + k;
           if (slot + 8 > bounds.hi || slot < at || (next > fp && slot + 8 > next)) break;
           uintptr_t outer = *reinterpret_cast<const uintptr_t*>(slot);
@@ -392,7 +402,7 @@ __attribute__((noinline)) int walk(uintptr_t* ips, int max, const StackBounds& b
           mark_pseudo(n);
           ips[n++] = outer;
           at = slot;
-          k = managed_frameless(classify_value(outer));
+          k = managed_frameless(frame_kind(memo, outer));
         }
       }
       if (next <= fp) return n;
@@ -515,8 +525,7 @@ __attribute__((noinline)) int walk(uintptr_t* ips, int max, const StackBounds& b
       return n;
     }
     ips[n++] = ret;
-    uint64_t kind = g_cache.find(ret);
-    if (__builtin_expect(kind == 0, 0)) kind = classify_value(ret);
+    uint64_t kind = frame_kind(memo, ret);
     if (__builtin_expect(managed_frameless(kind) != 0, 0)) {
       // A managed function running without a frame pointer (ReadyToRun code): the record's next is
       // its caller's frame pointer, the return address into its caller is in its frame, at its
@@ -537,9 +546,7 @@ __attribute__((noinline)) int walk(uintptr_t* ips, int max, const StackBounds& b
         mark_pseudo(n);
         ips[n++] = outer;
         at = slot;
-        uint64_t v = g_cache.find(outer);
-        if (v == 0) v = classify_value(outer);
-        k = managed_frameless(v);
+        k = managed_frameless(frame_kind(memo, outer));
       }
     }
     if (__builtin_expect(next <= fp, 0)) {

@@ -1,6 +1,8 @@
 #include "stacks/r2r_unwind.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -165,6 +167,7 @@ bool ready_to_run_image(const ImageView& view, ReadyToRunImage* out) {
     out->view = view;
     out->functions_rva = rva;
     out->functions = size / 12;
+    out->header_rva = header;
     return true;
   }
   return false;
@@ -264,9 +267,36 @@ constexpr int kMaxImages = 128;
 constexpr int kMaxFileMappings = 16;
 Region g_regions[kMaxRegions];
 int g_region_count = 0;
-ReadyToRunImage g_images[kMaxImages];
+// What an image held when it was registered: its RTR header's start and its first function.
+struct Registered {
+  ReadyToRunImage image;
+  uint8_t header[16];
+  uint8_t first[12];
+};
+Registered g_images[kMaxImages];
 int g_image_count = 0;
 std::atomic<bool> g_busy{false};
+
+// Reads without faulting (an unmapped or PROT_NONE page gives EFAULT). 1 read, 0 not readable,
+// -1 the kernel does not allow it here.
+int read_safely(uintptr_t at, void* out, size_t length) {
+  iovec local{out, length};
+  iovec remote{reinterpret_cast<void*>(at), length};
+  ssize_t n = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+  if (n == static_cast<ssize_t>(length)) return 1;
+  return n >= 0 || errno == EFAULT ? 0 : -1;
+}
+
+// Whether a registered image still holds what it held (an image of a collectible assembly may be
+// unmapped, and other memory mapped at its place).
+bool still_mapped(const Registered& r) {
+  uintptr_t base = reinterpret_cast<uintptr_t>(r.image.view.base);
+  uint8_t header[sizeof r.header], first[sizeof r.first];
+  int a = read_safely(base + r.image.header_rva, header, sizeof header);
+  int b = read_safely(base + r.image.functions_rva, first, sizeof first);
+  if (a < 0 || b < 0) return true;  // cannot tell: images are unloaded rarely
+  return a == 1 && b == 1 && memcmp(header, r.header, sizeof header) == 0 && memcmp(first, r.first, sizeof first) == 0;
+}
 
 void add_region(uintptr_t start, uintptr_t end, int image) {
   if (g_region_count < kMaxRegions) g_regions[g_region_count++] = Region{start, end, image};
@@ -324,14 +354,18 @@ int register_image(uintptr_t code, const Mapping& target) {
     view.hi[view.ranges] = hi - base;
     ++view.ranges;
   }
-  if (g_image_count >= kMaxImages || !ready_to_run_image(view, &g_images[g_image_count])) return -1;
+  if (g_image_count >= kMaxImages) return -1;
+  Registered& r = g_images[g_image_count];
+  if (!ready_to_run_image(view, &r.image)) return -1;
+  memcpy(r.header, view.base + r.image.header_rva, sizeof r.header);  // readable: checked by ready_to_run_image
+  memcpy(r.first, view.base + r.image.functions_rva, sizeof r.first);
   add_region(base, base + image_size, g_image_count);
   return g_image_count++;
 }
 
-long answer_for(uintptr_t ret, const Region& r) {
-  if (r.image < 0) return kUnwindUnknown;
-  const ReadyToRunImage& image = g_images[r.image];
+long answer_for(uintptr_t ret, int image_index) {
+  if (image_index < 0) return kUnwindUnknown;
+  const ReadyToRunImage& image = g_images[image_index].image;
   return ready_to_run_cfa_offset(image, static_cast<uint32_t>(ret - reinterpret_cast<uintptr_t>(image.view.base)));
 }
 
@@ -343,10 +377,14 @@ long managed_frame_cfa_offset(uintptr_t ret) {
   long answer = kUnwindUnknown;
   bool known = false;
   for (int i = 0; i < g_region_count && !known; ++i) {
-    if (ret >= g_regions[i].start && ret < g_regions[i].end) {
-      answer = answer_for(ret, g_regions[i]);
-      known = true;
+    Region& r = g_regions[i];
+    if (ret < r.start || ret >= r.end) continue;
+    if (r.image >= 0 && !still_mapped(g_images[r.image])) {
+      r.start = r.end = 0;  // forgotten: the mapping there now is looked up again
+      continue;
     }
+    answer = answer_for(ret, r.image);
+    known = true;
   }
   if (!known) {
     // A mapping not seen before: an image loaded since, or more JIT-compiled code.
@@ -363,7 +401,7 @@ long managed_frame_cfa_offset(uintptr_t ret) {
         add_region(target.start, target.end, -1);
         answer = kUnwindUnknown;
       } else {
-        answer = answer_for(ret, Region{0, 0, image});
+        answer = answer_for(ret, image);
       }
     }
   }

@@ -43,6 +43,7 @@ struct ReadyToRunImage {
   ImageView view;
   uint32_t functions_rva = 0;  // the RUNTIME_FUNCTION array
   uint32_t functions = 0;      // its entries
+  uint32_t header_rva = 0;     // the READYTORUN_HEADER
 };
 
 // Finds the RuntimeFunctions of a mapped ReadyToRun image (false: not one, or not as expected).
@@ -56,7 +57,8 @@ long ready_to_run_cfa_offset(const ReadyToRunImage& image, uint32_t rva);
 // image holds it (found through /proc/self/maps, images remembered); kUnwindUnknown for other
 // code (JIT-compiled code has no image to tell). Slow (reads /proc/self/maps for code it has not
 // seen the mapping of): the walker asks once per address and caches the answer. No allocation
-// and no stdio; a spin flag serializes callers.
+// and no stdio; a spin flag serializes callers. An image remembered is checked, with reads that
+// cannot fault, to be still mapped before it is read (an unloaded one is forgotten).
 long managed_frame_cfa_offset(uintptr_t ret);
 
 }  // namespace memnb
