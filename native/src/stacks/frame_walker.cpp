@@ -146,7 +146,7 @@ long classify(uintptr_t ret) {
 
 // classify_value through the thread's memo of the addresses its walks read last.
 inline uint64_t frame_kind(PrefixMemo* memo, uintptr_t ret) {
-  PrefixMemo::Kind& k = memo->kinds[(ret * 0x9E3779B97F4A7C15ull) >> (64 - PrefixMemo::kKindBits)];
+  PrefixMemo::Kind& k = memo->kinds[(ret ^ (ret >> PrefixMemo::kKindBits)) & ((1 << PrefixMemo::kKindBits) - 1)];
   if (__builtin_expect(k.ret == ret, 1)) return k.value;
   uint64_t v = classify_value(ret);
   k.ret = ret;
