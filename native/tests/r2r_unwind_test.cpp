@@ -9,6 +9,7 @@
 #include <initializer_list>
 #include <vector>
 
+#include "stacks/frame_walker.h"
 #include "stacks/r2r_unwind.h"
 
 using namespace memnb;
@@ -272,4 +273,31 @@ TEST(ReadyToRunUnwind, a_mapped_image_is_found_from_a_code_address_through_the_p
   ASSERT_NE(anon, MAP_FAILED);
   EXPECT_EQ(managed_frame_cfa_offset(reinterpret_cast<uintptr_t>(anon) + 0x1010), kUnwindUnknown);
   munmap(anon, Image::kSize);
+}
+
+// JIT-compiled code has no image: its prolog's bytes tell its frame (stacks/frame_walker.h).
+TEST(JitPrologFrame, pushes_and_an_allocation_make_a_frameless_frame_and_push_rbp_a_frame_pointer) {
+  const uint8_t frameless[] = {0x41, 0x57, 0x41, 0x56, 0x53, 0x8b, 0xdf, 0xff, 0x15};  // push r15; push r14; push rbx; mov
+  const uint8_t aligned[] = {0x50, 0xe8, 0, 0, 0, 0};                                    // push rax; call
+  const uint8_t allocation[] = {0x53, 0x48, 0x83, 0xec, 0x20, 0x48, 0x8b, 0xd9};         // push rbx; sub rsp, 32
+  const uint8_t large[] = {0x48, 0x81, 0xec, 0x08, 0x01, 0, 0, 0x90};                    // sub rsp, 264
+  const uint8_t framed[] = {0x55, 0x41, 0x57, 0x53, 0x48, 0x83, 0xec, 0x10, 0x48, 0x8d, 0x6c, 0x24, 0x20};
+  const uint8_t vzeroupper_framed[] = {0xc5, 0xf8, 0x77, 0x55, 0x48, 0x8b, 0xec};
+  EXPECT_EQ(jit_prolog_cfa_offset(frameless, sizeof frameless), 32);
+  EXPECT_EQ(jit_prolog_cfa_offset(aligned, sizeof aligned), 16);
+  EXPECT_EQ(jit_prolog_cfa_offset(allocation, sizeof allocation), 48);
+  EXPECT_EQ(jit_prolog_cfa_offset(large, sizeof large), 272);
+  EXPECT_EQ(jit_prolog_cfa_offset(framed, sizeof framed), 0);
+  EXPECT_EQ(jit_prolog_cfa_offset(vzeroupper_framed, sizeof vzeroupper_framed), 0);
+}
+
+TEST(JitPrologFrame, a_prolog_it_cannot_read_or_that_would_misalign_a_call_gives_no_answer) {
+  const uint8_t nothing[] = {0x48, 0x8b, 0xc7, 0xc3};          // mov rax, rdi; ret (no call: never a caller)
+  const uint8_t misaligned[] = {0x53, 0x41, 0x57, 0x8b, 0xdf};  // two pushes: a call there would be misaligned
+  const uint8_t late_rbp[] = {0x53, 0x55, 0x48, 0x8b, 0xec};    // push rbx; push rbp: not the runtime's frame
+  const uint8_t cut[] = {0x41};                                 // the code ends before the instruction does
+  EXPECT_EQ(jit_prolog_cfa_offset(nothing, sizeof nothing), -1);
+  EXPECT_EQ(jit_prolog_cfa_offset(misaligned, sizeof misaligned), -1);
+  EXPECT_EQ(jit_prolog_cfa_offset(late_rbp, sizeof late_rbp), -1);
+  EXPECT_EQ(jit_prolog_cfa_offset(cut, sizeof cut), -1);
 }

@@ -58,6 +58,7 @@ public static class Scenarios
             case "stack": Stack(capture!); break;
             case "prolog-call": PrologCall(capture!); break;
             case "frameless-library-call": FramelessLibraryCall(capture!); break;
+            case "frameless-jit-call": FramelessJitCall(capture!); break;
             case "linq": Linq(capture!); break;
             case "script": ScriptCells.Run(capture!, Facts); break;
             case "script-cells": ScriptCells.RunSeveral(capture!, Facts); break;
@@ -613,6 +614,29 @@ public static class Scenarios
     {
         for (int i = 0; i < into.Length; i++) into[i] = (from + i).ToString();
     }
+
+    // JIT-compiled code without an RBP frame: the code generator gives none to optimized methods this small (no loop,
+    // fewer than two calls), so two of them lie between each array and the loop that keeps it.
+    static void FramelessJitCall(string capture)
+    {
+        var keep = new object[100];
+        var tracker = Tracker.Start(capture, Exact);
+        FramelessJitLoop(keep);
+        tracker.Stop();
+        Facts["kept"] = keep.Count(k => k is not null);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    static void FramelessJitLoop(object[] into)
+    {
+        for (int i = 0; i < into.Length; i++) into[i] = FramelessJitMiddle(i);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    static object FramelessJitMiddle(int i) => FramelessJitLeaf(i + 1);
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    static object FramelessJitLeaf(int n) => new int[n & 15];
 
     // Started by `memnb run`: the whole process is recorded.
     static void WholeProcess()

@@ -10,6 +10,7 @@
 #include <emmintrin.h>
 
 #include <atomic>
+#include <cstring>
 
 #include "common/address_table.h"
 #include "stacks/module_map.h"
@@ -24,13 +25,18 @@ namespace {
 
 // Cache of return address -> frame kind. Values: 1 = native with frame pointer,
 // 2 = native unknown, (k << 2) | 3 = native frameless with CFA = SP + k, 4 = managed,
-// (k << 3) | 4 = managed frameless (ReadyToRun code) with CFA = SP + k.
+// (k << 3) | 4 = managed frameless (ReadyToRun code) with CFA = SP + k (k >= 16), 12 = managed
+// outside every ReadyToRun image (JIT-compiled code: see g_jit).
 AddressTable<16384> g_cache;
 constexpr uint64_t kManaged = 4;
+constexpr uint64_t kJitCode = (1 << 3) | kManaged;
+// JIT-compiled return address -> (k << 3) | 4 or 4, decided by the managed walk (frame_kind).
+AddressTable<8192> g_jit;
+std::atomic<ManagedCodeStart> g_code_start{nullptr};
 
 inline bool is_managed_value(uint64_t v) { return (v & 7) == kManaged; }
 // k > 0 for managed code that runs without a frame pointer, else 0.
-inline uint64_t managed_frameless(uint64_t v) { return (v & 7) == kManaged ? v >> 3 : 0; }
+inline uint64_t managed_frameless(uint64_t v) { return (v & 7) == kManaged && v >> 3 >= 8 ? v >> 3 : 0; }
 
 // A pseudo record (WalkCache::addr): the 16 bytes ending with a return address read from a
 // frameless managed frame, not a frame record. Tagged so that no walk takes it for one.
@@ -125,8 +131,9 @@ uint64_t classify_value(uintptr_t ret) {
   if (uint64_t v = g_cache.find(ret)) return v;
   uint64_t value;
   if (!module_map().is_native(ret)) {
-    long k = managed_frame_cfa_offset(ret);
-    value = k > 0 ? (static_cast<uint64_t>(k) << 3) | kManaged : kManaged;
+    bool in_image = false;
+    long k = managed_frame_cfa_offset(ret, &in_image);
+    value = k > 0 ? (static_cast<uint64_t>(k) << 3) | kManaged : in_image ? kManaged : kJitCode;
   } else {
     long k = classify_with_libunwind(ret);
     value = k == 0 ? 1 : k < 0 ? 2 : (static_cast<uint64_t>(k) << 2) | 3;
@@ -144,14 +151,65 @@ long classify(uintptr_t ret) {
   return static_cast<long>(v >> 2);
 }
 
-// classify_value through the thread's memo of the addresses its walks read last.
+// The frame of JIT-compiled code at ret, from its prolog (the runtime asked for the code's start).
+__attribute__((noinline)) uint64_t jit_value(uintptr_t ret) {
+  if (uint64_t v = g_jit.find(ret)) return v;
+  ManagedCodeStart source = g_code_start.load(std::memory_order_acquire);
+  if (!source) return kManaged;  // nothing to ask (not kept: a source may come later)
+  uintptr_t start = source(ret);
+  long k = start != 0 && start < ret && ret - start < (uintptr_t{1} << 20)
+               ? jit_prolog_cfa_offset(reinterpret_cast<const uint8_t*>(start), ret - start)
+               : -1;
+  uint64_t value = k > 0 ? (static_cast<uint64_t>(k) << 3) | kManaged : kManaged;
+  g_jit.insert(ret, value);
+  return value;
+}
+
+// classify_value through the thread's memo of the addresses its walks read last; JIT-compiled
+// code's frame decided here (the managed walk runs in the runtime's allocation callbacks, where the
+// runtime may be asked; the native walker's hooks may run while it holds its locks).
 inline uint64_t frame_kind(PrefixMemo* memo, uintptr_t ret) {
   PrefixMemo::Kind& k = memo->kinds[(ret ^ (ret >> PrefixMemo::kKindBits)) & ((1 << PrefixMemo::kKindBits) - 1)];
   if (__builtin_expect(k.ret == ret, 1)) return k.value;
   uint64_t v = classify_value(ret);
+  if (v == kJitCode) v = jit_value(ret);
   k.ret = ret;
   k.value = v;
   return v;
+}
+
+void set_managed_code_start_source(ManagedCodeStart source) { g_code_start.store(source, std::memory_order_release); }
+
+long jit_prolog_cfa_offset(const uint8_t* code, size_t before) {
+  size_t i = 0, limit = before < 64 ? before : 64;
+  uint64_t pushed = 0;
+  if (limit >= 3 && code[0] == 0xC5 && code[1] == 0xF8 && code[2] == 0x77) i = 3;  // vzeroupper
+  while (i < limit) {
+    uint8_t b = code[i];
+    if (b == 0x55) return i == 0 || (i == 3 && code[0] == 0xC5) ? 0 : -1;  // push rbp: the frame pointer
+    if (b >= 0x50 && b <= 0x57 && b != 0x54) {  // push rax..rdi (rax: the call's alignment)
+      pushed += 8;
+      i += 1;
+    } else if (b == 0x41 && i + 1 < limit && code[i + 1] >= 0x50 && code[i + 1] <= 0x57) {  // push r8..r15
+      pushed += 8;
+      i += 2;
+    } else if (b == 0x48 && i + 3 < limit && code[i + 1] == 0x83 && code[i + 2] == 0xEC) {  // sub rsp, imm8
+      pushed += code[i + 3];
+      i += 4;
+      break;
+    } else if (b == 0x48 && i + 6 < limit && code[i + 1] == 0x81 && code[i + 2] == 0xEC) {  // sub rsp, imm32
+      uint32_t v;
+      memcpy(&v, code + i + 3, 4);
+      pushed += v;
+      i += 7;
+      break;
+    } else {
+      break;
+    }
+  }
+  // A call needs the stack 16-byte aligned: the return address plus what the prolog moved.
+  if (pushed == 0 || (pushed + 8) % 16 != 0 || pushed > (uint64_t{1} << 20)) return -1;
+  return static_cast<long>(pushed + 8);
 }
 
 long managed_frameless_cfa_offset(uintptr_t ret) {

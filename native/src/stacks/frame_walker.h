@@ -200,4 +200,14 @@ long native_frame_cfa_offset(uintptr_t ret);
 // (an RBP frame, or unknown). Cached per address with the native answers.
 long managed_frameless_cfa_offset(uintptr_t ret);
 
+// JIT-compiled code has no image to tell its frame: the managed walk (managed allocation callbacks
+// only: the runtime is asked) reads the prolog at the start of the code the runtime says holds the
+// return address, once per address. The source: the runtime's answer, 0 for none.
+using ManagedCodeStart = uintptr_t (*)(uintptr_t ret);
+void set_managed_code_start_source(ManagedCodeStart source);
+// The frame a JIT-compiled prolog makes, from its bytes (`before` of them precede the return
+// address): 0 for an RBP frame (push rbp first), k > 0 for pushes and an allocation (CFA = SP + k,
+// 16-byte aligned at a call), -1 for anything else.
+long jit_prolog_cfa_offset(const uint8_t* code, size_t before);
+
 }  // namespace memnb

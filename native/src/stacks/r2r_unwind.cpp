@@ -371,11 +371,11 @@ long answer_for(uintptr_t ret, int image_index) {
 
 }  // namespace
 
-long managed_frame_cfa_offset(uintptr_t ret) {
+long managed_frame_cfa_offset(uintptr_t ret, bool* in_image) {
   while (g_busy.exchange(true, std::memory_order_acquire)) {
   }
   long answer = kUnwindUnknown;
-  bool known = false;
+  bool known = false, image_holds = false;
   for (int i = 0; i < g_region_count && !known; ++i) {
     Region& r = g_regions[i];
     if (ret < r.start || ret >= r.end) continue;
@@ -384,6 +384,7 @@ long managed_frame_cfa_offset(uintptr_t ret) {
       continue;
     }
     answer = answer_for(ret, r.image);
+    image_holds = r.image >= 0;
     known = true;
   }
   if (!known) {
@@ -402,10 +403,12 @@ long managed_frame_cfa_offset(uintptr_t ret) {
         answer = kUnwindUnknown;
       } else {
         answer = answer_for(ret, image);
+        image_holds = true;
       }
     }
   }
   g_busy.store(false, std::memory_order_release);
+  if (in_image) *in_image = image_holds;
   return answer;
 }
 

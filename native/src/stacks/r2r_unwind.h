@@ -59,6 +59,8 @@ long ready_to_run_cfa_offset(const ReadyToRunImage& image, uint32_t rva);
 // seen the mapping of): the walker asks once per address and caches the answer. No allocation
 // and no stdio; a spin flag serializes callers. An image remembered is checked, with reads that
 // cannot fault, to be still mapped before it is read (an unloaded one is forgotten).
-long managed_frame_cfa_offset(uintptr_t ret);
+// in_image (optional): set to whether a ReadyToRun image holds ret (false: JIT-compiled code, or
+// code the images do not describe).
+long managed_frame_cfa_offset(uintptr_t ret, bool* in_image = nullptr);
 
 }  // namespace memnb

@@ -5,9 +5,10 @@ using Xunit;
 
 namespace MemNotebook.Recorder.Tests.Profiler;
 
-// Stacks through ReadyToRun code that keeps no RBP frame (tests/TestTarget "frameless-library-call"): a frame-pointer
-// walk passes over such a method's caller, the walker reads that return address from the method's frame, whose size
-// the image's unwind data gives (native/src/stacks/r2r_unwind.h).
+// Stacks through managed code that keeps no RBP frame (tests/TestTarget "frameless-library-call", "frameless-jit-call"):
+// a frame-pointer walk passes over such a method's caller, the walker reads that return address from the method's frame,
+// whose size the image's unwind data gives for ReadyToRun code (native/src/stacks/r2r_unwind.h), the prolog for
+// JIT-compiled code (stacks/frame_walker.h).
 public class FramelessLibraryStackTests
 {
     [Fact]
@@ -38,6 +39,37 @@ public class FramelessLibraryStackTests
             "System.Number.UInt32ToDecStrForKnownSmallNumber › CreateAndCacheString",
             "MemNotebook.TestTarget.Scenarios.NumbersToStrings",
             "MemNotebook.TestTarget.Scenarios.FramelessLibraryCall",
+            "MemNotebook.TestTarget.Scenarios.Main",
+        ];
+        foreach (var frames in stacks) Assert.Equal(expected, frames);
+    }
+
+    [Fact]
+    public void The_callers_of_frameless_jit_compiled_methods_are_on_the_stacks_of_their_allocations()
+    {
+        string capture = TracedTarget.TempCapture("frameless-jit.memnb");
+        var run = TracedTarget.Start("frameless-jit-call", capture);
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        Assert.Equal(100, run.Facts.GetProperty("kept").GetInt32());
+
+        var data = SymbolizedCapture.Load(capture);
+        var types = data.Allocations.TypeIndex.Span;
+        var stacks = new List<string[]>();
+        for (int r = 0; r < data.Allocations.Count; r++)
+        {
+            string[] frames = data.StackFrames(data.Allocations.StackId.Span[r])
+                .Where(f => f.Kind == FrameKind.Managed).Select(f => FrameNaming.Readable(f.Function)).ToArray();
+            if (data.TypeName(types[r]) == "System.Int32[]") stacks.Add(frames);
+        }
+        // The leaf and the method between it and the loop keep no RBP frame: the walker reads their callers'
+        // return addresses from their frames, whose sizes their prologs give.
+        Assert.Equal(100, stacks.Count);
+        string[] expected =
+        [
+            "MemNotebook.TestTarget.Scenarios.FramelessJitLeaf",
+            "MemNotebook.TestTarget.Scenarios.FramelessJitMiddle",
+            "MemNotebook.TestTarget.Scenarios.FramelessJitLoop",
+            "MemNotebook.TestTarget.Scenarios.FramelessJitCall",
             "MemNotebook.TestTarget.Scenarios.Main",
         ];
         foreach (var frames in stacks) Assert.Equal(expected, frames);
