@@ -1,7 +1,11 @@
 // Walks the current thread's stack from inside a hook, without allocating or locking.
 //
-// Managed code (JIT and ReadyToRun) keeps RBP frame chains; so do libcoreclr and our own
-// library. The one break is the runtime's allocation stub: it calls into the runtime
+// Managed code (JIT and ReadyToRun) keeps RBP frame chains in most methods; so do libcoreclr and
+// our own library. The runtime's code generator leaves the frame out of small optimized methods:
+// for a managed return address the walker learns once whether its function is frameless and its
+// frame size (ReadyToRun code: the image's unwind data, stacks/r2r_unwind.h; JIT-compiled code:
+// its prolog) and reads the caller's return address from its frame. The other break is the
+// runtime's allocation stub: it calls into the runtime
 // without setting up a frame, so a plain RBP walk skips the method that allocated. For
 // each return address in native code the walker knows (computed once with libunwind from
 // the code's DWARF CFI, then cached) whether the function keeps a frame pointer or runs
