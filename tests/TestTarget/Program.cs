@@ -57,6 +57,8 @@ public static class Scenarios
             case "timeline": Timeline(capture!); break;
             case "stack": Stack(capture!); break;
             case "prolog-call": PrologCall(capture!); break;
+            case "frameless-library-call": FramelessLibraryCall(capture!); break;
+            case "frameless-jit-call": FramelessJitCall(capture!); break;
             case "linq": Linq(capture!); break;
             case "script": ScriptCells.Run(capture!, Facts); break;
             case "script-cells": ScriptCells.RunSeveral(capture!, Facts); break;
@@ -602,6 +604,50 @@ public static class Scenarios
         list.Add(item);
         return list;
     }
+
+    // ReadyToRun code without an RBP frame between an allocation and the user's method: with the runtime's cache of
+    // small numbers' strings made before the recording (0.ToString()), each number not cached yet gets its string from
+    // System.Private.CoreLib's local function CreateAndCacheString, which pushes no RBP (push r15; push r14; push rbx).
+    static void FramelessLibraryCall(string capture)
+    {
+        Facts["warm"] = 0.ToString();
+        var keep = new string[100];
+        var tracker = Tracker.Start(capture, Exact);
+        NumbersToStrings(keep, 150);
+        tracker.Stop();
+        Facts["kept"] = keep.Count(k => k is not null);
+        Facts["first"] = keep[0];
+    }
+
+    // A loop keeps its RBP frame (the code generator omits it only in small methods without loops).
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static void NumbersToStrings(string[] into, int from)
+    {
+        for (int i = 0; i < into.Length; i++) into[i] = (from + i).ToString();
+    }
+
+    // JIT-compiled code without an RBP frame: the code generator gives none to optimized methods this small (no loop,
+    // fewer than two calls), so two of them lie between each array and the loop that keeps it.
+    static void FramelessJitCall(string capture)
+    {
+        var keep = new object[100];
+        var tracker = Tracker.Start(capture, Exact);
+        FramelessJitLoop(keep);
+        tracker.Stop();
+        Facts["kept"] = keep.Count(k => k is not null);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    static void FramelessJitLoop(object[] into)
+    {
+        for (int i = 0; i < into.Length; i++) into[i] = FramelessJitMiddle(i);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    static object FramelessJitMiddle(int i) => FramelessJitLeaf(i + 1);
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    static object FramelessJitLeaf(int n) => new int[n & 15];
 
     // Started by `memnb run`: the whole process is recorded.
     static void WholeProcess()

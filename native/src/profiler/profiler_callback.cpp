@@ -149,6 +149,7 @@ bool claim_target(const std::string& output) {
 }
 
 uint64_t current_managed_thread();
+uintptr_t managed_code_start(uintptr_t ret);
 
 HRESULT initialize(void* self, IUnknown* unknown) {
   std::string output = getenv("MEMNB_OUTPUT") ? getenv("MEMNB_OUTPUT") : "";
@@ -182,6 +183,7 @@ HRESULT initialize(void* self, IUnknown* unknown) {
   g_names = new RuntimeNames(g_info);
   module_map().refresh();
   set_native_thread_id_source(&current_managed_thread);
+  set_managed_code_start_source(&managed_code_start);
   struct sigaction action {};
   action.sa_sigaction = &on_abort;
   action.sa_flags = SA_SIGINFO;
@@ -258,6 +260,21 @@ uint64_t current_managed_thread() {
   ThreadID id = 0;
   if (g_info) g_info->GetCurrentThreadID(&id);
   return id;
+}
+
+// The start of the JIT-compiled code holding a return address (the walker reads its prolog, once per
+// address: stacks/frame_walker.h), from inside an allocation callback: the function at the call
+// (GetFunctionFromIP, as Recorder::learn_osr_sites asks), then the start and size of its code
+// (GetCodeInfo: the code version the runtime calls now, its first part). 0 when the address is not
+// in that part (an older tier, cold code): its frame is not known.
+uintptr_t managed_code_start(uintptr_t ret) {
+  FunctionID function = 0;
+  LPCBYTE start = nullptr;
+  ULONG size = 0;
+  if (!g_info || g_info->GetFunctionFromIP(reinterpret_cast<LPCBYTE>(ret - 1), &function) != S_OK) return 0;
+  if (g_info->GetCodeInfo(function, &start, &size) != S_OK || !start) return 0;
+  uintptr_t begin = reinterpret_cast<uintptr_t>(start);
+  return ret - 1 >= begin && ret - 1 - begin < size ? begin : 0;
 }
 
 // Object size from the object's MethodTable, as the runtime lays it out: the first

@@ -10,9 +10,11 @@
 #include <emmintrin.h>
 
 #include <atomic>
+#include <cstring>
 
 #include "common/address_table.h"
 #include "stacks/module_map.h"
+#include "stacks/r2r_unwind.h"
 
 namespace memnb {
 
@@ -22,8 +24,23 @@ constexpr long kUnknownFrame = -2;
 namespace {
 
 // Cache of return address -> frame kind. Values: 1 = native with frame pointer,
-// 2 = native unknown, (k << 2) | 3 = native frameless with CFA = SP + k, 4 = managed.
+// 2 = native unknown, (k << 2) | 3 = native frameless with CFA = SP + k, 4 = managed,
+// (k << 3) | 4 = managed frameless (ReadyToRun code) with CFA = SP + k (k >= 16), 12 = managed
+// outside every ReadyToRun image (JIT-compiled code: see g_jit).
 AddressTable<16384> g_cache;
+constexpr uint64_t kManaged = 4;
+constexpr uint64_t kJitCode = (1 << 3) | kManaged;
+// JIT-compiled return address -> (k << 3) | 4 or 4, decided by the managed walk (frame_kind).
+AddressTable<8192> g_jit;
+std::atomic<ManagedCodeStart> g_code_start{nullptr};
+
+inline bool is_managed_value(uint64_t v) { return (v & 7) == kManaged; }
+// k > 0 for managed code that runs without a frame pointer, else 0.
+inline uint64_t managed_frameless(uint64_t v) { return (v & 7) == kManaged && v >> 3 >= 8 ? v >> 3 : 0; }
+
+// A pseudo record (WalkCache::addr): the 16 bytes ending with a return address read from a
+// frameless managed frame, not a frame record. Tagged so that no walk takes it for one.
+constexpr uintptr_t kPseudoRecord = 1;
 
 long classify_with_libunwind(uintptr_t ret) {
   unw_context_t ctx;
@@ -109,26 +126,94 @@ uintptr_t osr_caller_return_memo(OsrMemo* memo, uintptr_t fp, uintptr_t next, ui
   return slot != 0 ? *reinterpret_cast<const uintptr_t*>(slot + 8) : ret;
 }
 
-// Returns -1 for managed code, else as native_frame_cfa_offset.
-long classify(uintptr_t ret) {
-  if (uint64_t v = g_cache.find(ret)) {
-    if (v == 1) return 0;
-    if (v == 2) return kUnknownFrame;
-    if (v == 4) return -1;
-    return static_cast<long>(v >> 2);
-  }
+// The cached kind of a return address (g_cache's values), computed the first time it is seen.
+uint64_t classify_value(uintptr_t ret) {
+  if (uint64_t v = g_cache.find(ret)) return v;
   uint64_t value;
-  long k;
   if (!module_map().is_native(ret)) {
-    k = -1;
-    value = 4;
+    bool in_image = false;
+    long k = managed_frame_cfa_offset(ret, &in_image);
+    value = k > 0 ? (static_cast<uint64_t>(k) << 3) | kManaged : in_image ? kManaged : kJitCode;
   } else {
-    k = classify_with_libunwind(ret);
+    long k = classify_with_libunwind(ret);
     value = k == 0 ? 1 : k < 0 ? 2 : (static_cast<uint64_t>(k) << 2) | 3;
-    if (k < 0) k = kUnknownFrame;
   }
   g_cache.insert(ret, value);
-  return k;
+  return value;
+}
+
+// Returns -1 for managed code, else as native_frame_cfa_offset.
+long classify(uintptr_t ret) {
+  uint64_t v = classify_value(ret);
+  if (v == 1) return 0;
+  if (v == 2) return kUnknownFrame;
+  if (is_managed_value(v)) return -1;
+  return static_cast<long>(v >> 2);
+}
+
+// The frame of JIT-compiled code at ret, from its prolog (the runtime asked for the code's start).
+__attribute__((noinline)) uint64_t jit_value(uintptr_t ret) {
+  if (uint64_t v = g_jit.find(ret)) return v;
+  ManagedCodeStart source = g_code_start.load(std::memory_order_acquire);
+  if (!source) return kManaged;  // nothing to ask (not kept: a source may come later)
+  uintptr_t start = source(ret);
+  long k = start != 0 && start < ret && ret - start < (uintptr_t{1} << 20)
+               ? jit_prolog_cfa_offset(reinterpret_cast<const uint8_t*>(start), ret - start)
+               : -1;
+  uint64_t value = k > 0 ? (static_cast<uint64_t>(k) << 3) | kManaged : kManaged;
+  g_jit.insert(ret, value);
+  return value;
+}
+
+// classify_value through the thread's memo of the addresses its walks read last; JIT-compiled
+// code's frame decided here (the managed walk runs in the runtime's allocation callbacks, where the
+// runtime may be asked; the native walker's hooks may run while it holds its locks).
+inline uint64_t frame_kind(PrefixMemo* memo, uintptr_t ret) {
+  PrefixMemo::Kind& k = memo->kinds[(ret ^ (ret >> PrefixMemo::kKindBits)) & ((1 << PrefixMemo::kKindBits) - 1)];
+  if (__builtin_expect(k.ret == ret, 1)) return k.value;
+  uint64_t v = classify_value(ret);
+  if (v == kJitCode) v = jit_value(ret);
+  k.ret = ret;
+  k.value = v;
+  return v;
+}
+
+void set_managed_code_start_source(ManagedCodeStart source) { g_code_start.store(source, std::memory_order_release); }
+
+long jit_prolog_cfa_offset(const uint8_t* code, size_t before) {
+  size_t i = 0, limit = before < 64 ? before : 64;
+  uint64_t pushed = 0;
+  if (limit >= 3 && code[0] == 0xC5 && code[1] == 0xF8 && code[2] == 0x77) i = 3;  // vzeroupper
+  while (i < limit) {
+    uint8_t b = code[i];
+    if (b == 0x55) return i == 0 || (i == 3 && code[0] == 0xC5) ? 0 : -1;  // push rbp: the frame pointer
+    if (b >= 0x50 && b <= 0x57 && b != 0x54) {  // push rax..rdi (rax: the call's alignment)
+      pushed += 8;
+      i += 1;
+    } else if (b == 0x41 && i + 1 < limit && code[i + 1] >= 0x50 && code[i + 1] <= 0x57) {  // push r8..r15
+      pushed += 8;
+      i += 2;
+    } else if (b == 0x48 && i + 3 < limit && code[i + 1] == 0x83 && code[i + 2] == 0xEC) {  // sub rsp, imm8
+      pushed += code[i + 3];
+      i += 4;
+      break;
+    } else if (b == 0x48 && i + 6 < limit && code[i + 1] == 0x81 && code[i + 2] == 0xEC) {  // sub rsp, imm32
+      uint32_t v;
+      memcpy(&v, code + i + 3, 4);
+      pushed += v;
+      i += 7;
+      break;
+    } else {
+      break;
+    }
+  }
+  // A call needs the stack 16-byte aligned: the return address plus what the prolog moved.
+  if (pushed == 0 || (pushed + 8) % 16 != 0 || pushed > (uint64_t{1} << 20)) return -1;
+  return static_cast<long>(pushed + 8);
+}
+
+long managed_frameless_cfa_offset(uintptr_t ret) {
+  return static_cast<long>(managed_frameless(classify_value(ret)));
 }
 
 long native_frame_cfa_offset(uintptr_t ret) {
@@ -195,7 +280,7 @@ inline bool records_unchanged(const WalkCache* c, int last) {
     __m128i diff = zero;
     int group = last - i + 1 < 8 ? last - i + 1 : 8;
     for (int k = 0; k < group; ++k, ++i) {
-      __m128i now = _mm_loadu_si128(reinterpret_cast<const __m128i*>(c->addr[i]));
+      __m128i now = _mm_loadu_si128(reinterpret_cast<const __m128i*>(c->addr[i] & ~kPseudoRecord));
       __m128i then = _mm_load_si128(reinterpret_cast<const __m128i*>(c->rec[i]));
       diff = _mm_or_si128(diff, _mm_xor_si128(now, then));
     }
@@ -231,6 +316,16 @@ __attribute__((noinline)) int walk(uintptr_t* ips, int max, const StackBounds& b
   if (max > kMaxWalk) max = kMaxWalk;
   int n = 0;
   bool first_was_frameless = false;
+  // The ips read from frameless managed frames (pseudo records), to find the outermost frame's record.
+  bool any_pseudo = false;
+  uint64_t pseudo_ips[kMaxWalk / 64];
+  auto mark_pseudo = [&](int i) {
+    if (!any_pseudo) {
+      any_pseudo = true;
+      for (uint64_t& w : pseudo_ips) w = 0;
+    }
+    pseudo_ips[i >> 6] |= uint64_t{1} << (i & 63);
+  };
   bool complete = false;
   uintptr_t found_fp = 0, found_next = 0;  // the frame record the first managed ip came from
 
@@ -263,6 +358,10 @@ __attribute__((noinline)) int walk(uintptr_t* ips, int max, const StackBounds& b
       const WalkCache::Prefix& p = cache->prefixes[at];
       if (!prefix_unchanged(p, fp, bounds)) continue;
       ips[n++] = p.ip0;
+      for (int i = 0; i < p.callers && n < max; ++i) {
+        mark_pseudo(n);
+        ips[n++] = p.caller_ip[i];
+      }
       first_was_frameless = p.ip0_frameless;
       found_fp = fp + p.addr[p.records - 1];
       found_next = fp + p.chain_fp;
@@ -306,8 +405,10 @@ __attribute__((noinline)) int walk(uintptr_t* ips, int max, const StackBounds& b
         }
       }
       ++prefix;
+      uintptr_t ip0_at = 0;  // where the first managed return address was read
       if (action < 0) {
         ips[n++] = ret;
+        ip0_at = fp + 8;
       } else if (action > 0) {
         // The caller of this frame runs without a frame pointer: its return address
         // sits at CFA - 8, and its stack pointer is just above our frame record.
@@ -332,12 +433,35 @@ __attribute__((noinline)) int walk(uintptr_t* ips, int max, const StackBounds& b
           if (outer != 0 && managed) {
             first_was_frameless = true;
             ips[n++] = outer;
+            ip0_at = slot;
           }
         }
       }
       if (n == 1) {
         found_fp = fp;
         found_next = next;
+        // The allocating method itself may run without a frame pointer (ReadyToRun code): its
+        // callers' return addresses from its frame (as in the chain below), the slots checked
+        // with the prefix's.
+        uintptr_t at = ip0_at;
+        for (uint64_t k = managed_frameless(frame_kind(memo, ips[0])); k != 0 && n < max;) {
+          uintptr_t slot = at + k;
+          if (slot + 8 > bounds.hi || slot < at || (next > fp && slot + 8 > next)) break;
+          uintptr_t outer = *reinterpret_cast<const uintptr_t*>(slot);
+          if (outer == 0) break;
+          if (!prefix_ok) {
+          } else if (slots < WalkCache::kMaxSlots && n - 1 < WalkCache::kMaxCallers) {
+            s_addr[slots] = slot;
+            s_value[slots] = outer;
+            ++slots;
+          } else {
+            prefix_ok = false;
+          }
+          mark_pseudo(n);
+          ips[n++] = outer;
+          at = slot;
+          k = managed_frameless(frame_kind(memo, outer));
+        }
       }
       if (next <= fp) return n;
       fp = next;
@@ -365,6 +489,8 @@ __attribute__((noinline)) int walk(uintptr_t* ips, int max, const StackBounds& b
       }
       p.span = span;
       p.ip0 = ips[0];
+      p.callers = n - 1;
+      for (int i = 1; i < n; ++i) p.caller_ip[i - 1] = ips[i];
       p.chain_fp = found_next - origin;
       p.ip0_frameless = first_was_frameless;
     }
@@ -375,6 +501,7 @@ __attribute__((noinline)) int walk(uintptr_t* ips, int max, const StackBounds& b
   // deep stack: two loads and a few compares a frame, nothing stored but the ip (and the
   // record, for the next walk).
   const uintptr_t first_fp = fp;
+  const int chain_start = n;  // ips[chain_start] is read from the record at first_fp
   const uintptr_t hi = bounds.hi, base_frame = base->frame;
   complete = fp < bounds.lo;  // the chain only goes up from here: the upper bound is checked per frame
   int m = 0;  // chain records read by this walk, innermost first in c_*
@@ -456,6 +583,30 @@ __attribute__((noinline)) int walk(uintptr_t* ips, int max, const StackBounds& b
       return n;
     }
     ips[n++] = ret;
+    uint64_t kind = frame_kind(memo, ret);
+    if (__builtin_expect(managed_frameless(kind) != 0, 0)) {
+      // A managed function running without a frame pointer (ReadyToRun code): the record's next is
+      // its caller's frame pointer, the return address into its caller is in its frame, at its
+      // CFA - 8. Read as a pseudo record (the 16 bytes ending with it), remembered and checked as
+      // the records are; the caller may be frameless too.
+      uintptr_t at = fp + 8;  // where the return address into the frameless function was read
+      for (uint64_t k = managed_frameless(kind); k != 0 && n < max;) {
+        uintptr_t slot = at + k;
+        if (slot + 8 > hi || slot < at || (next > fp && slot + 8 > next)) break;
+        uintptr_t outer = *reinterpret_cast<const uintptr_t*>(slot);
+        if (outer == 0) break;
+        if (reuse && remember && m < WalkCache::kMaxRecords) {
+          c_addr[m] = (slot - 8) | kPseudoRecord;
+          c_rec[m][0] = *reinterpret_cast<const uintptr_t*>(slot - 8);
+          c_rec[m][1] = outer;
+        }
+        ++m;
+        mark_pseudo(n);
+        ips[n++] = outer;
+        at = slot;
+        k = managed_frameless(frame_kind(memo, outer));
+      }
+    }
     if (__builtin_expect(next <= fp, 0)) {
       complete = true;
       break;
@@ -475,8 +626,15 @@ __attribute__((noinline)) int walk(uintptr_t* ips, int max, const StackBounds& b
     *base = first_was_frameless ? ThreadBase{} : ThreadBase{found_fp, ips[0], found_next};
     return n;
   }
+  auto pseudo = [&](int i) { return any_pseudo && (pseudo_ips[i >> 6] >> (i & 63)) & 1; };
+  if (outermost < chain_start || pseudo(outermost)) {
+    *base = ThreadBase{};  // read from a frameless frame, not a record: no base to stop at
+    return n;
+  }
+  // Each ip after ips[chain_start] (but a pseudo record's) was read from the record the one before links to.
   uintptr_t at = first_fp;
-  for (int i = 1; i < outermost; ++i) at = *reinterpret_cast<const uintptr_t*>(at);
+  for (int i = chain_start + 1; i <= outermost; ++i)
+    if (!pseudo(i)) at = *reinterpret_cast<const uintptr_t*>(at);
   *base = ThreadBase{at, ips[outermost], *reinterpret_cast<const uintptr_t*>(at)};
   return n;
 }

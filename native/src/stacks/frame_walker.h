@@ -1,7 +1,11 @@
 // Walks the current thread's stack from inside a hook, without allocating or locking.
 //
-// Managed code (JIT and ReadyToRun) keeps RBP frame chains; so do libcoreclr and our own
-// library. The one break is the runtime's allocation stub: it calls into the runtime
+// Managed code (JIT and ReadyToRun) keeps RBP frame chains in most methods; so do libcoreclr and
+// our own library. The runtime's code generator leaves the frame out of small optimized methods:
+// for a managed return address the walker learns once whether its function is frameless and its
+// frame size (ReadyToRun code: the image's unwind data, stacks/r2r_unwind.h; JIT-compiled code:
+// its prolog) and reads the caller's return address from its frame. The other break is the
+// runtime's allocation stub: it calls into the runtime
 // without setting up a frame, so a plain RBP walk skips the method that allocated. For
 // each return address in native code the walker knows (computed once with libunwind from
 // the code's DWARF CFI, then cached) whether the function keeps a frame pointer or runs
@@ -48,6 +52,15 @@ struct PrefixMemo {
   uintptr_t managed_outer[kOuters] = {};  // call sites read from frameless stubs, known managed
   int next_outer = 0;
   OsrMemo osr;  // the walker's last OSR record
+  // The frame kinds (classify's cached values) of the return addresses the chain read last, by a
+  // hash of the address: whether a managed frame runs without a frame pointer is asked for every
+  // record a walk reads, and the shared table's lookup cost mixed code's walk 14% (ns per part).
+  static constexpr int kKindBits = 6;
+  struct Kind {
+    uintptr_t ret = 0;
+    uint64_t value = 0;
+  };
+  Kind kinds[1 << kKindBits];
 };
 
 // The outermost managed frame of a thread (Main, a thread's start method): where the
@@ -98,6 +111,7 @@ uintptr_t osr_caller_return_memo(OsrMemo* memo, uintptr_t fp, uintptr_t next, ui
 struct WalkCache {
   static constexpr int kMaxPrefix = PrefixMemo::kMax;
   static constexpr int kMaxSlots = 4;
+  static constexpr int kMaxCallers = 2;
   static constexpr int kMaxRecords = 128;
 
   // The native frames before the first managed one, innermost first, and the return-address
@@ -115,6 +129,11 @@ struct WalkCache {
     uintptr_t ip0 = 0;       // the first managed return address
     uintptr_t chain_fp = 0;  // the first record of the managed chain (an offset too)
     bool ip0_frameless = false;
+    // Return addresses read from ip0's frame when its function runs without a frame pointer
+    // (ReadyToRun code): its caller's, and further out while those are frameless too (their
+    // slots are among slot_addr).
+    int callers = 0;
+    uintptr_t caller_ip[kMaxCallers];
   };
   static constexpr int kPrefixes = 4;
   // A walk that ended at the base frame after at least kDeepRecords chain records turns reuse on
@@ -179,5 +198,20 @@ int walk_all(uintptr_t* ips, int max, const StackBounds& bounds) __attribute__((
 // Exposed for tests. Returns 0 for a frame-pointer frame, k > 0 for a frameless
 // function whose canonical frame address is its stack pointer plus k, -1 if unknown.
 long native_frame_cfa_offset(uintptr_t ret);
+
+// For a managed return address: k > 0 when its function runs without a frame pointer with CFA =
+// SP + k (ReadyToRun code, from its image's unwind data: stacks/r2r_unwind.h), 0 otherwise
+// (an RBP frame, or unknown). Cached per address with the native answers.
+long managed_frameless_cfa_offset(uintptr_t ret);
+
+// JIT-compiled code has no image to tell its frame: the managed walk (managed allocation callbacks
+// only: the runtime is asked) reads the prolog at the start of the code the runtime says holds the
+// return address, once per address. The source: the runtime's answer, 0 for none.
+using ManagedCodeStart = uintptr_t (*)(uintptr_t ret);
+void set_managed_code_start_source(ManagedCodeStart source);
+// The frame a JIT-compiled prolog makes, from its bytes (`before` of them precede the return
+// address): 0 for an RBP frame (push rbp first), k > 0 for pushes and an allocation (CFA = SP + k,
+// 16-byte aligned at a call), -1 for anything else.
+long jit_prolog_cfa_offset(const uint8_t* code, size_t before);
 
 }  // namespace memnb

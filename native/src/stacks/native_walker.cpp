@@ -116,13 +116,28 @@ int finish_managed(uintptr_t* ips, int n, int max, uintptr_t fp, const StackBoun
     frame_at[n] = fp;
     caller_at[n] = next;
     ips[n++] = ret;
+    // A managed function without a frame pointer (ReadyToRun code): its caller's return address
+    // from its frame (frame_walker.h), the chain goes on at the record's next.
+    uintptr_t at = fp + 8;
+    for (long k = modules.is_native(ret, cache) ? 0 : managed_frameless_cfa_offset(ret); k > 0 && n < max;) {
+      uintptr_t slot = at + static_cast<uintptr_t>(k);
+      if (slot + 8 > bounds.hi || (next > fp && slot + 8 > next)) break;
+      uintptr_t outer = *reinterpret_cast<const uintptr_t*>(slot);
+      if (outer == 0) break;
+      frame_at[n] = 0;  // not a frame record: no base there
+      caller_at[n] = 0;
+      ips[n++] = outer;
+      at = slot;
+      k = modules.is_native(outer, cache) ? 0 : managed_frameless_cfa_offset(outer);
+    }
     if (next <= fp) break;
     fp = next;
   }
   int outermost = n - 1;
   while (outermost > 0 && modules.is_native(ips[outermost], cache)) --outermost;
   if (base) {
-    if (outermost >= first && n < max) *base = ThreadBase{frame_at[outermost], ips[outermost], caller_at[outermost]};
+    if (outermost >= first && n < max && frame_at[outermost] != 0)
+      *base = ThreadBase{frame_at[outermost], ips[outermost], caller_at[outermost]};
     else *base = ThreadBase{};
   }
   return outermost + 1;
