@@ -33,6 +33,13 @@ internal static class Child
         var sizes = new BenchSizes(double.Parse(args[3], CultureInfo.InvariantCulture),
             long.Parse(args[4], CultureInfo.InvariantCulture), long.Parse(args[5], CultureInfo.InvariantCulture));
         workload.Prepare(sizes);
+        // The first Tracker.Start of a process runs two full GCs before it records (Tracker.Prepare): every mode gets
+        // them, so that no mode starts its loop with a heap the others do not have.
+        for (int i = 0; i < 2; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
         Tracker? tracker = mode.StartsRecording()
             ? Tracker.Start(args[6], new TrackerOptions { CollectBeforeStop = false, Overwrite = true, Native = mode == Mode.TracedNative })
             : null;
