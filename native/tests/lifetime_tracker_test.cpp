@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "lifetime/lifetime_tracker.h"
+#include "tracked_ids.h"
 
 using namespace memnb;
 
@@ -14,12 +15,6 @@ std::vector<GenerationRange> ranges() {
 TrackedObject obj(uint64_t address, uint64_t id, uint64_t size) {
   EXPECT_TRUE(TrackedObject::fits(address, size));
   return TrackedObject::packed(address, id, size);
-}
-std::vector<uint64_t> seqs(const std::vector<TrackedObject>& dead) {
-  std::vector<uint64_t> out;
-  for (auto& o : dead) out.push_back(object_seq(o.id));
-  std::sort(out.begin(), out.end());
-  return out;
 }
 }  // namespace
 

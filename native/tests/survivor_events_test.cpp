@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "lifetime/lifetime_tracker.h"
+#include "tracked_ids.h"
 #include "lifetime/survivor_events.h"
 
 using namespace memnb;
@@ -23,13 +24,6 @@ std::vector<uint8_t> payload(uint32_t index, const std::vector<uint64_t>& values
 }
 
 std::vector<GenerationRange> ranges() { return {{0x10000, 0x11000, 0}, {0x20000, 0x21000, 1}}; }
-
-std::vector<uint64_t> seqs(const std::vector<TrackedObject>& dead) {
-  std::vector<uint64_t> out;
-  for (auto& o : dead) out.push_back(object_seq(o.id));
-  std::sort(out.begin(), out.end());
-  return out;
-}
 }  // namespace
 
 TEST(SurvivorEvents, a_moved_ranges_event_gives_its_ranges_in_place) {

@@ -8,6 +8,7 @@
 #include "native_hooks/hook_guard.h"
 #include "profiler/profiler.h"
 #include "profiler/recorder.h"
+#include "profiler/runtime_provider.h"
 #include "sampling/allocation_sampled.h"
 
 namespace memnb {
@@ -18,21 +19,11 @@ std::atomic<bool> g_active{false};
 EVENTPIPE_SESSION g_session = 0;
 std::atomic<uint64_t> g_moved_events{0}, g_surviving_events{0}, g_ranges{0}, g_unparsed{0};
 
-constexpr WCHAR kRuntimeProvider[] = {'M', 'i', 'c', 'r', 'o', 's', 'o', 'f', 't', '-', 'W', 'i', 'n', 'd', 'o', 'w', 's', '-',
-                                      'D', 'o', 't', 'N', 'E', 'T', 'R', 'u', 'n', 't', 'i', 'm', 'e', 0};
-
-ICorProfilerInfo12* info12() {
-  ICorProfilerInfo5* info5 = profiler_info();
-  void* raw = nullptr;
-  if (!info5 || info5->QueryInterface(IID_ICorProfilerInfo12, &raw) != S_OK) return nullptr;
-  return static_cast<ICorProfilerInfo12*>(raw);
-}
-
 }  // namespace
 
 bool start_survivor_session(std::string* error) {
   if (g_active.load()) return true;
-  ICorProfilerInfo12* info = info12();
+  ICorProfilerInfo12* info = profiler_info12();
   if (!info) {
     *error = "this runtime has no ICorProfilerInfo12 (EventPipe sessions for profilers need .NET 5 or later)";
     return false;
@@ -55,7 +46,7 @@ bool start_survivor_session(std::string* error) {
 
 void stop_survivor_session() {
   if (!g_active.exchange(false)) return;
-  if (ICorProfilerInfo12* info = info12()) {
+  if (ICorProfilerInfo12* info = profiler_info12()) {
     info->EventPipeStopSession(g_session);
     info->Release();
   }

@@ -5,6 +5,7 @@
 
 #include "profiler/profiler.h"
 #include "profiler/recorder.h"
+#include "profiler/runtime_provider.h"
 #include "sampling/allocation_sampled.h"
 #include "stacks/frame_walker.h"
 
@@ -19,9 +20,6 @@ std::atomic<bool> g_large_exact{false};
 EVENTPIPE_SESSION g_session = 0;
 DWORD g_saved_low = 0, g_saved_high = 0;
 std::atomic<uint64_t> g_events{0}, g_off_thread{0}, g_unparsed{0}, g_runtime_frames{0}, g_large_dropped{0};
-
-constexpr WCHAR kRuntimeProvider[] = {'M', 'i', 'c', 'r', 'o', 's', 'o', 'f', 't', '-', 'W', 'i', 'n', 'd', 'o', 'w', 's', '-',
-                                      'D', 'o', 't', 'N', 'E', 'T', 'R', 'u', 'n', 't', 'i', 'm', 'e', 0};
 
 uint64_t current_managed_thread() {
   ThreadID id = 0;

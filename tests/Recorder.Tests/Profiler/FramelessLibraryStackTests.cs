@@ -20,16 +20,7 @@ public class FramelessLibraryStackTests
         Assert.Equal(100, run.Facts.GetProperty("kept").GetInt32());
         Assert.Equal("150", run.Facts.GetProperty("first").GetString());
 
-        var data = SymbolizedCapture.Load(capture);
-        var types = data.Allocations.TypeIndex.Span;
-        var stacks = new List<string[]>();
-        for (int r = 0; r < data.Allocations.Count; r++)
-        {
-            // The managed frames, innermost first, as reports name them.
-            string[] frames = data.StackFrames(data.Allocations.StackId.Span[r])
-                .Where(f => f.Kind == FrameKind.Managed).Select(f => FrameNaming.Readable(f.Function)).ToArray();
-            if (data.TypeName(types[r]) == "System.String") stacks.Add(frames);
-        }
+        var stacks = ManagedStacks(capture, "System.String");
         // One string per number, each made by the runtime's cache of small numbers' strings (its array was made
         // before the recording) below the user's method that asked for it.
         Assert.Equal(100, stacks.Count);
@@ -52,15 +43,7 @@ public class FramelessLibraryStackTests
         Assert.True(run.ExitCode == 0, run.Stderr);
         Assert.Equal(100, run.Facts.GetProperty("kept").GetInt32());
 
-        var data = SymbolizedCapture.Load(capture);
-        var types = data.Allocations.TypeIndex.Span;
-        var stacks = new List<string[]>();
-        for (int r = 0; r < data.Allocations.Count; r++)
-        {
-            string[] frames = data.StackFrames(data.Allocations.StackId.Span[r])
-                .Where(f => f.Kind == FrameKind.Managed).Select(f => FrameNaming.Readable(f.Function)).ToArray();
-            if (data.TypeName(types[r]) == "System.Int32[]") stacks.Add(frames);
-        }
+        var stacks = ManagedStacks(capture, "System.Int32[]");
         // The leaf and the method between it and the loop keep no RBP frame: the walker reads their callers'
         // return addresses from their frames, whose sizes their prologs give.
         Assert.Equal(100, stacks.Count);
@@ -73,5 +56,21 @@ public class FramelessLibraryStackTests
             "MemNotebook.TestTarget.Scenarios.Main",
         ];
         foreach (var frames in stacks) Assert.Equal(expected, frames);
+    }
+
+    // The managed frames of each allocation of a type, innermost first, as reports name them.
+    static List<string[]> ManagedStacks(string capture, string type)
+    {
+        var data = SymbolizedCapture.Load(capture);
+        var types = data.Allocations.TypeIndex.Span;
+        var stacks = new List<string[]>();
+        for (int r = 0; r < data.Allocations.Count; r++)
+        {
+            if (data.TypeName(types[r]) != type)
+                continue;
+            stacks.Add(data.StackFrames(data.Allocations.StackId.Span[r])
+                .Where(f => f.Kind == FrameKind.Managed).Select(f => FrameNaming.Readable(f.Function)).ToArray());
+        }
+        return stacks;
     }
 }
