@@ -283,9 +283,9 @@ public static class Scenarios
     }
 
     // 200,000 objects alive in gen2, then ten gen0 GCs while recording, each with 100 dead arrays and
-    // one that survives: what the runtime shows the
-    // tracer of each GC — objects of a post-GC heap walk (memnb_heap_walk_objects) and survivor events
-    // (memnb_survivor_counters: moved-range events, surviving-range events, ranges, unparsed events).
+    // one that survives: what the runtime shows the tracer of each GC — objects of a post-GC heap walk
+    // (memnb_heap_walk_objects) and survivor events (memnb_survivor_counters: moved-range events,
+    // surviving-range events, ranges, unparsed events).
     static unsafe void HeapWalk(string capture)
     {
         var keep = new object[200_000];

@@ -37,6 +37,5 @@ bool set_allocation_events(bool on, bool survivor_events = false);
 // thread finalizes during the next GCs). The caller then lets those GCs and finalizers run before
 // recording (Tracker.Prepare). False with the reason when the runtime refuses the session.
 bool prepare_survivor_events(std::string* error);
-bool survivor_events_prepared();
 
 }  // namespace memnb

@@ -60,17 +60,16 @@ constexpr DWORD kRecordingHighMask = COR_PRF_HIGH_BASIC_GC | COR_PRF_HIGH_MONITO
 std::mutex g_mask_mutex;  // SetEventMask from control calls and from the startup settling
 bool g_recording_mask = false;
 std::atomic<bool> g_startup_mask_pending{false};
-// Survivors come from MONITOR_GC's callbacks: a recording from startup (the runtime's managed
-// event source would record its first command in it), one before prepare_survivor_events, or
-// one whose survivor session the runtime refused.
-bool g_survivor_callbacks = false;
 std::atomic<bool> g_survivor_events_prepared{false};
 
-// Until the startup settles, MONITOR_GC is set even when idle. Call with g_mask_mutex held
-// (or from Initialize).
+// Until the startup settles, MONITOR_GC is set even when idle. A recording without the survivor
+// session takes its survivors from MONITOR_GC's callbacks: one from startup (the runtime's managed
+// event source would record its first command in it), one before prepare_survivor_events, or one
+// whose session the runtime refused. Call with g_mask_mutex held (or from Initialize), the session
+// already started or stopped.
 bool apply_event_mask(bool recording) {
   bool startup = g_startup_mask_pending.load();
-  DWORD gc = startup || (recording && g_survivor_callbacks) ? DWORD{COR_PRF_MONITOR_GC} : DWORD{0};
+  DWORD gc = startup || (recording && !survivor_session_active()) ? DWORD{COR_PRF_MONITOR_GC} : DWORD{0};
   if (!recording) return g_info->SetEventMask2(kIdleMask | gc, 0) == S_OK;
   return g_info->SetEventMask2(kRecordingMask | gc, kRecordingHighMask) == S_OK;
 }
@@ -539,7 +538,7 @@ bool set_allocation_events(bool on, bool survivor_events) {
   if (on) {
     // The session first: the survivors of the first GC recorded must reach us.
     std::string error;
-    g_survivor_callbacks = !(survivor_events && g_survivor_events_prepared.load() && start_survivor_session(&error));
+    if (survivor_events && g_survivor_events_prepared.load()) start_survivor_session(&error);
     if (!apply_event_mask(true)) {
       stop_survivor_session();
       return false;
@@ -568,7 +567,5 @@ bool prepare_survivor_events(std::string* error) {
   g_survivor_events_prepared.store(true);
   return true;
 }
-
-bool survivor_events_prepared() { return g_survivor_events_prepared.load(); }
 
 }  // namespace memnb
