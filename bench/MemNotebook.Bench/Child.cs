@@ -52,7 +52,8 @@ internal static class Child
         double threadCpu = (ThreadCpu.Nanoseconds() - threadCpuNs) / 1e6;
         process.Refresh();
         double allCpu = (process.TotalProcessorTime - processCpu).TotalMilliseconds;
-        ulong records = tracker is null ? 0 : Tracker.RecordedAllocations + Tracker.RecordedNativeAllocations;
+        // A whole-process recording (memnb run's) counts the process's allocations before the loop too.
+        ulong records = tracker is null && mode != Mode.Run ? 0 : Tracker.RecordedAllocations + Tracker.RecordedNativeAllocations;
         clock.Restart();
         tracker?.Stop();
         double stop = clock.Elapsed.TotalMilliseconds;

@@ -35,6 +35,8 @@ internal static class Report
             Console.WriteLine($"  traced ÷ loaded (our own share): {own:F2}");
         if (w.Ratio(Mode.Floor, Mode.Plain) is double floor && w.Ratio(Mode.Traced, Mode.Floor) is double callbacks)
             Console.WriteLine($"  floor ÷ plain (what the runtime alone costs a recording): {floor:F2}x; traced ÷ floor (the tracer's callbacks): {callbacks:F2}");
+        if (w.Ratio(Mode.Run, Mode.Traced) is double run)
+            Console.WriteLine($"  memnb run ÷ traced (the whole process recorded from its start, against a region of Tracker.Start): {run:F2}");
         if (w.Ratio(Mode.TracedNative, Mode.Traced) is double native)
             Console.WriteLine($"  traced-native ÷ traced (--native on a program with no native allocations): {native:F3}");
         if (w.Ratio(Mode.Heaptrack, Mode.CProgram) is double heaptrack && w.Ratio(Mode.TracedNative, Mode.Plain) is double ours)

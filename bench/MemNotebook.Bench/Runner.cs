@@ -23,6 +23,11 @@ internal enum Mode
     Traced,
     /// <summary>Traced with native tracking (--native).</summary>
     TracedNative,
+    /// <summary>
+    /// The whole process recorded from its start, as `memnb run` records it (MEMNB_OUTPUT): survivors from MONITOR_GC's
+    /// callbacks until the startup switch moves them to the survivor events (docs/architecture.md, "Masks").
+    /// </summary>
+    Run,
     /// <summary>The C program of the native loop, plainly.</summary>
     CProgram,
     /// <summary>The C program under heaptrack.</summary>
@@ -39,15 +44,16 @@ internal static class ModeNames
         Mode.Floor => "floor",
         Mode.Traced => "traced",
         Mode.TracedNative => "traced-native",
+        Mode.Run => "memnb run",
         Mode.CProgram => "C program",
         Mode.Heaptrack => "C heaptrack",
         _ => mode.ToString(),
     };
 
-    public static bool Records(this Mode mode) => mode is Mode.Traced or Mode.TracedNative;
+    public static bool Records(this Mode mode) => mode is Mode.Traced or Mode.TracedNative or Mode.Run;
 
     /// <summary>Starts a recording in the child (the floor records nothing, but with a recording's masks).</summary>
-    public static bool StartsRecording(this Mode mode) => mode.Records() || mode == Mode.Floor;
+    public static bool StartsRecording(this Mode mode) => mode is Mode.Traced or Mode.TracedNative or Mode.Floor;
 }
 
 /// <summary>One run: loop time, and for traced runs what the capture holds.</summary>
@@ -137,6 +143,8 @@ internal sealed class Runner(string tracer, BenchSizes sizes, int repeats)
         else psi.Environment.Remove("MEMNB_TIMING");
         if (mode == Mode.Floor) psi.Environment["MEMNB_FLOOR"] = "1";
         else psi.Environment.Remove("MEMNB_FLOOR");
+        if (mode == Mode.Run) psi.Environment[TracedProcess.OutputVariable] = capture;
+        else psi.Environment.Remove(TracedProcess.OutputVariable);
 
         using var child = Process.Start(psi)!;
         string output = child.StandardOutput.ReadToEnd();
@@ -150,7 +158,7 @@ internal sealed class Runner(string tracer, BenchSizes sizes, int repeats)
             bytes = new FileInfo(capture).Length;
             dropped = CaptureReader.Read(capture, new NoVisitor()).End?.Dropped;
         }
-        if (mode.StartsRecording()) File.Delete(capture);
+        if (mode.Records() || mode.StartsRecording()) File.Delete(capture);
         return new RunResult(result.LoopMs, result.StopMs, result.Records, bytes, dropped, result.Counters, result.LoopThreadCpuMs, result.LoopProcessCpuMs);
     }
 

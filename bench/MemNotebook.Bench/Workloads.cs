@@ -24,7 +24,7 @@ internal abstract class Workload
     public abstract string Describe(BenchSizes sizes);
 
     /// <summary>The modes of one round of the rotation; plain first.</summary>
-    public virtual Mode[] Modes => [Mode.Plain, Mode.PlainVars, Mode.Loaded, Mode.Floor, Mode.Traced];
+    public virtual Mode[] Modes => [Mode.Plain, Mode.PlainVars, Mode.Loaded, Mode.Floor, Mode.Traced, Mode.Run];
 
     /// <summary>The mode of the extra run with MEMNB_TIMING=1 (the per-part breakdown).</summary>
     public virtual Mode TimingMode => Mode.Traced;
@@ -49,7 +49,7 @@ internal sealed class AllocWorkload : Workload
 
     public override string Name => "alloc";
     public override string Describe(BenchSizes sizes) => $"{sizes.Scaled(sizes.AllocCount):N0} small objects in a loop";
-    public override Mode[] Modes => [Mode.Plain, Mode.PlainVars, Mode.Loaded, Mode.Floor, Mode.Traced, Mode.TracedNative];
+    public override Mode[] Modes => [Mode.Plain, Mode.PlainVars, Mode.Loaded, Mode.Floor, Mode.Traced, Mode.TracedNative, Mode.Run];
 
     public override void Prepare(BenchSizes sizes)
     {

@@ -48,6 +48,7 @@ public static class Scenarios
             case "region": Region(capture!); break;
             case "gc-modes": GcModes(capture!); break;
             case "heap-walk": HeapWalk(capture!); break;
+            case "startup-switch": StartupSwitch(); break;
             case "deep-stack": DeepStack(capture!); break;
             case "osr-loop": OsrLoop(capture!); break;
             case "stack-tree": StackTree(capture!, int.Parse(args[2])); break;
@@ -316,6 +317,61 @@ public static class Scenarios
         tracker.Stop();
         GC.KeepAlive(keep);
         GC.KeepAlive(kept);
+    }
+
+    // Recorded from startup (MEMNB_OUTPUT, as memnb run records): the survivors come from MONITOR_GC's callbacks until
+    // the tracer's startup switch has started the survivor session on a thread of its own, after a GC, then from the
+    // survivor events (memnb_survivor_events_in_use). Before: rounds of ten Payloads, the first of each kept, and a
+    // gen0 GC. After: ten gen0 GCs with 100 unreachable Markers and one kept each, what the heap-walk scenario counts.
+    static unsafe void StartupSwitch()
+    {
+        var tracer = System.Runtime.InteropServices.NativeLibrary.Load(Environment.GetEnvironmentVariable("CORECLR_PROFILER_PATH")!);
+        var inUse = (delegate* unmanaged<int>)System.Runtime.InteropServices.NativeLibrary.GetExport(tracer, "memnb_survivor_events_in_use");
+        var walked = (delegate* unmanaged<ulong>)System.Runtime.InteropServices.NativeLibrary.GetExport(tracer, "memnb_heap_walk_objects");
+        var survivors = (delegate* unmanaged<ulong*, void>)System.Runtime.InteropServices.NativeLibrary.GetExport(tracer, "memnb_survivor_counters");
+        var keptPayloads = new List<Payload>();
+        int payloads = 0;
+        var clock = Stopwatch.StartNew();
+        while (inUse() == 0 && clock.ElapsedMilliseconds < 20_000)
+        {
+            for (int i = 0; i < 10; i++)
+            {
+                var payload = new Payload { Value = payloads++ };
+                if (i == 0) keptPayloads.Add(payload);
+            }
+            GC.Collect(0, GCCollectionMode.Forced, blocking: true);
+            Thread.Sleep(1);
+        }
+        Facts["switched"] = inUse() == 1;
+        Facts["payloads"] = payloads;
+        Facts["payloads_kept"] = keptPayloads.Count;
+        var before = stackalloc ulong[4];
+        var after = stackalloc ulong[4];
+        ulong walkedBefore = walked();
+        Facts["walked_before"] = walkedBefore;
+        survivors(before);
+        int gcs = GC.CollectionCount(0);
+        var kept = new Marker[10];
+        for (int i = 0; i < kept.Length; i++)
+        {
+            AllocateUnreachableMarkers(100);
+            kept[i] = new Marker { Id = i };
+            GC.Collect(0, GCCollectionMode.Forced, blocking: true);
+        }
+        Facts["gcs"] = GC.CollectionCount(0) - gcs;
+        Facts["walked"] = walked() - walkedBefore;
+        survivors(after);
+        Facts["survivor_events"] = after[0] - before[0] + after[1] - before[1];
+        Facts["unparsed"] = after[3] - before[3];
+        GC.KeepAlive(keptPayloads);
+        GC.KeepAlive(kept);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static void AllocateUnreachableMarkers(int count)
+    {
+        for (int i = 0; i < count; i++) Sink = new Marker { Id = i };
+        Sink = null;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

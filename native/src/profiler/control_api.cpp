@@ -186,6 +186,12 @@ __attribute__((visibility("default"))) void memnb_survivor_counters(unsigned lon
   out[3] = c.unparsed;
 }
 
+// 1 when the recording takes its GC survivors from the survivor session (a recording from startup once its
+// startup switch has finished: profiler_callback.cpp), else 0.
+__attribute__((visibility("default"))) int memnb_survivor_events_in_use(void) {
+  return memnb::survivor_events_in_use() ? 1 : 0;
+}
+
 __attribute__((visibility("default"))) unsigned long long memnb_recorded_native_allocations(void) {
   return memnb::recorder().native_allocations();
 }

@@ -38,4 +38,8 @@ bool set_allocation_events(bool on, bool survivor_events = false);
 // recording (Tracker.Prepare). False with the reason when the runtime refuses the session.
 bool prepare_survivor_events(std::string* error);
 
+// The survivor session is active and no startup switch is still under way (its mask lock released):
+// the next GC to begin takes its survivors from the session's events and drops MONITOR_GC.
+bool survivor_events_in_use();
+
 }  // namespace memnb

@@ -1,5 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,6 +63,7 @@ std::mutex g_mask_mutex;  // SetEventMask from control calls and from the startu
 bool g_recording_mask = false;
 std::atomic<bool> g_startup_mask_pending{false};
 std::atomic<bool> g_survivor_events_prepared{false};
+std::atomic<bool> g_monitor_gc_set{false};  // MONITOR_GC in the mask now
 
 // Until the startup settles, MONITOR_GC is set even when idle. A recording without the survivor
 // session takes its survivors from MONITOR_GC's callbacks: one from startup (the runtime's managed
@@ -70,8 +73,49 @@ std::atomic<bool> g_survivor_events_prepared{false};
 bool apply_event_mask(bool recording) {
   bool startup = g_startup_mask_pending.load();
   DWORD gc = startup || (recording && !survivor_session_active()) ? DWORD{COR_PRF_MONITOR_GC} : DWORD{0};
-  if (!recording) return g_info->SetEventMask2(kIdleMask | gc, 0) == S_OK;
-  return g_info->SetEventMask2(kRecordingMask | gc, kRecordingHighMask) == S_OK;
+  bool ok = recording ? g_info->SetEventMask2(kRecordingMask | gc, kRecordingHighMask) == S_OK
+                      : g_info->SetEventMask2(kIdleMask | gc, 0) == S_OK;
+  if (ok) g_monitor_gc_set.store(gc != 0, std::memory_order_relaxed);
+  return ok;
+}
+
+// A recording from startup (memnb run, MEMNB_OUTPUT) cannot prepare the survivor session before it
+// begins, so it starts with MONITOR_GC's callbacks and switches to the survivor events once the
+// runtime's managed NativeRuntimeEventSource exists (the writer has named its allocation) and a GC
+// has finished: a thread of the tracer's own starts the session, so the event source's first
+// command (its manifest: thousands of objects) runs on that thread, whose allocations are the
+// tracer's and never recorded (object_allocated skips a thread holding a HookGuard). The next GC to
+// begin with the session active drops MONITOR_GC (gc_started), and each GC takes its survivors from
+// the one source it began with (survivor_gc_started).
+sem_t g_switch_wake;
+std::atomic<int> g_switch_state{0};  // 0: none, 1: waiting for a GC, 2: done
+
+void* startup_switch_thread(void*) {
+  HookGuard guard;
+  for (;;) {
+    while (sem_wait(&g_switch_wake) != 0 && errno == EINTR) {
+    }
+    if (!recorder().recording()) break;
+    if (!recorder().runtime_event_source_seen()) continue;
+    std::lock_guard<std::mutex> lock(g_mask_mutex);
+    if (!g_recording_mask || !recorder().recording()) break;
+    std::string error;
+    start_survivor_session(&error);  // refused: the recording stays on MONITOR_GC's callbacks
+    break;
+  }
+  g_switch_state.store(2, std::memory_order_release);
+  return nullptr;
+}
+
+void start_startup_switch() {
+  if (sem_init(&g_switch_wake, 0, 0) != 0) return;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_t thread;
+  g_switch_state.store(1);
+  if (pthread_create(&thread, &attr, &startup_switch_thread, nullptr) != 0) g_switch_state.store(0);
+  pthread_attr_destroy(&attr);
 }
 
 // Every callback we do not handle: SysV x64 leaves the arguments to the caller.
@@ -196,6 +240,7 @@ HRESULT initialize(void* self, IUnknown* unknown) {
     options.native = native_allocations;
     if (set_allocation_events(true) && recorder().start(output.c_str(), options, g_names, &error)) {
       g_autostarted = true;
+      if (!(floor && strcmp(floor, "1") == 0)) start_startup_switch();
     } else {
       set_allocation_events(false);
       fprintf(stderr, "memnb: cannot record: %s\n", error.c_str());
@@ -343,7 +388,7 @@ void record_timed(Recorder& rec, ThreadState* ts, ObjectID object, ClassID cls, 
 
 HRESULT object_allocated(void*, ObjectID object, ClassID cls) {
   Recorder& rec = recorder();
-  if (!rec.recording()) return S_OK;
+  if (!rec.recording() || t_hook_guard) return S_OK;  // a thread of the tracer's own (startup switch)
   uint64_t entry = g_timing_on ? __rdtsc() : 0;  // reading the counter costs ~10 ns: only when timing
   HookGuard guard;
   ThreadState* ts = rec.thread_state(&current_managed_thread);
@@ -394,6 +439,14 @@ std::vector<GenerationRange> generation_ranges(uint64_t heap_bytes[kHeapParts]) 
 HRESULT gc_started(void*, int generations, BOOL collected[], COR_PRF_GC_REASON reason) {
   HookGuard guard;  // the tracer's own allocations are not recorded
   TimedScope timed(TimedScope::kGc);
+  survivor_gc_started();
+  // The survivor session is active and MONITOR_GC still set (a recording from startup switched):
+  // dropped now, before the runtime reads it for this GC's gen0 walk and survivor reports. Not
+  // when a control call holds the mask (it may wait for this GC): the next GC drops it then.
+  if (gc_survivors_from_events() && g_monitor_gc_set.load(std::memory_order_relaxed) && g_mask_mutex.try_lock()) {
+    if (!g_startup_mask_pending.load()) apply_event_mask(g_recording_mask);
+    g_mask_mutex.unlock();
+  }
   if (!recorder().recording()) return S_OK;
   uint32_t condemned = 0;
   for (int i = 0; i < generations && i < kHeapParts; ++i)
@@ -405,7 +458,7 @@ HRESULT gc_started(void*, int generations, BOOL collected[], COR_PRF_GC_REASON r
 // MONITOR_GC's survivor callbacks: the survivors when the survivor session was refused. (Until
 // the startup settles MONITOR_GC is on for every recording; the session's events then say the same.)
 HRESULT moved_references2(void*, ULONG count, ObjectID old_starts[], ObjectID new_starts[], SIZE_T lengths[]) {
-  if (survivor_session_active()) return S_OK;
+  if (gc_survivors_from_events()) return S_OK;
   HookGuard guard;  // the tracer's own allocations are not recorded
   TimedScope timed(TimedScope::kGc);
   recorder().gc_moved(old_starts, new_starts, lengths, count);
@@ -413,7 +466,7 @@ HRESULT moved_references2(void*, ULONG count, ObjectID old_starts[], ObjectID ne
 }
 
 HRESULT surviving_references2(void*, ULONG count, ObjectID starts[], SIZE_T lengths[]) {
-  if (survivor_session_active()) return S_OK;
+  if (gc_survivors_from_events()) return S_OK;
   HookGuard guard;  // the tracer's own allocations are not recorded
   TimedScope timed(TimedScope::kGc);
   recorder().gc_survived(starts, lengths, count);
@@ -426,6 +479,7 @@ HRESULT gc_finished(void*) {
   uint64_t heap[kHeapParts] = {};
   generation_ranges(heap);
   recorder().gc_finished(heap);
+  if (g_switch_state.load(std::memory_order_relaxed) == 1) sem_post(&g_switch_wake);
   return S_OK;
 }
 
@@ -549,6 +603,10 @@ bool set_allocation_events(bool on, bool survivor_events) {
   }
   g_recording_mask = on;
   return true;
+}
+
+bool survivor_events_in_use() {
+  return survivor_session_active() && g_switch_state.load(std::memory_order_acquire) != 1;
 }
 
 bool prepare_survivor_events(std::string* error) {

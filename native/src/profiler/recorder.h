@@ -108,6 +108,9 @@ class Recorder {
   void record_exact_large_allocation(ThreadState* ts, uint64_t address, int64_t type, uint64_t size, const uintptr_t* ips,
                                      int depth);
   bool sampled() const { return options_.sampled; }
+  // The writer has named an allocation of the runtime's managed NativeRuntimeEventSource: the
+  // event source that an EventPipe session on the runtime provider commands (startup_switch.h).
+  bool runtime_event_source_seen() const { return runtime_event_source_seen_.load(std::memory_order_acquire); }
   // Whether the object-size shortcut was checked against the runtime for this type.
   bool size_checked(int64_t type) const { return types_.size_checked(type); }
   void mark_size_checked(int64_t type) { types_.mark_size_checked(type); }
@@ -252,6 +255,7 @@ class Recorder {
   std::atomic<uint64_t> freed_bytes_{0};
   std::atomic<uint64_t> heap_bytes_[kHeapParts] = {};
   std::atomic<uint64_t> dropped_{0};
+  std::atomic<bool> runtime_event_source_seen_{false};
 
   // Writer-thread state.
   Aggregator aggregator_;

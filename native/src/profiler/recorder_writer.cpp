@@ -149,6 +149,8 @@ void Recorder::emit_meta() {
     int spins = 0;
     while ((class_id = types_.class_id(types_written_)) == 0 && spins++ < 100000) sched_yield();
     std::string name = symbols_ && class_id ? symbols_->type_name(class_id) : std::string();
+    if (name == "System.Diagnostics.Tracing.NativeRuntimeEventSource")
+      runtime_event_source_seen_.store(true, std::memory_order_release);
     meta_.u8(kTagType);
     meta_.varint(types_written_);
     meta_.varint(class_id);

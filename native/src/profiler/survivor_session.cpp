@@ -17,6 +17,7 @@ namespace {
 
 std::atomic<bool> g_active{false};
 EVENTPIPE_SESSION g_session = 0;
+std::atomic<bool> g_gc_from_events{false};  // latched at each GC's start
 std::atomic<uint64_t> g_moved_events{0}, g_surviving_events{0}, g_ranges{0}, g_unparsed{0};
 
 }  // namespace
@@ -55,9 +56,15 @@ void stop_survivor_session() {
 
 bool survivor_session_active() { return g_active.load(std::memory_order_acquire); }
 
+void survivor_gc_started() {
+  g_gc_from_events.store(g_active.load(std::memory_order_acquire), std::memory_order_relaxed);
+}
+
+bool gc_survivors_from_events() { return g_gc_from_events.load(std::memory_order_relaxed); }
+
 bool survivor_event_delivered(DWORD event_id, ULONG data_size, LPCBYTE data) {
   if (event_id != kGcBulkMovedObjectRangesEventId && event_id != kGcBulkSurvivingObjectRangesEventId) return false;
-  if (!g_active.load(std::memory_order_relaxed)) return true;
+  if (!g_gc_from_events.load(std::memory_order_relaxed)) return true;
   HookGuard guard;  // the tracer's own allocations are not recorded
   TimedScope timed(TimedScope::kGc);
   SurvivorRanges ranges;

@@ -15,6 +15,13 @@ bool start_survivor_session(std::string* error);
 void stop_survivor_session();
 bool survivor_session_active();
 
+// GarbageCollectionStarted: whether this GC's survivors come from the session's events (it was
+// active as the GC began, so every survivor event of the GC reaches us) or from MONITOR_GC's
+// callbacks. The other source's reports of the GC, if any, are ignored: a recording whose session
+// starts while it runs (a recording from startup switches, startup_switch.h) never mixes them.
+void survivor_gc_started();
+bool gc_survivors_from_events();
+
 // EventPipeEventDelivered for the session's events: true when the event was one of them.
 bool survivor_event_delivered(DWORD event_id, ULONG data_size, LPCBYTE data);
 

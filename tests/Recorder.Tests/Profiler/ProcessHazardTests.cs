@@ -1,5 +1,6 @@
 using MemNotebook.Recorder.Analysis;
 using MemNotebook.Recorder.Format;
+using MemNotebook.Recorder.Tests.Capture;
 using Xunit;
 
 namespace MemNotebook.Recorder.Tests.Profiler;
@@ -64,6 +65,41 @@ public class ProcessHazardTests
         var arrays = CaptureStats.Compute(capture).ByType.Single(t => t.Type == "System.Byte[]");
         Assert.Equal(10 * 100 + 10, arrays.Count);
         Assert.Equal(10, arrays.LeakedCount);
+    }
+
+    [Fact]
+    public void A_recording_from_startup_switches_to_the_survivor_events_and_records_none_of_the_switch()
+    {
+        // memnb run's recording begins before anything could prepare the survivor session: its first GCs give their
+        // survivors through MONITOR_GC (whose heap walk the tracer ends at its first object: one a GC). After a GC the
+        // tracer starts the session on a thread of its own; the runtime's event source builds its manifest there
+        // (thousands of objects), and none of it is recorded. The GCs after that take their survivors from the events,
+        // MONITOR_GC off (no walk). Lifetimes stay exact on both sides of the switch.
+        string capture = TracedTarget.TempCapture("startup-switch.memnb");
+        var run = TracedTarget.Start("startup-switch", environment: new Dictionary<string, string> { ["MEMNB_OUTPUT"] = capture });
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        Assert.True(run.Facts.GetProperty("switched").GetBoolean());
+        Assert.InRange(run.Facts.GetProperty("walked_before").GetInt64(), 1, long.MaxValue);
+        long gcs = run.Facts.GetProperty("gcs").GetInt64();
+        Assert.Equal(10, gcs);
+        Assert.Equal(0, run.Facts.GetProperty("walked").GetInt64());
+        Assert.InRange(run.Facts.GetProperty("survivor_events").GetInt64(), gcs, long.MaxValue);
+        Assert.Equal(0, run.Facts.GetProperty("unparsed").GetInt64());
+
+        var stats = CaptureStats.Compute(capture);
+        var payloads = stats.ByType.Single(t => t.Type == "MemNotebook.TestTarget.Payload");
+        Assert.Equal(run.Facts.GetProperty("payloads").GetInt64(), payloads.Count);
+        Assert.Equal(run.Facts.GetProperty("payloads_kept").GetInt64(), payloads.LeakedCount);
+        var markers = stats.ByType.Single(t => t.Type == "MemNotebook.TestTarget.Marker");
+        Assert.Equal(10 * 100 + 10, markers.Count);
+        Assert.Equal(10, markers.LeakedCount);
+
+        var data = SymbolizedCapture.Load(capture);
+        int underManifest = 0;
+        for (int r = 0; r < data.Allocations.Count; r++)
+            if (data.StackFrames(data.Allocations.StackId.Span[r]).Any(f => f.Function.Contains("EventSource.CreateManifestAndDescriptors", StringComparison.Ordinal)))
+                underManifest++;
+        Assert.Equal(0, underManifest);
     }
 
     [Fact]
