@@ -49,6 +49,7 @@ public static class Scenarios
             case "gc-modes": GcModes(capture!); break;
             case "heap-walk": HeapWalk(capture!); break;
             case "startup-switch": StartupSwitch(); break;
+            case "exit-after-gcs": ExitAfterGcs(int.Parse(args[1])); break;
             case "deep-stack": DeepStack(capture!); break;
             case "osr-loop": OsrLoop(capture!); break;
             case "stack-tree": StackTree(capture!, int.Parse(args[2])); break;
@@ -365,6 +366,20 @@ public static class Scenarios
         Facts["unparsed"] = after[3] - before[3];
         GC.KeepAlive(keptPayloads);
         GC.KeepAlive(kept);
+    }
+
+    // Recorded from startup: a GC, 25 ms (the writer names the runtime's event source meanwhile), a second GC (the
+    // tracer's startup switch begins after it: 7-26 ms on its own thread), then the process ends after `delay` ms,
+    // while the switch may still be under way.
+    static void ExitAfterGcs(int delay)
+    {
+        var markers = new Marker[20];
+        for (int i = 0; i < markers.Length; i++) markers[i] = new Marker { Id = i };
+        GC.Collect();
+        Thread.Sleep(25);
+        GC.Collect();
+        if (delay > 0) Thread.Sleep(delay);
+        GC.KeepAlive(markers);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
