@@ -365,11 +365,11 @@ void Recorder::push_thread_record(ThreadState* ts, const uint8_t* record, size_t
 }
 
 void Recorder::record_native_alloc(ThreadState* ts, uint8_t allocator, uint64_t address, uint64_t size,
-                                   const uintptr_t* ips, int depth) {
+                                   const uintptr_t* ips, int depth, uint64_t tsc) {
   // No OSR sites are learned here (the runtime cannot be asked from inside a malloc), but the
   // ones the managed hooks learned are repaired by the native walker too (finish_managed).
   uint32_t stack = intern_stack(ts, ips, depth, -1, false);
-  uint64_t ticks = stream_ticks(now_ticks(), ts->prev_ticks);
+  uint64_t ticks = stream_ticks((tsc ? tsc : __rdtsc()) >> kTickShift, ts->prev_ticks);
   push_encoded<2 + 4 * kMaxVarintBytes>(ts, [&](uint8_t* p) {
     *p++ = kTagNativeAlloc;
     p = put_varint(p, ticks - ts->prev_ticks);
@@ -384,8 +384,8 @@ void Recorder::record_native_alloc(ThreadState* ts, uint8_t allocator, uint64_t 
   ts->native_allocations.store(ts->native_allocations.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
 
-void Recorder::record_native_free(ThreadState* ts, uint8_t kind, uint64_t address, uint64_t size) {
-  uint64_t ticks = stream_ticks(now_ticks(), ts->prev_ticks);
+void Recorder::record_native_free(ThreadState* ts, uint8_t kind, uint64_t address, uint64_t size, uint64_t tsc) {
+  uint64_t ticks = stream_ticks((tsc ? tsc : __rdtsc()) >> kTickShift, ts->prev_ticks);
   push_encoded<2 + 3 * kMaxVarintBytes>(ts, [&](uint8_t* p) {
     *p++ = kTagNativeFree;
     p = put_varint(p, ticks - ts->prev_ticks);

@@ -115,10 +115,11 @@ class Recorder {
   bool size_checked(int64_t type) const { return types_.size_checked(type); }
   void mark_size_checked(int64_t type) { types_.mark_size_checked(type); }
 
-  // Native hooks (native_hooks/), on the allocating or freeing thread.
+  // Native hooks (native_hooks/), on the allocating or freeing thread. tsc: the time-stamp counter read by the
+  // hook (after the allocator returned the block, before a release hands it back), 0 to read it here.
   void record_native_alloc(ThreadState* ts, uint8_t allocator, uint64_t address, uint64_t size, const uintptr_t* ips,
-                           int depth);
-  void record_native_free(ThreadState* ts, uint8_t kind, uint64_t address, uint64_t size);
+                           int depth, uint64_t tsc = 0);
+  void record_native_free(ThreadState* ts, uint8_t kind, uint64_t address, uint64_t size, uint64_t tsc = 0);
   uint64_t native_allocations() const;
   // After a dlopen: the objects loaded now are described in the next cycle even if
   // they are gone by then.
