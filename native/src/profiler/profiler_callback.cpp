@@ -442,8 +442,11 @@ HRESULT gc_started(void*, int generations, BOOL collected[], COR_PRF_GC_REASON r
   survivor_gc_started();
   // The survivor session is active and MONITOR_GC still set (a recording from startup switched):
   // dropped now, before the runtime reads it for this GC's gen0 walk and survivor reports. Not
-  // when a control call holds the mask (it may wait for this GC): the next GC drops it then.
-  if (gc_survivors_from_events() && g_monitor_gc_set.load(std::memory_order_relaxed) && g_mask_mutex.try_lock()) {
+  // when a control call holds the mask (it may wait for this GC): the next GC drops it then. Nor
+  // on a thread of the tracer's own (its guard was held before ours): the startup switch's thread
+  // can set off a GC while it holds the mask lock itself.
+  if (t_hook_guard == 1 && gc_survivors_from_events() && g_monitor_gc_set.load(std::memory_order_relaxed) &&
+      g_mask_mutex.try_lock()) {
     if (!g_startup_mask_pending.load()) apply_event_mask(g_recording_mask);
     g_mask_mutex.unlock();
   }
