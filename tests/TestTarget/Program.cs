@@ -285,29 +285,37 @@ public static class Scenarios
     }
 
     // 200,000 objects alive in gen2, then ten gen0 GCs while recording, each with 100 dead arrays and
-    // one that survives: what the runtime shows the tracer of each GC — objects of a post-GC heap walk
-    // (memnb_heap_walk_objects) and survivor events (memnb_survivor_counters: moved-range events,
-    // surviving-range events, ranges, unparsed events).
-    static unsafe void HeapWalk(string capture)
+    // one that survives (TenGcsWithASurvivorEach).
+    static void HeapWalk(string capture)
     {
         var keep = new object[200_000];
         for (int i = 0; i < keep.Length; i++) keep[i] = new byte[24];
         GC.Collect();
         GC.Collect();
-        var tracer = System.Runtime.InteropServices.NativeLibrary.Load(Environment.GetEnvironmentVariable("CORECLR_PROFILER_PATH")!);
-        var walked = (delegate* unmanaged<ulong>)System.Runtime.InteropServices.NativeLibrary.GetExport(tracer, "memnb_heap_walk_objects");
-        var survivors = (delegate* unmanaged<ulong*, void>)System.Runtime.InteropServices.NativeLibrary.GetExport(tracer, "memnb_survivor_counters");
+        var tracker = Tracker.Start(capture, Exact);
+        var kept = TenGcsWithASurvivorEach(() => AllocateUnreachable(100), _ => new byte[4096]);
+        tracker.Stop();
+        GC.KeepAlive(keep);
+        GC.KeepAlive(kept);
+    }
+
+    // Ten gen0 GCs, each after `unreachable` and with one object of `survivor` kept through it, and what the runtime
+    // showed the tracer of them: objects of a post-GC heap walk (memnb_heap_walk_objects) and survivor events
+    // (memnb_survivor_counters: moved-range events, surviving-range events, ranges, unparsed events).
+    static unsafe T[] TenGcsWithASurvivorEach<T>(Action unreachable, Func<int, T> survivor)
+    {
+        var walked = (delegate* unmanaged<ulong>)TracerExport("memnb_heap_walk_objects");
+        var survivors = (delegate* unmanaged<ulong*, void>)TracerExport("memnb_survivor_counters");
         var before = stackalloc ulong[4];
         var after = stackalloc ulong[4];
-        var tracker = Tracker.Start(capture, Exact);
         ulong walkedBefore = walked();
         survivors(before);
         int gcs = GC.CollectionCount(0);
-        var kept = new byte[10][];
-        for (int i = 0; i < 10; i++)
+        var kept = new T[10];
+        for (int i = 0; i < kept.Length; i++)
         {
-            AllocateUnreachable(100);
-            kept[i] = new byte[4096];  // a survivor in every GC
+            unreachable();
+            kept[i] = survivor(i);
             GC.Collect(0, GCCollectionMode.Forced, blocking: true);
         }
         Facts["gcs"] = GC.CollectionCount(0) - gcs;
@@ -315,10 +323,13 @@ public static class Scenarios
         survivors(after);
         Facts["survivor_events"] = after[0] - before[0] + after[1] - before[1];
         Facts["unparsed"] = after[3] - before[3];
-        tracker.Stop();
-        GC.KeepAlive(keep);
-        GC.KeepAlive(kept);
+        return kept;
     }
+
+    // An export of the tracer the runtime loaded as this process's profiler.
+    static nint TracerExport(string name) =>
+        System.Runtime.InteropServices.NativeLibrary.GetExport(
+            System.Runtime.InteropServices.NativeLibrary.Load(Environment.GetEnvironmentVariable("CORECLR_PROFILER_PATH")!), name);
 
     // Recorded from startup (MEMNB_OUTPUT, as memnb run records): the survivors come from MONITOR_GC's callbacks until
     // the tracer's startup switch has started the survivor session on a thread of its own, after a GC, then from the
@@ -326,10 +337,8 @@ public static class Scenarios
     // gen0 GC. After: ten gen0 GCs with 100 unreachable Markers and one kept each, what the heap-walk scenario counts.
     static unsafe void StartupSwitch()
     {
-        var tracer = System.Runtime.InteropServices.NativeLibrary.Load(Environment.GetEnvironmentVariable("CORECLR_PROFILER_PATH")!);
-        var inUse = (delegate* unmanaged<int>)System.Runtime.InteropServices.NativeLibrary.GetExport(tracer, "memnb_survivor_events_in_use");
-        var walked = (delegate* unmanaged<ulong>)System.Runtime.InteropServices.NativeLibrary.GetExport(tracer, "memnb_heap_walk_objects");
-        var survivors = (delegate* unmanaged<ulong*, void>)System.Runtime.InteropServices.NativeLibrary.GetExport(tracer, "memnb_survivor_counters");
+        var inUse = (delegate* unmanaged<int>)TracerExport("memnb_survivor_events_in_use");
+        var walked = (delegate* unmanaged<ulong>)TracerExport("memnb_heap_walk_objects");
         var keptPayloads = new List<Payload>();
         int payloads = 0;
         var clock = Stopwatch.StartNew();
@@ -346,24 +355,8 @@ public static class Scenarios
         Facts["switched"] = inUse() == 1;
         Facts["payloads"] = payloads;
         Facts["payloads_kept"] = keptPayloads.Count;
-        var before = stackalloc ulong[4];
-        var after = stackalloc ulong[4];
-        ulong walkedBefore = walked();
-        Facts["walked_before"] = walkedBefore;
-        survivors(before);
-        int gcs = GC.CollectionCount(0);
-        var kept = new Marker[10];
-        for (int i = 0; i < kept.Length; i++)
-        {
-            AllocateUnreachableMarkers(100);
-            kept[i] = new Marker { Id = i };
-            GC.Collect(0, GCCollectionMode.Forced, blocking: true);
-        }
-        Facts["gcs"] = GC.CollectionCount(0) - gcs;
-        Facts["walked"] = walked() - walkedBefore;
-        survivors(after);
-        Facts["survivor_events"] = after[0] - before[0] + after[1] - before[1];
-        Facts["unparsed"] = after[3] - before[3];
+        Facts["walked_before"] = walked();
+        var kept = TenGcsWithASurvivorEach(() => AllocateUnreachableMarkers(100), i => new Marker { Id = i });
         GC.KeepAlive(keptPayloads);
         GC.KeepAlive(kept);
     }
