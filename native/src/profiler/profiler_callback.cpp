@@ -447,7 +447,7 @@ HRESULT gc_started(void*, int generations, BOOL collected[], COR_PRF_GC_REASON r
   // can set off a GC while it holds the mask lock itself.
   if (t_hook_guard == 1 && gc_survivors_from_events() && g_monitor_gc_set.load(std::memory_order_relaxed) &&
       g_mask_mutex.try_lock()) {
-    if (!g_startup_mask_pending.load()) apply_event_mask(g_recording_mask);
+    apply_event_mask(g_recording_mask);
     g_mask_mutex.unlock();
   }
   if (!recorder().recording()) return S_OK;
